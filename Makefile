@@ -1,0 +1,39 @@
+# Two commands: `make run` (start Xihe) and `make test` (the whole suite). Both create .venv on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck bench screenshots clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[dev]'
+	touch $@ $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/xihe serve
+
+test: $(DEV_STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: $(DEV_STAMP)
+	$(PIP) install -q -e '.[bench]'
+	@echo "run a script from benchmarks/, e.g. $(PY) benchmarks/qasm_parse.py"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

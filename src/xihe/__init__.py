@@ -1,0 +1,61 @@
+"""Xihe: an open, self-hostable quantum computing cloud platform.
+
+The names here are the library's front door; heavy layers (engines, compiler, devices) load on first use so that
+``import xihe`` stays light and ``import xihe.client`` pulls in none of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from xihe.circuit import (
+    Circuit,
+    ClassicalRegister,
+    Gate,
+    Operation,
+    Parameter,
+    QuantumRegister,
+)
+from xihe.errors import XiheError
+from xihe.version import __version__
+
+if TYPE_CHECKING:
+    from xihe.devices.compile import Compiled, compile
+    from xihe.engines.noise import NoiseModel
+    from xihe.engines.simulate import estimate, simulate
+    from xihe.results import Result
+
+_LAZY = {
+    "simulate": "xihe.engines.simulate",
+    "estimate": "xihe.engines.simulate",
+    "NoiseModel": "xihe.engines.noise",
+    "Result": "xihe.results",
+    "compile": "xihe.devices.compile",
+    "Compiled": "xihe.devices.compile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'xihe' has no attribute '{name}'")
+
+
+__all__ = [
+    "Circuit",
+    "ClassicalRegister",
+    "Compiled",
+    "Gate",
+    "NoiseModel",
+    "Operation",
+    "Parameter",
+    "QuantumRegister",
+    "Result",
+    "XiheError",
+    "__version__",
+    "compile",
+    "estimate",
+    "simulate",
+]
