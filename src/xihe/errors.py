@@ -39,3 +39,9 @@ class ExecutionError(XiheError):
 
 class ResourceError(ExecutionError):
     """A job does not fit the memory or thread budget."""
+
+
+class ValidationError(XiheError):
+    """A job or circuit does not fit a backend (width, gates, coupling, limits); the message names the culprit."""
+
+    stage = "validate"
