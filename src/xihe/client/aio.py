@@ -1,0 +1,187 @@
+"""The asyncio SDK: :class:`AsyncClient` and :class:`AsyncJob`, the same calls as the blocking client, awaited.
+
+Example::
+
+    async with AsyncClient() as client:
+        jobs = [await client.run(qasm, backend="sim") for qasm in circuits]
+        results = await asyncio.gather(*(job.result() for job in jobs))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+
+import httpx
+
+from xihe.client.config import resolve_config
+from xihe.client.errors import JobTimeoutError
+from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
+from xihe.client.payloads import (
+    CircuitInput,
+    list_params,
+    long_poll_seconds,
+    new_idempotency_key,
+    submit_body,
+)
+from xihe.client.progress import WaitProgress
+from xihe.client.sync import _LONG_POLL_READ_MARGIN_S, _MAX_POLL_INTERVAL_S, _MIN_POLL_INTERVAL_S
+from xihe.client.transport import API_PREFIX, AsyncTransport, RetryPolicy
+from xihe.results import Result
+
+
+class AsyncJob:
+    """A live handle on one job for asyncio code; ``info`` is the last snapshot the server sent."""
+
+    def __init__(self, client: AsyncClient, info: JobInfo) -> None:
+        self._client = client
+        self.info = info
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def __repr__(self) -> str:
+        return f"<AsyncJob {self.id} {self.info.status} on {self.info.backend}>"
+
+    async def refresh(self, wait: float | None = None) -> JobInfo:
+        self.info = await self._client._get_job(self.id, wait=wait)
+        return self.info
+
+    async def status(self) -> str:
+        return (await self.refresh()).status
+
+    async def wait(self, timeout: float | None = None, progress: bool = True) -> JobInfo:
+        """Wait until the job finishes (long polls; :class:`JobTimeoutError` after ``timeout`` seconds)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = _MIN_POLL_INTERVAL_S
+        with WaitProgress(self.id, enabled=progress) as shown:
+            shown.update(self.info)
+            while not self.info.finished:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise JobTimeoutError(f"job {self.id} still {self.info.status} after {timeout} s")
+                poll = long_poll_seconds(remaining)
+                before, started = self.info.status, time.monotonic()
+                await self.refresh(wait=poll)
+                shown.update(self.info)
+                answered_at_once = time.monotonic() - started < poll / 2
+                if not self.info.finished and answered_at_once and self.info.status == before:
+                    await asyncio.sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
+                    interval = min(interval * 2, _MAX_POLL_INTERVAL_S)
+                else:
+                    interval = _MIN_POLL_INTERVAL_S
+        return self.info
+
+    async def result(self, timeout: float | None = None, progress: bool = False) -> Result | list[Result]:
+        if not self.info.finished:
+            await self.wait(timeout=timeout, progress=progress)
+        if self.info.status == "DONE" and self.info.raw.get("result") is None and not self.info.raw.get("results"):
+            await self.refresh()
+        return results_of(self.info)
+
+    async def cancel(self) -> JobInfo:
+        self.info = JobInfo.from_json(await self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
+        return self.info
+
+
+class AsyncClient:
+    """An asyncio connection to one Xihe server; settings resolve as for :class:`xihe.client.Client`."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        config = resolve_config(url, token)
+        self.url = config.url
+        self.token = config.token
+        self._transport = AsyncTransport(
+            self.url + API_PREFIX, self.token, timeout=timeout, retry=retry, transport=transport
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({self.url!r})"
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    async def backends(self) -> list[BackendInfo]:
+        return [BackendInfo.from_json(item) for item in items_of(await self._transport.request("GET", "backends"))]
+
+    async def backend(self, name: str, at: datetime | str | None = None) -> BackendInfo:
+        params = {"at": at.isoformat() if isinstance(at, datetime) else at} if at is not None else None
+        return BackendInfo.from_json(await self._transport.request("GET", f"backends/{name}", params=params))
+
+    async def run(
+        self,
+        circuits: CircuitInput,
+        backend: str,
+        shots: int = 1024,
+        compile: bool = True,
+        seed: int | None = None,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        optimization_level: int = 2,
+        parameters: Sequence[Mapping[str, float]] | None = None,
+        priority: int = 0,
+        memory: bool = False,
+    ) -> AsyncJob:
+        body = submit_body(
+            circuits,
+            backend,
+            shots=shots,
+            compile=compile,
+            seed=seed,
+            name=name,
+            tags=tags,
+            optimization_level=optimization_level,
+            parameters=parameters,
+            priority=priority,
+            memory=memory,
+        )
+        headers = {"Idempotency-Key": new_idempotency_key()}
+        data = await self._transport.request("POST", "jobs", json=body, headers=headers)
+        return AsyncJob(self, JobInfo.from_json(data))
+
+    async def job(self, job_id: str) -> AsyncJob:
+        return AsyncJob(self, await self._get_job(job_id))
+
+    async def jobs(
+        self,
+        status: str | None = None,
+        backend: str | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> JobPage:
+        page = await self._transport.request("GET", "jobs", params=list_params(status, backend, tag, limit, offset))
+        return page_from_json(page, lambda item: AsyncJob(self, JobInfo.from_json(item)), limit, offset)
+
+    async def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
+        if not wait:
+            return JobInfo.from_json(await self._transport.request("GET", f"jobs/{job_id}"))
+        seconds = math.ceil(wait)
+        data = await self._transport.request(
+            "GET",
+            f"jobs/{job_id}",
+            params={"wait": seconds},
+            timeout=httpx.Timeout(seconds + _LONG_POLL_READ_MARGIN_S, connect=10.0),
+        )
+        return JobInfo.from_json(data)

@@ -1,0 +1,95 @@
+"""The request bodies and query strings of the native API, shared by the sync and async clients.
+
+A circuit may be given as a :class:`xihe.Circuit` (exported with :func:`xihe.qasm.dumps`), as OpenQASM 2 text, or
+as a :class:`pathlib.Path` to a ``.qasm`` file; a list or tuple of them makes one batch job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from xihe.circuit import Circuit
+
+CircuitLike = Circuit | str | Path
+CircuitInput = CircuitLike | Sequence[CircuitLike]
+
+# The longest single long poll; Job.wait loops until its own timeout.
+MAX_LONG_POLL_S = 20.0
+
+
+def circuit_to_qasm(circuit: CircuitLike) -> str:
+    """OpenQASM 2 text for one circuit-like value."""
+    if isinstance(circuit, Circuit):
+        from xihe import qasm  # imported on use: the exporter is not needed to talk to the server
+
+        return qasm.dumps(circuit)
+    if isinstance(circuit, Path):
+        return circuit.read_text(encoding="utf-8")
+    if isinstance(circuit, str):
+        return circuit
+    raise TypeError(f"expected a Circuit, OpenQASM text or a Path, got {type(circuit).__name__}")
+
+
+def submit_body(
+    circuits: CircuitInput,
+    backend: str,
+    *,
+    shots: int,
+    compile: bool,
+    seed: int | None,
+    name: str | None,
+    tags: Sequence[str],
+    optimization_level: int,
+    parameters: Sequence[Mapping[str, float]] | None,
+    priority: int,
+    memory: bool,
+) -> dict[str, Any]:
+    """The JSON body of ``POST /jobs``: ``qasm`` for one circuit, ``circuits`` for a batch."""
+    body: dict[str, Any] = {
+        "backend": backend,
+        "shots": int(shots),
+        "compile": bool(compile),
+        "optimization_level": int(optimization_level),
+        "seed": seed,
+        "name": name,
+        "tags": list(tags),
+        "priority": int(priority),
+        "memory": bool(memory),
+        "parameters": [dict(p) for p in parameters] if parameters is not None else None,
+    }
+    if isinstance(circuits, (Circuit, str, Path)):
+        body["qasm"] = circuit_to_qasm(circuits)
+    else:
+        items = list(circuits)
+        if not items:
+            raise ValueError("a batch needs at least one circuit")
+        body["circuits"] = [circuit_to_qasm(c) for c in items]
+    return body
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one logical submit; every retry of that submit reuses it."""
+    return uuid.uuid4().hex
+
+
+def list_params(
+    status: str | None, backend: str | None, tag: str | None, limit: int, offset: int
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if status:
+        params["status"] = status.upper()
+    if backend:
+        params["backend"] = backend
+    if tag:
+        params["tag"] = tag
+    return params
+
+
+def long_poll_seconds(remaining: float | None) -> float:
+    """How long one ``?wait=`` poll may block, given the time left to the caller's timeout."""
+    if remaining is None:
+        return MAX_LONG_POLL_S
+    return max(0.0, min(MAX_LONG_POLL_S, remaining))

@@ -1,0 +1,211 @@
+"""The blocking Python SDK: :class:`Client` talks to one Xihe server, :class:`Job` is a handle on one job.
+
+Example (against a running server)::
+
+    from xihe import Circuit
+    from xihe.client import Client
+
+    client = Client("http://127.0.0.1:8000", token="xh_...")
+    job = client.run(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1]), backend="sim", shots=1000)
+    print(job.result().counts)           # waits, with progress on a terminal
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+
+import httpx
+
+from xihe.client.config import resolve_config
+from xihe.client.errors import JobTimeoutError
+from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
+from xihe.client.payloads import (
+    CircuitInput,
+    list_params,
+    long_poll_seconds,
+    new_idempotency_key,
+    submit_body,
+)
+from xihe.client.progress import WaitProgress
+from xihe.client.transport import API_PREFIX, RetryPolicy, SyncTransport
+from xihe.results import Result
+
+# A long poll blocks on the server; the read timeout must outlast it.
+_LONG_POLL_READ_MARGIN_S = 30.0
+# When a server answers a long poll at once (no long-poll support), poll no faster than this.
+_MIN_POLL_INTERVAL_S = 0.1
+_MAX_POLL_INTERVAL_S = 1.0
+
+
+class Job:
+    """A live handle on one job; ``info`` is the last snapshot the server sent."""
+
+    def __init__(self, client: Client, info: JobInfo) -> None:
+        self._client = client
+        self.info = info
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.info.status} on {self.info.backend}>"
+
+    def refresh(self, wait: float | None = None) -> JobInfo:
+        """Fetch the job again; with ``wait`` the server holds the answer up to that many seconds for a change."""
+        self.info = self._client._get_job(self.id, wait=wait)
+        return self.info
+
+    def status(self) -> str:
+        """The job's current status: QUEUED, RUNNING, DONE, FAILED or CANCELLED."""
+        return self.refresh().status
+
+    def wait(self, timeout: float | None = None, progress: bool = True) -> JobInfo:
+        """Block until the job finishes (or ``timeout`` seconds pass: :class:`JobTimeoutError`).
+
+        Uses the server's ``?wait=`` long poll, so a finished job is noticed at once without busy polling.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = _MIN_POLL_INTERVAL_S
+        with WaitProgress(self.id, enabled=progress) as shown:
+            shown.update(self.info)
+            while not self.info.finished:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise JobTimeoutError(f"job {self.id} still {self.info.status} after {timeout} s")
+                poll = long_poll_seconds(remaining)
+                before, started = self.info.status, time.monotonic()
+                self.refresh(wait=poll)
+                shown.update(self.info)
+                answered_at_once = time.monotonic() - started < poll / 2
+                if not self.info.finished and answered_at_once and self.info.status == before:
+                    time.sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
+                    interval = min(interval * 2, _MAX_POLL_INTERVAL_S)
+                else:
+                    interval = _MIN_POLL_INTERVAL_S
+        return self.info
+
+    def result(self, timeout: float | None = None, progress: bool = False) -> Result | list[Result]:
+        """The job's :class:`~xihe.results.Result` (a list for a batch or sweep), waiting for it if needed."""
+        if not self.info.finished:
+            self.wait(timeout=timeout, progress=progress)
+        if self.info.status == "DONE" and self.info.raw.get("result") is None and not self.info.raw.get("results"):
+            # A finished snapshot from a listing may omit the result body; fetch the full record once.
+            self.refresh()
+        return results_of(self.info)
+
+    def cancel(self) -> JobInfo:
+        """Ask the server to cancel the job (a running job stops at its next chunk); returns the new snapshot."""
+        self.info = JobInfo.from_json(self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
+        return self.info
+
+
+class Client:
+    """A connection to one Xihe server (settings from arguments, ``XIHE_URL``/``XIHE_TOKEN``, or the config file)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        config = resolve_config(url, token)
+        self.url = config.url
+        self.token = config.token
+        self._transport = SyncTransport(
+            self.url + API_PREFIX, self.token, timeout=timeout, retry=retry, transport=transport
+        )
+
+    def __repr__(self) -> str:
+        return f"Client({self.url!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def backends(self) -> list[BackendInfo]:
+        """Every backend the server offers, with its status."""
+        return [BackendInfo.from_json(item) for item in items_of(self._transport.request("GET", "backends"))]
+
+    def backend(self, name: str, at: datetime | str | None = None) -> BackendInfo:
+        """One backend with its calibration and topology (``at``: the calibration in force at that time)."""
+        params = {"at": at.isoformat() if isinstance(at, datetime) else at} if at is not None else None
+        return BackendInfo.from_json(self._transport.request("GET", f"backends/{name}", params=params))
+
+    def run(
+        self,
+        circuits: CircuitInput,
+        backend: str,
+        shots: int = 1024,
+        compile: bool = True,
+        seed: int | None = None,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        optimization_level: int = 2,
+        parameters: Sequence[Mapping[str, float]] | None = None,
+        priority: int = 0,
+        memory: bool = False,
+    ) -> Job:
+        """Submit a circuit (or a list of circuits: one batch job); returns at once with a :class:`Job`.
+
+        ``compile=False`` runs the circuit verbatim (it must already use native gates on coupled qubits);
+        ``parameters`` is a list of bindings that makes a parameter sweep.
+        """
+        body = submit_body(
+            circuits,
+            backend,
+            shots=shots,
+            compile=compile,
+            seed=seed,
+            name=name,
+            tags=tags,
+            optimization_level=optimization_level,
+            parameters=parameters,
+            priority=priority,
+            memory=memory,
+        )
+        headers = {"Idempotency-Key": new_idempotency_key()}
+        return Job(self, JobInfo.from_json(self._transport.request("POST", "jobs", json=body, headers=headers)))
+
+    def job(self, job_id: str) -> Job:
+        """A handle on an existing job."""
+        return Job(self, self._get_job(job_id))
+
+    def jobs(
+        self,
+        status: str | None = None,
+        backend: str | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> JobPage:
+        """One page of this user's jobs, newest first, filtered by status, backend and tag."""
+        page = self._transport.request("GET", "jobs", params=list_params(status, backend, tag, limit, offset))
+        return page_from_json(page, lambda item: Job(self, JobInfo.from_json(item)), limit, offset)
+
+    def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
+        if not wait:
+            return JobInfo.from_json(self._transport.request("GET", f"jobs/{job_id}"))
+        seconds = math.ceil(wait)
+        data = self._transport.request(
+            "GET",
+            f"jobs/{job_id}",
+            params={"wait": seconds},
+            timeout=httpx.Timeout(seconds + _LONG_POLL_READ_MARGIN_S, connect=10.0),
+        )
+        return JobInfo.from_json(data)
+
