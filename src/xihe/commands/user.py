@@ -1,0 +1,266 @@
+"""User commands of the ``xihe`` CLI, over HTTP through :mod:`xihe.client`: login, backends, run, jobs, job, cancel.
+
+Every command takes ``--url``/``--token`` (else ``XIHE_URL``/``XIHE_TOKEN``, else ``~/.xihe/config.toml``). A
+server error is printed as its one-line detail with exit status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from xihe.client import Client, JobInfo
+    from xihe.results import Result
+
+UrlOption = Annotated[str | None, typer.Option("--url", help="Server URL (else XIHE_URL or ~/.xihe/config.toml).")]
+TokenOption = Annotated[str | None, typer.Option("--token", help="API token (else XIHE_TOKEN or the config file).")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HISTOGRAM_ROWS = 16
+HISTOGRAM_WIDTH = 40
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _client(url: str | None, token: str | None) -> Client:
+    from xihe.client import Client
+
+    return Client(url, token)
+
+
+def _reports_api_errors(command: F) -> F:
+    """Turn a server or connection error into a one-line message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from xihe.client import APIError
+
+        try:
+            return command(*args, **kwargs)
+        except APIError as exc:
+            from rich.text import Text
+
+            _console(stderr=True).print(Text(f"error: {exc}", style="red"))
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def histogram(counts: Mapping[str, int], shots: int | None = None, rows: int = HISTOGRAM_ROWS) -> Table:
+    """A terminal bar chart of the most frequent outcomes (bit order: c[0] leftmost)."""
+    from rich.table import Table
+
+    total = shots or sum(counts.values()) or 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = sorted(ranked[:rows])
+    peak = max((n for _, n in shown), default=1)
+    table = Table(title=f"{sum(counts.values())} shots, {len(counts)} outcomes", title_justify="left")
+    table.add_column("outcome (c0 leftmost)", style="bold")
+    table.add_column("count", justify="right")
+    table.add_column("prob", justify="right")
+    table.add_column("", no_wrap=True)
+    for outcome, n in shown:
+        bar = "█" * max(1, round(HISTOGRAM_WIDTH * n / peak)) if n else ""
+        table.add_row(outcome, str(n), f"{n / total:.3f}", f"[cyan]{bar}[/cyan]")
+    if len(ranked) > rows:
+        rest = sum(n for _, n in ranked[rows:])
+        table.add_row(f"... {len(ranked) - rows} more", str(rest), f"{rest / total:.3f}", "")
+    return table
+
+
+def _job_table(info: JobInfo) -> Table:
+    from rich.table import Table
+
+    from xihe.client.progress import describe
+
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    rows: list[tuple[str, Any]] = [
+        ("id", info.id),
+        ("status", describe(info)),
+        ("backend", info.backend),
+        ("kind", f"{info.kind} ({info.num_circuits} circuit{'s' if info.num_circuits != 1 else ''})"),
+        ("shots", info.shots),
+        ("name", info.name or ""),
+        ("tags", ", ".join(info.tags)),
+        ("created", info.created_at.isoformat(timespec="seconds") if info.created_at else ""),
+        ("started", info.started_at.isoformat(timespec="seconds") if info.started_at else ""),
+        ("finished", info.finished_at.isoformat(timespec="seconds") if info.finished_at else ""),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table
+
+
+def _show_results(console: Console, results: Result | list[Result]) -> None:
+    items = results if isinstance(results, list) else [results]
+    for index, result in enumerate(items):
+        if len(items) > 1:
+            console.print(f"[bold]circuit {index}[/bold]")
+        console.print(histogram(result.counts, result.shots))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @_reports_api_errors
+    def login(
+        url: Annotated[str, typer.Option("--url", prompt="Server URL", help="The Xihe server's URL.")],
+        token: Annotated[str, typer.Option("--token", prompt="API token", hide_input=True, help="Your API token.")],
+        verify: Annotated[bool, typer.Option(help="Check the token against the server first.")] = True,
+    ) -> None:
+        """Store the server URL and an API token in ~/.xihe/config.toml for later commands."""
+        from xihe.client import Client, write_config_file
+
+        if verify:
+            with Client(url, token) as client:
+                client.jobs(limit=1)  # an authenticated call: a bad token fails here, not later
+        path = write_config_file(url.rstrip("/"), token)
+        _console().print(f"Logged in to {url}; settings saved in {path}")
+
+    @app.command()
+    @_reports_api_errors
+    def backends(
+        url: UrlOption = None,
+        token: TokenOption = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ) -> None:
+        """List the backends with their size and status."""
+        from rich.table import Table
+
+        with _client(url, token) as client:
+            found = client.backends()
+        if as_json:
+            typer.echo(json.dumps([b.raw for b in found], indent=2, default=str))
+            return
+        table = Table(title="Backends")
+        for column in ("name", "kind", "qubits", "status", "system_id", "native gates"):
+            table.add_column(column)
+        colours = {"online": "green", "maintenance": "yellow", "offline": "red"}
+        for b in found:
+            status = f"[{colours.get(b.status, 'white')}]{b.status}[/]"
+            working = f"{len(b.working_qubits)}/{b.num_qubits}" if b.working_qubits is not None else str(b.num_qubits)
+            system_id = "" if b.system_id is None else str(b.system_id)
+            table.add_row(b.name, b.kind, working, status, system_id, " ".join(b.native_gates))
+        _console().print(table)
+
+    @app.command()
+    @_reports_api_errors
+    def run(
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OpenQASM 2 file.")],
+        backend: Annotated[str, typer.Option("--backend", "-b", help="Backend name (see `xihe backends`).")] = "sim",
+        shots: Annotated[int, typer.Option("--shots", "-s", min=0)] = 1024,
+        seed: Annotated[int | None, typer.Option(help="Seed for compilation and sampling.")] = None,
+        compile_circuit: Annotated[
+            bool, typer.Option("--compile/--verbatim", help="Compile for the backend, or run as written.")
+        ] = True,
+        optimization_level: Annotated[int, typer.Option("--optimization-level", "-O", min=0, max=3)] = 2,
+        name: Annotated[str | None, typer.Option(help="A name for the job.")] = None,
+        tag: Annotated[list[str] | None, typer.Option(help="A tag (repeatable).")] = None,
+        wait: Annotated[bool, typer.Option(help="Wait for the result and show it.")] = True,
+        timeout: Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the finished job as JSON.")] = False,
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Submit an OpenQASM file, follow its progress, and show the outcome histogram."""
+        console = _console()
+        with _client(url, token) as client:
+            job = client.run(
+                file,
+                backend=backend,
+                shots=shots,
+                seed=seed,
+                compile=compile_circuit,
+                optimization_level=optimization_level,
+                name=name or file.stem,
+                tags=tuple(tag or ()),
+            )
+            _console(stderr=True).print(f"submitted job [bold]{job.id}[/bold] to {backend}")
+            if not wait:
+                typer.echo(job.id)
+                return
+            info = job.wait(timeout=timeout, progress=True)
+            if as_json:
+                if info.status == "DONE":
+                    job.result()  # make sure the record carries the result body
+                typer.echo(json.dumps(job.info.raw, indent=2, default=str))
+                return
+            if info.status != "DONE":
+                console.print(_job_table(info))
+                raise typer.Exit(1)
+            _show_results(console, job.result())
+
+    @app.command()
+    @_reports_api_errors
+    def jobs(
+        status: Annotated[str | None, typer.Option(help="QUEUED, RUNNING, DONE, FAILED or CANCELLED.")] = None,
+        backend: Annotated[str | None, typer.Option(help="Only jobs on this backend.")] = None,
+        tag: Annotated[str | None, typer.Option(help="Only jobs with this tag.")] = None,
+        limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+        offset: Annotated[int, typer.Option(min=0)] = 0,
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """List your jobs, newest first."""
+        from rich.table import Table
+
+        from xihe.client.progress import describe
+
+        with _client(url, token) as client:
+            page = client.jobs(status=status, backend=backend, tag=tag, limit=limit, offset=offset)
+        table = Table(title=f"Jobs {page.offset + 1}-{page.offset + len(page)} of {page.total}")
+        for column in ("id", "status", "backend", "shots", "name", "created"):
+            table.add_column(column)
+        for job in page:
+            info = job.info
+            created = info.created_at.isoformat(timespec="seconds") if info.created_at else ""
+            table.add_row(info.id, describe(info), info.backend, str(info.shots), info.name or "", created)
+        _console().print(table)
+
+    @app.command()
+    @_reports_api_errors
+    def job(
+        job_id: Annotated[str, typer.Argument(help="The job's id.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the job record as JSON.")] = False,
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Show one job, with its histogram when it is done."""
+        with _client(url, token) as client:
+            handle = client.job(job_id)
+            if as_json:
+                typer.echo(json.dumps(handle.info.raw, indent=2, default=str))
+                return
+            console = _console()
+            console.print(_job_table(handle.info))
+            if handle.info.status == "DONE":
+                _show_results(console, handle.result())
+
+    @app.command()
+    @_reports_api_errors
+    def cancel(
+        job_id: Annotated[str, typer.Argument(help="The job's id.")],
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Cancel a queued or running job."""
+        from xihe.client.progress import describe
+
+        with _client(url, token) as client:
+            info = client.job(job_id).cancel()
+        _console().print(f"job {info.id}: {describe(info)}")
