@@ -368,7 +368,7 @@ class Circuit:
             raise CircuitError(f"measure pairs {len(qs)} qubit(s) with {len(cs)} clbit(s)")
         gate = Gate("measure")
         for q, c in zip(qs, cs, strict=True):
-            self.append(gate, (q,), (c,))
+            self.append(gate, (q,), clbits=(c,))
         return self
 
     def measure_all(self) -> Circuit:
