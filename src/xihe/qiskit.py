@@ -162,14 +162,14 @@ def target_from_backend(info: BackendInfo) -> Target:
             qargs = sorted(set(info.coupling_map) | _symmetric_pairs(name, info.coupling_map))
         else:
             continue
-        target.add_instruction(gate, {q: properties.get((name, q)) for q in qargs}, name=name)
+        target.add_instruction(gate, {q: properties.get((name, tuple(q))) for q in qargs}, name=name)
     if "id" not in info.native_gates and info.coupling_map is not None and "id" in standard:
         target.add_instruction(standard["id"], {(q,): None for q in working}, name="id")
     if info.coupling_map is None:
         target.add_instruction(Measure(), None)
         target.add_instruction(Delay(0), None)
     else:
-        target.add_instruction(Measure(), {(q,): properties.get(("measure", (q,))) for q in working})
+        target.add_instruction(Measure(), {(q,): None for q in working})
         target.add_instruction(Delay(0), {(q,): None for q in working})
     return target
 
@@ -185,15 +185,37 @@ def _symmetric_pairs(name: str, coupling: Iterable[tuple[int, int]]) -> set[tupl
 
 
 def _calibrated_properties(info: BackendInfo) -> dict[tuple[str, tuple[int, ...]], InstructionProperties]:
-    """Errors and durations per (gate, qubits) when the server's backend detail lists them."""
+    """Errors and durations per (gate, qubits) from the backend's calibration (Quafu chip-info data).
+
+    Physical qubits are numbered by the order of ``all_qubits_info`` (DESIGN.md); a coupler's fidelity gives its
+    two-qubit gate's error, ``single_qubit_gate_duration`` (ns) the duration of each one-qubit native gate.
+    """
+    calibration = info.calibration or {}
+    data = calibration.get("data", calibration)
+    if not isinstance(data, Mapping) or "all_qubits_info" not in data:
+        return {}
+    index = {name: i for i, name in enumerate(data["all_qubits_info"])}
     found: dict[tuple[str, tuple[int, ...]], InstructionProperties] = {}
-    for entry in info.raw.get("gate_properties") or []:
-        qubits = tuple(int(q) for q in entry.get("qubits", ()))
-        duration_ns = entry.get("duration_ns")
-        found[(str(entry["gate"]), qubits)] = InstructionProperties(
-            duration=float(duration_ns) * 1e-9 if duration_ns is not None else None,
-            error=float(entry["error"]) if entry.get("error") is not None else None,
-        )
+    for name, fields in (data.get("qubits_info") or {}).items():
+        if name not in index or not isinstance(fields, Mapping):
+            continue
+        duration = fields.get("single_qubit_gate_duration")
+        for gate in info.native_gates:
+            found[(gate, (index[name],))] = InstructionProperties(
+                duration=float(duration) * 1e-9 if duration is not None else None
+            )
+    for pair, gates in (data.get("topological_structure") or {}).items():
+        a, _, b = str(pair).partition("_")
+        if a not in index or b not in index or not isinstance(gates, Mapping):
+            continue
+        for gate, fields in gates.items():
+            fidelity = fields.get("fidelity") if isinstance(fields, Mapping) else None
+            if not fidelity:
+                continue
+            props = InstructionProperties(error=max(0.0, 1.0 - float(fidelity)))
+            found[(str(gate).lower(), (index[a], index[b]))] = props
+            if str(gate).lower() in _SYMMETRIC_GATES:
+                found[(str(gate).lower(), (index[b], index[a]))] = props
     return found
 
 
