@@ -1,0 +1,187 @@
+"""Lowering a :class:`~xihe.circuit.Circuit` into the flat instruction list the engines execute.
+
+The engines know nothing of registers, user definitions or the gate table: they take a :class:`Program` of
+matrices on qubits, measurements, resets, noise channels and conditions (as clbit masks), as qsim and stim do.
+Lowering does the rest once: gate matrices come from :func:`xihe.circuit.protocols.unitary`; user gates wider
+than :data:`MAX_DENSE_QUBITS` are expanded (``decompose``); multi-controlled gates keep their controls and a 2x2
+target matrix; noise from a :class:`~xihe.engines.noise.NoiseModel` is inserted after each gate and on each
+``delay``.
+
+Measurements that nothing later depends on (no later gate on the qubit, no later condition or reset) are
+*terminal*: they are moved to :attr:`Program.terminal` and sampled from the final state in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from xihe.circuit.circuit import Circuit
+from xihe.circuit.gate import Operation
+from xihe.circuit.protocols import decompose, unitary
+from xihe.errors import CircuitError, ExecutionError
+
+if TYPE_CHECKING:
+    from xihe.engines.channels import Channel
+    from xihe.engines.noise import NoiseModel
+
+# Widest gate applied as one dense matrix; wider user gates are decomposed.
+MAX_DENSE_QUBITS = 5
+_MULTI_CONTROLLED = {"mcx", "mcy", "mcz", "mcp"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Run only when ``(clbits >> offset) & mask == value`` (an OpenQASM 2 ``if`` on one register)."""
+
+    offset: int
+    mask: int
+    value: int
+
+    def holds(self, clbits: int) -> bool:
+        return (clbits >> self.offset) & self.mask == self.value
+
+
+@dataclass
+class Instr:
+    """One engine instruction.
+
+    ``kind`` is ``"unitary"`` (``matrix`` on ``qubits``, first qubit most significant), ``"diagonal"`` (``matrix``
+    holds the diagonal), ``"controlled"`` (``matrix`` 2x2 on the last qubit, the others are controls),
+    ``"channel"`` (``channel`` on ``qubits``), ``"measure"`` (``qubits[0]`` into ``clbit`` with readout flips
+    ``readout = (p1_given_0, p0_given_1)``) or ``"reset"``.
+    """
+
+    kind: str
+    qubits: tuple[int, ...]
+    matrix: np.ndarray | None = None
+    channel: Channel | None = None
+    clbit: int = -1
+    readout: tuple[float, float] | None = None
+    condition: Condition | None = None
+    name: str = ""
+
+
+@dataclass
+class Program:
+    """A lowered circuit: body instructions, then terminal measurements sampled from the final state."""
+
+    num_qubits: int
+    num_clbits: int
+    body: list[Instr] = field(default_factory=list)
+    terminal: list[Instr] = field(default_factory=list)
+
+    @property
+    def is_dynamic(self) -> bool:
+        """True when the body measures, resets or branches: shots must then be simulated per outcome."""
+        return any(i.kind in ("measure", "reset") or i.condition is not None for i in self.body)
+
+    @property
+    def has_channels(self) -> bool:
+        return any(i.kind == "channel" for i in self.body)
+
+    @property
+    def has_readout_error(self) -> bool:
+        return any(i.readout is not None for i in (*self.body, *self.terminal))
+
+
+def _condition(circuit: Circuit, op: Operation) -> Condition | None:
+    if op.condition is None:
+        return None
+    name, value = op.condition
+    reg = circuit.creg(name)
+    return Condition(circuit.creg_offset(name), (1 << reg.size) - 1, int(value))
+
+
+def _is_diagonal(m: np.ndarray) -> bool:
+    return bool(np.count_nonzero(m - np.diag(np.diagonal(m))) == 0)
+
+
+def gate_instructions(op: Operation, condition: Condition | None) -> list[Instr]:
+    """The instructions for one unitary operation (decomposed when too wide to be one matrix)."""
+    gate = op.gate
+    if gate.name in _MULTI_CONTROLLED and gate.definition is None and gate.num_qubits > MAX_DENSE_QUBITS:
+        from xihe.circuit.standard_gates import X, Y, Z, phase_matrix
+
+        target = {"mcx": X, "mcy": Y, "mcz": Z}.get(gate.name)
+        if target is None:
+            target = phase_matrix(float(gate.params[0]))  # type: ignore[arg-type]
+        return [Instr("controlled", op.qubits, np.asarray(target, dtype=np.complex128), condition=condition,
+                      name=gate.name)]
+    if gate.num_qubits > MAX_DENSE_QUBITS:
+        parts = decompose(op)
+        if parts is None:
+            raise ExecutionError(f"gate '{gate.name}' on {gate.num_qubits} qubits has no decomposition")
+        out: list[Instr] = []
+        for part in parts:
+            out.extend(gate_instructions(part, condition))
+        return out
+    try:
+        m = np.ascontiguousarray(unitary(gate), dtype=np.complex128)
+    except CircuitError:
+        raise
+    if _is_diagonal(m):
+        return [Instr("diagonal", op.qubits, np.ascontiguousarray(np.diagonal(m)), condition=condition,
+                      name=gate.name)]
+    return [Instr("unitary", op.qubits, m, condition=condition, name=gate.name)]
+
+
+def lower(circuit: Circuit, noise: NoiseModel | None = None, defer_measurements: bool = True) -> Program:
+    """Lower ``circuit`` (with ``noise`` inserted) into a :class:`Program`."""
+    prog = Program(circuit.num_qubits, circuit.num_clbits)
+    noisy = noise is not None and not noise.is_ideal()
+    for op in circuit.operations:
+        name = op.gate.name
+        cond = _condition(circuit, op)
+        if name == "barrier":
+            continue
+        if name == "delay":
+            if noisy:
+                assert noise is not None
+                ch = noise.delay_channel(op.qubits[0], float(op.gate.params[0]))  # type: ignore[arg-type]
+                if ch is not None:
+                    prog.body.append(Instr("channel", op.qubits, channel=ch, condition=cond, name="delay"))
+            continue
+        if name == "measure":
+            readout = noise.readout(op.qubits[0]) if noisy and noise is not None else None
+            prog.body.append(Instr("measure", op.qubits, clbit=op.clbits[0], readout=readout, condition=cond,
+                                   name=name))
+            continue
+        if name == "reset":
+            prog.body.append(Instr("reset", op.qubits, condition=cond, name=name))
+            continue
+        prog.body.extend(gate_instructions(op, cond))
+        if noisy:
+            assert noise is not None
+            for ch, qubits in noise.channels_after(name, op.qubits):
+                prog.body.append(Instr("channel", qubits, channel=ch, condition=cond, name=f"noise:{name}"))
+    if defer_measurements:
+        _split_terminal(prog)
+    return prog
+
+
+def _split_terminal(prog: Program) -> None:
+    """Move measurements that nothing later depends on to ``prog.terminal`` (kept in program order)."""
+    touched: set[int] = set()
+    later_dynamic = False
+    keep: list[Instr] = []
+    terminal: list[Instr] = []
+    for instr in reversed(prog.body):
+        if instr.kind == "measure" and instr.condition is None and not later_dynamic \
+                and instr.qubits[0] not in touched:
+            terminal.append(instr)
+            continue
+        keep.append(instr)
+        if instr.kind == "measure":
+            # A measurement that stays in the body collapses the state: later ones on the same qubit stay valid
+            # terminal samples, but a measurement that precedes a condition or reset must stay in the body.
+            touched.add(instr.qubits[0])
+            later_dynamic = True
+        else:
+            touched.update(instr.qubits)
+            if instr.kind == "reset" or instr.condition is not None:
+                later_dynamic = True
+    prog.body = keep[::-1]
+    prog.terminal = terminal[::-1]

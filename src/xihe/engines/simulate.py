@@ -1,0 +1,72 @@
+"""``simulate`` and ``estimate``: the front door to the engines, with the ``engine="auto"`` choice.
+
+``auto`` picks: an ideal circuit (or one with readout error only) -> ``statevector``; noise on at most
+:data:`DENSITY_MATRIX_MAX_QUBITS` qubits -> ``density_matrix``, wider -> ``trajectories``; a Clifford circuit (with
+at most Pauli noise) too wide for those -> ``stabilizer``.
+
+>>> from xihe.circuit import Circuit
+>>> qc = Circuit(2, 2)
+>>> _ = qc.h(0).cx(0, 1).measure([0, 1], [0, 1])
+>>> sorted(simulate(qc, shots=100, seed=7).counts)
+['00', '11']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xihe.engines.base import check_memory, default_memory_limit, get_engine
+from xihe.engines.observables import estimate
+from xihe.errors import ExecutionError
+
+if TYPE_CHECKING:
+    from xihe.circuit.circuit import Circuit
+    from xihe.engines.noise import NoiseModel
+    from xihe.results import Result
+
+DENSITY_MATRIX_MAX_QUBITS = 12
+
+__all__ = ["choose_engine", "estimate", "simulate"]
+
+
+def _has_gate_noise(noise: NoiseModel | None) -> bool:
+    return noise is not None and noise.has_quantum_noise()
+
+
+def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_bytes: int | None = None) -> str:
+    """The engine ``engine="auto"`` runs ``circuit`` on."""
+    from xihe.engines.clifford import is_clifford
+
+    limit = default_memory_limit() if max_memory_bytes is None else max_memory_bytes
+    if not _has_gate_noise(noise):
+        fits = get_engine("statevector").estimate_memory(circuit) <= limit
+        if not fits and is_clifford(circuit):
+            return "stabilizer"
+        return "statevector"
+    assert noise is not None
+    if circuit.num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
+        return "density_matrix"
+    fits = get_engine("trajectories").estimate_memory(circuit) <= limit
+    if not fits and noise.is_pauli() and is_clifford(circuit):
+        return "stabilizer"
+    return "trajectories"
+
+
+def simulate(circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
+             engine: str = "auto", memory: bool = False, max_memory_bytes: int | None = None) -> Result:
+    """Run ``circuit`` for ``shots`` shots on an engine and return its :class:`~xihe.results.Result`.
+
+    ``shots=0`` returns the final statevector and exact probabilities (statevector engine), or exact
+    probabilities (density matrix engine). Raises :class:`~xihe.errors.ResourceError` when the engine's memory
+    estimate exceeds ``max_memory_bytes`` (default: half of this machine's RAM).
+    """
+    name = choose_engine(circuit, noise, max_memory_bytes) if engine == "auto" else engine
+    if shots == 0 and name not in ("statevector", "density_matrix"):
+        raise ExecutionError(f"shots=0 (exact results) needs the statevector or density_matrix engine, not {name}")
+    eng = get_engine(name)
+    check_memory(name, eng.estimate_memory(circuit), max_memory_bytes, f"a {circuit.num_qubits}-qubit circuit")
+    if max_memory_bytes is not None and hasattr(eng, "max_memory_bytes"):
+        eng.max_memory_bytes = max_memory_bytes
+    result = eng.run(circuit, shots, seed=seed, noise=noise, memory=memory)
+    result.metadata.setdefault("engine_requested", engine)
+    return result

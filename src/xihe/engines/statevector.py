@@ -1,0 +1,250 @@
+"""The statevector engine: exact pure-state simulation with fused gates and compiled kernels.
+
+Fast path: the body of a circuit whose measurements are all terminal is fused (:mod:`xihe.engines.fusion`) and
+applied once; every shot is then drawn from the one final state. Dynamic circuits (mid-circuit measurement,
+``reset``, ``if``) are run as a tree over outcomes: at each measurement the shots of a branch are split
+binomially between the outcomes and each non-empty branch continues with its own projected state, so each shot
+follows the exact measurement statistics without simulating shots one by one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from xihe.circuit.circuit import Circuit
+from xihe.engines import kernels
+from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
+from xihe.engines.fusion import fuse
+from xihe.engines.noise import NoiseModel
+from xihe.engines.program import Instr, Program, lower
+from xihe.engines.sampling import (
+    int_to_row,
+    marginal_probabilities,
+    rows_to_counts,
+    sample_indices,
+    terminal_rows,
+)
+from xihe.errors import ExecutionError
+from xihe.results import Result
+
+DEFAULT_FUSION_QUBITS = 4
+_AMPLITUDE_BYTES = 16
+
+
+def positions(qubits: tuple[int, ...], num_qubits: int) -> np.ndarray:
+    """Bit positions of ``qubits`` in the amplitude index (qubit 0 is the most significant bit)."""
+    return np.array([num_qubits - 1 - q for q in qubits], dtype=np.int64)
+
+
+def apply_instr(state: np.ndarray, num_qubits: int, ins: Instr) -> None:
+    """Apply one unitary, diagonal or controlled instruction in place."""
+    m = ins.matrix
+    assert m is not None
+    if ins.kind == "unitary":
+        if len(ins.qubits) == 1:
+            kernels.apply_1q(state, num_qubits - 1 - ins.qubits[0], m)
+        else:
+            kernels.apply_dense(state, positions(ins.qubits, num_qubits), m)
+    elif ins.kind == "diagonal":
+        kernels.apply_diagonal(state, positions(ins.qubits, num_qubits), m)
+    elif ins.kind == "controlled":
+        mask = 0
+        for q in ins.qubits[:-1]:
+            mask |= 1 << (num_qubits - 1 - q)
+        kernels.apply_controlled_1q(state, mask, num_qubits - 1 - ins.qubits[-1], m)
+    else:
+        raise ExecutionError(f"the statevector engine cannot apply '{ins.kind}' ({ins.name})")
+
+
+def zero_state(num_qubits: int) -> np.ndarray:
+    state = np.zeros(1 << num_qubits, dtype=np.complex128)
+    state[0] = 1.0
+    return state
+
+
+def final_state(prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS) -> np.ndarray:
+    """The state after the (measurement-free) body of ``prog``."""
+    state = zero_state(prog.num_qubits)
+    for ins in fuse(prog.body, fusion_qubits):
+        apply_instr(state, prog.num_qubits, ins)
+    return state
+
+
+@dataclass
+class _Branch:
+    state: np.ndarray
+    pc: int
+    shots: int
+    clbits: int
+
+
+def _measure_split(state: np.ndarray, n: int, q: int, shots: int, rng: np.random.Generator
+                   ) -> list[tuple[int, int, float]]:
+    """Outcomes of measuring qubit ``q`` on ``shots`` shots: ``[(outcome, shots, probability)]`` non-empty."""
+    total = kernels.norm_squared(state)
+    p1 = min(max(kernels.probability_of_one(state, n - 1 - q) / total, 0.0), 1.0)
+    n1 = int(rng.binomial(shots, p1))
+    return [(o, s, p) for o, s, p in ((0, shots - n1, 1.0 - p1), (1, n1, p1)) if s > 0]
+
+
+def run_dynamic(prog: Program, shots: int, rng: np.random.Generator, fusion_qubits: int
+                ) -> list[tuple[np.ndarray, int, int]]:
+    """Run a dynamic body as a tree over outcomes; returns ``[(final state, shots, clbits)]`` per leaf."""
+    n = prog.num_qubits
+    body = fuse(prog.body, fusion_qubits)
+    leaves: list[tuple[np.ndarray, int, int]] = []
+    stack = [_Branch(zero_state(n), 0, shots, 0)]
+    while stack:
+        br = stack.pop()
+        while br.pc < len(body):
+            ins = body[br.pc]
+            br.pc += 1
+            if ins.condition is not None and not ins.condition.holds(br.clbits):
+                continue
+            if ins.kind in ("measure", "reset"):
+                children = _branch_on(br, ins, n, rng)
+                br = children[0]
+                stack.extend(reversed(children[1:]))
+            else:
+                apply_instr(br.state, n, ins)
+        leaves.append((br.state, br.shots, br.clbits))
+    return leaves
+
+
+def _branch_on(br: _Branch, ins: Instr, n: int, rng: np.random.Generator) -> list[_Branch]:
+    """Split a branch at a measurement or reset; the first child reuses the branch's state."""
+    q = ins.qubits[0]
+    p = n - 1 - q
+    outcomes = _measure_split(br.state, n, q, br.shots, rng)
+    children: list[_Branch] = []
+    for i, (outcome, count, prob) in enumerate(outcomes):
+        state = br.state if i == len(outcomes) - 1 else br.state.copy()
+        scale = 1.0 / math.sqrt(prob * kernels.norm_squared(state)) if prob > 0 else 0.0
+        if ins.kind == "reset":
+            if outcome == 1:
+                kernels.reset_to_zero(state, p, scale)
+            else:
+                kernels.collapse(state, p, 0, scale)
+            children.append(_Branch(state, br.pc, count, br.clbits))
+            continue
+        kernels.collapse(state, p, outcome, scale)
+        recorded = _readout_split(outcome, count, ins.readout, rng)
+        for j, (bit, k) in enumerate(recorded):
+            st = state if j == len(recorded) - 1 else state.copy()
+            clbits = (br.clbits & ~(1 << ins.clbit)) | (bit << ins.clbit)
+            children.append(_Branch(st, br.pc, k, clbits))
+    return children
+
+
+def _readout_split(outcome: int, count: int, readout: tuple[float, float] | None, rng: np.random.Generator
+                   ) -> list[tuple[int, int]]:
+    """How many of ``count`` shots record ``outcome`` and how many its flip (readout confusion)."""
+    if readout is None:
+        return [(outcome, count)]
+    flip_p = readout[0] if outcome == 0 else readout[1]
+    flipped = int(rng.binomial(count, flip_p))
+    return [(b, k) for b, k in ((outcome, count - flipped), (1 - outcome, flipped)) if k > 0]
+
+
+def sample_leaves(prog: Program, leaves: list[tuple[np.ndarray, int, int]], rng: np.random.Generator
+                  ) -> np.ndarray:
+    """Rows of classical bits for every shot: each leaf's record plus its terminal samples."""
+    total = sum(s for _, s, _ in leaves)
+    rows = np.zeros((total, prog.num_clbits), dtype=np.uint8)
+    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
+    at = 0
+    for state, count, clbits in leaves:
+        block = rows[at:at + count]
+        block[:] = int_to_row(clbits, prog.num_clbits)
+        if measured:
+            probs = marginal_probabilities(kernels.probabilities(state), prog.num_qubits, measured)
+            terminal_rows(sample_indices(probs, count, rng), measured, prog.terminal, block, rng)
+        at += count
+    return rows
+
+
+def exact_terminal_probabilities(prog: Program, state: np.ndarray, max_entries: int = 1 << 20
+                                 ) -> dict[str, float] | None:
+    """Exact probabilities of the count keys from a final state (readout confusion included)."""
+    n = prog.num_qubits
+    probs = kernels.probabilities(state)
+    if not prog.terminal:
+        measured = list(range(n))
+        keep = np.flatnonzero(probs > 1e-15)
+        if keep.size > max_entries:
+            return None
+        return {format(int(i), f"0{n}b") if n else "": float(probs[i]) for i in keep}
+    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
+    marg = marginal_probabilities(probs, n, measured).reshape([2] * len(measured))
+    for ins in prog.terminal:
+        if ins.readout is not None:
+            p10, p01 = ins.readout
+            conf = np.array([[1 - p10, p01], [p10, 1 - p01]])
+            axis = measured.index(ins.qubits[0])
+            marg = np.moveaxis(np.tensordot(conf, marg, axes=([1], [axis])), 0, axis)
+    flat = marg.reshape(-1)
+    keep = np.flatnonzero(flat > 1e-15)
+    if keep.size > max_entries:
+        return None
+    rows = np.zeros((keep.size, prog.num_clbits), dtype=np.uint8)
+    k = len(measured)
+    for ins in prog.terminal:
+        rows[:, ins.clbit] = (keep >> (k - 1 - measured.index(ins.qubits[0]))) & 1
+    out: dict[str, float] = {}
+    for row, i in zip(rows, keep, strict=True):
+        key = "".join("1" if b else "0" for b in row)
+        out[key] = out.get(key, 0.0) + float(flat[i])
+    return dict(sorted(out.items()))
+
+
+@register_engine
+class StatevectorEngine:
+    """Exact pure-state simulation (noise: readout confusion only; use trajectories for gate noise)."""
+
+    name = "statevector"
+
+    def __init__(self, fusion_qubits: int = DEFAULT_FUSION_QUBITS, max_memory_bytes: int | None = None) -> None:
+        self.fusion_qubits = fusion_qubits
+        self.max_memory_bytes = max_memory_bytes
+
+    def estimate_memory(self, circuit: Circuit) -> int:
+        """The state, the probabilities and their running sum for sampling, and one copy per open branch."""
+        size = 1 << circuit.num_qubits
+        dynamic = any(op.condition is not None or op.gate.name == "reset" for op in circuit.operations)
+        return size * (_AMPLITUDE_BYTES + 16) + (size * _AMPLITUDE_BYTES * 2 if dynamic else 0)
+
+    def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
+            memory: bool = False) -> Result:
+        started = time.perf_counter()
+        shots = check_shots(shots)
+        seed = resolve_seed(seed)
+        check_memory(self.name, self.estimate_memory(circuit), self.max_memory_bytes,
+                     f"a {circuit.num_qubits}-qubit statevector")
+        prog = lower(circuit, noise)
+        if prog.has_channels:
+            raise ExecutionError("the statevector engine runs ideal circuits (readout error only); "
+                                 "use engine='density_matrix' or 'trajectories' for gate or relaxation noise")
+        rng = np.random.default_rng(seed)
+        if shots == 0:
+            if prog.is_dynamic:
+                raise ExecutionError("shots=0 asks for the final statevector, which a circuit with mid-circuit "
+                                     "measurement, reset or conditions does not have; give shots > 0")
+            state = final_state(prog, self.fusion_qubits)
+            return Result(counts={}, shots=0, statevector=state,
+                          exact_probabilities=exact_terminal_probabilities(prog, state),
+                          metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits))
+        if prog.is_dynamic:
+            leaves = run_dynamic(prog, shots, rng, self.fusion_qubits)
+        else:
+            leaves = [(final_state(prog, self.fusion_qubits), shots, 0)]
+        rows = sample_leaves(prog, leaves, rng)
+        if len(leaves) > 1:
+            rows = rows[rng.permutation(rows.shape[0])]
+        counts, mem = rows_to_counts(rows, memory)
+        return Result(counts=counts, shots=shots, memory=mem,
+                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits,
+                                        branches=len(leaves)))
