@@ -1,0 +1,88 @@
+"""``create_app(settings)``: the one ASGI app -- native API, legacy Quafu routes, web pages -- over one database.
+
+Nothing happens at import: the database engine, the device catalog and the metrics registry are built inside
+``create_app`` from the settings handed in, so tests and several apps in one process never share state.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from xihe.service.api.deps import RateLimiter
+from xihe.service.api.errors import install_error_handlers
+from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from xihe.service.api.routes import backends, health, jobs, tokens
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.db import Database
+from xihe.service.metrics import ServiceMetrics
+from xihe.service.settings import Settings
+from xihe.service.watch import ChangeWatcher
+from xihe.version import __version__
+
+API_PREFIX = "/api/v1"
+
+
+def _optional(module: str) -> Any | None:
+    """A module of another layer that may not have landed yet (web pages, legacy Quafu routes)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+
+
+def _stable_operation_ids(app: FastAPI) -> None:
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.operation_id is None:
+            route.operation_id = route.name
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None,
+               catalog: DeviceCatalog | None = None) -> FastAPI:
+    settings = settings or Settings()
+    database = database or Database.from_settings(settings)
+    catalog = catalog or DeviceCatalog()
+    metrics = ServiceMetrics(database)
+    watcher = ChangeWatcher(database)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await watcher.start()
+        try:
+            yield
+        finally:
+            await watcher.stop()
+            database.dispose()
+
+    app = FastAPI(title="Xihe", version=__version__, lifespan=lifespan,
+                  description="Xihe: a self-hostable quantum computing cloud. Native API under /api/v1.")
+    app.state.settings = settings
+    app.state.database = database
+    app.state.catalog = catalog
+    app.state.metrics = metrics
+    app.state.watcher = watcher
+    app.state.rate_limiter = RateLimiter()
+    app.state.token_touch = {}
+    install_error_handlers(app)
+    for module in (jobs, backends, tokens, health):
+        app.include_router(module.router, prefix=API_PREFIX)
+    # Aliases at the root for load balancers and Prometheus' default path.
+    app.add_api_route("/health", health.health, include_in_schema=False)
+    app.add_api_route("/metrics", health.metrics, include_in_schema=False)
+    quafu = _optional("xihe.service.api.routes.quafu")
+    if quafu is not None:
+        app.include_router(quafu.router)
+    web = _optional("xihe.web")
+    if web is not None and hasattr(web, "mount"):
+        web.mount(app)
+    _stable_operation_ids(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,101 @@
+"""FastAPI dependencies: settings, database, device catalog, the authenticated user, the rate limiter."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.clock import utcnow
+from xihe.service.db import Database
+from xihe.service.models import User
+from xihe.service.problems import Problem, unauthorized
+from xihe.service.repositories import users
+from xihe.service.settings import Settings
+
+bearer = HTTPBearer(auto_error=False, description="An API token from `xihe users add` or POST /api/v1/tokens.")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database  # type: ignore[no-any-return]
+
+
+def get_catalog(request: Request) -> DeviceCatalog:
+    return request.app.state.catalog  # type: ignore[no-any-return]
+
+
+class RateLimiter:
+    """Token buckets per user (in this API process): ``rate`` requests/s sustained, ``burst`` at once."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, user_id: int, rate: float, burst: int) -> float:
+        """Take one request; 0 if allowed, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(user_id, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[user_id] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[user_id] = (tokens, now)
+            return (1.0 - tokens) / rate if rate > 0 else 3600.0
+
+
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+    if credentials is None or not credentials.credentials:
+        raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    database = get_database(request)
+    with database.read() as session:
+        found = users.authenticate_token(session, credentials.credentials)
+    if found is None:
+        raise unauthorized("invalid, expired or revoked token")
+    user, token = found
+    touched: dict[str, float] = request.app.state.token_touch
+    now = time.monotonic()
+    if now - touched.get(token.id, -math.inf) > 60:
+        touched[token.id] = now
+        with database.write() as session:
+            row = session.get(type(token), token.id)
+            if row is not None:
+                row.last_used_at = utcnow()
+    return user
+
+
+def current_user(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The authenticated user of a native API request, after the rate limit (429 with Retry-After)."""
+    user = authenticate(request, credentials)
+    settings = get_settings(request)
+    rate = user.rate_limit_per_second if user.rate_limit_per_second is not None else settings.rate_limit_per_second
+    burst = max(1, int(max(settings.rate_limit_burst, rate)))
+    wait = request.app.state.rate_limiter.take(user.id, rate, burst)
+    if wait > 0:
+        retry_after = max(1, math.ceil(wait))
+        raise Problem(429, "rate_limited", f"too many requests; retry in {retry_after} s",
+                      headers={"Retry-After": str(retry_after)})
+    return user
+
+
+def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
+    if user.role != "admin":
+        raise Problem(403, "forbidden", "this needs an admin account")
+    return user
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+CatalogDep = Annotated[DeviceCatalog, Depends(get_catalog)]
+UserDep = Annotated[User, Depends(current_user)]
+AdminDep = Annotated[User, Depends(require_admin)]

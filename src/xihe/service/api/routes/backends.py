@@ -1,0 +1,78 @@
+"""``/api/v1/backends``: the backends, their status, topology, queue and calibration (now or at a past time)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from xihe.service.api.deps import CatalogDep, DatabaseDep, UserDep
+from xihe.service.catalog import DeviceCatalog, calibration_fields
+from xihe.service.problems import Problem, not_found
+from xihe.service.repositories import calibrations, jobs
+from xihe.service.schemas import BackendDetail, BackendSummary, CalibrationPublic
+
+router = APIRouter(prefix="/backends", tags=["backends"])
+
+
+def _summary(device: Any, status: str, queued: int) -> dict[str, Any]:
+    working = list(getattr(device, "working_qubits", range(device.num_qubits)))
+    return {
+        "name": device.name, "system_id": int(getattr(device, "system_id", 0)),
+        "kind": str(getattr(device, "kind", "simulator")), "status": status, "num_qubits": int(device.num_qubits),
+        "num_working_qubits": len(working), "native_gates": sorted(str(g) for g in getattr(device, "native_gates", [])),
+        "exclusive": bool(getattr(device, "exclusive", False)), "max_shots": int(getattr(device, "max_shots", 0) or 0),
+        "queue_length": queued,
+    }
+
+
+@router.get("", response_model=list[BackendSummary], operation_id="list_backends")
+def list_(_user: UserDep, database: DatabaseDep, catalog: CatalogDep) -> list[BackendSummary]:
+    """Every backend with its status, size and queue length."""
+    with database.read() as session:
+        overrides = calibrations.backend_status_overrides(session)
+        queued = jobs.queue_length(session)
+    assert isinstance(queued, dict)
+    out = []
+    for name in catalog.names():
+        device = catalog.get(name)
+        status = overrides.get(name, str(getattr(device, "status", "online")))
+        out.append(BackendSummary(**_summary(device, status, queued.get(name, 0))))
+    return out
+
+
+def _device_or_404(catalog: DeviceCatalog, name: str) -> Any:
+    if name not in catalog.names():
+        raise not_found("backend", name)
+    return catalog.get(name)
+
+
+@router.get("/{name}", response_model=BackendDetail, operation_id="get_backend")
+def get(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep,
+        at: datetime | None = Query(default=None, description="ISO time: the calibration then in force")
+        ) -> BackendDetail:
+    """One backend: status, qubits, native gates, coupling map, queue length and calibration."""
+    device = _device_or_404(catalog, name)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    with database.read() as session:
+        status = calibrations.backend_status_overrides(session).get(name, str(getattr(device, "status", "online")))
+        queued = jobs.queue_length(session, name)
+        row = calibrations.snapshot_at(session, name, at)
+    calibration: CalibrationPublic | None = None
+    if row is not None:
+        calibration = CalibrationPublic(id=row.snapshot_id, version=row.version, time=row.time, data=row.data)
+    elif at is None:
+        fields = calibration_fields(device)
+        if fields is not None:
+            calibration = CalibrationPublic(id=fields["snapshot_id"], version=fields["version"], time=fields["time"],
+                                            data=fields["data"])
+    elif calibration_fields(device) is not None:
+        raise Problem(404, "no_calibration",
+                      f"backend {name} has no calibration snapshot at or before {at.isoformat()}")
+    assert isinstance(queued, int)
+    summary = _summary(device, status, queued)
+    return BackendDetail(**summary, working_qubits=[int(q) for q in getattr(device, "working_qubits", [])],
+                         coupling_map=[[int(a), int(b)] for a, b in getattr(device, "coupling_map", [])],
+                         calibration=calibration)

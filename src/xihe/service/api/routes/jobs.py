@@ -1,0 +1,109 @@
+"""``/api/v1/jobs``: submit (single, batch, sweep), list, get with ``?wait=`` long poll, cancel."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
+from xihe.service.db import Database
+from xihe.service.models import User
+from xihe.service.problems import Problem, not_found
+from xihe.service.repositories import jobs
+from xihe.service.schemas import JobCreate, JobPage, JobPublic
+from xihe.service.states import JobStatus
+from xihe.service.submit import submit_job
+from xihe.service.views import job_public
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def _parallelism(request: Request, backend: str) -> int:
+    catalog = request.app.state.catalog
+    if backend in catalog.exclusive_names():
+        return 1
+    return int(request.app.state.settings.resolved_workers())
+
+
+@router.post("", status_code=201, response_model=JobPublic, operation_id="submit_job",
+             responses={400: {"description": "bad QASM or JSON"}, 403: {"description": "quota exhausted"},
+                        409: {"description": "Idempotency-Key reused with another body"},
+                        422: {"description": "does not fit the backend"}, 429: {"description": "rate limited"}})
+def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsDep, database: DatabaseDep,
+           catalog: CatalogDep, response: Response,
+           idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JobPublic:
+    """Validate and queue a job: ``qasm``, a batch of ``circuits``, or a parametrized ``qasm`` with ``parameters``."""
+    for attempt in range(2):
+        try:
+            with database.write() as session:
+                outcome = submit_job(session, settings, catalog, user, body, idempotency_key=idempotency_key)
+                public = job_public(session, outcome.job, parallelism=_parallelism(request, body.backend))
+            break
+        except IntegrityError:
+            # Two submits with one Idempotency-Key raced (PostgreSQL): the loser replays the winner's job.
+            if attempt == 1 or idempotency_key is None:
+                raise
+    if not outcome.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=body.kind).inc()
+    return public
+
+
+@router.get("", response_model=JobPage, operation_id="list_jobs")
+def list_(user: UserDep, database: DatabaseDep, status: JobStatus | None = None, backend: str | None = None,
+          tag: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+          offset: Annotated[int, Query(ge=0)] = 0) -> JobPage:
+    """The caller's jobs, newest first, with filters and paging (results left out: get a job for them)."""
+    with database.read() as session:
+        rows, total = jobs.list_jobs(session, user.id, status=status.value if status else None, backend=backend,
+                                     tag=tag, limit=limit, offset=offset)
+        items = [job_public(session, job, with_results=False) for job in rows]
+    return JobPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _load(database: Database, user: User, job_id: str, parallelism_of: Request) -> JobPublic:
+    with database.read() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise not_found("job", job_id)
+        return job_public(session, job, parallelism=_parallelism(parallelism_of, job.backend))
+
+
+@router.get("/{job_id}", response_model=JobPublic, operation_id="get_job")
+async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDep, settings: SettingsDep,
+              wait: Annotated[float, Query(ge=0, description="Long poll: wait up to this many seconds")] = 0
+              ) -> JobPublic:
+    """A job with its status, queue position and estimated start while queued, and its result(s) when done."""
+    job = await run_in_threadpool(_load, database, user, job_id, request)
+    if wait <= 0 or job.status.is_terminal:
+        return job
+    deadline = time.monotonic() + min(wait, settings.max_wait_seconds)
+    watcher = request.app.state.watcher
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return job
+        await watcher.wait_for_change(min(remaining, 0.25))
+        job = await run_in_threadpool(_load, database, user, job_id, request)
+        if job.status.is_terminal:
+            return job
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic, operation_id="cancel_job")
+def cancel(request: Request, job_id: str, user: UserDep, database: DatabaseDep) -> JobPublic:
+    """Cancel a queued job at once, or ask a running one to stop; a finished job is left as it is."""
+    with database.write() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise not_found("job", job_id)
+        if not JobStatus(job.status).is_terminal:
+            jobs.request_cancel(session, job)
+        return job_public(session, job, parallelism=_parallelism(request, job.backend))
+
+
+__all__ = ["Problem", "router"]

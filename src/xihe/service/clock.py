@@ -1,0 +1,9 @@
+"""The service's one clock: timezone-aware UTC (every stored time is UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,48 @@
+"""Errors the API answers as RFC 9457 problem JSON: ``{type, title, status, detail, code, stage}``.
+
+Service code raises a :class:`Problem` (or lets a :class:`~xihe.errors.XiheError` through); the handlers in
+:mod:`xihe.service.api.errors` turn both into responses. Nothing a user sends may become a 500.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+
+class Problem(Exception):
+    """An HTTP error with a machine-readable ``code`` and the pipeline ``stage`` where it arose."""
+
+    def __init__(self, status: int, code: str, detail: str, *, stage: str | None = None,
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.stage = stage
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    @property
+    def title(self) -> str:
+        return HTTPStatus(self.status).phrase
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://xihe.dev/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            "stage": self.stage,
+        }
+        body.update(self.extra)
+        return body
+
+
+def not_found(what: str, ident: str) -> Problem:
+    return Problem(404, f"{what}_not_found", f"no {what} {ident!r}")
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="xihe"'})

@@ -1,0 +1,146 @@
+"""Jobs as the API sees them: insert, read (scoped to a user), list with filters, cancel, queue position."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from xihe.service.clock import utcnow
+from xihe.service.models import Job, JobAttempt, JobResult, User
+from xihe.service.states import JobStatus, check_transition
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(8)
+
+
+def insert_job(session: Session, **fields: Any) -> Job:
+    job = Job(id=fields.pop("id", None) or new_job_id(), status=JobStatus.QUEUED.value,
+              created_at=fields.pop("created_at", None) or utcnow(), attempts=0, cancel_requested=False, **fields)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: str) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def get_user_job(session: Session, user_id: int, job_id: str) -> Job | None:
+    """The job if it belongs to ``user_id``; another user's job is indistinguishable from a missing one."""
+    job = session.get(Job, job_id)
+    return job if job is not None and job.user_id == user_id else None
+
+
+def list_jobs(session: Session, user_id: int | None, *, status: str | None = None, backend: str | None = None,
+              tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[Sequence[Job], int]:
+    """A page of jobs, newest first, and the total that match. ``user_id=None``: every user's (admin)."""
+    conditions = []
+    if user_id is not None:
+        conditions.append(Job.user_id == user_id)
+    if status:
+        conditions.append(Job.status == status)
+    if backend:
+        conditions.append(Job.backend == backend)
+    query = select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id.desc())
+    if tag:
+        # Tags are a small JSON list; filter in Python after a bounded SQL pre-filter on the text form.
+        rows = [job for job in session.scalars(query) if tag in (job.tags or [])]
+        return rows[offset: offset + limit], len(rows)
+    total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+    return session.scalars(query.limit(limit).offset(offset)).all(), int(total)
+
+
+def count_circuits_since(session: Session, user_id: int, since: datetime) -> int:
+    """Circuits (each batch item or sweep binding counts) the user submitted since ``since`` (daily quota)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Job.num_circuits), 0)).where(Job.user_id == user_id, Job.created_at >= since)
+    )
+    return int(total or 0)
+
+
+def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -> Job:
+    """Cancel a queued job at once; ask a running one to stop (its worker ends it as CANCELLED). Idempotent."""
+    status = JobStatus(job.status)
+    if status == JobStatus.QUEUED:
+        result = session.execute(
+            update(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED.value)
+            .values(status=check_transition(status, JobStatus.CANCELLED).value, finished_at=now or utcnow(),
+                    cancel_requested=True)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            # A worker claimed it in between: fall through to the cooperative path.
+            session.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.RUNNING.value)
+                            .values(cancel_requested=True))
+    elif status == JobStatus.RUNNING:
+        session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))
+    session.refresh(job)
+    return job
+
+
+def results_for(session: Session, job_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(JobResult).where(JobResult.job_id == job_id).order_by(JobResult.index))
+    return [row.data for row in rows]
+
+
+def result_counts(session: Session, job_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(JobResult).where(JobResult.job_id == job_id)) or 0)
+
+
+def attempts_for(session: Session, job_id: str) -> Sequence[JobAttempt]:
+    return session.scalars(select(JobAttempt).where(JobAttempt.job_id == job_id).order_by(JobAttempt.number)).all()
+
+
+def queue_position(session: Session, job: Job) -> int:
+    """How many queued jobs of the same backend the scheduler would take before this one (0 = next)."""
+    owner_usage = select(User.usage_log2).where(User.id == job.user_id).scalar_subquery()
+    ahead = session.scalar(
+        select(func.count()).select_from(Job).join(User, User.id == Job.user_id).where(
+            Job.status == JobStatus.QUEUED.value,
+            Job.backend == job.backend,
+            Job.id != job.id,
+            or_(
+                Job.effective_priority > job.effective_priority,
+                and_(Job.effective_priority == job.effective_priority,
+                     or_(User.usage_log2 < owner_usage,
+                         and_(User.usage_log2 == owner_usage,
+                              or_(Job.created_at < job.created_at,
+                                  and_(Job.created_at == job.created_at, Job.id < job.id))))),
+            ),
+        )
+    )
+    return int(ahead or 0)
+
+
+def queue_length(session: Session, backend: str | None = None) -> int | dict[str, int]:
+    """Queued jobs of one backend, or a map backend -> queued count."""
+    if backend is not None:
+        return int(session.scalar(select(func.count()).select_from(Job).where(
+            Job.status == JobStatus.QUEUED.value, Job.backend == backend)) or 0)
+    rows = session.execute(select(Job.backend, func.count()).where(Job.status == JobStatus.QUEUED.value)
+                           .group_by(Job.backend))
+    return {name: int(count) for name, count in rows.tuples()}
+
+
+def running_count(session: Session, backend: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Job).where(
+        Job.status == JobStatus.RUNNING.value, Job.backend == backend)) or 0)
+
+
+def mean_exec_seconds(session: Session, backend: str, sample: int = 50) -> float | None:
+    """Mean execution time of the backend's recent finished jobs (for estimated start times)."""
+    recent = (select(Job.exec_seconds).where(Job.backend == backend, Job.status == JobStatus.DONE.value,
+                                             Job.exec_seconds.is_not(None))
+              .order_by(Job.finished_at.desc()).limit(sample).subquery())
+    value = session.scalar(select(func.avg(recent.c.exec_seconds)))
+    return float(value) if value is not None else None
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {status: int(count) for status, count in rows.tuples()}

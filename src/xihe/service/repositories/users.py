@@ -1,0 +1,107 @@
+"""Users, roles, passwords and API tokens (SHA-256 hashes only; a token is shown once, at creation)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from xihe.service.clock import utcnow
+from xihe.service.models import ApiToken, User
+from xihe.service.scheduling import add_usage
+from xihe.service.security import hash_password, hash_token, new_token
+
+ROLES = ("user", "admin")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created: ``secret`` is the only time the clear value exists."""
+
+    row: ApiToken
+    secret: str
+
+
+def create_user(session: Session, name: str, *, role: str = "user", password: str | None = None) -> User:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    user = User(name=name, role=role, password_hash=hash_password(password) if password else None,
+                created_at=utcnow(), active=True, usage_log2=-1e9)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_name(session: Session, name: str) -> User | None:
+    return session.scalars(select(User).where(User.name == name)).first()
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.id)).all()
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+
+
+def create_token(session: Session, user: User, *, name: str = "", expires_at: datetime | None = None,
+                 kind: str = "user") -> IssuedToken:
+    secret = new_token()
+    row = ApiToken(id=secrets.token_hex(8), user_id=user.id, token_hash=hash_token(secret), prefix=secret[:7],
+                   name=name, kind=kind, created_at=utcnow(), expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return IssuedToken(row=row, secret=secret)
+
+
+def authenticate_token(session: Session, secret: str, *, now: datetime | None = None) -> tuple[User, ApiToken] | None:
+    """The active user and token row for a clear token, or None if unknown, revoked, expired or user disabled."""
+    now = now or utcnow()
+    row = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(secret))
+    ).first()
+    if row is None:
+        return None
+    token, user = row.tuple()
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now) or not user.active:
+        return None
+    return user, token
+
+
+def list_tokens(session: Session, user_id: int) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)).all()
+
+
+def revoke_token(session: Session, user_id: int, token_id: str) -> bool:
+    """Revoke one of the user's tokens; False if the user has no such token."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    return session.scalars(select(ApiToken.id).where(ApiToken.id == token_id, ApiToken.user_id == user_id)).first() \
+        is not None
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> int:
+    result = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_usage(session: Session, user_id: int, seconds: float, at: datetime) -> None:
+    """Add execution seconds to the user's fair-share usage (see :mod:`xihe.service.scheduling`)."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.usage_log2 = add_usage(user.usage_log2, seconds, at)

@@ -1,0 +1,37 @@
+"""The one retry policy: decides, after a failed attempt, whether a job goes back to the queue or fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xihe.errors import CompileError, ExecutionError, ResourceError, ValidationError, XiheError
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    retry: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most ``max_attempts`` attempts per job; user errors (bad circuit, compile failure) never retry.
+
+    A lost lease (dead worker) and an unexpected infrastructure error are retryable; a :class:`XiheError` raised
+    while compiling or running is the job's own fault and fails it at once with its stage.
+    """
+
+    max_attempts: int = 3
+
+    def after_error(self, attempts: int, error: BaseException) -> RetryDecision:
+        if isinstance(error, CompileError | ValidationError | ResourceError | ExecutionError | XiheError):
+            return RetryDecision(False, str(error))
+        return self._budget(attempts, f"{type(error).__name__}: {error}")
+
+    def after_lease_lost(self, attempts: int) -> RetryDecision:
+        return self._budget(attempts, "worker lost its lease (died or stalled)")
+
+    def _budget(self, attempts: int, reason: str) -> RetryDecision:
+        if attempts < self.max_attempts:
+            return RetryDecision(True, reason)
+        return RetryDecision(False, f"gave up after {attempts} attempts; last: {reason}")

@@ -1,0 +1,152 @@
+"""Wire schemas of the native API (requests and responses), separate from the storage models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from xihe.service.states import JobStatus
+
+MAX_SEED = 2**63 - 1
+
+
+class JobCreate(BaseModel):
+    """A submission: one ``qasm`` circuit, a batch of ``circuits``, or a parametrized ``qasm`` with ``parameters``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    qasm: str | None = Field(default=None, min_length=1, description="OpenQASM 2.0 source of one circuit.")
+    circuits: list[str] | None = Field(default=None, min_length=1, description="A batch of OpenQASM 2.0 sources.")
+    backend: str = Field(min_length=1, max_length=64)
+    shots: int = Field(default=1024, ge=1, le=2**31 - 1)
+    compile: bool = True
+    optimization_level: int = Field(default=2, ge=0, le=3)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    name: str | None = Field(default=None, max_length=256)
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    priority: int = Field(default=0, ge=0, le=10)
+    parameters: list[dict[str, float]] | None = Field(default=None, min_length=1,
+                                                       description="Bindings of a parametrized qasm (a sweep).")
+    memory: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JobCreate:
+        if (self.qasm is None) == (self.circuits is None):
+            raise ValueError("give exactly one of 'qasm' (one circuit) or 'circuits' (a batch)")
+        if self.parameters is not None and self.qasm is None:
+            raise ValueError("'parameters' (a sweep) goes with one parametrized 'qasm', not with 'circuits'")
+        if any(len(tag) > 64 or not tag for tag in self.tags):
+            raise ValueError("each tag must be 1 to 64 characters")
+        if self.circuits is not None and any(not text.strip() for text in self.circuits):
+            raise ValueError("a circuit in 'circuits' is empty")
+        return self
+
+    @property
+    def kind(self) -> Literal["single", "batch", "sweep"]:
+        if self.circuits is not None:
+            return "batch"
+        return "sweep" if self.parameters is not None else "single"
+
+
+class JobError(BaseModel):
+    stage: str | None
+    detail: str | None
+
+
+class ResultPublic(BaseModel):
+    counts: dict[str, int]
+    probabilities: dict[str, float]
+    shots: int
+    memory: list[str] | None = None
+    compiled_qasm: str | None = None
+    initial_layout: Any = None
+    final_layout: Any = None
+    calibration_id: str | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    bit_order: str = "c0_leftmost"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobPublic(BaseModel):
+    id: str
+    status: JobStatus
+    backend: str
+    shots: int
+    name: str | None
+    tags: list[str]
+    priority: int
+    kind: str
+    num_circuits: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    attempts: int
+    error: JobError | None = None
+    result: ResultPublic | None = None
+    results: list[ResultPublic] | None = None
+
+
+class JobPage(BaseModel):
+    items: list[JobPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class CalibrationPublic(BaseModel):
+    id: str
+    version: str
+    time: datetime
+    data: dict[str, Any]
+
+
+class BackendSummary(BaseModel):
+    name: str
+    system_id: int
+    kind: str
+    status: str
+    num_qubits: int
+    num_working_qubits: int
+    native_gates: list[str]
+    exclusive: bool
+    max_shots: int
+    queue_length: int
+
+
+class BackendDetail(BackendSummary):
+    working_qubits: list[int]
+    coupling_map: list[list[int]]
+    calibration: CalibrationPublic | None
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=128)
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The secret; shown only in this response.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    version: str
+    queued: int
+    running: int

@@ -1,0 +1,84 @@
+"""The service's settings: one object, read once from ``XIHE_*`` environment variables, then injected.
+
+Nothing here touches the disk or the network; :meth:`Settings.resolved_database_url` only formats a path.
+Every command (``serve``, ``worker``, ``users``, ``db``) builds one ``Settings()`` and passes it down, so all of
+them agree on the database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _machine_memory_bytes() -> int:
+    """Total physical memory; sysconf is a syscall, not file I/O, and runs only when a budget is resolved."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 1024**3
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Environment: ``XIHE_<FIELD>`` (e.g. ``XIHE_DATA_DIR``, ``XIHE_DATABASE_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="XIHE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".xihe-data"), description="Folder of the embedded database and logs.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite (WAL) file xihe.db in data_dir."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int | None = Field(default=None, description="Local worker processes; default: one per core.")
+    worker_backends: list[str] | None = Field(default=None, description="Backends local workers serve; None: all.")
+
+    # Leases and retries.
+    lease_seconds: float = 15.0
+    heartbeat_seconds: float = 3.0
+    max_attempts: int = 3
+    poll_interval_seconds: float = 0.005
+    idle_poll_max_seconds: float = 0.1
+
+    # One machine's budget shared by all its workers.
+    memory_budget_bytes: int | None = Field(default=None, description="Default: half the machine's RAM.")
+    thread_budget: int | None = Field(default=None, description="Default: the machine's cores.")
+
+    # Accounts and limits (per-user values override these defaults).
+    default_jobs_per_day: int = 100_000
+    default_max_shots: int = 1_000_000
+    default_max_qubits: int | None = None
+    default_max_priority: int = 5
+    default_wall_seconds: float = 600.0
+    rate_limit_per_second: float = 500.0
+    rate_limit_burst: int = 1000
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_circuits_per_job: int = 1000
+    max_wait_seconds: float = 60.0
+    idempotency_hours: float = 24.0
+
+    demo_user: str = "demo"
+    create_demo_user: bool = True
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the setting, else the embedded SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'xihe.db').absolute()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True for the embedded default (SQLite), where ``serve`` runs migrations and local workers itself."""
+        return self.resolved_database_url().startswith("sqlite")
+
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers is not None else max(1, os.cpu_count() or 1)
+
+    def resolved_memory_budget(self) -> int:
+        return self.memory_budget_bytes if self.memory_budget_bytes is not None else _machine_memory_bytes() // 2
+
+    def resolved_thread_budget(self) -> int:
+        return self.thread_budget if self.thread_budget is not None else max(1, os.cpu_count() or 1)

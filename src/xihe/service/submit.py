@@ -1,0 +1,177 @@
+"""``submit_job``: validate a submission against its backend and the user's limits, then store it QUEUED.
+
+The one entry point for every protocol (the native API and the legacy Quafu routes). Validation happens here,
+before anything is stored: a syntax error is a 400 with line:col, a circuit that does not fit the backend a 422
+naming the culprit, an exhausted quota a 403. Compilation is left to the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from xihe.errors import CircuitError, ValidationError, XiheError
+from xihe.service.budget import estimate_job_memory
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.clock import utcnow
+from xihe.service.models import Job, User
+from xihe.service.problems import Problem
+from xihe.service.repositories import calibrations, idempotency, jobs
+from xihe.service.scheduling import effective_priority
+from xihe.service.schemas import JobCreate
+from xihe.service.settings import Settings
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    job: Job
+    created: bool  # False: an Idempotency-Key replay of an earlier submit
+
+
+def body_hash(request: JobCreate) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_circuit(text: str, index: int | None = None) -> Any:
+    """Parse one OpenQASM 2 source; a syntax error becomes a 400 that says where."""
+    from xihe import qasm
+
+    where = "" if index is None else f"circuit {index}: "
+    try:
+        return qasm.loads(text)
+    except qasm.QasmError as exc:
+        line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+        position = f"line {line}, column {column}: " if line is not None else ""
+        message = getattr(exc, "message", None) or str(exc)
+        raise Problem(400, "qasm_syntax", f"{where}{position}{message}", stage="validate",
+                      extra={"line": line, "column": column, "circuit_index": index}) from exc
+    except CircuitError as exc:
+        raise Problem(400, "invalid_circuit", f"{where}{exc}", stage="validate") from exc
+    except RecursionError as exc:
+        raise Problem(400, "invalid_circuit", f"{where}circuit nested too deeply", stage="validate") from exc
+
+
+def _limit(user_value: int | float | None, default: int | float | None) -> Any:
+    return user_value if user_value is not None else default
+
+
+def _check_quotas(session: Session, settings: Settings, user: User, request: JobCreate, num_circuits: int,
+                  widths: list[int], now: datetime) -> None:
+    max_shots = _limit(user.max_shots, settings.default_max_shots)
+    if request.shots > max_shots:
+        raise Problem(403, "quota_shots", f"{request.shots} shots exceed your limit of {max_shots} per job",
+                      stage="validate")
+    max_qubits = _limit(user.max_qubits, settings.default_max_qubits)
+    if max_qubits is not None and max(widths) > max_qubits:
+        raise Problem(403, "quota_qubits", f"a circuit of {max(widths)} qubits exceeds your limit of {max_qubits}",
+                      stage="validate")
+    per_day = _limit(user.jobs_per_day, settings.default_jobs_per_day)
+    used = jobs.count_circuits_since(session, user.id, now - timedelta(days=1))
+    if used + num_circuits > per_day:
+        raise Problem(403, "quota_jobs_per_day",
+                      f"daily quota of {per_day} circuits reached ({used} in the last 24 h; this job has "
+                      f"{num_circuits})", stage="validate")
+
+
+def _validate_on_device(device: Any, circuits: list[Any], verbatim: bool, shots: int) -> None:
+    max_shots = int(getattr(device, "max_shots", 0) or 0)
+    if max_shots and shots > max_shots:
+        raise Problem(422, "too_many_shots", f"{shots} shots exceed backend {device.name}'s maximum of {max_shots}",
+                      stage="validate")
+    for index, circuit in enumerate(circuits):
+        prefix = f"circuit {index}: " if len(circuits) > 1 else ""
+        try:
+            device.validate(circuit, verbatim=verbatim)
+        except ValidationError as exc:
+            raise Problem(422, "invalid_for_backend", f"{prefix}{exc}", stage="validate") from exc
+        except XiheError as exc:
+            raise Problem(422, "invalid_for_backend", f"{prefix}{exc}", stage="validate") from exc
+
+
+def _bind_all(circuit: Any, bindings: list[dict[str, float]]) -> list[Any]:
+    free = set(circuit.parameters)
+    bound = []
+    for index, binding in enumerate(bindings):
+        missing = free - set(binding)
+        if missing or set(binding) - free:
+            raise Problem(422, "bad_parameters",
+                          f"parameters[{index}] binds {sorted(binding)} but the circuit's parameters are "
+                          f"{sorted(free)}", stage="validate")
+        try:
+            bound.append(circuit.bind(binding))
+        except XiheError as exc:
+            raise Problem(422, "bad_parameters", f"parameters[{index}]: {exc}", stage="validate") from exc
+    return bound
+
+
+def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, user: User, request: JobCreate, *,
+               idempotency_key: str | None = None, source: str = "native",
+               now: datetime | None = None) -> SubmitOutcome:
+    """Validate ``request`` for ``user`` and store it as a QUEUED job (inside the caller's write transaction)."""
+    now = now or utcnow()
+    digest = body_hash(request)
+    if idempotency_key is not None:
+        earlier = idempotency.find_key(session, user.id, idempotency_key,
+                                       not_before=now - timedelta(hours=settings.idempotency_hours))
+        if earlier is not None:
+            if earlier.body_hash != digest:
+                raise Problem(409, "idempotency_conflict",
+                              "this Idempotency-Key was used with a different request body", stage="validate")
+            job = jobs.get_job(session, earlier.job_id)
+            if job is not None:
+                return SubmitOutcome(job=job, created=False)
+
+    device = catalog.get(request.backend)
+    status = calibrations.backend_status_overrides(session).get(request.backend, getattr(device, "status", "online"))
+    if status != "online":
+        raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
+
+    texts = request.circuits if request.circuits is not None else [request.qasm or ""]
+    if len(texts) > settings.max_circuits_per_job or len(request.parameters or []) > settings.max_circuits_per_job:
+        raise Problem(422, "too_many_circuits", f"a job holds at most {settings.max_circuits_per_job} circuits",
+                      stage="validate")
+    parsed = [parse_circuit(text, index if len(texts) > 1 else None) for index, text in enumerate(texts)]
+    if request.parameters is not None:
+        circuits = _bind_all(parsed[0], request.parameters)
+    else:
+        for index, circuit in enumerate(parsed):
+            if circuit.parameters:
+                where = f"circuit {index} has" if len(parsed) > 1 else "the circuit has"
+                raise Problem(422, "unbound_parameters", f"{where} free parameters {sorted(circuit.parameters)}; "
+                              "give values in 'parameters'", stage="validate")
+        circuits = parsed
+    widths = [int(circuit.num_qubits) for circuit in circuits]
+    _check_quotas(session, settings, user, request, len(circuits), widths, now)
+    _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
+    memory = estimate_job_memory(device, max(widths))
+    budget = settings.resolved_memory_budget()
+    if memory > budget:
+        raise Problem(422, "too_large", f"a {max(widths)}-qubit job on {request.backend} needs about "
+                      f"{memory / 2**30:.1f} GiB, more than this machine's budget of {budget / 2**30:.1f} GiB",
+                      stage="validate")
+
+    seed = request.seed if request.seed is not None else secrets.randbits(63)
+    allowance = int(_limit(user.max_priority, settings.default_max_priority))
+    payload: dict[str, Any] = {
+        "circuits": texts, "parameters": request.parameters, "compile": request.compile,
+        "optimization_level": request.optimization_level, "seed": seed, "memory": request.memory,
+    }
+    job = jobs.insert_job(
+        session, user_id=user.id, backend=request.backend, kind=request.kind, name=request.name,
+        tags=list(request.tags), shots=request.shots, priority=request.priority,
+        effective_priority=effective_priority(request.priority, allowance), num_circuits=len(circuits),
+        num_qubits=max(widths), memory_estimate=memory, payload=payload, created_at=now,
+        max_attempts=settings.max_attempts,
+        wall_seconds=float(_limit(user.wall_seconds, settings.default_wall_seconds)),
+        source=source,
+    )
+    if idempotency_key is not None:
+        idempotency.store_key(session, user.id, idempotency_key, digest, job.id, now)
+    return SubmitOutcome(job=job, created=True)

@@ -1,0 +1,96 @@
+"""Local worker processes: start them, restart any that dies, stop them all on shutdown.
+
+Each worker is a separate process (``python -m xihe.service.worker``) with its share of the machine's threads; a
+worker that exits (a wall-time kill, a crash) is replaced. Workers also die with their parent (PR_SET_PDEATHSIG),
+so a kill -9 of ``xihe serve`` leaves no orphan holding leases.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from xihe.service.settings import Settings
+
+log = logging.getLogger("xihe.supervisor")
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process build the same :class:`Settings`."""
+    env = dict(os.environ)
+    data = settings.model_dump(mode="json")
+    data["data_dir"] = str(settings.data_dir.absolute())
+    data["database_url"] = settings.resolved_database_url()
+    for name, value in data.items():
+        key = f"XIHE_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        elif isinstance(value, list | dict):
+            env[key] = json.dumps(value)
+        else:
+            env[key] = str(value)
+    return env
+
+
+class WorkerSupervisor:
+    def __init__(self, settings: Settings, processes: int, *, backends: Sequence[str] | None = None) -> None:
+        self.settings = settings
+        self.processes = max(0, processes)
+        self.backends = list(backends) if backends else None
+        self.threads_each = max(1, settings.resolved_thread_budget() // max(1, self.processes))
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _command(self) -> list[str]:
+        command = [sys.executable, "-m", "xihe.service.worker", "--threads", str(self.threads_each),
+                   "--parent-pid", str(os.getpid())]
+        if self.backends:
+            command += ["--backends", *self.backends]
+        return command
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._command(), env=settings_environment(self.settings))
+
+    def start(self) -> None:
+        self._children = [self._spawn() for _ in range(self.processes)]
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+        self._thread.start()
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children]
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            for index, child in enumerate(self._children):
+                code = child.poll()
+                if code is not None and not self._stop.is_set():
+                    log.warning("worker %d exited with %s; starting a new one", child.pid, code)
+                    self._children[index] = self._spawn()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for child in self._children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def wait(self) -> None:
+        """Block until stopped (``xihe worker`` in the foreground)."""
+        while not self._stop.wait(1.0):
+            pass

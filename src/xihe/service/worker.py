@@ -1,0 +1,254 @@
+"""The worker loop: claim the best job with a lease, heartbeat it, run it, store its result once.
+
+The same loop runs in the local worker processes of ``xihe serve``, in ``xihe worker`` on other machines
+(against a shared PostgreSQL), and under the cluster layer. A worker that dies leaves its lease to expire; any
+worker's reaper then puts the job back (at most ``max_attempts`` attempts, see :mod:`xihe.service.retry`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from xihe.errors import XiheError
+from xihe.service import executor
+from xihe.service.catalog import DeviceCatalog, calibration_fields
+from xihe.service.clock import utcnow
+from xihe.service.db import Database
+from xihe.service.models import Job
+from xihe.service.repositories import calibrations, queue
+from xihe.service.retry import RetryPolicy
+from xihe.service.settings import Settings
+
+log = logging.getLogger("xihe.worker")
+
+
+@dataclass
+class RunningJob:
+    """What the heartbeat thread and the loop share about the job in hand."""
+
+    job_id: str
+    wall_seconds: float
+    started: float = field(default_factory=time.monotonic)
+    cancel_requested: bool = False
+    lease_lost: bool = False
+    wall_exceeded: bool = False
+
+    def should_stop(self) -> bool:
+        return self.cancel_requested or self.lease_lost or self.wall_exceeded
+
+
+def record_calibrations(database: Database, catalog: DeviceCatalog, names: Sequence[str]) -> None:
+    """Store each device's current calibration snapshot (kept as history, once per snapshot id)."""
+    with database.write() as session:
+        for name in names:
+            fields = calibration_fields(catalog.get(name))
+            if fields is not None:
+                calibrations.record_snapshot(session, name, fields["snapshot_id"], fields["version"],
+                                             fields["time"], fields["data"])
+
+
+class Worker:
+    """One claim/lease/run loop. ``hard_wall_limit``: exit the process when a job overruns its wall time."""
+
+    def __init__(self, settings: Settings, database: Database, *, backends: Sequence[str] | None = None,
+                 catalog: DeviceCatalog | None = None, worker_id: str | None = None,
+                 hard_wall_limit: bool = False,
+                 run_items: Callable[[Any, list[executor.WorkItem], Callable[[], bool]], list[dict[str, Any]]]
+                 | None = None) -> None:
+        self.settings = settings
+        self.database = database
+        self.catalog = catalog or DeviceCatalog()
+        self.host = socket.gethostname()
+        self.worker_id = worker_id or f"{self.host}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.backends = list(backends) if backends else list(settings.worker_backends or self.catalog.names())
+        self.exclusive = sorted(self.catalog.exclusive_names() & set(self.backends))
+        self.policy = RetryPolicy(settings.max_attempts)
+        self.hard_wall_limit = hard_wall_limit
+        self.run_items = run_items or executor.run_items
+        self._last_reap = 0.0
+        self.jobs_done = 0
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def run_forever(self, stop: threading.Event | None = None, parent_pid: int | None = None) -> None:
+        stop = stop or threading.Event()
+        idle = self.settings.poll_interval_seconds
+        while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("parent process gone; worker %s exits", self.worker_id)
+                return
+            self.reap_if_due()
+            if self.run_once():
+                idle = self.settings.poll_interval_seconds
+                continue
+            stop.wait(idle)
+            idle = min(idle * 2, self.settings.idle_poll_max_seconds)
+
+    def reap_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._last_reap < max(0.5, self.settings.lease_seconds / 4):
+            return
+        self._last_reap = now
+        with self.database.write() as session:
+            requeued = queue.requeue_expired(session, now=utcnow(), policy=self.policy)
+        if requeued:
+            log.warning("requeued %d job(s) with expired leases: %s", len(requeued), requeued)
+
+    def claim(self) -> Job | None:
+        with self.database.write() as session:
+            return queue.claim_next_job(
+                session, worker_id=self.worker_id, host=self.host, backends=self.backends, exclusive=self.exclusive,
+                memory_budget=self.settings.resolved_memory_budget(), lease_seconds=self.settings.lease_seconds,
+                now=utcnow())
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False if there was none to claim."""
+        job = self.claim()
+        if job is None:
+            return False
+        self.execute(job)
+        return True
+
+    # -- one job --------------------------------------------------------------------------------------------
+    def execute(self, job: Job) -> None:
+        running = RunningJob(job_id=job.id, wall_seconds=job.wall_seconds)
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(running, done), daemon=True,
+                                name=f"heartbeat-{job.id}")
+        beat.start()
+        started = time.monotonic()
+        try:
+            results = self._run(job, running)
+        except executor.Stopped:
+            self._finish_stopped(job, running, time.monotonic() - started)
+            return
+        except XiheError as exc:
+            self._finish_error(job, exc, time.monotonic() - started)
+            return
+        except Exception as exc:  # an infrastructure or engine bug: retried by policy, never silent
+            log.exception("job %s failed unexpectedly", job.id)
+            self._finish_error(job, exc, time.monotonic() - started)
+            return
+        finally:
+            done.set()
+            beat.join()
+        elapsed = time.monotonic() - started
+        if running.should_stop():
+            self._finish_stopped(job, running, elapsed)
+            return
+        with self.database.write() as session:
+            stored = queue.complete_job(session, job.id, self.worker_id, results, exec_seconds=elapsed, now=utcnow())
+        if not stored:
+            log.warning("job %s finished but its lease was lost; result discarded", job.id)
+        self.jobs_done += 1
+
+    def _run(self, job: Job, running: RunningJob) -> list[dict[str, Any]]:
+        device = self.catalog.get(job.backend)
+        items = executor.work_items(job.payload, job.shots)
+        return self.run_items(device, items, running.should_stop)
+
+    def _finish_error(self, job: Job, error: BaseException, elapsed: float) -> None:
+        decision = self.policy.after_error(job.attempts, error)
+        stage = getattr(error, "stage", None) or "execute"
+        with self.database.write() as session:
+            queue.fail_job(session, job.id, self.worker_id, stage=stage, detail=decision.reason,
+                           retry=decision.retry, exec_seconds=elapsed, now=utcnow())
+
+    def _finish_stopped(self, job: Job, running: RunningJob, elapsed: float) -> None:
+        with self.database.write() as session:
+            if running.wall_exceeded:
+                queue.fail_job(session, job.id, self.worker_id, stage="execute",
+                               detail=f"wall-time limit of {running.wall_seconds:g} s exceeded", retry=False,
+                               exec_seconds=elapsed, now=utcnow())
+            elif running.cancel_requested:
+                queue.cancel_running_job(session, job.id, self.worker_id, exec_seconds=elapsed, now=utcnow())
+
+    def _heartbeat(self, running: RunningJob, done: threading.Event) -> None:
+        interval = min(self.settings.heartbeat_seconds, self.settings.lease_seconds / 3)
+        while not done.wait(interval):
+            try:
+                with self.database.write() as session:
+                    state = queue.renew_lease(session, running.job_id, self.worker_id,
+                                              lease_seconds=self.settings.lease_seconds, now=utcnow())
+            except Exception:  # the database is briefly unreachable: the lease still has time
+                log.exception("heartbeat for %s failed", running.job_id)
+                continue
+            running.lease_lost = not state.held
+            running.cancel_requested = state.cancel_requested
+            if time.monotonic() - running.started > running.wall_seconds:
+                running.wall_exceeded = True
+                if self.hard_wall_limit:
+                    # The engine cannot be interrupted mid-kernel: record the failure, then end this process;
+                    # the supervisor starts a fresh worker.
+                    with self.database.write() as session:
+                        queue.fail_job(session, running.job_id, self.worker_id, stage="execute",
+                                       detail=f"wall-time limit of {running.wall_seconds:g} s exceeded",
+                                       retry=False, exec_seconds=time.monotonic() - running.started, now=utcnow())
+                    os._exit(75)
+
+
+def warm_up(catalog: DeviceCatalog) -> None:
+    """Compile the engines' kernels once (numba caches them) so the first real job is not slow."""
+    from xihe import qasm
+
+    try:
+        device = catalog.get("sim")
+        circuit = qasm.loads('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\n'
+                             "measure q -> c;\n")
+        device.run(device.compile(circuit, seed=1).circuit, 10, seed=1)
+    except Exception:  # warming is an optimisation; a real job reports real errors
+        log.debug("warm-up failed", exc_info=True)
+
+
+def _set_parent_death_signal() -> None:
+    """On Linux, die with the parent (kill -9 of ``xihe serve`` must not leave orphan workers running)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the numeric libraries' threads to this worker's share of the machine (before they load)."""
+    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(max(1, threads))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of a local worker process started by ``xihe serve`` (settings from the environment)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="xihe-worker")
+    parser.add_argument("--backends", nargs="*", default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args(argv)
+    limit_threads(args.threads)
+    if args.parent_pid is not None:
+        _set_parent_death_signal()
+        if os.getppid() != args.parent_pid:
+            return
+    logging.basicConfig(level=os.environ.get("XIHE_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
+    settings = Settings()
+    database = Database.from_settings(settings)
+    catalog = DeviceCatalog()
+    worker = Worker(settings, database, backends=args.backends, catalog=catalog, hard_wall_limit=True)
+    record_calibrations(database, catalog, worker.backends)
+    warm_up(catalog)
+    worker.run_forever(parent_pid=args.parent_pid)
+
+
+if __name__ == "__main__":
+    main()
