@@ -16,6 +16,10 @@ import numpy as np
 from numba import njit, prange
 
 _TILE = 128
+# States up to this many amplitudes run on one thread: a parallel launch costs more than the work.
+SERIAL_MAX = 1 << 14
+# Work items per parallel chunk.
+_CHUNK = 1 << 12
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -43,50 +47,63 @@ def local_offsets(pos: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath=True)
-def apply_1q(state: np.ndarray, p: int, m: np.ndarray) -> None:
-    """Apply a 2x2 matrix on bit position ``p``."""
-    half = state.size >> 1
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _1q_range(state: np.ndarray, p: int, m: np.ndarray, lo: int, hi: int) -> None:
     m00, m01, m10, m11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
     step = 1 << p
     low_mask = step - 1
-    if p >= 3:
-        # Contiguous runs of length 2^p: loop over runs, vectorisable inner loop.
-        nblocks = half >> p
-        for b in prange(nblocks):
-            i0 = b << (p + 1)
-            for j in range(step):
+    for i in range(lo, hi):
+        i0 = ((i >> p) << (p + 1)) | (i & low_mask)
+        a0 = state[i0]
+        a1 = state[i0 + step]
+        state[i0] = m00 * a0 + m01 * a1
+        state[i0 + step] = m10 * a0 + m11 * a1
+
+
+@njit(cache=True, parallel=True, nogil=True, fastmath=True)
+def _1q_parallel(state: np.ndarray, p: int, m: np.ndarray) -> None:
+    half = state.size >> 1
+    nchunks = half // _CHUNK
+    for c in prange(nchunks):
+        lo = c * _CHUNK
+        if p < 12:
+            _1q_range(state, p, m, lo, lo + _CHUNK)
+        else:
+            # Runs longer than a chunk: each chunk is part of one run.
+            step = 1 << p
+            b = lo >> p
+            j0 = lo & (step - 1)
+            i0 = (b << (p + 1)) + j0
+            m00, m01, m10, m11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+            for j in range(_CHUNK):
                 a0 = state[i0 + j]
                 a1 = state[i0 + step + j]
                 state[i0 + j] = m00 * a0 + m01 * a1
                 state[i0 + step + j] = m10 * a0 + m11 * a1
+
+
+def apply_1q(state: np.ndarray, p: int, m: np.ndarray) -> None:
+    """Apply a 2x2 matrix on bit position ``p``."""
+    if state.size <= SERIAL_MAX:
+        _1q_range(state, p, m, 0, state.size >> 1)
     else:
-        for i in prange(half):
-            i0 = ((i >> p) << (p + 1)) | (i & low_mask)
-            a0 = state[i0]
-            a1 = state[i0 + step]
-            state[i0] = m00 * a0 + m01 * a1
-            state[i0 + step] = m10 * a0 + m11 * a1
+        _1q_parallel(state, p, m)
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath=True)
-def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
-    """Apply a ``2^k x 2^k`` matrix (any matrix, not only unitaries) on bit positions ``pos``."""
-    k = pos.size
-    d = 1 << k
-    sorted_pos = np.sort(pos)
-    offsets = local_offsets(pos)
-    mre = np.ascontiguousarray(mat.real)
-    mim = np.ascontiguousarray(mat.imag)
-    n_base = state.size >> k
-    tile = min(_TILE, n_base)
-    ntiles = (n_base + tile - 1) // tile
-    for t in prange(ntiles):
+@njit(cache=True, nogil=True, fastmath=True)
+def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, mre: np.ndarray,
+                 mim: np.ndarray, t_lo: int, t_hi: int, tile: int) -> None:
+    d = offsets.size
+    n_base = state.size // d
+    bre = np.empty((d, tile))
+    bim = np.empty((d, tile))
+    idx = np.empty(tile, dtype=np.int64)
+    tre = np.empty(tile)
+    tim = np.empty(tile)
+    for t in range(t_lo, t_hi):
         start = t * tile
         cnt = min(tile, n_base - start)
-        bre = np.empty((d, tile))
-        bim = np.empty((d, tile))
-        idx = np.empty(tile, dtype=np.int64)
         for j in range(cnt):
             idx[j] = _insert_zeros(start + j, sorted_pos)
         for c in range(d):
@@ -95,8 +112,6 @@ def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
                 a = state[idx[j] + off]
                 bre[c, j] = a.real
                 bim[c, j] = a.imag
-        tre = np.empty(tile)
-        tim = np.empty(tile)
         for r in range(d):
             for j in range(cnt):
                 tre[j] = 0.0
@@ -114,30 +129,65 @@ def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
                 state[idx[j] + off] = complex(tre[j], tim[j])
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath=True)
+@njit(cache=True, parallel=True, nogil=True)
+def _dense_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, mre: np.ndarray,
+                    mim: np.ndarray, tile: int) -> None:
+    n_base = state.size // offsets.size
+    ntiles = (n_base + tile - 1) // tile
+    per = 16
+    nchunks = (ntiles + per - 1) // per
+    for c in prange(nchunks):
+        _dense_tiles(state, sorted_pos, offsets, mre, mim, c * per, min(ntiles, (c + 1) * per), tile)
+
+
+def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
+    """Apply a ``2^k x 2^k`` matrix (any matrix, not only unitaries) on bit positions ``pos``."""
+    pos = np.asarray(pos, dtype=np.int64)
+    k = pos.size
+    sorted_pos = np.sort(pos)
+    offsets = local_offsets(pos)
+    mre = np.ascontiguousarray(mat.real)
+    mim = np.ascontiguousarray(mat.imag)
+    n_base = state.size >> k
+    tile = min(_TILE, n_base)
+    if state.size <= SERIAL_MAX:
+        _dense_tiles(state, sorted_pos, offsets, mre, mim, 0, (n_base + tile - 1) // tile, tile)
+    else:
+        _dense_parallel(state, sorted_pos, offsets, mre, mim, tile)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _diag_range(state: np.ndarray, pos: np.ndarray, diag: np.ndarray, lo: int, hi: int) -> None:
+    k = pos.size
+    for i in range(lo, hi):
+        r = 0
+        for j in range(k):
+            r = (r << 1) | ((i >> pos[j]) & 1)
+        state[i] *= diag[r]
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _diag_parallel(state: np.ndarray, pos: np.ndarray, diag: np.ndarray) -> None:
+    nchunks = state.size // _CHUNK
+    for c in prange(nchunks):
+        _diag_range(state, pos, diag, c * _CHUNK, (c + 1) * _CHUNK)
+
+
 def apply_diagonal(state: np.ndarray, pos: np.ndarray, diag: np.ndarray) -> None:
     """Multiply each amplitude by ``diag[local index]`` (a diagonal gate on bit positions ``pos``)."""
-    k = pos.size
-    n = state.size
-    chunk = 1 << 12 if n > (1 << 12) else n
-    nchunks = n // chunk
-    for t in prange(nchunks):
-        base = t * chunk
-        for i in range(base, base + chunk):
-            r = 0
-            for j in range(k):
-                r = (r << 1) | ((i >> pos[j]) & 1)
-            state[i] *= diag[r]
+    pos = np.asarray(pos, dtype=np.int64)
+    if state.size <= SERIAL_MAX:
+        _diag_range(state, pos, diag, 0, state.size)
+    else:
+        _diag_parallel(state, pos, diag)
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath=True)
-def apply_controlled_1q(state: np.ndarray, control_mask: int, p: int, m: np.ndarray) -> None:
-    """Apply a 2x2 matrix on bit ``p`` where every bit of ``control_mask`` is set (multi-controlled gates)."""
-    half = state.size >> 1
+@njit(cache=True, nogil=True, fastmath=True)
+def _controlled_range(state: np.ndarray, control_mask: int, p: int, m: np.ndarray, lo: int, hi: int) -> None:
     m00, m01, m10, m11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
     step = 1 << p
     low_mask = step - 1
-    for i in prange(half):
+    for i in range(lo, hi):
         i0 = ((i >> p) << (p + 1)) | (i & low_mask)
         if (i0 & control_mask) == control_mask:
             a0 = state[i0]
@@ -146,31 +196,58 @@ def apply_controlled_1q(state: np.ndarray, control_mask: int, p: int, m: np.ndar
             state[i0 + step] = m10 * a0 + m11 * a1
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath=True)
-def probability_of_one(state: np.ndarray, p: int) -> float:
-    """Probability that bit ``p`` reads 1 (the state need not be normalised: divide by the norm)."""
+@njit(cache=True, parallel=True, nogil=True)
+def _controlled_parallel(state: np.ndarray, control_mask: int, p: int, m: np.ndarray) -> None:
+    nchunks = (state.size >> 1) // _CHUNK
+    for c in prange(nchunks):
+        _controlled_range(state, control_mask, p, m, c * _CHUNK, (c + 1) * _CHUNK)
+
+
+def apply_controlled_1q(state: np.ndarray, control_mask: int, p: int, m: np.ndarray) -> None:
+    """Apply a 2x2 matrix on bit ``p`` where every bit of ``control_mask`` is set (multi-controlled gates)."""
+    if state.size <= SERIAL_MAX:
+        _controlled_range(state, control_mask, p, m, 0, state.size >> 1)
+    else:
+        _controlled_parallel(state, control_mask, p, m)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _weight_range(state: np.ndarray, mask: int, want: int, lo: int, hi: int) -> float:
     total = 0.0
-    n = state.size
-    for i in prange(n):
-        if (i >> p) & 1:
+    for i in range(lo, hi):
+        if (i & mask) == want:
             a = state[i]
             total += a.real * a.real + a.imag * a.imag
     return total
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath=True)
-def norm_squared(state: np.ndarray) -> float:
-    total = 0.0
-    for i in prange(state.size):
-        a = state[i]
-        total += a.real * a.real + a.imag * a.imag
-    return total
-
-
 @njit(cache=True, parallel=True, nogil=True)
-def collapse(state: np.ndarray, p: int, outcome: int, scale: float) -> None:
-    """Project bit ``p`` onto ``outcome`` and multiply what remains by ``scale``."""
-    for i in prange(state.size):
+def _weight_parallel(state: np.ndarray, mask: int, want: int) -> float:
+    nchunks = state.size // _CHUNK
+    parts = np.zeros(nchunks)
+    for c in prange(nchunks):
+        parts[c] = _weight_range(state, mask, want, c * _CHUNK, (c + 1) * _CHUNK)
+    return parts.sum()
+
+
+def _weight(state: np.ndarray, mask: int, want: int) -> float:
+    if state.size <= SERIAL_MAX:
+        return float(_weight_range(state, mask, want, 0, state.size))
+    return float(_weight_parallel(state, mask, want))
+
+
+def probability_of_one(state: np.ndarray, p: int) -> float:
+    """Weight of the amplitudes whose bit ``p`` is 1 (divide by :func:`norm_squared` for a probability)."""
+    return _weight(state, 1 << p, 1 << p)
+
+
+def norm_squared(state: np.ndarray) -> float:
+    return _weight(state, 0, 0)
+
+
+@njit(cache=True, nogil=True)
+def _collapse_range(state: np.ndarray, p: int, outcome: int, scale: float, lo: int, hi: int) -> None:
+    for i in range(lo, hi):
         if ((i >> p) & 1) == outcome:
             state[i] *= scale
         else:
@@ -178,19 +255,47 @@ def collapse(state: np.ndarray, p: int, outcome: int, scale: float) -> None:
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def reset_to_zero(state: np.ndarray, p: int, scale: float) -> None:
-    """Move the amplitudes with bit ``p`` = 1 onto bit 0 (after a measured 1), scaled; zero the 1 half."""
-    half = state.size >> 1
+def _collapse_parallel(state: np.ndarray, p: int, outcome: int, scale: float) -> None:
+    nchunks = state.size // _CHUNK
+    for c in prange(nchunks):
+        _collapse_range(state, p, outcome, scale, c * _CHUNK, (c + 1) * _CHUNK)
+
+
+def collapse(state: np.ndarray, p: int, outcome: int, scale: float) -> None:
+    """Project bit ``p`` onto ``outcome`` and multiply what remains by ``scale``."""
+    if state.size <= SERIAL_MAX:
+        _collapse_range(state, p, outcome, scale, 0, state.size)
+    else:
+        _collapse_parallel(state, p, outcome, scale)
+
+
+@njit(cache=True, nogil=True)
+def _reset_range(state: np.ndarray, p: int, scale: float, lo: int, hi: int) -> None:
     step = 1 << p
     low_mask = step - 1
-    for i in prange(half):
+    for i in range(lo, hi):
         i0 = ((i >> p) << (p + 1)) | (i & low_mask)
         state[i0] = state[i0 + step] * scale
         state[i0 + step] = 0.0
 
 
+@njit(cache=True, parallel=True, nogil=True)
+def _reset_parallel(state: np.ndarray, p: int, scale: float) -> None:
+    nchunks = (state.size >> 1) // _CHUNK
+    for c in prange(nchunks):
+        _reset_range(state, p, scale, c * _CHUNK, (c + 1) * _CHUNK)
+
+
+def reset_to_zero(state: np.ndarray, p: int, scale: float) -> None:
+    """Move the amplitudes with bit ``p`` = 1 onto bit 0 (after a measured 1), scaled; zero the 1 half."""
+    if state.size <= SERIAL_MAX:
+        _reset_range(state, p, scale, 0, state.size >> 1)
+    else:
+        _reset_parallel(state, p, scale)
+
+
 @njit(cache=True, parallel=True, nogil=True, fastmath=True)
-def probabilities(state: np.ndarray) -> np.ndarray:
+def _probabilities_parallel(state: np.ndarray) -> np.ndarray:
     out = np.empty(state.size)
     for i in prange(state.size):
         a = state[i]
@@ -198,19 +303,27 @@ def probabilities(state: np.ndarray) -> np.ndarray:
     return out
 
 
+def probabilities(state: np.ndarray) -> np.ndarray:
+    """``|amplitude|^2`` of every basis state."""
+    if state.size <= SERIAL_MAX:
+        return state.real**2 + state.imag**2
+    return _probabilities_parallel(state)
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) every kernel, so the first job does not pay for it."""
-    state = np.zeros(1 << 6, dtype=np.complex128)
-    state[0] = 1.0
     eye2 = np.eye(2, dtype=np.complex128)
-    apply_1q(state, 0, eye2)
-    apply_1q(state, 4, eye2)
-    for k in (2, 3, 4, 5):
-        apply_dense(state, np.arange(k, dtype=np.int64), np.eye(1 << k, dtype=np.complex128))
-    apply_diagonal(state, np.array([0, 1], dtype=np.int64), np.ones(4, dtype=np.complex128))
-    apply_controlled_1q(state, 3, 2, eye2)
-    probability_of_one(state, 0)
-    norm_squared(state)
-    collapse(state, 0, 0, 1.0)
-    reset_to_zero(state, 0, 1.0)
-    probabilities(state)
+    for n in (6, 15):
+        state = np.zeros(1 << n, dtype=np.complex128)
+        state[0] = 1.0
+        apply_1q(state, 0, eye2)
+        apply_1q(state, n - 1, eye2)
+        for k in (2, 3, 4, 5):
+            apply_dense(state, np.arange(k, dtype=np.int64), np.eye(1 << k, dtype=np.complex128))
+        apply_diagonal(state, np.array([0, 1], dtype=np.int64), np.ones(4, dtype=np.complex128))
+        apply_controlled_1q(state, 3, 2, eye2)
+        probability_of_one(state, 0)
+        norm_squared(state)
+        collapse(state, 0, 0, 1.0)
+        reset_to_zero(state, 0, 1.0)
+        probabilities(state)

@@ -1,0 +1,181 @@
+"""The trajectories engine: noisy simulation of larger circuits by sampling one Kraus branch per channel per shot.
+
+Each shot evolves its own state vector. At a channel with Kraus operators ``K_k`` the branch is drawn with the
+standard norm-based rule: draw ``r`` uniform, compute ``p_k = ||K_k psi||^2`` in order and take the first ``k``
+whose running sum passes ``r``, then renormalise. Channels that are mixtures of unitaries (depolarizing, Pauli)
+have state-independent probabilities and are sampled directly. Measurements, resets and conditions are simulated
+per shot, and the shot's outcome is drawn from its final state.
+
+Shots are split into fixed chunks (:mod:`xihe.engines.chunks`) seeded from ``SeedSequence(seed).spawn``; chunks run
+in worker processes when there are enough of them, and counts never depend on how many processes ran them.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from xihe.circuit.circuit import Circuit
+from xihe.engines import kernels
+from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
+from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
+from xihe.engines.fusion import fuse
+from xihe.engines.noise import NoiseModel
+from xihe.engines.program import Instr, Program, lower
+from xihe.engines.sampling import apply_readout, marginal_probabilities, rows_to_counts, sample_indices
+from xihe.engines.statevector import apply_instr, positions, zero_state
+from xihe.errors import ExecutionError
+from xihe.results import Result
+
+# Below this width a trajectory is too cheap for worker processes to pay for their start-up.
+PROCESS_MIN_QUBITS = 12
+
+
+def _apply_channel(state: np.ndarray, n: int, ins: Instr, rng: np.random.Generator) -> None:
+    ch = ins.channel
+    assert ch is not None
+    mix = ch.mixture
+    if mix is not None:
+        r = rng.random()
+        acc = 0.0
+        chosen = mix[-1][1]
+        for p, u in mix:
+            acc += p
+            if r < acc:
+                chosen = u
+                break
+        if not np.allclose(chosen, np.eye(chosen.shape[0]) * chosen[0, 0], atol=1e-14):
+            _apply_matrix(state, n, ins.qubits, chosen)
+        return
+    r = rng.random() * kernels.norm_squared(state)
+    acc = 0.0
+    candidate = state
+    for k in ch.kraus:
+        candidate = state.copy()
+        _apply_matrix(candidate, n, ins.qubits, k)
+        acc += kernels.norm_squared(candidate)
+        if r < acc:
+            break
+    norm = kernels.norm_squared(candidate)
+    state[:] = candidate / math.sqrt(norm)
+
+
+def _apply_matrix(state: np.ndarray, n: int, qubits: tuple[int, ...], m: np.ndarray) -> None:
+    if len(qubits) == 1:
+        kernels.apply_1q(state, n - 1 - qubits[0], np.ascontiguousarray(m))
+    else:
+        kernels.apply_dense(state, positions(qubits, n), np.ascontiguousarray(m))
+
+
+def run_shot(prog: Program, body: list[Instr], rng: np.random.Generator, row: np.ndarray,
+             measured: list[int]) -> None:
+    """One trajectory: evolve, measure mid-circuit as drawn, then write the shot's terminal bits into ``row``."""
+    n = prog.num_qubits
+    state = zero_state(n)
+    clbits = 0
+    for ins in body:
+        if ins.condition is not None and not ins.condition.holds(clbits):
+            continue
+        kind = ins.kind
+        if kind == "channel":
+            _apply_channel(state, n, ins, rng)
+        elif kind in ("measure", "reset"):
+            p = n - 1 - ins.qubits[0]
+            total = kernels.norm_squared(state)
+            p1 = kernels.probability_of_one(state, p) / total
+            outcome = 1 if rng.random() < p1 else 0
+            scale = 1.0 / math.sqrt((p1 if outcome else 1.0 - p1) * total)
+            if kind == "reset" and outcome == 1:
+                kernels.reset_to_zero(state, p, scale)
+            else:
+                kernels.collapse(state, p, outcome, scale)
+            if kind == "measure":
+                bit = outcome
+                if ins.readout is not None:
+                    bit = int(apply_readout(np.array([outcome], dtype=np.uint8), ins.readout, rng)[0])
+                clbits = (clbits & ~(1 << ins.clbit)) | (bit << ins.clbit)
+        else:
+            apply_instr(state, n, ins)
+    for c in range(prog.num_clbits):
+        row[c] = (clbits >> c) & 1
+    if measured:
+        probs = marginal_probabilities(kernels.probabilities(state), n, measured)
+        idx = sample_indices(probs, 1, rng)
+        k = len(measured)
+        for ins in prog.terminal:
+            bit = (int(idx[0]) >> (k - 1 - measured.index(ins.qubits[0]))) & 1
+            if ins.readout is not None:
+                bit = int(apply_readout(np.array([bit], dtype=np.uint8), ins.readout, rng)[0])
+            row[ins.clbit] = bit
+
+
+def run_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, noise: NoiseModel | None,
+             fusion_qubits: int = 3) -> np.ndarray:
+    """Classical rows of ``shots`` trajectories drawn with a generator seeded by ``seed_seq``."""
+    prog = lower(circuit, noise)
+    body = fuse(prog.body, fusion_qubits)
+    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
+    rng = np.random.default_rng(seed_seq)
+    rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
+    for s in range(shots):
+        run_shot(prog, body, rng, rows[s], measured)
+    return rows
+
+
+def _run_chunk_rows(args: tuple[Circuit, int, np.random.SeedSequence, NoiseModel | None]) -> np.ndarray:
+    circuit, shots, seq, noise = args
+    return run_rows(circuit, shots, seq, noise)
+
+
+def _run_all(jobs: list[tuple[Circuit, int, np.random.SeedSequence, NoiseModel | None]], processes: int
+             ) -> list[np.ndarray]:
+    """Run the chunks, in worker processes when it pays; results are in chunk order either way."""
+    if processes > 1 and len(jobs) > 1:
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
+                return list(pool.map(_run_chunk_rows, jobs))
+        except (AssertionError, OSError, RuntimeError):
+            pass  # e.g. inside a daemonic worker process, which may not have children: run here instead
+    return [_run_chunk_rows(job) for job in jobs]
+
+
+@register_engine
+class TrajectoriesEngine:
+    """Noisy simulation by sampled Kraus branches; one state vector per shot, shots in fixed seeded chunks."""
+
+    name = "trajectories"
+
+    def __init__(self, chunk_shots: int = DEFAULT_CHUNK_SHOTS, processes: int | None = None,
+                 max_memory_bytes: int | None = None) -> None:
+        self.chunk_shots = chunk_shots
+        self.processes = processes
+        self.max_memory_bytes = max_memory_bytes
+
+    def estimate_memory(self, circuit: Circuit) -> int:
+        return (16 << circuit.num_qubits) * 4
+
+    def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
+            memory: bool = False) -> Result:
+        started = time.perf_counter()
+        shots = check_shots(shots)
+        if shots == 0:
+            raise ExecutionError("the trajectories engine samples shots: give shots > 0")
+        seed = resolve_seed(seed)
+        check_memory(self.name, self.estimate_memory(circuit), self.max_memory_bytes,
+                     f"{circuit.num_qubits}-qubit trajectories")
+        plan = plan_chunks(shots, self.chunk_shots)
+        children = np.random.SeedSequence(seed).spawn(len(plan))
+        jobs = [(circuit, count, child, noise) for count, child in zip(plan, children, strict=True)]
+        processes = self.processes if self.processes is not None else min(len(plan), os.cpu_count() or 1)
+        parts = _run_all(jobs, processes if circuit.num_qubits >= PROCESS_MIN_QUBITS else 1)
+        rows = np.concatenate(parts) if parts else np.zeros((0, circuit.num_clbits), dtype=np.uint8)
+        counts, mem = rows_to_counts(rows, memory)
+        return Result(counts=counts, shots=shots, memory=mem,
+                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits,
+                                        chunks=len(plan), chunk_shots=self.chunk_shots))
