@@ -20,8 +20,12 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[dev]'
 	touch $@ $(STAMP)
 
+# `make run`: the platform on http://$(RUN_HOST):$(RUN_PORT), data in $(RUN_DATA_DIR) (SQLite), demo user printed on first start.
+RUN_HOST ?= 127.0.0.1
+RUN_PORT ?= 8000
+RUN_DATA_DIR ?= ./.xihe-data
 run: $(STAMP)
-	$(VENV)/bin/xihe serve
+	$(VENV)/bin/xihe serve --host $(RUN_HOST) --port $(RUN_PORT) --data-dir $(RUN_DATA_DIR)
 
 test: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
