@@ -80,6 +80,8 @@ class Lexer:
             char = m.group()
             if char == '"':
                 raise self.error("unterminated string: a closing '\"' is missing on this line", pos)
+            if char == "=":
+                raise self.error("unexpected '='; a condition compares with '==', as in if (c == 1)", pos)
             raise self.error(f"unexpected character {char!r}", pos)
         return Token(kind, m.group(), pos)
 
