@@ -70,7 +70,7 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
     ).first()
     if row is None:
         return None
-    token, user = row.tuple()
+    token, user = row
     if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now) or not user.active:
         return None
     return user, token

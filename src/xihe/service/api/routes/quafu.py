@@ -1,0 +1,323 @@
+"""The legacy Quafu protocol, exactly as unmodified ``pyquafu`` 0.4.5 speaks it, over Xihe's jobs and accounts.
+
+pyquafu posts form bodies with the token in an ``api_token`` header to five URLs under ``/qbackend/``:
+
+- ``get_backends/`` -> ``{"status": 200, "data": [{system_name, system_id, qubits, status, valid_gates, QV,
+  queued_len}]}``
+- ``scq_get_chip_info/`` (form ``system_name``, lower-cased) -> the chip-info JSON (``topological_structure``...)
+- ``scq_kit/`` (waits for the result) and ``scq_kit_asyc/`` (returns at once), form ``qtasm, shots, qubits, scan,
+  tomo, selected_server (a backend's system_id), compile, priority, task_name, pyquafu_version, runtime_job_id``
+- ``scq_task_recall/`` (form ``task_id``)
+
+A task answers as ``{task_id, task_name, status, openqasm, res, raw, measure}``: ``status`` is the task state (0 In
+Queue, 1 Running, 2 Completed, 3 Canceled, 4 Failed), ``openqasm`` the compiled circuit once there is one, ``res``
+and ``raw`` the counts as a dict string (``"{}"`` until done), keys with classical bit 0 leftmost (pyquafu's order
+and Xihe's). Every answer is HTTP 200, because pyquafu turns any other status into a generic ``ServerError``;
+errors put a code in ``status`` with a ``message``: 201 bad or expired token, 400 a bad request or an exhausted
+quota (pyquafu's ``UserError``), 5001 a circuit that fails validation (``CircuitError``), 5004 a circuit the device
+cannot take (``CompileError``), 5003 the backend or server unavailable (``ServerError``). A failure found later,
+while compiling or running, is task status 4 with its reason in ``message``.
+
+Submissions go through :func:`xihe.service.submit.submit_job`, so these are the same jobs, accounts, quotas and
+queue as the native API (the job's ``source`` is ``"quafu"``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from xihe.service.api.deps import authenticate
+from xihe.service.models import Job, User
+from xihe.service.problems import Problem
+from xihe.service.repositories import jobs
+from xihe.service.schemas import JobCreate
+from xihe.service.states import JobStatus
+from xihe.service.submit import submit_job
+
+log = logging.getLogger("xihe.api.quafu")
+
+router = APIRouter(prefix="/qbackend", tags=["quafu (legacy)"])
+
+# Error codes of the Quafu protocol, as pyquafu's validate_server_resp reads them.
+OK = 200
+BAD_TOKEN = 201
+BAD_REQUEST = 400
+INVALID_CIRCUIT = 5001
+SERVER_UNAVAILABLE = 5003
+DEVICE_CANNOT_TAKE = 5004
+
+_STATUS_WORDS = {"online": "Online", "maintenance": "Maintenance", "offline": "Offline"}
+# Instructions a verbatim (compile=0) pyquafu circuit may carry besides the native gates; pyquafu checks its gates
+# against ``valid_gates`` itself before sending (measurements are kept apart from gates in pyquafu).
+_ALWAYS_VALID = ("barrier", "delay")
+_MEASURE = re.compile(r"measure\s+\w+\s*\[\s*(\d+)\s*\]\s*->\s*\w+\s*\[\s*(\d+)\s*\]")
+
+
+class QuafuError(Exception):
+    """An error answered in the Quafu way: HTTP 200, ``{"status": code, "message": ...}``."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _answer(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=200)
+
+
+def _error(code: int, message: str) -> JSONResponse:
+    return _answer({"status": code, "message": message, "msg": message})
+
+
+def _code_for(problem: Problem) -> int:
+    """The Quafu code of a native problem (same validation, another protocol)."""
+    if problem.status == 401:
+        return BAD_TOKEN
+    if problem.code in ("qasm_syntax", "invalid_circuit", "unbound_parameters", "bad_parameters"):
+        return INVALID_CIRCUIT
+    if problem.code in ("invalid_for_backend", "too_many_shots", "too_large", "too_many_circuits"):
+        return DEVICE_CANNOT_TAKE
+    if problem.status in (409, 429, 503) or problem.status >= 500:
+        return SERVER_UNAVAILABLE
+    return BAD_REQUEST
+
+
+async def _guarded(request: Request, handler: Any) -> JSONResponse:
+    """Run ``handler(request, user, form)`` after authentication, mapping every failure to a Quafu answer."""
+    try:
+        user = await run_in_threadpool(_authenticate, request)
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        return _answer(await handler(request, user, form))
+    except QuafuError as exc:
+        return _error(exc.code, exc.message)
+    except Problem as exc:
+        return _error(_code_for(exc), exc.detail)
+    except Exception:  # the protocol has no 500: say so in its own way, keep the trace in the log
+        log.exception("legacy Quafu request %s failed", request.url.path)
+        return _error(SERVER_UNAVAILABLE, "internal server error; the operator's log has details")
+
+
+def _authenticate(request: Request) -> User:
+    token = request.headers.get("api_token", "").strip()
+    if not token:
+        raise QuafuError(BAD_TOKEN, "missing api_token header; save your Xihe API token with User.save_apitoken()")
+    try:
+        user = authenticate(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+    except Problem as exc:
+        raise QuafuError(BAD_TOKEN, f"API token is invalid or expired: {exc.detail}") from exc
+    settings = request.app.state.settings
+    rate = user.rate_limit_per_second if user.rate_limit_per_second is not None else settings.rate_limit_per_second
+    wait = request.app.state.rate_limiter.take(user.id, rate, max(1, int(max(settings.rate_limit_burst, rate))))
+    if wait > 0:
+        raise QuafuError(SERVER_UNAVAILABLE, f"too many requests; retry in {max(1, math.ceil(wait))} s")
+    return user
+
+
+def _int_field(form: dict[str, str], name: str, default: int | None = None) -> int:
+    raw = form.get(name, "")
+    if raw == "" and default is not None:
+        return default
+    try:
+        return int(float(raw))
+    except ValueError:
+        raise QuafuError(BAD_REQUEST, f"form field {name!r} must be an integer, got {raw!r}") from None
+
+
+def _backend_by_system_id(request: Request, system_id: int) -> Any:
+    catalog = request.app.state.catalog
+    for name in catalog.names():
+        device = catalog.get(name)
+        if int(getattr(device, "system_id", -1)) == system_id:
+            return device
+    raise QuafuError(BAD_REQUEST, f"no backend with system_id {system_id}; see qbackend/get_backends/")
+
+
+def _backend_by_name(request: Request, name: str) -> Any:
+    catalog = request.app.state.catalog
+    for known in catalog.names():
+        if known.lower() == name.strip().lower():
+            return catalog.get(known)
+    raise QuafuError(BAD_REQUEST, f"unknown backend {name!r}; available: {', '.join(catalog.names())}")
+
+
+def _status_overrides(request: Request) -> tuple[dict[str, str], dict[str, int]]:
+    from xihe.service.repositories import calibrations
+
+    with request.app.state.database.read() as session:
+        overrides = calibrations.backend_status_overrides(session)
+        queued = jobs.queue_length(session)
+    assert isinstance(queued, dict)
+    return overrides, queued
+
+
+def backend_entry(device: Any, status: str, queued: int) -> dict[str, Any]:
+    """One backend as pyquafu's ``Backend(info)`` reads it."""
+    gates = sorted({str(g).lower() for g in getattr(device, "native_gates", ())} | set(_ALWAYS_VALID))
+    return {
+        "system_name": device.name,
+        "system_id": int(device.system_id),
+        "qubits": int(device.num_qubits),
+        "status": _STATUS_WORDS.get(status, status.capitalize()),
+        "valid_gates": gates,
+        "QV": int(getattr(device, "quantum_volume", 0) or 0),
+        "queued_len": int(queued),
+    }
+
+
+def _counts_text(counts: dict[str, int] | None) -> str:
+    return json.dumps(dict(sorted((counts or {}).items())))
+
+
+def _measure_text(qasm: str) -> str:
+    """The measured qubit -> classical bit map of a circuit, as pyquafu's ``measures`` dict prints it."""
+    return str({int(q): int(c) for q, c in _MEASURE.findall(qasm)})
+
+
+def task_json(job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A job as a Quafu task: compiled circuit and counts once done, the submitted circuit and "{}" before."""
+    status = JobStatus(job.status)
+    submitted = (job.payload or {}).get("circuits") or [""]
+    first = results[0] if results else {}
+    openqasm = first.get("compiled_qasm") or submitted[0]
+    counts = first.get("counts") if status == JobStatus.DONE else None
+    body: dict[str, Any] = {
+        "task_id": job.id,
+        "task_name": job.name or "",
+        "status": status.quafu_code,
+        "openqasm": openqasm,
+        "res": _counts_text(counts),
+        "raw": _counts_text(counts),
+        "measure": _measure_text(openqasm),
+        "backend": job.backend,
+        "shots": job.shots,
+    }
+    if status == JobStatus.FAILED:
+        stage = f" at {job.error_stage}" if job.error_stage else ""
+        body["message"] = f"task failed{stage}: {job.error_detail or 'no reason recorded'}"
+    elif status == JobStatus.CANCELLED:
+        body["message"] = "task cancelled"
+    return body
+
+
+def _load_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
+    with request.app.state.database.read() as session:
+        job = jobs.get_user_job(session, user.id, task_id)
+        if job is None:
+            raise QuafuError(BAD_REQUEST, f"no task {task_id!r}")
+        return task_json(job, jobs.results_for(session, job.id))
+
+
+def _submit(request: Request, user: User, form: dict[str, str]) -> str:
+    qasm = form.get("qtasm", "")
+    if not qasm.strip():
+        raise QuafuError(INVALID_CIRCUIT, "the task has no circuit (form field 'qtasm' is empty)")
+    device = _backend_by_system_id(request, _int_field(form, "selected_server"))
+    try:
+        body = JobCreate(
+            qasm=qasm,
+            backend=device.name,
+            shots=_int_field(form, "shots", 1000),
+            compile=bool(_int_field(form, "compile", 1)),
+            priority=min(10, max(0, _int_field(form, "priority", 0))),
+            name=form.get("task_name") or None,
+        )
+    except PydanticValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise QuafuError(BAD_REQUEST, f"invalid task: {reasons}") from None
+    settings, database, catalog = request.app.state.settings, request.app.state.database, request.app.state.catalog
+    with database.write() as session:
+        outcome = submit_job(session, settings, catalog, user, body, source="quafu")
+        job_id = outcome.job.id
+    request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=body.kind).inc()
+    return job_id
+
+
+async def _wait_for_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
+    """The task once finished, or as it stands after the server's longest wait (pyquafu can retrieve it later)."""
+    deadline = time.monotonic() + float(request.app.state.settings.max_wait_seconds)
+    watcher = request.app.state.watcher
+    task = await run_in_threadpool(_load_task, request, user, task_id)
+    while task["status"] in (0, 1):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        await watcher.wait_for_change(min(remaining, 0.25))
+        task = await run_in_threadpool(_load_task, request, user, task_id)
+    return task
+
+
+@router.post("/get_backends/", operation_id="quafu_get_backends")
+async def get_backends(request: Request) -> JSONResponse:
+    """Every backend, as pyquafu's ``User.get_available_backends`` expects."""
+
+    async def handle(request: Request, user: User, form: dict[str, str]) -> dict[str, Any]:
+        overrides, queued = await run_in_threadpool(_status_overrides, request)
+        catalog = request.app.state.catalog
+        data = []
+        for name in catalog.names():
+            device = catalog.get(name)
+            status = overrides.get(name, str(getattr(device, "status", "online")))
+            data.append(backend_entry(device, status, queued.get(name, 0)))
+        return {"status": OK, "message": "success", "data": data}
+
+    return await _guarded(request, handle)
+
+
+@router.post("/scq_get_chip_info/", operation_id="quafu_get_chip_info")
+async def get_chip_info(request: Request) -> JSONResponse:
+    """A backend's calibration in the Quafu chip-info format (pyquafu asks by the lower-cased name)."""
+
+    async def handle(request: Request, user: User, form: dict[str, str]) -> dict[str, Any]:
+        device = _backend_by_name(request, form.get("system_name", ""))
+        info = dict(await run_in_threadpool(device.to_quafu_chip_info))
+        info.setdefault("status", OK)
+        return info
+
+    return await _guarded(request, handle)
+
+
+@router.post("/scq_kit/", operation_id="quafu_send_and_wait")
+async def send_and_wait(request: Request) -> JSONResponse:
+    """Submit a task and answer when it has finished (or after the server's longest wait)."""
+
+    async def handle(request: Request, user: User, form: dict[str, str]) -> dict[str, Any]:
+        task_id = await run_in_threadpool(_submit, request, user, form)
+        return await _wait_for_task(request, user, task_id)
+
+    return await _guarded(request, handle)
+
+
+@router.post("/scq_kit_asyc/", operation_id="quafu_send")
+async def send(request: Request) -> JSONResponse:
+    """Submit a task and answer at once with its queued state (the URL's spelling is pyquafu's)."""
+
+    async def handle(request: Request, user: User, form: dict[str, str]) -> dict[str, Any]:
+        task_id = await run_in_threadpool(_submit, request, user, form)
+        return await run_in_threadpool(_load_task, request, user, task_id)
+
+    return await _guarded(request, handle)
+
+
+@router.post("/scq_task_recall/", operation_id="quafu_retrieve")
+async def retrieve(request: Request) -> JSONResponse:
+    """A task's current state and, once done, its counts."""
+
+    async def handle(request: Request, user: User, form: dict[str, str]) -> dict[str, Any]:
+        task_id = form.get("task_id", "").strip()
+        if not task_id:
+            raise QuafuError(BAD_REQUEST, "form field 'task_id' is missing")
+        return await run_in_threadpool(_load_task, request, user, task_id)
+
+    return await _guarded(request, handle)

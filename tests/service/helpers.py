@@ -1,0 +1,156 @@
+"""Test helpers for the service: throw-away PostgreSQL databases and a real ``xihe serve`` on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+POSTGRES_ADMIN_URL = os.environ.get("XIHE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+
+
+def basis_state_qasm(value: int, num_qubits: int) -> str:
+    """A circuit whose only outcome is ``value`` written in c[0]-leftmost order (a check of correct routing)."""
+    bits = format(value, f"0{num_qubits}b")
+    gates = "".join(f"x q[{i}];\n" for i, bit in enumerate(bits) if bit == "1")
+    return (f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{num_qubits}];\ncreg c[{num_qubits}];\n{gates}'
+            "measure q -> c;\n")
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create ``xihe_test_<random>`` on the machine's PostgreSQL; yield its SQLAlchemy URL; drop it after."""
+    import psycopg
+
+    name = f"xihe_test_{secrets.token_hex(6)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def xihe_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from xihe.cli import main; main()", *args]
+
+
+def run_xihe(*args: str, env: dict[str, str], input_text: str | None = None) -> str:
+    done = subprocess.run(xihe_command(*args), env=env, capture_output=True, text=True, input=input_text,
+                          timeout=120, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"xihe {' '.join(args)} failed: {done.stderr}\n{done.stdout}")
+    return done.stdout.strip()
+
+
+@dataclass
+class Server:
+    """A live ``xihe serve`` subprocess in its own process group (so kill -9 reaches its workers too)."""
+
+    data_dir: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+    token: str | None = None
+    password: str | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *extra: str, timeout: float = 90.0) -> Server:
+        self.log_path = self.data_dir / f"serve-{self.port}-{int(time.time() * 1000)}.log"
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            xihe_command("serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *extra),
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"xihe serve exited: {self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"xihe serve did not come up: {self.log_path.read_text()}")
+        text = self.log_path.read_text()
+        token = re.search(r"token:\s+(\S+)", text)
+        password = re.search(r"password:\s+(\S+)", text)
+        if token:
+            self.token = token.group(1)
+        if password:
+            self.password = password.group(1)
+        return self
+
+    def kill(self) -> None:
+        """kill -9 the server and every process of its group (its workers)."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=60)
+
+
+def server_env(data_dir: Path, database_url: str | None = None, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIHE_")}
+    env["XIHE_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env["XIHE_DATABASE_URL"] = database_url
+    for key, value in settings.items():
+        env[f"XIHE_{key.upper()}"] = value
+    return env
+
+
+def wait_all(client: httpx.Client, job_ids: list[str], timeout: float = 120.0) -> dict[str, dict]:
+    """Long-poll every job until it is terminal; return id -> JobPublic."""
+    deadline = time.monotonic() + timeout
+    out: dict[str, dict] = {}
+    for job_id in job_ids:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"job {job_id} not finished in time: {client.get(f'/jobs/{job_id}').json()}")
+            body = client.get(f"/jobs/{job_id}", params={"wait": min(10.0, left)}).json()
+            if body["status"] in ("DONE", "FAILED", "CANCELLED"):
+                out[job_id] = body
+                break
+    return out
