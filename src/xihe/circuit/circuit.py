@@ -451,7 +451,7 @@ class Circuit:
 
     def bind(self, bindings: Mapping[str, float] | Mapping[object, float]) -> Circuit:
         """A copy with parameters replaced by numbers (keys are names or :class:`Parameter`\\ s)."""
-        values = {getattr(k, "name", k): float(v) for k, v in bindings.items()}
+        values: dict[str, float] = {str(getattr(k, "name", k)): float(v) for k, v in bindings.items()}
         unknown = set(values) - self.parameters
         if unknown:
             raise CircuitError(f"unknown parameter(s) {sorted(unknown)}; the circuit has {sorted(self.parameters)}")
