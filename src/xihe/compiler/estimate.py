@@ -1,0 +1,33 @@
+"""Estimated success probability of a native circuit from the calibration numbers in its target.
+
+ESP = product over gates of (1 - gate error) times product over measurements of the readout fidelity, and, over
+each explicit ``delay``, the chance of no relaxation, ``exp(-t/T1)``. It ranks compilations (as in Nishio et al.
+2020) and predicts roughly what fraction of shots run without any error; it is not an exact outcome probability.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xihe.circuit import Circuit
+from xihe.compiler.target import Target
+
+
+def log_success_probability(circuit: Circuit, target: Target) -> float:
+    total = 0.0
+    for op in circuit.operations:
+        name = op.gate.name
+        if name == "measure":
+            total += math.log(max(target.readout_fidelity(op.qubits[0]), 1e-12))
+        elif name == "delay":
+            t1 = target.t1.get(op.qubits[0], 0.0)
+            if t1 > 0:
+                total -= float(op.gate.params[0]) / t1  # type: ignore[arg-type]
+        elif op.gate.is_unitary:
+            total += math.log1p(-min(target.error(name, op.qubits), 1 - 1e-12))
+    return total
+
+
+def estimated_success_probability(circuit: Circuit, target: Target) -> float:
+    """A number in (0, 1]: see the module docstring."""
+    return math.exp(log_success_probability(circuit, target))

@@ -1,0 +1,262 @@
+"""Layout: which physical qubit each virtual qubit starts on, chosen with the calibration in view.
+
+:class:`VF2Layout` looks for an embedding of the circuit's interaction graph into the working coupling graph
+(subgraph monomorphism, as Qiskit's VF2Layout) and scores each found embedding by the calibrated errors of the
+gates and readouts it would use; if one exists no swap is needed. :class:`SabreLayout` otherwise: several seeded
+trials, each starting from a dense low-error region of the chip, refined by forward-backward SABRE passes, routed,
+and the trial with the fewest swaps (then the best estimated fidelity) kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import rustworkx as rx
+
+from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.passes.sabre import RoutingResult, SabreRouter
+from xihe.compiler.target import Target
+from xihe.errors import CompileError
+
+
+def interaction_counts(dag: DAGCircuit) -> Counter[tuple[int, int]]:
+    """How many two-qubit gates act on each unordered pair of virtual qubits."""
+    counts: Counter[tuple[int, int]] = Counter()
+    for op in dag.ops:
+        if op.gate.is_unitary and len(op.qubits) == 2:
+            a, b = op.qubits
+            counts[(min(a, b), max(a, b))] += 1
+    return counts
+
+
+def _log1m(x: float) -> float:
+    return math.log1p(-min(x, 0.999999))
+
+
+def one_qubit_cost(target: Target) -> dict[int, float]:
+    """A per-qubit badness: readout error plus a small weight on short T1 (more idle decay)."""
+    out = {}
+    for q in target.working_qubits:
+        t1 = target.t1.get(q, 0.0)
+        relax = 1000.0 / t1 if t1 > 0 else 0.0
+        out[q] = (1 - target.readout_fidelity(q)) + 0.01 * relax
+    return out
+
+
+def complete_layout(layout: dict[int, int], num_virtual: int, target: Target) -> list[int]:
+    """Give every virtual qubit without a place the best free working qubit (idle qubits need a home too)."""
+    used = set(layout.values())
+    cost = one_qubit_cost(target)
+    free = sorted((q for q in target.working_qubits if q not in used), key=lambda q: (cost[q], q))
+    out = []
+    for v in range(num_virtual):
+        if v not in layout:
+            if not free:
+                raise CompileError(f"the circuit needs {num_virtual} qubits; the device has "
+                                   f"{len(target.working_qubits)} working")
+            layout[v] = free.pop(0)
+        out.append(layout[v])
+    return out
+
+
+class VF2Layout:
+    """Analysis pass: set ``properties['layout']`` to the best swap-free placement, if one exists."""
+
+    def __init__(self, target: Target, call_limit: int = 30_000, max_mappings: int = 2_000) -> None:
+        self.target = target
+        self.call_limit = call_limit
+        self.max_mappings = max_mappings
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        if self.target.unconstrained:
+            return dag
+        counts = interaction_counts(dag)
+        measured = {op.qubits[0] for op in dag.ops if op.gate.name == "measure"}
+        active = dag.active_qubits()
+        if not counts or len(active) > len(self.target.working_qubits):
+            return dag
+        virtual = rx.PyGraph()
+        vidx = {v: virtual.add_node(v) for v in active}
+        for (a, b), n in counts.items():
+            virtual.add_edge(vidx[a], vidx[b], n)
+        physical = rx.PyGraph()
+        pidx = {q: physical.add_node(q) for q in self.target.working_qubits}
+        for a, b in self.target.edges:
+            physical.add_edge(pidx[a], pidx[b], None)
+        mappings = rx.vf2_mapping(physical, virtual, subgraph=True, induced=False, id_order=False,
+                                  call_limit=self.call_limit)
+        gate_counts = Counter(q for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 1 for q in op.qubits)
+        qubit_cost = one_qubit_cost(self.target)
+        best: tuple[float, dict[int, int]] | None = None
+        for k, mapping in enumerate(mappings):
+            if k >= self.max_mappings:
+                break
+            # mapping: physical node index -> virtual node index
+            place = {virtual[vn]: physical[pn] for pn, vn in mapping.items()}
+            score = 0.0
+            for (a, b), n in counts.items():
+                score -= n * _log1m(self.target.two_qubit_error(place[a], place[b]))
+            for v, p in place.items():
+                score += (v in measured) * qubit_cost[p] + 1e-3 * gate_counts.get(v, 0) * qubit_cost[p]
+            if best is None or score < best[0]:
+                best = (score, place)
+        if best is not None:
+            properties["layout"] = complete_layout(dict(best[1]), dag.num_qubits, self.target)
+            properties["layout_method"] = "vf2"
+        return dag
+
+
+def dense_region(target: Target, start: int, size: int, rng: np.random.Generator, noise: float) -> list[int]:
+    """Grow a connected set of ``size`` working qubits from ``start``, preferring well-connected, low-error ones."""
+    region = [start]
+    inside = {start}
+    while len(region) < size:
+        scores: dict[int, float] = {}
+        for q in region:
+            for nb in target.neighbors[q]:
+                if nb in inside:
+                    continue
+                err = target.two_qubit_error(q, nb)
+                scores[nb] = scores.get(nb, 0.0) + 1.0 - 5.0 * err
+        if not scores:
+            raise CompileError(f"no connected group of {size} working qubits (largest is {len(region)})")
+        pick = max(scores, key=lambda q: scores[q] + noise * float(rng.random()))
+        region.append(pick)
+        inside.add(pick)
+    return region
+
+
+def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.random.Generator,
+                    shuffle: bool) -> list[int]:
+    """Map virtual qubits onto ``region``: heaviest interacting first, each next to its placed partners."""
+    counts = interaction_counts(dag)
+    weight: Counter[int] = Counter()
+    partners: dict[int, Counter[int]] = {}
+    for (a, b), n in counts.items():
+        weight[a] += n
+        weight[b] += n
+        partners.setdefault(a, Counter())[b] += n
+        partners.setdefault(b, Counter())[a] += n
+    active = set(dag.active_qubits())
+    order = sorted(range(dag.num_qubits), key=lambda v: (-weight[v], v not in active, v))
+    if shuffle:
+        heavy = [v for v in order if weight[v]]
+        order = [int(v) for v in rng.permutation(heavy)] + [v for v in order if not weight[v]]
+    dist = target.distance
+    free = list(region)
+    place: dict[int, int] = {}
+    for v in order:
+        if not free:
+            break
+        placed = [(place[u], n) for u, n in partners.get(v, Counter()).items() if u in place]
+        p = min(free, key=lambda q: (sum(n * dist[q, pu] for pu, n in placed), q)) if placed else free[0]
+        place[v] = p
+        free.remove(p)
+    return complete_layout(place, dag.num_qubits, target)
+
+
+def two_qubit_skeleton(dag: DAGCircuit) -> DAGCircuit:
+    return dag.copy_with([op for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 2])
+
+
+class SabreLayout:
+    """Layout and routing together: seeded trials, forward-backward refinement, best routed trial kept.
+
+    Writes ``layout``, ``final_layout`` and ``swaps`` to the property set and returns the routed DAG on physical
+    qubits (still in the one- and two-qubit gate set; swaps appear as ``swap``).
+    """
+
+    def __init__(self, target: Target, trials: int = 4, iterations: int = 2, seed: int | None = None) -> None:
+        self.target = target
+        self.trials = trials
+        self.iterations = iterations
+        self.seed = seed
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        target = self.target
+        router = SabreRouter(target)
+        rng = np.random.default_rng(self.seed)
+        given = properties.get("layout")
+        if given is not None:
+            result = router.route(dag, list(given), rng)
+            return self._finish(dag, properties, list(given), result)
+        active = dag.active_qubits()
+        size = max(len(active), 1)
+        component = next((c for c in target.components if len(c) >= dag.num_qubits), None)
+        if component is None:
+            raise CompileError(f"the circuit needs {dag.num_qubits} connected qubits; the device's largest "
+                               f"connected group of working qubits has {len(target.components[0])}")
+        skeleton = two_qubit_skeleton(dag)
+        reverse = skeleton.copy_with(list(reversed(skeleton.ops)))
+        starts = self._start_qubits(component, rng)
+        best: tuple[tuple[int, float], list[int], RoutingResult] | None = None
+        for trial in range(self.trials):
+            trial_rng = np.random.default_rng(rng.integers(1 << 63))
+            start = starts[trial % len(starts)]
+            first_round = trial < len(starts)
+            region = dense_region(target, start, size, trial_rng, noise=0.0 if first_round else 0.5)
+            layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1)
+            for _ in range(self.iterations):
+                forward = router.route(skeleton, layout, trial_rng, emit=False)
+                backward = router.route(reverse, forward.final_layout, trial_rng, emit=False)
+                layout = backward.final_layout
+            result = router.route(dag, layout, trial_rng)
+            key = (result.swaps, -result.log_fidelity)
+            if best is None or key < best[0]:
+                best = (key, layout, result)
+        assert best is not None
+        return self._finish(dag, properties, best[1], best[2])
+
+    def _start_qubits(self, component: tuple[int, ...], rng: np.random.Generator) -> list[int]:
+        """Qubits whose couplings are best (high degree, low error) first."""
+        target = self.target
+
+        def quality(q: int) -> float:
+            errs = [target.two_qubit_error(q, n) for n in target.neighbors[q]]
+            return len(errs) - 10.0 * (sum(errs) / len(errs) if errs else 1.0)
+
+        ranked = sorted(component, key=lambda q: (-quality(q), q))
+        return ranked[: max(1, min(len(ranked), (self.trials + 1) // 2))]
+
+    def _finish(self, dag: DAGCircuit, properties: PropertySet, layout: list[int],
+                result: RoutingResult) -> DAGCircuit:
+        properties["layout"] = layout
+        properties["final_layout"] = result.final_layout
+        properties["swaps"] = result.swaps
+        return dag.copy_with(result.ops, num_qubits=self.target.num_qubits)
+
+
+class ApplyLayout:
+    """Place a swap-free layout (from :class:`VF2Layout` or given) without routing, for the ideal target too."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        layout = properties.get("layout") or list(range(dag.num_qubits))
+        properties["layout"] = layout
+        properties["final_layout"] = list(layout)
+        ops = [op.replace(qubits=tuple(layout[q] for q in op.qubits)) for op in dag.ops]
+        return dag.copy_with(ops, num_qubits=self.target.num_qubits)
+
+
+class TrivialLayout:
+    """Virtual qubit i on the i-th qubit of a breadth-first walk of the largest working component (level 0)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        if self.target.unconstrained:
+            properties["layout"] = list(range(dag.num_qubits))
+            return dag
+        component = self.target.components[0]
+        if dag.num_qubits > len(component):
+            raise CompileError(f"the circuit needs {dag.num_qubits} connected qubits; the device's largest "
+                               f"connected group of working qubits has {len(component)}")
+        start = component[0]
+        order = sorted(component, key=lambda q: (int(self.target.distance[start, q]), q))
+        properties["layout"] = order[: dag.num_qubits]
+        return dag

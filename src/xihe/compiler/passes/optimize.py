@@ -1,0 +1,195 @@
+"""Optimisation: 1q fusion into Euler angles, commutation-aware cancellation and merging, to a fixed point.
+
+Commutation rule (sound and cheap): an operation is *Z-type* on a qubit if it is diagonal there (``rz``, ``cz`` on
+either qubit, the control of ``cx``), *X-type* if diagonal in the X basis there (``rx``, the target of ``cx``). Two
+operations commute when on every qubit they share both are Z-type or both are X-type.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from xihe.circuit import Gate, Operation, unitary
+from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.passes.translate import one_qubit_basis
+from xihe.compiler.synthesis import euler_ops, is_diagonal, is_x_like
+from xihe.compiler.target import Target
+
+SELF_INVERSE_2Q = frozenset({"cx", "cz", "swap"})
+SCAN_WINDOW = 400
+
+
+def _fusable(op: Operation) -> bool:
+    return op.gate.is_unitary and len(op.qubits) == 1 and op.condition is None
+
+
+class Fuse1q:
+    """Replace each run of unconditioned 1q gates on a qubit by its Euler synthesis (nothing if identity)."""
+
+    def __init__(self, basis: frozenset[str]) -> None:
+        self.basis = basis
+
+    @classmethod
+    def for_target(cls, target: Target) -> Fuse1q:
+        return cls(one_qubit_basis(target))
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        out: list[Operation | None] = []
+        pending: dict[int, list[Operation]] = {}
+        slot: dict[int, int] = {}
+
+        def flush(q: int) -> None:
+            run = pending.pop(q, None)
+            if not run:
+                return
+            index = slot.pop(q)
+            if len(run) == 1 and run[0].gate.name in self.basis and run[0].gate.definition is None:
+                out[index] = run[0]
+                return
+            m = np.eye(2, dtype=complex)
+            for op in run:
+                m = unitary(op.gate) @ m
+            pieces = [Operation(Gate(n, p), (q,)) for n, p in euler_ops(m, self.basis)]
+            out[index] = pieces  # type: ignore[call-overload]
+
+        for op in dag.ops:
+            if _fusable(op):
+                q = op.qubits[0]
+                if q not in pending:
+                    pending[q] = []
+                    slot[q] = len(out)
+                    out.append(None)
+                pending[q].append(op)
+                continue
+            for q in op.qubits:
+                flush(q)
+            out.append(op)
+        for q in list(pending):
+            flush(q)
+        flat: list[Operation] = []
+        for item in out:
+            if item is None:
+                continue
+            if isinstance(item, list):
+                flat.extend(item)
+            else:
+                flat.append(item)
+        return dag.copy_with(flat)
+
+
+def action_types(op: Operation) -> tuple[str | None, ...]:
+    """Per qubit of ``op``: 'Z', 'X' or None (no simple commutation)."""
+    name = op.gate.name
+    if not op.gate.is_unitary or op.condition is not None:
+        return (None,) * len(op.qubits)
+    if name == "cz":
+        return ("Z", "Z")
+    if name == "cx":
+        return ("Z", "X")
+    if len(op.qubits) == 1:
+        if name in ("rz", "z", "s", "sdg", "t", "tdg", "p", "u1", "id"):
+            return ("Z",)
+        if name in ("rx", "x", "sx", "sxdg"):
+            return ("X",)
+        if op.gate.definition is None and not op.gate.is_parametrized:
+            u = unitary(op.gate)
+            if is_diagonal(u):
+                return ("Z",)
+            if is_x_like(u):
+                return ("X",)
+    return (None,) * len(op.qubits)
+
+
+def _same_2q(a: Operation, b: Operation) -> bool:
+    if a.gate.name != b.gate.name or a.condition is not None or b.condition is not None:
+        return False
+    if a.qubits == b.qubits:
+        return True
+    return a.gate.name in ("cz", "swap") and a.qubits == (b.qubits[1], b.qubits[0])
+
+
+class CommutativeCancellation:
+    """Cancel pairs of self-inverse 2q gates, and merge ``rz``/``rx`` rotations, across commuting operations."""
+
+    def __init__(self, basis: frozenset[str]) -> None:
+        self.basis = basis
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        ops: list[Operation | None] = list(dag.ops)
+        types = [action_types(op) for op in dag.ops]
+        n = len(ops)
+        for i in range(n):
+            op = ops[i]
+            if op is None or op.condition is not None or not op.gate.is_unitary:
+                continue
+            kind = types[i]
+            two = len(op.qubits) == 2 and op.gate.name in SELF_INVERSE_2Q
+            merge_1q = len(op.qubits) == 1 and kind[0] is not None and self._rotation_name(kind[0]) in self.basis
+            if not (two or merge_1q):
+                continue
+            wires = set(op.qubits)
+            my_type = dict(zip(op.qubits, kind, strict=True))
+            for j in range(i + 1, min(n, i + SCAN_WINDOW)):
+                other = ops[j]
+                if other is None:
+                    continue
+                shared = wires.intersection(other.qubits)
+                if not shared:
+                    continue
+                if two and len(other.qubits) == 2 and _same_2q(op, other):
+                    ops[i] = ops[j] = None
+                    break
+                if merge_1q and len(other.qubits) == 1 and other.qubits == op.qubits and types[j][0] == kind[0]:
+                    merged = self._merge(op, other, str(kind[0]))
+                    ops[i] = None
+                    ops[j] = merged
+                    if merged is None:
+                        types[j] = (None,)
+                    break
+                other_type = dict(zip(other.qubits, types[j], strict=True))
+                if any(my_type[q] is None or other_type[q] != my_type[q] for q in shared):
+                    break
+        return dag.copy_with([op for op in ops if op is not None])
+
+    @staticmethod
+    def _rotation_name(kind: str) -> str:
+        return "rz" if kind == "Z" else "rx"
+
+    def _merge(self, a: Operation, b: Operation, kind: str) -> Operation | None:
+        """One ``rz`` (or ``rx``) equal to ``b @ a`` up to phase, or ``None`` when that is the identity."""
+        m = unitary(b.gate) @ unitary(a.gate)
+        if kind == "Z":
+            angle = float(np.angle(m[1, 1] / m[0, 0]))
+        else:
+            plus, minus = m[0, 0] + m[0, 1], m[0, 0] - m[0, 1]
+            angle = float(np.angle(minus / plus))
+        angle = math.remainder(angle, 2 * math.pi)
+        if abs(angle) < 1e-11:
+            return None
+        return Operation(Gate(self._rotation_name(kind), (angle,)), a.qubits)
+
+
+class OptimizeLoop:
+    """Run fusion and cancellation until neither the 2q count nor the operation count drops."""
+
+    def __init__(self, basis: frozenset[str], max_rounds: int = 10) -> None:
+        self.passes: list[Fuse1q | CommutativeCancellation] = [Fuse1q(basis), CommutativeCancellation(basis),
+                                                               Fuse1q(basis)]
+        self.max_rounds = max_rounds
+
+    @classmethod
+    def for_target(cls, target: Target) -> OptimizeLoop:
+        return cls(one_qubit_basis(target))
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        best = (dag.count_two_qubit(), len(dag.ops))
+        for _ in range(self.max_rounds):
+            for p in self.passes:
+                dag = p.run(dag, properties)
+            now = (dag.count_two_qubit(), len(dag.ops))
+            if now >= best:
+                break
+            best = now
+        return dag

@@ -1,0 +1,58 @@
+"""Preset pass lists by optimisation level (0..3), as Qiskit's preset pass managers.
+
+- 0: unroll, trivial layout, one SABRE routing, translation, scheduling.
+- 1: + swap-free VF2 layout when one exists, one SABRE layout trial, fusion and cancellation after translation.
+- 2: + cancellation before routing, 4 seeded layout/routing trials with 2 forward-backward rounds.
+- 3: + 12 trials with 3 rounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.passes import (
+    ApplyLayout,
+    ASAPSchedule,
+    BasisTranslation,
+    OptimizeLoop,
+    SabreLayout,
+    TrivialLayout,
+    Unroll,
+    VF2Layout,
+)
+from xihe.compiler.target import Target
+from xihe.errors import CompileError
+
+VIRTUAL_BASIS = frozenset({"rz", "ry"})
+# (layout trials, forward-backward rounds) by level.
+SABRE_EFFORT = {0: (1, 0), 1: (1, 1), 2: (4, 2), 3: (12, 3)}
+
+
+class Pass(Protocol):
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit: ...
+
+
+def preset_passes(target: Target, optimization_level: int = 2, seed: int | None = None,
+                  num_two_qubit_gates: int = 0) -> list[Any]:
+    """The pass list for ``target`` at ``optimization_level``; big circuits get fewer SABRE trials."""
+    if optimization_level not in (0, 1, 2, 3):
+        raise CompileError(f"optimization_level must be 0, 1, 2 or 3, not {optimization_level}")
+    if target.unconstrained:
+        return [ApplyLayout(target)]
+    trials, rounds = SABRE_EFFORT[optimization_level]
+    if num_two_qubit_gates > 2000:
+        trials = max(1, min(trials, 4))
+    passes: list[Any] = [Unroll()]
+    if optimization_level >= 2:
+        passes.append(OptimizeLoop(VIRTUAL_BASIS))
+    if optimization_level == 0:
+        passes.append(TrivialLayout(target))
+    else:
+        passes.append(VF2Layout(target))
+    passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed))
+    passes.append(BasisTranslation(target))
+    if optimization_level >= 1:
+        passes.append(OptimizeLoop.for_target(target))
+    passes.append(ASAPSchedule(target))
+    return passes

@@ -1,0 +1,51 @@
+"""``transpile(circuit, target)``: run a preset pass list and record the layouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from xihe.circuit import Circuit
+from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.preset import preset_passes
+from xihe.compiler.target import Target
+from xihe.errors import CompileError, XiheError
+
+
+@dataclass
+class TranspileResult:
+    """The compiled circuit on physical qubits and where each virtual qubit started and ended."""
+
+    circuit: Circuit
+    initial_layout: list[int]
+    final_layout: list[int]
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, seed: int | None = None) -> \
+        TranspileResult:
+    """Compile ``circuit`` for ``target``.
+
+    >>> from xihe.circuit import Circuit
+    >>> qc = Circuit(3).h(0).cx(0, 2)
+    >>> result = transpile(qc, Target.line(3), seed=1)
+    >>> {op.gate.name for op in result.circuit} <= {"cz", "delay", "rx", "ry", "rz"}
+    True
+    """
+    if circuit.num_qubits > len(target.working_qubits):
+        raise CompileError(f"the circuit has {circuit.num_qubits} qubits; the device has "
+                           f"{len(target.working_qubits)} working qubits")
+    dag = DAGCircuit.from_circuit(circuit)
+    properties: PropertySet = {}
+    passes = preset_passes(target, optimization_level, seed, dag.count_two_qubit())
+    try:
+        for p in passes:
+            dag = p.run(dag, properties)
+    except XiheError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise CompileError(f"compilation failed: {exc}") from exc
+    layout = list(properties.get("layout", range(circuit.num_qubits)))
+    final = list(properties.get("final_layout", layout))
+    compiled = dag.to_circuit()
+    return TranspileResult(compiled, layout, final, properties)

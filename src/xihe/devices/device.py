@@ -1,0 +1,183 @@
+"""A device: name, Target, calibration snapshot, status, noise model and engine choice; validate, compile, run.
+
+Kinds: ``simulator`` (ideal, any gate, all-to-all), ``twin`` (an emulated chip from a real calibration file: native
+gates, coupling, noise) and ``hardware`` (a real chip behind an agent's :class:`~xihe.devices.driver.Driver`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from xihe.circuit import Circuit, Operation
+from xihe.circuit.register import QuantumRegister
+from xihe.compiler import Target, check_native
+from xihe.devices.calibration import CalibrationHistory, CalibrationSnapshot
+from xihe.devices.defaults import DeviceDefaults
+from xihe.errors import ValidationError
+
+if TYPE_CHECKING:
+    from xihe.devices.compile import Compiled
+    from xihe.engines.noise import NoiseModel
+    from xihe.results import Result
+
+
+class Device:
+    """One backend. Build with :func:`xihe.devices.get`; a device is never changed in place."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        system_id: int,
+        kind: str,
+        target: Target,
+        calibration: CalibrationSnapshot,
+        history: CalibrationHistory | None = None,
+        status: str = "online",
+        exclusive: bool = False,
+        max_shots: int = 100_000,
+        clifford_only: bool = False,
+        defaults: DeviceDefaults | None = None,
+        description: str = "",
+    ) -> None:
+        if kind not in ("simulator", "twin", "hardware"):
+            raise ValidationError(f"device kind must be simulator, twin or hardware, not {kind!r}")
+        if status not in ("online", "maintenance", "offline"):
+            raise ValidationError(f"device status must be online, maintenance or offline, not {status!r}")
+        self.name = name
+        self.system_id = system_id
+        self.kind = kind
+        self.target = target
+        self.calibration = calibration
+        self.history = history or CalibrationHistory(name, [calibration])
+        self.status = status
+        self.exclusive = exclusive
+        self.max_shots = max_shots
+        self.clifford_only = clifford_only
+        self.defaults = defaults or DeviceDefaults()
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"<Device {self.name} ({self.kind}, {len(self.working_qubits)}/{self.num_qubits} qubits)>"
+
+    # --- what the service and the SDK read -----------------------------------------------------------------------
+    @property
+    def num_qubits(self) -> int:
+        return self.target.num_qubits
+
+    @property
+    def working_qubits(self) -> list[int]:
+        return list(self.target.working_qubits)
+
+    @property
+    def native_gates(self) -> list[str]:
+        if self.target.unconstrained:
+            from xihe.circuit import gate_specs
+
+            return sorted(gate_specs())
+        return sorted(self.target.native_gates)
+
+    @property
+    def coupling_map(self) -> list[tuple[int, int]]:
+        """Directed pairs; empty for an all-to-all simulator."""
+        return sorted(self.target.coupling_map)
+
+    def noise_model(self, qubits: list[int] | None = None) -> NoiseModel:
+        """The calibration's noise on the compact register standing for ``qubits`` (all physical qubits if None)."""
+        from xihe.devices.noise import device_noise_model
+
+        return device_noise_model(self.target, qubits)
+
+    def calibration_at(self, time: datetime) -> CalibrationSnapshot | None:
+        return self.history.at(time)
+
+    def with_calibration(self, snapshot: CalibrationSnapshot) -> Device:
+        """The same device under another calibration snapshot (a twin's Target is rebuilt from its data)."""
+        target = self.target
+        if self.kind != "simulator":
+            from xihe.devices.quafu import target_from_chip_info
+
+            target = target_from_chip_info(snapshot.data, self.defaults)
+        history = CalibrationHistory(self.name, [*self.history, snapshot] if snapshot.id not in
+                                     {s.id for s in self.history} else list(self.history))
+        return Device(self.name, system_id=self.system_id, kind=self.kind, target=target, calibration=snapshot,
+                      history=history, status=self.status, exclusive=self.exclusive, max_shots=self.max_shots,
+                      clifford_only=self.clifford_only, defaults=self.defaults, description=self.description)
+
+    def to_quafu_chip_info(self) -> dict[str, Any]:
+        """The Quafu chip-info JSON pyquafu reads (a twin returns its calibration file's data as is)."""
+        from xihe.devices.quafu import chip_info_from_target
+
+        if self.target.unconstrained:
+            names = [f"Q{i:04d}" for i in range(self.num_qubits)]
+            return {"calibration_time": self.calibration.time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "basis_gates": self.native_gates, "coupler": {}, "all_qubits_info": {n: {} for n in names},
+                    "all_topological_structure": {}, "qubits_info": {n: {} for n in names},
+                    "topological_structure": {}, "priority_qubits": [], "system_id": self.system_id}
+        base = self.calibration.data if "all_qubits_info" in self.calibration.data else None
+        return chip_info_from_target(self.target, system_id=self.system_id, time=self.calibration.time, base=base)
+
+    # --- validate, compile, run ------------------------------------------------------------------------------------
+    def validate(self, circuit: Circuit, verbatim: bool = False) -> None:
+        """Raise :class:`ValidationError` naming the problem if ``circuit`` cannot run here."""
+        limit = self.num_qubits if verbatim else len(self.target.working_qubits)
+        if circuit.num_qubits > limit:
+            what = "numbers" if verbatim else "has working"
+            raise ValidationError(f"the circuit uses {circuit.num_qubits} qubits; backend {self.name} {what} "
+                                  f"{limit}")
+        if self.clifford_only:
+            from xihe.engines.clifford import is_clifford_gate
+
+            for index, op in enumerate(circuit.operations):
+                if op.gate.is_parametrized:
+                    continue
+                if not is_clifford_gate(op.gate):
+                    raise ValidationError(f"operation {index}: gate '{op.gate.name}' on qubits {op.qubits} is not "
+                                          f"Clifford; backend {self.name} runs Clifford circuits only")
+        if verbatim:
+            check_native(circuit, self.target)
+
+    def compile(self, circuit: Circuit, optimization_level: int = 2, seed: int | None = None) -> Compiled:
+        from xihe.devices.compile import compile_for
+
+        return compile_for(circuit, self, optimization_level, seed)
+
+    def run(self, circuit: Circuit | None, shots: int, seed: int | None = None, memory: bool = False,
+            compiled: Compiled | None = None) -> Result:
+        """Run a native circuit (or ``compiled.circuit``) under this device's noise; counts over its clbits."""
+        from xihe.devices.execute import run_on_device
+
+        if circuit is None:
+            if compiled is None:
+                raise ValidationError("give a circuit or a compiled circuit to run")
+            circuit = compiled.circuit
+        result = run_on_device(self, circuit, shots, seed, memory)
+        result.metadata["backend"] = self.name
+        result.metadata["calibration_id"] = self.calibration.id
+        if compiled is not None:
+            result.metadata["initial_layout"] = list(compiled.initial_layout)
+            result.metadata["final_layout"] = list(compiled.final_layout)
+        return result
+
+
+def compact_circuit(circuit: Circuit, qubits: list[int]) -> Circuit:
+    """``circuit`` on a register of ``len(qubits)`` (physical ``qubits[i]`` becomes ``i``), classical bits kept."""
+    index = {q: i for i, q in enumerate(qubits)}
+    out = Circuit(name=circuit.name)
+    if qubits:
+        out.add_register(QuantumRegister("q", len(qubits)))
+    for reg in circuit.cregs:
+        out.add_register(reg)
+    ops: list[Operation] = []
+    for op in circuit.operations:
+        if op.gate.name == "barrier":
+            kept = tuple(index[q] for q in op.qubits if q in index)
+            if kept:
+                from xihe.circuit import Gate
+
+                ops.append(Operation(Gate("barrier", num_qubits=len(kept)), kept))
+            continue
+        ops.append(op.replace(qubits=tuple(index[q] for q in op.qubits)))
+    out.operations = ops
+    return out

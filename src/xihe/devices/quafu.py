@@ -1,0 +1,142 @@
+"""Reader of the Quafu chip-info JSON (as pyquafu and QSteed use it) into a compiler :class:`Target`.
+
+Numbering (DESIGN.md): physical qubit ``i`` is the ``i``-th key of ``all_qubits_info``; the chip's names
+(``Q0103``) stay as labels. A qubit missing from ``qubits_info`` is dead; a coupler missing from
+``topological_structure`` or of fidelity 0 in ``all_topological_structure`` is dead. For a directed gate
+(``CX``) the pair ``Qa_Qb`` means ``a`` controls; ``CZ`` is symmetric and listed both ways in the Target.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from xihe.compiler.target import SYMMETRIC_2Q, VIRTUAL_GATES, InstructionProperties, Target
+from xihe.devices.defaults import DeviceDefaults
+from xihe.errors import ValidationError
+
+ONE_QUBIT_NATIVE = frozenset({"rx", "ry", "rz", "h", "id", "x", "y", "z", "sx", "s", "t", "u3"})
+
+
+def basis_gates(data: dict[str, Any]) -> list[str]:
+    """The file's ``basis_gates`` (a list, or the string of a Python list as Quafu writes it), lower case."""
+    raw = data.get("basis_gates", [])
+    if isinstance(raw, str):
+        try:
+            raw = ast.literal_eval(raw)
+        except (ValueError, SyntaxError) as exc:
+            raise ValidationError(f"chip file: cannot read basis_gates {raw!r}") from exc
+    return [str(g).lower() for g in raw]
+
+
+def calibration_time(data: dict[str, Any]) -> datetime:
+    text = str(data.get("calibration_time", "1970-01-01 00:00:00"))
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(f"chip file: cannot read calibration_time {text!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def labels(data: dict[str, Any]) -> list[str]:
+    names = list(data.get("all_qubits_info") or data.get("qubits_info") or {})
+    if not names:
+        raise ValidationError("chip file: no qubits (all_qubits_info is empty)")
+    return names
+
+
+def working_couplers(data: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{"Qa_Qb": {"cz": fidelity}}`` for couplers with a positive fidelity between working qubits."""
+    alive = set(data.get("qubits_info") or {})
+    source = data.get("topological_structure") or data.get("all_topological_structure") or {}
+    out: dict[str, dict[str, float]] = {}
+    for pair, gates in source.items():
+        a, _, b = str(pair).partition("_")
+        if a not in alive or b not in alive or not isinstance(gates, dict):
+            continue
+        for gate, fields in gates.items():
+            fidelity = float((fields or {}).get("fidelity", 0.0)) if isinstance(fields, dict) else 0.0
+            if fidelity > 0:
+                out.setdefault(str(pair), {})[str(gate).lower()] = fidelity
+    return out
+
+
+def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None = None) -> Target:
+    """The compiler's view of a chip-info file, with ``defaults`` where the file is silent."""
+    defaults = defaults or DeviceDefaults()
+    names = labels(data)
+    index = {name: i for i, name in enumerate(names)}
+    qubits_info = data.get("qubits_info") or {}
+    working = sorted(index[n] for n in qubits_info if n in index)
+    basis = basis_gates(data)
+    gates: dict[str, dict[tuple[int, ...], InstructionProperties]] = {}
+    t1: dict[int, float] = {}
+    t2: dict[int, float] = {}
+    readout: dict[int, tuple[float, float]] = {}
+    for name, info in qubits_info.items():
+        if name not in index:
+            continue
+        q = index[name]
+        duration = float(info.get("single_qubit_gate_duration") or defaults.single_qubit_gate_duration_ns)
+        if info.get("T1"):
+            t1[q] = float(info["T1"]) * 1e3
+            t2_us = float(info.get("T2echo") or info.get("T2star") or info["T1"])
+            t2[q] = min(t2_us * 1e3, 2 * t1[q])
+        readout[q] = defaults.readout_for(name)
+        for gate in basis:
+            if gate not in ONE_QUBIT_NATIVE:
+                continue
+            props = (InstructionProperties(0.0, 0.0) if gate in VIRTUAL_GATES
+                     else InstructionProperties(duration, defaults.single_qubit_gate_error))
+            gates.setdefault(gate, {})[(q,)] = props
+    for pair, by_gate in working_couplers(data).items():
+        a, _, b = pair.partition("_")
+        qa, qb = index[a], index[b]
+        for gate, fidelity in by_gate.items():
+            props = InstructionProperties(defaults.two_qubit_duration_for(pair), max(0.0, 1.0 - fidelity))
+            gates.setdefault(gate, {})[(qa, qb)] = props
+            if gate in SYMMETRIC_2Q:
+                gates[gate][(qb, qa)] = props
+    return Target(len(names), gates, working_qubits=working, readout_error=readout, t1=t1, t2=t2,
+                  measure_duration=defaults.measure_duration_ns, labels=names)
+
+
+def chip_info_from_target(target: Target, *, system_id: int, time: datetime, base: dict[str, Any] | None = None) \
+        -> dict[str, Any]:
+    """Quafu chip-info JSON for ``target`` (for a twin read from a file, that file's data is returned as is)."""
+    if base is not None:
+        return dict(base)
+    names = target.labels
+    qubits_info = {}
+    for q in target.working_qubits:
+        one_q = [p for name, props in (target.gates or {}).items() for qs, p in props.items()
+                 if qs == (q,) and name not in VIRTUAL_GATES]
+        qubits_info[names[q]] = {
+            "T1": round(target.t1.get(q, math.inf) / 1e3, 3) if q in target.t1 else None,
+            "T2echo": round(target.t2.get(q, 0.0) / 1e3, 3) if q in target.t2 else None,
+            "single_qubit_gate_duration": one_q[0].duration if one_q else 0.0,
+        }
+    topo: dict[str, dict[str, dict[str, float]]] = {}
+    for name, props in (target.gates or {}).items():
+        for qs, p in props.items():
+            if len(qs) != 2 or (name in SYMMETRIC_2Q and qs[0] > qs[1]):
+                continue
+            topo.setdefault(f"{names[qs[0]]}_{names[qs[1]]}", {})[name.upper()] = {"fidelity": round(1 - p.error, 6)}
+    return {
+        "calibration_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "basis_gates": sorted(target.native_gates),
+        "coupler": {},
+        "all_qubits_info": {n: {} for n in names},
+        "all_topological_structure": topo,
+        "qubits_info": qubits_info,
+        "topological_structure": topo,
+        "priority_qubits": [],
+        "system_id": system_id,
+    }

@@ -1,0 +1,80 @@
+import pytest
+
+import xihe
+from xihe import devices
+from xihe.circuit import Circuit
+from xihe.devices.driver import Driver, EmulatorDriver
+from xihe.errors import ResourceError, ValidationError
+
+
+def _ghz(n: int) -> Circuit:
+    qc = Circuit(n, n).h(0)
+    for i in range(n - 1):
+        qc.cx(i, i + 1)
+    return qc.measure(list(range(n)), list(range(n)))
+
+
+def test_twin_run_simulates_only_touched_qubits_and_keeps_clbits() -> None:
+    d = devices.get("dongling")
+    compiled = d.compile(_ghz(3), seed=3)
+    result = d.run(compiled.circuit, 500, seed=1, compiled=compiled)
+    assert result.metadata["num_qubits"] == 3
+    assert result.metadata["physical_qubits"] == sorted(compiled.initial_layout)
+    assert result.metadata["initial_layout"] == compiled.initial_layout
+    assert all(len(k) == 3 for k in result.counts) and sum(result.counts.values()) == 500
+    assert result.counts.get("000", 0) + result.counts.get("111", 0) > 350
+
+
+def test_same_seed_same_counts() -> None:
+    d = devices.get("line10")
+    native = d.compile(_ghz(4), seed=2).circuit
+    assert d.run(native, 300, seed=5).counts == d.run(native, 300, seed=5).counts
+
+
+def test_twin_refuses_a_non_native_circuit() -> None:
+    with pytest.raises(ValidationError, match=r"cx.* on qubits \(0, 1\): no working coupler"):
+        devices.get("line10").run(_ghz(3), 10)
+
+
+def test_wide_clifford_circuit_goes_to_the_stabilizer_engine() -> None:
+    d = devices.get("dongling")
+    compiled = d.compile(_ghz(40), optimization_level=1, seed=1)
+    result = d.run(compiled.circuit, 200, seed=1)
+    assert result.metadata["engine"] == "stabilizer"
+    assert sum(result.counts.values()) == 200
+
+
+def test_wide_non_clifford_circuit_is_a_clear_error() -> None:
+    d = devices.get("dongling")
+    qc = _ghz(40)
+    qc.operations.insert(1, qc.operations[0].replace(gate=xihe.Gate("t")))
+    compiled = d.compile(qc, optimization_level=1, seed=1)
+    with pytest.raises(ResourceError):
+        d.run(compiled.circuit, 10, seed=1)
+
+
+def test_simulator_runs_any_circuit() -> None:
+    result = devices.get("sim").run(Circuit(3, 3).h(0).cx(0, 1).ccx(0, 1, 2).measure([0, 1, 2], [0, 1, 2]), 100, seed=1)
+    assert set(result.counts) <= {"000", "111"}
+
+
+def test_clifford_simulator_runs_wide_clifford_circuits() -> None:
+    result = devices.get("sim-clifford").run(_ghz(200), 50, seed=1)
+    assert set(result.counts) <= {"0" * 200, "1" * 200}
+
+
+def test_emulator_driver_runs_native_circuits() -> None:
+    d = devices.get("line10")
+    driver = EmulatorDriver(d)
+    assert isinstance(driver, Driver)
+    counts = driver.run(d.compile(_ghz(2), seed=1).circuit, 100, seed=1)
+    assert sum(counts.values()) == 100
+    assert driver.calibration().id == d.calibration.id
+
+
+def test_xihe_compile_reports_stats() -> None:
+    compiled = xihe.compile(_ghz(5), "dongling", optimization_level=3, seed=1)
+    assert compiled.two_qubit_count == 4
+    assert 0 < compiled.estimated_success_probability < 1
+    assert compiled.duration_ns > 0 and compiled.depth >= 6
+    assert len(compiled.initial_layout) == len(compiled.final_layout) == 5
