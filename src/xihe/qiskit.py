@@ -149,11 +149,13 @@ def target_from_backend(info: BackendInfo) -> Target:
     target = Target(description=info.name, num_qubits=info.num_qubits, dt=None)
     working = list(info.working_qubits) if info.working_qubits is not None else list(range(info.num_qubits))
     properties = _calibrated_properties(info)
+    # A simulator lists no couplings: every gate runs on every qubit tuple.
+    all_to_all = info.kind == "simulator" or not info.coupling_map
     for name in info.native_gates:
         gate = standard.get(name)
         if not isinstance(gate, Gate) or name in target.operation_names:
             continue  # not a gate Qiskit knows by that name, or measure/reset/delay (added below)
-        if info.coupling_map is None:  # an all-to-all simulator: every gate on every qubit tuple
+        if all_to_all or info.coupling_map is None:
             target.add_instruction(gate, None, name=name)
             continue
         if gate.num_qubits == 1:
@@ -163,9 +165,9 @@ def target_from_backend(info: BackendInfo) -> Target:
         else:
             continue
         target.add_instruction(gate, {q: properties.get((name, tuple(q))) for q in qargs}, name=name)
-    if "id" not in info.native_gates and info.coupling_map is not None and "id" in standard:
+    if "id" not in info.native_gates and not all_to_all and "id" in standard:
         target.add_instruction(standard["id"], {(q,): None for q in working}, name="id")
-    if info.coupling_map is None:
+    if all_to_all:
         target.add_instruction(Measure(), None)
         target.add_instruction(Delay(0), None)
     else:
