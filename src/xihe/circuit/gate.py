@@ -176,9 +176,15 @@ class Gate:
         return hash((self.name, self.params, self.num_qubits))
 
     def __repr__(self) -> str:
+        args = [repr(self.name)]
         if self.params:
-            return f"Gate({self.name!r}, {self.params!r})"
-        return f"Gate({self.name!r})"
+            args.append(repr(self.params))
+        if self.definition is not None:
+            args.append(f"definition=<gate {self.definition.name}>")
+        elif self.name == "barrier" or (self.name not in NON_UNITARY and (spec := gate_spec(self.name)) is not None
+                                        and spec.num_qubits is None):
+            args.append(f"num_qubits={self.num_qubits}")
+        return f"Gate({', '.join(args)})"
 
 
 class Operation:
