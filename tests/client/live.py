@@ -32,7 +32,9 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
     server = _servers.get("main")
     if server is None:
         data_dir = tmp_path_factory.mktemp("xihe-live")
-        server = Server(data_dir, server_env(data_dir, WORKERS="1")).start()
+        # Workers serve every backend but grid36, so tests can hold a job QUEUED (see test_live_client.py).
+        served = '["sim", "sim-clifford", "line10", "dongling"]'
+        server = Server(data_dir, server_env(data_dir, WORKERS="1", WORKER_BACKENDS=served)).start()
         assert server.token, "xihe serve printed no demo token"
         request.session.config.add_cleanup(server.stop)
         _servers["main"] = server

@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -65,7 +64,7 @@ class AsyncJob:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise JobTimeoutError(f"job {self.id} still {self.info.status} after {timeout} s")
-                poll = long_poll_seconds(remaining)
+                poll = long_poll_seconds(remaining, progress)
                 before, started = self.info.status, time.monotonic()
                 await self.refresh(wait=poll)
                 shown.update(self.info)
@@ -177,7 +176,7 @@ class AsyncClient:
     async def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
         if not wait:
             return JobInfo.from_json(await self._transport.request("GET", f"jobs/{job_id}"))
-        seconds = math.ceil(wait)
+        seconds = round(float(wait), 3)
         data = await self._transport.request(
             "GET",
             f"jobs/{job_id}",

@@ -31,8 +31,15 @@ class BackendInfo:
     coupling_map: tuple[tuple[int, int], ...] | None
     working_qubits: tuple[int, ...] | None
     max_shots: int | None
+    queue_length: int | None
     calibration: dict[str, Any] | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def num_working_qubits(self) -> int:
+        if self.working_qubits is not None:
+            return len(self.working_qubits)
+        return int(self.raw.get("num_working_qubits", self.num_qubits))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BackendInfo:
@@ -51,6 +58,7 @@ class BackendInfo:
             coupling_map=tuple((int(a), int(b)) for a, b in coupling) if coupling is not None else None,
             working_qubits=tuple(int(q) for q in working) if working is not None else None,
             max_shots=int(data["max_shots"]) if data.get("max_shots") is not None else None,
+            queue_length=int(data["queue_length"]) if data.get("queue_length") is not None else None,
             calibration=dict(calibration) if isinstance(calibration, Mapping) else None,
             raw=dict(data),
         )

@@ -16,8 +16,10 @@ from xihe.circuit import Circuit
 CircuitLike = Circuit | str | Path
 CircuitInput = CircuitLike | Sequence[CircuitLike]
 
-# The longest single long poll; Job.wait loops until its own timeout.
+# The longest single long poll; Job.wait loops until its own timeout. While progress is shown, polls are shorter,
+# because the server answers a long poll only when the job finishes: a short poll refreshes the queue position.
 MAX_LONG_POLL_S = 20.0
+PROGRESS_POLL_S = 2.0
 
 
 def circuit_to_qasm(circuit: CircuitLike) -> str:
@@ -88,8 +90,9 @@ def list_params(
     return params
 
 
-def long_poll_seconds(remaining: float | None) -> float:
+def long_poll_seconds(remaining: float | None, progress: bool = False) -> float:
     """How long one ``?wait=`` poll may block, given the time left to the caller's timeout."""
+    longest = PROGRESS_POLL_S if progress else MAX_LONG_POLL_S
     if remaining is None:
-        return MAX_LONG_POLL_S
-    return max(0.0, min(MAX_LONG_POLL_S, remaining))
+        return longest
+    return max(0.0, min(longest, remaining))

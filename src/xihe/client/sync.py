@@ -12,7 +12,6 @@ Example (against a running server)::
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -77,7 +76,7 @@ class Job:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise JobTimeoutError(f"job {self.id} still {self.info.status} after {timeout} s")
-                poll = long_poll_seconds(remaining)
+                poll = long_poll_seconds(remaining, progress)
                 before, started = self.info.status, time.monotonic()
                 self.refresh(wait=poll)
                 shown.update(self.info)
@@ -200,7 +199,7 @@ class Client:
     def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
         if not wait:
             return JobInfo.from_json(self._transport.request("GET", f"jobs/{job_id}"))
-        seconds = math.ceil(wait)
+        seconds = round(float(wait), 3)
         data = self._transport.request(
             "GET",
             f"jobs/{job_id}",

@@ -148,14 +148,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps([b.raw for b in found], indent=2, default=str))
             return
         table = Table(title="Backends")
-        for column in ("name", "kind", "qubits", "status", "system_id", "native gates"):
+        for column in ("name", "kind", "qubits (working/all)", "status", "queued", "system_id", "native gates"):
             table.add_column(column)
         colours = {"online": "green", "maintenance": "yellow", "offline": "red"}
         for b in found:
             status = f"[{colours.get(b.status, 'white')}]{b.status}[/]"
-            working = f"{len(b.working_qubits)}/{b.num_qubits}" if b.working_qubits is not None else str(b.num_qubits)
             system_id = "" if b.system_id is None else str(b.system_id)
-            table.add_row(b.name, b.kind, working, status, system_id, " ".join(b.native_gates))
+            queued = "" if b.queue_length is None else str(b.queue_length)
+            gates = " ".join(b.native_gates) if len(b.native_gates) <= 12 else f"{len(b.native_gates)} gates"
+            qubits = f"{b.num_working_qubits}/{b.num_qubits}"
+            table.add_row(b.name, b.kind, qubits, status, queued, system_id, gates)
         _console().print(table)
 
     @app.command()
