@@ -50,7 +50,7 @@ def _block_instr(block: _Block) -> Instr:
         idx = np.arange(1 << k)
         for ins in block.instrs:
             assert ins.matrix is not None
-            local = 0
+            local = np.zeros_like(idx)
             for q in ins.qubits:
                 local = (local << 1) | ((idx >> (k - 1 - where[q])) & 1)
             diag *= ins.matrix[local]

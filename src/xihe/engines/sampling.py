@@ -59,6 +59,15 @@ def int_to_row(value: int, num_clbits: int) -> np.ndarray:
     return np.array([(value >> i) & 1 for i in range(num_clbits)], dtype=np.uint8)
 
 
+def row_keys(rows: np.ndarray) -> list[str]:
+    """Each row of bits as a key string (column 0 leftmost), built without a Python loop per bit."""
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    if rows.shape[1] == 0:
+        return [""] * rows.shape[0]
+    chars = (rows + ord("0")).view(f"S{rows.shape[1]}").reshape(-1)
+    return [c.decode() for c in chars]
+
+
 def rows_to_counts(rows: np.ndarray, want_memory: bool) -> tuple[dict[str, int], list[str] | None]:
     """Count keys (clbit 0 leftmost) and, on request, the per-shot memory in shot order."""
     shots, width = rows.shape
@@ -67,7 +76,7 @@ def rows_to_counts(rows: np.ndarray, want_memory: bool) -> tuple[dict[str, int],
     packed = np.packbits(rows, axis=1)
     view = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1])))[:, 0]
     uniq, first, inverse, counts = np.unique(view, return_index=True, return_inverse=True, return_counts=True)
-    keys = ["".join("1" if b else "0" for b in rows[i]) for i in first]
+    keys = row_keys(rows[first])
     result = {keys[i]: int(counts[i]) for i in range(len(uniq))}
     memory = [keys[i] for i in inverse.reshape(-1)] if want_memory else None
     return dict(sorted(result.items())), memory

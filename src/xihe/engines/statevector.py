@@ -24,6 +24,7 @@ from xihe.engines.program import Instr, Program, lower
 from xihe.engines.sampling import (
     int_to_row,
     marginal_probabilities,
+    row_keys,
     rows_to_counts,
     sample_indices,
     terminal_rows,
@@ -177,7 +178,8 @@ def exact_terminal_probabilities(prog: Program, state: np.ndarray, max_entries: 
         keep = np.flatnonzero(probs > 1e-15)
         if keep.size > max_entries:
             return None
-        return {format(int(i), f"0{n}b") if n else "": float(probs[i]) for i in keep}
+        bits = ((keep[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
+        return dict(zip(row_keys(bits), probs[keep].tolist(), strict=True))
     measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
     marg = marginal_probabilities(probs, n, measured).reshape([2] * len(measured))
     for ins in prog.terminal:
@@ -194,11 +196,13 @@ def exact_terminal_probabilities(prog: Program, state: np.ndarray, max_entries: 
     k = len(measured)
     for ins in prog.terminal:
         rows[:, ins.clbit] = (keep >> (k - 1 - measured.index(ins.qubits[0]))) & 1
+    keys = row_keys(rows)
+    if len({ins.clbit for ins in prog.terminal}) == len(prog.terminal) == len(measured):
+        return dict(zip(keys, flat[keep].tolist(), strict=True))  # one clbit per qubit: keys are distinct
     out: dict[str, float] = {}
-    for row, i in zip(rows, keep, strict=True):
-        key = "".join("1" if b else "0" for b in row)
-        out[key] = out.get(key, 0.0) + float(flat[i])
-    return dict(sorted(out.items()))
+    for key, p in zip(keys, flat[keep].tolist(), strict=True):
+        out[key] = out.get(key, 0.0) + p
+    return out
 
 
 @register_engine
