@@ -148,8 +148,9 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
                               "give values in 'parameters'", stage="validate")
         circuits = parsed
     widths = [int(circuit.num_qubits) for circuit in circuits]
-    _check_quotas(session, settings, user, request, len(circuits), widths, now)
+    # The backend's own limits first (a 422 whoever asks), then the user's quotas (a 403).
     _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
+    _check_quotas(session, settings, user, request, len(circuits), widths, now)
     memory = estimate_job_memory(device, max(widths))
     budget = settings.resolved_memory_budget()
     if memory > budget:

@@ -78,8 +78,10 @@ def current_user(request: Request,
     """The authenticated user of a native API request, after the rate limit (429 with Retry-After)."""
     user = authenticate(request, credentials)
     settings = get_settings(request)
-    rate = user.rate_limit_per_second if user.rate_limit_per_second is not None else settings.rate_limit_per_second
-    burst = max(1, int(max(settings.rate_limit_burst, rate)))
+    if user.rate_limit_per_second is not None:  # a per-user limit: a burst of two seconds' worth
+        rate, burst = user.rate_limit_per_second, max(1, math.ceil(2 * user.rate_limit_per_second))
+    else:
+        rate, burst = settings.rate_limit_per_second, max(1, settings.rate_limit_burst)
     wait = request.app.state.rate_limiter.take(user.id, rate, burst)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
