@@ -110,6 +110,12 @@ MALFORMED: list[tuple[str, str, int, int, str]] = [
      "unknown delay unit 'dt'; use ns, us, ms or s"),
     ('duplicate_param_name', H + 'gate g(t,t) a { rz(t) a; }\n', 5, 10,
      "parameter name 't' appears twice in gate 'g'"),
+    ('deep_nesting', H + 'rz(' + '(' * 150 + '1' + ')' * 150 + ') q[0];\n', 5, 104,
+     'the expression nests deeper than 100 levels'),
+    ('float_overflow', H + 'rz(1e999) q[0];\n', 5, 4,
+     'the number 1e999 is too large for a 64-bit float'),
+    ('huge_register', H + 'qreg big[2000000];\n', 5, 10,
+     "register 'big' has 2000000 bits; Xihe reads registers of at most 1048576 bits"),
     ('mcx_dup', H + 'mcx q[0],q[0];\n', 5, 1,
      "'mcx' is applied to qubit q[0] more than once"),
 ]

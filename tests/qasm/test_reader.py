@@ -168,3 +168,11 @@ def test_error_after_many_fast_statements_still_has_its_line() -> None:
     with pytest.raises(QasmError) as info:
         qasm.loads(H + "qreg q[2];\n" + body)
     assert (info.value.line, info.value.column) == (1004, 12)
+
+
+def test_byte_order_mark_and_windows_line_ends_are_accepted() -> None:
+    text = "\ufeff" + (H + "qreg q[1];\nx q[0];\n").replace("\n", "\r\n")
+    assert qasm.loads(text) == Circuit(1).x(0)
+    with pytest.raises(QasmError) as info:
+        qasm.loads(text + "hh q[0];\r\n")
+    assert (info.value.line, info.value.column) == (5, 1)

@@ -17,6 +17,9 @@ from xihe.circuit.parameter import FUNCTIONS, ParameterExpression, ParamValue, U
 from xihe.errors import CircuitError
 from xihe.qasm.lexer import Lexer, Token, describe
 
+# Deepest nesting of parentheses and unary operators read (well within Python's recursion limit).
+MAX_NESTING = 100
+
 # Resolves an identifier (not 'pi', not a function) to a value, or raises a QasmError.
 NameResolver = Callable[[Token], ParamValue]
 
@@ -54,7 +57,17 @@ def _term(lexer: Lexer, resolve: NameResolver) -> ParamValue:
 
 
 def _unary(lexer: Lexer, resolve: NameResolver) -> ParamValue:
+    lexer.depth += 1
+    try:
+        return _unary_inner(lexer, resolve)
+    finally:
+        lexer.depth -= 1
+
+
+def _unary_inner(lexer: Lexer, resolve: NameResolver) -> ParamValue:
     token = lexer.peek()
+    if lexer.depth > MAX_NESTING:
+        raise lexer.error(f"the expression nests deeper than {MAX_NESTING} levels", token.pos)
     if token.kind == "symbol" and token.text == "-":
         lexer.next()
         arg = _unary(lexer, resolve)
@@ -77,7 +90,10 @@ def _power(lexer: Lexer, resolve: NameResolver) -> ParamValue:
 def _atom(lexer: Lexer, resolve: NameResolver) -> ParamValue:
     token = lexer.next()
     if token.kind in ("real", "int"):
-        return float(token.text)
+        value = float(token.text)
+        if not math.isfinite(value):
+            raise lexer.error(f"the number {token.text} is too large for a 64-bit float", token.pos)
+        return value
     if token.kind == "id":
         if token.text == "pi":
             return math.pi
@@ -94,9 +110,9 @@ def _atom(lexer: Lexer, resolve: NameResolver) -> ParamValue:
             raise lexer.error(f"unknown function '{token.text}'; the functions are {known}", token.pos)
         return resolve(token)
     if token.kind == "symbol" and token.text == "(":
-        value = parse_expression(lexer, resolve)
+        inner = parse_expression(lexer, resolve)
         lexer.expect(")", "to close the parenthesis")
-        return value
+        return inner
     raise lexer.error(f"expected a number, 'pi', a parameter name or '(' in an expression, found {describe(token)}",
                       token.pos)
 

@@ -40,7 +40,7 @@ class Token(NamedTuple):
 class Lexer:
     """Reads tokens of ``text`` starting at ``pos``; errors carry ``filename``."""
 
-    __slots__ = ("_peeked", "end", "filename", "last_end", "pos", "text")
+    __slots__ = ("_peeked", "depth", "end", "filename", "last_end", "pos", "text")
 
     def __init__(self, text: str, pos: int = 0, filename: str | None = None, end: int | None = None) -> None:
         self.text = text
@@ -49,6 +49,7 @@ class Lexer:
         self.filename = filename
         self.last_end = pos  # end of the last token taken, for "missing ';'" errors
         self._peeked: Token | None = None
+        self.depth = 0  # nesting of the expression being read, bounded to keep recursion safe
 
     def error(self, message: str, pos: int) -> QasmError:
         line, column = location(self.text, pos)

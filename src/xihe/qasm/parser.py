@@ -11,6 +11,7 @@ their line and column. Errors are therefore only ever raised by the general pars
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -42,6 +43,8 @@ KEYWORDS = frozenset(
     {"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "measure", "reset", "barrier", "if", "delay", "pi",
      "U", "CX"}
 )
+# Largest register accepted: far beyond any device or simulator, small enough that broadcasting over it is safe.
+MAX_REGISTER_SIZE = 1 << 20
 # Largest register for which the fast path keeps an index table (bigger ones go through the general parser).
 _FAST_INDEX_LIMIT = 1 << 16
 _MAX_INCLUDE_DEPTH = 16
@@ -105,7 +108,6 @@ class Parser:
         self.qregs: dict[str, tuple[int, int]] = {}  # name -> (offset, size)
         self.cregs: dict[str, tuple[int, int]] = {}
         self.qindex: dict[str, dict[str, int]] = {}
-        self.qubit_names: list[str] = []
         self.ops: list[Operation] = []
         self.cache: dict[tuple[str, str | None], tuple[Gate, int]] = {}
         self.free_params: dict[str, Parameter] = {}
@@ -117,6 +119,8 @@ class Parser:
 
     # --- the fast path -------------------------------------------------------------------------------------------
     def _run(self, text: str, filename: str | None) -> None:
+        if text.startswith("\ufeff"):  # a byte-order mark some editors write; a space keeps columns right
+            text = " " + text[1:]
         match = _FAST.match
         cache = self.cache
         qindex = self.qindex
@@ -169,6 +173,8 @@ class Parser:
             params = ()
         elif _NUMBERS.fullmatch(pstr):
             params = tuple(map(float, pstr.split(",")))
+            if not all(map(math.isfinite, params)):
+                return None
         else:
             lexer = Lexer(text, pstart, filename, end=pstart + len(pstr))
             try:
@@ -274,6 +280,9 @@ class Parser:
             raise lx.error(f"register '{name.text}' is already declared", name.pos)
         if size < 1:
             raise lx.error(f"register '{name.text}' must have at least one bit", size_token.pos)
+        if size > MAX_REGISTER_SIZE:
+            raise lx.error(f"register '{name.text}' has {size} bits; Xihe reads registers of at most "
+                           f"{MAX_REGISTER_SIZE} bits", size_token.pos)
         try:
             reg = QuantumRegister(name.text, size) if keyword == "qreg" else ClassicalRegister(name.text, size)
         except CircuitError as exc:
@@ -283,7 +292,6 @@ class Parser:
             offset = self.circuit.num_qubits - size
             self.qregs[name.text] = (offset, size)
             self.qindex[name.text] = {str(i): offset + i for i in range(min(size, _FAST_INDEX_LIMIT))}
-            self.qubit_names.extend(f"{name.text}[{i}]" for i in range(size))
         else:
             self.cregs[name.text] = (self.circuit.num_clbits - size, size)
 
@@ -472,7 +480,7 @@ class Parser:
             row = tuple(arg.bits[i] if arg.is_register else arg.bits[0] for arg in args)
             if len(set(row)) != len(row):
                 repeated = next(q for q in row if row.count(q) > 1)
-                raise lx.error(f"'{token.text}' is applied to qubit {self.qubit_names[repeated]} more than once",
+                raise lx.error(f"'{token.text}' is applied to qubit {self._qubit_name(repeated)} more than once",
                                token.pos)
             rows.append(row)
         return rows
@@ -500,6 +508,8 @@ class Parser:
             raise lx.error("give the delay's unit right after the number: ns, us, ms or s (as in delay(100ns))",
                            unit.pos)
         lx.next()
+        if not math.isfinite(float(number.text)):
+            raise lx.error(f"the delay {number.text} is too large for a 64-bit float", number.pos)
         if unit.text not in DELAY_UNITS:
             raise lx.error(f"unknown delay unit '{unit.text}'; use ns, us, ms or s", unit.pos)
         lx.expect(")", "to close the delay duration")
@@ -537,6 +547,12 @@ class Parser:
         return _Arg(token, list(range(offset, offset + size)), True)
 
     # --- helpers -------------------------------------------------------------------------------------------------
+    def _qubit_name(self, flat: int) -> str:
+        for name, (offset, size) in self.qregs.items():
+            if offset <= flat < offset + size:
+                return f"{name}[{flat - offset}]"
+        return str(flat)
+
     def _free_parameter(self, token: Token) -> ParamValue:
         # Extension: an unknown name in the main program is a free parameter, bound later (parameter sweeps).
         param = self.free_params.get(token.text)
