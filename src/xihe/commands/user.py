@@ -60,8 +60,10 @@ def _reports_api_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def histogram(counts: Mapping[str, int], shots: int | None = None, rows: int = HISTOGRAM_ROWS) -> Table:
-    """A terminal bar chart of the most frequent outcomes (bit order: c[0] leftmost)."""
+def histogram(
+    counts: Mapping[str, int], shots: int | None = None, rows: int = HISTOGRAM_ROWS, width: int = HISTOGRAM_WIDTH
+) -> Table:
+    """A terminal bar chart of the most frequent outcomes (bit order: c[0] leftmost), bars ``width`` cells long."""
     from rich.table import Table
 
     total = shots or sum(counts.values()) or 1
@@ -74,7 +76,7 @@ def histogram(counts: Mapping[str, int], shots: int | None = None, rows: int = H
     table.add_column("prob", justify="right")
     table.add_column("", no_wrap=True)
     for outcome, n in shown:
-        bar = "█" * max(1, round(HISTOGRAM_WIDTH * n / peak)) if n else ""
+        bar = "█" * max(1, round(width * n / peak)) if n else ""
         table.add_row(outcome, str(n), f"{n / total:.3f}", f"[cyan]{bar}[/cyan]")
     if len(ranked) > rows:
         rest = sum(n for _, n in ranked[rows:])
@@ -112,7 +114,9 @@ def _show_results(console: Console, results: Result | list[Result]) -> None:
     for index, result in enumerate(items):
         if len(items) > 1:
             console.print(f"[bold]circuit {index}[/bold]")
-        console.print(histogram(result.counts, result.shots))
+        key_width = max((len(k) for k in result.counts), default=1)
+        bar_width = max(8, min(HISTOGRAM_WIDTH, console.width - max(key_width, 21) - 30))
+        console.print(histogram(result.counts, result.shots, width=bar_width))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,127 @@
+"""The ``xihe`` user commands, run as a user runs them (a subprocess), against a live server.
+
+``xihe run`` on a QASMBench file must show the job's progress while it is queued and running, then a histogram;
+``login`` stores settings that later commands use without any option.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.client.live import new_user_token, shared_server
+from tests.service.helpers import Server
+
+QASMBENCH_CANDIDATES = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "qasmbench",
+    Path("/work/shared/benchmarks/qasmbench"),
+)
+ROW = re.compile(r"^\s*│?\s*([01]+)\s*│\s*(\d+)\s*│\s*([0-9.]+)\s*│\s*(█+)")
+
+
+def qasmbench_file(name: str) -> Path:
+    for root in QASMBENCH_CANDIDATES:
+        path = root / "small" / name / f"{name}.qasm"
+        if path.exists():
+            return path
+    raise AssertionError(f"QASMBench file {name} not found under {QASMBENCH_CANDIDATES}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Server:
+    return shared_server(tmp_path_factory, request)
+
+
+@pytest.fixture(scope="module")
+def token(server: Server) -> str:
+    return new_user_token(server, "cli-user")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def xihe(home: Path, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIHE_")}
+    env |= {"HOME": str(home), "COLUMNS": "100", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", "from xihe.cli import main; main()", *args],
+        env=env, capture_output=True, text=True, timeout=120, input=input_text, check=False,
+    )
+
+
+def histogram_rows(stdout: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2)) for line in stdout.splitlines() if (m := ROW.match(line))}
+
+
+def test_run_qasmbench_file_shows_progress_then_histogram(server: Server, token: str, home: Path) -> None:
+    path = qasmbench_file("adder_n4")
+    done = xihe(home, "run", str(path), "--backend", "line10", "--shots", "600", "--seed", "7",
+                "--url", server.url, "--token", token)
+    assert done.returncode == 0, done.stderr
+    job_id = re.search(r"submitted job (\w+) to line10", done.stderr)
+    assert job_id, done.stderr
+    # Progress: the queued state first, then the end state, each with its elapsed time.
+    progress = [line for line in done.stderr.splitlines() if line.startswith(f"job {job_id.group(1)}:")]
+    assert "QUEUED" in progress[0] and "DONE" in progress[-1], done.stderr
+    assert all(re.search(r"\d+\.\ds$", line) for line in progress)
+    rows = histogram_rows(done.stdout)
+    assert "600 shots" in done.stdout and sum(rows.values()) <= 600 and rows, done.stdout
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"}) as api:
+        counts = api.get(f"/jobs/{job_id.group(1)}").json()["result"]["counts"]
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:16]
+    assert rows == dict(top)
+    # adder_n4 (1 + 1 with carry) has one ideal answer; the noisy line10 twin still gives it most often.
+    assert max(rows, key=lambda k: rows[k]) == "1001"
+
+
+def test_login_then_commands_use_the_stored_settings(server: Server, token: str, home: Path) -> None:
+    login = xihe(home, "login", "--url", server.url, "--token", token)
+    assert login.returncode == 0, login.stderr
+    config = home / ".xihe" / "config.toml"
+    assert token in config.read_text() and oct(config.stat().st_mode)[-3:] == "600"
+
+    backends = xihe(home, "backends")
+    assert backends.returncode == 0, backends.stderr
+    assert all(name in backends.stdout for name in ("sim", "line10", "dongling"))
+
+    bell = home / "bell.qasm"
+    bell.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\nmeasure q -> c;\n')
+    queued = xihe(home, "run", str(bell), "--backend", "grid36", "--no-wait", "--name", "to-cancel")
+    assert queued.returncode == 0, queued.stderr
+    job_id = queued.stdout.strip().splitlines()[-1]
+
+    listing = xihe(home, "jobs", "--status", "QUEUED")
+    assert job_id in listing.stdout and "to-cancel" in listing.stdout
+
+    shown = xihe(home, "job", job_id)
+    assert shown.returncode == 0 and "QUEUED" in shown.stdout and "grid36" in shown.stdout
+
+    cancelled = xihe(home, "cancel", job_id)
+    assert cancelled.returncode == 0 and "CANCELLED" in cancelled.stdout
+
+    ran = xihe(home, "run", str(bell), "--backend", "sim", "--shots", "50")
+    assert ran.returncode == 0 and histogram_rows(ran.stdout) == {"10": 50}, ran.stdout + ran.stderr
+    finished_id = re.search(r"submitted job (\w+)", ran.stderr)
+    assert finished_id
+    again = xihe(home, "job", finished_id.group(1))
+    assert "DONE" in again.stdout and histogram_rows(again.stdout) == {"10": 50}
+
+
+def test_errors_are_one_line_messages_with_exit_status_1(server: Server, token: str, home: Path) -> None:
+    denied = xihe(home, "login", "--url", server.url, "--token", "xh_wrong")
+    assert denied.returncode == 1 and "error:" in denied.stderr and "Traceback" not in denied.stderr
+    assert not (home / ".xihe" / "config.toml").exists()
+    bad = home / "bad.qasm"
+    bad.write_text("OPENQASM 2.0;\nqreg q[1];\nfoo q[0];\n")
+    failed = xihe(home, "run", str(bad), "--url", server.url, "--token", token)
+    assert failed.returncode == 1 and "line 3" in failed.stderr and "Traceback" not in failed.stderr
+    missing = xihe(home, "job", "0" * 16, "--url", server.url, "--token", token)
+    assert missing.returncode == 1 and "error:" in missing.stderr
