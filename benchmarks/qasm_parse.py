@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--qubits", type=int, default=40)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="print a cProfile of one Xihe parse")
+    ap.add_argument("--file", help="time this .qasm file instead of a generated program")
     args = ap.parse_args()
 
     import qiskit
@@ -68,17 +69,23 @@ def main() -> None:
 
     from xihe import qasm
 
-    text = generate(args.gates, args.qubits)
+    if args.file:
+        with open(args.file, encoding="utf-8") as handle:
+            text = handle.read()
+    else:
+        text = generate(args.gates, args.qubits)
     xihe_circuit = qasm.loads(text)
     qiskit_circuit = qiskit.qasm2.loads(text, custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
-    assert len(xihe_circuit) == len(qiskit_circuit.data) == args.gates
+    assert len(xihe_circuit) == len(qiskit_circuit.data)
+    args.gates = len(xihe_circuit)
 
     xihe_s = best_time(lambda: qasm.loads(text), args.repeat)
     qiskit_s = best_time(
         lambda: qiskit.qasm2.loads(text, custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS), args.repeat
     )
     dump_s = best_time(lambda: qasm.dumps(xihe_circuit), args.repeat)
-    print(f"program: {args.gates} gates on {args.qubits} qubits, {len(text) / 1e6:.2f} MB of text")
+    source = args.file or "generated program"
+    print(f"{source}: {args.gates} operations on {xihe_circuit.num_qubits} qubits, {len(text) / 1e6:.2f} MB of text")
     print(f"python {platform.python_version()}, qiskit {qiskit.__version__}, best of {args.repeat}")
     print(f"xihe.qasm.loads      {xihe_s:.3f} s  ({args.gates / xihe_s / 1e3:.0f}k gates/s)")
     print(f"qiskit.qasm2.loads   {qiskit_s:.3f} s  ({args.gates / qiskit_s / 1e3:.0f}k gates/s)")
