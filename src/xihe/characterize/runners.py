@@ -38,12 +38,15 @@ def simulator_runner(noise: Any = None, engine: str = "auto") -> Runner:
 
 
 def device_runner(device: Any, optimization_level: int = 3) -> Runner:
-    """Runs circuits on a :class:`xihe.devices.Device`: verbatim, or through ``device.compile`` when asked."""
+    """Runs circuits on a :class:`xihe.devices.Device`: verbatim, or through ``device.compile`` when asked.
+
+    An all-to-all simulator (no coupling map) runs logical circuits as they are: it has every gate everywhere.
+    """
 
     def run(circuits: Sequence[Circuit], shots: int, seed: int | None, compile: bool = False) -> list[Result]:
         results = []
         for c, s in zip(circuits, circuit_seeds(seed, len(circuits)), strict=True):
-            if compile:
+            if compile and device.coupling_map:
                 compiled = device.compile(c, optimization_level=optimization_level, seed=s)
                 result = device.run(compiled.circuit, shots, seed=s, compiled=compiled)
                 result.metadata.setdefault("compiled_ops", compiled.circuit.count_ops())
