@@ -23,6 +23,7 @@ from tests.service.helpers import Server, run_xihe, server_env
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYQUAFU_VERSION = "0.4.5"
 PYQUAFU_VENV = REPO_ROOT / ".venv-pyquafu"
+QUOTA_SHOTS = 100_000
 
 _servers: dict[str, Server] = {}
 
@@ -32,9 +33,11 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
     server = _servers.get("main")
     if server is None:
         data_dir = tmp_path_factory.mktemp("xihe-live")
-        # Workers serve every backend but grid36, so tests can hold a job QUEUED (see test_live_client.py).
+        # Workers serve every backend but grid36, so tests can hold a job QUEUED (see test_live_client.py); a
+        # per-user shot quota below the backends' own limit lets tests meet a quota error.
         served = '["sim", "sim-clifford", "line10", "dongling"]'
-        server = Server(data_dir, server_env(data_dir, WORKERS="1", WORKER_BACKENDS=served)).start()
+        env = server_env(data_dir, WORKERS="1", WORKER_BACKENDS=served, DEFAULT_MAX_SHOTS=str(QUOTA_SHOTS))
+        server = Server(data_dir, env).start()
         assert server.token, "xihe serve printed no demo token"
         request.session.config.add_cleanup(server.stop)
         _servers["main"] = server

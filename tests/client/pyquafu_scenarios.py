@@ -1,8 +1,8 @@
 """Scenarios run by the real, unmodified pyquafu 0.4.5 (in its own venv) against a live Xihe server.
 
-Invoked by tests/integration/test_pyquafu.py as ``python pyquafu_scenarios.py BAD_TOKEN``; ``~/.quafu/api`` holds
-the good token and the server URL. Prints one JSON object (the last line of stdout) with what pyquafu saw; the
-tests assert on it. This file runs under pyquafu's interpreter, never under pytest.
+Invoked by tests/integration/test_pyquafu.py as ``python pyquafu_scenarios.py BAD_TOKEN QUOTA_SHOTS``;
+``~/.quafu/api`` holds the good token and the server URL. Prints one JSON object (the last line of stdout) with
+what pyquafu saw; the tests assert on it. This file runs under pyquafu's interpreter, never under pytest.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def error_of(action) -> dict:
     return {"type": None}
 
 
-def main(bad_token: str) -> None:
+def main(bad_token: str, quota_shots: str) -> None:
     user = User()
     with contextlib.redirect_stdout(io.StringIO()):
         backends = user.get_available_backends(print_info=True)
@@ -104,10 +104,13 @@ def main(bad_token: str) -> None:
     uncoupled.cx(1, 7)
     uncoupled.measure([1, 7], [0, 1])
     report["device_error"] = error_of(lambda: task.send(uncoupled, wait=True))
+    # More shots than the account may use -> 400 -> pyquafu's UserError.
+    task.config(backend="sim", shots=int(quota_shots) + 1, compile=True)
+    report["quota_error"] = error_of(lambda: task.send(circuit(), wait=False))
     # A bad token -> 201 -> pyquafu's UserError, already when the Task loads the backends.
     report["bad_token_error"] = error_of(lambda: Task(User(api_token=bad_token)))
     print(json.dumps(report))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.live import new_user_token, shared_server
+from tests.client.live import QUOTA_SHOTS, new_user_token, shared_server
 from tests.service.helpers import Server
 from xihe import Circuit, Parameter
 from xihe.client import (
@@ -26,6 +26,7 @@ from xihe.client import (
     JobCancelledError,
     JobTimeoutError,
     NotFoundError,
+    QuotaError,
     ValidationError,
 )
 from xihe.results import Result
@@ -122,6 +123,9 @@ def test_server_errors_become_typed_exceptions(client: Client, server: Server) -
     assert syntax.value.status == 400 and "line 3" in syntax.value.detail
     with pytest.raises(ValidationError, match="qubit"):
         client.run(basis("1" * 11), backend="line10")
+    with pytest.raises(QuotaError) as quota:
+        client.run(basis("1"), backend="sim", shots=QUOTA_SHOTS + 1)
+    assert quota.value.status == 403 and str(QUOTA_SHOTS) in quota.value.detail
     with pytest.raises(NotFoundError):
         client.job("0" * 16)
     with Client(server.url, "xh_wrong") as stranger, pytest.raises(AuthenticationError) as denied:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client.live import new_user_token, run_pyquafu, shared_server
+from tests.client.live import QUOTA_SHOTS, new_user_token, run_pyquafu, shared_server
 from tests.service.helpers import Server
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "client" / "pyquafu_scenarios.py"
@@ -32,7 +32,7 @@ def token(server: Server) -> str:
 @pytest.fixture(scope="module")
 def report(server: Server, token: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("pyquafu-home")
-    return run_pyquafu(SCENARIOS, home, server.url, token, "xh_not-a-real-token")
+    return run_pyquafu(SCENARIOS, home, server.url, token, "xh_not-a-real-token", str(QUOTA_SHOTS))
 
 
 def native(server: Server, token: str) -> httpx.Client:
@@ -96,6 +96,11 @@ def test_circuit_the_device_cannot_take_raises_pyquafu_compile_error(report: dic
     error = report["device_error"]
     assert error["type"] == "CompileError" and error["is_compile_error"]
     assert "1" in error["message"] and "7" in error["message"]
+
+
+def test_exhausted_quota_raises_pyquafu_user_error(report: dict[str, Any]) -> None:
+    error = report["quota_error"]
+    assert error["type"] == "UserError" and str(QUOTA_SHOTS) in error["message"]
 
 
 def test_bad_token_raises_pyquafu_user_error(report: dict[str, Any]) -> None:
