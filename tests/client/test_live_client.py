@@ -67,6 +67,11 @@ def test_circuit_runs_and_result_has_counts_and_provenance(client: Client) -> No
     assert isinstance(result, Result)
     assert result.counts == {"1011": 200} and result.probabilities == {"1011": 1.0}
     assert result.metadata["job_id"] == job.id and "compiled_qasm" in result.metadata
+    import matplotlib
+
+    matplotlib.use("Agg")
+    axes = result.plot(title="basis")
+    assert [patch.get_height() for patch in axes.patches] == [1.0]
 
 
 def test_batch_returns_results_in_submission_order(client: Client) -> None:

@@ -200,7 +200,11 @@ def register(app: typer.Typer) -> None:
             if not wait:
                 typer.echo(job.id)
                 return
-            info = job.wait(timeout=timeout, progress=True)
+            try:
+                info = job.wait(timeout=timeout, progress=True)
+            except KeyboardInterrupt:
+                _console(stderr=True).print(f"stopped waiting; the job goes on: xihe job {job.id}")
+                raise typer.Exit(130) from None
             if as_json:
                 if info.status == "DONE":
                     job.result()  # make sure the record carries the result body
