@@ -1,0 +1,87 @@
+"""Save a PNG of every dashboard page to docs/screenshots/ (``make screenshots``).
+
+Starts a real ``xihe serve`` on a free port with a throw-away data folder, logs in as the demo user, runs a Bell
+circuit on the Dongling twin, and photographs each page in Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from tests.e2e.browser import launch, log_in  # noqa: E402
+from tests.service.helpers import BELL, Server, run_xihe, server_env  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+TYPO = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")  # a missing comma on line 6
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="xihe-shots-") as tmp:
+        data_dir = Path(tmp)
+        server = Server(data_dir, server_env(data_dir, WORKERS="1", HEARTBEAT_SECONDS="0.2")).start()
+        try:
+            run_xihe("users", "add", "bob", "--password-value", "bob-password-1", "--data-dir", str(data_dir),
+                     env=server.env)
+            assert server.password is not None
+            shoot(server.url, server.password)
+        finally:
+            server.stop()
+    print(f"screenshots in {OUT.relative_to(ROOT)}: {', '.join(sorted(p.name for p in OUT.glob('*.png')))}")
+
+
+def shoot(url: str, password: str) -> None:
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
+
+        def save(name: str, full_page: bool = True) -> None:
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
+
+        page.goto(f"{url}/login")
+        save("login", full_page=False)
+        log_in(page, url, "demo", password)
+        save("backends")
+        page.goto(f"{url}/backends/dongling")
+        save("backend-dongling")
+        page.goto(f"{url}/backends/dongling?metric=readout")
+        page.locator("#topology").screenshot(path=str(OUT / "topology-dongling-readout.png"))
+        page.goto(f"{url}/backends/line10")
+        save("backend-line10")
+
+        page.goto(f"{url}/editor?backend=dongling")
+        page.fill("#qasm", TYPO)
+        page.wait_for_selector(".gutter span.error")
+        save("editor-error", full_page=False)
+        page.fill("#qasm", BELL)
+        page.wait_for_selector("#validation.good")
+        page.fill("#tags", "bell, demo")
+        page.fill("#job-name", "bell on dongling")
+        save("editor")
+        page.click("#submit")
+        page.wait_for_selector("#job-status[data-status=DONE]", timeout=60_000)
+        page.wait_for_selector("#histogram svg")
+        save("job")
+
+        page.goto(f"{url}/jobs")
+        save("jobs")
+        page.goto(f"{url}/account")
+        page.fill("#token-name", "laptop")
+        page.click("#create-token button[type=submit]")
+        page.wait_for_selector("#new-token-secret")
+        save("account")
+        page.goto(f"{url}/admin")
+        save("admin")
+        page.goto(f"{url}/jobs/0000000000000000")
+        save("not-found", full_page=False)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Layer 6: the web dashboard -- server-rendered pages (Jinja2) with a little vanilla JavaScript, over the service.
+
+Module map:
+
+- ``config.py``      -- :class:`WebSettings` (``XIHE_SECRET_KEY``, ``XIHE_COOKIE_SECURE``, ``XIHE_SESSION_HOURS``) and
+  the signing key (the setting, else ``<data_dir>/web-secret.key``, made on first use).
+- ``sessions.py``    -- signed session tokens (HMAC-SHA256) carrying the per-session CSRF token.
+- ``deps.py``        -- the logged-in user, CSRF checks, rendering with security headers, page errors.
+- ``topology.py``    -- a chip's topology as SVG (chip positions, colours by T1/readout/2q fidelity, dead qubits).
+- ``charts.py``      -- the histogram SVG.  ``calibration.py`` -- calibration tables from Quafu chip-info data.
+- ``routes/``        -- ``auth`` (login/logout), ``backends``, ``editor`` (live validation JSON, submit), ``jobs``
+  (list, live status JSON, job page, JSON download, cancel), ``account`` (API tokens), ``admin`` (users, quotas,
+  maintenance switch).
+- ``templates/``, ``static/`` -- Jinja2 pages, one stylesheet and two small scripts (no build step, no CDN).
+
+Pages read and write only through the service's repositories and ``submit_job``; :func:`mount` is called by
+:func:`xihe.app.create_app`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages, the static files and the page error handlers to ``app`` (built by ``create_app``)."""
+    from xihe.web.config import WebSettings
+    from xihe.web.deps import LoginRequired, PageError, WebState, login_redirect, read_session, render
+    from xihe.web.routes import account, admin, auth, backends, editor, jobs
+
+    app.state.web = WebState(app.state.settings, WebSettings())
+    for module in (auth, backends, editor, jobs, account, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    async def _login_required(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        if exc.as_json:
+            return JSONResponse({"detail": "not logged in"}, status_code=401)
+        return RedirectResponse(login_redirect(exc.next_path), status_code=303)
+
+    async def _page_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageError)
+        user = read_session(request)
+        return render(request, "error.html", {"title": exc.title, "message": exc.message}, status=exc.status,
+                      user=user)
+
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PageError, _page_error)

@@ -1,0 +1,87 @@
+"""A job's histogram as SVG: one bar per outcome (c[0] leftmost), probability on the y axis, count on the bar.
+
+Drawn on the server so the page needs no chart library. Past ``max_bars`` outcomes the most frequent are kept and
+the caption says how many were left out (the counts table below the chart lists them all).
+
+>>> svg = histogram_svg({"00": 3, "11": 1})
+>>> svg.count('class="bar"')
+2
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+BAR_COLOUR = "#3b6fd4"
+HEIGHT = 260.0
+TOP = 24.0
+LEFT = 46.0
+BOTTOM_LABELS = 60.0
+
+
+def _nice_ceiling(value: float) -> float:
+    """The y axis' top: 0.1, 0.2, 0.25, 0.5 or 1 times a power of ten, at least ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value <= step * power + 1e-12:
+            return min(1.0, step * power)
+    return 1.0
+
+
+def histogram_svg(counts: dict[str, int], *, max_bars: int = 64) -> str:
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = sorted(ordered[:max_bars]) if len(ordered) > max_bars else sorted(ordered)
+    left_out = len(ordered) - len(shown)
+    bar_width = max(8.0, min(56.0, 640.0 / max(1, len(shown))))
+    gap = bar_width * 0.25
+    width = LEFT + len(shown) * (bar_width + gap) + gap + 16
+    width = max(width, 240.0)
+    top_value = _nice_ceiling(max((c / total for _, c in shown), default=1.0)) if total else 1.0
+    rotate = any(len(key) * 7 > bar_width + gap for key, _ in shown)
+    height = TOP + HEIGHT + BOTTOM_LABELS + (max((len(k) for k, _ in shown), default=0) * 5 if rotate else 0)
+
+    def y(p: float) -> float:
+        return TOP + HEIGHT * (1 - p / top_value)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" width="{width:.0f}" height="{height:.0f}" '
+             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="11" role="img" '
+             f'aria-label="histogram of {len(counts)} outcomes over {total} shots">',
+             '<rect width="100%" height="100%" fill="white"/>']
+    for i in range(6):  # the top is 1, 2, 2.5 or 5 times a power of ten: fifths are round numbers
+        p = top_value * i / 5
+        parts.append(f'<line x1="{LEFT:.0f}" y1="{y(p):.1f}" x2="{width - 8:.0f}" y2="{y(p):.1f}" stroke="#e2e2e2"/>'
+                     f'<text x="{LEFT - 6:.0f}" y="{y(p) + 4:.1f}" text-anchor="end" fill="#555">'
+                     f"{round(p, 6):g}</text>")
+    middle = TOP + HEIGHT / 2
+    parts.append(f'<text x="12" y="{middle:.0f}" fill="#555" transform="rotate(-90 12 {middle:.0f})" '
+                 'text-anchor="middle">probability</text>')
+    x = LEFT + gap
+    for key, count in shown:
+        p = count / total if total else 0.0
+        top = y(p)
+        label_y = TOP + HEIGHT + 14
+        label = escape(key)
+        text = (f'<text x="{x + bar_width / 2:.1f}" y="{label_y:.1f}" font-family="monospace" '
+                f'transform="rotate(60 {x + bar_width / 2:.1f} {label_y:.1f})">{label}</text>' if rotate else
+                f'<text x="{x + bar_width / 2:.1f}" y="{label_y:.1f}" text-anchor="middle" font-family="monospace">'
+                f"{label}</text>")
+        parts.append(
+            f'<g class="bar" data-key="{label}" data-count="{count}" data-probability="{p:.6f}">'
+            f"<title>{label}: {count} shots ({p:.2%})</title>"
+            f'<rect x="{x:.1f}" y="{top:.1f}" width="{bar_width:.1f}" height="{TOP + HEIGHT - top:.1f}" '
+            f'fill="{BAR_COLOUR}"/>'
+            + (f'<text x="{x + bar_width / 2:.1f}" y="{top - 4:.1f}" text-anchor="middle" fill="#222">{count}</text>'
+               if bar_width >= 22 else "")
+            + text + "</g>")
+        x += bar_width + gap
+    parts.append(f'<line x1="{LEFT:.0f}" y1="{TOP + HEIGHT:.1f}" x2="{width - 8:.0f}" y2="{TOP + HEIGHT:.1f}" '
+                 'stroke="#333"/>')
+    if left_out:
+        parts.append(f'<text x="{LEFT:.0f}" y="{height - 6:.0f}" fill="#555">{left_out} rarer outcomes not drawn '
+                     "(see the table)</text>")
+    parts.append("</svg>")
+    return "\n".join(parts)

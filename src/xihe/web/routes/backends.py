@@ -1,0 +1,95 @@
+"""Backend pages: every backend with status, size and queue; one backend's chip drawing and calibration table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from xihe.service.catalog import calibration_fields
+from xihe.service.repositories import calibrations, jobs
+from xihe.web import calibration as calibration_table
+from xihe.web.deps import PageError, PageUser, catalog, database, render
+from xihe.web.topology import METRICS, topology_svg
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class BackendRow:
+    name: str
+    kind: str
+    status: str
+    num_qubits: int
+    num_working: int
+    queue_length: int
+    running: int
+    native_gates: list[str]
+    description: str
+
+
+def backend_rows(request: Request) -> list[BackendRow]:
+    """Every backend with the operator's status override applied and its queue (shared with the admin page)."""
+    devices = catalog(request)
+    with database(request).read() as session:
+        overrides = calibrations.backend_status_overrides(session)
+        queued = jobs.queue_length(session)
+        running = {name: jobs.running_count(session, name) for name in devices.names()}
+    assert isinstance(queued, dict)
+    rows = []
+    for name in devices.names():
+        device = devices.get(name)
+        gates = list(device.native_gates)
+        rows.append(BackendRow(
+            name=name, kind=str(device.kind), status=overrides.get(name, str(device.status)),
+            num_qubits=int(device.num_qubits), num_working=len(device.working_qubits),
+            queue_length=int(queued.get(name, 0)), running=running[name],
+            native_gates=gates if len(gates) <= 12 else [*gates[:12], f"… {len(gates) - 12} more"],
+            description=str(getattr(device, "description", "") or ""),
+        ))
+    return rows
+
+
+@router.get("/backends")
+def backends_page(request: Request, user: PageUser) -> Response:
+    return render(request, "backends.html", {"backends": backend_rows(request), "nav": "backends"}, user=user)
+
+
+def _snapshot(request: Request, name: str, device: Any) -> dict[str, Any] | None:
+    """The calibration in force: the newest recorded snapshot, else the device's own."""
+    with database(request).read() as session:
+        row = calibrations.snapshot_at(session, name)
+        history = [(r.snapshot_id, r.version, r.time) for r in calibrations.list_snapshots(session, name, limit=20)]
+    if row is not None:
+        return {"id": row.snapshot_id, "version": row.version, "time": row.time, "data": row.data,
+                "history": history}
+    fields = calibration_fields(device)
+    if fields is None:
+        return None
+    return {"id": fields["snapshot_id"], "version": fields["version"], "time": fields["time"],
+            "data": fields["data"], "history": history}
+
+
+@router.get("/backends/{name}")
+def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1") -> Response:
+    devices = catalog(request)
+    if name not in devices.names():
+        raise PageError(404, "No such backend", f"There is no backend named {name!r}.")
+    device = devices.get(name)
+    row = next(r for r in backend_rows(request) if r.name == name)
+    snapshot = _snapshot(request, name, device)
+    data = (snapshot or {}).get("data") or {}
+    chip = calibration_table.is_chip_info(data) and not device.target.unconstrained
+    qubits = calibration_table.qubit_rows(data, device.target) if chip else []
+    couplers = calibration_table.coupler_rows(data) if chip else []
+    context = {
+        "nav": "backends", "backend": row, "device": device, "snapshot": snapshot, "chip": chip,
+        "metric": metric if metric in METRICS else "t1", "metrics": METRICS,
+        "topology": topology_svg(device, metric=metric) if chip else None,
+        "qubits": qubits, "couplers": couplers,
+        "summary": calibration_table.summary(qubits, couplers) if chip else None,
+        "plain_data": {k: v for k, v in data.items()} if not chip else None,
+    }
+    return render(request, "backend.html", context, user=user)

@@ -1,0 +1,131 @@
+"""The circuit editor: an OpenQASM box checked as the user types, the circuit drawn, options, and submit.
+
+``POST /editor/validate`` is the page's small JSON endpoint: it parses with the service's own parser (so the page
+and the API agree on every error), answers the first error with its line and column, checks the circuit against
+the chosen backend, and returns the drawing. Submitting goes through :func:`xihe.service.submit.submit_job`, the
+same entry point as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from xihe.circuit.draw import draw_svg
+from xihe.errors import XiheError
+from xihe.service.metrics import ServiceMetrics
+from xihe.service.problems import Problem
+from xihe.service.schemas import JobCreate
+from xihe.service.submit import parse_circuit, submit_job
+from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
+from xihe.web.sessions import csrf_matches
+
+router = APIRouter(include_in_schema=False)
+
+MAX_DRAWN_OPERATIONS = 1500
+BELL_EXAMPLE = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\n'
+                "measure q -> c;\n")
+
+
+class ValidateRequest(BaseModel):
+    qasm: str = Field(max_length=1_000_000)
+    backend: str | None = None
+    compile: bool = True
+
+
+def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
+    """The validation answer: ``ok``, the syntax ``error`` (line, column, message), a ``backend_error``, a drawing."""
+    answer: dict[str, Any] = {"ok": False, "error": None, "backend_error": None, "svg": None, "stats": None}
+    if not body.qasm.strip():
+        answer["error"] = {"line": 1, "column": 1, "message": "the program is empty"}
+        return answer
+    try:
+        circuit = parse_circuit(body.qasm)
+    except Problem as problem:
+        line = problem.extra.get("line")
+        column = problem.extra.get("column")
+        message = problem.detail
+        prefix = f"line {line}, column {column}: "
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+        answer["error"] = {"line": line, "column": column, "message": message}
+        return answer
+    answer["stats"] = {"qubits": circuit.num_qubits, "clbits": circuit.num_clbits, "operations": len(circuit),
+                       "depth": circuit.depth(), "parameters": sorted(str(p) for p in circuit.parameters)}
+    if len(circuit) <= MAX_DRAWN_OPERATIONS:
+        answer["svg"] = draw_svg(circuit)
+    devices = catalog(request)
+    if body.backend:
+        if body.backend not in devices.names():
+            answer["backend_error"] = f"unknown backend {body.backend!r}"
+        else:
+            try:
+                devices.get(body.backend).validate(circuit, verbatim=not body.compile)
+            except XiheError as exc:
+                answer["backend_error"] = str(exc)
+    answer["ok"] = answer["backend_error"] is None
+    return answer
+
+
+@router.post("/editor/validate")
+def validate(request: Request, body: ValidateRequest, user: JsonUser,
+             x_csrf_token: Annotated[str | None, Header()] = None) -> Response:
+    if not csrf_matches(user.csrf, x_csrf_token):
+        return JSONResponse({"detail": "missing or stale CSRF token; reload the page"}, status_code=403)
+    return JSONResponse(check_source(request, body))
+
+
+def _editor(request: Request, user: Any, *, form: dict[str, Any] | None = None, error: str | None = None,
+            status: int = 200) -> Response:
+    devices = catalog(request)
+    values = {"qasm": BELL_EXAMPLE, "backend": "sim", "shots": 1000, "compile": True, "optimization_level": 2,
+              "seed": "", "name": "", "tags": "", **(form or {})}
+    context = {"nav": "editor", "backends": devices.names(), "form": values, "error": error}
+    return render(request, "editor.html", context, status=status, user=user)
+
+
+@router.get("/editor")
+def editor_page(request: Request, user: PageUser, backend: str | None = None) -> Response:
+    return _editor(request, user, form={"backend": backend} if backend in catalog(request).names() else None)
+
+
+@router.post("/editor/submit")
+def submit(request: Request, user: PageUser, qasm: Annotated[str, Form()] = "",
+           backend: Annotated[str, Form()] = "sim", shots: Annotated[str, Form()] = "1000",
+           compile: Annotated[str | None, Form()] = None,
+           optimization_level: Annotated[str, Form()] = "2", seed: Annotated[str, Form()] = "",
+           name: Annotated[str, Form()] = "", tags: Annotated[str, Form()] = "",
+           csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    form = {"qasm": qasm, "backend": backend, "shots": shots, "compile": compile is not None,
+            "optimization_level": optimization_level, "seed": seed, "name": name, "tags": tags}
+    try:
+        body = JobCreate(qasm=qasm, backend=backend, shots=int(shots), compile=compile is not None,
+                         optimization_level=int(optimization_level), seed=int(seed) if seed.strip() else None,
+                         name=name.strip() or None, tags=[t.strip() for t in tags.split(",") if t.strip()])
+    except ValueError as exc:
+        return _editor(request, user, form=form, error=_describe(exc), status=422)
+    try:
+        with database(request).write() as session:
+            from xihe.service.repositories import users
+
+            account = users.get_user(session, user.id)
+            assert account is not None
+            outcome = submit_job(session, request.app.state.settings, catalog(request), account, body, source="web")
+            job_id = outcome.job.id
+    except Problem as problem:
+        return _editor(request, user, form=form, error=problem.detail, status=problem.status)
+    metrics = getattr(request.app.state, "metrics", None)
+    if isinstance(metrics, ServiceMetrics):
+        metrics.jobs_submitted.labels(backend=backend, kind=body.kind).inc()
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def _describe(exc: ValueError) -> str:
+    if isinstance(exc, PydanticValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors())
+    return f"a number field is not a number ({exc})"

@@ -1,0 +1,208 @@
+"""Job pages: the list with filters and live status, one job's page (queue, histogram, counts, compiled circuit,
+layout on the chip, calibration snapshot), its JSON download, and cancel.
+
+A user sees only their own jobs: another user's job id answers the same 404 page as a missing one. Live status is
+polled JSON (``/jobs/status.json``, ``/jobs/{id}/status.json``), built by the service's own ``job_public``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from xihe.circuit.draw import draw_svg
+from xihe.service.models import Job
+from xihe.service.repositories import calibrations, jobs
+from xihe.service.schemas import JobPublic, ResultPublic
+from xihe.service.states import JobStatus
+from xihe.service.views import job_public
+from xihe.web import calibration as calibration_table
+from xihe.web.charts import histogram_svg
+from xihe.web.deps import JsonUser, PageError, PageUser, WebUser, catalog, check_csrf, database, render
+from xihe.web.topology import topology_svg
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+MAX_RESULTS_SHOWN = 12
+MAX_DRAWN_OPERATIONS = 1500
+STATUSES = [s.value for s in JobStatus]
+
+
+def _parallelism(request: Request, backend: str) -> int:
+    """As the API computes it: an exclusive backend runs one job at a time, a simulator one per worker."""
+    devices = catalog(request)
+    if backend in devices.names() and backend in devices.exclusive_names():
+        return 1
+    return int(request.app.state.settings.resolved_workers())
+
+
+def _status_fields(job: JobPublic) -> dict[str, Any]:
+    return {"id": job.id, "status": job.status.value, "terminal": job.status.is_terminal,
+            "queue_position": job.queue_position,
+            "estimated_start": job.estimated_start.isoformat() if job.estimated_start else None,
+            "started_at": job.started_at.isoformat() if job.started_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "error": job.error.model_dump() if job.error else None}
+
+
+@router.get("/jobs")
+def jobs_page(request: Request, user: PageUser, status: str | None = None, backend: str | None = None,
+              tag: str | None = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    status = status if status in STATUSES else None
+    backend = backend or None
+    tag = tag or None
+    with database(request).read() as session:
+        rows, total = jobs.list_jobs(session, user.id, status=status, backend=backend, tag=tag, limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+        items = [job_public(session, job, with_results=False,
+                            parallelism=_parallelism(request, job.backend)) for job in rows]
+    context = {"nav": "jobs", "jobs": items, "total": total, "page": page,
+               "pages": max(1, -(-total // PAGE_SIZE)), "statuses": STATUSES,
+               "backends": catalog(request).names(),
+               "filters": {"status": status or "", "backend": backend or "", "tag": tag or ""}}
+    return render(request, "jobs.html", context, user=user)
+
+
+@router.get("/jobs/status.json")
+def jobs_status(request: Request, user: JsonUser, ids: str = "") -> Response:
+    wanted = [i for i in ids.split(",") if i][:200]
+    items = []
+    with database(request).read() as session:
+        for job_id in wanted:
+            job = jobs.get_user_job(session, user.id, job_id)
+            if job is not None:
+                items.append(_status_fields(job_public(session, job, with_results=False,
+                                                       parallelism=_parallelism(request, job.backend))))
+    return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
+
+
+def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPublic]:
+    with database(request).read() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
+        return job, job_public(session, job, parallelism=_parallelism(request, job.backend))
+
+
+@router.get("/jobs/{job_id}/status.json")
+def job_status(request: Request, job_id: str, user: JsonUser) -> Response:
+    with database(request).read() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            return JSONResponse({"detail": f"no job {job_id!r}"}, status_code=404)
+        public = job_public(session, job, with_results=False, parallelism=_parallelism(request, job.backend))
+    return JSONResponse(_status_fields(public), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/jobs/{job_id}/download")
+def job_download(request: Request, job_id: str, user: PageUser) -> Response:
+    _, public = _own_job(request, user, job_id)
+    body = json.dumps(public.model_dump(mode="json"), indent=2)
+    return Response(body, media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="xihe-job-{public.id}.json"'})
+
+
+@router.post("/jobs/{job_id}/cancel")
+def job_cancel(request: Request, job_id: str, user: PageUser, csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    with database(request).write() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
+        if not JobStatus(job.status).is_terminal:
+            jobs.request_cancel(session, job)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class ResultView:
+    index: int
+    result: ResultPublic
+    histogram: str
+    counts: list[tuple[str, int, float]]
+    compiled_svg: str | None
+    compiled_note: str | None
+
+
+def compiled_drawing(qasm_text: str | None) -> tuple[str | None, str | None]:
+    """The compiled circuit on the physical qubits it touches only (a 130-qubit chip would be mostly empty wires)."""
+    if not qasm_text:
+        return None, None
+    from xihe import qasm
+    from xihe.devices.device import compact_circuit
+
+    try:
+        circuit = qasm.loads(qasm_text)
+    except Exception as exc:  # stored by the worker; a reader change must not break the page
+        return None, f"the compiled circuit could not be read back: {exc}"
+    if len(circuit) > MAX_DRAWN_OPERATIONS:
+        return None, f"{len(circuit)} operations: too many to draw; see the QASM below"
+    touched = sorted({q for op in circuit.operations for q in op.qubits if op.gate.name != "barrier"})
+    if not touched:
+        return draw_svg(circuit), None
+    svg = draw_svg(compact_circuit(circuit, touched))
+    for i, physical in enumerate(touched):
+        svg = svg.replace(f'fill="#222">q[{i}]</text>', f'fill="#222">Q{physical}</text>', 1)
+    return svg, f"wires are the physical qubits {', '.join(map(str, touched))}"
+
+
+def _result_views(public: JobPublic) -> list[ResultView]:
+    stored = [public.result] if public.result is not None else list(public.results or [])
+    views = []
+    for index, result in enumerate(stored[:MAX_RESULTS_SHOWN]):
+        total = sum(result.counts.values()) or 1
+        counts = [(key, count, count / total) for key, count in sorted(result.counts.items())]
+        svg, note = compiled_drawing(result.compiled_qasm)
+        views.append(ResultView(index, result, histogram_svg(result.counts), counts, svg, note))
+    return views
+
+
+def _layout(result: ResultPublic | None) -> list[int] | None:
+    layout = result.initial_layout if result is not None else None
+    if isinstance(layout, list) and all(isinstance(q, int) for q in layout):
+        return list(layout)
+    return None
+
+
+def _calibration(request: Request, backend: str, calibration_id: str | None) -> dict[str, Any] | None:
+    if not calibration_id:
+        return None
+    with database(request).read() as session:
+        for row in calibrations.list_snapshots(session, backend, limit=500):
+            if row.snapshot_id == calibration_id:
+                return {"id": row.snapshot_id, "version": row.version, "time": row.time, "data": row.data}
+    return {"id": calibration_id, "version": None, "time": None, "data": {}}
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, job_id: str, user: PageUser) -> Response:
+    job, public = _own_job(request, user, job_id)
+    views = _result_views(public)
+    first = views[0].result if views else None
+    layout = _layout(first)
+    devices = catalog(request)
+    device = devices.get(public.backend) if public.backend in devices.names() else None
+    chip = device is not None and not device.target.unconstrained
+    snapshot = _calibration(request, public.backend, first.calibration_id if first else None)
+    data = (snapshot or {}).get("data") or {}
+    used_qubits = calibration_table.qubit_rows(data, device.target if device else None, only=layout) \
+        if layout and calibration_table.is_chip_info(data) else []
+    used_couplers = calibration_table.coupler_rows(data, only=layout) \
+        if layout and calibration_table.is_chip_info(data) else []
+    payload = job.payload or {}
+    context = {
+        "nav": "jobs", "job": public, "views": views, "hidden_results": max(0, len(public.results or [])
+                                                                           - MAX_RESULTS_SHOWN),
+        "layout": layout, "final_layout": first.final_layout if first else None,
+        "topology": topology_svg(device, layout=layout) if chip and layout else None, "chip": chip,
+        "snapshot": snapshot, "used_qubits": used_qubits, "used_couplers": used_couplers,
+        "source_qasm": (payload.get("circuits") or [None])[0],
+        "options": {"compile": payload.get("compile"), "optimization_level": payload.get("optimization_level"),
+                    "seed": payload.get("seed")},
+    }
+    return render(request, "job.html", context, user=user)
