@@ -67,8 +67,11 @@ def test_conditioned_block_conditions_each_operation() -> None:
     c = Circuit(2, 2)
     with c.conditioned("c", 3):
         c.x(0).h(1)
+        c.barrier()
     c.z(0)
-    assert [op.condition for op in c] == [("c", 3), ("c", 3), None]
+    assert [op.condition for op in c] == [("c", 3), ("c", 3), None, None]
+    with pytest.raises(CircuitError, match="barrier cannot be conditioned"):
+        c.append("barrier", [0, 1], condition=("c", 1))
     with pytest.raises(CircuitError, match="does not fit"), c.conditioned("c", 4):
         c.x(0)
     with pytest.raises(CircuitError, match="no classical register"), c.conditioned("nope", 0):

@@ -91,7 +91,7 @@ MALFORMED: list[tuple[str, str, int, int, str]] = [
     ('real_size', H + 'qreg r[2.5];\n', 5, 8,
      "expected a non-negative integer as the register size, found '2.5'"),
     ('if_barrier', H + 'if (c == 1) barrier q;\n', 5, 13,
-     "'barrier' cannot follow 'if (...)'; only a gate call, measure or reset can"),
+     "'barrier' cannot follow 'if (...)'; only a gate call, measure, reset or delay can"),
     ('keyword_gate_name', H + 'gate measure a { h a; }\n', 5, 6,
      "'measure' is a reserved word of OpenQASM and cannot name a gate"),
     ('used_then_defined', H + 'ryy(0.1) q[0],q[1];\ngate ryy(t) a,b { rzz(t) a,b; }\n', 6, 6,

@@ -105,11 +105,12 @@ def test_without_qelib1_a_program_may_define_the_standard_gates_itself() -> None
 
 def test_measure_reset_barrier_and_conditions() -> None:
     result = ops("qreg q[2];\ncreg c[2];\nmeasure q[1] -> c[0];\nreset q;\nbarrier q[1], q;\n"
-                 "if (c == 2) x q[0];\nif(c==1) measure q[0] -> c[1];\nif (c == 3) reset q[1];\n")
+                 "if (c == 2) x q[0];\nif(c==1) measure q[0] -> c[1];\nif (c == 3) reset q[1];\n"
+                 "if (c == 0) delay(5ns) q[1];\n")
     assert result[0] == Operation(Gate("measure"), (1,), (0,))
     assert [o.qubits for o in result[1:3]] == [(0,), (1,)]
     assert result[3] == Operation(Gate("barrier", num_qubits=2), (1, 0))
-    assert [o.condition for o in result[4:]] == [("c", 2), ("c", 1), ("c", 3)]
+    assert [o.condition for o in result[4:]] == [("c", 2), ("c", 1), ("c", 3), ("c", 0)]
 
 
 def test_pyquafu_delay_units_are_stored_in_ns() -> None:

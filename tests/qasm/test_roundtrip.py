@@ -131,7 +131,12 @@ def circuits(draw: st.DrawFn) -> Circuit:
             circuit.append(Gate("barrier", num_qubits=len(qubits)), qubits)
         elif kind == "delay":
             duration = draw(st.floats(min_value=0, max_value=1e9, allow_nan=False))
-            circuit.delay(duration, draw(st.integers(0, n - 1)), unit=draw(st.sampled_from(("ns", "us", "ms", "s"))))
+            unit = draw(st.sampled_from(("ns", "us", "ms", "s")))
+            if condition is None:
+                circuit.delay(duration, draw(st.integers(0, n - 1)), unit=unit)
+            else:
+                with circuit.conditioned(*condition):
+                    circuit.delay(duration, draw(st.integers(0, n - 1)), unit=unit)
     return circuit
 
 

@@ -112,7 +112,12 @@ class Circuit:
         for c in clbits:
             if not 0 <= c < self.num_clbits:
                 raise CircuitError(f"clbit {c} is out of range: the circuit has {self.num_clbits} clbit(s)")
-        condition = condition or self._condition
+        if gate.name == "barrier":
+            # A barrier only orders operations; OpenQASM 2 cannot condition it, so a conditioned block skips it.
+            if condition is not None:
+                raise CircuitError("a barrier cannot be conditioned")
+        else:
+            condition = condition or self._condition
         if condition is not None:
             reg = self.creg(condition[0])
             if not 0 <= condition[1] < (1 << reg.size):
@@ -387,6 +392,8 @@ class Circuit:
     def barrier(self, *qubits: QubitSpec) -> Circuit:
         """A barrier on the given qubits (all qubits if none are given)."""
         flat = [q for spec in qubits for q in self._resolve_qubits(spec)] or list(range(self.num_qubits))
+        if not flat:
+            return self  # a circuit without qubits has nothing to order
         return self.append(Gate("barrier", num_qubits=len(flat)), flat)
 
     def delay(self, duration: float, qubits: QubitSpec | None = None, unit: str = "ns") -> Circuit:

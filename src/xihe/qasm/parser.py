@@ -410,8 +410,8 @@ class Parser:
             raise lx.error(f"value {value.text} does not fit classical register '{reg.text}' of {size} bit(s)",
                            value.pos)
         nxt = lx.peek()
-        if nxt.kind == "id" and nxt.text in ("if", "barrier", "delay", "gate", "qreg", "creg", "include", "opaque"):
-            raise lx.error(f"'{nxt.text}' cannot follow 'if (...)'; only a gate call, measure or reset can",
+        if nxt.kind == "id" and nxt.text in ("if", "barrier", "gate", "qreg", "creg", "include", "opaque"):
+            raise lx.error(f"'{nxt.text}' cannot follow 'if (...)'; only a gate call, measure, reset or delay can",
                            nxt.pos)
         self._quantum_operation(lx, (reg.text, int(value.text)))
 
@@ -434,7 +434,7 @@ class Parser:
             unique = tuple(dict.fromkeys(q for arg in args for q in arg.bits))
             self.ops.append(_operation(Gate._trusted("barrier", (), len(unique)), unique))
         elif word == "delay":
-            self._delay(lx)
+            self._delay(lx, condition)
         else:
             self._gate_call(lx, token, condition)
 
@@ -497,7 +497,7 @@ class Parser:
         for q, c in zip(qarg.bits, carg.bits, strict=True):
             self.ops.append(_operation(_MEASURE, (q,), (c,), condition))
 
-    def _delay(self, lx: Lexer) -> None:
+    def _delay(self, lx: Lexer, condition: tuple[str, int] | None) -> None:
         lx.expect("(", "after 'delay' (write delay(100ns) q[0];)")
         number = lx.next()
         if number.kind not in ("real", "int"):
@@ -518,7 +518,7 @@ class Parser:
         gate = Gate._trusted("delay", (float(number.text) * DELAY_UNITS[unit.text],), 1)
         for arg in args:
             for q in arg.bits:
-                self.ops.append(_operation(gate, (q,)))
+                self.ops.append(_operation(gate, (q,), (), condition))
 
     def _args(self, lx: Lexer, context: str) -> list[_Arg]:
         args = [self._arg(lx, quantum=True, context=context)]
