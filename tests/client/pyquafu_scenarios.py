@@ -92,6 +92,21 @@ def main(bad_token: str, quota_shots: str) -> None:
     report["group"] = sorted((r.taskid, r.task_status) for r in group)
     report["history"] = task.get_history()
 
+    # Verbatim (compile=0): native gates on a coupled pair of line10 run as written.
+    task.config(backend="line10", shots=300, compile=False)
+    native = QuantumCircuit(10)
+    native.rx(1, 3.141592653589793)
+    native.h(2)
+    native.cx(2, 3)
+    native.measure([1, 2, 3], [0, 1, 2])
+    verbatim = task.send(native, name="verbatim", wait=True)
+    report["verbatim"] = {"status": verbatim.task_status, "counts": dict(verbatim.counts),
+                          "openqasm": verbatim.transpiled_openqasm}
+    # The 106-working-qubit chip, compiled by Xihe.
+    task.config(backend="dongling", shots=300, compile=True)
+    big = task.send(circuit(), name="dongling", wait=True)
+    report["dongling"] = {"status": big.task_status, "counts": dict(big.counts)}
+
     # A circuit Xihe cannot parse (pyquafu writes a NaN angle as 'nan') -> 5001 -> pyquafu's CircuitError.
     task.config(backend="sim", shots=10, compile=True)
     broken = QuantumCircuit(1)

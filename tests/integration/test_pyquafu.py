@@ -81,6 +81,21 @@ def test_send_without_wait_then_retrieve(report: dict[str, Any]) -> None:
         assert "qreg q[10];" in task["openqasm"]  # the compiled circuit, on the chip's qubits
 
 
+def test_verbatim_task_runs_as_written(report: dict[str, Any]) -> None:
+    verbatim = report["verbatim"]
+    assert verbatim["status"] == "Completed"
+    assert "cx q[2],q[3];" in verbatim["openqasm"]
+    # pyquafu declares one classical bit per qubit (creg meas[10]); only the first three were measured.
+    assert all(len(k) == 10 and k.endswith("0" * 7) for k in verbatim["counts"])
+    assert sum(n for k, n in verbatim["counts"].items() if k[:3] in BELL_OUTCOMES) > 0.8 * 300
+
+
+def test_large_chip_task_completes(report: dict[str, Any]) -> None:
+    dongling = report["dongling"]
+    assert dongling["status"] == "Completed"
+    assert sum(n for k, n in dongling["counts"].items() if k in BELL_OUTCOMES) > 0.6 * 300
+
+
 def test_retrieve_group_returns_the_group_tasks(report: dict[str, Any]) -> None:
     assert sorted(report["history"]["grp"]) == sorted(report["retrieved"])
     assert report["group"] == sorted([task_id, "Completed"] for task_id in report["retrieved"])
