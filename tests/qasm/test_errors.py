@@ -116,6 +116,8 @@ MALFORMED: list[tuple[str, str, int, int, str]] = [
      'the number 1e999 is too large for a 64-bit float'),
     ('huge_register', H + 'qreg big[2000000];\n', 5, 10,
      "register 'big' has 2000000 bits; Xihe reads registers of at most 1048576 bits"),
+    ('used_in_a_body_then_defined', H + 'gate g a,b { ryy(0.1) a,b; }\ngate ryy(t) a,b { rzz(t) a,b; }\n', 6, 6,
+     "gate 'ryy' is used above as the built-in gate; define it before its first use"),
     ('mcx_dup', H + 'mcx q[0],q[0];\n', 5, 1,
      "'mcx' is applied to qubit q[0] more than once"),
 ]

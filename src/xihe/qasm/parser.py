@@ -381,6 +381,8 @@ class Parser:
         self._check_counts(lx, token, kind, len(params), len(qubits))
         if len(set(qubits)) != len(qubits):
             raise lx.error(f"gate '{token.text}' is applied to the same qubit twice", token.pos)
+        if kind.definition is None:
+            self.used_builtins.add(token.text)
         gate = Gate._trusted(kind.ir_name, tuple(params), kind.num_qubits or len(qubits), kind.definition)
         return [_operation(gate, tuple(qubits))]
 
