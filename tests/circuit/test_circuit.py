@@ -171,3 +171,9 @@ def test_str_is_the_text_drawing() -> None:
     c = Circuit(2).h(0).cx(0, 1)
     assert str(c) == c.draw()
     assert "Circuit" in repr(c)
+
+
+def test_parameter_names_must_survive_qasm() -> None:
+    for bad in ("pi", "sin", "2x", "a-b", ""):
+        with pytest.raises(CircuitError):
+            Parameter(bad)

@@ -181,6 +181,8 @@ class Parameter(ParameterExpression):
     def __init__(self, name: str) -> None:
         if not name or not (name[0].isalpha() or name[0] == "_") or not name.replace("_", "a").isalnum():
             raise CircuitError(f"'{name}' is not a valid parameter name (letters, digits and _, not first a digit)")
+        if name == "pi" or name in FUNCTIONS:
+            raise CircuitError(f"'{name}' is reserved in OpenQASM expressions and cannot name a parameter")
         self.name = name
 
     @property
