@@ -84,3 +84,8 @@ def test_empty_circuit_draws() -> None:
     assert Circuit().draw() == "(empty circuit)"
     ET.fromstring(draw_svg(Circuit()))
     assert Circuit(1).draw() == "q[0]:"
+
+
+def test_notebooks_show_the_svg() -> None:
+    c = Circuit(1).h(0)
+    assert c._repr_svg_() == draw_svg(c)

@@ -177,3 +177,9 @@ def test_byte_order_mark_and_windows_line_ends_are_accepted() -> None:
     with pytest.raises(QasmError) as info:
         qasm.loads(text + "hh q[0];\r\n")
     assert (info.value.line, info.value.column) == (5, 1)
+
+
+def test_bytes_are_read_as_utf8() -> None:
+    assert qasm.loads((H + "qreg q[1];\nx q[0]; // é\n").encode()) == Circuit(1).x(0)
+    with pytest.raises(QasmError, match="not UTF-8"):
+        qasm.loads(b"OPENQASM 2.0;\xff")

@@ -519,6 +519,12 @@ class Circuit:
 
         return draw_text(self, width=width)
 
+    def _repr_svg_(self) -> str:
+        """Jupyter shows circuits as the SVG drawing."""
+        from xihe.circuit.draw import draw_svg
+
+        return draw_svg(self)
+
     def to_qasm(self) -> str:
         from xihe.qasm import dumps
 

@@ -32,9 +32,14 @@ __all__ = ["QasmError", "dump", "dumps", "load", "loads"]
 StrPath = str | PathLike[str]
 
 
-def loads(text: str, *, include_path: Sequence[StrPath] = (), name: str | None = None) -> Circuit:
+def loads(text: str | bytes, *, include_path: Sequence[StrPath] = (), name: str | None = None) -> Circuit:
     """Read an OpenQASM 2.0 program. ``include "qelib1.inc"`` is built in; other includes are looked up only in
     ``include_path`` (a server reading users' programs then never opens files by accident)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise QasmError(f"the program is not UTF-8 text ({exc.reason} at byte {exc.start})", 1, 1) from None
     return _parse(text, None, tuple(Path(p) for p in include_path), name, None)
 
 
