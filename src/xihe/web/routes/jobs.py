@@ -170,12 +170,18 @@ def _layout(result: ResultPublic | None) -> list[int] | None:
 
 
 def _calibration(request: Request, backend: str, calibration_id: str | None) -> dict[str, Any] | None:
+    """The snapshot a job ran under: from the recorded history, else from the device's own history."""
     if not calibration_id:
         return None
     with database(request).read() as session:
         for row in calibrations.list_snapshots(session, backend, limit=500):
             if row.snapshot_id == calibration_id:
                 return {"id": row.snapshot_id, "version": row.version, "time": row.time, "data": row.data}
+    devices = catalog(request)
+    if backend in devices.names():
+        for snapshot in devices.get(backend).history:
+            if snapshot.id == calibration_id:
+                return {"id": snapshot.id, "version": snapshot.version, "time": snapshot.time, "data": snapshot.data}
     return {"id": calibration_id, "version": None, "time": None, "data": {}}
 
 

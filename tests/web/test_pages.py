@@ -1,0 +1,206 @@
+"""Backends, editor, jobs, account and admin pages over the real app and database."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.service.helpers import BELL
+from tests.web.conftest import Site, page_csrf
+from xihe.service.repositories import calibrations
+
+TYPO_LINE_6 = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")
+
+
+def submit(client: TestClient, **fields: str) -> str:
+    form = {"qasm": BELL, "backend": "sim", "shots": "1000", "compile": "on", "optimization_level": "2",
+            "seed": "7", "csrf_token": page_csrf(client, "/editor"), **fields}
+    response = client.post("/editor/submit", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    match = re.fullmatch(r"/jobs/([0-9a-f]+)", response.headers["location"])
+    assert match
+    return match.group(1)
+
+
+def validate(client: TestClient, qasm: str, backend: str = "sim", compile: bool = True) -> dict:
+    response = client.post("/editor/validate", json={"qasm": qasm, "backend": backend, "compile": compile},
+                           headers={"X-CSRF-Token": page_csrf(client, "/editor")})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_backends_list_every_backend_with_status_size_and_queue(alice: TestClient) -> None:
+    page = alice.get("/backends").text
+    for name in ("sim", "sim-clifford", "line10", "dongling", "grid36"):
+        assert f'data-backend="{name}"' in page
+    row = page.split('data-backend="dongling"')[1].split("</tr>")[0]
+    assert "106 / 130" in row and "status-online" in row and 'class="num queue">0<' in row
+
+
+def test_dongling_page_draws_the_chip_and_its_calibration(alice: TestClient) -> None:
+    page = alice.get("/backends/dongling").text
+    assert page.count('class="qubit working"') == 106 and page.count('class="qubit dead"') == 24
+    assert 'data-label="Q0101"' in page and "Qubits: T1 (µs)" in page and "Couplers: 2q fidelity" in page
+    assert "2024-04-01 14:27:11 UTC" in page  # the calibration's time
+    qubit_rows = page.split('id="calibration-qubits"')[1].split("</table>")[0]
+    assert qubit_rows.count('<tr class="working">') == 106 and qubit_rows.count('<tr class="dead">') == 24
+    assert "65.33" in qubit_rows  # Q0103's T1 from the chip file
+    readout = alice.get("/backends/dongling?metric=readout").text
+    assert "Qubits: readout error" in readout
+    assert alice.get("/backends/nope").status_code == 404
+    assert "nothing to draw" in alice.get("/backends/sim").text
+
+
+def test_validation_reports_the_line_and_column_of_a_typo(alice: TestClient) -> None:
+    answer = validate(alice, TYPO_LINE_6)
+    assert answer["ok"] is False and answer["error"]["line"] == 6 and answer["error"]["column"] >= 1
+    assert answer["error"]["message"] and not answer["error"]["message"].startswith("line")
+    good = validate(alice, BELL)
+    assert good["ok"] is True and good["error"] is None and "<svg" in good["svg"]
+    assert good["stats"] == {"qubits": 2, "clbits": 2, "operations": 4, "depth": 3, "parameters": []}
+
+
+def test_validation_checks_the_circuit_against_the_backend(alice: TestClient) -> None:
+    wide = BELL.replace("qreg q[2];", "qreg q[12];").replace("creg c[2];", "creg c[12];")
+    answer = validate(alice, wide, backend="line10")
+    assert answer["error"] is None and "12 qubits" in answer["backend_error"] and answer["ok"] is False
+    verbatim = validate(alice, BELL, backend="dongling", compile=False)
+    assert verbatim["backend_error"]  # h+cx on unconnected, non-native qubits
+    assert validate(alice, "   ")["error"]["message"] == "the program is empty"
+
+
+def test_editor_rejects_bad_options_and_keeps_the_text(alice: TestClient) -> None:
+    csrf = page_csrf(alice, "/editor")
+    base = {"qasm": BELL, "backend": "sim", "compile": "on", "optimization_level": "2", "csrf_token": csrf}
+    zero = alice.post("/editor/submit", data={**base, "shots": "0"})
+    assert zero.status_code == 422 and "shots" in zero.text and "cx q[0],q[1];" in zero.text
+    typo = alice.post("/editor/submit", data={**base, "shots": "10", "qasm": TYPO_LINE_6})
+    assert typo.status_code == 400 and "line 6" in typo.text
+    not_a_number = alice.post("/editor/submit", data={**base, "shots": "many"})
+    assert not_a_number.status_code == 422
+
+
+def test_a_submitted_job_page_shows_histogram_counts_and_download(site: Site, alice: TestClient) -> None:
+    job_id = submit(alice, name="bell web", tags="web, bell")
+    queued = alice.get(f"/jobs/{job_id}").text
+    assert 'data-status="QUEUED"' in queued and "position 1 in the sim queue" in queued
+    assert 'id="estimated-start"' in queued
+    site.run_jobs()
+    page = alice.get(f"/jobs/{job_id}").text
+    assert 'data-status="DONE"' in page
+    bars = re.findall(r'class="bar" data-key="(\d+)" data-count="(\d+)"', page)
+    assert {key for key, _ in bars} == {"00", "11"} and sum(int(c) for _, c in bars) == 1000
+    assert "Compiled OpenQASM" in page and "sim-v1-" in page
+    download = alice.get(f"/jobs/{job_id}/download")
+    assert download.headers["content-disposition"] == f'attachment; filename="xihe-job-{job_id}.json"'
+    body = download.json()
+    assert body["id"] == job_id and body["result"]["counts"] == {k: int(c) for k, c in bars}
+    status = alice.get(f"/jobs/{job_id}/status.json").json()
+    assert status["status"] == "DONE" and status["terminal"] is True
+
+
+def test_a_twin_job_shows_its_layout_on_the_chip_and_its_calibration(site: Site, alice: TestClient) -> None:
+    job_id = submit(alice, backend="dongling", shots="200")
+    site.run_jobs()
+    page = alice.get(f"/jobs/{job_id}").text
+    layout = re.findall(r"<code>q\[(\d)\]→(\d+)</code>", page)
+    assert len(layout) == 2
+    topology = page.split('id="layout-topology"')[1]
+    assert topology.count('class="qubit working used"') == 2
+    for virtual, physical in layout:
+        assert f'data-qubit="{physical}"' in topology and f">q{virtual}</text>" in topology
+    assert "This job ran under <code>dongling-v1-" in page and "Q0" in page.split("Calibration snapshot")[1]
+    assert "wires are the physical qubits" in page
+
+
+def test_job_list_filters_and_live_status(site: Site, alice: TestClient) -> None:
+    first = submit(alice, tags="filter-me")
+    second = submit(alice, backend="line10", shots="50")
+    tagged = alice.get("/jobs?tag=filter-me").text
+    assert first in tagged and second not in tagged
+    by_backend = alice.get("/jobs?backend=line10").text
+    assert second in by_backend and first not in by_backend
+    queued = alice.get("/jobs?status=QUEUED").text
+    assert first in queued and second in queued
+    live = alice.get(f"/jobs/status.json?ids={first},{second},missing").json()["items"]
+    assert [item["id"] for item in live] == [first, second]
+    assert all(item["status"] == "QUEUED" and item["queue_position"] is not None for item in live)
+    site.run_jobs()
+    assert first not in alice.get("/jobs?status=QUEUED").text
+    done = alice.get(f"/jobs/status.json?ids={first}").json()["items"][0]
+    assert done["status"] == "DONE" and done["finished_at"]
+
+
+def test_cancel_from_the_job_page(site: Site, alice: TestClient) -> None:
+    job_id = submit(alice)
+    response = alice.post(f"/jobs/{job_id}/cancel", data={"csrf_token": page_csrf(alice)}, follow_redirects=False)
+    assert response.status_code == 303
+    assert 'data-status="CANCELLED"' in alice.get(f"/jobs/{job_id}").text
+
+
+def test_another_users_job_is_not_found(site: Site, alice: TestClient, bob: TestClient) -> None:
+    job_id = submit(alice)
+    for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/download"):
+        response = bob.get(path)
+        assert response.status_code == 404 and "No such job" in response.text and "histogram" not in response.text
+    assert bob.get(f"/jobs/{job_id}/status.json").status_code == 404
+    assert bob.get(f"/jobs/status.json?ids={job_id}").json() == {"items": []}
+    assert job_id not in bob.get("/jobs").text
+    cancel = bob.post(f"/jobs/{job_id}/cancel", data={"csrf_token": page_csrf(bob)})
+    assert cancel.status_code == 404
+    assert 'data-status="QUEUED"' in alice.get(f"/jobs/{job_id}").text
+    site.run_jobs()
+
+
+def test_tokens_are_shown_once_and_revoked_tokens_are_refused_by_the_api(alice: TestClient) -> None:
+    csrf = page_csrf(alice)
+    created = alice.post("/account/tokens", data={"name": "laptop", "csrf_token": csrf})
+    assert created.status_code == 201
+    secret = re.search(r'id="new-token-secret">(xh_[^<]+)<', created.text)
+    assert secret
+    token_id = re.findall(r'data-token="([0-9a-f]+)"', created.text)[-1]
+    api = {"Authorization": f"Bearer {secret.group(1)}"}
+    assert alice.get("/api/v1/jobs", headers=api).status_code == 200
+    assert secret.group(1) not in alice.get("/account").text  # shown once
+    revoked = alice.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf}, follow_redirects=False)
+    assert revoked.status_code == 303
+    assert alice.get("/api/v1/jobs", headers=api).status_code == 401
+    row = alice.get("/account").text.split(f'data-token="{token_id}"')[1].split("</tr>")[0]
+    assert "revoked" in row
+
+
+def test_admin_switches_a_backend_to_maintenance(site: Site, alice: TestClient) -> None:
+    csrf = page_csrf(alice, "/admin")
+    alice.post("/admin/backends/grid36/status", data={"status": "maintenance", "csrf_token": csrf})
+    with site.database.read() as session:
+        assert calibrations.backend_status_overrides(session)["grid36"] == "maintenance"
+    assert "status-maintenance" in alice.get("/backends").text.split('data-backend="grid36"')[1].split("</tr>")[0]
+    refused = alice.post("/editor/submit", data={"qasm": BELL, "backend": "grid36", "shots": "10", "compile": "on",
+                                                  "optimization_level": "2", "csrf_token": csrf})
+    assert refused.status_code == 409 and "grid36 is maintenance" in refused.text
+    alice.post("/admin/backends/grid36/status", data={"status": "online", "csrf_token": csrf})
+    assert alice.post("/admin/backends/grid36/status", data={"status": "broken", "csrf_token": csrf}).status_code \
+        == 422
+
+
+def test_admin_adds_users_and_sets_quotas(site: Site, alice: TestClient) -> None:
+    csrf = page_csrf(alice, "/admin")
+    added = alice.post("/admin/users", data={"name": "dave", "password": "dave-password-1", "role": "user",
+                                             "csrf_token": csrf})
+    assert added.status_code == 201 and 'data-user="dave"' in added.text
+    assert alice.post("/admin/users", data={"name": "dave", "password": "dave-password-1",
+                                            "csrf_token": csrf}).status_code == 409
+    assert alice.post("/admin/users", data={"name": "erin", "password": "short", "csrf_token": csrf}).status_code \
+        == 422
+    dave_id = re.search(r'action="/admin/users/(\d+)/limits" id="limits-\d+"', added.text.split('data-user="dave"')[1])
+    assert dave_id
+    alice.post(f"/admin/users/{dave_id.group(1)}/limits", data={"max_shots": "100", "csrf_token": csrf})
+    dave = site.client("dave", "dave-password-1")
+    over = dave.post("/editor/submit", data={"qasm": BELL, "backend": "sim", "shots": "101", "compile": "on",
+                                             "optimization_level": "2", "csrf_token": page_csrf(dave, "/editor")})
+    assert over.status_code == 403 and "limit of 100" in over.text
+    bad = alice.post(f"/admin/users/{dave_id.group(1)}/limits", data={"max_shots": "lots", "csrf_token": csrf})
+    assert bad.status_code == 422 and "max shots must be a number" in bad.text
+    alice.post(f"/admin/users/{dave_id.group(1)}/active", data={"active": "false", "csrf_token": csrf})
+    assert dave.get("/jobs", follow_redirects=False).status_code == 303  # a disabled account's session ends
