@@ -2,7 +2,8 @@
 
 - 0: unroll, trivial layout, one SABRE routing, translation, scheduling.
 - 1: + swap-free VF2 layout when one exists, one SABRE layout trial, fusion and cancellation after translation.
-- 2: + cancellation before routing, 4 seeded layout/routing trials with 2 forward-backward rounds.
+- 2: + two-qubit block resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
+  4 seeded layout/routing trials with 2 forward-backward rounds.
 - 3: + 12 trials with 3 rounds.
 """
 
@@ -15,6 +16,8 @@ from xihe.compiler.passes import (
     ApplyLayout,
     ASAPSchedule,
     BasisTranslation,
+    ConsolidateBlocks,
+    NativeOptimizeLoop,
     OptimizeLoop,
     SabreLayout,
     TrivialLayout,
@@ -45,14 +48,16 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         trials = max(1, min(trials, 4))
     passes: list[Any] = [Unroll()]
     if optimization_level >= 2:
+        passes.append(ConsolidateBlocks())
         passes.append(OptimizeLoop(VIRTUAL_BASIS))
     if optimization_level == 0:
         passes.append(TrivialLayout(target))
     else:
         passes.append(VF2Layout(target))
     passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed))
-    passes.append(BasisTranslation(target))
-    if optimization_level >= 1:
-        passes.append(OptimizeLoop.for_target(target))
+    if optimization_level == 0:
+        passes.append(BasisTranslation(target))
+    else:
+        passes.append(NativeOptimizeLoop(target, consolidate=optimization_level >= 2))
     passes.append(ASAPSchedule(target))
     return passes

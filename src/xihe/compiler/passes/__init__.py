@@ -1,6 +1,8 @@
 """Compiler passes: small classes with ``run(dag, properties) -> dag``."""
 
+from xihe.compiler.passes.blocks import ConsolidateBlocks
 from xihe.compiler.passes.layout import ApplyLayout, SabreLayout, TrivialLayout, VF2Layout
+from xihe.compiler.passes.loop import NativeOptimizeLoop
 from xihe.compiler.passes.optimize import CommutativeCancellation, Fuse1q, OptimizeLoop
 from xihe.compiler.passes.schedule import ASAPSchedule
 from xihe.compiler.passes.translate import BasisTranslation
@@ -11,7 +13,9 @@ __all__ = [
     "ApplyLayout",
     "BasisTranslation",
     "CommutativeCancellation",
+    "ConsolidateBlocks",
     "Fuse1q",
+    "NativeOptimizeLoop",
     "OptimizeLoop",
     "SabreLayout",
     "TrivialLayout",

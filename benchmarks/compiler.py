@@ -1,0 +1,160 @@
+"""Xihe's compiler against Qiskit's on QASMBench: 2q count, depth, estimated success probability, compile time.
+
+Every QASMBench circuit of at most ``--max-qubits`` qubits (the source files, not the ``_transpiled`` ones) is
+compiled for each device by Xihe (level 3) and by Qiskit's ``transpile`` (optimization level 3, the same working
+coupling map, basis cz/rx/ry/rz, same seed), in one run. Both outputs are scored by the same functions: the 2q count,
+the depth without delays, and the estimated success probability from the device's calibration after the same ASAP
+schedule. Ratios are Xihe / Qiskit; geometric means are printed at the end of each device's table.
+
+    python benchmarks/compiler.py                       # dongling and grid36, every circuit <= 27 qubits
+    python benchmarks/compiler.py --devices line10 --max-qubits 9 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _qasmbench import qasm_files, repair
+
+from xihe import devices, qasm
+from xihe.circuit import Circuit, Gate, Operation
+from xihe.circuit.register import QuantumRegister
+from xihe.compiler import estimated_success_probability
+from xihe.compiler.dag import DAGCircuit
+from xihe.compiler.passes import ASAPSchedule
+from xihe.compiler.target import Target
+from xihe.devices.compile import depth_without_delays
+
+BASIS = ["cz", "rx", "ry", "rz"]
+
+
+def source_files(max_qubits: int) -> list[Path]:
+    return [p for p in qasm_files(max_qubits) if p.stem == p.parent.name]
+
+
+def scored(circuit: Circuit, target: Target) -> dict[str, float]:
+    """2q count, depth and ESP of a native circuit, after Xihe's ASAP schedule (so both compilers pay idle decay)."""
+    bare = circuit.copy_empty()
+    bare.operations = [op for op in circuit.operations if op.gate.name != "delay"]
+    scheduled = ASAPSchedule(target).run(DAGCircuit.from_circuit(bare), {}).to_circuit()
+    return {
+        "two_qubit": bare.num_nonlocal_gates(),
+        "depth": depth_without_delays(bare),
+        "esp": estimated_success_probability(scheduled, target),
+    }
+
+
+def qiskit_compile(text: str, target: Target, seed: int) -> tuple[Circuit, float]:
+    """Qiskit level 3 on the working qubits (relabelled 0..k-1 and back), converted to a Xihe circuit."""
+    import qiskit.qasm2
+    from qiskit import transpile
+    from qiskit.transpiler import CouplingMap
+
+    working = list(target.working_qubits)
+    index = {q: i for i, q in enumerate(working)}
+    coupling = CouplingMap([[index[a], index[b]] for a, b in sorted(target.coupling_map)])
+    source = qiskit.qasm2.loads(text, custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    started = time.perf_counter()
+    out = transpile(source, coupling_map=coupling, basis_gates=BASIS, optimization_level=3, seed_transpiler=seed)
+    elapsed = time.perf_counter() - started
+    circuit = Circuit(QuantumRegister("q", target.num_qubits))
+    ops: list[Operation] = []
+    for inst, qargs in _flatten(out.data, [out.find_bit(q).index for q in out.qubits], out):
+        name = inst.operation.name
+        qubits = tuple(working[q] for q in qargs)
+        if name == "barrier":
+            ops.append(Operation(Gate("barrier", num_qubits=len(qubits)), qubits))
+        elif name in ("measure", "reset"):
+            ops.append(Operation(Gate(name), qubits))
+        else:
+            ops.append(Operation(Gate(name, [float(p) for p in inst.operation.params]), qubits))
+    circuit.operations = ops
+    return circuit, elapsed
+
+
+def _flatten(data: Any, wires: list[int], circuit: Any) -> list[tuple[Any, list[int]]]:
+    """(instruction, physical qubit indices), control-flow blocks (``if_else``) flattened into their first body."""
+    out = []
+    for inst in data:
+        qargs = [wires[circuit.find_bit(q).index] for q in inst.qubits]
+        blocks = getattr(inst.operation, "blocks", None)
+        if blocks:
+            body = blocks[0]
+            out.extend(_flatten(body.data, qargs, body))
+        else:
+            out.append((inst, qargs))
+    return out
+
+
+def run_device(name: str, files: list[Path], seed: int, rows: list[dict[str, Any]]) -> None:
+    device = devices.get(name)
+    target = device.target
+    print(f"\n## {name}: Xihe level 3 vs Qiskit level 3 (ratios Xihe/Qiskit)")
+    print(f"{'circuit':24} {'n':>3} {'2q x':>6} {'2q q':>6} {'depth x':>8} {'depth q':>8} {'esp x':>9} {'esp q':>9} "
+          f"{'t x':>7} {'t q':>7}")
+    ratios: dict[str, list[float]] = {"two_qubit": [], "depth": [], "esp": [], "time": []}
+    for path in files:
+        text = repair(path.read_text())
+        try:
+            circuit = qasm.loads(text)
+        except Exception as exc:  # a file Xihe cannot read is reported, not hidden
+            print(f"{path.stem:24} skipped: {exc}")
+            continue
+        if circuit.num_qubits > len(target.components[0]):
+            continue
+        started = time.perf_counter()
+        compiled = device.compile(circuit, optimization_level=3, seed=seed)
+        xihe_time = time.perf_counter() - started
+        mine = scored(compiled.circuit, target)
+        theirs_circuit, qiskit_time = qiskit_compile(text, target, seed)
+        theirs = scored(theirs_circuit, target)
+        row = {"device": name, "circuit": path.stem, "qubits": circuit.num_qubits,
+               "xihe": {**mine, "seconds": xihe_time}, "qiskit": {**theirs, "seconds": qiskit_time}}
+        rows.append(row)
+        print(f"{path.stem:24} {circuit.num_qubits:>3} {mine['two_qubit']:>6} {theirs['two_qubit']:>6} "
+              f"{mine['depth']:>8} {theirs['depth']:>8} {mine['esp']:>9.3g} {theirs['esp']:>9.3g} "
+              f"{xihe_time:>7.2f} {qiskit_time:>7.2f}", flush=True)
+        for key in ("two_qubit", "depth"):
+            a, b = mine[key], theirs[key]
+            ratios[key].append(1.0 if a == b == 0 else (a + 1e-9) / (b + 1e-9) if b else float("inf"))
+        ratios["esp"].append(max(mine["esp"], 1e-300) / max(theirs["esp"], 1e-300))
+        ratios["time"].append(xihe_time / max(qiskit_time, 1e-6))
+    print(f"geometric-mean ratios over {len(ratios['esp'])} circuits on {name}: "
+          + ", ".join(f"{k} {geomean(v):.3f}" for k, v in ratios.items()))
+    print(f"circuits where Xihe's 2q count is higher: {sum(r > 1 for r in ratios['two_qubit'])}; lower: "
+          f"{sum(r < 1 for r in ratios['two_qubit'])}; ESP lower: {sum(r < 1 for r in ratios['esp'])}")
+
+
+def geomean(values: list[float]) -> float:
+    finite = [v for v in values if 0 < v < float("inf")]
+    return math.exp(sum(math.log(v) for v in finite) / len(finite)) if finite else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--devices", nargs="+", default=["dongling", "grid36"])
+    parser.add_argument("--max-qubits", type=int, default=27)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--only", nargs="*", help="circuit names to run (default: all)")
+    parser.add_argument("--exclude", nargs="*", default=[], help="circuit names to leave out")
+    parser.add_argument("--json", type=Path, help="write per-circuit rows here")
+    args = parser.parse_args()
+    files = [p for p in source_files(args.max_qubits)
+             if (not args.only or p.stem in args.only) and p.stem not in args.exclude]
+    rows: list[dict[str, Any]] = []
+    for name in args.devices:
+        run_device(name, files, args.seed, rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

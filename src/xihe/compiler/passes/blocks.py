@@ -1,0 +1,100 @@
+"""Consolidate two-qubit blocks: each maximal run of gates on one pair of qubits is re-synthesised by KAK when that
+needs fewer two-qubit gates (a swap next to a CX becomes 2 CX, a Trotter step's CX-rz-CX pairs merge...).
+
+A block is a run of unconditioned unitary gates acting only on qubits ``p`` and ``q`` (one-qubit gates on either,
+two-qubit gates on the pair), with the one-qubit gates just before its first two-qubit gate. The replacement is
+written where the block's last gate was; nothing else touched ``p`` or ``q`` in between, so order is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xihe.circuit import Gate, Operation, unitary
+from xihe.circuit.standard_gates import embed
+from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.two_qubit import synthesize_two_qubit
+
+# What a two-qubit gate costs in CX when counting a block (a swap is three).
+CX_COST = {"swap": 3, "iswap": 2}
+
+
+def _cost(op: Operation) -> int:
+    return CX_COST.get(op.gate.name, 1) if len(op.qubits) == 2 else 0
+
+
+class ConsolidateBlocks:
+    """Replace a two-qubit block by its KAK synthesis (in ``cx`` and ``u3``) when that saves two-qubit gates."""
+
+    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        ops = dag.ops
+        replacement: dict[int, list[Operation]] = {}
+        removed: set[int] = set()
+        open_block: dict[int, list[int]] = {}  # qubit -> indices of its open block (shared by the pair)
+        pending: dict[int, list[int]] = {}  # qubit -> indices of 1q gates waiting for a block
+
+        def close(block: list[int]) -> None:
+            pair = next(ops[i].qubits for i in block if len(ops[i].qubits) == 2)
+            for q in pair:
+                if open_block.get(q) is block:
+                    del open_block[q]
+            self._resynthesise(ops, block, pair, replacement, removed)
+
+        for i, op in enumerate(ops):
+            simple = op.gate.is_unitary and op.condition is None and len(op.qubits) <= 2
+            if simple and len(op.qubits) == 1:
+                q = op.qubits[0]
+                if q in open_block:
+                    open_block[q].append(i)
+                else:
+                    pending.setdefault(q, []).append(i)
+                continue
+            if simple and len(op.qubits) == 2:
+                p, q = op.qubits
+                block = open_block.get(p)
+                if block is not None and open_block.get(q) is block:
+                    block.append(i)
+                    continue
+                for r in (p, q):
+                    if r in open_block:
+                        close(open_block[r])
+                new = [*sorted(pending.pop(p, []) + pending.pop(q, [])), i]
+                open_block[p] = open_block[q] = new
+                continue
+            for r in op.qubits:
+                pending.pop(r, None)
+                if r in open_block:
+                    close(open_block[r])
+        for block in {id(b): b for b in open_block.values()}.values():
+            close(block)
+        out: list[Operation] = []
+        for i, op in enumerate(ops):
+            if i in replacement:
+                out.extend(replacement[i])
+            elif i not in removed:
+                out.append(op)
+        return dag.copy_with(out)
+
+    @staticmethod
+    def _resynthesise(ops: list[Operation], block: list[int], pair: tuple[int, ...],
+                      replacement: dict[int, list[Operation]], removed: set[int]) -> None:
+        cost = sum(_cost(ops[i]) for i in block)
+        if cost <= 1 and all(ops[i].gate.name in ("cx", "cz") or len(ops[i].qubits) == 1 for i in block):
+            return
+        local = {pair[0]: 0, pair[1]: 1}
+        u = np.eye(4, dtype=complex)
+        for i in block:
+            op = ops[i]
+            u = embed(unitary(op.gate), tuple(local[q] for q in op.qubits), 2) @ u
+        steps = synthesize_two_qubit(u)
+        if steps is None:
+            return
+        new_cost = sum(1 for _, _, qs in steps if len(qs) == 2)
+        if new_cost >= cost and not any(ops[i].gate.name not in ("cx", "cz") and len(ops[i].qubits) == 2
+                                        for i in block):
+            return
+        if new_cost > cost:
+            return
+        replacement[block[-1]] = [Operation(Gate(name, params), tuple(pair[q] for q in qs))
+                                  for name, params, qs in steps]
+        removed.update(block[:-1])
