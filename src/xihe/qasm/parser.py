@@ -35,6 +35,8 @@ _FAST = re.compile(
     + r"(?:[ \t]*,\s*" + _ARG + r")?"
     + r"[ \t]*;",
 )
+# measure q[i] -> c[j]; (the other statement every program repeats)
+_FAST_MEASURE = re.compile(SKIP + r"measure[ \t]+" + _ARG + r"[ \t]*->[ \t]*" + _ARG + r"[ \t]*;")
 _NUMBER = r"[ \t]*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[ \t]*"
 _NUMBERS = re.compile(_NUMBER + r"(?:," + _NUMBER + r")*")
 
@@ -107,9 +109,10 @@ class Parser:
         self.qelib1_included = False
         self.qregs: dict[str, tuple[int, int]] = {}  # name -> (offset, size)
         self.cregs: dict[str, tuple[int, int]] = {}
-        self.qindex: dict[str, dict[str, int]] = {}
+        self.qindex: dict[str, dict[str, int]] = {}  # register -> index text -> flat qubit (fast path)
+        self.cindex: dict[str, dict[str, int]] = {}
         self.ops: list[Operation] = []
-        self.cache: dict[tuple[str, str | None], tuple[Gate, int]] = {}
+        self.cache: dict[tuple[str, str | None], tuple[Gate, int]] = {("reset", None): (_RESET, 1)}
         self.free_params: dict[str, Parameter] = {}
 
     def parse(self, text: str, filename: str | None = None) -> Circuit:
@@ -122,8 +125,10 @@ class Parser:
         if text.startswith("\ufeff"):  # a byte-order mark some editors write; a space keeps columns right
             text = " " + text[1:]
         match = _FAST.match
+        measure = _FAST_MEASURE.match
         cache = self.cache
         qindex = self.qindex
+        cindex = self.cindex
         append = self.ops.append
         pos = 0
         first = Lexer(text, 0, filename).peek().pos
@@ -152,6 +157,23 @@ class Parser:
                         _set_gate(op, entry[0])
                         _set_qubits(op, qubits)
                         _set_clbits(op, ())
+                        _set_condition(op, None)
+                        append(op)
+                        pos = m.end()
+                        continue
+            else:
+                m = measure(text, pos)
+                if m is not None:
+                    qreg, qi, creg, ci = m.groups()
+                    try:
+                        q, c = qindex[qreg][qi], cindex[creg][ci]
+                    except KeyError:
+                        pass
+                    else:
+                        op = _new(Operation)
+                        _set_gate(op, _MEASURE)
+                        _set_qubits(op, (q,))
+                        _set_clbits(op, (c,))
                         _set_condition(op, None)
                         append(op)
                         pos = m.end()
@@ -293,7 +315,9 @@ class Parser:
             self.qregs[name.text] = (offset, size)
             self.qindex[name.text] = {str(i): offset + i for i in range(min(size, _FAST_INDEX_LIMIT))}
         else:
-            self.cregs[name.text] = (self.circuit.num_clbits - size, size)
+            offset = self.circuit.num_clbits - size
+            self.cregs[name.text] = (offset, size)
+            self.cindex[name.text] = {str(i): offset + i for i in range(min(size, _FAST_INDEX_LIMIT))}
 
     # --- gate definitions ----------------------------------------------------------------------------------------
     def _gate_definition(self, lx: Lexer) -> None:
@@ -329,6 +353,7 @@ class Parser:
         self.user_defs[name] = location(lx.text, name_token.pos)[0]
         self.gates[name] = _GateKind(name, len(formal), len(qubits), definition)
         self.cache.clear()
+        self.cache[("reset", None)] = (_RESET, 1)
 
     def _check_new_gate_name(self, lx: Lexer, token: Token) -> None:
         name = token.text
