@@ -196,7 +196,7 @@ def _text_column(ops: list[Operation], circuit: Circuit, n: int) -> list[str]:
 
 # --- SVG ---------------------------------------------------------------------------------------------------------
 _ROW = 40
-_CHAR = 7.5
+_CHAR = 8.0  # width of a 13px monospace character, rounded up
 _LEFT_PAD = 10
 
 
