@@ -39,5 +39,9 @@ bench: $(DEV_STAMP)
 	$(PIP) install -q -e '.[bench]'
 	@echo "run a script from benchmarks/, e.g. $(PY) benchmarks/qasm_parse.py"
 
+# `make screenshots`: a PNG of every dashboard page in docs/screenshots/ (a live server, Debian's Chromium).
+screenshots: $(DEV_STAMP)
+	$(PY) scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,7 @@ def backend_rows(request: Request) -> list[BackendRow]:
     rows = []
     for name in devices.names():
         device = devices.get(name)
-        gates = list(device.native_gates)
+        gates = ["any gate"] if device.target.unconstrained else list(device.native_gates)
         rows.append(BackendRow(
             name=name, kind=str(device.kind), status=overrides.get(name, str(device.status)),
             num_qubits=int(device.num_qubits), num_working=len(device.working_qubits),
