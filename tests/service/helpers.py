@@ -154,3 +154,34 @@ def wait_all(client: httpx.Client, job_ids: list[str], timeout: float = 120.0) -
                 out[job_id] = body
                 break
     return out
+
+
+def slow_basis_state_qasm(value: int, num_qubits: int, layers: int) -> str:
+    """Like :func:`basis_state_qasm`, with ``layers`` blocks that multiply to the identity (H, CX chain, its
+    inverse, H), so the job takes measurable time and still has exactly one correct outcome."""
+    chain = [f"cx q[{i}],q[{i + 1}];\n" for i in range(num_qubits - 1)]
+    block = "h q;\n" + "".join(chain) + "".join(reversed(chain)) + "h q;\n"
+    return basis_state_qasm(value, num_qubits).replace("measure", block * layers + "measure")
+
+
+def job_rows(database_url: str, job_ids: list[str]) -> dict[str, dict]:
+    """Storage facts about jobs, read straight from the database: status, attempts, stored result rows."""
+    from sqlalchemy import func, select
+
+    from xihe.service.db import Database
+    from xihe.service.models import Job, JobAttempt, JobResult
+
+    database = Database(database_url)
+    try:
+        with database.read() as session:
+            jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+            results = dict(session.execute(select(JobResult.job_id, func.count()).where(JobResult.job_id.in_(job_ids))
+                                           .group_by(JobResult.job_id)).all())
+            attempts: dict[str, list[str | None]] = {}
+            for row in session.scalars(select(JobAttempt).where(JobAttempt.job_id.in_(job_ids))
+                                       .order_by(JobAttempt.number)):
+                attempts.setdefault(row.job_id, []).append(row.outcome)
+        return {job_id: {"status": job.status, "attempts": job.attempts, "results": results.get(job_id, 0),
+                         "outcomes": attempts.get(job_id, [])} for job_id, job in jobs.items()}
+    finally:
+        database.dispose()

@@ -75,6 +75,7 @@ class Worker:
         self.run_items = run_items or executor.run_items
         self._last_reap = 0.0
         self.jobs_done = 0
+        self._heartbeat = Heartbeat(self)
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run_forever(self, stop: threading.Event | None = None, parent_pid: int | None = None) -> None:
@@ -119,10 +120,7 @@ class Worker:
     # -- one job --------------------------------------------------------------------------------------------
     def execute(self, job: Job) -> None:
         running = RunningJob(job_id=job.id, wall_seconds=job.wall_seconds)
-        done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(running, done), daemon=True,
-                                name=f"heartbeat-{job.id}")
-        beat.start()
+        self._heartbeat.watch(running)
         started = time.monotonic()
         try:
             results = self._run(job, running)
@@ -137,8 +135,7 @@ class Worker:
             self._finish_error(job, exc, time.monotonic() - started)
             return
         finally:
-            done.set()
-            beat.join()
+            self._heartbeat.unwatch()
         elapsed = time.monotonic() - started
         if running.should_stop():
             self._finish_stopped(job, running, elapsed)
@@ -170,28 +167,65 @@ class Worker:
             elif running.cancel_requested:
                 queue.cancel_running_job(session, job.id, self.worker_id, exec_seconds=elapsed, now=utcnow())
 
-    def _heartbeat(self, running: RunningJob, done: threading.Event) -> None:
-        interval = min(self.settings.heartbeat_seconds, self.settings.lease_seconds / 3)
-        while not done.wait(interval):
-            try:
-                with self.database.write() as session:
-                    state = queue.renew_lease(session, running.job_id, self.worker_id,
-                                              lease_seconds=self.settings.lease_seconds, now=utcnow())
-            except Exception:  # the database is briefly unreachable: the lease still has time
-                log.exception("heartbeat for %s failed", running.job_id)
-                continue
-            running.lease_lost = not state.held
-            running.cancel_requested = state.cancel_requested
-            if time.monotonic() - running.started > running.wall_seconds:
-                running.wall_exceeded = True
-                if self.hard_wall_limit:
-                    # The engine cannot be interrupted mid-kernel: record the failure, then end this process;
-                    # the supervisor starts a fresh worker.
-                    with self.database.write() as session:
-                        queue.fail_job(session, running.job_id, self.worker_id, stage="execute",
-                                       detail=f"wall-time limit of {running.wall_seconds:g} s exceeded",
-                                       retry=False, exec_seconds=time.monotonic() - running.started, now=utcnow())
-                    os._exit(75)
+
+
+class Heartbeat:
+    """One long-lived thread per worker that renews the lease of the job in hand.
+
+    A short job finishes before its first beat and costs no extra write; a long one is renewed every
+    ``interval`` seconds, and the beat also brings back a cancel request and enforces the wall-time limit.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        settings = worker.settings
+        self.interval = min(settings.heartbeat_seconds, settings.lease_seconds / 3)
+        self._current: RunningJob | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{worker.worker_id}", daemon=True)
+        self._thread.start()
+
+    def watch(self, running: RunningJob) -> None:
+        with self._changed:
+            self._current = running
+            self._changed.notify()
+
+    def unwatch(self) -> None:
+        with self._changed:
+            self._current = None
+
+    def _loop(self) -> None:
+        while True:
+            with self._changed:
+                while self._current is None:
+                    self._changed.wait()
+                running = self._current
+                self._changed.wait(self.interval)
+                if self._current is not running:
+                    continue
+            self.beat(running)
+
+    def beat(self, running: RunningJob) -> None:
+        worker = self.worker
+        try:
+            with worker.database.write() as session:
+                state = queue.renew_lease(session, running.job_id, worker.worker_id,
+                                          lease_seconds=worker.settings.lease_seconds, now=utcnow())
+        except Exception:  # the database is briefly unreachable: the lease still has time
+            log.exception("heartbeat for %s failed", running.job_id)
+            return
+        running.lease_lost = not state.held
+        running.cancel_requested = state.cancel_requested
+        if time.monotonic() - running.started > running.wall_seconds:
+            running.wall_exceeded = True
+            if worker.hard_wall_limit:
+                # The engine cannot be interrupted mid-kernel: record the failure, then end this process;
+                # the supervisor starts a fresh worker.
+                with worker.database.write() as session:
+                    queue.fail_job(session, running.job_id, worker.worker_id, stage="execute",
+                                   detail=f"wall-time limit of {running.wall_seconds:g} s exceeded",
+                                   retry=False, exec_seconds=time.monotonic() - running.started, now=utcnow())
+                os._exit(75)
 
 
 def warm_up(catalog: DeviceCatalog) -> None:

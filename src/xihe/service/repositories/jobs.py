@@ -124,7 +124,7 @@ def queue_length(session: Session, backend: str | None = None) -> int | dict[str
             Job.status == JobStatus.QUEUED.value, Job.backend == backend)) or 0)
     rows = session.execute(select(Job.backend, func.count()).where(Job.status == JobStatus.QUEUED.value)
                            .group_by(Job.backend))
-    return {name: int(count) for name, count in rows.tuples()}
+    return {name: int(count) for name, count in rows}
 
 
 def running_count(session: Session, backend: str) -> int:
@@ -143,4 +143,4 @@ def mean_exec_seconds(session: Session, backend: str, sample: int = 50) -> float
 
 def status_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
-    return {status: int(count) for status, count in rows.tuples()}
+    return {status: int(count) for status, count in rows}

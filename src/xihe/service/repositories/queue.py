@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session, aliased
 
 from xihe.service.models import Job, JobAttempt, JobResult, User
 from xihe.service.repositories.users import record_usage
@@ -34,55 +35,79 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+@lru_cache(maxsize=64)
+def _claim_statement(backends: tuple[str, ...] | None, exclusive: tuple[str, ...], postgres: bool) -> Any:
+    """The claim UPDATE for one worker configuration, built once (statement construction is costly)."""
+    running = aliased(Job)
+    conditions: list[Any] = [Job.status == JobStatus.QUEUED.value]
+    if backends is not None:
+        conditions.append(Job.backend.in_(backends))
+    if exclusive:
+        conditions.append(~(Job.backend.in_(exclusive) & Job.backend.in_(
+            select(running.backend).where(running.status == JobStatus.RUNNING.value))))
+    used = (select(func.coalesce(func.sum(running.memory_estimate), 0))
+            .where(running.status == JobStatus.RUNNING.value, running.lease_host == bindparam("p_host"))
+            .scalar_subquery())
+    conditions.append(Job.memory_estimate <= bindparam("p_budget") - used)
+    candidate = (select(Job.id).join(User, User.id == Job.user_id).where(*conditions)
+                 .order_by(Job.effective_priority.desc(), User.usage_log2.asc(), Job.created_at.asc(), Job.id.asc())
+                 .limit(1))
+    if postgres:
+        candidate = candidate.with_for_update(of=Job, skip_locked=True)
+    target = check_transition(JobStatus.QUEUED, JobStatus.RUNNING).value
+    return (
+        update(Job).where(Job.id == candidate.scalar_subquery(), Job.status == JobStatus.QUEUED.value)
+        .values(status=target, attempts=Job.attempts + 1, lease_owner=bindparam("p_worker_id"),
+                lease_host=bindparam("p_host"),
+                lease_expires_at=bindparam("p_expires", type_=Job.lease_expires_at.type),
+                started_at=func.coalesce(Job.started_at, bindparam("p_now", type_=Job.started_at.type)))
+        .returning(*Job.__table__.c)
+    )
+
+
 def claim_next_job(session: Session, *, worker_id: str, host: str, backends: Collection[str] | None,
-                   exclusive: Collection[str], memory_budget: int, lease_seconds: float, now: datetime,
-                   exclude: Collection[str] = ()) -> Job | None:
-    """Take the best queued job this worker may run and lease it to ``worker_id``; None if there is none."""
+                   exclusive: Collection[str], memory_budget: int, lease_seconds: float, now: datetime) -> Job | None:
+    """Take the best queued job this worker may run and lease it to ``worker_id``; None if there is none.
+
+    One guarded ``UPDATE ... WHERE id = (best candidate) AND status = 'QUEUED' RETURNING``: the candidate query
+    applies the scheduling order, skips exclusive backends that already run a job, and keeps the host's running
+    jobs within ``memory_budget``.
+    """
     postgres = _is_postgres(session)
     if postgres:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
-    conditions: list[Any] = [Job.status == JobStatus.QUEUED.value]
-    if backends is not None:
-        conditions.append(Job.backend.in_(list(backends)))
-    if exclude:
-        conditions.append(Job.id.not_in(list(exclude)))
-    if exclusive:
-        busy = set(session.scalars(select(Job.backend).where(Job.status == JobStatus.RUNNING.value,
-                                                             Job.backend.in_(list(exclusive))).distinct()))
-        if busy:
-            conditions.append(Job.backend.not_in(sorted(busy)))
-    used = session.scalar(select(func.coalesce(func.sum(Job.memory_estimate), 0)).where(
-        Job.status == JobStatus.RUNNING.value, Job.lease_host == host)) or 0
-    conditions.append(Job.memory_estimate <= memory_budget - int(used))
-    query = (select(Job).join(User, User.id == Job.user_id).where(*conditions)
-             .order_by(Job.effective_priority.desc(), User.usage_log2.asc(), Job.created_at.asc(), Job.id.asc())
-             .limit(1))
-    if postgres:
-        query = query.with_for_update(of=Job, skip_locked=True)
-    job = session.scalars(query).first()
-    if job is None:
+    statement = _claim_statement(tuple(sorted(backends)) if backends is not None else None,
+                                 tuple(sorted(exclusive)), postgres)
+    row = session.connection().execute(statement, {
+        "p_worker_id": worker_id, "p_host": host, "p_budget": memory_budget, "p_now": now,
+        "p_expires": now + timedelta(seconds=lease_seconds)}).mappings().first()
+    if row is None:
         return None
-    job.status = check_transition(job.status, JobStatus.RUNNING).value
-    job.attempts += 1
-    job.lease_owner = worker_id
-    job.lease_host = host
-    job.lease_expires_at = now + timedelta(seconds=lease_seconds)
-    if job.started_at is None:
-        job.started_at = now
-    session.add(JobAttempt(job_id=job.id, number=job.attempts, worker=worker_id, host=host, started_at=now))
-    session.flush()
+    job = Job(**dict(row))
+    session.connection().execute(_INSERT_ATTEMPT, {"job_id": job.id, "number": job.attempts, "worker": worker_id,
+                                                   "host": host, "started_at": now})
     return job
+
+
+_INSERT_ATTEMPT = insert(JobAttempt)
+
+
+_RENEW = (
+    update(Job)
+    .where(Job.id == bindparam("p_job_id"), Job.lease_owner == bindparam("p_worker_id"),
+           Job.status == JobStatus.RUNNING.value)
+    .values(lease_expires_at=bindparam("p_expires", type_=Job.lease_expires_at.type))
+)
+_CANCEL_FLAG = select(Job.cancel_requested).where(Job.id == bindparam("p_job_id"))
 
 
 def renew_lease(session: Session, job_id: str, worker_id: str, *, lease_seconds: float, now: datetime) -> LeaseState:
     """Heartbeat: extend the lease if still held; report whether a cancel was requested."""
-    result = session.execute(
-        update(Job).where(Job.id == job_id, Job.lease_owner == worker_id, Job.status == JobStatus.RUNNING.value)
-        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
-    )
-    held = bool(result.rowcount)  # type: ignore[attr-defined]
-    cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
-    return LeaseState(held=held, cancel_requested=cancel)
+    connection = session.connection()
+    result = connection.execute(_RENEW, {"p_job_id": job_id, "p_worker_id": worker_id,
+                                         "p_expires": now + timedelta(seconds=lease_seconds)})
+    cancel = bool(connection.execute(_CANCEL_FLAG, {"p_job_id": job_id}).scalar())
+    return LeaseState(held=bool(result.rowcount), cancel_requested=cancel)
 
 
 def _held_job(session: Session, job_id: str, worker_id: str) -> Job | None:
@@ -102,24 +127,41 @@ def _release(job: Job) -> None:
     job.lease_expires_at = None
 
 
+_FINISH_DONE = (
+    update(Job)
+    .where(Job.id == bindparam("p_job_id"), Job.lease_owner == bindparam("p_worker_id"),
+           Job.status == JobStatus.RUNNING.value)
+    .values(status=check_transition(JobStatus.RUNNING, JobStatus.DONE).value,
+            finished_at=bindparam("p_now", type_=Job.finished_at.type), exec_seconds=bindparam("p_exec_seconds"),
+            lease_owner=None, lease_expires_at=None)
+    .returning(Job.user_id, Job.attempts)
+)
+_INSERT_RESULT = insert(JobResult)
+_CLOSE_ATTEMPT = (
+    update(JobAttempt).where(JobAttempt.job_id == bindparam("p_job_id"), JobAttempt.number == bindparam("p_number"))
+    .values(ended_at=bindparam("p_now", type_=JobAttempt.ended_at.type), outcome=bindparam("p_outcome"),
+            detail=bindparam("p_detail"))
+)
+
+
 def complete_job(session: Session, job_id: str, worker_id: str, results: list[dict[str, Any]], *,
                  exec_seconds: float, now: datetime) -> bool:
     """Store the results and mark DONE, only if ``worker_id`` still holds the lease; False otherwise.
 
-    The results' unique key (job, index) makes a second write fail even if two holders ever raced.
+    The guarded UPDATE (lease owner and RUNNING) decides; the results' unique key (job, index) makes a second
+    write fail even if two holders ever raced.
     """
-    job = _held_job(session, job_id, worker_id)
-    if job is None:
+    connection = session.connection()
+    held = connection.execute(_FINISH_DONE, {"p_job_id": job_id, "p_worker_id": worker_id, "p_now": now,
+                                             "p_exec_seconds": exec_seconds}).first()
+    if held is None:
         return False
-    for index, data in enumerate(results):
-        session.add(JobResult(job_id=job.id, index=index, data=data, created_at=now))
-    job.status = check_transition(job.status, JobStatus.DONE).value
-    job.finished_at = now
-    job.exec_seconds = exec_seconds
-    _release(job)
-    _close_attempt(session, job, "DONE", None, now)
-    record_usage(session, job.user_id, exec_seconds, now)
-    session.flush()
+    user_id, attempts = held
+    connection.execute(_INSERT_RESULT, [{"job_id": job_id, "index": index, "data": data, "created_at": now}
+                                        for index, data in enumerate(results)])
+    connection.execute(_CLOSE_ATTEMPT, {"p_job_id": job_id, "p_number": attempts, "p_now": now,
+                                        "p_outcome": "DONE", "p_detail": None})
+    record_usage(session, user_id, exec_seconds, now)
     return True
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
@@ -102,6 +102,11 @@ def revoke_all_tokens(session: Session, user_id: int) -> int:
 
 def record_usage(session: Session, user_id: int, seconds: float, at: datetime) -> None:
     """Add execution seconds to the user's fair-share usage (see :mod:`xihe.service.scheduling`)."""
-    user = session.get(User, user_id)
-    if user is not None:
-        user.usage_log2 = add_usage(user.usage_log2, seconds, at)
+    connection = session.connection()
+    current = connection.execute(_USAGE, {"user_id": user_id}).scalar()
+    if current is not None:
+        connection.execute(_SET_USAGE, {"user_id": user_id, "usage": add_usage(current, seconds, at)})
+
+
+_USAGE = select(User.usage_log2).where(User.id == bindparam("user_id"))
+_SET_USAGE = update(User).where(User.id == bindparam("user_id")).values(usage_log2=bindparam("usage"))
