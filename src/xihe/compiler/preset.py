@@ -3,8 +3,8 @@
 - 0: unroll, trivial layout, one SABRE routing, translation, scheduling.
 - 1: + swap-free VF2 layout when one exists, one SABRE layout trial, fusion and cancellation after translation.
 - 2: + two-qubit block resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
-  4 seeded layout/routing trials with 2 forward-backward rounds.
-- 3: + 12 trials with 3 rounds.
+  8 seeded layout/routing trials with 2 forward-backward rounds.
+- 3: + 24 trials with 4 rounds.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from xihe.errors import CompileError
 
 VIRTUAL_BASIS = frozenset({"rz", "ry"})
 # (layout trials, forward-backward rounds) by level.
-SABRE_EFFORT = {0: (1, 0), 1: (1, 1), 2: (4, 2), 3: (12, 3)}
+SABRE_EFFORT = {0: (1, 0), 1: (1, 1), 2: (8, 2), 3: (24, 4)}
 
 
 class Pass(Protocol):
@@ -44,8 +44,8 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if target.unconstrained:
         return [ApplyLayout(target)]
     trials, rounds = SABRE_EFFORT[optimization_level]
-    if num_two_qubit_gates > 2000:
-        trials = max(1, min(trials, 4))
+    if num_two_qubit_gates > 5000:
+        trials = max(1, min(trials, 8))
     passes: list[Any] = [Unroll()]
     if optimization_level >= 2:
         passes.append(ConsolidateBlocks())

@@ -12,6 +12,7 @@ none left -> 0 CX; one equal to pi/4 -> 1 CX; one zero -> 2 CX
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -127,12 +128,37 @@ def _core(a: float, b: float, c: float) -> list[Step]:
             ("cx", (), (0, 1)), ("ry", (-2 * b + half,), (1,)), ("cx", (), (1, 0)), ("rz", (half,), (0,))]
 
 
-def steps_unitary(steps: list[Step]) -> np.ndarray:
-    from xihe.circuit.standard_gates import embed
+_I2 = np.eye(2, dtype=complex)
+_CX01 = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
+_SWAP = np.eye(4, dtype=complex)[[0, 2, 1, 3]]
+_CX10 = _SWAP @ _CX01 @ _SWAP
 
+
+@lru_cache(maxsize=65536)
+def gate_matrix(gate: Gate) -> np.ndarray:
+    """The gate's matrix, cached (compiler passes ask for the same few gates again and again)."""
+    m = unitary(gate)
+    m.setflags(write=False)
+    return m
+
+
+def two_qubit_matrix(gate: Gate, qubits: tuple[int, ...]) -> np.ndarray:
+    """The 4x4 matrix of ``gate`` on block qubits ``qubits`` (0 is the most significant)."""
+    if len(qubits) == 1:
+        m = gate_matrix(gate)
+        if qubits[0] == 0:
+            return (m[:, None, :, None] * _I2[None, :, None, :]).reshape(4, 4)
+        return (_I2[:, None, :, None] * m[None, :, None, :]).reshape(4, 4)
+    if gate.name == "cx" and gate.definition is None:
+        return _CX01 if qubits == (0, 1) else _CX10
+    m = gate_matrix(gate)
+    return m if qubits == (0, 1) else _SWAP @ m @ _SWAP
+
+
+def steps_unitary(steps: list[Step]) -> np.ndarray:
     total = np.eye(4, dtype=complex)
     for name, params, qubits in steps:
-        total = embed(unitary(Gate(name, params)), qubits, 2) @ total
+        total = two_qubit_matrix(Gate(name, params), qubits) @ total
     return total
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from xihe.circuit import Gate, Operation, unitary
-from xihe.circuit.standard_gates import embed
+from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.two_qubit import synthesize_two_qubit
+from xihe.compiler.two_qubit import synthesize_two_qubit, two_qubit_matrix
 
 # What a two-qubit gate costs in CX when counting a block (a swap is three).
 CX_COST = {"swap": 3, "iswap": 2}
@@ -85,7 +84,7 @@ class ConsolidateBlocks:
         u = np.eye(4, dtype=complex)
         for i in block:
             op = ops[i]
-            u = embed(unitary(op.gate), tuple(local[q] for q in op.qubits), 2) @ u
+            u = two_qubit_matrix(op.gate, tuple(local[q] for q in op.qubits)) @ u
         steps = synthesize_two_qubit(u)
         if steps is None:
             return

@@ -189,25 +189,30 @@ class SabreLayout:
             raise CompileError(f"the circuit needs {dag.num_qubits} connected qubits; the device's largest "
                                f"connected group of working qubits has {len(target.components[0])}")
         skeleton = two_qubit_skeleton(dag)
-        reverse = skeleton.copy_with(list(reversed(skeleton.ops)))
+        forward_problem = router.prepare(skeleton)
+        reverse_problem = router.prepare(skeleton.copy_with(list(reversed(skeleton.ops))))
+        full_problem = router.prepare(dag)
         starts = self._start_qubits(component, rng)
-        best: tuple[tuple[int, float], list[int], RoutingResult] | None = None
+        best: tuple[tuple[int, float], list[int], int] | None = None
         for trial in range(self.trials):
-            trial_rng = np.random.default_rng(rng.integers(1 << 63))
+            trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
             start = starts[trial % len(starts)]
             first_round = trial < len(starts)
             region = dense_region(target, start, size, trial_rng, noise=0.0 if first_round else 0.5)
             layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1)
             for _ in range(self.iterations):
-                forward = router.route(skeleton, layout, trial_rng, emit=False)
-                backward = router.route(reverse, forward.final_layout, trial_rng, emit=False)
+                forward = router.route(forward_problem, layout, trial_rng, emit=False)
+                backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False)
                 layout = backward.final_layout
-            result = router.route(dag, layout, trial_rng)
+            route_seed = int(trial_rng.integers(1 << 63))
+            result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False)
             key = (result.swaps, -result.log_fidelity)
             if best is None or key < best[0]:
-                best = (key, layout, result)
+                best = (key, layout, route_seed)
         assert best is not None
-        return self._finish(dag, properties, best[1], best[2])
+        # Route the winner again, this time writing its operations (same seed, same swaps).
+        final = router.route(full_problem, best[1], np.random.default_rng(best[2]))
+        return self._finish(dag, properties, best[1], final)
 
     def _start_qubits(self, component: tuple[int, ...], rng: np.random.Generator) -> list[int]:
         """Qubits whose couplings are best (high degree, low error) first."""

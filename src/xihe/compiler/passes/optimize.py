@@ -11,11 +11,12 @@ import math
 
 import numpy as np
 
-from xihe.circuit import Gate, Operation, unitary
+from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.translate import one_qubit_basis
 from xihe.compiler.synthesis import euler_ops, is_diagonal, is_x_like
 from xihe.compiler.target import Target
+from xihe.compiler.two_qubit import gate_matrix
 
 SELF_INVERSE_2Q = frozenset({"cx", "cz", "swap"})
 SCAN_WINDOW = 400
@@ -50,7 +51,7 @@ class Fuse1q:
                 return
             m = np.eye(2, dtype=complex)
             for op in run:
-                m = unitary(op.gate) @ m
+                m = gate_matrix(op.gate) @ m
             pieces = [Operation(Gate(n, p), (q,)) for n, p in euler_ops(m, self.basis)]
             out[index] = pieces  # type: ignore[call-overload]
 
@@ -94,7 +95,7 @@ def action_types(op: Operation) -> tuple[str | None, ...]:
         if name in ("rx", "x", "sx", "sxdg"):
             return ("X",)
         if op.gate.definition is None and not op.gate.is_parametrized:
-            u = unitary(op.gate)
+            u = gate_matrix(op.gate)
             if is_diagonal(u):
                 return ("Z",)
             if is_x_like(u):
@@ -159,7 +160,7 @@ class CommutativeCancellation:
 
     def _merge(self, a: Operation, b: Operation, kind: str) -> Operation | None:
         """One ``rz`` (or ``rx``) equal to ``b @ a`` up to phase, or ``None`` when that is the identity."""
-        m = unitary(b.gate) @ unitary(a.gate)
+        m = gate_matrix(b.gate) @ gate_matrix(a.gate)
         if kind == "Z":
             angle = float(np.angle(m[1, 1] / m[0, 0]))
         else:

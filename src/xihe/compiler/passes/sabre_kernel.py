@@ -1,0 +1,220 @@
+"""The SABRE routing loop as a compiled kernel (numba), over flat arrays.
+
+Inputs are the DAG in CSR form (successors), each node's two virtual qubits (``-1`` for non-2q nodes), the distance
+and swap-error tables and the starting layout. The output is a list of events, in order: ``e >= 0`` runs node ``e``;
+``e < 0`` is a swap of physical ``s, t`` encoded as ``-(s * P + t) - 1``. See :mod:`xihe.compiler.passes.sabre`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+EXTENDED_SIZE = 20
+EXTENDED_WEIGHT = 0.5
+DECAY_DELTA = 0.001
+DECAY_RESET = 5
+ERROR_WEIGHT = 1e-3
+
+
+@njit(cache=True)
+def _push(events: np.ndarray, n: int, value: int) -> np.ndarray:
+    if n >= events.shape[0]:
+        bigger = np.empty(events.shape[0] * 2, dtype=np.int64)
+        bigger[: events.shape[0]] = events
+        events = bigger
+    events[n] = value
+    return events
+
+
+@njit(cache=True)
+def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.ndarray, q0: np.ndarray,
+                       q1: np.ndarray, dist: np.ndarray, nbr_ptr: np.ndarray, nbr_idx: np.ndarray,
+                       swap_err: np.ndarray, layout: np.ndarray, valve: int, seed: int, emit: bool):  # type: ignore[no-untyped-def]
+    np.random.seed(seed)
+    n_nodes = indeg_in.shape[0]
+    num_phys = dist.shape[0]
+    indeg = indeg_in.copy()
+    v2p = layout.copy()
+    p2v = -np.ones(num_phys, dtype=np.int64)
+    for v in range(v2p.shape[0]):
+        p2v[v2p[v]] = v
+    decay = np.ones(num_phys)
+    events = np.empty(n_nodes + 16, dtype=np.int64)
+    n_events = 0
+    front = np.empty(n_nodes, dtype=np.int64)
+    nf = 0
+    for i in range(n_nodes):
+        if indeg[i] == 0:
+            front[nf] = i
+            nf += 1
+    buffer = np.empty(n_nodes, dtype=np.int64)
+    stamp = np.zeros(n_nodes, dtype=np.int64)
+    pair_stamp = np.zeros((num_phys, num_phys), dtype=np.int64)
+    current = 0
+    ext = np.empty(EXTENDED_SIZE, dtype=np.int64)
+    queue = np.empty(n_nodes, dtype=np.int64)
+    cand_s = np.empty(num_phys * 8, dtype=np.int64)
+    cand_t = np.empty(num_phys * 8, dtype=np.int64)
+    best_s = np.empty(num_phys * 8, dtype=np.int64)
+    best_t = np.empty(num_phys * 8, dtype=np.int64)
+    swaps = 0
+    since_gate = 0
+    log_fid = 0.0
+    while nf > 0:
+        # Run everything runnable, repeatedly.
+        executed_any = False
+        while True:
+            nb = 0
+            ran = False
+            for k in range(nf):
+                i = front[k]
+                if q0[i] >= 0:
+                    a = v2p[q0[i]]
+                    b = v2p[q1[i]]
+                    if dist[a, b] != 1:
+                        buffer[nb] = i
+                        nb += 1
+                        continue
+                    log_fid += np.log1p(-min(swap_err[a, b], 0.999))
+                ran = True
+                if emit:
+                    events = _push(events, n_events, i)
+                    n_events += 1
+                for s in range(succ_ptr[i], succ_ptr[i + 1]):
+                    j = succ_idx[s]
+                    indeg[j] -= 1
+                    if indeg[j] == 0:
+                        buffer[nb] = j
+                        nb += 1
+            for k in range(nb):
+                front[k] = buffer[k]
+            nf = nb
+            if not ran:
+                break
+            executed_any = True
+        if nf == 0:
+            break
+        if executed_any:
+            since_gate = 0
+            decay[:] = 1.0
+        if since_gate > valve:
+            # Release valve: walk the closest blocked gate's first qubit towards its partner.
+            best_i = front[0]
+            best_d = 1 << 30
+            for k in range(nf):
+                i = front[k]
+                d = dist[v2p[q0[i]], v2p[q1[i]]]
+                if d < best_d:
+                    best_d = d
+                    best_i = i
+            a = v2p[q0[best_i]]
+            b = v2p[q1[best_i]]
+            while dist[a, b] > 1:
+                nxt = -1
+                for s in range(nbr_ptr[a], nbr_ptr[a + 1]):
+                    n = nbr_idx[s]
+                    if nxt < 0 or dist[n, b] < dist[nxt, b]:
+                        nxt = n
+                va, vn = p2v[a], p2v[nxt]
+                p2v[a], p2v[nxt] = vn, va
+                if va >= 0:
+                    v2p[va] = nxt
+                if vn >= 0:
+                    v2p[vn] = a
+                if emit:
+                    events = _push(events, n_events, -(a * num_phys + nxt) - 1)
+                    n_events += 1
+                log_fid += 3.0 * np.log1p(-min(swap_err[a, nxt], 0.999))
+                swaps += 1
+                a = nxt
+            since_gate = 0
+            continue
+        # Extended set: the next 2q gates after the front, breadth first.
+        current += 1
+        n_ext = 0
+        head = 0
+        tail = 0
+        for k in range(nf):
+            stamp[front[k]] = current
+            queue[tail] = front[k]
+            tail += 1
+        while head < tail and n_ext < EXTENDED_SIZE:
+            i = queue[head]
+            head += 1
+            for s in range(succ_ptr[i], succ_ptr[i + 1]):
+                j = succ_idx[s]
+                if stamp[j] != current:
+                    stamp[j] = current
+                    queue[tail] = j
+                    tail += 1
+                    if q0[j] >= 0 and n_ext < EXTENDED_SIZE:
+                        ext[n_ext] = j
+                        n_ext += 1
+        # Candidate swaps: every coupler touching a blocked gate's qubit.
+        nc = 0
+        for k in range(nf):
+            i = front[k]
+            for side in range(2):
+                p = v2p[q0[i]] if side == 0 else v2p[q1[i]]
+                for s in range(nbr_ptr[p], nbr_ptr[p + 1]):
+                    n = nbr_idx[s]
+                    lo = min(p, n)
+                    hi = max(p, n)
+                    if pair_stamp[lo, hi] != current:
+                        pair_stamp[lo, hi] = current
+                        cand_s[nc] = lo
+                        cand_t[nc] = hi
+                        nc += 1
+        best_score = 1e300
+        n_best = 0
+        for c in range(nc):
+            s_ = cand_s[c]
+            t_ = cand_t[c]
+            front_cost = 0.0
+            for k in range(nf):
+                i = front[k]
+                a = v2p[q0[i]]
+                b = v2p[q1[i]]
+                a = t_ if a == s_ else (s_ if a == t_ else a)
+                b = t_ if b == s_ else (s_ if b == t_ else b)
+                front_cost += dist[a, b]
+            score = front_cost / nf
+            if n_ext > 0:
+                ext_cost = 0.0
+                for k in range(n_ext):
+                    i = ext[k]
+                    a = v2p[q0[i]]
+                    b = v2p[q1[i]]
+                    a = t_ if a == s_ else (s_ if a == t_ else a)
+                    b = t_ if b == s_ else (s_ if b == t_ else b)
+                    ext_cost += dist[a, b]
+                score += EXTENDED_WEIGHT * ext_cost / n_ext
+            score = score * max(decay[s_], decay[t_]) + ERROR_WEIGHT * swap_err[s_, t_]
+            if score < best_score - 1e-12:
+                best_score = score
+                n_best = 0
+            if score <= best_score + 1e-12:
+                best_s[n_best] = s_
+                best_t[n_best] = t_
+                n_best += 1
+        pick = np.random.randint(0, n_best) if n_best > 1 else 0
+        s_ = best_s[pick]
+        t_ = best_t[pick]
+        vs, vt = p2v[s_], p2v[t_]
+        p2v[s_], p2v[t_] = vt, vs
+        if vs >= 0:
+            v2p[vs] = t_
+        if vt >= 0:
+            v2p[vt] = s_
+        if emit:
+            events = _push(events, n_events, -(s_ * num_phys + t_) - 1)
+            n_events += 1
+        log_fid += 3.0 * np.log1p(-min(swap_err[s_, t_], 0.999))
+        swaps += 1
+        since_gate += 1
+        decay[s_] += DECAY_DELTA
+        decay[t_] += DECAY_DELTA
+        if swaps % DECAY_RESET == 0:
+            decay[:] = 1.0
+    return events[:n_events], v2p, swaps, log_fid
