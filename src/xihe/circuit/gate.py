@@ -148,6 +148,10 @@ class Gate:
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("Gate is immutable")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle (process pools, Ray) must rebuild through object.__setattr__, not the refusing __setattr__.
+        return (Gate._trusted, (self.name, self.params, self.num_qubits, self.definition))
+
     @property
     def spec(self) -> GateSpec | None:
         """The table row, or ``None`` for a user-defined gate or a non-unitary instruction."""
@@ -215,6 +219,9 @@ class Operation:
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("Operation is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Operation, (self.gate, self.qubits, self.clbits, self.condition))
 
     @property
     def name(self) -> str:
