@@ -11,13 +11,15 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.e2e.browser import launch, log_in
-from tests.service.helpers import BELL, Server, run_xihe, server_env
+from tests.service.helpers import BELL, Server, basis_state_qasm, run_xihe, server_env
 
 pytestmark = pytest.mark.browser
 
 BOB_PASSWORD = "bob-password-1"
 # "cx q[0] q[1];": a missing comma on line 6.
 BELL_WITH_TYPO = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")
+# Some tenths of a second each on line10 (8-qubit noisy simulation): a batch of them runs for seconds.
+SLOW_LINE10 = basis_state_qasm(0b10110101, 8).replace("measure", "barrier q;\n" + "h q;\n" * 6 + "measure")
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +156,17 @@ def test_a_second_user_cannot_open_the_first_users_job(browser: Any, demo: Page,
     page.goto(f"{server.url}/jobs")
     expect(page.locator(f"tr[data-job='{job_id}']")).to_have_count(0)
     context.close()
+
+
+def test_the_job_list_follows_status_live(demo: Page, server: Server) -> None:
+    with server.client() as api:
+        response = api.post("/jobs", json={"circuits": [SLOW_LINE10] * 12, "backend": "line10", "shots": 100})
+        assert response.status_code == 201, response.text
+        job_id = response.json()["id"]
+    demo.goto(f"{server.url}/jobs")
+    demo.evaluate("window.sameDocument = true")
+    badge = demo.locator(f"tr[data-job='{job_id}'] .job-status")
+    assert badge.get_attribute("data-status") in ("QUEUED", "RUNNING")
+    expect(badge).to_have_attribute("data-status", "DONE", timeout=90_000)
+    assert demo.evaluate("window.sameDocument") is True  # updated in place by polling, not by a reload
+    expect(demo.locator(f"tr[data-job='{job_id}'] .finished")).not_to_be_empty()

@@ -130,3 +130,15 @@ def test_pages_carry_security_headers(alice: TestClient) -> None:
     headers = alice.get("/backends").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+
+
+def test_repeated_wrong_passwords_pause_the_login_for_that_name(site: Site) -> None:
+    with site.database.write() as session:
+        users.create_user(session, "frank", password="frank-password-1")
+    client = site.anonymous()
+    for _ in range(10):
+        assert log_in(client, "frank", "guess").status_code == 401
+    paused = log_in(client, "Frank", "frank-password-1")  # names are counted case-blind
+    assert paused.status_code == 429 and "Too many failed logins" in paused.text
+    assert int(paused.headers["retry-after"]) > 0
+    assert log_in(site.anonymous(), "bob", PASSWORDS["bob"]).status_code == 303  # other accounts still log in

@@ -33,6 +33,7 @@ from xihe.web.sessions import (
     new_nonce,
     password_tag,
 )
+from xihe.web.throttle import LoginThrottle
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -70,6 +71,7 @@ class WebState:
         self.signer = SessionSigner(SigningKey(web_settings.secret_key, settings.data_dir).get)
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
         self.templates.env.globals["xihe_version"] = __version__
+        self.login_throttle = LoginThrottle(web_settings.login_max_failures, web_settings.login_window_seconds)
 
 
 class PageError(Exception):

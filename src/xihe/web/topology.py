@@ -52,6 +52,12 @@ def _interpolate(t: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in channels)
 
 
+def text_colour(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill`` (relative luminance, WCAG)."""
+    r, g, b = (int(fill[k:k + 2], 16) / 255 for k in (1, 3, 5))
+    return "#111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#fff"
+
+
 def chip_positions(labels: Sequence[str]) -> list[tuple[float, float]]:
     """Grid cell (column, row) of each qubit: from ``Q<row><col>`` names, else row by row.
 
@@ -172,7 +178,8 @@ def _node(q: int, label: str, at: tuple[float, float], alive: bool, value: float
     return (f'<g class="{classes}" data-qubit="{q}" data-label="{escape(label)}"{data_value}>'
             f"<title>{escape(label)} (#{q}): {METRICS[metric]} {shown}{holds}</title>{ring}"
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{RADIUS:.1f}" fill="{fill}" stroke="#333" stroke-width="1"/>'
-            f'<text x="{x:.1f}" y="{y + 3.5:.1f}" text-anchor="middle" font-size="9.5" fill="#111">{q}</text>'
+            f'<text x="{x:.1f}" y="{y + 3.5:.1f}" text-anchor="middle" font-size="9.5" '
+            f'fill="{text_colour(fill)}">{q}</text>'
             f"{tag}</g>")
 
 

@@ -6,6 +6,8 @@ HttpOnly, SameSite=Strict cookie scoped to ``/login`` must come back in the form
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -24,6 +26,7 @@ from xihe.web.deps import (
     render,
     safe_next,
     start_session,
+    web_state,
 )
 from xihe.web.sessions import LOGIN_CSRF_COOKIE, csrf_matches, new_nonce
 
@@ -89,9 +92,19 @@ async def login(request: Request, name: Annotated[str, Form()] = "", password: A
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_form(request, next_path=next, name=name, status=403,
                            error="The login form expired or cookies are blocked; please try again.")
+    throttle = web_state(request).login_throttle
+    keys = throttle.keys(name, request.client.host if request.client else None)
+    wait = throttle.retry_after(keys, time.monotonic())
+    if wait > 0:
+        response = _login_form(request, next_path=next, name=name, status=429,
+                               error=f"Too many failed logins; try again in {math.ceil(wait / 60)} minute(s).")
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     found = await run_in_threadpool(_check_password, request, name.strip(), password)
     if found is None:
+        throttle.failed(keys, time.monotonic())
         return _login_form(request, next_path=next, name=name, status=401, error="Wrong username or password.")
+    throttle.succeeded(keys)
     user_id, stored = found
     response = RedirectResponse(safe_next(next), status_code=303)
     start_session(request, response, user_id, stored)
