@@ -204,3 +204,11 @@ def test_admin_adds_users_and_sets_quotas(site: Site, alice: TestClient) -> None
     assert bad.status_code == 422 and "max shots must be a number" in bad.text
     alice.post(f"/admin/users/{dave_id.group(1)}/active", data={"active": "false", "csrf_token": csrf})
     assert dave.get("/jobs", follow_redirects=False).status_code == 303  # a disabled account's session ends
+
+
+def test_edit_a_copy_fills_the_editor_from_ones_own_job_only(alice: TestClient, bob: TestClient) -> None:
+    job_id = submit(alice, backend="line10", shots="123", name="copy me", tags="a, b")
+    page = alice.get(f"/editor?from_job={job_id}").text
+    assert "cx q[0],q[1];" in page and 'value="123"' in page and 'value="copy me"' in page
+    assert '<option value="line10" selected>' in page and 'value="a, b"' in page
+    assert 'value="copy me"' not in bob.get(f"/editor?from_job={job_id}").text

@@ -19,6 +19,7 @@ Pages read and write only through the service's repositories and ``submit_job``;
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -34,7 +35,12 @@ def mount(app: FastAPI) -> None:
     from xihe.web.deps import LoginRequired, PageError, WebState, login_redirect, read_session, render
     from xihe.web.routes import account, admin, auth, backends, editor, jobs
 
-    app.state.web = WebState(app.state.settings, WebSettings())
+    web_settings = WebSettings()
+    if web_settings.secret_key is None and not app.state.settings.is_embedded:
+        logging.getLogger("xihe.web").warning(
+            "XIHE_SECRET_KEY is not set: each API replica signs sessions with its own key file, so a login made "
+            "on one replica is not valid on another; give every replica the same XIHE_SECRET_KEY")
+    app.state.web = WebState(app.state.settings, web_settings)
     for module in (auth, backends, editor, jobs, account, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

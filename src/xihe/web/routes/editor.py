@@ -19,6 +19,7 @@ from xihe.circuit.draw import draw_svg
 from xihe.errors import XiheError
 from xihe.service.metrics import ServiceMetrics
 from xihe.service.problems import Problem
+from xihe.service.repositories import jobs, users
 from xihe.service.schemas import JobCreate
 from xihe.service.submit import parse_circuit, submit_job
 from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
@@ -88,9 +89,29 @@ def _editor(request: Request, user: Any, *, form: dict[str, Any] | None = None, 
     return render(request, "editor.html", context, status=status, user=user)
 
 
+def _form_of_job(request: Request, user: Any, job_id: str) -> dict[str, Any] | None:
+    """The editor's fields as the user's job ``job_id`` had them (its first circuit), for "edit a copy"."""
+    with database(request).read() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            return None
+        payload = job.payload or {}
+        circuits = payload.get("circuits") or []
+        if not circuits:
+            return None
+        return {"qasm": circuits[0], "backend": job.backend, "shots": job.shots,
+                "compile": bool(payload.get("compile", True)),
+                "optimization_level": payload.get("optimization_level", 2), "seed": payload.get("seed") or "",
+                "name": job.name or "", "tags": ", ".join(job.tags or [])}
+
+
 @router.get("/editor")
-def editor_page(request: Request, user: PageUser, backend: str | None = None) -> Response:
-    return _editor(request, user, form={"backend": backend} if backend in catalog(request).names() else None)
+def editor_page(request: Request, user: PageUser, backend: str | None = None,
+                from_job: str | None = None) -> Response:
+    form = _form_of_job(request, user, from_job) if from_job else None
+    if form is None and backend in catalog(request).names():
+        form = {"backend": backend}
+    return _editor(request, user, form=form)
 
 
 @router.post("/editor/submit")
@@ -111,8 +132,6 @@ def submit(request: Request, user: PageUser, qasm: Annotated[str, Form()] = "",
         return _editor(request, user, form=form, error=_describe(exc), status=422)
     try:
         with database(request).write() as session:
-            from xihe.service.repositories import users
-
             account = users.get_user(session, user.id)
             assert account is not None
             outcome = submit_job(session, request.app.state.settings, catalog(request), account, body, source="web")
