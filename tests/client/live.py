@@ -24,6 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PYQUAFU_VERSION = "0.4.5"
 PYQUAFU_VENV = REPO_ROOT / ".venv-pyquafu"
 QUOTA_SHOTS = 100_000
+# A guard against hangs, not a speed requirement: the machine running the suite may be heavily loaded.
+WAIT_S = 300.0
 
 _servers: dict[str, Server] = {}
 
@@ -36,8 +38,9 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
         # Workers serve every backend but grid36, so tests can hold a job QUEUED (see test_live_client.py); a
         # per-user shot quota below the backends' own limit lets tests meet a quota error.
         served = '["sim", "sim-clifford", "line10", "dongling"]'
-        env = server_env(data_dir, WORKERS="1", WORKER_BACKENDS=served, DEFAULT_MAX_SHOTS=str(QUOTA_SHOTS))
-        server = Server(data_dir, env).start()
+        env = server_env(data_dir, WORKERS="1", WORKER_BACKENDS=served, DEFAULT_MAX_SHOTS=str(QUOTA_SHOTS),
+                         MAX_WAIT_SECONDS=str(WAIT_S))
+        server = Server(data_dir, env).start(timeout=WAIT_S)
         assert server.token, "xihe serve printed no demo token"
         request.session.config.add_cleanup(server.stop)
         _servers["main"] = server
@@ -79,7 +82,7 @@ def pyquafu_python() -> Path:
     return python
 
 
-def run_pyquafu(script: Path, home: Path, server_url: str, token: str, *args: str, timeout: float = 300) -> dict:
+def run_pyquafu(script: Path, home: Path, server_url: str, token: str, *args: str, timeout: float = 900) -> dict:
     """Run ``script`` with pyquafu, its ``~/.quafu/api`` pointing at ``server_url``; returns the JSON it prints last."""
     (home / ".quafu").mkdir(parents=True, exist_ok=True)
     (home / ".quafu" / "api").write_text(json.dumps({"token": token, "url": server_url.rstrip("/") + "/"}))

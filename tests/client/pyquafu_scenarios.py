@@ -77,7 +77,7 @@ def main(bad_token: str, quota_shots: str) -> None:
     queued = [task.send(circuit(), name=f"async-{i}", group="grp", wait=False) for i in range(2)]
     report["async_first_status"] = [r.task_status for r in queued]
     report["async_first_res"] = [dict(r.counts) for r in queued]
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     finished = {}
     while time.monotonic() < deadline and len(finished) < len(queued):
         for r in queued:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.live import QUOTA_SHOTS, new_user_token, shared_server
+from tests.client.live import QUOTA_SHOTS, WAIT_S, new_user_token, shared_server
 from tests.service.helpers import Server
 from xihe import Circuit, Parameter
 from xihe.client import (
@@ -61,7 +61,7 @@ def client(server: Server, token: str) -> Iterator[Client]:
 
 def test_circuit_runs_and_result_has_counts_and_provenance(client: Client) -> None:
     job = client.run(basis("1011"), backend="sim", shots=200, seed=5, name="basis", tags=("sdk",))
-    info = job.wait(timeout=60, progress=False)
+    info = job.wait(timeout=WAIT_S, progress=False)
     assert info.status == "DONE" and job.status() == "DONE"
     result = job.result()
     assert isinstance(result, Result)
@@ -77,7 +77,7 @@ def test_circuit_runs_and_result_has_counts_and_provenance(client: Client) -> No
 def test_batch_returns_results_in_submission_order(client: Client) -> None:
     outcomes = ["01", "10", "11"]
     job = client.run([basis(bits) for bits in outcomes], backend="sim", shots=50)
-    results = job.result(timeout=60)
+    results = job.result(timeout=WAIT_S)
     assert isinstance(results, list)
     assert [r.counts for r in results] == [{bits: 50} for bits in outcomes]
 
@@ -86,7 +86,7 @@ def test_parameter_sweep_gives_one_result_per_binding(client: Client) -> None:
     theta = Parameter("theta")
     circuit = Circuit(1, 1).rx(theta, 0).measure(0, 0)
     job = client.run(circuit, backend="sim", shots=100, parameters=[{"theta": 0.0}, {"theta": 3.141592653589793}])
-    results = job.result(timeout=60)
+    results = job.result(timeout=WAIT_S)
     assert isinstance(results, list) and [r.counts for r in results] == [{"0": 100}, {"1": 100}]
 
 
@@ -95,7 +95,7 @@ def test_qasm_text_and_listing_with_filters(client: Client) -> None:
     qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[1];\nmeasure q -> c;\n'
     first = client.run(qasm, backend="sim", shots=10, tags=(tag,))
     second = client.run(qasm, backend="sim", shots=10, tags=(tag,))
-    second.wait(timeout=60, progress=False)
+    second.wait(timeout=WAIT_S, progress=False)
     page = client.jobs(tag=tag)
     assert page.total == 2 and {job.id for job in page} == {first.id, second.id}
     assert client.job(second.id).result().counts == {"01": 10}
@@ -142,7 +142,7 @@ def test_async_client_runs_jobs_concurrently(server: Server, token: str) -> None
     async def go() -> list[Any]:
         async with AsyncClient(server.url, token) as client:
             jobs = [await client.run(basis(bits), backend="sim", shots=20) for bits in ("00", "01", "10")]
-            results = await asyncio.gather(*(job.result(timeout=60) for job in jobs))
+            results = await asyncio.gather(*(job.result(timeout=WAIT_S) for job in jobs))
             listed = await client.jobs(limit=3)
             assert len(listed) == 3
             return [r.counts for r in results]
@@ -220,7 +220,7 @@ def test_submit_whose_response_is_lost_is_retried_and_makes_one_job(server: Serv
     try:
         with Client(f"http://127.0.0.1:{proxy.port}", token) as client:
             job = client.run(basis("110"), backend="sim", shots=30, tags=(tag,))
-            assert job.result(timeout=60).counts == {"110": 30}
+            assert job.result(timeout=WAIT_S).counts == {"110": 30}
     finally:
         proxy.close()
     assert len(proxy.submits) == 2  # the lost one and its retry

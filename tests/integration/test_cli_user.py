@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.client.live import new_user_token, shared_server
+from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.service.helpers import Server
 
 QASMBENCH_CANDIDATES = (
@@ -53,7 +53,7 @@ def xihe(home: Path, *args: str, input_text: str | None = None) -> subprocess.Co
     env |= {"HOME": str(home), "COLUMNS": "100", "NO_COLOR": "1"}
     return subprocess.run(
         [sys.executable, "-c", "from xihe.cli import main; main()", *args],
-        env=env, capture_output=True, text=True, timeout=120, input=input_text, check=False,
+        env=env, capture_output=True, text=True, timeout=WAIT_S, input=input_text, check=False,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client.live import new_user_token, shared_server
+from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.service.helpers import Server
 from xihe.service.api.routes.quafu import task_json
 from xihe.service.models import Job
@@ -58,7 +58,7 @@ def token(server: Server) -> str:
 
 def post(server: Server, path: str, token: str | None, **form: str) -> httpx.Response:
     headers = {"api_token": token} if token is not None else {}
-    return httpx.post(f"{server.url}/qbackend/{path}/", data=form, headers=headers, timeout=60)
+    return httpx.post(f"{server.url}/qbackend/{path}/", data=form, headers=headers, timeout=WAIT_S + 30)
 
 
 def test_every_answer_is_http_200_with_the_code_in_the_body(server: Server, token: str) -> None:
@@ -90,7 +90,8 @@ def test_async_submit_then_recall_until_completed(server: Server, token: str) ->
     done = post(server, "scq_kit", token, **form).json()  # the waiting variant
     assert done["status"] == 2 and set(eval(done["res"])) == {"00", "11"}
     recalled = post(server, "scq_task_recall", token, task_id=queued["task_id"]).json()
-    for _ in range(100):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
         if recalled["status"] == 2:
             break
         time.sleep(0.1)
