@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.client.live import QUOTA_SHOTS, WAIT_S, new_user_token, shared_server
-from tests.service.helpers import Server
+from tests.service.helpers import Server, server_env
 from xihe import Circuit, Parameter
 from xihe.client import (
     AsyncClient,
@@ -27,6 +28,8 @@ from xihe.client import (
     JobTimeoutError,
     NotFoundError,
     QuotaError,
+    RateLimitError,
+    RetryPolicy,
     ValidationError,
 )
 from xihe.results import Result
@@ -229,3 +232,42 @@ def test_submit_whose_response_is_lost_is_retried_and_makes_one_job(server: Serv
     with Client(server.url, token) as direct:
         page = direct.jobs(tag=tag)
     assert page.total == 1 and page[0].id == job.id
+
+
+@pytest.fixture(scope="module")
+def throttled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server allowing each user 2 requests per second, with a burst of 2."""
+    data_dir = tmp_path_factory.mktemp("xihe-throttled")
+    env = server_env(data_dir, WORKERS="0", RATE_LIMIT_PER_SECOND="2", RATE_LIMIT_BURST="2")
+    server = Server(data_dir, env).start("--no-workers", timeout=WAIT_S)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_rate_limited_requests_wait_for_retry_after_and_succeed(throttled_server: Server) -> None:
+    token = throttled_server.token or ""
+    with Client(throttled_server.url, token, retry=RetryPolicy(max_attempts=1)) as impatient:
+        with pytest.raises(RateLimitError) as limited:
+            for _ in range(10):
+                impatient.backends()
+        assert limited.value.status == 429 and (limited.value.retry_after or 0) >= 1
+    seen = RecordingTransport()
+    with Client(throttled_server.url, token, transport=seen) as patient:
+        names = [len(patient.backends()) for _ in range(5)]  # over the limit: 429s, retried after Retry-After
+    assert len(set(names)) == 1 and names[0] >= 5
+    assert 429 in seen.statuses and seen.statuses.count(200) == 5
+
+
+class RecordingTransport(httpx.HTTPTransport):
+    """The real HTTP transport, noting each answer's status."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        self.statuses.append(response.status_code)
+        return response
