@@ -244,7 +244,10 @@ class ApplyLayout:
         properties["layout"] = layout
         properties["final_layout"] = list(layout)
         ops = [op.replace(qubits=tuple(layout[q] for q in op.qubits)) for op in dag.ops]
-        return dag.copy_with(ops, num_qubits=self.target.num_qubits)
+        # An ideal (unconstrained) target keeps the circuit's own width: padding a 5-qubit circuit to the
+        # simulator's full width would make the statevector engine refuse it.
+        width = dag.num_qubits if self.target.unconstrained else self.target.num_qubits
+        return dag.copy_with(ops, num_qubits=width)
 
 
 class TrivialLayout:
