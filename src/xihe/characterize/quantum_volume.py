@@ -81,6 +81,7 @@ class QuantumVolume(Experiment):
             total = sum(result.counts.values())
             hops.append(sum(c for k, c in result.counts.items() if k.replace(" ", "") in heavy) / total)
             ideal_hops.append(float(probs[heavy_outputs(probs)].sum()))
+        predicted = _predicted_hop(results, ideal_hops)
         mean = float(np.mean(hops))
         sigma = math.sqrt(mean * (1 - mean) / self.trials)
         passed = mean - 2 * sigma > THRESHOLD
@@ -92,8 +93,26 @@ class QuantumVolume(Experiment):
             data={"hops": hops, "ideal_hops": ideal_hops, "x_label": "circuit", "ylabel": "heavy-output frequency"},
             metadata={"n": self.n, "trials": self.trials, "passed": bool(passed), "confidence": confidence,
                       "threshold": THRESHOLD, "ideal_mean": ideal_mean,
-                      "two_qubit_gates_per_circuit": 3 * self.n * (self.n // 2)},
+                      "two_qubit_gates_per_circuit": 3 * self.n * (self.n // 2),
+                      "predicted_hop": predicted},
         )
+
+
+def _predicted_hop(results: Sequence[Result], ideal_hops: Sequence[float]) -> float | None:
+    """Heavy-output probability the calibration predicts: ``ESP h_ideal + (1 - ESP)/2`` averaged over circuits.
+
+    ``ESP`` is the compiler's estimated success probability of each compiled circuit (product of its gates' and
+    readouts' fidelities); an error anywhere is assumed to scramble the output, which then lands in the heavy half
+    with probability 1/2 (the premise of XEB and QV for random circuits). ``None`` without compiler statistics.
+    """
+    values = []
+    for result, ideal in zip(results, ideal_hops, strict=True):
+        stats_ = result.metadata.get("compiled_stats") or {}
+        esp = stats_.get("estimated_success_probability")
+        if esp is None:
+            return None
+        values.append(float(esp) * ideal + (1 - float(esp)) / 2)
+    return float(np.mean(values)) if values else None
 
 
 def quantum_volume(results: Sequence[ExperimentResult]) -> int:

@@ -27,7 +27,9 @@ def wilson(successes: float, trials: int, unit: str = "") -> Estimate:
     z2 = _Z95**2
     centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
     half = _Z95 * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials**2)) / (1 + z2 / trials)
-    return Estimate(p, math.sqrt(p * (1 - p) / trials), max(0.0, centre - half), min(1.0, centre + half), unit)
+    low = max(0.0, centre - half) if successes > 0 else 0.0
+    high = min(1.0, centre + half) if successes < trials else 1.0
+    return Estimate(p, math.sqrt(p * (1 - p) / trials), low, high, unit)
 
 
 class ReadoutFidelity(Experiment):
@@ -55,7 +57,9 @@ class ReadoutFidelity(Experiment):
             err = math.sqrt(e10.stderr**2 + e01.stderr**2) / 2
             estimates[f"p1_given_0[{q}]"] = e10
             estimates[f"p0_given_1[{q}]"] = e01
-            estimates[f"fidelity[{q}]"] = Estimate(fid, err, fid - _Z95 * err, min(1.0, fid + _Z95 * err))
+            # Conservative: both error rates at their Wilson bounds at once (stays sensible at zero errors).
+            estimates[f"fidelity[{q}]"] = Estimate(fid, err, 1 - (e10.ci_high + e01.ci_high) / 2,
+                                                   1 - (e10.ci_low + e01.ci_low) / 2)
         return ExperimentResult(
             self.name, self.qubits, estimates,
             data={"qubits": list(self.qubits), "p1_given_0": list(map(float, p1_0)),

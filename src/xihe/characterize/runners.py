@@ -49,7 +49,8 @@ def device_runner(device: Any, optimization_level: int = 3) -> Runner:
             if compile and device.coupling_map:
                 compiled = device.compile(c, optimization_level=optimization_level, seed=s)
                 result = device.run(compiled.circuit, shots, seed=s, compiled=compiled)
-                result.metadata.setdefault("compiled_ops", compiled.circuit.count_ops())
+                result.metadata["compiled_ops"] = compiled.circuit.count_ops()
+                result.metadata["compiled_stats"] = dict(compiled.stats)
             else:
                 result = device.run(c, shots, seed=s)
             results.append(result)

@@ -238,13 +238,13 @@ def plan_suite(device: Any, suite: str = "standard", qubits: Sequence[int] | Non
         (InterleavedRB(pair, gate=two_q, samples=samples + 2, clifford_form=form, num_qubits=width,
                        seed=None if seed is None else seed + 2), shots),
     ]
-    if suite == "full":
+    if suite == "full" and not clifford_only:
         plan.append((GHZFidelity(region, num_qubits=width), shots))
-        if not clifford_only:
-            plan.append((XEB(list(pair), two_qubit_gate=two_q, num_qubits=width,
-                             seed=None if seed is None else seed + 3), shots))
+        plan.append((XEB(list(pair), two_qubit_gate=two_q, num_qubits=width,
+                         seed=None if seed is None else seed + 3), shots))
     if clifford_only:
-        notes.append("Clifford-only backend: quantum volume and XEB (non-Clifford circuits) left out")
+        notes.append("Clifford-only backend: quantum volume, XEB and GHZ parity oscillations (non-Clifford "
+                     "circuits) left out")
     else:
         sizes = list(qv_sizes) if qv_sizes is not None else ([2, 3] if quick else [2, 3, 4])
         trials = 100  # fewer cannot pass n = 2 even when ideal: its heavy-output mean is only ~0.79
