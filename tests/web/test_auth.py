@@ -142,3 +142,22 @@ def test_repeated_wrong_passwords_pause_the_login_for_that_name(site: Site) -> N
     assert paused.status_code == 429 and "Too many failed logins" in paused.text
     assert int(paused.headers["retry-after"]) > 0
     assert log_in(site.anonymous(), "bob", PASSWORDS["bob"]).status_code == 303  # other accounts still log in
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(site: Site) -> None:
+    with site.database.write() as session:
+        users.create_user(session, "gina", password="gina-password-1")
+    here, elsewhere = site.client("gina", "gina-password-1"), site.client("gina", "gina-password-1")
+    csrf = page_csrf(here)
+    wrong = here.post("/account/password", data={"current": "nope", "new": "gina-password-2",
+                                                 "confirm": "gina-password-2", "csrf_token": csrf})
+    assert wrong.status_code == 403 and "current password is wrong" in wrong.text
+    short = here.post("/account/password", data={"current": "gina-password-1", "new": "short", "confirm": "short",
+                                                 "csrf_token": csrf})
+    assert short.status_code == 422
+    done = here.post("/account/password", data={"current": "gina-password-1", "new": "gina-password-2",
+                                                "confirm": "gina-password-2", "csrf_token": csrf})
+    assert done.status_code == 200 and "Your password was changed" in done.text
+    assert here.get("/jobs", follow_redirects=False).status_code == 200
+    assert elsewhere.get("/jobs", follow_redirects=False).status_code == 303
+    assert log_in(site.anonymous(), "gina", "gina-password-2").status_code == 303

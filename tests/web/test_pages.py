@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from fastapi.testclient import TestClient
@@ -212,3 +213,13 @@ def test_edit_a_copy_fills_the_editor_from_ones_own_job_only(alice: TestClient, 
     assert "cx q[0],q[1];" in page and 'value="123"' in page and 'value="copy me"' in page
     assert '<option value="line10" selected>' in page and 'value="a, b"' in page
     assert 'value="copy me"' not in bob.get(f"/editor?from_job={job_id}").text
+
+
+def test_every_editor_example_is_valid(alice: TestClient) -> None:
+    from xihe.web.routes.editor import EXAMPLES
+
+    page = alice.get("/editor").text
+    for title, text in EXAMPLES.items():
+        assert f'value="{html.escape(title)}"' in page
+        answer = validate(alice, text)
+        assert answer["ok"], (title, answer)

@@ -28,8 +28,22 @@ from xihe.web.sessions import csrf_matches
 router = APIRouter(include_in_schema=False)
 
 MAX_DRAWN_OPERATIONS = 1500
-BELL_EXAMPLE = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\n'
-                "measure q -> c;\n")
+HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
+BELL_EXAMPLE = HEADER + "qreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
+# Starting points for people who do not write QASM every day (each is checked by the tests).
+EXAMPLES = {
+    "Bell pair": BELL_EXAMPLE,
+    "GHZ state, 5 qubits": HEADER + "qreg q[5];\ncreg c[5];\nh q[0];\n"
+    + "".join(f"cx q[{i}],q[{i + 1}];\n" for i in range(4)) + "measure q -> c;\n",
+    "Quantum Fourier transform of |101>": HEADER + "qreg q[3];\ncreg c[3];\nx q[0];\nx q[2];\nbarrier q;\n"
+    "h q[0];\ncu1(pi/2) q[1],q[0];\ncu1(pi/4) q[2],q[0];\nh q[1];\ncu1(pi/2) q[2],q[1];\nh q[2];\n"
+    "swap q[0],q[2];\nmeasure q -> c;\n",
+    "Grover search for |11>": HEADER + "qreg q[2];\ncreg c[2];\nh q;\ncz q[0],q[1];\nh q;\nx q;\n"
+    "cz q[0],q[1];\nx q;\nh q;\nmeasure q -> c;\n",
+    "Teleportation (mid-circuit measurement)": HEADER + "qreg q[3];\ncreg a[1];\ncreg b[1];\ncreg out[1];\n"
+    "ry(1.1) q[0];\nh q[1];\ncx q[1],q[2];\ncx q[0],q[1];\nh q[0];\nmeasure q[0] -> a[0];\n"
+    "measure q[1] -> b[0];\nif(b==1) x q[2];\nif(a==1) z q[2];\nmeasure q[2] -> out[0];\n",
+}
 
 
 class ValidateRequest(BaseModel):
@@ -85,7 +99,7 @@ def _editor(request: Request, user: Any, *, form: dict[str, Any] | None = None, 
     devices = catalog(request)
     values = {"qasm": BELL_EXAMPLE, "backend": "sim", "shots": 1000, "compile": True, "optimization_level": 2,
               "seed": "", "name": "", "tags": "", **(form or {})}
-    context = {"nav": "editor", "backends": devices.names(), "form": values, "error": error}
+    context = {"nav": "editor", "backends": devices.names(), "form": values, "error": error, "examples": EXAMPLES}
     return render(request, "editor.html", context, status=status, user=user)
 
 

@@ -103,14 +103,13 @@
   text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; placeBand(); });
   backend.addEventListener("change", validate);
   compile.addEventListener("change", validate);
-  text.addEventListener("keydown", (event) => {
-    if (event.key === "Tab") {  // indent instead of leaving the box
-      event.preventDefault();
-      const start = text.selectionStart;
-      text.setRangeText("  ", start, text.selectionEnd, "end");
-      renderGutter();
-      schedule();
-    }
+  const example = document.getElementById("example");
+  example.addEventListener("change", () => {
+    const chosen = example.selectedOptions[0];
+    if (!chosen || !chosen.dataset.qasm) return;
+    text.value = chosen.dataset.qasm;
+    renderGutter();
+    validate();
   });
   renderGutter();
   validate();
