@@ -14,6 +14,8 @@ from tests.e2e.browser import launch, log_in
 from tests.service.helpers import BELL, Server, basis_state_qasm, run_xihe, server_env
 
 pytestmark = pytest.mark.browser
+# The machine may be busy: give every wait room (they return as soon as the condition holds).
+expect.set_options(timeout=30_000)
 
 BOB_PASSWORD = "bob-password-1"
 # "cx q[0] q[1];": a missing comma on line 6.
@@ -54,6 +56,7 @@ def demo(browser: Any, server: Server) -> Iterator[Page]:
 def test_login_refuses_a_wrong_password_then_lets_the_user_in(browser: Any, server: Server) -> None:
     context = browser.new_context()
     page = context.new_page()
+    page.set_default_timeout(30_000)
     page.goto(f"{server.url}/jobs")
     expect(page).to_have_url(re.compile(r"/login\?next=/jobs$"))
     page.fill("#name", "bob")
@@ -148,6 +151,7 @@ def test_a_second_user_cannot_open_the_first_users_job(browser: Any, demo: Page,
     assert job_id
     context = browser.new_context()
     page = context.new_page()
+    page.set_default_timeout(30_000)
     log_in(page, server.url, "bob", BOB_PASSWORD)
     response = page.goto(f"{server.url}/jobs/{job_id}")
     assert response is not None and response.status == 404
