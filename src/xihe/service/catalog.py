@@ -18,6 +18,7 @@ class DeviceCatalog:
         self._devices: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._names: list[str] | None = None
+        self._exclusive: set[str] | None = None
 
     def names(self) -> list[str]:
         if self._names is None:
@@ -41,7 +42,10 @@ class DeviceCatalog:
         return self._devices[name]
 
     def exclusive_names(self) -> set[str]:
-        return {name for name in self.names() if bool(getattr(self.get(name), "exclusive", False))}
+        """Backends that run one job at a time (twins and hardware)."""
+        if self._exclusive is None:
+            self._exclusive = {name for name in self.names() if bool(getattr(self.get(name), "exclusive", False))}
+        return self._exclusive
 
 
 def calibration_fields(device: Any) -> dict[str, Any] | None:

@@ -42,8 +42,12 @@ def list_snapshots(session: Session, backend: str, limit: int = 100) -> list[Cal
     return list(session.scalars(query))
 
 
+_OVERRIDES = select(BackendState.backend, BackendState.status)
+
+
 def backend_status_overrides(session: Session) -> dict[str, str]:
-    return {row.backend: row.status for row in session.scalars(select(BackendState))}
+    """Backends an operator set to maintenance/offline (or back online), by name."""
+    return {backend: status for backend, status in session.connection().execute(_OVERRIDES)}
 
 
 def set_backend_status(session: Session, backend: str, status: str) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
@@ -19,12 +20,20 @@ def new_job_id() -> str:
     return secrets.token_hex(8)
 
 
+_INSERT_JOB = insert(Job)
+
+
 def insert_job(session: Session, **fields: Any) -> Job:
-    job = Job(id=fields.pop("id", None) or new_job_id(), status=JobStatus.QUEUED.value,
-              created_at=fields.pop("created_at", None) or utcnow(), attempts=0, cancel_requested=False, **fields)
-    session.add(job)
-    session.flush()
-    return job
+    """Insert a QUEUED job (one prebuilt INSERT, no ORM flush: this is on every submit's path)."""
+    values = {"id": fields.pop("id", None) or new_job_id(), "status": JobStatus.QUEUED.value,
+              "created_at": fields.pop("created_at", None) or utcnow(), "attempts": 0, "cancel_requested": False,
+              "started_at": None, "finished_at": None, "lease_owner": None, "lease_host": None,
+              "lease_expires_at": None, "error_stage": None, "error_detail": None, "exec_seconds": None,
+              "source": "native", "priority": 0, "effective_priority": 0, "name": None, "tags": [],
+              "kind": "single", "num_circuits": 1, "num_qubits": 0, "memory_estimate": 0, "max_attempts": 3,
+              "wall_seconds": 600.0, **fields}
+    session.connection().execute(_INSERT_JOB, values)
+    return Job(**values)
 
 
 def get_job(session: Session, job_id: str) -> Job | None:
@@ -56,12 +65,13 @@ def list_jobs(session: Session, user_id: int | None, *, status: str | None = Non
     return session.scalars(query.limit(limit).offset(offset)).all(), int(total)
 
 
+_CIRCUITS_SINCE = select(func.coalesce(func.sum(Job.num_circuits), 0)).where(
+    Job.user_id == bindparam("p_user"), Job.created_at >= bindparam("p_since", type_=Job.created_at.type))
+
+
 def count_circuits_since(session: Session, user_id: int, since: datetime) -> int:
     """Circuits (each batch item or sweep binding counts) the user submitted since ``since`` (daily quota)."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Job.num_circuits), 0)).where(Job.user_id == user_id, Job.created_at >= since)
-    )
-    return int(total or 0)
+    return int(session.connection().execute(_CIRCUITS_SINCE, {"p_user": user_id, "p_since": since}).scalar() or 0)
 
 
 def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -> Job:
@@ -96,24 +106,33 @@ def attempts_for(session: Session, job_id: str) -> Sequence[JobAttempt]:
     return session.scalars(select(JobAttempt).where(JobAttempt.job_id == job_id).order_by(JobAttempt.number)).all()
 
 
+def _queue_position_statement() -> Any:
+    owner_usage = select(User.usage_log2).where(User.id == bindparam("p_user")).scalar_subquery()
+    priority: Any = bindparam("p_priority")
+    created = bindparam("p_created", type_=Job.created_at.type)
+    return select(func.count()).select_from(Job).join(User, User.id == Job.user_id).where(
+        Job.status == JobStatus.QUEUED.value,
+        Job.backend == bindparam("p_backend"),
+        Job.id != bindparam("p_id"),
+        or_(
+            Job.effective_priority > priority,
+            and_(Job.effective_priority == priority,
+                 or_(User.usage_log2 < owner_usage,
+                     and_(User.usage_log2 == owner_usage,
+                          or_(Job.created_at < created,
+                              and_(Job.created_at == created, Job.id < bindparam("p_id")))))),
+        ),
+    )
+
+
+_QUEUE_POSITION = _queue_position_statement()
+
+
 def queue_position(session: Session, job: Job) -> int:
     """How many queued jobs of the same backend the scheduler would take before this one (0 = next)."""
-    owner_usage = select(User.usage_log2).where(User.id == job.user_id).scalar_subquery()
-    ahead = session.scalar(
-        select(func.count()).select_from(Job).join(User, User.id == Job.user_id).where(
-            Job.status == JobStatus.QUEUED.value,
-            Job.backend == job.backend,
-            Job.id != job.id,
-            or_(
-                Job.effective_priority > job.effective_priority,
-                and_(Job.effective_priority == job.effective_priority,
-                     or_(User.usage_log2 < owner_usage,
-                         and_(User.usage_log2 == owner_usage,
-                              or_(Job.created_at < job.created_at,
-                                  and_(Job.created_at == job.created_at, Job.id < job.id))))),
-            ),
-        )
-    )
+    ahead = session.connection().execute(_QUEUE_POSITION, {
+        "p_user": job.user_id, "p_priority": job.effective_priority, "p_created": job.created_at,
+        "p_backend": job.backend, "p_id": job.id}).scalar()
     return int(ahead or 0)
 
 
@@ -132,13 +151,24 @@ def running_count(session: Session, backend: str) -> int:
         Job.status == JobStatus.RUNNING.value, Job.backend == backend)) or 0)
 
 
-def mean_exec_seconds(session: Session, backend: str, sample: int = 50) -> float | None:
-    """Mean execution time of the backend's recent finished jobs (for estimated start times)."""
-    recent = (select(Job.exec_seconds).where(Job.backend == backend, Job.status == JobStatus.DONE.value,
-                                             Job.exec_seconds.is_not(None))
-              .order_by(Job.finished_at.desc()).limit(sample).subquery())
-    value = session.scalar(select(func.avg(recent.c.exec_seconds)))
-    return float(value) if value is not None else None
+_MEAN_CACHE: dict[tuple[str, str], tuple[float, float | None]] = {}
+_RECENT = (select(Job.exec_seconds).where(Job.backend == bindparam("p_backend"), Job.status == JobStatus.DONE.value,
+                                          Job.exec_seconds.is_not(None))
+           .order_by(Job.finished_at.desc()).limit(50).subquery())
+_MEAN_EXEC = select(func.avg(_RECENT.c.exec_seconds))
+
+
+def mean_exec_seconds(session: Session, backend: str) -> float | None:
+    """Mean execution time of the backend's 50 latest finished jobs (for estimated starts; cached 2 s)."""
+    key = (str(getattr(session.get_bind(), "url", "")), backend)
+    now = time.monotonic()
+    cached = _MEAN_CACHE.get(key)
+    if cached is not None and now - cached[0] < 2.0:
+        return cached[1]
+    value = session.connection().execute(_MEAN_EXEC, {"p_backend": backend}).scalar()
+    mean = float(value) if value is not None else None
+    _MEAN_CACHE[key] = (now, mean)
+    return mean
 
 
 def status_counts(session: Session) -> dict[str, int]:
