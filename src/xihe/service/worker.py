@@ -278,7 +278,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings()
     database = Database.from_settings(settings)
     catalog = DeviceCatalog()
-    worker = Worker(settings, database, backends=args.backends, catalog=catalog, hard_wall_limit=True)
+    from xihe.service.cluster import configured_run_items  # Ray fan-out when XIHE_RAY_ADDRESS is set
+
+    worker = Worker(settings, database, backends=args.backends, catalog=catalog, hard_wall_limit=True,
+                    run_items=configured_run_items())
     record_calibrations(database, catalog, worker.backends)
     warm_up(catalog)
     worker.run_forever(parent_pid=args.parent_pid)
