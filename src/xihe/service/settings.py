@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = 3.0
     max_attempts: int = 3
     poll_interval_seconds: float = 0.005
-    idle_poll_max_seconds: float = 0.1
+    idle_poll_max_seconds: float = 0.5
 
     # One machine's budget shared by all its workers.
     memory_budget_bytes: int | None = Field(default=None, description="Default: half the machine's RAM.")

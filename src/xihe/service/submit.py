@@ -22,10 +22,11 @@ from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
-from xihe.service.repositories import calibrations, idempotency, jobs
+from xihe.service.repositories import calibrations, idempotency, jobs, queue
 from xihe.service.scheduling import effective_priority
 from xihe.service.schemas import JobCreate
 from xihe.service.settings import Settings
+from xihe.service.wakeup import JOBS_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -175,4 +176,5 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     )
     if idempotency_key is not None:
         idempotency.store_key(session, user.id, idempotency_key, digest, job.id, now)
+    queue.notify(session, JOBS_CHANNEL)
     return SubmitOutcome(job=job, created=True)

@@ -1,61 +1,71 @@
-"""Wake long polls when the database changes, without a query per waiter.
+"""Wake long polls when jobs finish, without a query per waiter.
 
-On SQLite, ``PRAGMA data_version`` on one dedicated connection changes whenever another connection commits; one
-background task polls it every few milliseconds and wakes every waiter. On PostgreSQL the waiters simply re-read
-on a short timer.
+One background thread waits on the database's wake-up source (:mod:`xihe.service.wakeup`: SQLite's data version,
+PostgreSQL's ``NOTIFY xihe_done``) and wakes every waiting request; each then re-reads its job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
+import logging
+import threading
 
 from xihe.service.db import Database
+from xihe.service.wakeup import DONE_CHANNEL, Wakeup, wakeup_for
+
+log = logging.getLogger("xihe.watch")
 
 
 class ChangeWatcher:
-    def __init__(self, database: Database, interval: float = 0.003) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
-        self.interval = interval
         self._event = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._connection: sqlite3.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wakeup: Wakeup | None = None
 
     async def start(self) -> None:
-        if self.database.is_sqlite and self._task is None:
-            path = self.database.url.split("///", 1)[1]
-            self._connection = sqlite3.connect(path, check_same_thread=False)
-            self._task = asyncio.create_task(self._poll())
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._wakeup = wakeup_for(self.database.url, DONE_CHANNEL)
+        except Exception:  # no signal: waiters fall back to short timers
+            log.warning("no wake-up source for the database; long polls use timers", exc_info=True)
+            return
+        self._thread = threading.Thread(target=self._run, name="xihe-watch", daemon=True)
+        self._thread.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 2.0)
+            self._thread = None
+        if self._wakeup is not None:
+            self._wakeup.close()
+            self._wakeup = None
 
-    async def _poll(self) -> None:
-        assert self._connection is not None
-        last = None
-        while True:
+    def _run(self) -> None:
+        assert self._wakeup is not None and self._loop is not None
+        while not self._stop.is_set():
             try:
-                version = self._connection.execute("PRAGMA data_version").fetchone()[0]
-            except sqlite3.Error:
-                version = None
-            if version != last:
-                last = version
-                event, self._event = self._event, asyncio.Event()
-                event.set()
-            await asyncio.sleep(self.interval)
+                changed = self._wakeup.wait(0.5)
+            except Exception:
+                log.exception("wake-up source failed")
+                self._stop.wait(1.0)
+                continue
+            if changed:
+                with contextlib.suppress(RuntimeError):  # loop closed at shutdown
+                    self._loop.call_soon_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
 
     async def wait_for_change(self, timeout: float) -> None:
-        """Return after the next commit by another connection, or after ``timeout`` (at most 50 ms on PostgreSQL)."""
-        if self._task is None:
-            await asyncio.sleep(min(timeout, 0.02))
+        """Return after the next change, or after ``timeout`` (at most 50 ms without a wake-up source)."""
+        if self._thread is None:
+            await asyncio.sleep(min(timeout, 0.05))
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)

@@ -26,6 +26,7 @@ from xihe.service.models import Job
 from xihe.service.repositories import calibrations, queue
 from xihe.service.retry import RetryPolicy
 from xihe.service.settings import Settings
+from xihe.service.wakeup import JOBS_CHANNEL, wakeup_for
 
 log = logging.getLogger("xihe.worker")
 
@@ -80,17 +81,22 @@ class Worker:
     # -- the loop -------------------------------------------------------------------------------------------
     def run_forever(self, stop: threading.Event | None = None, parent_pid: int | None = None) -> None:
         stop = stop or threading.Event()
+        wakeup = wakeup_for(self.database.url, JOBS_CHANNEL)
         idle = self.settings.poll_interval_seconds
-        while not stop.is_set():
-            if parent_pid is not None and os.getppid() != parent_pid:
-                log.warning("parent process gone; worker %s exits", self.worker_id)
-                return
-            self.reap_if_due()
-            if self.run_once():
-                idle = self.settings.poll_interval_seconds
-                continue
-            stop.wait(idle)
-            idle = min(idle * 2, self.settings.idle_poll_max_seconds)
+        try:
+            while not stop.is_set():
+                if parent_pid is not None and os.getppid() != parent_pid:
+                    log.warning("parent process gone; worker %s exits", self.worker_id)
+                    return
+                self.reap_if_due()
+                if self.run_once():
+                    idle = self.settings.poll_interval_seconds
+                    continue
+                # Idle: sleep until the database changes (a submit) or the backoff runs out (a lease to reap).
+                wakeup.wait(idle)
+                idle = min(idle * 2, self.settings.idle_poll_max_seconds)
+        finally:
+            wakeup.close()
 
     def reap_if_due(self) -> None:
         now = time.monotonic()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobAttempt, JobResult, User
 from xihe.service.states import JobStatus, check_transition
+from xihe.service.wakeup import DONE_CHANNEL
 
 
 def new_job_id() -> str:
@@ -87,6 +88,10 @@ def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -
             # A worker claimed it in between: fall through to the cooperative path.
             session.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.RUNNING.value)
                             .values(cancel_requested=True))
+        else:
+            from xihe.service.repositories.queue import notify
+
+            notify(session, DONE_CHANNEL)
     elif status == JobStatus.RUNNING:
         session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))
     session.refresh(job)

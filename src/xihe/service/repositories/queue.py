@@ -21,6 +21,7 @@ from xihe.service.models import Job, JobAttempt, JobResult, User
 from xihe.service.repositories.users import record_usage
 from xihe.service.retry import RetryPolicy
 from xihe.service.states import JobStatus, check_transition
+from xihe.service.wakeup import DONE_CHANNEL, JOBS_CHANNEL
 
 CLAIM_LOCK_KEY = 0x7869_6865  # "xihe"
 
@@ -33,6 +34,13 @@ class LeaseState:
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def notify(session: Session, channel: str) -> None:
+    """Wake the listeners of ``channel`` when this transaction commits (PostgreSQL NOTIFY; SQLite needs none:
+    its waiters watch the data version)."""
+    if _is_postgres(session):
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
 @lru_cache(maxsize=64)
@@ -162,6 +170,7 @@ def complete_job(session: Session, job_id: str, worker_id: str, results: list[di
     connection.execute(_CLOSE_ATTEMPT, {"p_job_id": job_id, "p_number": attempts, "p_now": now,
                                         "p_outcome": "DONE", "p_detail": None})
     record_usage(session, user_id, exec_seconds, now)
+    notify(session, DONE_CHANNEL)
     return True
 
 
@@ -182,6 +191,7 @@ def fail_job(session: Session, job_id: str, worker_id: str, *, stage: str, detai
         job.exec_seconds = exec_seconds
     _release(job)
     record_usage(session, job.user_id, exec_seconds, now)
+    notify(session, JOBS_CHANNEL if retry else DONE_CHANNEL)
     session.flush()
     return True
 
@@ -196,6 +206,7 @@ def cancel_running_job(session: Session, job_id: str, worker_id: str, *, exec_se
     _release(job)
     _close_attempt(session, job, "CANCELLED", None, now)
     record_usage(session, job.user_id, exec_seconds, now)
+    notify(session, DONE_CHANNEL)
     session.flush()
     return True
 
@@ -222,6 +233,9 @@ def requeue_expired(session: Session, *, now: datetime, policy: RetryPolicy) -> 
                 job.error_detail = decision.reason
         _release(job)
         touched.append(job.id)
+    if touched:
+        notify(session, JOBS_CHANNEL)
+        notify(session, DONE_CHANNEL)
     session.flush()
     return touched
 

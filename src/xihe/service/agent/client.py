@@ -1,0 +1,106 @@
+"""The agent API (``/api/v1/agents/{device}/...``) over httpx, with a device token.
+
+Connection failures are retried with backoff for ``retry_seconds``: a platform restart or a replica swap behind
+the load balancer must not kill an agent. A 409 (lease lost) is an answer, not an error: the caller drops the job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from xihe.errors import XiheError
+
+
+class AgentError(XiheError):
+    """The platform refused an agent request (bad token, wrong device, bad result)."""
+
+
+@dataclass(frozen=True)
+class AgentJob:
+    job_id: str
+    lease: str
+    lease_seconds: float
+    heartbeat_seconds: float
+    attempt: int
+    items: list[dict[str, Any]]
+
+
+def snapshot_body(snapshot: Any) -> dict[str, Any]:
+    """A :class:`~xihe.devices.calibration.CalibrationSnapshot` as the API's CalibrationIn."""
+    when = snapshot.time
+    return {"id": str(snapshot.id), "version": int(snapshot.version),
+            "time": when.isoformat() if isinstance(when, datetime) else str(when), "data": dict(snapshot.data)}
+
+
+class AgentClient:
+    def __init__(self, url: str, token: str, device: str, *, timeout: float = 30.0,
+                 retry_seconds: float = 60.0) -> None:
+        self.device = device
+        self.retry_seconds = retry_seconds
+        self._http = httpx.Client(base_url=f"{url.rstrip('/')}/api/v1/agents/{device}", timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.2
+        while True:
+            try:
+                response = self._http.post(path, json=body)
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if response.status_code >= 500 and time.monotonic() < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if response.status_code in (401, 403, 422) or response.status_code >= 500:
+                raise AgentError(f"{path}: HTTP {response.status_code}: {_detail(response)}")
+            return response
+
+    def claim(self, agent: str) -> AgentJob | None:
+        response = self._post("/claim", {"agent": agent})
+        if response.status_code == 204:
+            return None
+        return AgentJob(**response.json())
+
+    def heartbeat(self, job: AgentJob) -> tuple[bool, bool]:
+        """(lease still held, cancel requested)."""
+        body = self._post(f"/jobs/{job.job_id}/heartbeat", {"lease": job.lease}).json()
+        return bool(body["held"]), bool(body["cancel_requested"])
+
+    def post_result(self, job: AgentJob, results: list[dict[str, Any]], *, driver: str, exec_seconds: float,
+                    calibration: Any | None = None) -> bool:
+        """True if stored; False if the lease was lost (409) and the result discarded by the platform."""
+        body: dict[str, Any] = {"lease": job.lease, "results": results, "driver": driver,
+                                "exec_seconds": exec_seconds}
+        if calibration is not None:
+            body["calibration"] = snapshot_body(calibration)
+        return self._post(f"/jobs/{job.job_id}/result", body).status_code == 200
+
+    def fail(self, job: AgentJob, detail: str, *, retry: bool = True) -> bool:
+        return self._post(f"/jobs/{job.job_id}/fail", {"lease": job.lease, "detail": detail[:4000],
+                                                       "retry": retry}).status_code == 200
+
+    def cancelled(self, job: AgentJob) -> bool:
+        return self._post(f"/jobs/{job.job_id}/cancelled", {"lease": job.lease}).status_code == 200
+
+    def post_calibration(self, snapshot: Any) -> dict[str, Any]:
+        return dict(self._post("/calibration", snapshot_body(snapshot)).json())
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:500]

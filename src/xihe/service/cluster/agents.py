@@ -1,0 +1,263 @@
+"""The server side of remote device agents: device tokens, claim-and-compile, heartbeat, results, calibration.
+
+An agent (``xihe agent --device NAME``, :mod:`xihe.service.agent`) runs on a chip's control computer and talks
+only HTTP. Its lease is the same lease a worker holds (:mod:`xihe.service.repositories.queue`): the claim names a
+fresh lease id as the job's ``lease_owner``; heartbeats renew it; only that lease id may post the result, once; a
+silent agent's lease expires and the job goes back to the queue (every claim first requeues expired leases, so
+a restarted agent picks its own lost job up again).
+
+The server compiles the job for the device under the device's latest calibration snapshot (the newest row an
+agent posted, else the chip file's) and keeps the compiled plan in the job's payload (``agent_plan``), so any
+API replica can accept the result: replicas stay stateless.
+
+Device tokens are ordinary API tokens of ``kind="device"`` owned by a disabled per-device account
+(``device:<name>``): the user API refuses them (a disabled account never authenticates) and the agent API accepts
+only them, and only for their own device.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xihe.errors import XiheError
+from xihe.service import executor
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.clock import utcnow
+from xihe.service.db import Database
+from xihe.service.models import ApiToken, Job
+from xihe.service.problems import Problem
+from xihe.service.repositories import calibrations, queue, users
+from xihe.service.repositories.users import IssuedToken
+from xihe.service.retry import RetryPolicy
+from xihe.service.security import hash_token
+from xihe.service.settings import Settings
+from xihe.service.states import JobStatus
+from xihe.version import __version__
+
+DEVICE_TOKEN_KIND = "device"
+PLAN_KEY = "agent_plan"
+UNLIMITED_MEMORY = 2**62  # the agent's machine runs the job, not this host: no local memory budget applies
+
+
+def device_account_name(device: str) -> str:
+    return f"device:{device}"
+
+
+def issue_device_token(session: Session, catalog: DeviceCatalog, device: str, *,
+                       expires_at: datetime | None = None) -> IssuedToken:
+    """A token that lets an agent serve ``device`` and nothing else (the secret is in the return only)."""
+    catalog.get(device)  # 422 for an unknown device
+    account = users.get_user_by_name(session, device_account_name(device))
+    if account is None:
+        account = users.create_user(session, device_account_name(device))
+        account.active = False
+    return users.create_token(session, account, name=device, expires_at=expires_at, kind=DEVICE_TOKEN_KIND)
+
+
+def authenticate_device(session: Session, secret: str, *, now: datetime | None = None) -> str | None:
+    """The device a device token serves, or None if the token is unknown, revoked, expired, or not a device's."""
+    now = now or utcnow()
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(secret),
+                                                   ApiToken.kind == DEVICE_TOKEN_KIND)).first()
+    if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    return token.name
+
+
+# -- the device a job is compiled for -----------------------------------------------------------------------------
+class CalibratedDevices:
+    """The catalog's devices under the latest calibration an agent posted (cached per snapshot id)."""
+
+    def __init__(self, catalog: DeviceCatalog) -> None:
+        self.catalog = catalog
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def current(self, session: Session, name: str) -> Any:
+        base = self.catalog.get(name)
+        if getattr(base, "kind", "simulator") == "simulator":
+            return base
+        row = calibrations.snapshot_at(session, name)
+        if row is None or not row.data or row.snapshot_id == str(base.calibration.id):
+            return base
+        key = (name, row.snapshot_id)
+        if key not in self._cache:
+            from xihe.devices.calibration import CalibrationSnapshot
+
+            version = int(row.version) if str(row.version).isdigit() else 0
+            self._cache[key] = base.with_calibration(CalibrationSnapshot(row.snapshot_id, version, row.time,
+                                                                         dict(row.data)))
+        return self._cache[key]
+
+
+def compile_plan(device: Any, payload: dict[str, Any], shots: int) -> list[dict[str, Any]]:
+    """Each item of the job compiled for ``device``: native QASM, layouts, shots, seed, calibration id."""
+    from xihe import qasm
+
+    plan = []
+    for item in executor.work_items(payload, shots):
+        circuit = qasm.loads(item.qasm)
+        if item.binding is not None:
+            circuit = circuit.bind(dict(item.binding))
+        initial = final = None
+        if item.compile:
+            compiled = device.compile(circuit, optimization_level=item.optimization_level, seed=item.seed)
+            circuit, initial, final = compiled.circuit, list(compiled.initial_layout), list(compiled.final_layout)
+        plan.append({"index": item.index, "qasm": qasm.dumps(circuit), "shots": item.shots, "seed": item.seed,
+                     "num_clbits": int(circuit.num_clbits), "initial_layout": initial, "final_layout": final,
+                     "calibration_id": str(device.calibration.id)})
+    return plan
+
+
+@dataclass(frozen=True)
+class AgentJob:
+    """What a claim hands the agent: the job, its lease, and the native circuits to run."""
+
+    job_id: str
+    lease: str
+    lease_seconds: float
+    heartbeat_seconds: float
+    attempt: int
+    items: list[dict[str, Any]]
+
+
+def _held(session: Session, job_id: str, lease: str, device: str) -> Job | None:
+    query = select(Job).where(Job.id == job_id, Job.lease_owner == lease, Job.backend == device,
+                              Job.status == JobStatus.RUNNING.value)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def claim(database: Database, settings: Settings, devices: CalibratedDevices, device: str, agent: str,
+          ) -> AgentJob | None:
+    """Requeue expired leases, lease the device's best queued job to a new lease id, compile it; None if idle."""
+    policy = RetryPolicy(settings.max_attempts)
+    exclusive = [device] if bool(getattr(devices.catalog.get(device), "exclusive", False)) else []
+    for _ in range(8):  # a job that fails to compile is failed and the next one tried
+        lease = f"agent-{agent[:30]}-{secrets.token_hex(6)}"
+        now = utcnow()
+        with database.write() as session:
+            queue.requeue_expired(session, now=now, policy=policy)
+        with database.write() as session:
+            job = queue.claim_next_job(session, worker_id=lease, host=f"agent:{agent[:50]}", backends=[device],
+                                       exclusive=exclusive, memory_budget=UNLIMITED_MEMORY,
+                                       lease_seconds=settings.lease_seconds, now=now)
+            if job is None:
+                return None
+            job_id, payload, shots, attempt = job.id, dict(job.payload), job.shots, job.attempts
+            target = devices.current(session, device)
+        try:
+            plan = compile_plan(target, payload, shots)
+        except XiheError as exc:
+            with database.write() as session:
+                queue.fail_job(session, job_id, lease, stage="compile", detail=str(exc), retry=False,
+                               exec_seconds=0.0, now=utcnow())
+            continue
+        with database.write() as session:
+            held = _held(session, job_id, lease, device)
+            if held is None:  # cancelled or expired while compiling: try the next job
+                continue
+            held.payload = {**dict(held.payload), PLAN_KEY: plan}
+        items = [{k: entry[k] for k in ("index", "qasm", "shots", "seed")} for entry in plan]
+        return AgentJob(job_id=job_id, lease=lease, lease_seconds=settings.lease_seconds,
+                        heartbeat_seconds=min(settings.heartbeat_seconds, settings.lease_seconds / 3),
+                        attempt=attempt, items=items)
+    return None
+
+
+def heartbeat(database: Database, settings: Settings, device: str, job_id: str, lease: str) -> queue.LeaseState:
+    with database.write() as session:
+        if _held(session, job_id, lease, device) is None:
+            cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+            return queue.LeaseState(held=False, cancel_requested=cancel)
+        return queue.renew_lease(session, job_id, lease, lease_seconds=settings.lease_seconds, now=utcnow())
+
+
+def _check_counts(entry: dict[str, Any], counts: dict[str, int]) -> None:
+    width = int(entry["num_clbits"])
+    if sum(counts.values()) != int(entry["shots"]):
+        raise Problem(422, "bad_result", f"item {entry['index']}: counts add up to {sum(counts.values())}, "
+                                         f"not the {entry['shots']} shots asked", stage="execute")
+    for key, value in counts.items():
+        if len(key) != width or set(key) - {"0", "1"} or value < 0:
+            raise Problem(422, "bad_result", f"item {entry['index']}: count key {key!r} is not a {width}-bit "
+                                             "string (c[0] leftmost) with a non-negative count", stage="execute")
+
+
+def result_record(entry: dict[str, Any], counts: dict[str, int], memory: list[str] | None, *, device: str,
+                  agent: str, driver: str) -> dict[str, Any]:
+    """A ResultPublic dict for one item an agent ran (the same fields a worker stores)."""
+    total = sum(counts.values()) or 1
+    return {
+        "counts": dict(sorted(counts.items())),
+        "probabilities": {k: v / total for k, v in sorted(counts.items())},
+        "shots": int(entry["shots"]),
+        "memory": memory,
+        "compiled_qasm": entry["qasm"],
+        "initial_layout": entry.get("initial_layout"),
+        "final_layout": entry.get("final_layout"),
+        "calibration_id": entry.get("calibration_id"),
+        "versions": {"xihe": __version__, "compiler": __version__, "engine": f"agent:{driver}"},
+        "bit_order": "c0_leftmost",
+        "metadata": {"seed": entry["seed"], "backend": device, "agent": agent, "driver": driver},
+    }
+
+
+def complete(database: Database, device: str, job_id: str, lease: str, posted: list[dict[str, Any]], *,
+             driver: str, exec_seconds: float) -> bool:
+    """Store an agent's results once, only under its lease; False if the lease is no longer held."""
+    with database.write() as session:
+        job = _held(session, job_id, lease, device)
+        if job is None:
+            return False
+        plan: list[dict[str, Any]] = list(dict(job.payload).get(PLAN_KEY) or [])
+        by_index = {int(p["index"]): p for p in posted}
+        if sorted(by_index) != [int(e["index"]) for e in plan]:
+            raise Problem(422, "bad_result", f"expected results for items {[e['index'] for e in plan]}, "
+                                             f"got {sorted(by_index)}", stage="execute")
+        records = []
+        agent = str(job.lease_host or "").removeprefix("agent:")
+        for entry in plan:
+            item = by_index[int(entry["index"])]
+            counts = {str(k): int(v) for k, v in dict(item["counts"]).items()}
+            _check_counts(entry, counts)
+            records.append(result_record(entry, counts, item.get("memory"), device=device, agent=agent,
+                                         driver=driver))
+        return queue.complete_job(session, job_id, lease, records, exec_seconds=max(0.0, exec_seconds),
+                                  now=utcnow())
+
+
+def fail(database: Database, settings: Settings, device: str, job_id: str, lease: str, *, detail: str,
+         retry: bool) -> bool:
+    """The agent could not run the job (driver error): back to the queue within the attempt budget, or FAILED."""
+    with database.write() as session:
+        job = _held(session, job_id, lease, device)
+        if job is None:
+            return False
+        again = retry and job.attempts < settings.max_attempts
+        if retry and not again:
+            detail = f"gave up after {job.attempts} attempts; last: {detail}"
+        return queue.fail_job(session, job_id, lease, stage="execute", detail=detail, retry=again,
+                              exec_seconds=0.0, now=utcnow())
+
+
+def cancelled(database: Database, device: str, job_id: str, lease: str) -> bool:
+    with database.write() as session:
+        if _held(session, job_id, lease, device) is None:
+            return False
+        return queue.cancel_running_job(session, job_id, lease, exec_seconds=0.0, now=utcnow())
+
+
+def record_calibration(database: Database, device: str, snapshot_id: str, version: int, time: datetime,
+                       data: dict[str, Any]) -> tuple[int, bool]:
+    """Store a calibration an agent measured (a new history row unless that snapshot id is known)."""
+    with database.write() as session:
+        before = {row.snapshot_id for row in calibrations.list_snapshots(session, device, limit=1000)}
+        row = calibrations.record_snapshot(session, device, snapshot_id, str(version), time, data)
+        return row.id, snapshot_id not in before
