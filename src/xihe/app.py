@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from xihe.service.api.deps import RateLimiter
 from xihe.service.api.errors import install_error_handlers
 from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from xihe.service.api.routes import backends, health, jobs, tokens
+from xihe.service.api.routes import agents, backends, health, jobs, tokens
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.db import Database
 from xihe.service.metrics import ServiceMetrics
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.rate_limiter = RateLimiter()
     app.state.token_touch = {}
     install_error_handlers(app)
-    for module in (jobs, backends, tokens, health):
+    for module in (jobs, backends, tokens, health, agents):
         app.include_router(module.router, prefix=API_PREFIX)
     # Aliases at the root for load balancers and Prometheus' default path.
     app.add_api_route("/health", health.health, include_in_schema=False)
