@@ -179,6 +179,27 @@ def breakdown(backend: str, count: int = 300) -> dict[str, float]:
     return {name: 1000 * total / count for name, total in times.items()}
 
 
+def group_cpu_seconds(pgid: int) -> tuple[float, float]:
+    """CPU seconds (user+system) of the API process and of its worker processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    api = workers = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) != pgid:  # field 5 of stat: the process group
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == pgid:
+            api += seconds
+        else:
+            workers += seconds
+    return api, workers
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -203,7 +224,9 @@ def main() -> None:
             url, token = args.url, args.token or os.environ.get("XIHE_TOKEN", "")
         else:
             process, url, token = start_server(args, Path(folder.name))
+        cpu_before = group_cpu_seconds(process.pid) if process is not None else (0.0, 0.0)
         wall, latencies, sim_times = asyncio.run(run_load(url, token, args.jobs, args.concurrency, args.backend))
+        cpu_after = group_cpu_seconds(process.pid) if process is not None else (0.0, 0.0)
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGINT)
@@ -225,6 +248,13 @@ def main() -> None:
           f"{1000 * statistics.mean(sim_times):.2f} ms)")
     print(f"overhead at p50       {1000 * (p50 - pure):8.1f} ms per job; the platform's ceiling at this size is "
           f"{(os.cpu_count() or 1) / pure:.0f} jobs/s of pure simulation on all cores")
+    if process is not None:
+        total_jobs = len(latencies) + min(args.jobs, args.concurrency)
+        api_ms = 1000 * (cpu_after[0] - cpu_before[0]) / total_jobs
+        workers_ms = 1000 * (cpu_after[1] - cpu_before[1]) / total_jobs
+        print(f"CPU per job           {api_ms:8.2f} ms in the API process (2 HTTP requests), {workers_ms:.2f} ms in "
+              f"the workers: at most {(os.cpu_count() or 1) / ((api_ms + workers_ms) / 1000):.0f} jobs/s on this "
+              "machine if nothing else ran")
     if args.breakdown:
         print("in-process breakdown (ms per job, one process, SQLite):")
         for name, value in breakdown(args.backend).items():

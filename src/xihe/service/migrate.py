@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from xihe.service.db import Database
 
@@ -19,9 +20,17 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# pg_advisory_xact_lock key of migrations ("ximg"): replicas that run ``xihe db upgrade`` together queue on it.
+MIGRATION_LOCK_KEY = 0x7869_6D67
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the database to ``revision``. On SQLite the write lock serialises two concurrent callers."""
+    """Bring the database to ``revision``. Concurrent callers never race: on SQLite the write lock serialises
+    them; on PostgreSQL a transaction-level advisory lock does (the DDL runs in that same transaction, so the
+    next caller finds the schema at head and does nothing)."""
     with database.write_engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config = alembic_config(database.url)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -1,7 +1,8 @@
-"""Wake long polls when jobs finish, without a query per waiter.
+"""Wake long polls when their jobs finish, with one query per database change for all waiters of a process.
 
-One background thread waits on the database's wake-up source (:mod:`xihe.service.wakeup`: SQLite's data version,
-PostgreSQL's ``NOTIFY xihe_done``) and wakes every waiting request; each then re-reads its job.
+A background thread waits on the database's wake-up source (:mod:`xihe.service.wakeup`: SQLite's data version,
+PostgreSQL's ``NOTIFY xihe_done``); on each change (and at least twice a second) it asks which of the awaited jobs
+are finished, and wakes just those requests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import logging
 import threading
 
 from xihe.service.db import Database
-from xihe.service.wakeup import DONE_CHANNEL, Wakeup, wakeup_for
+from xihe.service.repositories import jobs
+from xihe.service.wakeup import DONE_CHANNEL, SleepWakeup, Wakeup, wakeup_for
 
 log = logging.getLogger("xihe.watch")
 
@@ -20,19 +22,20 @@ log = logging.getLogger("xihe.watch")
 class ChangeWatcher:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wakeup: Wakeup | None = None
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._lock = threading.Lock()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         try:
             self._wakeup = wakeup_for(self.database.url, DONE_CHANNEL)
-        except Exception:  # no signal: waiters fall back to short timers
+        except Exception:  # no signal: the thread still checks twice a second
             log.warning("no wake-up source for the database; long polls use timers", exc_info=True)
-            return
+            self._wakeup = SleepWakeup()
         self._thread = threading.Thread(target=self._run, name="xihe-watch", daemon=True)
         self._thread.start()
 
@@ -49,23 +52,42 @@ class ChangeWatcher:
         assert self._wakeup is not None and self._loop is not None
         while not self._stop.is_set():
             try:
-                changed = self._wakeup.wait(0.5)
+                self._wakeup.wait(0.5)
+                with self._lock:
+                    awaited = list(self._waiters)
+                if not awaited:
+                    continue
+                with self.database.read() as session:
+                    finished = jobs.finished_among(session, awaited)
             except Exception:
-                log.exception("wake-up source failed")
+                log.exception("long-poll watcher failed")
                 self._stop.wait(1.0)
                 continue
-            if changed:
+            if finished:
                 with contextlib.suppress(RuntimeError):  # loop closed at shutdown
-                    self._loop.call_soon_threadsafe(self._fire)
+                    self._loop.call_soon_threadsafe(self._fire, finished)
 
-    def _fire(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
+    def _fire(self, finished: list[str]) -> None:
+        with self._lock:
+            events = [event for job_id in finished for event in self._waiters.get(job_id, ())]
+        for event in events:
+            event.set()
 
-    async def wait_for_change(self, timeout: float) -> None:
-        """Return after the next change, or after ``timeout`` (at most 50 ms without a wake-up source)."""
+    async def wait_finished(self, job_id: str, timeout: float) -> None:
+        """Return when ``job_id`` is finished (as seen by the watcher) or after ``timeout`` seconds."""
         if self._thread is None:
             await asyncio.sleep(min(timeout, 0.05))
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+        event = asyncio.Event()
+        with self._lock:
+            self._waiters.setdefault(job_id, set()).add(event)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            with self._lock:
+                waiting = self._waiters.get(job_id)
+                if waiting is not None:
+                    waiting.discard(event)
+                    if not waiting:
+                        del self._waiters[job_id]

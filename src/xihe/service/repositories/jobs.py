@@ -47,6 +47,21 @@ def get_user_job(session: Session, user_id: int, job_id: str) -> Job | None:
     return job if job is not None and job.user_id == user_id else None
 
 
+_STATUS_OF = select(Job.status).where(Job.id == bindparam("p_id"), Job.user_id == bindparam("p_user"))
+
+
+def user_job_status(session: Session, user_id: int, job_id: str) -> str | None:
+    """Just the status of the user's job (the cheap read a long poll repeats); None if not theirs."""
+    value = session.connection().execute(_STATUS_OF, {"p_id": job_id, "p_user": user_id}).scalar()
+    return str(value) if value is not None else None
+
+
+def finished_among(session: Session, job_ids: list[str]) -> list[str]:
+    """Which of these jobs are in a terminal state (one query for every long poll of an API process)."""
+    terminal = [JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value]
+    return list(session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.status.in_(terminal))))
+
+
 def list_jobs(session: Session, user_id: int | None, *, status: str | None = None, backend: str | None = None,
               tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[Sequence[Job], int]:
     """A page of jobs, newest first, and the total that match. ``user_id=None``: every user's (admin)."""

@@ -74,24 +74,34 @@ def _load(database: Database, user: User, job_id: str, parallelism_of: Request) 
         return job_public(session, job, parallelism=_parallelism(parallelism_of, job.backend))
 
 
+def _status(database: Database, user: User, job_id: str) -> JobStatus:
+    with database.read() as session:
+        status = jobs.user_job_status(session, user.id, job_id)
+    if status is None:
+        raise not_found("job", job_id)
+    return JobStatus(status)
+
+
 @router.get("/{job_id}", response_model=JobPublic, operation_id="get_job")
 async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDep, settings: SettingsDep,
               wait: Annotated[float, Query(ge=0, description="Long poll: wait up to this many seconds")] = 0
               ) -> JobPublic:
-    """A job with its status, queue position and estimated start while queued, and its result(s) when done."""
-    job = await run_in_threadpool(_load, database, user, job_id, request)
-    if wait <= 0 or job.status.is_terminal:
-        return job
-    deadline = time.monotonic() + min(wait, settings.max_wait_seconds)
-    watcher = request.app.state.watcher
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return job
-        await watcher.wait_for_change(min(remaining, 0.25))
-        job = await run_in_threadpool(_load, database, user, job_id, request)
-        if job.status.is_terminal:
-            return job
+    """A job with its status, queue position and estimated start while queued, and its result(s) when done.
+
+    ``?wait=S`` holds the request until the job is finished or S seconds (at most the server's limit) passed;
+    while waiting only the job's status is re-read, on each wake-up from the workers.
+    """
+    if wait > 0:
+        deadline = time.monotonic() + min(wait, settings.max_wait_seconds)
+        watcher = request.app.state.watcher
+        status = await run_in_threadpool(_status, database, user, job_id)
+        while not status.is_terminal:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await watcher.wait_finished(job_id, min(remaining, 5.0))
+            status = await run_in_threadpool(_status, database, user, job_id)
+    return await run_in_threadpool(_load, database, user, job_id, request)
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, operation_id="cancel_job")
