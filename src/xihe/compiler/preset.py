@@ -1,10 +1,12 @@
 """Preset pass lists by optimisation level (0..3), as Qiskit's preset pass managers.
 
 - 0: unroll, trivial layout, one SABRE routing, translation, scheduling.
-- 1: + swap-free VF2 layout when one exists, one SABRE layout trial, fusion and cancellation after translation.
+- 1: + terminal measurements kept last and swaps right before measurements dropped, swap-free VF2 layout
+  when one exists, one SABRE layout trial, fusion and cancellation after translation.
 - 2: + two-qubit block resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
   8 seeded layout/routing trials with 2 forward-backward rounds.
-- 3: + 24 trials with 4 rounds.
+- 3: + 24 trials with 4 rounds and 4 routings each; the best few routings are each optimised to the end and
+  the best result (fewest 2q gates, then highest estimated success) kept.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from xihe.compiler.passes import (
     ASAPSchedule,
     BasisTranslation,
     ConsolidateBlocks,
+    DeferTerminalMeasurements,
     NativeOptimizeLoop,
     OptimizeLoop,
+    RemoveSwapsBeforeMeasure,
     SabreLayout,
     TrivialLayout,
     Unroll,
@@ -47,6 +51,8 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if num_two_qubit_gates > 5000:
         trials = max(1, min(trials, 8))
     passes: list[Any] = [Unroll()]
+    if optimization_level >= 1:
+        passes.append(DeferTerminalMeasurements())
     if optimization_level >= 2:
         passes.append(ConsolidateBlocks())
         passes.append(OptimizeLoop(VIRTUAL_BASIS))
@@ -54,7 +60,16 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         passes.append(TrivialLayout(target))
     else:
         passes.append(VF2Layout(target))
-    passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed))
+    swap_trials = 4 if optimization_level == 3 else 1
+    candidates = {3: 4, 2: 2}.get(optimization_level, 1)
+    if num_two_qubit_gates > 500:
+        candidates = min(candidates, 2)
+    if num_two_qubit_gates > 2000:
+        candidates = 1
+    passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed, swap_trials=swap_trials,
+                              candidates=candidates))
+    if optimization_level >= 1:
+        passes.append(RemoveSwapsBeforeMeasure())
     if optimization_level == 0:
         passes.append(BasisTranslation(target))
     else:

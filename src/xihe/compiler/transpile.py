@@ -7,6 +7,7 @@ from typing import Any
 
 from xihe.circuit import Circuit
 from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.estimate import log_success_probability
 from xihe.compiler.preset import preset_passes
 from xihe.compiler.target import Target
 from xihe.errors import CompileError, XiheError
@@ -39,8 +40,7 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
     properties: PropertySet = {}
     passes = preset_passes(target, optimization_level, seed, dag.count_two_qubit())
     try:
-        for p in passes:
-            dag = p.run(dag, properties)
+        dag, properties = _run(passes, dag, properties, target)
     except XiheError:
         raise
     except (ValueError, TypeError) as exc:
@@ -48,4 +48,31 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
     layout = list(properties.get("layout", range(circuit.num_qubits)))
     final = list(properties.get("final_layout", layout))
     compiled = dag.to_circuit()
+    properties.pop("candidates", None)
     return TranspileResult(compiled, layout, final, properties)
+
+
+def _run(passes: list[Any], dag: DAGCircuit, properties: PropertySet, target: Target) -> \
+        tuple[DAGCircuit, PropertySet]:
+    """Run the passes in order; where routing left several candidates, finish each and keep the best.
+
+    Best: fewest two-qubit gates, then the highest estimated success probability.
+    """
+    for index, p in enumerate(passes):
+        dag = p.run(dag, properties)
+        candidates = properties.pop("candidates", None)
+        if not candidates:
+            continue
+        rest = passes[index + 1:]
+        best: tuple[tuple[int, float], DAGCircuit, PropertySet] | None = None
+        for routed, layout, final, swaps in candidates:
+            props = {**properties, "layout": layout, "final_layout": final, "swaps": swaps}
+            out = routed
+            for q in rest:
+                out = q.run(out, props)
+            key = (out.count_two_qubit(), -log_success_probability(out.to_circuit(), target))
+            if best is None or key < best[0]:
+                best = (key, out, props)
+        assert best is not None
+        return best[1], best[2]
+    return dag, properties

@@ -168,11 +168,14 @@ class SabreLayout:
     qubits (still in the one- and two-qubit gate set; swaps appear as ``swap``).
     """
 
-    def __init__(self, target: Target, trials: int = 4, iterations: int = 2, seed: int | None = None) -> None:
+    def __init__(self, target: Target, trials: int = 4, iterations: int = 2, seed: int | None = None,
+                 swap_trials: int = 1, candidates: int = 1) -> None:
         self.target = target
         self.trials = trials
         self.iterations = iterations
         self.seed = seed
+        self.swap_trials = swap_trials
+        self.candidates = candidates
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         target = self.target
@@ -193,7 +196,7 @@ class SabreLayout:
         reverse_problem = router.prepare(skeleton.copy_with(list(reversed(skeleton.ops))))
         full_problem = router.prepare(dag)
         starts = self._start_qubits(component, rng)
-        best: tuple[tuple[int, float], list[int], int] | None = None
+        found: dict[tuple[int, float], tuple[list[int], int]] = {}
         for trial in range(self.trials):
             trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
             start = starts[trial % len(starts)]
@@ -204,15 +207,23 @@ class SabreLayout:
                 forward = router.route(forward_problem, layout, trial_rng, emit=False)
                 backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False)
                 layout = backward.final_layout
-            route_seed = int(trial_rng.integers(1 << 63))
-            result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False)
-            key = (result.swaps, -result.log_fidelity)
-            if best is None or key < best[0]:
-                best = (key, layout, route_seed)
-        assert best is not None
-        # Route the winner again, this time writing its operations (same seed, same swaps).
-        final = router.route(full_problem, best[1], np.random.default_rng(best[2]))
-        return self._finish(dag, properties, best[1], final)
+            for _ in range(self.swap_trials):
+                route_seed = int(trial_rng.integers(1 << 63))
+                result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False)
+                found.setdefault((result.swaps, round(-result.log_fidelity, 9)), (layout, route_seed))
+        ranked = sorted(found)[: self.candidates]
+        # Route the best again, this time writing their operations (same seed, same swaps). When several are kept,
+        # transpile finishes each and keeps the best compiled circuit.
+        routed = []
+        for key in ranked:
+            layout, route_seed = found[key]
+            final = router.route(full_problem, layout, np.random.default_rng(route_seed))
+            routed.append((layout, final))
+        if len(routed) > 1:
+            properties["candidates"] = [
+                (dag.copy_with(r.ops, num_qubits=target.num_qubits), lay, r.final_layout, r.swaps) for lay, r in routed
+            ]
+        return self._finish(dag, properties, routed[0][0], routed[0][1])
 
     def _start_qubits(self, component: tuple[int, ...], rng: np.random.Generator) -> list[int]:
         """Qubits whose couplings are best (high degree, low error) first."""

@@ -41,6 +41,7 @@ class RoutingProblem:
     indeg: np.ndarray
     q0: np.ndarray
     q1: np.ndarray
+    is_measure: np.ndarray
 
 
 class SabreRouter:
@@ -75,14 +76,16 @@ class SabreRouter:
         for i, op in enumerate(dag.ops):
             if op.gate.is_unitary and len(op.qubits) == 2:
                 q0[i], q1[i] = op.qubits
-        return RoutingProblem(dag, ptr, idx, indeg, q0, q1)
+        is_measure = np.array([op.gate.name == "measure" for op in dag.ops], dtype=np.bool_)
+        return RoutingProblem(dag, ptr, idx, indeg, q0, q1, is_measure)
 
     def route(self, dag: DAGCircuit | RoutingProblem, layout: list[int], rng: np.random.Generator,
               emit: bool = True) -> RoutingResult:
         """Route (virtual qubits) from ``layout`` (virtual -> physical); ops come out on physical qubits."""
         problem = dag if isinstance(dag, RoutingProblem) else self.prepare(dag)
         events, final, swaps, log_fid = sabre_route_kernel(
-            problem.succ_ptr, problem.succ_idx, problem.indeg, problem.q0, problem.q1, self.dist, self.nbr_ptr,
+            problem.succ_ptr, problem.succ_idx, problem.indeg, problem.q0, problem.q1, problem.is_measure, self.dist,
+            self.nbr_ptr,
             self.nbr_idx, self.swap_err, np.array(layout, dtype=np.int64), self.valve,
             int(rng.integers(1 << 31)), emit)
         ops: list[Operation] = []
