@@ -11,6 +11,7 @@ left out, so an identity becomes no operation at all.
 
 from __future__ import annotations
 
+import cmath
 import math
 from collections.abc import Iterable
 
@@ -28,12 +29,13 @@ def _wrap(angle: float) -> float:
 
 
 def zyz_angles(u: np.ndarray) -> tuple[float, float, float]:
-    """``(theta, phi, lam)`` with ``u = e^{ia} Rz(phi) Ry(theta) Rz(lam)``."""
-    det = np.linalg.det(u)
-    v = u / np.sqrt(det)
-    theta = 2 * math.atan2(abs(v[1, 0]), abs(v[0, 0]))
-    sum_half = float(np.angle(v[1, 1]))
-    diff_half = float(np.angle(v[1, 0]))
+    """``(theta, phi, lam)`` with ``u = e^{ia} Rz(phi) Ry(theta) Rz(lam)`` (scalar arithmetic: this runs a lot)."""
+    a, b, c, d = complex(u[0, 0]), complex(u[0, 1]), complex(u[1, 0]), complex(u[1, 1])
+    root = cmath.sqrt(a * d - b * c)
+    c, d, a = c / root, d / root, a / root
+    theta = 2 * math.atan2(abs(c), abs(a))
+    sum_half = cmath.phase(d)
+    diff_half = cmath.phase(c)
     return theta, sum_half + diff_half, sum_half - diff_half
 
 

@@ -183,6 +183,16 @@ def synthesize_two_qubit(u: np.ndarray) -> list[Step] | None:
     return steps
 
 
+def at_most_one_cx(u: np.ndarray) -> bool:
+    """Whether ``u`` is local or locally a CX, by its Makhlin invariants (cheap: no decomposition)."""
+    u = u / np.linalg.det(u) ** 0.25
+    up = MAGIC_DAG @ u @ MAGIC
+    m = up.T @ up
+    t = np.trace(m)
+    g1, g2 = t * t / 16, (t * t - np.trace(m @ m)) / 4
+    return bool(abs(g1 - 1) < 1e-9 and abs(g2 - 3) < 1e-9) or bool(abs(g1) < 1e-9 and abs(g2 - 1) < 1e-9)
+
+
 def cx_count(u: np.ndarray) -> int:
     """The fewest CX that make ``u`` (0..3)."""
     steps = synthesize_two_qubit(u)

@@ -12,7 +12,7 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.two_qubit import synthesize_two_qubit, two_qubit_matrix
+from xihe.compiler.two_qubit import at_most_one_cx, synthesize_two_qubit, two_qubit_matrix
 
 # What a two-qubit gate costs in CX when counting a block (a swap is three).
 CX_COST = {"swap": 3, "iswap": 2}
@@ -23,7 +23,14 @@ def _cost(op: Operation) -> int:
 
 
 class ConsolidateBlocks:
-    """Replace a two-qubit block by its KAK synthesis (in ``cx`` and ``u3``) when that saves two-qubit gates."""
+    """Replace a two-qubit block by its KAK synthesis (in ``cx`` and ``u3``) when that saves two-qubit gates.
+
+    Decisions are remembered per block (its operations, on their qubits), so the optimisation loop's later rounds
+    do not synthesise the same blocks again.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[Operation, ...], list[Operation] | None] = {}
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         ops = dag.ops
@@ -37,7 +44,13 @@ class ConsolidateBlocks:
             for q in pair:
                 if open_block.get(q) is block:
                     del open_block[q]
-            self._resynthesise(ops, block, pair, replacement, removed)
+            key = tuple(ops[i] for i in block)
+            if key not in self._memo:
+                self._memo[key] = self._resynthesise(ops, block, pair)
+            new = self._memo[key]
+            if new is not None:
+                replacement[block[-1]] = new
+                removed.update(block[:-1])
 
         for i, op in enumerate(ops):
             simple = op.gate.is_unitary and op.condition is None and len(op.qubits) <= 2
@@ -75,25 +88,23 @@ class ConsolidateBlocks:
         return dag.copy_with(out)
 
     @staticmethod
-    def _resynthesise(ops: list[Operation], block: list[int], pair: tuple[int, ...],
-                      replacement: dict[int, list[Operation]], removed: set[int]) -> None:
+    def _resynthesise(ops: list[Operation], block: list[int], pair: tuple[int, ...]) -> list[Operation] | None:
+        """The block's replacement, or ``None`` to keep it."""
         cost = sum(_cost(ops[i]) for i in block)
-        if cost <= 1 and all(ops[i].gate.name in ("cx", "cz") or len(ops[i].qubits) == 1 for i in block):
-            return
+        foreign = any(ops[i].gate.name not in ("cx", "cz") and len(ops[i].qubits) == 2 for i in block)
+        if cost <= 1 and not foreign:
+            return None
         local = {pair[0]: 0, pair[1]: 1}
         u = np.eye(4, dtype=complex)
         for i in block:
             op = ops[i]
             u = two_qubit_matrix(op.gate, tuple(local[q] for q in op.qubits)) @ u
+        if cost == 2 and not foreign and not at_most_one_cx(u):
+            return None
         steps = synthesize_two_qubit(u)
         if steps is None:
-            return
+            return None
         new_cost = sum(1 for _, _, qs in steps if len(qs) == 2)
-        if new_cost >= cost and not any(ops[i].gate.name not in ("cx", "cz") and len(ops[i].qubits) == 2
-                                        for i in block):
-            return
-        if new_cost > cost:
-            return
-        replacement[block[-1]] = [Operation(Gate(name, params), tuple(pair[q] for q in qs))
-                                  for name, params, qs in steps]
-        removed.update(block[:-1])
+        if new_cost > cost or (new_cost == cost and not foreign):
+            return None
+        return [Operation(Gate(name, params), tuple(pair[q] for q in qs)) for name, params, qs in steps]

@@ -21,12 +21,13 @@ class NativeOptimizeLoop:
         self.translate = BasisTranslation(target)
         self.optimize = OptimizeLoop.for_target(target)
         self.max_rounds = max_rounds
+        self.blocks = ConsolidateBlocks()
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         best: DAGCircuit | None = None
         for _ in range(self.max_rounds):
             if self.consolidate:
-                dag = ConsolidateBlocks().run(dag, properties)
+                dag = self.blocks.run(dag, properties)
             dag = self.optimize.run(self.translate.run(dag, properties), properties)
             score = (dag.count_two_qubit(), len(dag.ops))
             if best is not None and score >= (best.count_two_qubit(), len(best.ops)):

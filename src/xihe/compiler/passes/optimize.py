@@ -46,8 +46,8 @@ class Fuse1q:
             if not run:
                 return
             index = slot.pop(q)
-            if len(run) == 1 and run[0].gate.name in self.basis and run[0].gate.definition is None:
-                out[index] = run[0]
+            if self._already_minimal(run):
+                out[index] = run  # type: ignore[call-overload]
                 return
             m = np.eye(2, dtype=complex)
             for op in run:
@@ -78,6 +78,18 @@ class Fuse1q:
             else:
                 flat.append(item)
         return dag.copy_with(flat)
+
+    def _already_minimal(self, run: list[Operation]) -> bool:
+        """A run that Euler synthesis could not shorten: native gates, at most one pulse, no two ``rz`` in a row."""
+        pulses = 0
+        previous = ""
+        for op in run:
+            name = op.gate.name
+            if name not in self.basis or op.gate.definition is not None or (name == "rz" and previous == "rz"):
+                return False
+            pulses += name != "rz"
+            previous = name
+        return pulses <= 1 and (len(run) == 1 or "rz" in self.basis)
 
 
 def action_types(op: Operation) -> tuple[str | None, ...]:
