@@ -340,3 +340,20 @@ def test_form_body_and_long_idempotency_key(client: httpx.Client) -> None:
     assert _problem(form)["status"] == 422
     long_key = client.post("/jobs", json={"qasm": BELL, "backend": "sim"}, headers={"Idempotency-Key": "k" * 300})
     assert _problem(long_key)["status"] == 422
+
+
+def test_admin_maintenance_switch(server: Server, client: httpx.Client) -> None:
+    user_token = add_user(server, "not-admin")
+    with server.client(user_token) as user:
+        refused = user.put("/backends/grid36/status", json={"status": "maintenance"})
+        assert refused.status_code == 403
+    try:
+        assert client.put("/backends/grid36/status", json={"status": "maintenance"}).json()["status"] == "maintenance"
+        assert client.get("/backends/grid36").json()["status"] == "maintenance"
+        blocked = client.post("/jobs", json={"qasm": BELL, "backend": "grid36", "shots": 10})
+        assert blocked.status_code == 409 and blocked.json()["code"] == "backend_unavailable"
+        assert client.put("/backends/grid36/status", json={"status": "broken"}).status_code == 422
+    finally:
+        assert client.put("/backends/grid36/status", json={"status": "online"}).status_code == 200
+    done = wait_all(client, [submit(client, qasm=BELL, backend="grid36", shots=10)["id"]])
+    assert next(iter(done.values()))["status"] == "DONE"

@@ -219,3 +219,30 @@ def test_tokens_revoke_and_expire(database: Database) -> None:
         assert users.authenticate_token(session, live.secret) is None
         stored = [t.token_hash for t in users.list_tokens(session, user_id)]
     assert live.secret not in stored and all(len(h) == 64 for h in stored)
+
+
+def test_backend_in_maintenance_keeps_its_queue_but_starts_nothing(database: Database) -> None:
+    from xihe.service.repositories import calibrations
+
+    user = make_user(database, "a")
+    job_id = add_job(database, user, backend="line10")
+    with database.write() as session:
+        calibrations.set_backend_status(session, "line10", "maintenance")
+    assert claim(database) is None
+    with database.write() as session:
+        calibrations.set_backend_status(session, "line10", "online")
+    assert claim(database).id == job_id
+
+
+def test_old_idempotency_keys_are_purged(database: Database) -> None:
+    from xihe.service.repositories import idempotency
+
+    user = make_user(database, "a")
+    job_id = add_job(database, user)
+    with database.write() as session:
+        idempotency.store_key(session, user, "old", "h", job_id, utcnow() - timedelta(hours=30))
+        idempotency.store_key(session, user, "new", "h", job_id, utcnow())
+    with database.write() as session:
+        assert idempotency.purge_keys(session, older_than=utcnow() - timedelta(hours=24)) == 1
+        assert idempotency.keys_for_user(session, user) == ["new"]
+        assert idempotency.find_key(session, user, "new", not_before=utcnow() + timedelta(seconds=1)) is None

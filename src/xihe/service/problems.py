@@ -9,6 +9,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from pydantic import BaseModel
+
 
 class Problem(Exception):
     """An HTTP error with a machine-readable ``code`` and the pipeline ``stage`` where it arose."""
@@ -38,6 +40,32 @@ class Problem(Exception):
         }
         body.update(self.extra)
         return body
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details, as every 4xx/5xx of the native API answers (media type
+    ``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    stage: str | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Bad QASM or JSON", 401: "Missing, wrong, expired or revoked token", 403: "Quota exhausted or not allowed",
+    404: "Not found (or not yours)", 409: "Conflict (Idempotency-Key reused, backend unavailable)",
+    413: "Body too large", 422: "Invalid request, or a circuit the backend cannot take", 429: "Rate limited",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem answers."""
+    return {code: {"model": ProblemDetail, "description": _DESCRIPTIONS.get(code, "Error"),
+                   "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
+            for code in codes}
 
 
 def not_found(what: str, ident: str) -> Problem:

@@ -117,6 +117,12 @@ class BackendSummary(BaseModel):
     queue_length: int
 
 
+class BackendStatusUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["online", "maintenance", "offline"]
+
+
 class BackendDetail(BackendSummary):
     working_qubits: list[int]
     coupling_map: list[list[int]]

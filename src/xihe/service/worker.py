@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from xihe.errors import XiheError
@@ -23,7 +24,7 @@ from xihe.service.catalog import DeviceCatalog, calibration_fields
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.models import Job
-from xihe.service.repositories import calibrations, queue
+from xihe.service.repositories import calibrations, idempotency, queue
 from xihe.service.retry import RetryPolicy
 from xihe.service.settings import Settings
 from xihe.service.wakeup import JOBS_CHANNEL, wakeup_for
@@ -75,6 +76,7 @@ class Worker:
         self.hard_wall_limit = hard_wall_limit
         self.run_items = run_items or executor.run_items
         self._last_reap = 0.0
+        self._last_purge = 0.0
         self.jobs_done = 0
         self._heartbeat = Heartbeat(self)
 
@@ -105,6 +107,10 @@ class Worker:
         self._last_reap = now
         with self.database.write() as session:
             requeued = queue.requeue_expired(session, now=utcnow(), policy=self.policy)
+        if now - self._last_purge > 600:  # Idempotency-Keys are kept idempotency_hours, then forgotten
+            self._last_purge = now
+            with self.database.write() as session:
+                idempotency.purge_keys(session, older_than=utcnow() - timedelta(hours=self.settings.idempotency_hours))
         if requeued:
             log.warning("requeued %d job(s) with expired leases: %s", len(requeued), requeued)
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from xihe.service.models import Job, JobAttempt, JobResult, User
+from xihe.service.models import BackendState, Job, JobAttempt, JobResult, User
 from xihe.service.repositories.users import record_usage
 from xihe.service.retry import RetryPolicy
 from xihe.service.states import JobStatus, check_transition
@@ -47,7 +47,11 @@ def notify(session: Session, channel: str) -> None:
 def _claim_statement(backends: tuple[str, ...] | None, exclusive: tuple[str, ...], postgres: bool) -> Any:
     """The claim UPDATE for one worker configuration, built once (statement construction is costly)."""
     running = aliased(Job)
-    conditions: list[Any] = [Job.status == JobStatus.QUEUED.value]
+    conditions: list[Any] = [
+        Job.status == JobStatus.QUEUED.value,
+        # A backend an operator put in maintenance (or offline) keeps its queue but starts nothing.
+        Job.backend.not_in(select(BackendState.backend).where(BackendState.status != "online")),
+    ]
     if backends is not None:
         conditions.append(Job.backend.in_(backends))
     if exclusive:

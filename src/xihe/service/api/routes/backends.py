@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from xihe.service.api.deps import CatalogDep, DatabaseDep, UserDep
+from xihe.service.api.deps import AdminDep, CatalogDep, DatabaseDep, UserDep
 from xihe.service.catalog import DeviceCatalog, calibration_fields
-from xihe.service.problems import Problem, not_found
+from xihe.service.problems import Problem, not_found, problem_responses
 from xihe.service.repositories import calibrations, jobs
-from xihe.service.schemas import BackendDetail, BackendSummary, CalibrationPublic
+from xihe.service.schemas import BackendDetail, BackendStatusUpdate, BackendSummary, CalibrationPublic
 
-router = APIRouter(prefix="/backends", tags=["backends"])
+router = APIRouter(prefix="/backends", tags=["backends"], responses=problem_responses(400, 401, 403, 404, 422, 429))
 
 
 def _summary(device: Any, status: str, queued: int) -> dict[str, Any]:
@@ -76,3 +76,16 @@ def get(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep,
     return BackendDetail(**summary, working_qubits=[int(q) for q in getattr(device, "working_qubits", [])],
                          coupling_map=[[int(a), int(b)] for a, b in getattr(device, "coupling_map", [])],
                          calibration=calibration)
+
+
+@router.put("/{name}/status", response_model=BackendSummary, operation_id="set_backend_status")
+def set_status(name: str, body: BackendStatusUpdate, _admin: AdminDep, database: DatabaseDep,
+               catalog: CatalogDep) -> BackendSummary:
+    """Admin: put a backend in maintenance (or offline, or back online). New submits to it get a 409; jobs
+    already queued wait."""
+    device = _device_or_404(catalog, name)
+    with database.write() as session:
+        calibrations.set_backend_status(session, name, body.status)
+        queued = jobs.queue_length(session, name)
+    assert isinstance(queued, int)
+    return BackendSummary(**_summary(device, body.status, queued))

@@ -12,14 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
 from xihe.service.db import Database
 from xihe.service.models import User
-from xihe.service.problems import Problem, not_found
+from xihe.service.problems import Problem, not_found, problem_responses
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate, JobPage, JobPublic
 from xihe.service.states import JobStatus
 from xihe.service.submit import submit_job
 from xihe.service.views import job_public
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
 
 
 def _parallelism(request: Request, backend: str) -> int:
@@ -30,9 +30,7 @@ def _parallelism(request: Request, backend: str) -> int:
 
 
 @router.post("", status_code=201, response_model=JobPublic, operation_id="submit_job",
-             responses={400: {"description": "bad QASM or JSON"}, 403: {"description": "quota exhausted"},
-                        409: {"description": "Idempotency-Key reused with another body"},
-                        422: {"description": "does not fit the backend"}, 429: {"description": "rate limited"}})
+             )
 def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsDep, database: DatabaseDep,
            catalog: CatalogDep, response: Response,
            idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JobPublic:
@@ -57,7 +55,7 @@ def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsD
 @router.get("", response_model=JobPage, operation_id="list_jobs")
 def list_(user: UserDep, database: DatabaseDep, status: JobStatus | None = None, backend: str | None = None,
           tag: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-          offset: Annotated[int, Query(ge=0)] = 0) -> JobPage:
+          offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> JobPage:
     """The caller's jobs, newest first, with filters and paging (results left out: get a job for them)."""
     with database.read() as session:
         rows, total = jobs.list_jobs(session, user.id, status=status.value if status else None, backend=backend,
@@ -84,7 +82,8 @@ def _status(database: Database, user: User, job_id: str) -> JobStatus:
 
 @router.get("/{job_id}", response_model=JobPublic, operation_id="get_job")
 async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDep, settings: SettingsDep,
-              wait: Annotated[float, Query(ge=0, description="Long poll: wait up to this many seconds")] = 0
+              wait: Annotated[float, Query(ge=0, le=3600, allow_inf_nan=False,
+                                           description="Long poll: wait up to this many seconds")] = 0
               ) -> JobPublic:
     """A job with its status, queue position and estimated start while queued, and its result(s) when done.
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Response
 
 from xihe.service.api.deps import DatabaseDep, UserDep
 from xihe.service.clock import utcnow
-from xihe.service.problems import not_found
+from xihe.service.problems import not_found, problem_responses
 from xihe.service.repositories import users
 from xihe.service.schemas import TokenCreate, TokenCreated, TokenPublic
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(prefix="/tokens", tags=["tokens"], responses=problem_responses(400, 401, 404, 422, 429))
 
 
 @router.post("", status_code=201, response_model=TokenCreated, operation_id="create_token")
