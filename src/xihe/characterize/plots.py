@@ -54,8 +54,12 @@ def svg(result: ExperimentResult | dict[str, Any], backend: str | None = None) -
 
 
 def figure_to_svg(fig: Figure) -> str:
+    """SVG text with text kept as text (a few kB, not glyph outlines), so pages and docs stay light."""
+    import matplotlib
+
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
     return buffer.getvalue()
 
 
@@ -196,9 +200,14 @@ def _quantum_volume_widths(ax: Axes, items: list[dict[str, Any]]) -> None:
         color = _COLORS[i % len(_COLORS)]
         ax.errorbar([n], [est["value"]], yerr=[[2 * est["stderr"]], [0]], fmt="s", color=color, capsize=4,
                     label=f"n={n}: {est['value']:.3f} {'pass' if data['metadata']['passed'] else 'fail'}")
-        ax.scatter([n + 0.15] * len(hops), hops, s=4, alpha=0.3, color=color)
+        # A box of the per-circuit frequencies (a scatter of hundreds of points would make the SVG ten times larger).
+        box = ax.boxplot([hops], positions=[n + 0.2], widths=0.15, showfliers=False, patch_artist=True,
+                         manage_ticks=False)
+        for patch in box["boxes"]:
+            patch.set(facecolor=color, alpha=0.3)
         ax.scatter([n - 0.15], [data["metadata"]["ideal_mean"]], marker="x", color="#444444")
     ax.axhline(2 / 3, color="#888888", ls="--", lw=1, label="2/3 threshold")
-    ax.set_xlabel("width n (depth n); x: ideal mean")
+    ax.set_xlabel("width n (depth n); x: ideal mean, box: per-circuit spread")
+    ax.set_xticks(sorted({int(d["metadata"]["n"]) for d in items}))
     ax.set_ylabel("heavy-output frequency (mean − 2σ bar)")
     ax.legend(fontsize=8)

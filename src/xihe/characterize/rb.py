@@ -30,7 +30,7 @@ from xihe.errors import XiheError
 from xihe.results import Result
 
 DEFAULT_LENGTHS_1Q = (1, 50, 100, 200, 400, 700, 1000)
-DEFAULT_LENGTHS_2Q = (1, 5, 10, 20, 35, 55, 80)
+DEFAULT_LENGTHS_2Q = (1, 10, 25, 50, 80, 120, 160)
 #: Gates that are frame changes on superconducting hardware and not counted as gates per Clifford.
 VIRTUAL_GATES = frozenset({"rz", "id", "u1", "p", "barrier", "measure", "delay"})
 _S = phase_matrix(math.pi / 2)

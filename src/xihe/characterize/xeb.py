@@ -29,7 +29,7 @@ _SQRT_W = np.array([[1, -1j * np.exp(-1j * math.pi / 4)], [-1j * np.exp(1j * mat
 #: √X, √Y, √W as u3 angles (√W = exp(-i π/4 W) up to phase).
 ONE_QUBIT_SET = tuple(u3_angles(m) for m in (SX, SY, _SQRT_W))
 
-DEFAULT_DEPTHS = (1, 3, 6, 10, 15, 22, 30)
+DEFAULT_DEPTHS = (1, 5, 10, 20, 40, 60, 80)
 
 
 def _xeb_terms(probs: np.ndarray, result: Result, n: int) -> tuple[float, float]:
@@ -44,7 +44,7 @@ class XEB(Experiment):
 
     name = "xeb"
 
-    def __init__(self, qubits: Sequence[int], depths: Sequence[int] = DEFAULT_DEPTHS, circuits_per_depth: int = 10,
+    def __init__(self, qubits: Sequence[int], depths: Sequence[int] = DEFAULT_DEPTHS, circuits_per_depth: int = 12,
                  two_qubit_gate: str = "cz", num_qubits: int | None = None, seed: int | None = None) -> None:
         super().__init__(qubits, num_qubits, seed)
         if len(self.qubits) < 2:
