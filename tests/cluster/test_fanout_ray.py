@@ -11,10 +11,12 @@ import pytest
 from tests.cluster.helpers import SWEEP_QASM, LocalQueue, sweep_bindings, wide_qasm
 from xihe import devices
 from xihe.service import executor
-from xihe.service.cluster.executors import RayExecutor, shutdown_ray
+from xihe.service.cluster.executors import LocalExecutor, RayExecutor, shutdown_ray
 from xihe.service.cluster.fanout import FanOut
 from xihe.service.cluster.localray import local_ray_cluster
 from xihe.service.worker import Worker
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +46,17 @@ def test_heavy_jobs_split_across_both_nodes_give_one_node_counts(ray_cluster: tu
     assert worker.run_once() and worker.run_once()
     assert queue.status(wide_id) == "DONE" and queue.status(sweep_id) == "DONE"
 
-    # The trajectories job: its 40 engine chunks ran on both nodes; counts equal an unsplit one-node run.
+    # The trajectories job: its 40 engine chunks ran on both nodes; counts equal a one-node run.
     [wide] = queue.results(wide_id)
     assert wide["metadata"]["engine"] == "trajectories" and wide["shots"] == 10_000
     spread = wide["metadata"]["fanout"]
     assert spread["executor"] == "ray" and set(spread["nodes"]) == node_ids
     assert sum(spread["nodes"].values()) == 40
-    grid36 = devices.get("grid36")
-    [reference] = executor.run_items(grid36, executor.work_items(wide_payload, wide_shots), lambda: False)
+    # One node: the same job run by a worker without Ray, its chunks one after the other in this process
+    # (test_fanout_local shows that equals the engine's own unsplit run).
+    one_node = FanOut(LocalExecutor(), min_shots=4096)
+    [reference] = one_node(devices.get("grid36"), executor.work_items(wide_payload, wide_shots), lambda: False)
+    assert reference["metadata"]["fanout"]["nodes"] == {"local": 40}
     assert wide["counts"] == reference["counts"]
     assert sum(wide["counts"].values()) == 10_000
 
