@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xihe.engines import kernels
 from xihe.engines.program import Instr
 
 
@@ -24,19 +25,17 @@ class _Block:
 
 
 def _apply_on(block_matrix: np.ndarray, gate: np.ndarray, local: list[int], k: int) -> np.ndarray:
-    """``embed(gate, local) @ block_matrix`` for a ``2^k`` block, without building the embedded matrix."""
-    m = len(local)
-    tensor = block_matrix.reshape([2] * k + [1 << k])
-    g = gate.reshape([2] * (2 * m))
-    out = np.tensordot(g, tensor, axes=(list(range(m, 2 * m)), local))
-    # out axes: gate outputs (m), then the remaining row axes in order, then the column axis.
-    rest = [a for a in range(k) if a not in local]
-    order = [0] * k
-    for i, a in enumerate(local):
-        order[a] = i
-    for j, a in enumerate(rest):
-        order[a] = m + j
-    return np.ascontiguousarray(out.transpose([*order, k]).reshape(1 << k, 1 << k))
+    """``embed(gate, local) @ block_matrix`` for a ``2^k`` block, in place, without building the embedding.
+
+    The row-major block matrix is a ``2k``-qubit vector whose high ``k`` bits are the row index, so the gate is
+    applied by the statevector kernels at bit positions ``k + (k - 1 - j)`` for local qubit ``j``.
+    """
+    flat = block_matrix.reshape(-1)
+    if len(local) == 1:
+        kernels.apply_1q(flat, 2 * k - 1 - local[0], gate)
+    else:
+        kernels.apply_dense(flat, np.array([2 * k - 1 - j for j in local], dtype=np.int64), gate)
+    return block_matrix
 
 
 def _block_instr(block: _Block) -> Instr:

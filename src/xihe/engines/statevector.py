@@ -67,11 +67,16 @@ def zero_state(num_qubits: int) -> np.ndarray:
     return state
 
 
-def final_state(prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS) -> np.ndarray:
-    """The state after the (measurement-free) body of ``prog``."""
+def final_state(prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS, stats: dict | None = None
+                ) -> np.ndarray:
+    """The state after the (measurement-free) body of ``prog``; ``stats`` gets the number of kernel passes."""
     state = zero_state(prog.num_qubits)
-    for ins in fuse(prog.body, fusion_qubits):
+    body = fuse(prog.body, fusion_qubits)
+    for ins in body:
         apply_instr(state, prog.num_qubits, ins)
+    if stats is not None:
+        stats["kernel_passes"] = len(body)
+        stats["gates"] = len(prog.body)
     return state
 
 
@@ -168,10 +173,21 @@ def sample_leaves(prog: Program, leaves: list[tuple[np.ndarray, int, int]], rng:
     return rows
 
 
-def exact_terminal_probabilities(prog: Program, state: np.ndarray, max_entries: int = 1 << 20
+# Exact probabilities are listed only up to this many measured qubits (a dict of 2^16 keys is already large).
+EXACT_MAX_QUBITS = 16
+
+
+def exact_terminal_probabilities(prog: Program, state: np.ndarray, max_entries: int = 1 << EXACT_MAX_QUBITS
                                  ) -> dict[str, float] | None:
-    """Exact probabilities of the count keys from a final state (readout confusion included)."""
+    """Exact probabilities of the count keys from a final state (readout confusion included).
+
+    ``None`` when more than :data:`EXACT_MAX_QUBITS` qubits are measured (or, with no measurement, the circuit is
+    wider than that): the statevector itself is the exact answer then.
+    """
     n = prog.num_qubits
+    width = len({ins.qubits[0] for ins in prog.terminal}) if prog.terminal else n
+    if width > EXACT_MAX_QUBITS:
+        return None
     probs = kernels.probabilities(state)
     if not prog.terminal:
         measured = list(range(n))
@@ -233,22 +249,23 @@ class StatevectorEngine:
             raise ExecutionError("the statevector engine runs ideal circuits (readout error only); "
                                  "use engine='density_matrix' or 'trajectories' for gate or relaxation noise")
         rng = np.random.default_rng(seed)
+        stats: dict[str, int] = {}
         if shots == 0:
             if prog.is_dynamic:
                 raise ExecutionError("shots=0 asks for the final statevector, which a circuit with mid-circuit "
                                      "measurement, reset or conditions does not have; give shots > 0")
-            state = final_state(prog, self.fusion_qubits)
+            state = final_state(prog, self.fusion_qubits, stats)
             return Result(counts={}, shots=0, statevector=state,
                           exact_probabilities=exact_terminal_probabilities(prog, state),
-                          metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits))
+                          metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits, **stats))
         if prog.is_dynamic:
             leaves = run_dynamic(prog, shots, rng, self.fusion_qubits)
         else:
-            leaves = [(final_state(prog, self.fusion_qubits), shots, 0)]
+            leaves = [(final_state(prog, self.fusion_qubits, stats), shots, 0)]
         rows = sample_leaves(prog, leaves, rng)
         if len(leaves) > 1:
             rows = rows[rng.permutation(rows.shape[0])]
         counts, mem = rows_to_counts(rows, memory)
         return Result(counts=counts, shots=shots, memory=mem,
                       metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits,
-                                        branches=len(leaves)))
+                                        branches=len(leaves), **stats))
