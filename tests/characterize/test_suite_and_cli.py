@@ -14,6 +14,7 @@ from xihe import devices
 from xihe.characterize import plots
 from xihe.characterize.coherence import T1
 from xihe.characterize.experiment import ExperimentResult
+from xihe.characterize.performance import performance_document
 from xihe.characterize.rb import RandomizedBenchmarking
 from xihe.characterize.suite import SuiteResult, choose_region, plan_suite, run_suite
 from xihe.cli import app
@@ -95,3 +96,6 @@ def test_run_suite_records_calibration_and_seed() -> None:
     result = run_suite(devices.get("sim"), "quick", seed=4, qubits=[0, 1])
     assert result.seed == 4 and result.calibration_id == devices.get("sim").calibration.id
     assert result.to_dict()["summary"] == result.summary
+    body = performance_document(json.loads(json.dumps(result.to_dict())))
+    assert body["summary"]["quantum_volume"] >= 4 and "readout" in body["experiments"]
+    assert json.loads(json.dumps(body)) == body
