@@ -112,10 +112,53 @@ def _bind_all(circuit: Any, bindings: list[dict[str, float]]) -> list[Any]:
     return bound
 
 
+@dataclass(frozen=True)
+class PreparedJob:
+    """A submission checked against its backend (parse, bind, width, gates, coupling, memory): no database
+    needed, so the native route does this before it takes the write lock."""
+
+    request: JobCreate
+    device: Any
+    texts: list[str]
+    widths: list[int]
+    memory: int
+
+
+def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate) -> PreparedJob:
+    device = catalog.get(request.backend)
+    texts = request.circuits if request.circuits is not None else [request.qasm or ""]
+    if len(texts) > settings.max_circuits_per_job or len(request.parameters or []) > settings.max_circuits_per_job:
+        raise Problem(422, "too_many_circuits", f"a job holds at most {settings.max_circuits_per_job} circuits",
+                      stage="validate")
+    parsed = [parse_circuit(text, index if len(texts) > 1 else None) for index, text in enumerate(texts)]
+    if request.parameters is not None:
+        circuits = _bind_all(parsed[0], request.parameters)
+    else:
+        for index, circuit in enumerate(parsed):
+            if circuit.parameters:
+                where = f"circuit {index} has" if len(parsed) > 1 else "the circuit has"
+                raise Problem(422, "unbound_parameters", f"{where} free parameters {sorted(circuit.parameters)}; "
+                              "give values in 'parameters'", stage="validate")
+        circuits = parsed
+    widths = [int(circuit.num_qubits) for circuit in circuits]
+    # The backend's own limits first (a 422 whoever asks); the user's quotas (a 403) come with the database.
+    _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
+    memory = estimate_job_memory(device, max(widths))
+    budget = settings.resolved_memory_budget()
+    if memory > budget:
+        raise Problem(422, "too_large", f"a {max(widths)}-qubit job on {request.backend} needs about "
+                      f"{memory / 2**30:.1f} GiB, more than this machine's budget of {budget / 2**30:.1f} GiB",
+                      stage="validate")
+    return PreparedJob(request=request, device=device, texts=list(texts), widths=widths, memory=memory)
+
+
 def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, user: User, request: JobCreate, *,
-               idempotency_key: str | None = None, source: str = "native",
-               now: datetime | None = None) -> SubmitOutcome:
-    """Validate ``request`` for ``user`` and store it as a QUEUED job (inside the caller's write transaction)."""
+               idempotency_key: str | None = None, source: str = "native", now: datetime | None = None,
+               prepared: PreparedJob | None = None) -> SubmitOutcome:
+    """Validate ``request`` for ``user`` and store it as a QUEUED job (inside the caller's write transaction).
+
+    ``prepared``: the result of :func:`prepare_job` for this request, if the caller already checked it.
+    """
     now = now or utcnow()
     digest = body_hash(request)
     if idempotency_key is not None:
@@ -133,43 +176,21 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     status = calibrations.backend_status_overrides(session).get(request.backend, getattr(device, "status", "online"))
     if status != "online":
         raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
-
-    texts = request.circuits if request.circuits is not None else [request.qasm or ""]
-    if len(texts) > settings.max_circuits_per_job or len(request.parameters or []) > settings.max_circuits_per_job:
-        raise Problem(422, "too_many_circuits", f"a job holds at most {settings.max_circuits_per_job} circuits",
-                      stage="validate")
-    parsed = [parse_circuit(text, index if len(texts) > 1 else None) for index, text in enumerate(texts)]
-    if request.parameters is not None:
-        circuits = _bind_all(parsed[0], request.parameters)
-    else:
-        for index, circuit in enumerate(parsed):
-            if circuit.parameters:
-                where = f"circuit {index} has" if len(parsed) > 1 else "the circuit has"
-                raise Problem(422, "unbound_parameters", f"{where} free parameters {sorted(circuit.parameters)}; "
-                              "give values in 'parameters'", stage="validate")
-        circuits = parsed
-    widths = [int(circuit.num_qubits) for circuit in circuits]
-    # The backend's own limits first (a 422 whoever asks), then the user's quotas (a 403).
-    _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
-    _check_quotas(session, settings, user, request, len(circuits), widths, now)
-    memory = estimate_job_memory(device, max(widths))
-    budget = settings.resolved_memory_budget()
-    if memory > budget:
-        raise Problem(422, "too_large", f"a {max(widths)}-qubit job on {request.backend} needs about "
-                      f"{memory / 2**30:.1f} GiB, more than this machine's budget of {budget / 2**30:.1f} GiB",
-                      stage="validate")
+    if prepared is None or prepared.request is not request:
+        prepared = prepare_job(settings, catalog, request)
+    _check_quotas(session, settings, user, request, len(prepared.widths), prepared.widths, now)
 
     seed = request.seed if request.seed is not None else secrets.randbits(63)
     allowance = int(_limit(user.max_priority, settings.default_max_priority))
     payload: dict[str, Any] = {
-        "circuits": texts, "parameters": request.parameters, "compile": request.compile,
+        "circuits": prepared.texts, "parameters": request.parameters, "compile": request.compile,
         "optimization_level": request.optimization_level, "seed": seed, "memory": request.memory,
     }
     job = jobs.insert_job(
         session, user_id=user.id, backend=request.backend, kind=request.kind, name=request.name,
         tags=list(request.tags), shots=request.shots, priority=request.priority,
-        effective_priority=effective_priority(request.priority, allowance), num_circuits=len(circuits),
-        num_qubits=max(widths), memory_estimate=memory, payload=payload, created_at=now,
+        effective_priority=effective_priority(request.priority, allowance), num_circuits=len(prepared.widths),
+        num_qubits=max(prepared.widths), memory_estimate=prepared.memory, payload=payload, created_at=now,
         max_attempts=settings.max_attempts,
         wall_seconds=float(_limit(user.wall_seconds, settings.default_wall_seconds)),
         source=source,

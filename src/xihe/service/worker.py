@@ -115,6 +115,9 @@ class Worker:
             log.warning("requeued %d job(s) with expired leases: %s", len(requeued), requeued)
 
     def claim(self) -> Job | None:
+        with self.database.read() as session:
+            if not queue.any_queued(session):
+                return None
         with self.database.write() as session:
             return queue.claim_next_job(
                 session, worker_id=self.worker_id, host=self.host, backends=self.backends, exclusive=self.exclusive,

@@ -77,6 +77,14 @@ def _claim_statement(backends: tuple[str, ...] | None, exclusive: tuple[str, ...
     )
 
 
+_ANY_QUEUED = select(Job.id).where(Job.status == JobStatus.QUEUED.value).limit(1)
+
+
+def any_queued(session: Session) -> bool:
+    """A lock-free read before a claim: an idle worker woken by an unrelated commit takes no write lock."""
+    return session.connection().execute(_ANY_QUEUED).first() is not None
+
+
 def claim_next_job(session: Session, *, worker_id: str, host: str, backends: Collection[str] | None,
                    exclusive: Collection[str], memory_budget: int, lease_seconds: float, now: datetime) -> Job | None:
     """Take the best queued job this worker may run and lease it to ``worker_id``; None if there is none.

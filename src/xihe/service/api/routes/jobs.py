@@ -16,7 +16,7 @@ from xihe.service.problems import Problem, not_found, problem_responses
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate, JobPage, JobPublic
 from xihe.service.states import JobStatus
-from xihe.service.submit import submit_job
+from xihe.service.submit import prepare_job, submit_job
 from xihe.service.views import job_public
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
@@ -35,10 +35,14 @@ def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsD
            catalog: CatalogDep, response: Response,
            idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JobPublic:
     """Validate and queue a job: ``qasm``, a batch of ``circuits``, or a parametrized ``qasm`` with ``parameters``."""
+    # Parse and check against the backend before taking the write lock, which then covers only the short
+    # database part (idempotency, quotas, insert).
+    prepared = prepare_job(settings, catalog, body)
     for attempt in range(2):
         try:
             with database.write() as session:
-                outcome = submit_job(session, settings, catalog, user, body, idempotency_key=idempotency_key)
+                outcome = submit_job(session, settings, catalog, user, body, idempotency_key=idempotency_key,
+                                     prepared=prepared)
                 public = job_public(session, outcome.job, parallelism=_parallelism(request, body.backend))
             break
         except IntegrityError:
