@@ -187,8 +187,9 @@ class Worker:
 class Heartbeat:
     """One long-lived thread per worker that renews the lease of the job in hand.
 
-    A short job finishes before its first beat and costs no extra write; a long one is renewed every
-    ``interval`` seconds, and the beat also brings back a cancel request and enforces the wall-time limit.
+    It ticks every ``interval`` seconds and beats only a job that has run for at least one interval, so a short
+    job costs neither a write nor a thread wake-up (``watch`` is a plain attribute store); a long one is renewed
+    every tick, and the beat also brings back a cancel request and enforces the wall-time limit.
     """
 
     def __init__(self, worker: Worker) -> None:
@@ -196,29 +197,21 @@ class Heartbeat:
         settings = worker.settings
         self.interval = min(settings.heartbeat_seconds, settings.lease_seconds / 3)
         self._current: RunningJob | None = None
-        self._changed = threading.Condition()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{worker.worker_id}", daemon=True)
         self._thread.start()
 
     def watch(self, running: RunningJob) -> None:
-        with self._changed:
-            self._current = running
-            self._changed.notify()
+        self._current = running
 
     def unwatch(self) -> None:
-        with self._changed:
-            self._current = None
+        self._current = None
 
     def _loop(self) -> None:
-        while True:
-            with self._changed:
-                while self._current is None:
-                    self._changed.wait()
-                running = self._current
-                self._changed.wait(self.interval)
-                if self._current is not running:
-                    continue
-            self.beat(running)
+        while not self._stop.wait(self.interval / 2):
+            running = self._current
+            if running is not None and time.monotonic() - running.started >= self.interval:
+                self.beat(running)
 
     def beat(self, running: RunningJob) -> None:
         worker = self.worker
