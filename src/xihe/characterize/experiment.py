@@ -118,7 +118,9 @@ class Experiment(ABC):
         self.num_qubits = int(num_qubits) if num_qubits is not None else max(self.qubits) + 1
         if max(self.qubits) >= self.num_qubits or min(self.qubits) < 0:
             raise XiheError(f"{self.name}: qubits {list(self.qubits)} do not fit a {self.num_qubits}-qubit backend")
-        self.seed = seed
+        # A concrete seed even when none is given, so analysis can regenerate the same circuits and results
+        # record what made them.
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
 
     def new_circuit(self, label: str) -> Circuit:
         """An empty circuit with ``c[i]`` for ``qubits[i]``."""
@@ -146,13 +148,17 @@ class Experiment(ABC):
         circuits = self.circuits()
         if self.needs_compiler:
             results = runner(circuits, shots, seed, compile=True)
-            return self.analyse(results, circuits)
+            compiled_out = self.analyse(results, circuits)
+            compiled_out.metadata.setdefault("seed", self.seed)
+            return compiled_out
         if translate is not None:
             circuits = [translate(c) for c in circuits]
         results = runner(circuits, shots, seed, compile=False)
         if len(results) != len(circuits):
             raise XiheError(f"{self.name}: the runner returned {len(results)} results for {len(circuits)} circuits")
-        return self.analyse(results, circuits)
+        out = self.analyse(results, circuits)
+        out.metadata.setdefault("seed", self.seed)
+        return out
 
 
 def bit_probabilities(result: Result, num_bits: int) -> np.ndarray:
