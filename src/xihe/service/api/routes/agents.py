@@ -21,7 +21,7 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 class DeviceTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     device: str = Field(min_length=1, max_length=64)
-    expires_in_days: float | None = Field(default=None, gt=0)
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
 
 
 class DeviceTokenCreated(BaseModel):
