@@ -100,7 +100,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def worker(
-        backends: Annotated[list[str] | None, typer.Option("--backends", help="Serve only these backends.")] = None,
+        backends: Annotated[list[str] | None, typer.Option(
+            "--backends", help="Serve only these backends (comma-separated or repeated).")] = None,
         processes: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
         data_dir: DataDirOption = None,
     ) -> None:
@@ -109,6 +110,13 @@ def register(app: typer.Typer) -> None:
         from xihe.service.supervisor import WorkerSupervisor
 
         settings = _settings(data_dir=data_dir)
+        if backends:
+            backends = [name.strip() for value in backends for name in value.split(",") if name.strip()]
+            from xihe.service.catalog import DeviceCatalog
+
+            unknown = sorted(set(backends) - set(DeviceCatalog().names()))
+            if unknown:
+                _fail(f"unknown backend(s) {', '.join(unknown)}")
         problem = check_schema(_database(settings))
         if problem:
             _fail(problem)
