@@ -34,6 +34,18 @@ from xihe.errors import CompileError
 VIRTUAL_BASIS = frozenset({"rz", "ry"})
 # (layout trials, forward-backward rounds) by level.
 SABRE_EFFORT = {0: (1, 0), 1: (1, 1), 2: (8, 2), 3: (24, 4)}
+# Above this many two-qubit gates (after unrolling, estimated) every level does the cheap version of each stage.
+HUGE_CIRCUIT = 20_000
+
+
+def estimated_two_qubit_gates(ops: list[Any]) -> int:
+    """Two-qubit gates after unrolling, roughly: a k-qubit gate (k >= 3) costs about 6 (k - 2) CX."""
+    total = 0
+    for op in ops:
+        n = len(op.qubits)
+        if op.gate.is_unitary and n >= 2:
+            total += 1 if n == 2 else 6 * (n - 2)
+    return total
 
 
 class Pass(Protocol):
@@ -48,19 +60,22 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if target.unconstrained:
         return [ApplyLayout(target)]
     trials, rounds = SABRE_EFFORT[optimization_level]
+    huge = num_two_qubit_gates > HUGE_CIRCUIT
     if num_two_qubit_gates > 5000:
         trials = max(1, min(trials, 8))
+    if huge:  # tens of thousands of 2q gates: keep compile time in proportion
+        trials, rounds = min(trials, 2), min(rounds, 1)
     passes: list[Any] = [Unroll()]
     if optimization_level >= 1:
         passes.append(DeferTerminalMeasurements())
     if optimization_level >= 2:
         passes.append(ConsolidateBlocks())
-        passes.append(OptimizeLoop(VIRTUAL_BASIS))
+        passes.append(OptimizeLoop(VIRTUAL_BASIS, max_rounds=2 if huge else 10))
     if optimization_level == 0:
         passes.append(TrivialLayout(target))
     else:
         passes.append(VF2Layout(target))
-    swap_trials = 4 if optimization_level == 3 else 1
+    swap_trials = 4 if optimization_level == 3 and not huge else 1
     candidates = {3: 4, 2: 2}.get(optimization_level, 1)
     if num_two_qubit_gates > 500:
         candidates = min(candidates, 2)
@@ -73,6 +88,6 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if optimization_level == 0:
         passes.append(BasisTranslation(target))
     else:
-        passes.append(NativeOptimizeLoop(target, consolidate=optimization_level >= 2))
+        passes.append(NativeOptimizeLoop(target, consolidate=optimization_level >= 2, max_rounds=2 if huge else 4))
     passes.append(ASAPSchedule(target))
     return passes

@@ -8,7 +8,7 @@ from typing import Any
 from xihe.circuit import Circuit
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.estimate import log_success_probability
-from xihe.compiler.preset import preset_passes
+from xihe.compiler.preset import estimated_two_qubit_gates, preset_passes
 from xihe.compiler.target import Target
 from xihe.errors import CompileError, XiheError
 
@@ -38,7 +38,7 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
                            f"{len(target.working_qubits)} working qubits")
     dag = DAGCircuit.from_circuit(circuit)
     properties: PropertySet = {}
-    passes = preset_passes(target, optimization_level, seed, dag.count_two_qubit())
+    passes = preset_passes(target, optimization_level, seed, estimated_two_qubit_gates(dag.ops))
     try:
         dag, properties = _run(passes, dag, properties, target)
     except XiheError:

@@ -19,7 +19,7 @@ class NativeOptimizeLoop:
         self.target = target
         self.consolidate = consolidate
         self.translate = BasisTranslation(target)
-        self.optimize = OptimizeLoop.for_target(target)
+        self.optimize = OptimizeLoop.for_target(target, max_rounds=3 if max_rounds <= 2 else 10)
         self.max_rounds = max_rounds
         self.blocks = ConsolidateBlocks()
 

@@ -49,28 +49,39 @@ class DeferTerminalMeasurements:
 
 
 class RemoveSwapsBeforeMeasure:
-    """Drop a swap when everything after it on its two qubits is measurement; those measurements swap qubits."""
+    """Drop a swap when everything after it on its two qubits is measurement; those measurements swap qubits.
+
+    One backward sweep: ``free`` holds the qubits that only measurements (or barriers) follow, ``measures`` the
+    indices of those measurements per qubit, so each removal relabels just them.
+    """
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         ops: list[Operation | None] = list(dag.ops)
         final = properties.get("final_layout")
+        free: set[int] = set(range(dag.num_qubits))
+        measures: dict[int, list[int]] = {}
         changed = False
         for i in range(len(ops) - 1, -1, -1):
             op = ops[i]
-            if op is None or op.gate.name != "swap" or op.condition is not None:
+            assert op is not None
+            name = op.gate.name
+            if name == "swap" and op.condition is None and op.qubits[0] in free and op.qubits[1] in free:
+                s, t = op.qubits
+                ops[i] = None
+                changed = True
+                for q, other in ((s, t), (t, s)):
+                    for j in measures.get(q, []):
+                        m = ops[j]
+                        assert m is not None
+                        ops[j] = m.replace(qubits=(other,))
+                measures[s], measures[t] = measures.get(t, []), measures.get(s, [])
+                if final is not None:
+                    properties["final_layout"] = final = [t if p == s else s if p == t else p for p in final]
                 continue
-            s, t = op.qubits
-            later = [j for j in range(i + 1, len(ops)) if ops[j] is not None and {s, t} & set(ops[j].qubits)]  # type: ignore[union-attr]
-            if any(ops[j].gate.name not in ("measure", "barrier") for j in later):  # type: ignore[union-attr]
-                continue
-            ops[i] = None
-            changed = True
-            for j in later:
-                other = ops[j]
-                assert other is not None
-                ops[j] = other.replace(qubits=tuple(t if q == s else s if q == t else q for q in other.qubits))
-            if final is not None:
-                properties["final_layout"] = final = [t if p == s else s if p == t else p for p in final]
+            if name == "measure" and op.condition is None:
+                measures.setdefault(op.qubits[0], []).append(i)
+            elif name != "barrier":
+                free.difference_update(op.qubits)
         if not changed:
             return dag
         return dag.copy_with([op for op in ops if op is not None])

@@ -132,8 +132,17 @@ class CommutativeCancellation:
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         ops: list[Operation | None] = list(dag.ops)
         types = [action_types(op) for op in dag.ops]
-        n = len(ops)
-        for i in range(n):
+        # Each qubit's operations in order, and each operation's place on its qubits: walk wires, not the list.
+        wire: dict[int, list[int]] = {}
+        place: list[tuple[int, ...]] = []
+        for i, source in enumerate(dag.ops):
+            here = []
+            for q in source.qubits:
+                lane = wire.setdefault(q, [])
+                here.append(len(lane))
+                lane.append(i)
+            place.append(tuple(here))
+        for i in range(len(ops)):
             op = ops[i]
             if op is None or op.condition is not None or not op.gate.is_unitary:
                 continue
@@ -142,15 +151,14 @@ class CommutativeCancellation:
             merge_1q = len(op.qubits) == 1 and kind[0] is not None and self._rotation_name(kind[0]) in self.basis
             if not (two or merge_1q):
                 continue
-            wires = set(op.qubits)
             my_type = dict(zip(op.qubits, kind, strict=True))
-            for j in range(i + 1, min(n, i + SCAN_WINDOW)):
+            cursor = {q: place[i][k] + 1 for k, q in enumerate(op.qubits)}
+            for _ in range(SCAN_WINDOW):
+                j = self._next(ops, wire, cursor)
+                if j is None:
+                    break
                 other = ops[j]
-                if other is None:
-                    continue
-                shared = wires.intersection(other.qubits)
-                if not shared:
-                    continue
+                assert other is not None
                 if two and len(other.qubits) == 2 and _same_2q(op, other):
                     ops[i] = ops[j] = None
                     break
@@ -162,9 +170,26 @@ class CommutativeCancellation:
                         types[j] = (None,)
                     break
                 other_type = dict(zip(other.qubits, types[j], strict=True))
+                shared = [q for q in other.qubits if q in my_type]
                 if any(my_type[q] is None or other_type[q] != my_type[q] for q in shared):
                     break
+                for q in shared:
+                    cursor[q] += 1
         return dag.copy_with([op for op in ops if op is not None])
+
+    @staticmethod
+    def _next(ops: list[Operation | None], wire: dict[int, list[int]], cursor: dict[int, int]) -> int | None:
+        """The earliest live operation after the cursors on any of their qubits (cursors skip removed ones)."""
+        best: int | None = None
+        for q in cursor:
+            lane = wire[q]
+            k = cursor[q]
+            while k < len(lane) and ops[lane[k]] is None:
+                k += 1
+            cursor[q] = k
+            if k < len(lane) and (best is None or lane[k] < best):
+                best = lane[k]
+        return best
 
     @staticmethod
     def _rotation_name(kind: str) -> str:
@@ -193,8 +218,8 @@ class OptimizeLoop:
         self.max_rounds = max_rounds
 
     @classmethod
-    def for_target(cls, target: Target) -> OptimizeLoop:
-        return cls(one_qubit_basis(target))
+    def for_target(cls, target: Target, max_rounds: int = 10) -> OptimizeLoop:
+        return cls(one_qubit_basis(target), max_rounds)
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         best = (dag.count_two_qubit(), len(dag.ops))
