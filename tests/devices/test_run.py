@@ -78,3 +78,22 @@ def test_xihe_compile_reports_stats() -> None:
     assert 0 < compiled.estimated_success_probability < 1
     assert compiled.duration_ns > 0 and compiled.depth >= 6
     assert len(compiled.initial_layout) == len(compiled.final_layout) == 5
+
+
+def test_conditions_and_resets_pass_through_on_mapped_qubits() -> None:
+    # Prepare |1>, measure it, reset, then flip a third qubit only if the measurement read 1.
+    from xihe.circuit import ClassicalRegister, QuantumRegister
+
+    qc = Circuit(QuantumRegister("q", 3), ClassicalRegister("m", 1), ClassicalRegister("out", 2))
+    qc.x(0).cx(0, 1).measure(0, 0).reset(0)
+    with qc.conditioned("m", 1):
+        qc.x(2)
+    qc.measure([1, 2], [1, 2])
+    for name in ("line10", "dongling"):
+        d = devices.get(name)
+        compiled = d.compile(qc, optimization_level=3, seed=4)
+        d.validate(compiled.circuit, verbatim=True)
+        names = {op.gate.name for op in compiled.circuit}
+        assert "reset" in names and any(op.condition == ("m", 1) for op in compiled.circuit)
+        counts = d.run(compiled.circuit, 400, seed=3).counts
+        assert max(counts, key=counts.__getitem__) == "111"
