@@ -28,6 +28,8 @@ class ChangeWatcher:
         self._wakeup: Wakeup | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._lock = threading.Lock()
+        self._any_event = asyncio.Event()
+        self._any_waiters = 0
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -52,7 +54,10 @@ class ChangeWatcher:
         assert self._wakeup is not None and self._loop is not None
         while not self._stop.is_set():
             try:
-                self._wakeup.wait(0.5)
+                changed = self._wakeup.wait(0.5)
+                if changed and self._any_waiters:
+                    with contextlib.suppress(RuntimeError):
+                        self._loop.call_soon_threadsafe(self._fire_any)
                 with self._lock:
                     awaited = list(self._waiters)
                 if not awaited:
@@ -66,6 +71,22 @@ class ChangeWatcher:
             if finished:
                 with contextlib.suppress(RuntimeError):  # loop closed at shutdown
                     self._loop.call_soon_threadsafe(self._fire, finished)
+
+    def _fire_any(self) -> None:
+        event, self._any_event = self._any_event, asyncio.Event()
+        event.set()
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Return after the next change the wake-up source reports (any job), or after ``timeout`` seconds."""
+        if self._thread is None:
+            await asyncio.sleep(min(timeout, 0.05))
+            return
+        self._any_waiters += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._any_event.wait(), timeout)
+        finally:
+            self._any_waiters -= 1
 
     def _fire(self, finished: list[str]) -> None:
         with self._lock:
