@@ -3,18 +3,23 @@ both nodes, merges, commits once, and the counts are exactly those of a one-node
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.cluster.helpers import SWEEP_QASM, LocalQueue, sweep_bindings, wide_qasm
+from tests.service.helpers import xihe_command
 from xihe import devices
 from xihe.service import executor
-from xihe.service.cluster.executors import LocalExecutor, RayExecutor, shutdown_ray
+from xihe.service.cluster.executors import LocalExecutor, shutdown_ray
 from xihe.service.cluster.fanout import FanOut
 from xihe.service.cluster.localray import local_ray_cluster
-from xihe.service.worker import Worker
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +45,22 @@ def test_heavy_jobs_split_across_both_nodes_give_one_node_counts(ray_cluster: tu
     wide_id, wide_payload, wide_shots = queue.submit(qasm=wide_qasm(), backend="grid36", shots=10_000, seed=2024)
     sweep_id, sweep_payload, sweep_shots = queue.submit(qasm=SWEEP_QASM, backend="sim", shots=500, seed=77,
                                                         parameters=sweep_bindings(200))
-    fanout = FanOut(RayExecutor(address), min_shots=4096, min_items=16)
-    worker = Worker(queue.settings, queue.database, backends=["grid36", "sim"], catalog=queue.catalog,
-                    run_items=fanout)
-    assert worker.run_once() and worker.run_once()
-    assert queue.status(wide_id) == "DONE" and queue.status(sweep_id) == "DONE"
+    # The lease holder: a real `xihe worker` process, pointed at the cluster by XIHE_RAY_ADDRESS.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIHE_")}
+    env.update(XIHE_DATA_DIR=str(tmp_path), XIHE_RAY_ADDRESS=address, XIHE_MEMORY_BUDGET_BYTES=str(2**32))
+    worker = subprocess.Popen(xihe_command("worker", "--processes", "1", "--backends", "grid36,sim"), env=env,
+                              stdout=(tmp_path / "worker.log").open("wb"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not {queue.status(wide_id), queue.status(sweep_id)} <= {"DONE", "FAILED", "CANCELLED"}:
+            assert worker.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert queue.status(wide_id) == queue.status(sweep_id) == "DONE", (tmp_path / "worker.log").read_text()
 
     # The trajectories job: its 40 engine chunks ran on both nodes; counts equal a one-node run.
     [wide] = queue.results(wide_id)
