@@ -114,6 +114,15 @@ def test_agent_serves_line10_and_survives_kill9_mid_job(platform: Server, tmp_pa
             second = start_agent(platform, token, log)
             try:
                 [finished] = wait_all(client, [job_id], timeout=180).values()
+                # Cancel while the agent runs a job: it stops between circuits and reports it.
+                long = client.post("/jobs", json={"qasm": chain_qasm(8), "backend": "line10", "shots": 2000,
+                                                  "seed": 6, "parameters": bindings * 3}).json()["id"]
+                while client.get(f"/jobs/{long}").json()["status"] != "RUNNING":
+                    assert time.monotonic() < deadline + 120, log.read_text()
+                    time.sleep(0.05)
+                assert client.post(f"/jobs/{long}/cancel").status_code == 200
+                [stopped] = wait_all(client, [long], timeout=120).values()
+                assert stopped["status"] == "CANCELLED" and stopped["results"] is None, stopped
             finally:
                 kill9(second)
             assert finished["status"] == "DONE", (finished, log.read_text())
