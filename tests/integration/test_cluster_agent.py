@@ -157,5 +157,14 @@ def test_agent_api_refuses_a_result_without_the_lease(platform: Server) -> None:
         again = agent.post(f"{base}/jobs/{job['id']}/result",
                            json={"lease": work["lease"], "results": [{"index": 0, "counts": {"00": 100}}]})
         assert again.status_code == 409  # stored once
+        # A calibration from a clock without a zone is taken as UTC; posting the same snapshot again adds no row.
+        data = devices.get("line10").calibration.data
+        body = {"id": "line10-v99-manual", "version": 99, "time": "2020-01-01T08:00:00", "data": data}
+        first = agent.post(f"{base}/calibration", json=body)
+        assert first.status_code == 201 and first.json()["new"] is True, first.text
+        assert agent.post(f"{base}/calibration", json=body).json()["new"] is False
+        # Data that does not describe the chip is refused (the next claims could not compile with it).
+        bad = agent.post(f"{base}/calibration", json={**body, "id": "line10-v100-bad", "data": {"note": "x"}})
+        assert bad.status_code == 422 and bad.json()["code"] == "bad_calibration", bad.text
     with platform.client() as client:
         assert client.get(f"/jobs/{job['id']}").json()["result"]["counts"] == {"00": 60, "11": 40}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -227,8 +227,11 @@ def complete(database: Database, device: str, job_id: str, lease: str, posted: l
             item = by_index[int(entry["index"])]
             counts = {str(k): int(v) for k, v in dict(item["counts"]).items()}
             _check_counts(entry, counts)
-            records.append(result_record(entry, counts, item.get("memory"), device=device, agent=agent,
-                                         driver=driver))
+            memory = item.get("memory")
+            if memory is not None and len(memory) != int(entry["shots"]):
+                raise Problem(422, "bad_result", f"item {entry['index']}: {len(memory)} memory entries for "
+                                                 f"{entry['shots']} shots", stage="execute")
+            records.append(result_record(entry, counts, memory, device=device, agent=agent, driver=driver))
         return queue.complete_job(session, job_id, lease, records, exec_seconds=max(0.0, exec_seconds),
                                   now=utcnow())
 
@@ -254,9 +257,24 @@ def cancelled(database: Database, device: str, job_id: str, lease: str) -> bool:
         return queue.cancel_running_job(session, job_id, lease, exec_seconds=0.0, now=utcnow())
 
 
-def record_calibration(database: Database, device: str, snapshot_id: str, version: int, time: datetime,
-                       data: dict[str, Any]) -> tuple[int, bool]:
-    """Store a calibration an agent measured (a new history row unless that snapshot id is known)."""
+def record_calibration(database: Database, devices: CalibratedDevices, device: str, snapshot_id: str, version: int,
+                       time: datetime, data: dict[str, Any]) -> tuple[int, bool]:
+    """Store a calibration an agent measured (a new history row unless that snapshot id is known).
+
+    The data must describe the device (for a chip: Quafu chip-info JSON the device can be rebuilt from), or the
+    next claims could not compile for it: 422 otherwise.
+    """
+    if time.tzinfo is None:  # an agent's clock without a zone is taken as UTC, as every time in Xihe is
+        time = time.replace(tzinfo=UTC)
+    base = devices.catalog.get(device)
+    if getattr(base, "kind", "simulator") != "simulator":
+        from xihe.devices.calibration import CalibrationSnapshot
+
+        try:
+            base.with_calibration(CalibrationSnapshot(snapshot_id, version, time, dict(data)))
+        except Exception as exc:  # any failure to rebuild the device from the data is the data's fault
+            raise Problem(422, "bad_calibration", f"calibration {snapshot_id!r} does not describe device {device}: "
+                                                  f"{type(exc).__name__}: {exc}", stage="validate") from exc
     with database.write() as session:
         before = {row.snapshot_id for row in calibrations.list_snapshots(session, device, limit=1000)}
         row = calibrations.record_snapshot(session, device, snapshot_id, str(version), time, data)

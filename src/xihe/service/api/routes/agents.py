@@ -146,12 +146,13 @@ def heartbeat(device: DeviceDep, job_id: str, body: LeaseBody, settings: Setting
 
 
 @router.post("/{device}/jobs/{job_id}/result", operation_id="agent_result")
-def result(device: DeviceDep, job_id: str, body: ResultBody, database: DatabaseDep) -> dict[str, Any]:
+def result(request: Request, device: DeviceDep, job_id: str, body: ResultBody,
+           database: DatabaseDep) -> dict[str, Any]:
     """The job's counts (one entry per item), stored once and only under the lease; 409 if the lease is gone."""
     calibration = None
     if body.calibration is not None:
         c = body.calibration
-        row, new = agents.record_calibration(database, device, c.id, c.version, c.time, c.data)
+        row, new = agents.record_calibration(database, _devices(request), device, c.id, c.version, c.time, c.data)
         calibration = {"snapshot_id": c.id, "row": row, "new": new}
     stored = agents.complete(database, device, job_id, body.lease, [r.model_dump() for r in body.results],
                              driver=body.driver, exec_seconds=body.exec_seconds)
@@ -179,7 +180,8 @@ def cancelled(device: DeviceDep, job_id: str, body: LeaseBody, database: Databas
 
 @router.post("/{device}/calibration", status_code=201, response_model=CalibrationOut,
              operation_id="agent_calibration")
-def calibration(device: DeviceDep, body: CalibrationIn, database: DatabaseDep) -> CalibrationOut:
+def calibration(request: Request, device: DeviceDep, body: CalibrationIn, database: DatabaseDep) -> CalibrationOut:
     """A calibration the agent measured; kept as history, used to compile the device's next jobs."""
-    row, new = agents.record_calibration(database, device, body.id, body.version, body.time, body.data)
+    row, new = agents.record_calibration(database, _devices(request), device, body.id, body.version, body.time,
+                                         body.data)
     return CalibrationOut(snapshot_id=body.id, row=row, new=new)
