@@ -45,6 +45,7 @@ class LocalRayCluster:
 
     nodes: int = 2
     cpus_per_node: int = 1
+    object_store_bytes: int = 256 * 1024**2  # a good neighbour on a shared machine (Ray's default: 30% of RAM)
     port: int = field(default_factory=free_port)
     temp_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / f"xr{secrets.token_hex(3)}")
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -61,7 +62,8 @@ class LocalRayCluster:
                                                stderr=subprocess.STDOUT, env=env, start_new_session=True))
 
     def start(self, timeout: float = 120.0) -> LocalRayCluster:
-        common = ["--node-ip-address=127.0.0.1", f"--num-cpus={self.cpus_per_node}", "--disable-usage-stats"]
+        common = ["--node-ip-address=127.0.0.1", f"--num-cpus={self.cpus_per_node}", "--disable-usage-stats",
+                  f"--object-store-memory={self.object_store_bytes}"]
         self._spawn(["--head", f"--port={self.port}", "--include-dashboard=false", f"--temp-dir={self.temp_dir}",
                      f"--ray-client-server-port={free_port()}", *common, *_agent_ports()], "head.log")
         self._wait_for(1, timeout)
