@@ -18,6 +18,8 @@ share one PostgreSQL through the same claim/lease queue (:mod:`xihe.service.repo
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,10 @@ def configured_run_items(settings: ClusterSettings | None = None) -> Callable[..
     whose engines run the same seeded chunks locally)."""
     settings = settings or ClusterSettings()
     if not settings.ray_address:
+        return None
+    if importlib.util.find_spec("ray") is None:
+        logging.getLogger("xihe.cluster").warning(
+            "XIHE_RAY_ADDRESS is set but Ray is not installed (pip install 'xihe[ray]'); running jobs locally")
         return None
     from xihe.service.cluster.executors import RayExecutor
     from xihe.service.cluster.fanout import FanOut
