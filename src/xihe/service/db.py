@@ -7,6 +7,7 @@ SQLITE_BUSY), :meth:`Database.read` a plain read transaction (WAL readers never 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from xihe.service.settings import Settings
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's own locking only
+    fcntl = None  # type: ignore[assignment]
+
+
+WAKEUP_KEY = "xihe_wakeup_channels"
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -57,8 +66,32 @@ class Database:
             self.write_engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.write_engine
         self._thread_lock = threading.Lock() if self.is_sqlite else None
+        self._lock_path: str | None = None
+        self._lock_fd: int | None = None
+        self.sqlite_path = ""
+        if self.is_sqlite:
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and path != ":memory:":
+                self.sqlite_path = path
+                if fcntl is not None:
+                    self._lock_path = path + "-writer.lock"
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._notifier: Any = None
+        if self.sqlite_path:
+            event.listen(self._write, "after_commit", self._send_wakeups)
+
+    def _send_wakeups(self, session: Session) -> None:
+        """After a commit, wake the processes waiting on the channels this transaction touched (SQLite)."""
+        channels = session.info.pop(WAKEUP_KEY, None)
+        if not channels:
+            return
+        if self._notifier is None:
+            from xihe.service.wakeup import SocketNotifier, socket_folder
+
+            self._notifier = SocketNotifier(socket_folder(self.sqlite_path))
+        for channel in channels:
+            self._notifier.send(channel)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -79,8 +112,24 @@ class Database:
             with self._write() as session, session.begin():
                 yield session
             return
-        with self._thread_lock, self._write() as session, session.begin():
+        with self._thread_lock, self._process_lock(), self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """An exclusive ``flock`` on a file beside the database, shared by every process of this machine (API,
+        workers, CLI): the kernel wakes a waiting writer the moment the lock is free, where SQLite's busy handler
+        would sleep."""
+        if self._lock_path is None:
+            yield
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -89,6 +138,12 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self._notifier is not None:
+            self._notifier.close()
+            self._notifier = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

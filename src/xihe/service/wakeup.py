@@ -1,7 +1,8 @@
 """Wake-ups between processes, so an idle worker claims a new job (and a long poll returns) within milliseconds.
 
-- SQLite (one machine): ``PRAGMA data_version`` on a private connection changes whenever another connection
-  commits; polling it every few milliseconds costs microseconds and no lock.
+- SQLite (one machine): each waiting process binds a Unix datagram socket in a folder named after the database
+  (:class:`SocketWakeup`); a process that commits a new job (or finishes one) sends a byte to every socket of
+  the channel after the commit (:class:`SocketNotifier`). Waiting costs no CPU.
 - PostgreSQL (several machines): ``LISTEN``/``NOTIFY``. Submits notify :data:`JOBS_CHANNEL`, finished jobs
   :data:`DONE_CHANNEL` (see :func:`xihe.service.repositories.queue.notify`).
 
@@ -12,8 +13,14 @@ notification costs latency, never correctness.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
+import hashlib
+import os
+import secrets
+import select
+import socket
+import tempfile
 import time
+from pathlib import Path
 from typing import Protocol
 
 JOBS_CHANNEL = "xihe_jobs"
@@ -27,32 +34,68 @@ class Wakeup(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteWakeup:
-    def __init__(self, path: str, interval: float = 0.003) -> None:
-        self.interval = interval
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._version = self._read()
+def socket_folder(database_path: str) -> Path:
+    """The folder of one SQLite database's wake-up sockets (short, under the temp folder: Unix socket paths are
+    limited to about 100 bytes)."""
+    digest = hashlib.sha256(os.path.abspath(database_path).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"xihe-wake-{digest}"
 
-    def _read(self) -> int | None:
-        try:
-            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            return None
+
+class SocketWakeup:
+    def __init__(self, folder: Path, channel: str) -> None:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = folder / f"{channel}-{os.getpid()}-{secrets.token_hex(3)}.sock"
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.bind(str(self.path))
+        self._socket.setblocking(False)
 
     def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            version = self._read()
-            if version != self._version:
-                self._version = version
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(self.interval, left))
+        ready, _, _ = select.select([self._socket], [], [], max(0.0, timeout))
+        if not ready:
+            return False
+        with contextlib.suppress(BlockingIOError):
+            while self._socket.recv(64):
+                pass
+        return True
 
     def close(self) -> None:
-        self._connection.close()
+        self._socket.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class SocketNotifier:
+    """Sends wake-ups to every socket of a channel; forgets sockets whose process is gone."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.setblocking(False)
+        self._listing: dict[str, tuple[float, list[str]]] = {}
+
+    def _targets(self, channel: str) -> list[str]:
+        stamp, paths = self._listing.get(channel, (0.0, []))
+        if time.monotonic() - stamp > 1.0:
+            try:
+                paths = [str(p) for p in self.folder.glob(f"{channel}-*.sock")]
+            except OSError:
+                paths = []
+            self._listing[channel] = (time.monotonic(), paths)
+        return paths
+
+    def send(self, channel: str) -> None:
+        for path in self._targets(channel):
+            try:
+                self._socket.sendto(b"!", path)
+            except (ConnectionRefusedError, FileNotFoundError):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # its process died without cleaning up
+                self._listing.pop(channel, None)
+            except (BlockingIOError, OSError):
+                pass  # a full queue already holds a wake-up
+
+    def close(self) -> None:
+        self._socket.close()
 
 
 class PostgresWakeup:
@@ -96,7 +139,7 @@ def wakeup_for(url: str, channel: str) -> Wakeup:
     """The wake-up source for a database URL (SQLAlchemy form)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        return SqliteWakeup(path) if path and path != ":memory:" else SleepWakeup()
+        return SocketWakeup(socket_folder(path), channel) if path and path != ":memory:" else SleepWakeup()
     if url.startswith("postgresql"):
         return PostgresWakeup(url, channel)
     return SleepWakeup()

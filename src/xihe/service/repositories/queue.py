@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
+from xihe.service.db import WAKEUP_KEY
 from xihe.service.models import BackendState, Job, JobAttempt, JobResult, User
 from xihe.service.repositories.users import record_usage
 from xihe.service.retry import RetryPolicy
@@ -37,10 +38,12 @@ def _is_postgres(session: Session) -> bool:
 
 
 def notify(session: Session, channel: str) -> None:
-    """Wake the listeners of ``channel`` when this transaction commits (PostgreSQL NOTIFY; SQLite needs none:
-    its waiters watch the data version)."""
+    """Wake the listeners of ``channel`` when this transaction commits: PostgreSQL ``NOTIFY``; on SQLite the
+    :class:`~xihe.service.db.Database` sends the wake-ups after the commit (see :mod:`xihe.service.wakeup`)."""
     if _is_postgres(session):
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+    else:
+        session.info.setdefault(WAKEUP_KEY, set()).add(channel)
 
 
 @lru_cache(maxsize=64)
