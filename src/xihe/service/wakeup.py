@@ -62,6 +62,8 @@ class SocketWakeup:
         self._socket.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        with contextlib.suppress(OSError):  # the last one out removes the folder
+            self.path.parent.rmdir()
 
 
 class SocketNotifier:

@@ -94,17 +94,20 @@ class ChangeWatcher:
         for event in events:
             event.set()
 
-    async def wait_finished(self, job_id: str, timeout: float) -> None:
-        """Return when ``job_id`` is finished (as seen by the watcher) or after ``timeout`` seconds."""
+    async def wait_finished(self, job_id: str, timeout: float) -> bool:
+        """Wait until ``job_id`` is finished (True: the watcher saw it in a terminal state) or ``timeout`` passed."""
         if self._thread is None:
             await asyncio.sleep(min(timeout, 0.05))
-            return
+            return False
         event = asyncio.Event()
         with self._lock:
             self._waiters.setdefault(job_id, set()).add(event)
         try:
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(event.wait(), timeout)
+            except TimeoutError:
+                return False
+            return True
         finally:
             with self._lock:
                 waiting = self._waiters.get(job_id)

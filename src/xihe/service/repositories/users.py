@@ -62,15 +62,24 @@ def create_token(session: Session, user: User, *, name: str = "", expires_at: da
     return IssuedToken(row=row, secret=secret)
 
 
+_TOKEN_COLUMNS = list(ApiToken.__table__.c)
+_USER_COLUMNS = list(User.__table__.c)
+_AUTHENTICATE = (select(*_TOKEN_COLUMNS, *_USER_COLUMNS).join_from(ApiToken, User, User.id == ApiToken.user_id)
+                 .where(ApiToken.token_hash == bindparam("p_hash")))
+
+
 def authenticate_token(session: Session, secret: str, *, now: datetime | None = None) -> tuple[User, ApiToken] | None:
-    """The active user and token row for a clear token, or None if unknown, revoked, expired or user disabled."""
+    """The active user and token row for a clear token, or None if unknown, revoked, expired or user disabled.
+
+    On every API request, so one prebuilt statement; the rows come back as detached objects.
+    """
     now = now or utcnow()
-    row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(secret))
-    ).first()
+    row = session.connection().execute(_AUTHENTICATE, {"p_hash": hash_token(secret)}).first()
     if row is None:
         return None
-    token, user = row
+    values = tuple(row)
+    token = ApiToken(**{c.key: v for c, v in zip(_TOKEN_COLUMNS, values[: len(_TOKEN_COLUMNS)], strict=True)})
+    user = User(**{c.key: v for c, v in zip(_USER_COLUMNS, values[len(_TOKEN_COLUMNS):], strict=True)})
     if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now) or not user.active:
         return None
     return user, token

@@ -102,7 +102,8 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            await watcher.wait_finished(job_id, min(remaining, 5.0))
+            if await watcher.wait_finished(job_id, min(remaining, 5.0)):
+                break  # seen finished: the full read below returns it
             status = await run_in_threadpool(_status, database, user, job_id)
     return await run_in_threadpool(_load, database, user, job_id, request)
 
