@@ -8,6 +8,7 @@ operations commute when on every qubit they share both are Z-type or both are X-
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -81,6 +82,9 @@ class Fuse1q:
 
     def _already_minimal(self, run: list[Operation]) -> bool:
         """A run that Euler synthesis could not shorten: native gates, at most one pulse, no two ``rz`` in a row."""
+        if len(run) == 1:
+            gate = run[0].gate
+            return gate.name in self.basis and gate.definition is None
         pulses = 0
         previous = ""
         for op in run:
@@ -94,25 +98,32 @@ class Fuse1q:
 
 def action_types(op: Operation) -> tuple[str | None, ...]:
     """Per qubit of ``op``: 'Z', 'X' or None (no simple commutation)."""
-    name = op.gate.name
-    if not op.gate.is_unitary or op.condition is not None:
+    if op.condition is not None:
         return (None,) * len(op.qubits)
+    return _gate_action_types(op.gate, len(op.qubits))
+
+
+@lru_cache(maxsize=65536)
+def _gate_action_types(gate: Gate, num_qubits: int) -> tuple[str | None, ...]:
+    name = gate.name
+    if not gate.is_unitary:
+        return (None,) * num_qubits
     if name == "cz":
         return ("Z", "Z")
     if name == "cx":
         return ("Z", "X")
-    if len(op.qubits) == 1:
+    if num_qubits == 1:
         if name in ("rz", "z", "s", "sdg", "t", "tdg", "p", "u1", "id"):
             return ("Z",)
         if name in ("rx", "x", "sx", "sxdg"):
             return ("X",)
-        if op.gate.definition is None and not op.gate.is_parametrized:
-            u = gate_matrix(op.gate)
+        if gate.definition is None and not gate.is_parametrized:
+            u = gate_matrix(gate)
             if is_diagonal(u):
                 return ("Z",)
             if is_x_like(u):
                 return ("X",)
-    return (None,) * len(op.qubits)
+    return (None,) * num_qubits
 
 
 def _same_2q(a: Operation, b: Operation) -> bool:
@@ -213,8 +224,8 @@ class OptimizeLoop:
     """Run fusion and cancellation until neither the 2q count nor the operation count drops."""
 
     def __init__(self, basis: frozenset[str], max_rounds: int = 10) -> None:
-        self.passes: list[Fuse1q | CommutativeCancellation] = [Fuse1q(basis), CommutativeCancellation(basis),
-                                                               Fuse1q(basis)]
+        self.fuse = Fuse1q(basis)
+        self.cancel = CommutativeCancellation(basis)
         self.max_rounds = max_rounds
 
     @classmethod
@@ -223,9 +234,9 @@ class OptimizeLoop:
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         best = (dag.count_two_qubit(), len(dag.ops))
+        dag = self.fuse.run(dag, properties)
         for _ in range(self.max_rounds):
-            for p in self.passes:
-                dag = p.run(dag, properties)
+            dag = self.fuse.run(self.cancel.run(dag, properties), properties)
             now = (dag.count_two_qubit(), len(dag.ops))
             if now >= best:
                 break
