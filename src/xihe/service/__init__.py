@@ -26,7 +26,8 @@ Module map (where to find things; other layers build on these):
 - ``schemas.py``   -- wire schemas (JobCreate, JobPublic, ResultPublic, BackendDetail, Token*...).
 - ``views.py``     -- storage rows -> wire objects (``job_public``), shared by API and web pages.
 - ``problems.py``  -- :class:`Problem`: RFC 9457 errors with ``code`` and ``stage``.
-- ``watch.py``, ``metrics.py`` -- long-poll wake-ups; Prometheus metrics.
+- ``wakeup.py``    -- wake-ups between processes after a commit (Unix datagram sockets on SQLite, LISTEN/NOTIFY on
+  PostgreSQL); ``watch.py`` wakes long polls when their job finishes; ``metrics.py`` Prometheus metrics.
 - ``api/``         -- ``deps.py`` (settings, database, catalog, ``current_user``, rate limit), ``errors.py``
   (problem handlers), ``middleware.py`` (body limit, metrics), ``routes/`` one module per resource (``jobs``,
   ``backends``, ``tokens``, ``health``; ``quafu`` for the legacy protocol, included when present).
