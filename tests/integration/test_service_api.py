@@ -357,3 +357,14 @@ def test_admin_maintenance_switch(server: Server, client: httpx.Client) -> None:
         assert client.put("/backends/grid36/status", json={"status": "online"}).status_code == 200
     done = wait_all(client, [submit(client, qasm=BELL, backend="grid36", shots=10)["id"]])
     assert next(iter(done.values()))["status"] == "DONE"
+
+
+def test_oversized_chunked_body_is_413(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count
+        yield b'{"qasm": "'
+        for _ in range(300):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = client.post("/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert _problem(response)["code"] == "body_too_large" and response.status_code == 413

@@ -34,6 +34,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -41,36 +42,38 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await _send_problem(send, Problem(400, "bad_request", "invalid Content-Length"))
                     return
-                if declared > self.max_bytes:
-                    await _send_problem(send, self._too_large())
-                    return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge()
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
+        if declared is not None:
+            if declared > self.max_bytes:
                 await _send_problem(send, self._too_large())
+                return
+            await self.app(scope, receive, send)
+            return
+        # No declared length (chunked): read the body here, up to the limit, then hand it on.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _send_problem(send, self._too_large())
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 class MetricsMiddleware:
