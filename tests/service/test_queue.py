@@ -246,3 +246,20 @@ def test_old_idempotency_keys_are_purged(database: Database) -> None:
         assert idempotency.purge_keys(session, older_than=utcnow() - timedelta(hours=24)) == 1
         assert idempotency.keys_for_user(session, user) == ["new"]
         assert idempotency.find_key(session, user, "new", not_before=utcnow() + timedelta(seconds=1)) is None
+
+
+def test_tag_filter_matches_whole_tags_only(database: Database) -> None:
+    user = make_user(database, "a")
+    with database.write() as session:
+        for tags in (["exp-1", "bell"], ["exp-10"], ['we"ird', "100%"], []):
+            jobs.insert_job(session, user_id=user, backend="sim", shots=1, payload=PAYLOAD, tags=tags)
+    with database.read() as session:
+        def tagged(tag: str) -> list[list[str]]:
+            rows, total = jobs.list_jobs(session, user, tag=tag)
+            assert total == len(rows)
+            return sorted(job.tags for job in rows)
+
+        assert tagged("exp-1") == [["exp-1", "bell"]]
+        assert tagged('we"ird') == [['we"ird', "100%"]]
+        assert tagged("100%") == [['we"ird', "100%"]]
+        assert tagged("exp") == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
@@ -72,11 +73,11 @@ def list_jobs(session: Session, user_id: int | None, *, status: str | None = Non
         conditions.append(Job.status == status)
     if backend:
         conditions.append(Job.backend == backend)
-    query = select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id.desc())
     if tag:
-        # Tags are a small JSON list; filter in Python after a bounded SQL pre-filter on the text form.
-        rows = [job for job in session.scalars(query) if tag in (job.tags or [])]
-        return rows[offset: offset + limit], len(rows)
+        # Tags are a small JSON list stored as text (JSON, not JSONB, on PostgreSQL): an element equal to ``tag``
+        # appears in it exactly as json.dumps(tag), quotes included.
+        conditions.append(cast(Job.tags, String).contains(json.dumps(tag), autoescape=True))
+    query = select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id.desc())
     total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
     return session.scalars(query.limit(limit).offset(offset)).all(), int(total)
 
