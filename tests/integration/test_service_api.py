@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.service.helpers import BELL, Server, basis_state_qasm, run_xihe, server_env, wait_all
+from tests.service.helpers import BELL, Server, basis_state_qasm, child_pids, run_xihe, server_env, wait_all
 
 RX_SWEEP = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nrx(theta) q[0];\nmeasure q[0] -> c[0];\n'
 # A few ms per circuit on line10 (8-qubit density matrix): a batch of 400 runs for seconds.
@@ -220,12 +220,22 @@ def test_quotas_and_rate_limit(server: Server) -> None:
 def test_wall_time_limit_fails_the_job(server: Server) -> None:
     token = add_user(server, "slow")
     run_xihe("users", "limits", "slow", "--wall-seconds", "0.3", "--data-dir", str(server.data_dir), env=server.env)
+    assert server.process is not None
+    workers_before = set(child_pids(server.process.pid))
     with server.client(token) as slow:
         job = slow.post("/jobs", json={"circuits": [LONG_LINE10] * 400, "backend": "line10", "shots": 20000})
         assert job.status_code == 201
         done = wait_all(slow, [job.json()["id"]])[job.json()["id"]]
     assert done["status"] == "FAILED" and done["error"]["stage"] == "execute"
     assert "wall-time limit" in done["error"]["detail"]
+    # The overrunning worker ended itself; the supervisor has started a fresh one.
+    deadline = time.monotonic() + 30
+    while True:
+        workers_now = set(child_pids(server.process.pid))
+        if len(workers_now) == len(workers_before) and workers_now != workers_before:
+            break
+        assert time.monotonic() < deadline, (workers_before, workers_now)
+        time.sleep(0.2)
 
 
 def test_health_metrics_and_openapi(server: Server, client: httpx.Client) -> None:

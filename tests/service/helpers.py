@@ -185,3 +185,18 @@ def job_rows(database_url: str, job_ids: list[str]) -> dict[str, dict]:
                          "outcomes": attempts.get(job_id, [])} for job_id, job in jobs.items()}
     finally:
         database.dispose()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Live (non-zombie) child processes of ``pid`` (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry.name))
+    return out

@@ -68,12 +68,27 @@ class WorkerSupervisor:
         return [child.pid for child in self._children]
 
     def _watch(self) -> None:
+        count = len(self._children)
+        started = [time.monotonic()] * count
+        delay = [0.0] * count
+        dead_since: list[float | None] = [None] * count
         while not self._stop.wait(0.5):
             for index, child in enumerate(self._children):
-                code = child.poll()
-                if code is not None and not self._stop.is_set():
-                    log.warning("worker %d exited with %s; starting a new one", child.pid, code)
-                    self._children[index] = self._spawn()
+                if self._stop.is_set() or child.poll() is None:
+                    continue
+                now = time.monotonic()
+                if dead_since[index] is None:
+                    dead_since[index] = now
+                    # A worker that dies young (database down, broken install) comes back after a growing delay.
+                    young = now - started[index] < 10.0
+                    delay[index] = min(30.0, max(1.0, 2 * delay[index])) if young else 0.0
+                    log.warning("worker %d exited with %s; restarting in %.0f s", child.pid, child.returncode,
+                                delay[index])
+                if now - (dead_since[index] or now) < delay[index]:
+                    continue
+                self._children[index] = self._spawn()
+                started[index] = now
+                dead_since[index] = None
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

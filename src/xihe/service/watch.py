@@ -51,9 +51,10 @@ class ChangeWatcher:
             self._wakeup = None
 
     def _run(self) -> None:
-        assert self._wakeup is not None and self._loop is not None
+        assert self._loop is not None
         while not self._stop.is_set():
             try:
+                assert self._wakeup is not None
                 changed = self._wakeup.wait(0.5)
                 if changed and self._any_waiters:
                     with contextlib.suppress(RuntimeError):
@@ -65,12 +66,22 @@ class ChangeWatcher:
                 with self.database.read() as session:
                     finished = jobs.finished_among(session, awaited)
             except Exception:
-                log.exception("long-poll watcher failed")
+                log.exception("long-poll watcher failed; reconnecting its wake-up source")
                 self._stop.wait(1.0)
+                self._reconnect()
                 continue
             if finished:
                 with contextlib.suppress(RuntimeError):  # loop closed at shutdown
                     self._loop.call_soon_threadsafe(self._fire, finished)
+
+    def _reconnect(self) -> None:
+        """A lost LISTEN connection (database restart) must not leave long polls on timers forever."""
+        old, self._wakeup = self._wakeup, SleepWakeup()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.close()
+        with contextlib.suppress(Exception):
+            self._wakeup = wakeup_for(self.database.url, DONE_CHANNEL)
 
     def _fire_any(self) -> None:
         event, self._any_event = self._any_event, asyncio.Event()
