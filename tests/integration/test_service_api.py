@@ -286,6 +286,8 @@ MALFORMED: list[tuple[str, dict | bytes, int, str, str]] = [
     ("not qasm at all", {"qasm": "print('hello')"}, 400, "qasm_syntax", "line"),
     ("unknown backend", {"qasm": BELL, "backend": "nope"}, 422, "unknown_backend", "nope"),
     ("too many qubits", {"qasm": basis_state_qasm(0, 12), "backend": "line10"}, 422, "invalid_for_backend", "12"),
+    ("too large for the machine's memory", {"qasm": basis_state_qasm(0, 34).replace("measure", "t q;\nmeasure")},
+     422, "too_large", "GiB"),
     ("shots zero", {"qasm": BELL, "shots": 0}, 422, "invalid_request", "shots"),
     ("shots negative", {"qasm": BELL, "shots": -5}, 422, "invalid_request", "shots"),
     ("shots huge", {"qasm": BELL, "shots": 10**12}, 422, "invalid_request", "shots"),

@@ -2,27 +2,40 @@
 
 The workers of a machine record each running job's estimate with their host name; a claim takes only a job that
 fits in what the host's running jobs leave (see ``claim_next_job``). A job larger than the whole budget is
-refused at submit, so nothing that could crash the machine is ever started.
+refused at submit, so nothing that could crash the machine is ever started. The estimate asks the engines
+themselves (the engine ``auto`` would pick, and that engine's own ``estimate_memory``), so a wide Clifford circuit
+on ``sim`` is priced as a stabilizer tableau, not as a statevector.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 BASE_BYTES = 8 * 1024**2  # interpreter-side buffers of a small job
-AMPLITUDE_BYTES = 16  # complex128
-DENSITY_MATRIX_MAX_QUBITS = 13
 
 
-def estimate_job_memory(device: Any, num_qubits: int) -> int:
-    """Bytes a job of ``num_qubits`` needs on ``device`` (state plus one work copy), by the engine it will use.
+def _engine_for(device: Any, circuit: Any, budget: int) -> str:
+    from xihe.engines.clifford import is_clifford
+    from xihe.engines.simulate import DENSITY_MATRIX_MAX_QUBITS, choose_engine
 
-    Clifford-only backends use a tableau (quadratic); noisy twins may use a density matrix for small widths;
-    everything else a statevector.
-    """
-    engine = str(getattr(device, "engine", "") or "")
-    if engine == "stabilizer" or getattr(device, "name", "") == "sim-clifford":
-        return BASE_BYTES + 2 * num_qubits * num_qubits
-    if getattr(device, "kind", "simulator") != "simulator" and num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
-        return BASE_BYTES + 2 * AMPLITUDE_BYTES * 4**num_qubits
-    return BASE_BYTES + 2 * AMPLITUDE_BYTES * 2**num_qubits
+    if bool(getattr(device, "clifford_only", False)):
+        return "stabilizer"
+    if getattr(device, "kind", "simulator") == "simulator":
+        return choose_engine(circuit, None, budget)
+    # A noisy twin: exact density matrix while small, sampled trajectories beyond (the stabilizer for a wide
+    # Clifford circuit), as the device's run does on the qubits the circuit touches.
+    if circuit.num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
+        return "density_matrix"
+    return "stabilizer" if is_clifford(circuit) else "trajectories"
+
+
+def estimate_job_memory(device: Any, circuits: Sequence[Any], budget: int) -> int:
+    """Bytes the largest circuit of a job needs on ``device`` (at least :data:`BASE_BYTES`)."""
+    from xihe.engines.base import get_engine
+
+    needed = 0
+    for circuit in circuits:
+        engine = _engine_for(device, circuit, budget)
+        needed = max(needed, int(get_engine(engine).estimate_memory(circuit)))
+    return BASE_BYTES + needed

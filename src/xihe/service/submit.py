@@ -143,8 +143,8 @@ def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate) 
     widths = [int(circuit.num_qubits) for circuit in circuits]
     # The backend's own limits first (a 422 whoever asks); the user's quotas (a 403) come with the database.
     _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
-    memory = estimate_job_memory(device, max(widths))
     budget = settings.resolved_memory_budget()
+    memory = estimate_job_memory(device, circuits, budget)
     if memory > budget:
         raise Problem(422, "too_large", f"a {max(widths)}-qubit job on {request.backend} needs about "
                       f"{memory / 2**30:.1f} GiB, more than this machine's budget of {budget / 2**30:.1f} GiB",
