@@ -2,7 +2,8 @@
 
 Two session kinds: :meth:`Database.write` opens a transaction that may write (on SQLite ``BEGIN IMMEDIATE``, so a
 read-then-write transaction such as a claim takes the write lock first and never fails half way with
-SQLITE_BUSY), :meth:`Database.read` a plain read transaction (WAL readers never block the writer).
+SQLITE_BUSY), :meth:`Database.read` reads (on SQLite in autocommit: each statement its own snapshot; WAL readers
+never block the writer).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ WAKEUP_KEY = "xihe_wakeup_channels"
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    # The read engine runs in autocommit: each SELECT sees a consistent snapshot by itself, and a read-only
+    # session then costs no BEGIN/ROLLBACK round trip (and no pool reset) -- reads are on every API request.
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
-                           max_overflow=40)
+                           max_overflow=40, pool_reset_on_return="rollback" if immediate else None)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -43,9 +46,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if immediate:
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
