@@ -237,7 +237,9 @@ def main() -> None:
             process, url, token = start_server(args, Path(folder.name))
         asyncio.run(warm_up(url, token, args.concurrency, args.backend))
         cpu_before = group_cpu_seconds(process.pid) if process is not None else (0.0, 0.0)
+        client_before = time.process_time()
         wall, latencies, sim_times = asyncio.run(run_load(url, token, args.jobs, args.concurrency, args.backend))
+        client_cpu = time.process_time() - client_before
         cpu_after = group_cpu_seconds(process.pid) if process is not None else (0.0, 0.0)
     finally:
         if process is not None:
@@ -267,6 +269,7 @@ def main() -> None:
         print(f"CPU per job           {api_ms:8.2f} ms in the API process (2 HTTP requests), {workers_ms:.2f} ms in "
               f"the workers: at most {(os.cpu_count() or 1) / ((api_ms + workers_ms) / 1000):.0f} jobs/s on this "
               "machine if nothing else ran")
+    print(f"load generator        {1000 * client_cpu / len(latencies):8.2f} ms CPU per job (httpx clients, same cores)")
     if args.breakdown:
         print("in-process breakdown (ms per job, one process, SQLite):")
         for name, value in breakdown(args.backend).items():
