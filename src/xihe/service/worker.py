@@ -116,7 +116,7 @@ class Worker:
 
     def claim(self) -> Job | None:
         with self.database.read() as session:
-            if not queue.any_queued(session):
+            if not queue.any_queued(session, self.backends):
                 return None
         with self.database.write() as session:
             return queue.claim_next_job(

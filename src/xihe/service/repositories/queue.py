@@ -80,12 +80,18 @@ def _claim_statement(backends: tuple[str, ...] | None, exclusive: tuple[str, ...
     )
 
 
-_ANY_QUEUED = select(Job.id).where(Job.status == JobStatus.QUEUED.value).limit(1)
+@lru_cache(maxsize=64)
+def _any_queued_statement(backends: tuple[str, ...] | None) -> Any:
+    query = select(Job.id).where(Job.status == JobStatus.QUEUED.value)
+    if backends is not None:
+        query = query.where(Job.backend.in_(backends))
+    return query.limit(1)
 
 
-def any_queued(session: Session) -> bool:
+def any_queued(session: Session, backends: Collection[str] | None = None) -> bool:
     """A lock-free read before a claim: an idle worker woken by an unrelated commit takes no write lock."""
-    return session.connection().execute(_ANY_QUEUED).first() is not None
+    statement = _any_queued_statement(tuple(sorted(backends)) if backends is not None else None)
+    return session.connection().execute(statement).first() is not None
 
 
 def claim_next_job(session: Session, *, worker_id: str, host: str, backends: Collection[str] | None,
