@@ -119,10 +119,6 @@ def results_for(session: Session, job_id: str) -> list[dict[str, Any]]:
     return [row.data for row in rows]
 
 
-def result_counts(session: Session, job_id: str) -> int:
-    return int(session.scalar(select(func.count()).select_from(JobResult).where(JobResult.job_id == job_id)) or 0)
-
-
 def attempts_for(session: Session, job_id: str) -> Sequence[JobAttempt]:
     return session.scalars(select(JobAttempt).where(JobAttempt.job_id == job_id).order_by(JobAttempt.number)).all()
 

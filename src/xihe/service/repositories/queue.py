@@ -259,7 +259,3 @@ def requeue_expired(session: Session, *, now: datetime, policy: RetryPolicy) -> 
         notify(session, DONE_CHANNEL)
     session.flush()
     return touched
-
-
-def next_lease_expiry(session: Session) -> datetime | None:
-    return session.scalar(select(func.min(Job.lease_expires_at)).where(Job.status == JobStatus.RUNNING.value))
