@@ -63,50 +63,43 @@ def _block_instr(block: _Block) -> Instr:
 
 
 def fuse(instrs: list[Instr], max_qubits: int = 4) -> list[Instr]:
-    """Fuse unconditioned ``unitary``/``diagonal`` instructions; anything else is a barrier to fusion."""
-    out: list[Instr] = []
-    run: list[Instr] = []
-    for ins in instrs:
-        if ins.kind in ("unitary", "diagonal") and ins.condition is None and len(ins.qubits) <= max_qubits:
-            run.append(ins)
-            continue
-        out.extend(_fuse_run(run, max_qubits))
-        run = []
-        out.append(ins)
-    out.extend(_fuse_run(run, max_qubits))
-    return out
+    """Fuse unconditioned ``unitary``/``diagonal`` instructions into blocks of at most ``max_qubits`` qubits.
 
-
-def _fuse_run(run: list[Instr], max_qubits: int) -> list[Instr]:
-    if len(run) <= 1:
-        return list(run)
-    blocks: list[_Block | None] = []
+    Anything else (measurement, reset, channel, conditioned or wide gate) stays where it is and closes the blocks
+    on its own qubits only: a block on other qubits commutes with it and keeps growing past it.
+    """
+    items: list[_Block | Instr | None] = []
     last: dict[int, int] = {}
 
-    def is_open(b: int) -> bool:
-        block = blocks[b]
-        return block is not None and all(last[q] == b for q in block.qubits)
+    def is_open(i: int) -> bool:
+        item = items[i]
+        return isinstance(item, _Block) and all(last[q] == i for q in item.qubits)
 
-    for ins in run:
+    for ins in instrs:
+        if not (ins.kind in ("unitary", "diagonal") and ins.condition is None and len(ins.qubits) <= max_qubits):
+            items.append(ins)
+            for q in ins.qubits:
+                last[q] = len(items) - 1
+            continue
         qs = set(ins.qubits)
         candidates = sorted({last[q] for q in qs if q in last and is_open(last[q])},
-                            key=lambda b: -len(blocks[b].qubits))  # type: ignore[union-attr]
+                            key=lambda i: -len(items[i].qubits))  # type: ignore[union-attr]
         union = set(qs)
         chosen: list[int] = []
-        for b in candidates:
-            block = blocks[b]
-            assert block is not None
+        for i in candidates:
+            block = items[i]
+            assert isinstance(block, _Block)
             if len(union | set(block.qubits)) <= max_qubits:
                 union |= set(block.qubits)
-                chosen.append(b)
+                chosen.append(i)
         merged = _Block(sorted(union))
-        for b in sorted(chosen):
-            block = blocks[b]
-            assert block is not None
+        for i in sorted(chosen):
+            block = items[i]
+            assert isinstance(block, _Block)
             merged.instrs.extend(block.instrs)
-            blocks[b] = None
+            items[i] = None
         merged.instrs.append(ins)
-        blocks.append(merged)
+        items.append(merged)
         for q in merged.qubits:
-            last[q] = len(blocks) - 1
-    return [_block_instr(b) for b in blocks if b is not None]
+            last[q] = len(items) - 1
+    return [_block_instr(item) if isinstance(item, _Block) else item for item in items if item is not None]

@@ -93,7 +93,7 @@ def apply_1q(state: np.ndarray, p: int, m: np.ndarray) -> None:
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, mre: np.ndarray,
-                 mim: np.ndarray, t_lo: int, t_hi: int, tile: int) -> None:
+                 mim: np.ndarray, nonzero: np.ndarray, t_lo: int, t_hi: int, tile: int) -> None:
     """Tiles ``t_lo..t_hi`` of a dense ``2^k`` block (``k >= 2``): gather, small GEMM, scatter.
 
     The product works on two output rows and two input columns at a time so each loaded amplitude feeds eight
@@ -132,6 +132,8 @@ def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray,
             for c in range(0, d, 2):
                 a0r, a0i, a1r, a1i = mre[r, c], mim[r, c], mre[r, c + 1], mim[r, c + 1]
                 b0r, b0i, b1r, b1i = mre[r + 1, c], mim[r + 1, c], mre[r + 1, c + 1], mim[r + 1, c + 1]
+                if not nonzero[r >> 1, c >> 1]:
+                    continue  # sparse blocks (permutations, controlled gates) skip their zero 2x2 sub-blocks
                 for j in range(tile):
                     x0 = bre[c, j]
                     y0 = bim[c, j]
@@ -149,13 +151,13 @@ def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray,
 
 @njit(cache=True, parallel=True, nogil=True)
 def _dense_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, mre: np.ndarray,
-                    mim: np.ndarray, tile: int) -> None:
+                    mim: np.ndarray, nonzero: np.ndarray, tile: int) -> None:
     n_base = state.size // offsets.size
     ntiles = (n_base + tile - 1) // tile
     per = 16
     nchunks = (ntiles + per - 1) // per
     for c in prange(nchunks):
-        _dense_tiles(state, sorted_pos, offsets, mre, mim, c * per, min(ntiles, (c + 1) * per), tile)
+        _dense_tiles(state, sorted_pos, offsets, mre, mim, nonzero, c * per, min(ntiles, (c + 1) * per), tile)
 
 
 def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
@@ -166,14 +168,16 @@ def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
     offsets = local_offsets(pos)
     mre = np.ascontiguousarray(mat.real)
     mim = np.ascontiguousarray(mat.imag)
+    d = 1 << k
+    nonzero = np.abs(mat).reshape(d // 2, 2, d // 2, 2).max(axis=(1, 3)) > 0 if k > 1 else np.ones((1, 1), bool)
     n_base = state.size >> k
     tile = min(_TILE, n_base)
     if k == 1:
         apply_1q(state, int(pos[0]), mat)
     elif state.size <= SERIAL_MAX:
-        _dense_tiles(state, sorted_pos, offsets, mre, mim, 0, (n_base + tile - 1) // tile, tile)
+        _dense_tiles(state, sorted_pos, offsets, mre, mim, nonzero, 0, (n_base + tile - 1) // tile, tile)
     else:
-        _dense_parallel(state, sorted_pos, offsets, mre, mim, tile)
+        _dense_parallel(state, sorted_pos, offsets, mre, mim, nonzero, tile)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -256,9 +260,32 @@ def _weight(state: np.ndarray, mask: int, want: int) -> float:
     return float(_weight_parallel(state, mask, want))
 
 
+@njit(cache=True, nogil=True, fastmath=True)
+def _one_half_range(state: np.ndarray, p: int, lo: int, hi: int) -> float:
+    """Weight of the pairs ``lo..hi``'s bit-``p``-is-1 members (reads only that half of the state)."""
+    step = 1 << p
+    low_mask = step - 1
+    total = 0.0
+    for i in range(lo, hi):
+        a = state[(((i >> p) << (p + 1)) | (i & low_mask)) + step]
+        total += a.real * a.real + a.imag * a.imag
+    return total
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _one_half_parallel(state: np.ndarray, p: int) -> float:
+    nchunks = (state.size >> 1) // _CHUNK
+    parts = np.zeros(nchunks)
+    for c in prange(nchunks):
+        parts[c] = _one_half_range(state, p, c * _CHUNK, (c + 1) * _CHUNK)
+    return parts.sum()
+
+
 def probability_of_one(state: np.ndarray, p: int) -> float:
     """Weight of the amplitudes whose bit ``p`` is 1 (divide by :func:`norm_squared` for a probability)."""
-    return _weight(state, 1 << p, 1 << p)
+    if state.size <= SERIAL_MAX:
+        return float(_one_half_range(state, p, 0, state.size >> 1))
+    return float(_one_half_parallel(state, p))
 
 
 def norm_squared(state: np.ndarray) -> float:

@@ -88,11 +88,17 @@ class _Branch:
     clbits: int
 
 
+# An outcome this improbable is treated as impossible: projecting it away changes amplitudes by < 1e-14.
+CERTAIN = 1e-28
+
+
 def _measure_split(state: np.ndarray, n: int, q: int, shots: int, rng: np.random.Generator
                    ) -> list[tuple[int, int, float]]:
-    """Outcomes of measuring qubit ``q`` on ``shots`` shots: ``[(outcome, shots, probability)]`` non-empty."""
-    total = kernels.norm_squared(state)
-    p1 = min(max(kernels.probability_of_one(state, n - 1 - q) / total, 0.0), 1.0)
+    """Outcomes of measuring qubit ``q`` on ``shots`` shots: ``[(outcome, shots, probability)]`` non-empty.
+
+    The state is kept normalised (unitaries and renormalised projections), so one half-pass gives ``p1``.
+    """
+    p1 = min(max(kernels.probability_of_one(state, n - 1 - q), 0.0), 1.0)
     n1 = int(rng.binomial(shots, p1))
     return [(o, s, p) for o, s, p in ((0, shots - n1, 1.0 - p1), (1, n1, p1)) if s > 0]
 
@@ -129,15 +135,17 @@ def _branch_on(br: _Branch, ins: Instr, n: int, rng: np.random.Generator) -> lis
     children: list[_Branch] = []
     for i, (outcome, count, prob) in enumerate(outcomes):
         state = br.state if i == len(outcomes) - 1 else br.state.copy()
-        scale = 1.0 / math.sqrt(prob * kernels.norm_squared(state)) if prob > 0 else 0.0
+        certain = prob >= 1.0 - CERTAIN
+        scale = 1.0 / math.sqrt(prob) if prob > 0 else 0.0
         if ins.kind == "reset":
             if outcome == 1:
                 kernels.reset_to_zero(state, p, scale)
-            else:
+            elif not certain:  # a qubit already in |0> needs nothing
                 kernels.collapse(state, p, 0, scale)
             children.append(_Branch(state, br.pc, count, br.clbits))
             continue
-        kernels.collapse(state, p, outcome, scale)
+        if not certain:
+            kernels.collapse(state, p, outcome, scale)
         recorded = _readout_split(outcome, count, ins.readout, rng)
         for j, (bit, k) in enumerate(recorded):
             st = state if j == len(recorded) - 1 else state.copy()
