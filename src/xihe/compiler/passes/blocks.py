@@ -107,4 +107,5 @@ class ConsolidateBlocks:
         new_cost = sum(1 for _, _, qs in steps if len(qs) == 2)
         if new_cost > cost or (new_cost == cost and not foreign):
             return None
-        return [Operation(Gate(name, params), tuple(pair[q] for q in qs)) for name, params, qs in steps]
+        return [Operation(Gate._trusted(name, params, len(qs)), tuple(pair[q] for q in qs))
+                for name, params, qs in steps]

@@ -211,7 +211,10 @@ class SabreLayout:
                 route_seed = int(trial_rng.integers(1 << 63))
                 result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False)
                 found.setdefault((result.swaps, round(-result.log_fidelity, 9)), (layout, route_seed))
-        ranked = sorted(found)[: self.candidates]
+        # Candidates beyond the best must be close to it in swaps: a routing with many more rarely wins in the end.
+        ranked = sorted(found)
+        slack = max(3, ranked[0][0] // 10)
+        ranked = [key for key in ranked if key[0] <= ranked[0][0] + slack][: self.candidates]
         # Route the best again, this time writing their operations (same seed, same swaps). When several are kept,
         # transpile finishes each and keeps the best compiled circuit.
         routed = []

@@ -53,7 +53,7 @@ class Fuse1q:
             m = np.eye(2, dtype=complex)
             for op in run:
                 m = gate_matrix(op.gate) @ m
-            pieces = [Operation(Gate(n, p), (q,)) for n, p in euler_ops(m, self.basis)]
+            pieces = [Operation(Gate._trusted(n, p, 1), (q,)) for n, p in euler_ops(m, self.basis)]
             out[index] = pieces  # type: ignore[call-overload]
 
         for op in dag.ops:
@@ -217,7 +217,7 @@ class CommutativeCancellation:
         angle = math.remainder(angle, 2 * math.pi)
         if abs(angle) < 1e-11:
             return None
-        return Operation(Gate(self._rotation_name(kind), (angle,)), a.qubits)
+        return Operation(Gate._trusted(self._rotation_name(kind), (angle,), 1), a.qubits)
 
 
 class OptimizeLoop:

@@ -20,7 +20,7 @@ def one_qubit_basis(target: Target) -> frozenset[str]:
 
 def synthesize_1q(op: Operation, basis: frozenset[str]) -> list[Operation]:
     """``op`` (a one-qubit unitary) as Euler rotations in ``basis``, keeping its condition."""
-    return [Operation(Gate(name, params), op.qubits, (), op.condition)
+    return [Operation(Gate._trusted(name, params, 1), op.qubits, (), op.condition)
             for name, params in euler_ops(unitary(op.gate), basis)]
 
 
