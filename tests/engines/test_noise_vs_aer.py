@@ -122,6 +122,6 @@ def test_trajectories_sample_the_density_matrix(seed: int) -> None:
     qc.delay(2000.0, [0, 1])
     circuit = measured(qc)
     exact = simulate(circuit, shots=0, noise=nm, engine="density_matrix").exact_probabilities
-    counts = simulate(circuit, shots=1500, seed=seed, noise=nm, engine="trajectories").counts
+    counts = simulate(circuit, shots=1000, seed=seed, noise=nm, engine="trajectories").counts
     assert exact is not None
     assert chi2_pvalue(counts, exact) >= 1e-6

@@ -108,6 +108,19 @@ class Channel:
         return out
 
     @cached_property
+    def sampling_table(self) -> tuple[np.ndarray, list[np.ndarray | None]] | None:
+        """For a mixture of unitaries: cumulative probabilities and each unitary (``None`` for the identity)."""
+        mix = self.mixture
+        if mix is None:
+            return None
+        cumulative = np.cumsum([p for p, _ in mix])
+        unitaries: list[np.ndarray | None] = []
+        for _, u in mix:
+            is_identity = np.allclose(u, np.eye(u.shape[0]) * u[0, 0], atol=1e-14)
+            unitaries.append(None if is_identity else np.ascontiguousarray(u))
+        return cumulative, unitaries
+
+    @cached_property
     def pauli_probabilities(self) -> dict[str, float] | None:
         """``{pauli string: probability}`` when this is a Pauli channel (as stim needs), else ``None``."""
         mix = self.mixture

@@ -39,30 +39,28 @@ PROCESS_MIN_QUBITS = 12
 def _apply_channel(state: np.ndarray, n: int, ins: Instr, rng: np.random.Generator) -> None:
     ch = ins.channel
     assert ch is not None
-    mix = ch.mixture
-    if mix is not None:
-        r = rng.random()
-        acc = 0.0
-        chosen = mix[-1][1]
-        for p, u in mix:
-            acc += p
-            if r < acc:
-                chosen = u
-                break
-        if not np.allclose(chosen, np.eye(chosen.shape[0]) * chosen[0, 0], atol=1e-14):
+    table = ch.sampling_table
+    if table is not None:
+        cumulative, unitaries = table
+        k = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(unitaries) - 1)
+        chosen = unitaries[k]
+        if chosen is not None:
             _apply_matrix(state, n, ins.qubits, chosen)
         return
+    # Norm-based branch sampling: the first Kraus branch whose running weight passes r.
     r = rng.random() * kernels.norm_squared(state)
     acc = 0.0
-    candidate = state
-    for k in ch.kraus:
+    chosen, chosen_weight = state, 1.0
+    for kraus in ch.kraus:
         candidate = state.copy()
-        _apply_matrix(candidate, n, ins.qubits, k)
-        acc += kernels.norm_squared(candidate)
-        if r < acc:
+        _apply_matrix(candidate, n, ins.qubits, kraus)
+        weight = kernels.norm_squared(candidate)
+        if weight > 0:
+            chosen, chosen_weight = candidate, weight  # rounding can leave r past the total: keep the last branch
+        acc += weight
+        if r < acc and weight > 0:
             break
-    norm = kernels.norm_squared(candidate)
-    state[:] = candidate / math.sqrt(norm)
+    state[:] = chosen / math.sqrt(chosen_weight)
 
 
 def _apply_matrix(state: np.ndarray, n: int, qubits: tuple[int, ...], m: np.ndarray) -> None:
