@@ -137,12 +137,7 @@ class Device:
                                           f"Clifford; backend {self.name} runs Clifford circuits only")
         if verbatim:
             check_native(circuit, self.target)
-        elif not self.target.unconstrained:
-            linked = {q for op in circuit.operations if op.gate.is_unitary and len(op.qubits) >= 2 for q in op.qubits}
-            largest = len(self.target.components[0]) if self.target.components else 0
-            if len(linked) > largest:
-                raise ValidationError(f"the circuit's multi-qubit gates link {len(linked)} qubits; backend "
-                                      f"{self.name}'s largest connected group of working qubits has {largest}")
+
 
     def compile(self, circuit: Circuit, optimization_level: int = 2, seed: int | None = None) -> Compiled:
         from xihe.devices.compile import compile_for
