@@ -138,7 +138,6 @@ class Device:
         if verbatim:
             check_native(circuit, self.target)
 
-
     def compile(self, circuit: Circuit, optimization_level: int = 2, seed: int | None = None) -> Compiled:
         from xihe.devices.compile import compile_for
 
