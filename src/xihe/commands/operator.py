@@ -75,12 +75,16 @@ def serve_command(settings: Settings, *, workers: bool) -> None:
     if workers and settings.resolved_workers() > 0:
         supervisor = WorkerSupervisor(settings, settings.resolved_workers(), backends=settings.worker_backends)
         supervisor.start()
+    from xihe.service.characterization import CharacterizationScheduler
+
+    scheduler = CharacterizationScheduler(settings, database, catalog).start()  # no-op unless enabled
     app = create_app(settings, database=database, catalog=catalog)
     typer.echo(f"Xihe on http://{settings.host}:{settings.port} (API /api/v1, docs /docs); "
                f"database {database.dialect}; {supervisor.processes if supervisor else 0} worker process(es)")
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     finally:
+        scheduler.stop()
         if supervisor is not None:
             supervisor.stop()
 

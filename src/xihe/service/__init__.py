@@ -5,11 +5,12 @@ Module map (where to find things; other layers build on these):
 - ``settings.py``  -- :class:`Settings` (pydantic-settings, ``XIHE_*``), read once per process and injected.
 - ``db.py``        -- :class:`Database`: engines and sessions (``.write()`` / ``.read()``) for SQLite WAL or PostgreSQL.
 - ``models.py``    -- SQLAlchemy tables: users, api_tokens, jobs, job_attempts, job_results, calibration_snapshots,
-  idempotency_keys, backend_states.
+  idempotency_keys, backend_states, performance_runs.
 - ``migrations/``, ``migrate.py`` -- Alembic migrations and ``upgrade(database)`` (``xihe db upgrade``).
 - ``repositories/`` -- the only code that writes SQL: ``users`` (users, tokens, passwords, usage), ``jobs`` (insert,
   read, list, cancel, queue position, results), ``queue`` (claim with lease, heartbeat, complete/fail, lease
-  expiry), ``calibrations`` (snapshot history, maintenance switch), ``idempotency``.
+  expiry), ``calibrations`` (snapshot history, maintenance switch), ``idempotency``, ``performance``
+  (stored characterization suite results).
 - ``states.py``    -- :class:`JobStatus` and the one transition table (``check_transition``); Quafu codes.
 - ``retry.py``     -- :class:`RetryPolicy` (max attempts; which errors retry).
 - ``scheduling.py`` -- priority cap, fair share (decayed usage, 1 h half-life), estimated start.
@@ -21,6 +22,8 @@ Module map (where to find things; other layers build on these):
 - ``executor.py``  -- run a job's payload on a device (parse, bind, compile, run) -> result dicts; ``run_items``
   is the seam for Ray fan-out.
 - ``worker.py``    -- :class:`Worker`: claim -> heartbeat -> execute -> store once; ``python -m xihe.service.worker``.
+- ``characterization.py`` -- characterization suites as jobs (kind ``characterize``): enqueue, run in the worker,
+  and the ``XIHE_CHARACTERIZE_EVERY_HOURS`` schedule of ``xihe serve``.
 - ``supervisor.py`` -- local worker processes of ``xihe serve`` / ``xihe worker`` (restart on death).
 - ``bootstrap.py`` -- demo user on first start, schema check.
 - ``schemas.py``   -- wire schemas (JobCreate, JobPublic, ResultPublic, BackendDetail, Token*...).

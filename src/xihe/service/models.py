@@ -186,3 +186,23 @@ class BackendState(Base):
     backend: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime]
+
+
+class PerformanceRun(Base):
+    """One stored characterization suite result (``SuiteResult.to_dict()``) of a backend, with its time.
+
+    Written in the same transaction that marks the characterization job DONE; the backend list reads the newest
+    row per backend through the (backend, time) index.
+    """
+
+    __tablename__ = "performance_runs"
+    __table_args__ = (Index("ix_performance_backend_time", "backend", "time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    backend: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True,
+                                               unique=True)
+    suite: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime]
+    summary: Mapped[dict[str, Any]]
+    document: Mapped[dict[str, Any]]

@@ -115,12 +115,43 @@ class BackendSummary(BaseModel):
     exclusive: bool
     max_shots: int
     queue_length: int
+    performance: dict[str, Any] = Field(
+        default_factory=dict, description="Latest characterization headline: quantum_volume, median errors "
+        "(readout_error, epg_1q, gate_error_2q), t1_us, t2_echo_us and its time; empty if never characterized.")
 
 
 class BackendStatusUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["online", "maintenance", "offline"]
+
+
+class CharacterizeRequest(BaseModel):
+    """Admin: run a characterization suite on a backend, as a job through the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suite: Literal["standard", "quick", "full"] = "standard"
+    seed: int | None = Field(default=None, ge=0, lt=2**31)
+    shots: int = Field(default=1000, ge=1, le=100_000)
+    region_size: int = Field(default=4, ge=2, le=64, description="Coupled qubits the suite runs on.")
+    priority: int = Field(default=0, ge=-10, le=10)
+
+
+class PerformancePublic(BaseModel):
+    """A backend's latest characterization figures and the history of each headline figure."""
+
+    backend: str
+    suite: str
+    time: datetime
+    calibration_id: str | None
+    qubits: list[int]
+    seed: int | None
+    summary: dict[str, Any]
+    experiments: dict[str, Any]
+    errors: dict[str, str]
+    history: dict[str, list[dict[str, Any]]]
+    runs: int = Field(description="Stored runs the history is drawn from.")
 
 
 class BackendDetail(BackendSummary):

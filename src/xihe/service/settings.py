@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     max_wait_seconds: float = 60.0
     idempotency_hours: float = 24.0
 
+    # Characterization (issue 9): run the suite on every emulated chip this often; 0 = off.
+    characterize_every_hours: float = Field(default=0.0, description="Periodic characterization; 0: off.")
+    characterize_suite: str = "standard"
+    characterize_shots: int = 1000
+
     demo_user: str = "demo"
     create_demo_user: bool = True
 

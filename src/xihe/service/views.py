@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from xihe.service.clock import utcnow
 from xihe.service.models import Job
 from xihe.service.repositories import jobs
+from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.scheduling import estimated_start
 from xihe.service.schemas import JobError, JobPublic, ResultPublic
 from xihe.service.states import JobStatus
@@ -25,7 +26,8 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
         mean = jobs.mean_exec_seconds(session, job.backend) or DEFAULT_JOB_SECONDS
         start = estimated_start(position, mean, parallelism, now or utcnow())
     result = results = None
-    if with_results and status == JobStatus.DONE:
+    # A characterization job's result is a suite document, served by /backends/{name}/performance.
+    if with_results and status == JobStatus.DONE and job.kind != CHARACTERIZE_KIND:
         stored = [ResultPublic.model_validate(data) for data in jobs.results_for(session, job.id)]
         if job.kind == "single" and stored:
             result = stored[0]

@@ -19,12 +19,13 @@ from datetime import timedelta
 from typing import Any
 
 from xihe.errors import XiheError
-from xihe.service import executor
+from xihe.service import characterization, executor
 from xihe.service.catalog import DeviceCatalog, calibration_fields
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.models import Job
-from xihe.service.repositories import calibrations, idempotency, queue
+from xihe.service.repositories import calibrations, idempotency, performance, queue
+from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.retry import RetryPolicy
 from xihe.service.settings import Settings
 from xihe.service.wakeup import JOBS_CHANNEL, wakeup_for
@@ -157,12 +158,17 @@ class Worker:
             return
         with self.database.write() as session:
             stored = queue.complete_job(session, job.id, self.worker_id, results, exec_seconds=elapsed, now=utcnow())
+            if stored and job.kind == CHARACTERIZE_KIND:  # the suite document, kept with its time
+                performance.record_run(session, job.backend, job.id, results[0],
+                                       characterization.document_time(results[0]))
         if not stored:
             log.warning("job %s finished but its lease was lost; result discarded", job.id)
         self.jobs_done += 1
 
     def _run(self, job: Job, running: RunningJob) -> list[dict[str, Any]]:
         device = self.catalog.get(job.backend)
+        if job.kind == CHARACTERIZE_KIND:
+            return characterization.run_job(device, job.payload, running.should_stop)
         items = executor.work_items(job.payload, job.shots)
         return self.run_items(device, items, running.should_stop)
 

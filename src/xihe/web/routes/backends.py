@@ -10,8 +10,10 @@ from fastapi.responses import Response
 
 from xihe.service.catalog import calibration_fields
 from xihe.service.repositories import calibrations, jobs
+from xihe.service.repositories import performance as performance_runs
 from xihe.web import calibration as calibration_table
 from xihe.web.deps import PageError, PageUser, catalog, database, render
+from xihe.web.performance import performance_section
 from xihe.web.topology import METRICS, topology_svg
 
 router = APIRouter(include_in_schema=False)
@@ -72,6 +74,14 @@ def _snapshot(request: Request, name: str, device: Any) -> dict[str, Any] | None
             "data": fields["data"], "history": history}
 
 
+def _performance(request: Request, name: str) -> dict[str, Any] | None:
+    """The characterization section (latest figures and history), None if the backend was never characterized."""
+    with database(request).read() as session:
+        rows = performance_runs.history(session, name, limit=30)
+        ids, documents = [r.id for r in rows], [r.document for r in rows]
+    return performance_section(ids, documents)
+
+
 @router.get("/backends/{name}")
 def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1") -> Response:
     devices = catalog(request)
@@ -91,5 +101,6 @@ def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1"
         "qubits": qubits, "couplers": couplers,
         "summary": calibration_table.summary(qubits, couplers) if chip else None,
         "plain_data": {k: v for k, v in data.items()} if not chip else None,
+        "performance": _performance(request, name),
     }
     return render(request, "backend.html", context, user=user)

@@ -7,13 +7,32 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from xihe.characterize import performance as performance_figures
+from xihe.service import characterization
 from xihe.service.api.deps import AdminDep, CatalogDep, DatabaseDep, UserDep
 from xihe.service.catalog import DeviceCatalog, calibration_fields
 from xihe.service.problems import Problem, not_found, problem_responses
-from xihe.service.repositories import calibrations, jobs
-from xihe.service.schemas import BackendDetail, BackendStatusUpdate, BackendSummary, CalibrationPublic
+from xihe.service.repositories import calibrations, jobs, performance
+from xihe.service.schemas import (
+    BackendDetail,
+    BackendStatusUpdate,
+    BackendSummary,
+    CalibrationPublic,
+    CharacterizeRequest,
+    JobPublic,
+    PerformancePublic,
+)
+from xihe.service.views import job_public
 
 router = APIRouter(prefix="/backends", tags=["backends"], responses=problem_responses(400, 401, 403, 404, 422, 429))
+
+
+def _headline(latest: tuple[datetime, dict[str, Any]] | None) -> dict[str, Any]:
+    """Latest QV and median errors for the list (:func:`xihe.characterize.performance.headline`)."""
+    if latest is None:
+        return {}
+    time, summary = latest
+    return performance_figures.headline({"time": time.isoformat(), "summary": summary})
 
 
 def _summary(device: Any, status: str, queued: int) -> dict[str, Any]:
@@ -33,12 +52,14 @@ def list_(_user: UserDep, database: DatabaseDep, catalog: CatalogDep) -> list[Ba
     with database.read() as session:
         overrides = calibrations.backend_status_overrides(session)
         queued = jobs.queue_length(session)
+        latest = performance.latest_summaries(session)
     assert isinstance(queued, dict)
     out = []
     for name in catalog.names():
         device = catalog.get(name)
         status = overrides.get(name, str(getattr(device, "status", "online")))
-        out.append(BackendSummary(**_summary(device, status, queued.get(name, 0))))
+        out.append(BackendSummary(**_summary(device, status, queued.get(name, 0)),
+                                  performance=_headline(latest.get(name))))
     return out
 
 
@@ -89,3 +110,32 @@ def set_status(name: str, body: BackendStatusUpdate, _admin: AdminDep, database:
         queued = jobs.queue_length(session, name)
     assert isinstance(queued, int)
     return BackendSummary(**_summary(device, body.status, queued))
+
+
+@router.post("/{name}/characterize", status_code=201, response_model=JobPublic, operation_id="characterize_backend")
+def characterize(name: str, body: CharacterizeRequest, admin: AdminDep, database: DatabaseDep,
+                 catalog: CatalogDep) -> JobPublic:
+    """Admin: queue a characterization suite on this backend (a job of kind ``characterize``, fair-queued and
+    leased like any other); when it is DONE its figures are at ``/backends/{name}/performance``."""
+    _device_or_404(catalog, name)
+    with database.write() as session:
+        job = characterization.enqueue(session, catalog, admin, name, suite=body.suite, seed=body.seed,
+                                       shots=body.shots, region_size=body.region_size, priority=body.priority)
+        return job_public(session, job)
+
+
+@router.get("/{name}/performance", response_model=PerformancePublic, operation_id="get_backend_performance")
+def get_performance(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep,
+                    history: int = Query(default=50, ge=1, le=500, description="Runs in the history")
+                    ) -> PerformancePublic:
+    """The latest characterization figures (every experiment's estimates with 95% intervals) and the history of
+    the headline figures over the stored runs."""
+    _device_or_404(catalog, name)
+    with database.read() as session:
+        rows = performance.history(session, name, limit=history)
+        documents = [row.document for row in rows]
+    if not documents:
+        raise Problem(404, "no_performance", f"backend {name} has not been characterized yet; an admin can run "
+                      f"POST /api/v1/backends/{name}/characterize")
+    body = performance_figures.performance_document(documents[0], documents)
+    return PerformancePublic(**body, runs=len(documents))
