@@ -176,3 +176,41 @@ def test_schedule_enqueues_each_due_chip_once(tmp_path: Path) -> None:
         assert enqueue_due(database, catalog, timedelta(0), now=now + timedelta(days=1)) == []
     finally:
         database.dispose()
+
+
+def test_a_remote_agent_is_never_handed_a_characterization_as_an_empty_job() -> None:
+    from xihe.errors import XiheError
+    from xihe.service.cluster.agents import compile_plan
+
+    device = DeviceCatalog().get("line10")
+    with pytest.raises(XiheError, match="own workers"):
+        compile_plan(device, {**QUICK, "circuits": []}, 50)
+
+
+def test_scheduler_thread_of_serve_queues_due_chips(tmp_path: Path) -> None:
+    import time
+
+    from xihe.service.characterization import CharacterizationScheduler
+
+    settings = Settings(data_dir=tmp_path, workers=1, characterize_every_hours=24, characterize_suite="quick")
+    database = Database.from_settings(settings)
+    upgrade(database)
+    scheduler = CharacterizationScheduler(settings, database, DeviceCatalog(), tick_seconds=0.05)
+    assert scheduler.enabled
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        queued: list[Job] = []
+        while time.monotonic() < deadline and not queued:
+            with database.read() as session:
+                queued = list(session.scalars(select(Job).where(Job.kind == "characterize")))
+            time.sleep(0.05)
+        assert queued, "the scheduler queued nothing"
+        time.sleep(0.3)  # several more ticks: still one job per chip
+        with database.read() as session:
+            backends = [j.backend for j in session.scalars(select(Job).where(Job.kind == "characterize"))]
+        assert sorted(backends) == sorted(set(backends)) and "sim" not in backends
+    finally:
+        scheduler.stop()
+        database.dispose()
+    assert not CharacterizationScheduler(Settings(data_dir=tmp_path), database, DeviceCatalog()).enabled

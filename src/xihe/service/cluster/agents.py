@@ -99,6 +99,8 @@ def compile_plan(device: Any, payload: dict[str, Any], shots: int) -> list[dict[
     """Each item of the job compiled for ``device``: native QASM, layouts, shots, seed, calibration id."""
     from xihe import qasm
 
+    if "suite" in payload:  # a characterization job (xihe.service.characterization) has no circuits to hand out
+        raise XiheError("characterization suites run in the service's own workers, not through a remote agent")
     plan = []
     for item in executor.work_items(payload, shots):
         circuit = qasm.loads(item.qasm)
