@@ -61,6 +61,8 @@ def _cirq_circuit(qc: Circuit):  # type: ignore[no-untyped-def]
             ops.append(cirq.CNOT(*qs))
         elif name == "h":
             ops.append(cirq.H(*qs))
+        elif name == "x":
+            ops.append(cirq.X(*qs))
         elif name == "swap":
             ops.append(cirq.SWAP(*qs))
         elif name == "cp":
@@ -86,7 +88,7 @@ def run_qsim(qc: Circuit, threads: int, keep_state: bool) -> tuple[float, np.nda
 
 def run_qulacs(qc: Circuit, threads: int, keep_state: bool) -> tuple[float, np.ndarray | None]:
     from qulacs import QuantumCircuit, QuantumState
-    from qulacs.gate import CNOT, SWAP, U3, DenseMatrix, H
+    from qulacs.gate import CNOT, SWAP, U3, DenseMatrix, H, X
 
     n = qc.num_qubits
     circuit = QuantumCircuit(n)
@@ -97,6 +99,8 @@ def run_qulacs(qc: Circuit, threads: int, keep_state: bool) -> tuple[float, np.n
             circuit.add_gate(CNOT(qs[0], qs[1]))
         elif name == "h":
             circuit.add_gate(H(qs[0]))
+        elif name == "x":
+            circuit.add_gate(X(qs[0]))
         elif name == "swap":
             circuit.add_gate(SWAP(qs[0], qs[1]))
         elif name == "u3":
