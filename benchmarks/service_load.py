@@ -186,6 +186,7 @@ def breakdown(backend: str, count: int = 300) -> dict[str, float]:
             with database.write() as session:
                 queue.complete_job(session, job.id, worker.worker_id, results, exec_seconds=0.0, now=utcnow())
             times["complete"] += time.perf_counter() - started
+        worker.close()
         database.dispose()
     return {name: 1000 * total / count for name, total in times.items()}
 

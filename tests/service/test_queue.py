@@ -263,3 +263,13 @@ def test_tag_filter_matches_whole_tags_only(database: Database) -> None:
         assert tagged('we"ird') == [['we"ird', "100%"]]
         assert tagged("100%") == [['we"ird', "100%"]]
         assert tagged("exp") == []
+
+
+def test_expired_lease_check_is_a_read(database: Database) -> None:
+    user = make_user(database, "a")
+    add_job(database, user)
+    now = utcnow()
+    claim(database, "dead", lease=1.0, now=now)
+    with database.read() as session:
+        assert not queue.any_expired(session, now)
+        assert queue.any_expired(session, now + timedelta(seconds=2))

@@ -101,13 +101,21 @@ class Worker:
         finally:
             wakeup.close()
 
+    def close(self) -> None:
+        """Stop the heartbeat thread (a worker object used in-process, e.g. by tests or the benchmark)."""
+        self._heartbeat.stop()
+
     def reap_if_due(self) -> None:
         now = time.monotonic()
         if now - self._last_reap < max(0.5, self.settings.lease_seconds / 4):
             return
         self._last_reap = now
-        with self.database.write() as session:
-            requeued = queue.requeue_expired(session, now=utcnow(), policy=self.policy)
+        requeued: list[str] = []
+        with self.database.read() as session:
+            expired = queue.any_expired(session, utcnow())
+        if expired:  # the write lock only when there is something to put back
+            with self.database.write() as session:
+                requeued = queue.requeue_expired(session, now=utcnow(), policy=self.policy)
         if now - self._last_purge > 600:  # Idempotency-Keys are kept idempotency_hours, then forgotten
             self._last_purge = now
             with self.database.write() as session:
@@ -209,6 +217,9 @@ class Heartbeat:
 
     def watch(self, running: RunningJob) -> None:
         self._current = running
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def unwatch(self) -> None:
         self._current = None

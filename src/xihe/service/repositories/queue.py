@@ -232,6 +232,15 @@ def cancel_running_job(session: Session, job_id: str, worker_id: str, *, exec_se
     return True
 
 
+_ANY_EXPIRED = select(Job.id).where(Job.status == JobStatus.RUNNING.value,
+                                    Job.lease_expires_at < bindparam("p_now", type_=Job.lease_expires_at.type)).limit(1)
+
+
+def any_expired(session: Session, now: datetime) -> bool:
+    """A lock-free read: is any running job's lease out of date?"""
+    return session.connection().execute(_ANY_EXPIRED, {"p_now": now}).first() is not None
+
+
 def requeue_expired(session: Session, *, now: datetime, policy: RetryPolicy) -> list[str]:
     """Jobs whose lease ran out go back to the queue (or FAILED after the last attempt, or CANCELLED if asked)."""
     query = select(Job).where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < now)
