@@ -152,6 +152,9 @@ def test_admin_queues_worker_runs_figures_are_served_listed_and_drawn(site: Site
         assert figures_html[1].count("<svg") >= 4  # history of the headline figures
         assert "T1 (energy relaxation)" in figures_html[0]
         assert "Quantum volume" in section
+        listing = web.get("/backends").text
+        row = listing.split('href="/backends/line10"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="num qv">{summary["quantum_volume"]}</td>' in row
         other = web.get("/backends/dongling")
         assert "Not characterized yet" in other.text
 

@@ -30,6 +30,8 @@ class BackendRow:
     running: int
     native_gates: list[str]
     description: str
+    quantum_volume: int | None = None  # latest characterization (None: never characterized)
+    gate_error_2q: float | None = None
 
 
 def backend_rows(request: Request) -> list[BackendRow]:
@@ -39,6 +41,7 @@ def backend_rows(request: Request) -> list[BackendRow]:
         overrides = calibrations.backend_status_overrides(session)
         queued = jobs.queue_length(session)
         running = {name: jobs.running_count(session, name) for name in devices.names()}
+        measured = {name: summary for name, (_, summary) in performance_runs.latest_summaries(session).items()}
     assert isinstance(queued, dict)
     rows = []
     for name in devices.names():
@@ -50,6 +53,8 @@ def backend_rows(request: Request) -> list[BackendRow]:
             queue_length=int(queued.get(name, 0)), running=running[name],
             native_gates=gates if len(gates) <= 12 else [*gates[:12], f"… {len(gates) - 12} more"],
             description=str(getattr(device, "description", "") or ""),
+            quantum_volume=measured.get(name, {}).get("quantum_volume"),
+            gate_error_2q=measured.get(name, {}).get("gate_error_2q"),
         ))
     return rows
 
