@@ -2,7 +2,7 @@
 
 Figures come from :mod:`xihe.characterize.plots` drawn from the stored suite documents (nothing re-runs). Drawing
 with matplotlib costs tens of milliseconds a figure, so each run's figures are drawn once and kept (keyed by the
-newest run's id and the number of runs, which changes whenever a new run lands).
+newest run's id and time and the number of runs, which change whenever a new run lands).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ LABELS = (("quantum_volume", "Quantum volume", "{:.0f}"), ("readout_error", "Rea
           ("gate_error_2q", "2q gate error (interleaved RB)", "{:.4f}"), ("t1_us", "T1 (median)", "{:.1f} µs"),
           ("t2_echo_us", "T2 echo (median)", "{:.1f} µs"))
 
-_CACHE: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
+_CACHE: OrderedDict[tuple[int, str, int], dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 16
 _LOCK = threading.Lock()
 
@@ -55,28 +55,36 @@ def _history_figures(documents: Sequence[dict[str, Any]]) -> list[tuple[str, str
     return out
 
 
-def performance_section(run_ids: Sequence[int], documents: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def _key(runs: Sequence[dict[str, Any]]) -> tuple[int, str, int]:
+    """Newest run's id and time, and the number of runs: changes whenever a run lands (any database)."""
+    return (int(runs[0]["id"]), str(runs[0]["time"]), len(runs))
+
+
+def cached_section(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The section drawn earlier for exactly these runs (newest id and count), if any."""
+    with _LOCK:
+        return _CACHE.get(_key(runs)) if runs else None
+
+
+def performance_section(runs: Sequence[dict[str, Any]], latest: dict[str, Any] | None) -> dict[str, Any] | None:
     """What backend.html shows: newest run's headline, experiment figures and history plots; None if no run.
 
-    ``documents`` newest first, ``run_ids`` their row ids.
+    ``runs``: ``{"id", "time", "summary"}`` newest first (the history); ``latest``: the newest run's document.
     """
-    if not documents:
+    if not runs or latest is None:
         return None
-    key = (int(run_ids[0]), len(run_ids))
-    with _LOCK:
-        cached = _CACHE.get(key)
+    cached = cached_section(runs)
     if cached is not None:
         return cached
-    latest = documents[0]
     summary = latest.get("summary", {})
     headline = [(label, fmt.format(summary[k])) for k, label, fmt in LABELS
                 if isinstance(summary.get(k), int | float)]
     section = {"time": latest.get("time"), "suite": latest.get("suite"), "qubits": latest.get("qubits"),
-               "seed": latest.get("seed"), "calibration_id": latest.get("calibration_id"), "runs": len(documents),
+               "seed": latest.get("seed"), "calibration_id": latest.get("calibration_id"), "runs": len(runs),
                "headline": headline, "errors": latest.get("errors", {}),
-               "figures": _experiment_figures(latest), "history": _history_figures(documents)}
+               "figures": _experiment_figures(latest), "history": _history_figures(runs)}
     with _LOCK:
-        _CACHE[key] = section
+        _CACHE[_key(runs)] = section
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return section

@@ -36,6 +36,22 @@ def history(session: Session, backend: str, limit: int = 50) -> list[Performance
     return list(session.scalars(query))
 
 
+def latest_run(session: Session, backend: str) -> PerformanceRun | None:
+    """A backend's newest stored run (with its full document)."""
+    query = (select(PerformanceRun).where(PerformanceRun.backend == backend)
+             .order_by(PerformanceRun.time.desc(), PerformanceRun.id.desc()).limit(1))
+    return session.scalars(query).first()
+
+
+def summary_history(session: Session, backend: str, limit: int = 50) -> list[dict[str, Any]]:
+    """``{"id", "time", "summary"}`` of a backend's runs, newest first: the history without the big documents."""
+    query = (select(PerformanceRun.id, PerformanceRun.time, PerformanceRun.summary)
+             .where(PerformanceRun.backend == backend)
+             .order_by(PerformanceRun.time.desc(), PerformanceRun.id.desc()).limit(limit))
+    return [{"id": run_id, "time": time.isoformat(), "summary": summary}
+            for run_id, time, summary in session.execute(query)]
+
+
 def latest_summaries(session: Session) -> dict[str, tuple[datetime, dict[str, Any]]]:
     """backend -> (time, summary) of its newest run (only the summary column is read, not the documents)."""
     newest = (select(PerformanceRun.backend, func.max(PerformanceRun.time).label("time"))

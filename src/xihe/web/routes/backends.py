@@ -13,7 +13,7 @@ from xihe.service.repositories import calibrations, jobs
 from xihe.service.repositories import performance as performance_runs
 from xihe.web import calibration as calibration_table
 from xihe.web.deps import PageError, PageUser, catalog, database, render
-from xihe.web.performance import performance_section
+from xihe.web.performance import cached_section, performance_section
 from xihe.web.topology import METRICS, topology_svg
 
 router = APIRouter(include_in_schema=False)
@@ -82,9 +82,14 @@ def _snapshot(request: Request, name: str, device: Any) -> dict[str, Any] | None
 def _performance(request: Request, name: str) -> dict[str, Any] | None:
     """The characterization section (latest figures and history), None if the backend was never characterized."""
     with database(request).read() as session:
-        rows = performance_runs.history(session, name, limit=30)
-        ids, documents = [r.id for r in rows], [r.document for r in rows]
-    return performance_section(ids, documents)
+        runs = performance_runs.summary_history(session, name, limit=30)
+        if not runs:
+            return None
+        cached = cached_section(runs)
+        if cached is not None:
+            return cached
+        latest = performance_runs.latest_run(session, name)
+    return performance_section(runs, latest.document if latest is not None else None)
 
 
 @router.get("/backends/{name}")

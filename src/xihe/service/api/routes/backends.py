@@ -132,10 +132,10 @@ def get_performance(name: str, _user: UserDep, database: DatabaseDep, catalog: C
     the headline figures over the stored runs."""
     _device_or_404(catalog, name)
     with database.read() as session:
-        rows = performance.history(session, name, limit=history)
-        documents = [row.document for row in rows]
-    if not documents:
+        latest = performance.latest_run(session, name)
+        runs = performance.summary_history(session, name, limit=history) if latest is not None else []
+    if latest is None:
         raise Problem(404, "no_performance", f"backend {name} has not been characterized yet; an admin can run "
                       f"POST /api/v1/backends/{name}/characterize")
-    body = performance_figures.performance_document(documents[0], documents)
-    return PerformancePublic(**body, runs=len(documents))
+    body = performance_figures.performance_document(latest.document, runs)
+    return PerformancePublic(**body, runs=len(runs))
