@@ -29,13 +29,6 @@ def record_run(session: Session, backend: str, job_id: str | None, document: dic
     return row
 
 
-def history(session: Session, backend: str, limit: int = 50) -> list[PerformanceRun]:
-    """A backend's stored runs, newest first."""
-    query = (select(PerformanceRun).where(PerformanceRun.backend == backend)
-             .order_by(PerformanceRun.time.desc(), PerformanceRun.id.desc()).limit(limit))
-    return list(session.scalars(query))
-
-
 def latest_run(session: Session, backend: str) -> PerformanceRun | None:
     """A backend's newest stored run (with its full document)."""
     query = (select(PerformanceRun).where(PerformanceRun.backend == backend)
