@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -18,17 +17,15 @@ from types import TracebackType
 import httpx
 
 from xihe.client.config import resolve_config
-from xihe.client.errors import JobTimeoutError
 from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
 from xihe.client.payloads import (
     CircuitInput,
     list_params,
-    long_poll_seconds,
     new_idempotency_key,
     submit_body,
 )
+from xihe.client.polling import WaitSchedule, backend_params, job_request, needs_full_record
 from xihe.client.progress import WaitProgress
-from xihe.client.sync import _LONG_POLL_READ_MARGIN_S, _MAX_POLL_INTERVAL_S, _MIN_POLL_INTERVAL_S
 from xihe.client.transport import API_PREFIX, AsyncTransport, RetryPolicy
 from xihe.results import Result
 
@@ -56,30 +53,21 @@ class AsyncJob:
 
     async def wait(self, timeout: float | None = None, progress: bool = True) -> JobInfo:
         """Wait until the job finishes (long polls; :class:`JobTimeoutError` after ``timeout`` seconds)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        interval = _MIN_POLL_INTERVAL_S
+        schedule = WaitSchedule(self.id, timeout, progress)
         with WaitProgress(self.id, enabled=progress) as shown:
             shown.update(self.info)
             while not self.info.finished:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise JobTimeoutError(f"job {self.id} still {self.info.status} after {timeout} s")
-                poll = long_poll_seconds(remaining, progress)
-                before, started = self.info.status, time.monotonic()
-                await self.refresh(wait=poll)
+                await self.refresh(wait=schedule.next_poll(self.info))
                 shown.update(self.info)
-                answered_at_once = time.monotonic() - started < poll / 2
-                if not self.info.finished and answered_at_once and self.info.status == before:
-                    await asyncio.sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
-                    interval = min(interval * 2, _MAX_POLL_INTERVAL_S)
-                else:
-                    interval = _MIN_POLL_INTERVAL_S
+                pause = schedule.pause(self.info)
+                if pause is not None:
+                    await asyncio.sleep(pause)
         return self.info
 
     async def result(self, timeout: float | None = None, progress: bool = False) -> Result | list[Result]:
         if not self.info.finished:
             await self.wait(timeout=timeout, progress=progress)
-        if self.info.status == "DONE" and self.info.raw.get("result") is None and not self.info.raw.get("results"):
+        if needs_full_record(self.info):
             await self.refresh()
         return results_of(self.info)
 
@@ -125,8 +113,8 @@ class AsyncClient:
         return [BackendInfo.from_json(item) for item in items_of(await self._transport.request("GET", "backends"))]
 
     async def backend(self, name: str, at: datetime | str | None = None) -> BackendInfo:
-        params = {"at": at.isoformat() if isinstance(at, datetime) else at} if at is not None else None
-        return BackendInfo.from_json(await self._transport.request("GET", f"backends/{name}", params=params))
+        data = await self._transport.request("GET", f"backends/{name}", params=backend_params(at))
+        return BackendInfo.from_json(data)
 
     async def run(
         self,
@@ -174,13 +162,4 @@ class AsyncClient:
         return page_from_json(page, lambda item: AsyncJob(self, JobInfo.from_json(item)), limit, offset)
 
     async def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
-        if not wait:
-            return JobInfo.from_json(await self._transport.request("GET", f"jobs/{job_id}"))
-        seconds = round(float(wait), 3)
-        data = await self._transport.request(
-            "GET",
-            f"jobs/{job_id}",
-            params={"wait": seconds},
-            timeout=httpx.Timeout(seconds + _LONG_POLL_READ_MARGIN_S, connect=10.0),
-        )
-        return JobInfo.from_json(data)
+        return JobInfo.from_json(await self._transport.request(**job_request(job_id, wait)))

@@ -20,24 +20,17 @@ from types import TracebackType
 import httpx
 
 from xihe.client.config import resolve_config
-from xihe.client.errors import JobTimeoutError
 from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
 from xihe.client.payloads import (
     CircuitInput,
     list_params,
-    long_poll_seconds,
     new_idempotency_key,
     submit_body,
 )
+from xihe.client.polling import WaitSchedule, backend_params, job_request, needs_full_record
 from xihe.client.progress import WaitProgress
 from xihe.client.transport import API_PREFIX, RetryPolicy, SyncTransport
 from xihe.results import Result
-
-# A long poll blocks on the server; the read timeout must outlast it.
-_LONG_POLL_READ_MARGIN_S = 30.0
-# When a server answers a long poll at once (no long-poll support), poll no faster than this.
-_MIN_POLL_INTERVAL_S = 0.1
-_MAX_POLL_INTERVAL_S = 1.0
 
 
 class Job:
@@ -68,32 +61,22 @@ class Job:
 
         Uses the server's ``?wait=`` long poll, so a finished job is noticed at once without busy polling.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        interval = _MIN_POLL_INTERVAL_S
+        schedule = WaitSchedule(self.id, timeout, progress)
         with WaitProgress(self.id, enabled=progress) as shown:
             shown.update(self.info)
             while not self.info.finished:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise JobTimeoutError(f"job {self.id} still {self.info.status} after {timeout} s")
-                poll = long_poll_seconds(remaining, progress)
-                before, started = self.info.status, time.monotonic()
-                self.refresh(wait=poll)
+                self.refresh(wait=schedule.next_poll(self.info))
                 shown.update(self.info)
-                answered_at_once = time.monotonic() - started < poll / 2
-                if not self.info.finished and answered_at_once and self.info.status == before:
-                    time.sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
-                    interval = min(interval * 2, _MAX_POLL_INTERVAL_S)
-                else:
-                    interval = _MIN_POLL_INTERVAL_S
+                pause = schedule.pause(self.info)
+                if pause is not None:
+                    time.sleep(pause)
         return self.info
 
     def result(self, timeout: float | None = None, progress: bool = False) -> Result | list[Result]:
         """The job's :class:`~xihe.results.Result` (a list for a batch or sweep), waiting for it if needed."""
         if not self.info.finished:
             self.wait(timeout=timeout, progress=progress)
-        if self.info.status == "DONE" and self.info.raw.get("result") is None and not self.info.raw.get("results"):
-            # A finished snapshot from a listing may omit the result body; fetch the full record once.
+        if needs_full_record(self.info):
             self.refresh()
         return results_of(self.info)
 
@@ -142,8 +125,7 @@ class Client:
 
     def backend(self, name: str, at: datetime | str | None = None) -> BackendInfo:
         """One backend with its calibration and topology (``at``: the calibration in force at that time)."""
-        params = {"at": at.isoformat() if isinstance(at, datetime) else at} if at is not None else None
-        return BackendInfo.from_json(self._transport.request("GET", f"backends/{name}", params=params))
+        return BackendInfo.from_json(self._transport.request("GET", f"backends/{name}", params=backend_params(at)))
 
     def run(
         self,
@@ -197,14 +179,4 @@ class Client:
         return page_from_json(page, lambda item: Job(self, JobInfo.from_json(item)), limit, offset)
 
     def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
-        if not wait:
-            return JobInfo.from_json(self._transport.request("GET", f"jobs/{job_id}"))
-        seconds = round(float(wait), 3)
-        data = self._transport.request(
-            "GET",
-            f"jobs/{job_id}",
-            params={"wait": seconds},
-            timeout=httpx.Timeout(seconds + _LONG_POLL_READ_MARGIN_S, connect=10.0),
-        )
-        return JobInfo.from_json(data)
-
+        return JobInfo.from_json(self._transport.request(**job_request(job_id, wait)))
