@@ -86,6 +86,28 @@ def _transport_error(exc: Exception, method: str, url: str, attempts: int) -> Tr
     return TransportError(f"{method} {url} failed after {attempts} attempt(s): {type(exc).__name__}: {exc}")
 
 
+def _http_options(base_url: str, token: str | None, timeout: httpx.Timeout | float | None) -> dict[str, Any]:
+    """The options both flavours give their httpx client: base URL, headers and timeout."""
+    return {
+        "base_url": base_url,
+        "headers": base_headers(token),
+        "timeout": timeout if timeout is not None else default_timeout(),
+    }
+
+
+def _status_retry_delay(
+    retry: RetryPolicy, attempt: int, response: httpx.Response, exc: APIError
+) -> float | None:
+    """Seconds to wait before retrying an error answer, or None when it is final (re-raise it): not a retried
+    status, or the last attempt. A rate-limit error's own ``retry_after`` wins over the header."""
+    if response.status_code not in RETRY_STATUSES or attempt == retry.max_attempts:
+        return None
+    retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+    if retry_after is None:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return retry.delay(attempt, retry_after)
+
+
 class SyncTransport:
     """Blocking requests against one server through one pooled ``httpx.Client``."""
 
@@ -101,12 +123,7 @@ class SyncTransport:
     ) -> None:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=base_url,
-            headers=base_headers(token),
-            timeout=timeout if timeout is not None else default_timeout(),
-            transport=transport,
-        )
+        self._http = httpx.Client(**_http_options(base_url, token, timeout), transport=transport)
 
     def request(
         self,
@@ -130,12 +147,10 @@ class SyncTransport:
             try:
                 return decode_response(response)
             except APIError as exc:
-                if response.status_code not in RETRY_STATUSES or attempt == self.retry.max_attempts:
+                delay = _status_retry_delay(self.retry, attempt, response, exc)
+                if delay is None:
                     raise
-                retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-                if retry_after is None:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                self._sleep(self.retry.delay(attempt, retry_after))
+                self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def close(self) -> None:
@@ -155,12 +170,7 @@ class AsyncTransport:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers=base_headers(token),
-            timeout=timeout if timeout is not None else default_timeout(),
-            transport=transport,
-        )
+        self._http = httpx.AsyncClient(**_http_options(base_url, token, timeout), transport=transport)
 
     async def request(
         self,
@@ -186,12 +196,10 @@ class AsyncTransport:
             try:
                 return decode_response(response)
             except APIError as exc:
-                if response.status_code not in RETRY_STATUSES or attempt == self.retry.max_attempts:
+                delay = _status_retry_delay(self.retry, attempt, response, exc)
+                if delay is None:
                     raise
-                retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-                if retry_after is None:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     async def aclose(self) -> None:
