@@ -22,6 +22,11 @@ class AgentError(XiheError):
 
 @dataclass(frozen=True)
 class AgentJob:
+    """What a claim hands the agent: the job, its lease, and the native circuits to run.
+
+    One type for both ends: the server builds it (:func:`xihe.service.cluster.agents.claim`) and the claim
+    route sends its fields; the agent rebuilds it from that JSON."""
+
     job_id: str
     lease: str
     lease_seconds: float

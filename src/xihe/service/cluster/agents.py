@@ -18,7 +18,6 @@ only them, and only for their own device.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from xihe.errors import XiheError
 from xihe.service import executor
+from xihe.service.agent.client import AgentJob
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
@@ -114,18 +114,6 @@ def compile_plan(device: Any, payload: dict[str, Any], shots: int) -> list[dict[
                      "num_clbits": int(circuit.num_clbits), "initial_layout": initial, "final_layout": final,
                      "calibration_id": str(device.calibration.id)})
     return plan
-
-
-@dataclass(frozen=True)
-class AgentJob:
-    """What a claim hands the agent: the job, its lease, and the native circuits to run."""
-
-    job_id: str
-    lease: str
-    lease_seconds: float
-    heartbeat_seconds: float
-    attempt: int
-    items: list[dict[str, Any]]
 
 
 def _held(session: Session, job_id: str, lease: str, device: str) -> Job | None:
