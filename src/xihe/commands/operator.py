@@ -7,12 +7,16 @@ imports the service inside the function, so ``xihe --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from xihe.service.db import Database
+    from xihe.service.models import User
+    from xihe.service.repositories.users import IssuedToken
     from xihe.service.settings import Settings
 
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (else XIHE_DATA_DIR).")]
@@ -30,9 +34,30 @@ def _database(settings: Settings) -> Database:
     return Database.from_settings(settings)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def _existing_user(session: Session, name: str) -> User:
+    """The user called ``name``; the command fails with ``no user 'NAME'`` when there is none."""
+    from xihe.service.repositories import users
+
+    user = users.get_user_by_name(session, name)
+    if user is None:
+        _fail(f"no user {name!r}")
+    return user
+
+
+def _issue_cli_token(session: Session, user: User, expires_days: float | None) -> IssuedToken:
+    """A new token named ``cli`` for ``user``, expiring after ``expires_days`` days (never when unset or 0)."""
+    from datetime import timedelta
+
+    from xihe.service.clock import utcnow
+    from xihe.service.repositories import users
+
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    return users.create_token(session, user, name="cli", expires_at=expires)
 
 
 def _read_password(value: str | None, prompt: bool) -> str | None:
@@ -147,9 +172,6 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOption = None,
     ) -> None:
         """Create a user and print a new API token (shown once)."""
-        from datetime import timedelta
-
-        from xihe.service.clock import utcnow
         from xihe.service.repositories import users
 
         secret = _read_password(password_value, password)
@@ -158,8 +180,7 @@ def register(app: typer.Typer) -> None:
             if users.get_user_by_name(session, name) is not None:
                 _fail(f"user {name!r} exists")
             user = users.create_user(session, name, role="admin" if admin else "user", password=secret)
-            expires = utcnow() + timedelta(days=expires_days) if expires_days else None
-            issued = users.create_token(session, user, name="cli", expires_at=expires)
+            issued = _issue_cli_token(session, user, expires_days)
         typer.echo(issued.secret)
 
     @users_app.command("token")
@@ -169,19 +190,9 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOption = None,
     ) -> None:
         """Issue another API token for a user (shown once)."""
-        from datetime import timedelta
-
-        from xihe.service.clock import utcnow
-        from xihe.service.repositories import users
-
         database = _database(_settings(data_dir=data_dir))
         with database.write() as session:
-            user = users.get_user_by_name(session, name)
-            if user is None:
-                _fail(f"no user {name!r}")
-                return
-            expires = utcnow() + timedelta(days=expires_days) if expires_days else None
-            issued = users.create_token(session, user, name="cli", expires_at=expires)
+            issued = _issue_cli_token(session, _existing_user(session, name), expires_days)
         typer.echo(issued.secret)
 
     @users_app.command("passwd")
@@ -193,10 +204,7 @@ def register(app: typer.Typer) -> None:
         secret = _read_password(password_value, True)
         database = _database(_settings(data_dir=data_dir))
         with database.write() as session:
-            user = users.get_user_by_name(session, name)
-            if user is None:
-                _fail(f"no user {name!r}")
-                return
+            user = _existing_user(session, name)
             users.set_password(session, user, secret or "")
         typer.echo(f"password of {name} changed")
 
@@ -228,10 +236,7 @@ def register(app: typer.Typer) -> None:
 
         database = _database(_settings(data_dir=data_dir))
         with database.write() as session:
-            user = users.get_user_by_name(session, name)
-            if user is None:
-                _fail(f"no user {name!r}")
-                return
+            user = _existing_user(session, name)
             if token_id:
                 if not users.revoke_token(session, user.id, token_id):
                     _fail(f"{name} has no token {token_id!r}")
@@ -252,14 +257,10 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOption = None,
     ) -> None:
         """Set a user's quotas and limits (unset ones keep the settings' defaults)."""
-        from xihe.service.repositories import users
 
         database = _database(_settings(data_dir=data_dir))
         with database.write() as session:
-            user = users.get_user_by_name(session, name)
-            if user is None:
-                _fail(f"no user {name!r}")
-                return
+            user = _existing_user(session, name)
             for field, value in (("jobs_per_day", jobs_per_day), ("max_shots", max_shots),
                                  ("max_qubits", max_qubits), ("max_priority", max_priority),
                                  ("wall_seconds", wall_seconds), ("rate_limit_per_second", rate_limit)):
