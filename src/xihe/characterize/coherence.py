@@ -86,6 +86,26 @@ class _DelayScan(Experiment):
 
     quantity = "tau"
 
+    def circuits(self) -> list[Circuit]:
+        out = []
+        for t in self.delays_ns:
+            qc = self.new_circuit(f"{t:g}ns")
+            self.sequence(qc, t)
+            out.append(self.measure(qc))
+        return out
+
+    def sequence(self, qc: Circuit, t: float) -> None:
+        """Append the experiment's gates and delays for total delay ``t`` (ns), before the measurement."""
+        raise NotImplementedError
+
+    def idle(self, qc: Circuit, duration_ns: float) -> None:
+        """Every scanned qubit waits ``duration_ns``, fenced by barriers so that compiling neither moves gates
+        across the wait nor drops it."""
+        qc.barrier(*self.qubits)
+        if duration_ns > 0:
+            qc.delay(duration_ns, list(self.qubits))
+        qc.barrier(*self.qubits)
+
     def fit_one(self, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> Fit:
         raise NotImplementedError
 
@@ -108,18 +128,10 @@ class T1(_DelayScan):
     name = "t1"
     quantity = "t1"
 
-    def circuits(self) -> list[Circuit]:
-        out = []
-        for t in self.delays_ns:
-            qc = self.new_circuit(f"{t:g}ns")
-            for q in self.qubits:
-                qc.x(q)
-            qc.barrier(*self.qubits)
-            if t > 0:
-                qc.delay(t, list(self.qubits))
-            qc.barrier(*self.qubits)
-            out.append(self.measure(qc))
-        return out
+    def sequence(self, qc: Circuit, t: float) -> None:
+        for q in self.qubits:
+            qc.x(q)
+        self.idle(qc, t)
 
     def fit_one(self, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> Fit:
         return _exp_fit("A exp(-t/T1) + B", x, y, sigma)
@@ -131,26 +143,15 @@ class T2Echo(_DelayScan):
     name = "t2_echo"
     quantity = "t2_echo"
 
-    def circuits(self) -> list[Circuit]:
-        out = []
-        for t in self.delays_ns:
-            qc = self.new_circuit(f"{t:g}ns")
-            for q in self.qubits:
-                qc.h(q)
-            qc.barrier(*self.qubits)
-            if t > 0:
-                qc.delay(t / 2, list(self.qubits))
-            qc.barrier(*self.qubits)
-            for q in self.qubits:
-                qc.x(q)
-            qc.barrier(*self.qubits)
-            if t > 0:
-                qc.delay(t / 2, list(self.qubits))
-            qc.barrier(*self.qubits)
-            for q in self.qubits:
-                qc.h(q)
-            out.append(self.measure(qc))
-        return out
+    def sequence(self, qc: Circuit, t: float) -> None:
+        for q in self.qubits:
+            qc.h(q)
+        self.idle(qc, t / 2)
+        for q in self.qubits:
+            qc.x(q)
+        self.idle(qc, t / 2)
+        for q in self.qubits:
+            qc.h(q)
 
     def fit_one(self, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> Fit:
         return _exp_fit("A exp(-t/T2) + B", x, y, sigma)
@@ -174,23 +175,15 @@ class T2Ramsey(_DelayScan):
         span_ns = max(self.delays_ns)
         self.detuning_hz = float(detuning_hz) if detuning_hz is not None else 4.0 / (span_ns * 1e-9)
 
-    def circuits(self) -> list[Circuit]:
-        out = []
-        for t in self.delays_ns:
-            qc = self.new_circuit(f"{t:g}ns")
-            for q in self.qubits:
-                qc.h(q)
-            qc.barrier(*self.qubits)
-            if t > 0:
-                qc.delay(t, list(self.qubits))
-            qc.barrier(*self.qubits)
-            angle = math.remainder(2 * math.pi * self.detuning_hz * t * 1e-9, 2 * math.pi)
-            for q in self.qubits:
-                if angle:
-                    qc.rz(angle, q)
-                qc.h(q)
-            out.append(self.measure(qc))
-        return out
+    def sequence(self, qc: Circuit, t: float) -> None:
+        for q in self.qubits:
+            qc.h(q)
+        self.idle(qc, t)
+        angle = math.remainder(2 * math.pi * self.detuning_hz * t * 1e-9, 2 * math.pi)
+        for q in self.qubits:
+            if angle:
+                qc.rz(angle, q)
+            qc.h(q)
 
     def fit_one(self, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> Fit:
         f0 = self.detuning_hz * 1e-9  # cycles per ns
