@@ -171,6 +171,12 @@ def test_tokens_are_shown_once_and_revoked_tokens_are_refused_by_the_api(alice: 
     assert "revoked" in row
 
 
+def test_account_page_title_is_plain_text_and_its_password_form_appears_once(alice: TestClient) -> None:
+    page = alice.get("/account").text
+    assert "<title>Account · Xihe</title>" in page
+    assert page.count('id="change-password"') == 1
+
+
 def test_admin_switches_a_backend_to_maintenance(site: Site, alice: TestClient) -> None:
     csrf = page_csrf(alice, "/admin")
     alice.post("/admin/backends/grid36/status", data={"status": "maintenance", "csrf_token": csrf})
