@@ -29,6 +29,7 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: $(DEV_STAMP)
