@@ -97,7 +97,8 @@ def test_agent_serves_line10_and_survives_kill9_mid_job(platform: Server, tmp_pa
             assert result["calibration_id"] != devices.get("line10").calibration.id  # the agent's, not the file's
 
             # A longer sweep: kill -9 the agent while it runs the job.
-            bindings = [{"theta": 0.2 * i} for i in range(12)]
+            # Long enough (120 items) that the job is still running when the agent is killed, even on an idle machine.
+            bindings = [{"theta": 0.02 * i} for i in range(120)]
             sweep = client.post("/jobs", json={"qasm": chain_qasm(8), "backend": "line10", "shots": 2000,
                                                "seed": 5, "parameters": bindings})
             assert sweep.status_code == 201, sweep.text
@@ -106,7 +107,7 @@ def test_agent_serves_line10_and_survives_kill9_mid_job(platform: Server, tmp_pa
             while client.get(f"/jobs/{job_id}").json()["status"] != "RUNNING":
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.05)
-            time.sleep(0.3)
+            time.sleep(0.1)
             kill9(first)
             state = client.get(f"/jobs/{job_id}").json()
             assert state["status"] == "RUNNING" and state["attempts"] == 1 and state["results"] is None
@@ -116,7 +117,7 @@ def test_agent_serves_line10_and_survives_kill9_mid_job(platform: Server, tmp_pa
                 [finished] = wait_all(client, [job_id], timeout=180).values()
                 # Cancel while the agent runs a job: it stops between circuits and reports it.
                 long = client.post("/jobs", json={"qasm": chain_qasm(8), "backend": "line10", "shots": 2000,
-                                                  "seed": 6, "parameters": bindings * 3}).json()["id"]
+                                                  "seed": 6, "parameters": bindings}).json()["id"]
                 while client.get(f"/jobs/{long}").json()["status"] != "RUNNING":
                     assert time.monotonic() < deadline + 120, log.read_text()
                     time.sleep(0.05)

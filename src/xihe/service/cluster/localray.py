@@ -57,7 +57,8 @@ class LocalRayCluster:
     def _spawn(self, args: list[str], log_name: str) -> None:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         log = (self.temp_dir / log_name).open("wb")
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        # A raylet on a busy 2-core machine can take longer than Ray's default wait to register with the GCS.
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_raylet_start_wait_time_s": "180"}
         self.processes.append(subprocess.Popen([_ray_executable(), "start", "--block", *args], stdout=log,
                                                stderr=subprocess.STDOUT, env=env, start_new_session=True))
 
@@ -67,9 +68,21 @@ class LocalRayCluster:
         self._spawn(["--head", f"--port={self.port}", "--include-dashboard=false", f"--temp-dir={self.temp_dir}",
                      f"--ray-client-server-port={free_port()}", *common, *_agent_ports()], "head.log")
         self._wait_for(1, timeout)
+        worker_args = [f"--address={self.address}", *common]
         for index in range(1, self.nodes):
-            self._spawn([f"--address={self.address}", *common, *_agent_ports()], f"node{index}.log")
-        self._wait_for(self.nodes, timeout)
+            self._spawn([*worker_args, *_agent_ports()], f"node{index}.log")
+        try:
+            self._wait_for(self.nodes, timeout)
+        except RuntimeError:
+            # A node whose raylet timed out registering exits; start each such node once more, then wait again.
+            dead = [i for i, p in enumerate(self.processes) if i > 0 and p.poll() is not None]
+            if not dead:
+                raise
+            for i in reversed(dead):
+                self.processes.pop(i)
+            for i in dead:
+                self._spawn([*worker_args, *_agent_ports()], f"node{i}-retry.log")
+            self._wait_for(self.nodes, timeout)
         return self
 
     def _wait_for(self, nodes: int, timeout: float) -> None:
