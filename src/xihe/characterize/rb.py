@@ -24,15 +24,15 @@ from xihe.characterize.clifford import CliffordGroup, clifford_group
 from xihe.characterize.experiment import Experiment, ExperimentResult, fit_data
 from xihe.characterize.fitting import Estimate, Fit, binomial_sigma, fit_curve, power_decay
 from xihe.characterize.su4 import u3_angles
-from xihe.circuit import Circuit
+from xihe.circuit import Circuit, is_virtual
 from xihe.circuit.standard_gates import H, phase_matrix
 from xihe.errors import XiheError
 from xihe.results import Result
 
 DEFAULT_LENGTHS_1Q = (1, 50, 100, 200, 400, 700, 1000)
 DEFAULT_LENGTHS_2Q = (1, 10, 25, 50, 80, 120, 160)
-#: Gates that are frame changes on superconducting hardware and not counted as gates per Clifford.
-VIRTUAL_GATES = frozenset({"rz", "id", "u1", "p", "barrier", "measure", "delay"})
+#: Instructions that are not gates and are not counted as gates per Clifford (frame changes are not counted either).
+_NOT_GATES = frozenset({"barrier", "measure", "delay"})
 _S = phase_matrix(math.pi / 2)
 
 
@@ -243,7 +243,7 @@ def _gates_per_clifford(circuits: Sequence[Circuit], layout: list[tuple[str, int
                 continue
             cliffords += m + 1
             for op in qc:
-                if op.gate.name in VIRTUAL_GATES or not set(op.qubits) & members:
+                if op.gate.name in _NOT_GATES or is_virtual(op.gate.name) or not set(op.qubits) & members:
                     continue
                 if len(op.qubits) == 1:
                     ones += 1

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Union
 
-from xihe.circuit.gate import Gate, Operation
+from xihe.circuit.gate import Gate, Operation, has_variable_arity
 from xihe.circuit.parameter import ParamValue, bind_value, value_parameters
 from xihe.circuit.register import Bit, ClassicalRegister, QuantumRegister, Register
 from xihe.errors import CircuitError
@@ -98,8 +98,8 @@ class Circuit:
     ) -> Circuit:
         """Append one operation on flat qubit (and clbit) indices, checking them."""
         if isinstance(gate, str):
-            gate = Gate(gate, tuple(params), num_qubits=len(qubits) if gate in ("barrier", "mcx", "mcy", "mcz",
-                                                                                 "mcp") else None)
+            variable = gate == "barrier" or has_variable_arity(gate)
+            gate = Gate(gate, tuple(params), num_qubits=len(qubits) if variable else None)
         qubits = tuple(int(q) for q in qubits)
         clbits = tuple(int(c) for c in clbits)
         if gate.name != "barrier" and len(qubits) != gate.num_qubits:
@@ -155,7 +155,7 @@ class Circuit:
         if broadcast and len(set(broadcast)) > 1:
             raise CircuitError(f"'{name}' is broadcast over registers of different sizes {broadcast}")
         n = broadcast[0] if broadcast else 1
-        gate = Gate(name, tuple(params), num_qubits=len(targets) if name in ("mcx", "mcy", "mcz", "mcp") else None)
+        gate = Gate(name, tuple(params), num_qubits=len(targets) if has_variable_arity(name) else None)
         for i in range(n):
             qubits = [x[i] if len(x) == n and not isinstance(t, int | Bit) else x[0]
                       for x, t in zip(lists, targets, strict=True)]

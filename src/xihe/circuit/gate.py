@@ -39,6 +39,13 @@ class GateSpec:
     ``None`` when the inverse is the reversed inverse of the decomposition. ``original_qelib1`` marks the gates of
     the original OpenQASM 2 ``qelib1.inc``, which a program may not redefine; any other built-in may be replaced
     by a program's own ``gate`` definition.
+
+    The remaining columns are facts that passes and adapters look up instead of keeping their own lists (a
+    table-wide test checks each against the matrix): ``symmetric`` (a 2q gate unchanged by exchanging its
+    qubits), ``self_inverse`` (U·U = I for every parameter value), ``diagonal`` (diagonal in the computational
+    basis), ``virtual`` (a 1q frame change a chip does in software: no duration, no error), and ``commutation``,
+    one letter per qubit: ``Z`` where the gate commutes with Z on that qubit, else ``X`` where it commutes with X
+    there, else ``.`` (empty for gates of variable arity).
     """
 
     name: str
@@ -53,10 +60,20 @@ class GateSpec:
     in_qelib1: bool = True
     clifford: bool = False
     param_names: tuple[str, ...] = field(default=())
+    symmetric: bool = False
+    self_inverse: bool = False
+    diagonal: bool = False
+    virtual: bool = False
+    commutation: str = ""
 
     def __post_init__(self) -> None:
         if not self.qasm_name:
             object.__setattr__(self, "qasm_name", self.name)
+
+    @property
+    def variable_arity(self) -> bool:
+        """Whether the gate takes any number of qubits (the multi-controlled ``mcx``/``mcy``/``mcz``/``mcp``)."""
+        return self.num_qubits is None
 
 
 _REGISTRY: dict[str, GateSpec] = {}
@@ -82,6 +99,30 @@ def gate_specs() -> dict[str, GateSpec]:
     if not _REGISTRY:
         _load_standard_table()
     return dict(_REGISTRY)
+
+
+def is_symmetric(name: str) -> bool:
+    """Whether ``name`` is a table 2q gate unchanged by exchanging its qubits (``cz``, ``rzz``; not ``crz``)."""
+    spec = gate_spec(name)
+    return spec is not None and spec.symmetric
+
+
+def is_self_inverse(name: str) -> bool:
+    """Whether the table gate ``name`` is its own inverse for every parameter value."""
+    spec = gate_spec(name)
+    return spec is not None and spec.self_inverse
+
+
+def is_virtual(name: str) -> bool:
+    """Whether the table gate ``name`` is a frame change a chip does in software (no duration, no error)."""
+    spec = gate_spec(name)
+    return spec is not None and spec.virtual
+
+
+def has_variable_arity(name: str) -> bool:
+    """Whether the table gate ``name`` takes any number of qubits (``mcx``, ``mcy``, ``mcz``, ``mcp``)."""
+    spec = gate_spec(name)
+    return spec is not None and spec.variable_arity
 
 
 def _load_standard_table() -> None:

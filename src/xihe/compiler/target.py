@@ -18,12 +18,9 @@ from functools import cached_property
 
 import numpy as np
 
+from xihe.circuit import is_symmetric, is_virtual
 from xihe.errors import CompileError
 
-# Two-qubit gates whose matrix is symmetric under exchanging the qubits.
-SYMMETRIC_2Q = frozenset({"cz", "swap", "iswap", "rzz", "rxx", "ryy", "cp", "cu1"})
-# Gates implemented as frame changes: no duration, no error (virtual Z, as on IBM and Quafu chips).
-VIRTUAL_GATES = frozenset({"rz", "id"})
 UNREACHABLE = 1 << 20
 
 
@@ -94,12 +91,12 @@ class Target:
         """An error-free target on a graph (tests and examples); ``cz`` edges are listed in both directions."""
         gates: dict[str, dict[tuple[int, ...], InstructionProperties]] = {}
         for name in one_qubit_gates:
-            dur = 0.0 if name in VIRTUAL_GATES else one_qubit_duration
+            dur = 0.0 if is_virtual(name) else one_qubit_duration
             gates[name] = {(q,): InstructionProperties(dur, 0.0) for q in range(num_qubits)}
         pairs: dict[tuple[int, ...], InstructionProperties] = {}
         for a, b in edges:
             pairs[(a, b)] = InstructionProperties(two_qubit_duration, 0.0)
-            if two_qubit_gate in SYMMETRIC_2Q or two_qubit_gate == "cx":
+            if is_symmetric(two_qubit_gate) or two_qubit_gate == "cx":
                 pairs[(b, a)] = InstructionProperties(two_qubit_duration, 0.0)
         gates[two_qubit_gate] = pairs
         return cls(num_qubits, gates)
@@ -200,7 +197,7 @@ class Target:
             return InstructionProperties()
         props = self.gates.get(name, {})
         found = props.get(tuple(qubits))
-        if found is None and name in SYMMETRIC_2Q and len(qubits) == 2:
+        if found is None and is_symmetric(name) and len(qubits) == 2:
             found = props.get((qubits[1], qubits[0]))
         return found or InstructionProperties()
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from xihe.compiler.target import VIRTUAL_GATES, Target
+from xihe.circuit import is_virtual
+from xihe.compiler.target import Target
 from xihe.engines.channels import Channel, depolarizing, thermal_relaxation
 from xihe.engines.noise import NoiseModel
 
@@ -61,7 +62,7 @@ def _cached_channel(fidelity: float, t1s: tuple[float, ...], t2s: tuple[float, .
 
 def gate_channel(target: Target, name: str, qubits: tuple[int, ...]) -> Channel | None:
     """The error channel after ``name`` on physical ``qubits``, or ``None`` for a virtual/ideal gate."""
-    if name in VIRTUAL_GATES:
+    if is_virtual(name):
         return None
     props = target.properties(name, qubits)
     if props.error <= 0 and props.duration <= 0:

@@ -13,7 +13,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from xihe.compiler.target import SYMMETRIC_2Q, VIRTUAL_GATES, InstructionProperties, Target
+from xihe.circuit import is_symmetric, is_virtual
+from xihe.compiler.target import InstructionProperties, Target
 from xihe.devices.defaults import DeviceDefaults
 from xihe.errors import ValidationError
 
@@ -93,7 +94,7 @@ def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None 
         for gate in basis:
             if gate not in ONE_QUBIT_NATIVE:
                 continue
-            props = (InstructionProperties(0.0, 0.0) if gate in VIRTUAL_GATES
+            props = (InstructionProperties(0.0, 0.0) if is_virtual(gate)
                      else InstructionProperties(duration, defaults.single_qubit_gate_error))
             gates.setdefault(gate, {})[(q,)] = props
     for pair, by_gate in working_couplers(data).items():
@@ -102,7 +103,7 @@ def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None 
         for gate, fidelity in by_gate.items():
             props = InstructionProperties(defaults.two_qubit_duration_for(pair), max(0.0, 1.0 - fidelity))
             gates.setdefault(gate, {})[(qa, qb)] = props
-            if gate in SYMMETRIC_2Q:
+            if is_symmetric(gate):
                 gates[gate][(qb, qa)] = props
     return Target(len(names), gates, working_qubits=working, readout_error=readout, t1=t1, t2=t2,
                   measure_duration=defaults.measure_duration_ns, labels=names)
@@ -117,7 +118,7 @@ def chip_info_from_target(target: Target, *, system_id: int, time: datetime, bas
     qubits_info = {}
     for q in target.working_qubits:
         one_q = [p for name, props in (target.gates or {}).items() for qs, p in props.items()
-                 if qs == (q,) and name not in VIRTUAL_GATES]
+                 if qs == (q,) and not is_virtual(name)]
         qubits_info[names[q]] = {
             "T1": round(target.t1.get(q, math.inf) / 1e3, 3) if q in target.t1 else None,
             "T2echo": round(target.t2.get(q, 0.0) / 1e3, 3) if q in target.t2 else None,
@@ -126,7 +127,7 @@ def chip_info_from_target(target: Target, *, system_id: int, time: datetime, bas
     topo: dict[str, dict[str, dict[str, float]]] = {}
     for name, props in (target.gates or {}).items():
         for qs, p in props.items():
-            if len(qs) != 2 or (name in SYMMETRIC_2Q and qs[0] > qs[1]):
+            if len(qs) != 2 or (is_symmetric(name) and qs[0] > qs[1]):
                 continue
             topo.setdefault(f"{names[qs[0]]}_{names[qs[1]]}", {})[name.upper()] = {"fidelity": round(1 - p.error, 6)}
     return {

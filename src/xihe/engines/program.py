@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xihe.circuit.circuit import Circuit
-from xihe.circuit.gate import Operation
+from xihe.circuit.gate import Operation, has_variable_arity
 from xihe.circuit.protocols import decompose, unitary
 from xihe.errors import CircuitError, ExecutionError
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 # Widest gate applied as one dense matrix; wider user gates are decomposed.
 MAX_DENSE_QUBITS = 5
-_MULTI_CONTROLLED = {"mcx", "mcy", "mcz", "mcp"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def _is_diagonal(m: np.ndarray) -> bool:
 def gate_instructions(op: Operation, condition: Condition | None) -> list[Instr]:
     """The instructions for one unitary operation (decomposed when too wide to be one matrix)."""
     gate = op.gate
-    if gate.name in _MULTI_CONTROLLED and gate.definition is None and gate.num_qubits > MAX_DENSE_QUBITS:
+    if gate.definition is None and has_variable_arity(gate.name) and gate.num_qubits > MAX_DENSE_QUBITS:
         from xihe.circuit.standard_gates import X, Y, Z, phase_matrix
 
         target = {"mcx": X, "mcy": Y, "mcz": Z}.get(gate.name)

@@ -12,14 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from xihe.circuit import Gate, Operation
+from xihe.circuit import Gate, Operation, gate_spec, is_self_inverse, is_symmetric
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.translate import one_qubit_basis
 from xihe.compiler.synthesis import euler_ops, is_diagonal, is_x_like
 from xihe.compiler.target import Target
 from xihe.compiler.two_qubit import gate_matrix
 
-SELF_INVERSE_2Q = frozenset({"cx", "cz", "swap"})
 SCAN_WINDOW = 400
 
 
@@ -105,25 +104,17 @@ def action_types(op: Operation) -> tuple[str | None, ...]:
 
 @lru_cache(maxsize=65536)
 def _gate_action_types(gate: Gate, num_qubits: int) -> tuple[str | None, ...]:
-    name = gate.name
-    if not gate.is_unitary:
+    spec = gate_spec(gate.name) if gate.is_unitary and gate.definition is None else None
+    if spec is None or not spec.commutation:
         return (None,) * num_qubits
-    if name == "cz":
-        return ("Z", "Z")
-    if name == "cx":
-        return ("Z", "X")
-    if num_qubits == 1:
-        if name in ("rz", "z", "s", "sdg", "t", "tdg", "p", "u1", "id"):
+    letters = tuple(None if c == "." else c for c in spec.commutation)
+    if num_qubits == 1 and letters == (None,) and not gate.is_parametrized:
+        u = gate_matrix(gate)  # a general gate at special angles, e.g. u3(0, 0, t), is Z-type
+        if is_diagonal(u):
             return ("Z",)
-        if name in ("rx", "x", "sx", "sxdg"):
+        if is_x_like(u):
             return ("X",)
-        if gate.definition is None and not gate.is_parametrized:
-            u = gate_matrix(gate)
-            if is_diagonal(u):
-                return ("Z",)
-            if is_x_like(u):
-                return ("X",)
-    return (None,) * num_qubits
+    return letters
 
 
 def _same_2q(a: Operation, b: Operation) -> bool:
@@ -131,7 +122,7 @@ def _same_2q(a: Operation, b: Operation) -> bool:
         return False
     if a.qubits == b.qubits:
         return True
-    return a.gate.name in ("cz", "swap") and a.qubits == (b.qubits[1], b.qubits[0])
+    return is_symmetric(a.gate.name) and a.qubits == (b.qubits[1], b.qubits[0])
 
 
 class CommutativeCancellation:
@@ -158,7 +149,7 @@ class CommutativeCancellation:
             if op is None or op.condition is not None or not op.gate.is_unitary:
                 continue
             kind = types[i]
-            two = len(op.qubits) == 2 and op.gate.name in SELF_INVERSE_2Q
+            two = len(op.qubits) == 2 and op.gate.definition is None and is_self_inverse(op.gate.name)
             merge_1q = len(op.qubits) == 1 and kind[0] is not None and self._rotation_name(kind[0]) in self.basis
             if not (two or merge_1q):
                 continue
