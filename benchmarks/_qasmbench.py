@@ -11,16 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-QASMBENCH = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "qasmbench"
+# The circuits live in the repository (benchmarks/data/qasmbench, with the suite's LICENSE and NOTICE).
+QASMBENCH = Path(__file__).resolve().parent / "data" / "qasmbench"
 _QREG = re.compile(r"^\s*qreg\s+\w+\s*\[\s*(\d+)\s*\]", re.M)
 _MEASURE = re.compile(r"^\s*measure\s+(\w+)\s*(?:\[\s*\d+\s*\])?\s*->\s*(\w+)")
 
 
 def qasmbench_root() -> Path:
-    for candidate in (QASMBENCH, Path("/work/shared/benchmarks/qasmbench")):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("QASMBench circuits not found (expected ../shared/benchmarks/qasmbench)")
+    if not QASMBENCH.is_dir():
+        raise FileNotFoundError(f"QASMBench circuits not found: {QASMBENCH} is part of the repository")
+    return QASMBENCH
 
 
 def qasm_files(max_qubits: int) -> list[Path]:

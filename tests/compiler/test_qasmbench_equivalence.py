@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.compiler.helpers import is_unitary_circuit, layout_fidelity
+from tests.paths import QASMBENCH
 from xihe import devices, qasm
 from xihe.circuit import Circuit
 from xihe.compiler import check_native
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-QASMBENCH = SHARED / "benchmarks" / "qasmbench"
 LIMITS = {"line10": 9, "dongling": 16, "grid36": 16}
 DEFAULT = {
     "line10": ["adder_n4", "basis_change_n3", "bell_n4", "dnn_n8", "error_correctiond3_n5", "fredkin_n3", "hhl_n7",

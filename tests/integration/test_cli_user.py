@@ -16,21 +16,16 @@ import httpx
 import pytest
 
 from tests.client.live import WAIT_S, new_user_token, shared_server
+from tests.paths import QASMBENCH
 from tests.service.helpers import Server
 
-QASMBENCH_CANDIDATES = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "qasmbench",
-    Path("/work/shared/benchmarks/qasmbench"),
-)
 ROW = re.compile(r"^\s*│?\s*([01]+)\s*│\s*(\d+)\s*│\s*([0-9.]+)\s*│\s*(█+)")
 
 
 def qasmbench_file(name: str) -> Path:
-    for root in QASMBENCH_CANDIDATES:
-        path = root / "small" / name / f"{name}.qasm"
-        if path.exists():
-            return path
-    raise AssertionError(f"QASMBench file {name} not found under {QASMBENCH_CANDIDATES}")
+    path = QASMBENCH / "small" / name / f"{name}.qasm"
+    assert path.exists(), f"QASMBench file {name} not found under {QASMBENCH}"
+    return path
 
 
 @pytest.fixture(scope="module")

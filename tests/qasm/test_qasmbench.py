@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import QASMBENCH
 from xihe import qasm
 from xihe.qasm import QasmError
 
-QASMBENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmarks" / "qasmbench"
 FILES = sorted(QASMBENCH.rglob("*.qasm"))
 INVALID = {
     "large/QAOA_3SAT_N1000_p1/random_QAOA_angles_k3_N1000_p1.qasm":
