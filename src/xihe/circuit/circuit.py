@@ -525,11 +525,6 @@ class Circuit:
 
         return draw_svg(self)
 
-    def to_qasm(self) -> str:
-        from xihe.qasm import dumps
-
-        return dumps(self)
-
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Circuit)
