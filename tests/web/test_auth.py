@@ -113,6 +113,32 @@ def test_logout_clears_the_session(site: Site) -> None:
     assert client.get("/jobs", follow_redirects=False).status_code == 303
 
 
+def test_logout_revokes_the_session_on_every_replica(site: Site) -> None:
+    client = site.client("alice")
+    old_cookie = client.cookies.get(SESSION_COOKIE)
+    old_csrf = page_csrf(client)
+    other_replica = Site(site.settings, site.database)  # a second app on the same database
+    replayed = TestClient(other_replica.app, base_url="https://testserver", cookies={SESSION_COOKIE: old_cookie})
+    assert replayed.get("/admin", follow_redirects=False).status_code == 200  # one session, seen by both
+    with site.database.read() as session:
+        account = users.get_user_by_name(session, "alice")
+        assert account is not None
+        tokens_before = len(list(users.list_tokens(session, account.id)))
+    assert client.post("/logout", data={"csrf_token": old_csrf}, follow_redirects=False).status_code == 303
+    for app_client in (TestClient(site.app, base_url="https://testserver", cookies={SESSION_COOKIE: old_cookie}),
+                       replayed):
+        for path in ("/jobs", "/admin"):
+            refused = app_client.get(path, follow_redirects=False)
+            assert refused.status_code == 303 and refused.headers["location"].startswith("/login"), path
+        assert app_client.get("/jobs/status.json?ids=x").status_code == 401
+        created = app_client.post("/account/tokens", data={"name": "after-logout", "csrf_token": old_csrf},
+                                  follow_redirects=False)
+        assert created.status_code == 303 and created.headers["location"].startswith("/login")
+    with site.database.read() as session:
+        assert len(list(users.list_tokens(session, account.id))) == tokens_before
+    other_replica.close()
+
+
 def test_login_never_redirects_off_site(site: Site) -> None:
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         response = log_in(site.anonymous(), "bob", PASSWORDS["bob"], next_path=target)
@@ -132,16 +158,49 @@ def test_pages_carry_security_headers(alice: TestClient) -> None:
     assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
 
 
-def test_repeated_wrong_passwords_pause_the_login_for_that_name(site: Site) -> None:
+def _from(site: Site, address: str) -> TestClient:
+    """A client whose connection comes from ``address`` (what the ASGI server reports as the peer)."""
+    client = TestClient(site.app, base_url="https://testserver", client=(address, 40000))
+    client.__enter__()
+    return client
+
+
+def test_repeated_wrong_passwords_pause_that_name_from_that_address(site: Site) -> None:
     with site.database.write() as session:
         users.create_user(session, "frank", password="frank-password-1")
-    client = site.anonymous()
+    attacker = _from(site, "198.51.100.7")
     for _ in range(10):
-        assert log_in(client, "frank", "guess").status_code == 401
-    paused = log_in(client, "Frank", "frank-password-1")  # names are counted case-blind
+        assert log_in(attacker, "frank", "guess").status_code == 401
+    paused = log_in(attacker, "Frank", "frank-password-1")  # names are counted case-blind
     assert paused.status_code == 429 and "Too many failed logins" in paused.text
     assert int(paused.headers["retry-after"]) > 0
-    assert log_in(site.anonymous(), "bob", PASSWORDS["bob"]).status_code == 303  # other accounts still log in
+    assert log_in(attacker, "bob", PASSWORDS["bob"]).status_code == 303  # other accounts still log in
+    # The owner, from their own address, is never refused the right password (no lockout by strangers).
+    assert log_in(_from(site, "203.0.113.20"), "frank", "frank-password-1").status_code == 303
+    attacker.close()
+
+
+def test_login_backoff_doubles_with_each_further_failure(site: Site) -> None:
+    with site.database.write() as session:
+        users.create_user(session, "hank", password="hank-password-1")
+    throttle = site.app.state.web.login_throttle
+    throttle.base_delay = 1e-9  # let each try through at once, to see the pauses grow
+    try:
+        client = _from(site, "198.51.100.8")
+        for _ in range(10):
+            assert log_in(client, "hank", "guess").status_code == 401
+        keys = throttle.keys("hank", "198.51.100.8")
+        pauses = []
+        for _ in range(4):
+            assert log_in(client, "hank", "guess").status_code == 401
+            entry = throttle._failures[keys[0]]
+            pauses.append(throttle._delay(keys[0], entry.count))
+        assert pauses == [pauses[0] * 2**i for i in range(4)]
+    finally:
+        throttle.base_delay = site.app.state.web.web_settings.login_base_delay_seconds
+    assert log_in(client, "hank", "hank-password-1").status_code == 429
+    assert log_in(_from(site, "203.0.113.21"), "hank", "hank-password-1").status_code == 303
+    client.close()
 
 
 def test_changing_the_password_keeps_this_session_and_ends_the_others(site: Site) -> None:

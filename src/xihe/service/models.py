@@ -206,3 +206,19 @@ class PerformanceRun(Base):
     time: Mapped[datetime]
     summary: Mapped[dict[str, Any]]
     document: Mapped[dict[str, Any]]
+
+
+class WebSession(Base):
+    """A browser login (server side, so that logout revokes it on every replica sharing the database).
+
+    The cookie carries a random session id; only its SHA-256 digest is stored, so a leaked table opens no session.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires_at", "expires_at"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)

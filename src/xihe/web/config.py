@@ -31,8 +31,12 @@ class WebSettings(BaseSettings):
         "treat http://127.0.0.1 as a secure context), off only for plain HTTP to another host.",
     )
     session_hours: float = Field(default=12.0, gt=0, description="A login lasts this long.")
-    login_max_failures: int = Field(default=10, ge=1, description="Failed logins per name before a pause.")
-    login_window_seconds: float = Field(default=900.0, gt=0, description="The window (and pause) for those.")
+    login_max_failures: int = Field(
+        default=10, ge=1, description="Failed logins per (name, client address) before backoff starts.")
+    login_base_delay_seconds: float = Field(
+        default=30.0, gt=0, description="The first backoff pause; each further failure doubles it.")
+    login_window_seconds: float = Field(
+        default=900.0, gt=0, description="The longest pause; failures older than this are forgotten.")
 
 
 class SigningKey:

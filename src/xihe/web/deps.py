@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.db import Database
-from xihe.service.repositories import users
+from xihe.service.repositories import users, web_sessions
 from xihe.service.settings import Settings
 from xihe.version import __version__
 from xihe.web.config import SigningKey, WebSettings
@@ -31,6 +32,7 @@ from xihe.web.sessions import (
     SessionSigner,
     csrf_matches,
     new_nonce,
+    new_session_id,
     password_tag,
 )
 from xihe.web.throttle import LoginThrottle
@@ -56,6 +58,7 @@ class WebUser:
     name: str
     role: str
     csrf: str
+    session_id: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -71,7 +74,8 @@ class WebState:
         self.signer = SessionSigner(SigningKey(web_settings.secret_key, settings.data_dir).get)
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
         self.templates.env.globals["xihe_version"] = __version__
-        self.login_throttle = LoginThrottle(web_settings.login_max_failures, web_settings.login_window_seconds)
+        self.login_throttle = LoginThrottle(web_settings.login_max_failures, web_settings.login_base_delay_seconds,
+                                            web_settings.login_window_seconds)
 
 
 class PageError(Exception):
@@ -105,19 +109,27 @@ def catalog(request: Request) -> DeviceCatalog:
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
-def read_session(request: Request) -> WebUser | None:
-    """The user of a valid session cookie (signature, expiry, active account, unchanged password), else None."""
+def _cookie_session(request: Request) -> SessionData | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    data = web_state(request).signer.loads(token, now=time.time())
+    return web_state(request).signer.loads(token, now=time.time())
+
+
+def read_session(request: Request) -> WebUser | None:
+    """The user of a valid session: good signature, a live (not logged out, unexpired) server-side row, an active
+    account and an unchanged password; else None."""
+    data = _cookie_session(request)
     if data is None:
         return None
     with database(request).read() as session:
+        row = web_sessions.live_session(session, data.sid)
+        if row is None or row.user_id != data.user_id:
+            return None
         user = users.get_user(session, data.user_id)
         if user is None or not user.active or password_tag(user.password_hash) != data.password_tag:
             return None
-        return WebUser(id=user.id, name=user.name, role=user.role, csrf=data.csrf)
+        return WebUser(id=user.id, name=user.name, role=user.role, csrf=data.csrf, session_id=data.sid)
 
 
 def _next_path(request: Request) -> str:
@@ -181,17 +193,28 @@ def cookie_is_secure(request: Request) -> bool:
         return False
 
 
-def start_session(request: Request, response: Response, user_id: int, stored_hash: str | None) -> None:
+def start_session(request: Request, response: Response, user_id: int, stored_hash: str | None) -> str:
+    """Open a server-side session row and set its cookie; returns the new session id."""
     state = web_state(request)
     lifetime = state.web_settings.session_hours * 3600
-    data = SessionData(user_id=user_id, expires=time.time() + lifetime, csrf=new_nonce(),
+    sid = new_session_id()
+    with database(request).write() as session:
+        web_sessions.delete_expired(session)
+        web_sessions.open_session(session, sid, user_id, timedelta(seconds=lifetime))
+    data = SessionData(sid=sid, user_id=user_id, expires=time.time() + lifetime, csrf=new_nonce(),
                        password_tag=password_tag(stored_hash))
     response.set_cookie(SESSION_COOKIE, state.signer.dumps(data), max_age=int(lifetime), httponly=True,
                         secure=cookie_is_secure(request), samesite="lax", path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return sid
 
 
 def end_session(request: Request, response: Response) -> None:
+    """Revoke the server-side row (the cookie is then refused everywhere, even if kept) and clear the cookie."""
+    data = _cookie_session(request)
+    if data is not None:
+        with database(request).write() as session:
+            web_sessions.revoke_session(session, data.sid)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=cookie_is_secure(request),
                            samesite="lax")
 

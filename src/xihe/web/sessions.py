@@ -1,12 +1,14 @@
 """Signed session tokens for the browser, and the per-session CSRF token they carry.
 
-A session is ``base64url(json) + "." + base64url(HMAC-SHA256)`` in an HttpOnly, SameSite=Lax cookie: the user id,
-an expiry, a random CSRF nonce, and a fingerprint of the user's password hash, so that changing the password
-(``xihe users passwd``) ends every session of that user. Nothing secret is inside: the signature only stops
-forgery. Every POST must echo the session's CSRF nonce (form field ``csrf_token`` or header ``X-CSRF-Token``).
+A session is ``base64url(json) + "." + base64url(HMAC-SHA256)`` in an HttpOnly, SameSite=Lax cookie: a random
+session id, the user id, an expiry, a random CSRF nonce, and a fingerprint of the user's password hash, so that
+changing the password (``xihe users passwd``) ends every session of that user. The session id names a server-side
+row (:mod:`xihe.service.repositories.web_sessions`): logging out revokes it, so the old cookie and its CSRF nonce
+are refused on every replica. The signature only stops forgery. Every POST must echo the session's CSRF nonce
+(form field ``csrf_token`` or header ``X-CSRF-Token``).
 
 >>> signer = SessionSigner(lambda: b"k" * 32)
->>> token = signer.dumps(SessionData(user_id=7, expires=2e9, csrf="n", password_tag="t"))
+>>> token = signer.dumps(SessionData(sid="s", user_id=7, expires=2e9, csrf="n", password_tag="t"))
 >>> signer.loads(token, now=1e9).user_id
 7
 >>> signer.loads(token[:-2] + "xx", now=1e9) is None
@@ -30,6 +32,7 @@ LOGIN_CSRF_COOKIE = "xihe_login_csrf"
 
 @dataclass(frozen=True)
 class SessionData:
+    sid: str
     user_id: int
     expires: float
     csrf: str
@@ -43,6 +46,10 @@ def password_tag(password_hash: str | None) -> str:
 
 def new_nonce() -> str:
     return secrets.token_urlsafe(24)
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def _b64(data: bytes) -> str:
@@ -73,7 +80,7 @@ class SessionSigner:
             return None
         try:
             fields = json.loads(_unb64(body))
-            data = SessionData(user_id=int(fields["user_id"]), expires=float(fields["expires"]),
+            data = SessionData(sid=str(fields["sid"]), user_id=int(fields["user_id"]), expires=float(fields["expires"]),
                                csrf=str(fields["csrf"]), password_tag=str(fields["password_tag"]))
         except (ValueError, KeyError, TypeError, binascii.Error):
             return None

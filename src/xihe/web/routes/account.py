@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from xihe.service.clock import utcnow
-from xihe.service.repositories import users
+from xihe.service.repositories import users, web_sessions
 from xihe.service.security import verify_password
 from xihe.web.deps import PageError, PageUser, WebUser, check_csrf, database, render, start_session
 
@@ -54,7 +54,9 @@ def change_password(request: Request, user: PageUser, current: Annotated[str, Fo
         users.set_password(session, account, new)
         stored = account.password_hash
     response = RedirectResponse("/account?changed=password", status_code=303)
-    start_session(request, response, user.id, stored)
+    kept = start_session(request, response, user.id, stored)
+    with database(request).write() as session:
+        web_sessions.revoke_user_sessions(session, user.id, keep=kept)
     return response
 
 

@@ -85,6 +85,10 @@ class _LazyDummyHash:
 _DUMMY_HASH = _LazyDummyHash()
 
 
+def _wait_text(seconds: float) -> str:
+    return f"{math.ceil(seconds)} s" if seconds < 90 else f"{math.ceil(seconds / 60)} min"
+
+
 @router.post("/login")
 async def login(request: Request, name: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
                 csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/backends"
@@ -97,7 +101,7 @@ async def login(request: Request, name: Annotated[str, Form()] = "", password: A
     wait = throttle.retry_after(keys, time.monotonic())
     if wait > 0:
         response = _login_form(request, next_path=next, name=name, status=429,
-                               error=f"Too many failed logins; try again in {math.ceil(wait / 60)} minute(s).")
+                               error=f"Too many failed logins from here; try again in {_wait_text(wait)}.")
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     found = await run_in_threadpool(_check_password, request, name.strip(), password)
