@@ -6,6 +6,7 @@ The names here are the library's front door; heavy layers (engines, compiler, de
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from xihe.circuit import (
@@ -20,11 +21,14 @@ from xihe.errors import XiheError
 from xihe.version import __version__
 
 if TYPE_CHECKING:
+    from xihe import devices, qasm
     from xihe.devices.compile import Compiled, compile
     from xihe.engines.noise import NoiseModel
     from xihe.engines.simulate import estimate, simulate
     from xihe.results import Result
 
+# Submodules loaded on first attribute access (``xihe.qasm.loads``, ``xihe.devices.get``).
+_SUBMODULES = ("qasm", "devices")
 _LAZY = {
     "simulate": "xihe.engines.simulate",
     "estimate": "xihe.engines.simulate",
@@ -36,11 +40,15 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"xihe.{name}")
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'xihe' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [
@@ -56,6 +64,8 @@ __all__ = [
     "XiheError",
     "__version__",
     "compile",
+    "devices",
     "estimate",
+    "qasm",
     "simulate",
 ]
