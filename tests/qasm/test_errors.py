@@ -39,7 +39,8 @@ MALFORMED: list[tuple[str, str, int, int, str]] = [
      "'gate name(params) qubits { ... }' instead"),
     ('bad_include', H + 'include "nowhere.inc";\n', 5, 9,
      "cannot include 'nowhere.inc': loads() reads no files unless given include_path=[folder]; "
-     "use qasm.load(path) to resolve includes next to the program"),
+     "use qasm.load(path) to resolve includes next to the program (the standard includes qelib1.inc, "
+     "stdgates.inc are built in)"),
     ('redefine_original', H + 'gate h a { U(0,0,0) a; }\n', 5, 6,
      "gate 'h' is defined by qelib1.inc and cannot be redefined; give your gate another name"),
     ('redefine_user', H + 'gate foo a { x a; }\ngate foo a { y a; }\n', 6, 6,

@@ -13,6 +13,11 @@ and ``mcx``/``mcy``/``mcz`` of any arity) and the pyquafu gates missing from ``q
 Xihe's own: an unknown name in an expression of the main program is a free parameter (``rz(theta) q[0];``, bound
 later with ``Circuit.bind``); the table gates stay usable without ``include "qelib1.inc"``. ``opaque`` is refused.
 Every problem raises :class:`QasmError` with its line and column.
+
+Reading is bounded (:class:`ParseLimits`): ``loads`` opens no file but those of an ``include_path`` the caller
+gives (``qelib1.inc`` and ``stdgates.inc`` are built in); a program that declares more qubits than
+``max_qubits`` or expands (broadcasts and ``gate`` bodies unrolled) to more than ``max_operations`` operations
+raises :class:`QasmLimitError` before those operations are built.
 """
 
 from __future__ import annotations
@@ -25,32 +30,35 @@ from pathlib import Path
 from xihe.circuit.circuit import Circuit
 from xihe.qasm.errors import QasmError
 from xihe.qasm.exporter import dumps
+from xihe.qasm.limits import UNBOUNDED, ParseLimits, QasmLimitError
 from xihe.qasm.parser import Parser
 
-__all__ = ["QasmError", "dump", "dumps", "load", "loads"]
+__all__ = ["UNBOUNDED", "ParseLimits", "QasmError", "QasmLimitError", "dump", "dumps", "load", "loads"]
 
 StrPath = str | PathLike[str]
 
 
-def loads(text: str | bytes, *, include_path: Sequence[StrPath] = (), name: str | None = None) -> Circuit:
+def loads(text: str | bytes, *, include_path: Sequence[StrPath] = (), name: str | None = None,
+          limits: ParseLimits | None = None) -> Circuit:
     """Read an OpenQASM 2.0 program. ``include "qelib1.inc"`` is built in; other includes are looked up only in
-    ``include_path`` (a server reading users' programs then never opens files by accident)."""
+    ``include_path``, by relative names (a server reading users' programs then never opens files by accident).
+    ``limits``: default :class:`ParseLimits` (at most 5e7 expanded operations); :data:`UNBOUNDED` lifts them."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise QasmError(f"the program is not UTF-8 text ({exc.reason} at byte {exc.start})", 1, 1) from None
-    return _parse(text, None, tuple(Path(p) for p in include_path), name, None)
+    return _parse(text, None, tuple(Path(p) for p in include_path), name, None, limits)
 
 
-def load(path: StrPath, *, include_path: Sequence[StrPath] = ()) -> Circuit:
+def load(path: StrPath, *, include_path: Sequence[StrPath] = (), limits: ParseLimits | None = None) -> Circuit:
     """Read an OpenQASM 2.0 file; its includes are resolved next to it, then in ``include_path``."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise QasmError(f"cannot read '{path}': {exc}", 1, 1, str(path)) from None
-    return _parse(text, path.parent, tuple(Path(p) for p in include_path), path.stem, str(path))
+    return _parse(text, path.parent, tuple(Path(p) for p in include_path), path.stem, str(path), limits)
 
 
 def dump(circuit: Circuit, path: StrPath) -> None:
@@ -59,13 +67,13 @@ def dump(circuit: Circuit, path: StrPath) -> None:
 
 
 def _parse(text: str, base_dir: Path | None, include_path: tuple[Path, ...], name: str | None,
-           filename: str | None) -> Circuit:
+           filename: str | None, limits: ParseLimits | None) -> Circuit:
     # A program is parsed into ~10^5 small objects that form no cycles; pausing the cyclic collector meanwhile
     # saves it from scanning them again and again (about a quarter of the parse time).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return Parser(base_dir, include_path, name).parse(text, filename)
+        return Parser(base_dir, include_path, name, limits).parse(text, filename)
     finally:
         if enabled:
             gc.enable()

@@ -25,6 +25,7 @@ from xihe.errors import CircuitError
 from xihe.qasm.errors import QasmError, location
 from xihe.qasm.expressions import parse_expression_list
 from xihe.qasm.lexer import SKIP, Lexer, Token, describe
+from xihe.qasm.limits import ParseLimits, QasmLimitError
 
 _ARG = r"([a-z][A-Za-z0-9_]*)[ \t]*\[[ \t]*(\d+)[ \t]*\]"
 _FAST = re.compile(
@@ -50,15 +51,20 @@ MAX_REGISTER_SIZE = 1 << 20
 # Largest register for which the fast path keeps an index table (bigger ones go through the general parser).
 _FAST_INDEX_LIMIT = 1 << 16
 _MAX_INCLUDE_DEPTH = 16
+# The includes a program read by loads() may name: built in, so reading them opens no file.
+STANDARD_INCLUDES = frozenset({"qelib1.inc", "stdgates.inc"})
 
 
 class _GateKind(NamedTuple):
-    """What a gate name means in the program: its IR name, parameter count, arity and user definition."""
+    """What a gate name means in the program: its IR name, parameter count, arity and user definition, with the
+    number of operations one call expands to and how deeply its definition nests."""
 
     ir_name: str
     num_params: int
     num_qubits: int | None
     definition: GateDefinition | None
+    cost: int = 1
+    depth: int = 0
 
 
 def _builtin_gates() -> dict[str, _GateKind]:
@@ -98,9 +104,15 @@ class _Arg(NamedTuple):
 class Parser:
     """The state of one program being read; :meth:`parse` reads the main text and returns the circuit."""
 
-    def __init__(self, base_dir: Path | None, include_path: tuple[Path, ...], name: str | None = None) -> None:
+    def __init__(self, base_dir: Path | None, include_path: tuple[Path, ...], name: str | None = None,
+                 limits: ParseLimits | None = None) -> None:
         self.circuit = Circuit(name=name)
+        self.limits = limits or ParseLimits()
+        self.max_operations = self.limits.max_operations if self.limits.max_operations is not None else math.inf
+        self.expanded = 0  # operations the program expands to so far (broadcasts and gate definitions unrolled)
         self.base_dir = base_dir
+        # True for qasm.load(path) (a person's own files); False for loads(), the text a server is sent.
+        self.reads_local_files = base_dir is not None
         self.include_path = include_path
         self.include_stack: list[Path] = []
         self.gates = _builtin_gates()
@@ -112,7 +124,7 @@ class Parser:
         self.qindex: dict[str, dict[str, int]] = {}  # register -> index text -> flat qubit (fast path)
         self.cindex: dict[str, dict[str, int]] = {}
         self.ops: list[Operation] = []
-        self.cache: dict[tuple[str, str | None], tuple[Gate, int]] = {("reset", None): (_RESET, 1)}
+        self.cache: dict[tuple[str, str | None], tuple[Gate, int, int]] = {("reset", None): (_RESET, 1, 1)}
         self.free_params: dict[str, Parameter] = {}
 
     def parse(self, text: str, filename: str | None = None) -> Circuit:
@@ -153,6 +165,10 @@ class Parser:
                     except KeyError:
                         qubits = None
                     if qubits is not None and len(qubits) == entry[1]:
+                        expanded = self.expanded + entry[2]
+                        if expanded > self.max_operations:
+                            self._charge(Lexer(text, m.start(1), filename), m.start(1), entry[2])
+                        self.expanded = expanded
                         op = _new(Operation)
                         _set_gate(op, entry[0])
                         _set_qubits(op, qubits)
@@ -170,6 +186,10 @@ class Parser:
                     except KeyError:
                         pass
                     else:
+                        self.expanded += 1
+                        if self.expanded > self.max_operations:
+                            self.expanded -= 1
+                            self._charge(Lexer(text, m.start(1), filename), m.start(1), 1)
                         op = _new(Operation)
                         _set_gate(op, _MEASURE)
                         _set_qubits(op, (q,))
@@ -185,7 +205,7 @@ class Parser:
             pos = lexer.pos
 
     def _fast_entry(self, name: str, pstr: str | None, text: str, pstart: int,
-                    filename: str | None) -> tuple[Gate, int] | None:
+                    filename: str | None) -> tuple[Gate, int, int] | None:
         """The gate for a fast-path statement, or ``None`` to let the general parser read (and judge) it."""
         kind = self.gates.get(name)
         if kind is None or kind.num_qubits is None:
@@ -209,7 +229,7 @@ class Parser:
             return None
         if kind.definition is None:
             self.used_builtins.add(name)
-        entry = (Gate._trusted(kind.ir_name, params, kind.num_qubits, kind.definition), kind.num_qubits)
+        entry = (Gate._trusted(kind.ir_name, params, kind.num_qubits, kind.definition), kind.num_qubits, kind.cost)
         self.cache[(name, pstr)] = entry
         return entry
 
@@ -262,27 +282,46 @@ class Parser:
                                    f"{line}); include it before your own definitions, or rename yours", token.pos)
             self.qelib1_included = True
             return
+        if name == "stdgates.inc":  # OpenQASM 3's standard gates: the gate table has them already
+            return
         path = self._find_include(lx, token, name)
         if path in self.include_stack or len(self.include_stack) >= _MAX_INCLUDE_DEPTH:
             raise lx.error(f"'{name}' includes itself (include cycle)", token.pos)
         try:
             included = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise lx.error(f"cannot read the include file '{name}': {exc}", token.pos) from None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+            raise lx.error(f"cannot read the include file '{name}': {reason}", token.pos) from None
         saved = self.base_dir
         self.include_stack.append(path)
         self.base_dir = path.parent
         try:
-            self._run(included, str(path))
+            # A program read by loads() names its includes as written, never by their place on this machine.
+            self._run(included, str(path) if self.reads_local_files else name)
         finally:
             self.base_dir = saved
             self.include_stack.pop()
 
     def _find_include(self, lx: Lexer, token: Token, name: str) -> Path:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        if not self.reads_local_files:
+            # A submitted program: only the standard includes, and no file is looked at (not even whether a
+            # path exists), unless the caller gave folders to read from; then only names inside them.
+            if not self.include_path:
+                raise lx.error(f"cannot include '{shown}': loads() reads no files unless given "
+                               "include_path=[folder]; use qasm.load(path) to resolve includes next to the "
+                               f"program (the standard includes {', '.join(sorted(STANDARD_INCLUDES))} are built "
+                               "in)", token.pos)
+            relative = Path(name)
+            if relative.is_absolute() or ".." in relative.parts or not name.strip():
+                raise lx.error(f"cannot include '{shown}': an include names a file inside the include path, "
+                               "with no absolute path and no '..'", token.pos)
+            for folder in self.include_path:
+                candidate = folder / relative
+                if candidate.is_file():
+                    return candidate
+            raise lx.error(f"cannot find the include file '{shown}' on the include path", token.pos)
         folders = ([self.base_dir] if self.base_dir is not None else []) + list(self.include_path)
-        if not folders and not Path(name).is_absolute():
-            raise lx.error(f"cannot include '{name}': loads() reads no files unless given include_path=[folder]; "
-                           "use qasm.load(path) to resolve includes next to the program", token.pos)
         candidates = [Path(name)] if Path(name).is_absolute() else [folder / name for folder in folders]
         for candidate in candidates:
             if candidate.is_file():
@@ -305,6 +344,13 @@ class Parser:
         if size > MAX_REGISTER_SIZE:
             raise lx.error(f"register '{name.text}' has {size} bits; Xihe reads registers of at most "
                            f"{MAX_REGISTER_SIZE} bits", size_token.pos)
+        max_qubits = self.limits.max_qubits
+        if keyword == "qreg" and max_qubits is not None and self.circuit.num_qubits + size > max_qubits:
+            total = self.circuit.num_qubits + size
+            line, column = location(lx.text, size_token.pos)
+            raise QasmLimitError(f"register '{name.text}' brings the program to {total} qubits, more than the "
+                                 f"limit of {max_qubits} qubits (max_qubits)", line, column, lx.filename,
+                                 limit="max_qubits", allowed=max_qubits, found=total)
         try:
             reg = QuantumRegister(name.text, size) if keyword == "qreg" else ClassicalRegister(name.text, size)
         except CircuitError as exc:
@@ -347,13 +393,25 @@ class Parser:
         formal = {t.text: Parameter(t.text) for t in params}
         local = {t.text: i for i, t in enumerate(qubits)}
         body: list[Operation] = []
+        cost, depth = 0, 0
         while not lx.accept("}"):
-            body.extend(self._body_statement(lx, name, formal, local))
+            op, kind = self._body_statement(lx, name, formal, local)
+            body.append(op)
+            cost += kind.cost if kind is not None else 1
+            depth = max(depth, kind.depth if kind is not None else 0)
+        depth += 1
+        if depth > self.limits.max_definition_depth:
+            line, column = location(lx.text, name_token.pos)
+            raise QasmLimitError(f"gate '{name}' nests gate definitions {depth} deep, more than the limit of "
+                                 f"{self.limits.max_definition_depth} (max_definition_depth)", line, column,
+                                 lx.filename, limit="max_definition_depth",
+                                 allowed=self.limits.max_definition_depth, found=depth)
         definition = GateDefinition(name, tuple(formal), len(qubits), tuple(body), tuple(local))
         self.user_defs[name] = location(lx.text, name_token.pos)[0]
-        self.gates[name] = _GateKind(name, len(formal), len(qubits), definition)
+        # An empty body still costs one operation: every call is charged at least once.
+        self.gates[name] = _GateKind(name, len(formal), len(qubits), definition, max(cost, 1), depth)
         self.cache.clear()
-        self.cache[("reset", None)] = (_RESET, 1)
+        self.cache[("reset", None)] = (_RESET, 1, 1)
 
     def _check_new_gate_name(self, lx: Lexer, token: Token) -> None:
         name = token.text
@@ -371,7 +429,7 @@ class Parser:
                                token.pos)
 
     def _body_statement(self, lx: Lexer, gate_name: str, formal: dict[str, Parameter],
-                        local: dict[str, int]) -> list[Operation]:
+                        local: dict[str, int]) -> tuple[Operation, _GateKind | None]:
         token = lx.next()
         if token.kind != "id":
             if token.kind == "eof":
@@ -402,14 +460,14 @@ class Parser:
         lx.expect(";", f"the '{token.text}' statement")
         if kind is None:
             unique = tuple(dict.fromkeys(qubits))
-            return [_operation(Gate._trusted("barrier", (), len(unique)), unique)]
+            return _operation(Gate._trusted("barrier", (), len(unique)), unique), None
         self._check_counts(lx, token, kind, len(params), len(qubits))
         if len(set(qubits)) != len(qubits):
             raise lx.error(f"gate '{token.text}' is applied to the same qubit twice", token.pos)
         if kind.definition is None:
             self.used_builtins.add(token.text)
         gate = Gate._trusted(kind.ir_name, tuple(params), kind.num_qubits or len(qubits), kind.definition)
-        return [_operation(gate, tuple(qubits))]
+        return _operation(gate, tuple(qubits)), kind
 
     def _body_qubit(self, lx: Lexer, gate_name: str, local: dict[str, int]) -> int:
         token = lx.expect_id(f"as a qubit of gate '{gate_name}'")
@@ -452,12 +510,14 @@ class Parser:
         elif word == "reset":
             args = self._args(lx, "reset")
             lx.expect(";", "the 'reset' statement")
+            self._charge(lx, token.pos, sum(len(arg.bits) for arg in args))
             for arg in args:
                 for q in arg.bits:
                     self.ops.append(_operation(_RESET, (q,), (), condition))
         elif word == "barrier":
             args = self._args(lx, "barrier")
             lx.expect(";", "the 'barrier' statement")
+            self._charge(lx, token.pos, 1)
             unique = tuple(dict.fromkeys(q for arg in args for q in arg.bits))
             self.ops.append(_operation(Gate._trusted("barrier", (), len(unique)), unique))
         elif word == "delay":
@@ -483,6 +543,8 @@ class Parser:
         args = self._args(lx, f"gate '{token.text}'")
         lx.expect(";", f"the '{token.text}' statement")
         self._check_counts(lx, token, kind, len(params), len(args))
+        calls = max((len(arg.bits) for arg in args if arg.is_register), default=1)
+        self._charge(lx, token.pos, calls * kind.cost)
         gate = Gate._trusted(kind.ir_name, tuple(params), kind.num_qubits or len(args), kind.definition)
         if kind.definition is None:
             self.used_builtins.add(token.text)
@@ -521,6 +583,7 @@ class Parser:
             raise lx.error(f"measure pairs {len(qarg.bits)} qubit(s) of '{qarg.token.text}' with "
                            f"{len(carg.bits)} bit(s) of '{carg.token.text}'; give two registers of the same size "
                            "or two single bits", qarg.token.pos)
+        self._charge(lx, qarg.token.pos, len(qarg.bits))
         for q, c in zip(qarg.bits, carg.bits, strict=True):
             self.ops.append(_operation(_MEASURE, (q,), (c,), condition))
 
@@ -542,6 +605,7 @@ class Parser:
         lx.expect(")", "to close the delay duration")
         args = self._args(lx, "delay")
         lx.expect(";", "the 'delay' statement")
+        self._charge(lx, number.pos, sum(len(arg.bits) for arg in args))
         gate = Gate._trusted("delay", (float(number.text) * DELAY_UNITS[unit.text],), 1)
         for arg in args:
             for q in arg.bits:
@@ -574,6 +638,18 @@ class Parser:
         return _Arg(token, list(range(offset, offset + size)), True)
 
     # --- helpers -------------------------------------------------------------------------------------------------
+    def _charge(self, lx: Lexer, pos: int, operations: int) -> None:
+        """Count ``operations`` more towards the program's expanded size; refuse them before they are built."""
+        if self.expanded + operations > self.max_operations:
+            line, column = location(lx.text, pos)
+            allowed = int(self.max_operations)
+            what = (f"this statement expands to {operations} operations" if operations > allowed else
+                    f"the program expands to more than {allowed} operations here")
+            raise QasmLimitError(f"{what}, more than the limit of {allowed} operations per circuit "
+                                 "(max_operations)", line, column, lx.filename, limit="max_operations",
+                                 allowed=allowed, found=max(operations, self.expanded + operations))
+        self.expanded += operations
+
     def _qubit_name(self, flat: int) -> str:
         for name, (offset, size) in self.qregs.items():
             if offset <= flat < offset + size:
