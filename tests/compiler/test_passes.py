@@ -127,3 +127,27 @@ def test_sabre_routes_every_two_qubit_gate_onto_a_coupler() -> None:
         if len(op.qubits) == 2:
             assert target.distance[op.qubits[0], op.qubits[1]] == 1
     assert sorted(props["layout"]) == sorted(props["final_layout"])
+
+
+def test_a_bug_in_a_pass_is_not_reported_as_the_users_compile_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CompileError tells the user to change the circuit and is never retried; a pass's own failure is not that."""
+    from xihe.compiler import transpile
+    from xihe.compiler.passes import unroll
+
+    def broken(self: object, dag: object, properties: object) -> object:
+        raise ValueError("index out of range in a pass")
+
+    monkeypatch.setattr(unroll.Unroll, "run", broken)
+    with pytest.raises(ValueError, match="in a pass"):
+        transpile(Circuit(2).h(0).cx(0, 1), Target.line(3), seed=1)
+
+
+def test_sabre_candidates_do_not_leak_into_the_property_set() -> None:
+    from xihe.compiler import transpile
+
+    qc = Circuit(5)
+    for a, b in [(0, 4), (1, 3), (2, 4), (0, 3), (1, 4)]:
+        qc.cx(a, b)
+    result = transpile(qc, Target.line(5), optimization_level=3, seed=3)
+    assert "candidates" not in result.properties
+    assert sorted(result.initial_layout) == sorted(set(result.initial_layout))

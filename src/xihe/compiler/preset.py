@@ -49,11 +49,13 @@ def estimated_two_qubit_gates(ops: list[Any]) -> int:
 
 
 class Pass(Protocol):
+    """A compiler pass: reads and writes the property set, returns the new DAG."""
+
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit: ...
 
 
 def preset_passes(target: Target, optimization_level: int = 2, seed: int | None = None,
-                  num_two_qubit_gates: int = 0) -> list[Any]:
+                  num_two_qubit_gates: int = 0) -> list[Pass]:
     """The pass list for ``target`` at ``optimization_level``; big circuits get fewer SABRE trials."""
     if optimization_level not in (0, 1, 2, 3):
         raise CompileError(f"optimization_level must be 0, 1, 2 or 3, not {optimization_level}")
@@ -65,7 +67,7 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         trials = max(1, min(trials, 8))
     if huge:  # tens of thousands of 2q gates: keep compile time in proportion
         trials, rounds = min(trials, 2), min(rounds, 1)
-    passes: list[Any] = [Unroll()]
+    passes: list[Pass] = [Unroll()]
     if optimization_level >= 1:
         passes.append(DeferTerminalMeasurements())
     if optimization_level >= 2:

@@ -8,9 +8,10 @@ from typing import Any
 from xihe.circuit import Circuit
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.estimate import log_success_probability
-from xihe.compiler.preset import estimated_two_qubit_gates, preset_passes
+from xihe.compiler.passes import SabreLayout
+from xihe.compiler.preset import Pass, estimated_two_qubit_gates, preset_passes
 from xihe.compiler.target import Target
-from xihe.errors import CompileError, XiheError
+from xihe.errors import CompileError
 
 
 @dataclass
@@ -39,34 +40,28 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
     dag = DAGCircuit.from_circuit(circuit)
     properties: PropertySet = {}
     passes = preset_passes(target, optimization_level, seed, estimated_two_qubit_gates(dag.ops))
-    try:
-        dag, properties = _run(passes, dag, properties, target)
-    except XiheError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise CompileError(f"compilation failed: {exc}") from exc
+    # A pass that fails on input it accepted is a bug in Xihe, not the user's error: it is not turned into a
+    # CompileError (which tells the user to change the circuit and is never retried).
+    dag, properties = _run(passes, dag, properties, target)
     layout = list(properties.get("layout", range(circuit.num_qubits)))
     final = list(properties.get("final_layout", layout))
-    compiled = dag.to_circuit()
-    properties.pop("candidates", None)
-    return TranspileResult(compiled, layout, final, properties)
+    return TranspileResult(dag.to_circuit(), layout, final, properties)
 
 
-def _run(passes: list[Any], dag: DAGCircuit, properties: PropertySet, target: Target) -> \
+def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: Target) -> \
         tuple[DAGCircuit, PropertySet]:
-    """Run the passes in order; where routing left several candidates, finish each and keep the best.
+    """Run the passes in order; where routing keeps several candidates, finish each and keep the best.
 
     Best: fewest two-qubit gates, then the highest estimated success probability.
     """
     for index, p in enumerate(passes):
-        dag = p.run(dag, properties)
-        candidates = properties.pop("candidates", None)
-        if not candidates:
+        if not isinstance(p, SabreLayout):
+            dag = p.run(dag, properties)
             continue
+        candidates = p.routings(dag, properties)
         rest = passes[index + 1:]
         best: tuple[tuple[int, float], DAGCircuit, PropertySet] | None = None
-        for routed, layout, final, swaps in candidates:
-            props = {**properties, "layout": layout, "final_layout": final, "swaps": swaps}
+        for routed, props in candidates:
             out = routed
             for q in rest:
                 out = q.run(out, props)

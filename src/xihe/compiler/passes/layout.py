@@ -178,13 +178,22 @@ class SabreLayout:
         self.candidates = candidates
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        """The best routing: its layouts written to ``properties``, its routed DAG returned."""
+        routed, found = self.routings(dag, properties)[0]
+        properties.update(found)
+        return routed
+
+    def routings(self, dag: DAGCircuit, properties: PropertySet) -> list[tuple[DAGCircuit, PropertySet]]:
+        """The kept routings, best first: each routed DAG with its own ``layout``/``final_layout``/``swaps``.
+
+        ``transpile`` finishes every one with the remaining passes and keeps the best compiled circuit.
+        """
         target = self.target
         router = SabreRouter(target)
         rng = np.random.default_rng(self.seed)
         given = properties.get("layout")
         if given is not None:
-            result = router.route(dag, list(given), rng)
-            return self._finish(dag, properties, list(given), result)
+            return [self._finish(dag, properties, list(given), router.route(dag, list(given), rng))]
         active = dag.active_qubits()
         size = max(len(active), 1)
         component = next((c for c in target.components if len(c) >= dag.num_qubits), None)
@@ -215,18 +224,13 @@ class SabreLayout:
         ranked = sorted(found)
         slack = max(3, ranked[0][0] // 10)
         ranked = [key for key in ranked if key[0] <= ranked[0][0] + slack][: self.candidates]
-        # Route the best again, this time writing their operations (same seed, same swaps). When several are kept,
-        # transpile finishes each and keeps the best compiled circuit.
+        # Route the kept ones again, this time writing their operations (same seed, same swaps).
         routed = []
         for key in ranked:
             layout, route_seed = found[key]
-            final = router.route(full_problem, layout, np.random.default_rng(route_seed))
-            routed.append((layout, final))
-        if len(routed) > 1:
-            properties["candidates"] = [
-                (dag.copy_with(r.ops, num_qubits=target.num_qubits), lay, r.final_layout, r.swaps) for lay, r in routed
-            ]
-        return self._finish(dag, properties, routed[0][0], routed[0][1])
+            routed.append(self._finish(dag, properties, layout,
+                                       router.route(full_problem, layout, np.random.default_rng(route_seed))))
+        return routed
 
     def _start_qubits(self, component: tuple[int, ...], rng: np.random.Generator) -> list[int]:
         """Qubits whose couplings are best (high degree, low error) first."""
@@ -240,11 +244,9 @@ class SabreLayout:
         return ranked[: max(1, min(len(ranked), (self.trials + 1) // 2))]
 
     def _finish(self, dag: DAGCircuit, properties: PropertySet, layout: list[int],
-                result: RoutingResult) -> DAGCircuit:
-        properties["layout"] = layout
-        properties["final_layout"] = result.final_layout
-        properties["swaps"] = result.swaps
-        return dag.copy_with(result.ops, num_qubits=self.target.num_qubits)
+                result: RoutingResult) -> tuple[DAGCircuit, PropertySet]:
+        found = {**properties, "layout": layout, "final_layout": result.final_layout, "swaps": result.swaps}
+        return dag.copy_with(result.ops, num_qubits=self.target.num_qubits), found
 
 
 class ApplyLayout:
