@@ -11,7 +11,8 @@ Module map:
 - ``routes/``        -- ``auth`` (login/logout), ``backends``, ``editor`` (live validation JSON, submit), ``jobs``
   (list, live status JSON, job page, JSON download, cancel), ``account`` (API tokens), ``admin`` (users, quotas,
   maintenance switch).
-- ``templates/``, ``static/`` -- Jinja2 pages, one stylesheet and two small scripts (no build step, no CDN).
+- ``routes/apidocs`` -- ``/docs`` and ``/redoc`` from the vendored Swagger UI and ReDoc in ``static/vendor/``.
+- ``templates/``, ``static/`` -- Jinja2 pages, one stylesheet and small scripts (no build step, no CDN).
 
 Pages read and write only through the service's repositories and ``submit_job``; :func:`mount` is called by
 :func:`xihe.app.create_app`.
@@ -33,7 +34,7 @@ def mount(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app`` (built by ``create_app``)."""
     from xihe.web.config import WebSettings
     from xihe.web.deps import LoginRequired, PageError, WebState, login_redirect, read_session, render
-    from xihe.web.routes import account, admin, auth, backends, editor, jobs
+    from xihe.web.routes import account, admin, apidocs, auth, backends, editor, jobs
 
     web_settings = WebSettings()
     if web_settings.secret_key is None and not app.state.settings.is_embedded:
@@ -43,6 +44,7 @@ def mount(app: FastAPI) -> None:
     app.state.web = WebState(app.state.settings, web_settings)
     for module in (auth, backends, editor, jobs, account, admin):
         app.include_router(module.router)
+    apidocs.replace_default_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     async def _login_required(_request: Request, exc: Exception) -> Response:
