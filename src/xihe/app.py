@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.rate_limiter = RateLimiter()
     app.state.token_touch = {}
     install_error_handlers(app)
+    sdk = _optional("xihe.service.api.routes.quafu_sdk")
+    if sdk is not None:  # first: it hands POST /jobs and /jobs/{id}/cancel that are not its own to jobs' handlers
+        app.include_router(sdk.router)
     for module in (jobs, backends, tokens, health, agents):
         app.include_router(module.router, prefix=API_PREFIX)
     # Aliases at the root for load balancers and Prometheus' default path.
@@ -79,6 +82,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     quafu = _optional("xihe.service.api.routes.quafu")
     if quafu is not None:
         app.include_router(quafu.router)
+    sqc = _optional("xihe.service.api.routes.quafu_sqc")
+    if sqc is not None:
+        app.include_router(sqc.router)
     web = _optional("xihe.web")
     if web is not None and hasattr(web, "mount"):
         web.mount(app)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-TOKEN_PREFIX = "xh_"
+# quafu-sdk refuses any token but ``qf_`` + letters and digits, offline; every client accepts this shape. Tokens
+# issued earlier (``xh_`` + URL-safe) stay valid: only their SHA-256 is looked up.
+TOKEN_PREFIX = "qf_"
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
 def new_token() -> str:
-    """A fresh API token: 32 random bytes, URL-safe, with a recognisable prefix (as GitHub's ``ghp_``)."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    """A fresh API token: 43 random base62 characters (256 bits), with a recognisable prefix (as GitHub's ``ghp_``)."""
+    return TOKEN_PREFIX + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(43))
 
 
 def hash_token(token: str) -> str:

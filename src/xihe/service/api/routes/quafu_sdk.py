@@ -1,0 +1,422 @@
+"""quafu-sdk 0.2.7's ``/api/v1`` (jobs of tasks, devices, calibration, metadata) over Xihe's jobs and accounts.
+
+A quafu-sdk job is one Xihe job: ``single`` is a single job, ``collection`` a batch, ``sweep`` a parametrized
+job whose ``{{name}}`` placeholders become the parameter ``name`` bound to each point. Task ``k`` is the job's
+``k``-th result; its id is ``<job_id>-<k>``. ``client_ref`` is the job's idempotency key, so a replayed
+``POST /jobs`` returns the same job. Counts are keyed with classical bit 0 rightmost (``c0_rightmost``, all bits,
+length ``n_clbits``), as the SDK's ``reorder``/``counts_by_qubit``/``expectation_z`` require.
+
+``POST /api/v1/jobs`` and ``POST /api/v1/jobs/{id}/cancel`` exist in the native API too; this router comes first
+and hands a request that is not quafu-sdk's back to the native handler (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from xihe.service.api import compat
+from xihe.service.api.deps import UserDep
+from xihe.service.api.routes import jobs as native_jobs
+from xihe.service.catalog import calibration_fields
+from xihe.service.models import Job, User
+from xihe.service.problems import Problem
+from xihe.service.repositories import jobs
+from xihe.service.schemas import JobCreate
+from xihe.service.states import JobStatus
+
+router = APIRouter(prefix="/api/v1", tags=["quafu-sdk"], include_in_schema=False)
+
+SOURCE = "quafu-sdk"
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_REG = re.compile(r"\b(qreg|creg)\s+(\w+)\s*\[\s*(\d+)\s*\]\s*;")
+_MEASURE = re.compile(r"\bmeasure\s+(\w+)\s*(?:\[\s*(\d+)\s*\])?\s*->\s*(\w+)\s*(?:\[\s*(\d+)\s*\])?\s*;")
+_METHODS = {"simulator": "statevector", "twin": "noise_model", "hardware": "hardware"}
+
+
+def sdk_error(status: int, code: str, message: str, **vars_: Any) -> Problem:
+    """An error as quafu-sdk's ``errors.from_response`` reads it (``code``, ``error``, ``vars``)."""
+    return Problem(status, code, message, extra={"error": message, "vars": vars_})
+
+
+def _not_found(what: str, ident: str) -> Problem:
+    return sdk_error(404, "not_found", f"no {what} {ident!r}")
+
+
+# --- targets and devices ---------------------------------------------------------------------------------------
+
+def _resolve(request: Request, target: str) -> tuple[str, Any]:
+    """The Xihe backend of a quafu-sdk target: ``sim``, a device name, or ``<twin>-sim`` (the twin itself)."""
+    catalog = request.app.state.catalog
+    name = compat.backend_name(request, target)
+    if name is None and target.lower().endswith("-sim"):
+        twin = compat.backend_name(request, target[: -len("-sim")])
+        if twin is not None and catalog.get(twin).kind == "twin":
+            name = twin
+    if name is None:
+        raise sdk_error(404, "unknown_device", f"unknown target {target!r}; see GET /api/v1/devices",
+                        device=target)
+    return name, catalog.get(name)
+
+
+def _limits(request: Request, device: Any) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return {"max_qubits": int(device.num_qubits),
+            "qubit_count": "declared" if device.kind == "simulator" else "active",
+            "min_shots": 1, "max_shots": int(getattr(device, "max_shots", 0) or settings.default_max_shots),
+            "shots_step": 1, "max_depth": None, "wall_s": int(settings.default_wall_seconds),
+            "max_tasks_per_job": int(settings.max_circuits_per_job), "method": _METHODS.get(device.kind, "hardware")}
+
+
+@router.get("/devices", operation_id="sdk_devices")
+def devices(request: Request) -> dict[str, Any]:
+    """Public: the ideal simulator, the chips (twins and hardware) and their noisy simulators."""
+    catalog = request.app.state.catalog
+    states, queues = compat.status_and_queues(request)
+    sim = catalog.get("sim")
+    chips = []
+    for name in catalog.names():
+        device = catalog.get(name)
+        if device.kind == "simulator":
+            continue
+        chips.append({"name": name, "status": states[name], "n_qubits": len(device.working_qubits),
+                      "queue": queues[name], "limits": _limits(request, device),
+                      "simulator_available": device.kind == "twin", "sim_limits": _limits(request, device)})
+    return {"simulator": {"name": "sim", "status": states["sim"], "max_qubits": int(sim.num_qubits),
+                          "limits": _limits(request, sim)},
+            "devices": chips, "simulated_chips": []}
+
+
+def _calibration_id(device: Any) -> str | None:
+    fields = calibration_fields(device)
+    return fields["snapshot_id"] if fields is not None else None
+
+
+@router.get("/devices/{name}", operation_id="sdk_device")
+def device(request: Request, name: str) -> dict[str, Any]:
+    """Public: one device's status, size and queue, and its current calibration id."""
+    backend, found = _resolve(request, name)
+    states, queues = compat.status_and_queues(request)
+    return {"name": backend, "status": states[backend], "n_qubits": int(found.num_qubits), "queue": queues[backend],
+            "kind": "sim" if found.kind == "simulator" else "real", "calibration_id": _calibration_id(found),
+            "calibration_source": "xihe"}
+
+
+def _calibration(name: str, device: Any) -> dict[str, Any]:
+    """A device's calibration in quafu-sdk's shape: per-qubit and per-coupler figures from its Target."""
+    fields = calibration_fields(device)
+    target = device.target
+    qubits = [{"index": q, "label": target.labels[q], "t1_us": target.t1[q] / 1e3 if q in target.t1 else None,
+               "t2_us": target.t2[q] / 1e3 if q in target.t2 else None,
+               "readout_error": list(target.readout_error[q]) if q in target.readout_error else None}
+              for q in target.working_qubits] if not target.unconstrained else []
+    couplers: dict[tuple[int, int], dict[str, Any]] = {}
+    for gate, props in (target.gates or {}).items():
+        for qs, prop in props.items():
+            if len(qs) == 2:
+                pair = (min(qs), max(qs))
+                entry = couplers.setdefault(pair, {"qubits": list(pair)})
+                entry[f"{gate}_fidelity"] = None if prop.error is None else 1.0 - float(prop.error)
+    return {"id": fields["snapshot_id"] if fields else None, "chip": name,
+            "calibrated_at": fields["time"].isoformat() if fields and fields["time"] else None, "source": "xihe",
+            "basis_gates": sorted(str(g) for g in device.native_gates), "grid": None, "qubits": qubits,
+            "couplers": list(couplers.values()), "measured": None}
+
+
+@router.get("/devices/{name}/calibration", operation_id="sdk_device_calibration")
+def device_calibration(request: Request, name: str) -> dict[str, Any]:
+    backend, found = _resolve(request, name)
+    return _calibration(backend, found)
+
+
+@router.get("/calibrations/{snapshot_id}", operation_id="sdk_calibration")
+def calibration(request: Request, snapshot_id: str) -> dict[str, Any]:
+    """Public: a calibration by id (the current snapshot of any backend)."""
+    catalog = request.app.state.catalog
+    for name in catalog.names():
+        found = catalog.get(name)
+        if _calibration_id(found) == snapshot_id:
+            return _calibration(name, found)
+    raise sdk_error(404, "unknown_calibration", f"no calibration {snapshot_id!r}")
+
+
+@router.get("/backends/{target}/metadata", operation_id="sdk_metadata")
+def metadata(request: Request, target: str) -> dict[str, Any]:
+    """Public: what quafu-sdk's limit precheck and Qiskit ``Target`` read."""
+    backend, found = _resolve(request, target)
+    simulator = found.kind == "simulator" or target.lower().endswith("-sim")
+    return {"name": target, "n_qubits": int(found.num_qubits),
+            "basis_gates": None if found.kind == "simulator" else sorted(str(g) for g in found.native_gates),
+            "coupling_map": [[int(a), int(b)] for a, b in found.coupling_map], "limits": _limits(request, found),
+            "simulator": simulator, "noise": "none" if found.kind == "simulator" else "noise_model",
+            "device": None if found.kind == "simulator" else backend}
+
+
+@router.get("/auth/me", operation_id="sdk_me")
+def me(user: UserDep) -> dict[str, Any]:
+    return {"user": {"public_id": f"u{user.id}", "name": user.name, "email": None}}
+
+
+# --- jobs ------------------------------------------------------------------------------------------------------
+
+def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
+    """The native submission a quafu-sdk ``POST /jobs`` body means."""
+    mode = body.get("mode")
+    target = str(body.get("target") or "").strip()
+    backend, _device = _resolve(request, target)
+    shots = body.get("shots", 1024)
+    common: dict[str, Any] = {"backend": backend, "shots": shots, "name": body.get("name"),
+                              "compile": body.get("circuit_level", "logical") != "physical"}
+    if mode in ("single", "collection"):
+        items = body.get("circuits") or []
+        if not items or not all(isinstance(item, dict) and isinstance(item.get("qasm"), str) for item in items):
+            raise sdk_error(400, "bad_request", "'circuits' must be a list of {qasm: ...} items", field="circuits")
+        if mode == "single" and len(items) != 1:
+            raise sdk_error(400, "bad_request", "a single job has exactly one circuit", field="circuits")
+        other_shots = {item["shots"] for item in items if "shots" in item} - {shots}
+        if other_shots:
+            raise sdk_error(400, "bad_request", "Xihe runs every task of a job with the job's shots; submit tasks "
+                            "with other shots as another job", field="shots")
+        texts = [item["qasm"] for item in items]
+        return JobCreate(qasm=texts[0], **common) if mode == "single" else JobCreate(circuits=texts, **common)
+    if mode == "sweep":
+        template, points = body.get("template_qasm"), body.get("points")
+        names = [str(p.get("name")) for p in body.get("parameters") or [] if isinstance(p, dict)]
+        if not isinstance(template, str) or not isinstance(points, list) or not points or not names:
+            raise sdk_error(400, "bad_request", "a sweep needs 'template_qasm', 'parameters' and 'points'",
+                            field="points")
+        undeclared = sorted(set(_PLACEHOLDER.findall(template)) - set(names))
+        if undeclared:
+            raise sdk_error(422, "precheck.undeclared", f"placeholders {undeclared} are not declared parameters",
+                            undeclared=undeclared)
+        if any(not isinstance(row, list) or len(row) != len(names) for row in points):
+            raise sdk_error(400, "bad_request", f"each point has {len(names)} values", field="points")
+        bindings = [{name: float(value) for name, value in zip(names, row, strict=True)} for row in points]
+        return JobCreate(qasm=_PLACEHOLDER.sub(lambda m: m.group(1), template), parameters=bindings, **common)
+    if mode == "iterative":
+        raise sdk_error(400, "bad_request", "iterative jobs are not served by this Xihe server yet", field="mode")
+    raise sdk_error(400, "bad_request", f"unknown mode {mode!r}", field="mode")
+
+
+def _precheck(problem: Problem) -> Problem:
+    """A native validation problem in quafu-sdk's vocabulary (``precheck.*`` -> ``PrecheckError``)."""
+    codes = {"too_many_shots": "precheck.shotsOutOfRange", "too_large": "precheck.simTooLarge",
+             "too_many_circuits": "job_too_large"}
+    if problem.status == 401:
+        return problem
+    if problem.status == 403:
+        return sdk_error(429, "runtime.quotaExhausted", problem.detail)
+    if problem.status == 409 and problem.code == "backend_unavailable":
+        return sdk_error(503, "runtime.deviceUnavailable", problem.detail)
+    code = codes.get(problem.code, f"precheck.{problem.code}" if problem.status == 422 else problem.code)
+    return sdk_error(problem.status, code, problem.detail)
+
+
+def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
+    client_ref = body.get("client_ref")
+    try:
+        create = _sdk_body(request, body)
+    except ValidationError as exc:
+        raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+    try:
+        job = compat.submit(request, user, create, source=SOURCE,
+                            idempotency_key=f"quafu-sdk:{client_ref}" if client_ref else None).job
+    except Problem as exc:
+        raise _precheck(exc) from None
+    n = job.num_circuits
+    return {"job_id": job.id, "task_ids": [f"{job.id}-{k}" for k in range(n)], "n_tasks": n,
+            "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False}
+
+
+@router.post("/jobs", status_code=201, operation_id="sdk_or_native_submit")
+async def submit(request: Request, user: UserDep, response: Response,
+                 idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> Any:
+    """A quafu-sdk job (its body has ``mode``) or else the native submission, answered by the native handler."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError as exc:
+        raise Problem(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    if isinstance(body, dict) and "mode" in body and "target" in body:
+        answer = await run_in_threadpool(_submit_sdk, request, user, body)
+        return JSONResponse(answer, status_code=201)
+    try:
+        native = JobCreate.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    state = request.app.state
+    public = await run_in_threadpool(native_jobs.submit, request, native, user, state.settings, state.database,
+                                     state.catalog, response, idempotency_key)
+    return JSONResponse(jsonable_encoder(public), status_code=201, headers=dict(response.headers))
+
+
+def _job(request: Request, user: User, job_id: str) -> tuple[Job, list[dict[str, Any]]]:
+    with request.app.state.database.read() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise _not_found("job", job_id)
+        return job, jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
+
+
+def _counts(job: Job) -> dict[str, int]:
+    status, total = JobStatus(job.status), int(job.num_circuits)
+    counts = {"total": total, "queued": 0, "running": 0, "finished": 0, "failed": 0, "cancelled": 0}
+    counts[{JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.DONE: "finished",
+            JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}[status]] = total
+    return counts
+
+
+@router.get("/jobs/{job_id}/status", operation_id="sdk_job_status")
+def job_status(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
+    job, _results = _job(request, user, job_id)
+    return {"job_id": job.id, "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False,
+            "counts": _counts(job)}
+
+
+def _registers(qasm: str) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]], list[dict[str, Any]]]:
+    """Each register's (offset, size) in the flat numbering, quantum and classical, and the classical list."""
+    flat: dict[str, dict[str, tuple[int, int]]] = {"qreg": {}, "creg": {}}
+    offsets = {"qreg": 0, "creg": 0}
+    for kind, name, size in _REG.findall(qasm):
+        flat[kind][name] = (offsets[kind], int(size))
+        offsets[kind] += int(size)
+    cregs = [{"name": name, "size": size} for name, (_offset, size) in flat["creg"].items()]
+    return flat["qreg"], flat["creg"], cregs
+
+
+def measurements(qasm: str) -> dict[int, int]:
+    """Flat classical bit -> flat qubit of every ``measure`` in ``qasm`` (broadcast ``measure q -> c`` too)."""
+    qregs, cregs, _ = _registers(qasm)
+    found: dict[int, int] = {}
+    for qreg, qi, creg, ci in _MEASURE.findall(qasm):
+        if qreg not in qregs or creg not in cregs:
+            continue
+        (qoff, qsize), (coff, _csize) = qregs[qreg], cregs[creg]
+        if qi and ci:
+            found[coff + int(ci)] = qoff + int(qi)
+        else:
+            for k in range(qsize):
+                found[coff + k] = qoff + k
+    return found
+
+
+def _task(job: Job, results: list[dict[str, Any]], seq: int) -> dict[str, Any]:
+    payload = job.payload or {}
+    circuits = payload.get("circuits") or [""]
+    source = circuits[min(seq, len(circuits) - 1)]
+    bindings = payload.get("parameters")
+    status = JobStatus(job.status)
+    stored = compat.result_of(results, seq)
+    compiled = stored.get("compiled_qasm") or None
+    _q, cregs, registers = _registers(source)
+    n_clbits = sum(size for _offset, size in cregs.values())
+    virtual = measurements(source)
+    physical = measurements(compiled) if compiled else virtual
+    result = None
+    if status == JobStatus.DONE:
+        counts = compat.c0_rightmost(stored.get("counts") or {})
+        result = {"counts": counts, "bit_order": "c0_rightmost", "n_clbits": n_clbits,
+                  "shots_returned": sum(counts.values()), "classical_registers": registers}
+    error = None
+    if status == JobStatus.FAILED:
+        error = {"category": f"runtime.{job.error_stage or 'execute'}Failed", "stage": job.error_stage or "execute",
+                 "retryable": False, "detail": job.error_detail or "no reason recorded", "vars": {}}
+    return {"task_id": f"{job.id}-{seq}", "status": compat.STATUS_WORDS[status], "target": job.backend,
+            "kind": "sim", "chip": None, "name": job.name, "result": result, "error": error,
+            "circuit": {"measurements": [{"cbit": c, "physical_qubit": physical.get(c, q), "virtual_qubit": q}
+                                         for c, q in sorted(virtual.items())],
+                        "executed": {"text": compiled or source}},
+            "execution": {"shots_requested": job.shots,
+                          "compiler": {"name": "xihe", "version": (stored.get("versions") or {}).get("xihe"),
+                                       "optimization_level": payload.get("optimization_level"),
+                                       "seed": payload.get("seed")}},
+            "calibration": {"id": stored.get("calibration_id")},
+            "job": {"seq": seq, "parameter_values": bindings[seq] if bindings and seq < len(bindings) else None,
+                    "evaluation_index": None, "iteration": None}}
+
+
+@router.get("/jobs/{job_id}/tasks/{seq}", operation_id="sdk_task")
+def task(request: Request, job_id: str, seq: int, user: UserDep) -> dict[str, Any]:
+    job, results = _job(request, user, job_id)
+    if not 0 <= seq < job.num_circuits:
+        raise _not_found("task", f"{job_id}-{seq}")
+    return _task(job, results, seq)
+
+
+@router.get("/jobs/{job_id}/results", operation_id="sdk_results")
+def results_table(request: Request, job_id: str, user: UserDep, offset: int = 0, limit: int = 200) -> dict[str, Any]:
+    """The paged columnar table of a job's tasks (``seq``, ``total``, one list per column)."""
+    job, results = _job(request, user, job_id)
+    seqs = list(range(max(0, offset), min(job.num_circuits, max(0, offset) + max(0, min(limit, 1000)))))
+    rows = [_task(job, results, seq) for seq in seqs]
+    bindings = (job.payload or {}).get("parameters")
+    names = [p for p in bindings[0]] if bindings else []
+    return {"job_id": job.id, "schema_version": 1, "total": job.num_circuits, "offset": offset,
+            "parameters": [{"name": n, "unit": "1"} for n in names], "bit_order": "c0_rightmost", "seq": seqs,
+            "task_ids": [row["task_id"] for row in rows],
+            "points": [[bindings[s][n] for n in names] if bindings else None for s in seqs],
+            "names": [None] * len(seqs), "iterations": [None] * len(seqs), "evaluation_index": [None] * len(seqs),
+            "replicate_index": [0] * len(seqs), "status": [row["status"] for row in rows],
+            "n_clbits": [row["result"]["n_clbits"] if row["result"] else None for row in rows],
+            "shots_returned": [row["result"]["shots_returned"] if row["result"] else None for row in rows],
+            "counts": [row["result"]["counts"] if row["result"] else None for row in rows],
+            "errors": [row["error"] for row in rows]}
+
+
+@router.post("/jobs/{job_id}/close", operation_id="sdk_close")
+def close(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
+    """Jobs other than iterative ones are closed from the start; closing is idempotent."""
+    job, _results = _job(request, user, job_id)
+    return {"open": False, "status": compat.STATUS_WORDS[JobStatus(job.status)]}
+
+
+@router.post("/jobs/{job_id}/tasks", operation_id="sdk_append")
+def append(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
+    job, _results = _job(request, user, job_id)
+    raise sdk_error(409, "job_not_iterative", f"job {job.id} is not an open iterative job")
+
+
+def _cancel_sdk(request: Request, user: User, job_id: str) -> dict[str, Any] | None:
+    """quafu-sdk's cancel of a job it submitted; None for any other job (the native handler answers)."""
+    with request.app.state.database.write() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise _not_found("job", job_id)
+        if job.source != SOURCE:
+            return None
+        before = JobStatus(job.status)
+        if not before.is_terminal:
+            jobs.request_cancel(session, job)
+        after = JobStatus(job.status)
+        now = int(job.num_circuits) if before == JobStatus.QUEUED and after == JobStatus.CANCELLED else 0
+        requested = int(job.num_circuits) if after == JobStatus.RUNNING else 0
+        return {"job_id": job.id, "cancelled_now": now, "cancel_requested": requested,
+                "status": compat.STATUS_WORDS[after], "open": False}
+
+
+@router.post("/jobs/{job_id}/cancel", operation_id="sdk_or_native_cancel")
+async def cancel(request: Request, job_id: str, user: UserDep) -> Any:
+    """quafu-sdk's answer for its own jobs, the native answer for the others."""
+    answer = await run_in_threadpool(_cancel_sdk, request, user, job_id)
+    if answer is not None:
+        return JSONResponse(answer)
+    public = await run_in_threadpool(native_jobs.cancel, request, job_id, user, request.app.state.database)
+    return JSONResponse(jsonable_encoder(public))
+
+
+@router.get("/stats/me", operation_id="sdk_stats")
+def stats(request: Request, user: UserDep, days: int = 30) -> dict[str, Any]:
+    """The caller's jobs, tasks and shots (every client's), and today's circuit quota."""
+    with request.app.state.database.read() as session:
+        rows, total = jobs.list_jobs(session, user.id, limit=10_000)
+    limit = user.jobs_per_day if user.jobs_per_day is not None else request.app.state.settings.default_jobs_per_day
+    return {"jobs": total, "tasks": sum(int(r.num_circuits) for r in rows),
+            "shots": sum(int(r.num_circuits) * int(r.shots) for r in rows), "daily": [], "durations": None,
+            "days": days, "quota": {"sim": {"limit": limit}}}

@@ -1,0 +1,56 @@
+"""The current Quafu clients (quafu-sdk 0.2.7, quafusqc 3.3.9), unmodified, each in a venv of its own.
+
+Both install a ``quafu`` package (and quafusqc needs Python >= 3.12), so each gets its own venv under
+``.venv/client-venvs/<name>-<version>``, built once and reused. A test runs a script in it and reads the JSON the
+script prints last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.client.live import REPO_ROOT, _locked
+
+VENVS = REPO_ROOT / ".venv" / "client-venvs"
+PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+
+
+def _python_at_least(minor: int) -> Path:
+    for found in sorted(PYENV.glob(f"3.{minor}*/bin/python")):
+        return found
+    raise AssertionError(f"no Python 3.{minor} under {PYENV}")
+
+
+def client_python(package: str, version: str, minor: int) -> Path:
+    """The interpreter of ``package==version``'s venv (Python 3.``minor``), created on first use."""
+    venv = VENVS / f"{package}-{version}"
+    python = venv / "bin" / "python"
+    marker = venv / ".installed"
+    if marker.exists():
+        return python
+    with _locked(VENVS / f"{package}.lock"):
+        if not marker.exists():
+            subprocess.run([str(_python_at_least(minor)), "-m", "venv", "--clear", str(venv)], check=True,
+                           timeout=300)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            f"{package}=={version}"], check=True, timeout=900)
+            marker.write_text(version)
+    return python
+
+
+def run_client(python: Path, script: str, home: Path, *args: str, timeout: float = 600) -> dict:
+    """Run ``script`` (source text) with ``python``; the JSON object it prints on its last line."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "scenario.py"
+    path.write_text(script)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("XIHE_", "PYTHON", "VIRTUAL_ENV", "QUAFU_", "QPU_API_TOKEN"))}
+    env |= {"HOME": str(home), "QUAFU_CONFIG_DIR": str(home / ".quafu-sdk")}
+    done = subprocess.run([str(python), str(path), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"client script failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

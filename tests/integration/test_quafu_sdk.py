@@ -1,0 +1,186 @@
+"""The real quafu-sdk 0.2.7, unmodified, in its own venv, against a live Xihe server at ``/api/v1``.
+
+One client run (the scenario below) drives the SDK's public methods; each test checks one behaviour in what the
+client saw. Oracles: exact outcome probabilities of the circuits, and the SDK's own ``reorder``,
+``counts_by_qubit`` and ``expectation_z`` helpers (which refuse counts that break its bit-order contract).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.client.live import new_user_token, shared_server
+from tests.integration.quafu_clients import client_python, run_client
+from tests.service.helpers import BELL, Server
+
+SHOTS = 4000
+P_ONE = 0.2  # ry(2 asin(sqrt(0.2))) |0> gives 1 with probability 0.2
+
+SCENARIO = r'''
+import json, math, sys
+import quafu
+from quafu import Client
+
+url, token = sys.argv[1], sys.argv[2]
+out = {}
+try:
+    Client(api_key="qf_not_base62", base_url=url)
+    out["bad_shape"] = "accepted"
+except quafu.QuafuError as exc:
+    out["bad_shape"] = type(exc).__name__
+c = Client(api_key=token, base_url=url)
+out["me"] = c.whoami()
+out["devices"] = c.devices()
+d = c.device("dongling")
+out["device"] = {"name": d.name, "n_qubits": d.n_qubits, "calibration_id": d.calibration_id}
+cal = d.calibration()
+out["calibration"] = {"id": cal.id, "qubit0": cal.qubit(0) is not None, "basis": cal.basis_gates}
+out["calibration_by_id"] = c.calibration(d.calibration_id).id
+out["metadata"] = c.metadata("line10")
+theta = 2 * math.asin(math.sqrt(0.2))
+SKEW = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\n'
+        f'ry({theta!r}) q[0];\nx q[2];\nmeasure q[0] -> c[0];\nmeasure q[1] -> c[1];\nmeasure q[2] -> c[2];\n')
+job = c.submit(SKEW, target="sim", shots=4000, name="skew")
+r = job.result(timeout=300)
+out["skew"] = {"status": job.status(), "counts": r.counts, "n_clbits": r.n_clbits, "bit_order": r.bit_order,
+               "shots": r.shots_returned, "left": r.reorder("c0_leftmost"), "by_qubit": r.counts_by_qubit([2, 0]),
+               "z0": r.expectation_z([0]), "z2": r.expectation_z([2]), "task_id": r.task_id, "job_id": job.id}
+again = c.job(job.id)
+out["reattached"] = again.result(timeout=60).counts == r.counts
+SWAP = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\n'
+        'measure q[0] -> c[1];\nmeasure q[1] -> c[0];\n')
+swapped = c.submit(SWAP, target="line10", shots=1000).result(timeout=300)
+out["swapped"] = {"counts": swapped.counts, "by_qubit": swapped.counts_by_qubit([0, 1]),
+                  "measurements": swapped.measurements}
+coll = c.submit([SWAP, SKEW], target="sim", shots=1000)
+out["collection"] = [res.counts for res in coll.results(timeout=300)]
+TEMPLATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nrx({{theta}}) q[0];\nmeasure q[0] -> c[0];\n'
+sweep = c.sweep(TEMPLATE, [{"name": "theta", "unit": "rad"}], [[0.0], [math.pi]], target="sim", shots=500)
+table = sweep.table(timeout=300)
+out["sweep"] = {"theta": table.column("theta"), "counts": table.counts}
+held = c.submit(SKEW, target="grid36", shots=100)
+out["cancel"] = held.cancel()
+out["cancel_again"] = held.cancel()
+out["held_status"] = held.status()
+try:
+    held.result(timeout=30)
+    out["held_result"] = "returned"
+except quafu.QuafuError as exc:
+    out["held_result"] = type(exc).__name__
+try:
+    c.job("0000000000000000").status()
+    out["missing"] = "found"
+except quafu.QuafuError as exc:
+    out["missing"] = type(exc).__name__
+out["stats"] = c.stats(days=7)
+print(json.dumps(out, default=str))
+'''
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Server:
+    return shared_server(tmp_path_factory, request)
+
+
+@pytest.fixture(scope="module")
+def token(server: Server) -> str:
+    return new_user_token(server, "sdk-user")
+
+
+@pytest.fixture(scope="module")
+def report(server: Server, token: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    python = client_python("quafu-sdk", "0.2.7", 11)
+    return run_client(python, SCENARIO, tmp_path_factory.mktemp("sdk-home"), server.url, token)
+
+
+def test_sdk_accepts_the_token_shape_xihe_issues(report: dict[str, Any], token: str) -> None:
+    assert report["bad_shape"] == "CredentialsError"
+    assert report["me"]["name"] == "sdk-user"
+
+
+def test_public_devices_calibration_and_metadata(report: dict[str, Any]) -> None:
+    names = {row["name"] for row in report["devices"]}
+    assert {"sim", "line10", "line10-sim", "dongling", "dongling-sim"} <= names
+    assert report["device"]["name"] == "dongling" and report["device"]["calibration_id"]
+    assert report["calibration"]["id"] == report["device"]["calibration_id"] == report["calibration_by_id"]
+    assert report["calibration"]["qubit0"] and "cz" in report["calibration"]["basis"]
+    meta = report["metadata"]
+    assert meta["n_qubits"] == 10 and [0, 1] in meta["coupling_map"] and "cx" in meta["basis_gates"]
+
+
+def test_public_endpoints_need_no_token(server: Server) -> None:
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as anonymous:
+        assert anonymous.get("/devices").status_code == 200
+        assert anonymous.get("/backends/sim/metadata").json()["limits"]["max_shots"] > 0
+        assert anonymous.get("/jobs/0000000000000000/status").status_code == 401
+
+
+def test_single_job_counts_are_c0_rightmost_with_exact_probabilities(report: dict[str, Any]) -> None:
+    skew = report["skew"]
+    assert skew["status"] == "Finished" and skew["bit_order"] == "c0_rightmost" and skew["n_clbits"] == 3
+    assert set(skew["counts"]) <= {"100", "101"} and sum(skew["counts"].values()) == SHOTS == skew["shots"]
+    p = skew["counts"].get("101", 0) / SHOTS
+    assert abs(p - P_ONE) < 6 * math.sqrt(P_ONE * (1 - P_ONE) / SHOTS)
+    assert set(skew["left"]) <= {"001", "101"}
+    assert skew["by_qubit"] == {"10": skew["counts"].get("100", 0), "11": skew["counts"].get("101", 0)}
+    assert skew["z2"] == -1.0 and abs(skew["z0"] - (1 - 2 * P_ONE)) < 0.06
+    assert skew["task_id"] == f"{skew['job_id']}-0" and report["reattached"]
+
+
+def test_counts_by_qubit_follows_the_measurements_on_a_compiled_chip(report: dict[str, Any]) -> None:
+    swapped = report["swapped"]
+    # x q[0]; q0 -> c1, q1 -> c0: c1 = 1, so c0_rightmost "10"; on line10's noisy twin the ideal outcome dominates.
+    assert max(swapped["counts"], key=swapped["counts"].get) == "10"
+    assert [m["virtual_qubit"] for m in sorted(swapped["measurements"], key=lambda m: m["cbit"])] == [1, 0]
+    by_qubit = swapped["by_qubit"]  # physical qubits 0, 1 of line10: where q0 and q1 were placed
+    placed = {m["virtual_qubit"]: m["physical_qubit"] for m in swapped["measurements"]}
+    if placed == {0: 0, 1: 1}:
+        assert max(by_qubit, key=by_qubit.get) == "10"
+
+
+def test_collection_and_sweep(report: dict[str, Any]) -> None:
+    first, second = report["collection"]
+    assert first == {"10": 1000} and set(second) <= {"100", "101"}
+    assert report["sweep"]["theta"] == [0.0, math.pi]
+    assert report["sweep"]["counts"] == [{"0": 500}, {"1": 500}]
+
+
+def test_cancel_a_queued_job_is_idempotent(report: dict[str, Any]) -> None:
+    assert report["cancel"]["cancelled_now"] == 1 and report["cancel"]["status"] == "Cancelled"
+    assert report["cancel_again"]["cancelled_now"] == 0 and report["cancel_again"]["status"] == "Cancelled"
+    assert report["held_status"] == "Cancelled" and report["held_result"] == "JobCancelled"
+
+
+def test_unknown_job_is_job_not_found(report: dict[str, Any]) -> None:
+    assert report["missing"] == "JobNotFound"
+
+
+def test_stats_count_the_users_jobs(report: dict[str, Any]) -> None:
+    assert report["stats"]["jobs"] == 5  # skew, swapped, collection, sweep, held: a fresh user's
+    assert report["stats"]["tasks"] == 7  # 1 + 1 + 2 + 2 + 1
+
+
+def test_replayed_client_ref_returns_the_same_job(server: Server, token: str) -> None:
+    body = {"mode": "single", "target": "sim", "shots": 10, "circuit_level": "logical",
+            "circuits": [{"qasm": BELL}], "client_ref": str(uuid.uuid4())}
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as api:
+        first, second = api.post("/jobs", json=body), api.post("/jobs", json=body)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["job_id"] == second.json()["job_id"]
+
+
+def test_native_submit_and_cancel_still_answer_natively(server: Server, token: str) -> None:
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as api:
+        created = api.post("/jobs", json={"qasm": BELL, "backend": "grid36", "shots": 10})
+        assert created.status_code == 201 and created.json()["status"] == "QUEUED"
+        cancelled = api.post(f"/jobs/{created.json()['id']}/cancel")
+        assert cancelled.json()["status"] == "CANCELLED" and cancelled.json()["id"] == created.json()["id"]
+        bad = api.post("/jobs", json={"qasm": BELL, "backend": "sim", "bogus": 1})
+        assert bad.status_code == 422 and "bogus" in bad.json()["detail"]
