@@ -19,14 +19,31 @@ by spaces, last register leftmost), converted from Xihe's ``c0_leftmost`` keys.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from qiskit import qasm2
-from qiskit.circuit import Delay, Gate, Measure, QuantumCircuit
+from qiskit.circuit import (
+    ClassicalRegister,
+    Clbit,
+    ControlFlowOp,
+    Delay,
+    Gate,
+    IfElseOp,
+    Instruction,
+    Measure,
+    ParameterExpression,
+    QuantumCircuit,
+    QuantumRegister,
+    Qubit,
+    Reset,
+)
 from qiskit.circuit.library import get_standard_gate_name_mapping
-from qiskit.providers import BackendV2, JobStatus, JobV1, Options
+from qiskit.providers import BackendV2, JobStatus, JobV1, Options, QubitProperties
+from qiskit.qasm2 import QASM2ExportError
 from qiskit.result import Result as QiskitResult
 from qiskit.transpiler import InstructionProperties, Target
 
@@ -73,16 +90,24 @@ class XiheBackend(BackendV2):
         return self._target
 
     @property
-    def max_circuits(self) -> int | None:
-        return None
+    def max_circuits(self) -> int:
+        """The server's cap on circuits per job; ``run`` splits longer lists into several jobs."""
+        value = self.info.raw.get("max_circuits")
+        return int(value) if value else DEFAULT_MAX_CIRCUITS
 
     @classmethod
     def _default_options(cls) -> Options:
         return Options(shots=1024, seed_simulator=None, memory=False, compile=None, optimization_level=2)
 
     def run(self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any) -> XiheJob:
-        """Submit one circuit or a list; options: shots, seed_simulator, memory, compile, optimization_level."""
+        """Submit one circuit or a list; options: shots, seed_simulator, memory, compile, optimization_level.
+
+        A list longer than :attr:`max_circuits` becomes several Xihe jobs behind one Qiskit job. Every circuit is
+        exported (:func:`export_circuit`) before anything is submitted, so a circuit Xihe cannot run fails here.
+        """
         circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
+        if not circuits:
+            raise ValueError("run needs at least one circuit")
         known = set(self.options.__dict__) | {"meas_level"}
         unknown = set(options) - known
         if unknown:
@@ -93,42 +118,63 @@ class XiheBackend(BackendV2):
         compile_flag = merged["compile"]
         if compile_flag is None:
             compile_flag = not all(fits_target(c, self._target) for c in circuits)
-        qasm = [qasm2.dumps(c) for c in circuits]
-        job = self._client.run(
-            qasm[0] if isinstance(run_input, QuantumCircuit) else qasm,
-            backend=self.name,
-            shots=int(merged["shots"]),
-            seed=merged["seed_simulator"],
-            compile=bool(compile_flag),
-            optimization_level=int(merged["optimization_level"]),
-            memory=bool(merged["memory"]),
-        )
-        return XiheJob(self, job, circuits, memory=bool(merged["memory"]))
+        exported = [export_circuit(c) for c in circuits]
+        seed = merged["seed_simulator"]
+        jobs = []
+        for start in range(0, len(exported), self.max_circuits):
+            chunk = [e.qasm for e in exported[start:start + self.max_circuits]]
+            jobs.append(self._client.run(
+                chunk[0] if isinstance(run_input, QuantumCircuit) else chunk,
+                backend=self.name,
+                shots=merged["shots"],
+                # Each job of a split run gets its own seed, so chunks do not repeat each other's samples.
+                seed=None if seed is None else int(seed) + start,
+                compile=bool(compile_flag),
+                optimization_level=int(merged["optimization_level"]),
+                memory=bool(merged["memory"]),
+            ))
+        return XiheJob(self, jobs, circuits, [e.positions for e in exported], memory=bool(merged["memory"]))
 
 
 class XiheJob(JobV1):
-    """A Qiskit job over a Xihe job; ``result()`` waits and converts to Qiskit's result and bit order."""
+    """A Qiskit job over one Xihe job (or several, for a list longer than the backend's ``max_circuits``);
+    ``result()`` waits and converts to Qiskit's result and bit order."""
 
-    def __init__(self, backend: XiheBackend, job: Job, circuits: list[QuantumCircuit], memory: bool) -> None:
-        super().__init__(backend, job.id)
-        self.xihe_job = job
+    def __init__(self, backend: XiheBackend, jobs: list[Job], circuits: list[QuantumCircuit],
+                 positions: list[list[int]], memory: bool) -> None:
+        super().__init__(backend, ",".join(job.id for job in jobs))
+        self.xihe_jobs = jobs
         self._circuits = circuits
+        self._positions = positions
         self._memory = memory
+
+    @property
+    def xihe_job(self) -> Job:
+        """The first (usually the only) Xihe job."""
+        return self.xihe_jobs[0]
 
     def submit(self) -> None:
         raise RuntimeError("a XiheJob is submitted by XiheBackend.run")
 
     def status(self) -> JobStatus:
-        return _STATUS[self.xihe_job.status()]
+        statuses = [_STATUS[job.status()] for job in self.xihe_jobs]
+        for status in (JobStatus.ERROR, JobStatus.CANCELLED, JobStatus.RUNNING, JobStatus.QUEUED):
+            if status in statuses:
+                return status
+        return JobStatus.DONE
 
     def cancel(self) -> None:
-        self.xihe_job.cancel()
+        for job in self.xihe_jobs:
+            job.cancel()
 
     def result(self, timeout: float | None = None) -> QiskitResult:
-        results = self.xihe_job.result(timeout=timeout)
-        items = results if isinstance(results, list) else [results]
+        items: list[Result] = []
+        for job in self.xihe_jobs:
+            results = job.result(timeout=timeout)
+            items.extend(results if isinstance(results, list) else [results])
         experiments = [
-            _experiment(circuit, result, self._memory) for circuit, result in zip(self._circuits, items, strict=True)
+            _experiment(circuit, result, positions, self._memory)
+            for circuit, result, positions in zip(self._circuits, items, self._positions, strict=True)
         ]
         backend = self.backend()
         return QiskitResult.from_dict(
@@ -143,12 +189,23 @@ class XiheJob(JobV1):
         )
 
 
+# Xihe's IR counts time in ns; a delay in Qiskit's ``dt`` units is that many ns.
+DT_SECONDS = 1e-9
+# The server's cap on circuits per job when it does not say (``XIHE_MAX_CIRCUITS_PER_JOB``'s default).
+DEFAULT_MAX_CIRCUITS = 1000
+
+
 def target_from_backend(info: BackendInfo) -> Target:
-    """A Qiskit Target for a Xihe backend: native gates on working qubits and couplings, measure and delay."""
+    """A Qiskit Target for a Xihe backend: native gates on working qubits and couplings, measure, reset, delay and
+    ``if_else``, with errors, durations and qubit properties from the server's view of the device (``properties``
+    in the backend detail: T1, T2, frequency, readout error, gate errors and durations in its physical numbering).
+    """
     standard = get_standard_gate_name_mapping()
-    target = Target(description=info.name, num_qubits=info.num_qubits, dt=None)
+    properties = info.raw.get("properties") if isinstance(info.raw.get("properties"), Mapping) else None
     working = list(info.working_qubits) if info.working_qubits is not None else list(range(info.num_qubits))
-    properties = _calibrated_properties(info)
+    target = Target(description=info.name, num_qubits=info.num_qubits, dt=DT_SECONDS,
+                    qubit_properties=_qubit_properties(info.num_qubits, properties))
+    gate_props = _gate_properties(properties)
     # A simulator lists no couplings: every gate runs on every qubit tuple.
     all_to_all = info.kind == "simulator" or not info.coupling_map
     for name in info.native_gates:
@@ -164,19 +221,61 @@ def target_from_backend(info: BackendInfo) -> Target:
             qargs = sorted(set(info.coupling_map) | _symmetric_pairs(name, info.coupling_map))
         else:
             continue
-        target.add_instruction(gate, {q: properties.get((name, tuple(q))) for q in qargs}, name=name)
+        target.add_instruction(gate, {q: gate_props.get((name, tuple(q))) for q in qargs}, name=name)
     if "id" not in info.native_gates and not all_to_all and "id" in standard:
         target.add_instruction(standard["id"], {(q,): None for q in working}, name="id")
     if all_to_all:
         target.add_instruction(Measure(), None)
+        target.add_instruction(Reset(), None)
         target.add_instruction(Delay(0), None)
     else:
-        target.add_instruction(Measure(), {(q,): None for q in working})
+        target.add_instruction(Measure(), {(q,): _measure_properties(q, properties) for q in working})
+        target.add_instruction(Reset(), {(q,): None for q in working})
         target.add_instruction(Delay(0), {(q,): None for q in working})
+    target.add_instruction(IfElseOp, name="if_else")
     return target
 
 
-_SYMMETRIC_GATES = frozenset({"cz", "swap", "rzz", "iswap", "cp", "crz"})
+def _qubit_properties(num_qubits: int, properties: Mapping[str, Any] | None) -> list[QubitProperties] | None:
+    """T1 and T2 (s) and frequency (Hz) per physical qubit; empty properties for dead qubits."""
+    if properties is None:
+        return None
+    out = [QubitProperties() for _ in range(num_qubits)]
+    for item in properties.get("qubits") or ():
+        q = int(item["qubit"])
+        if not 0 <= q < num_qubits:
+            continue
+        t1, t2, freq = item.get("t1_us"), item.get("t2_us"), item.get("frequency_ghz")
+        out[q] = QubitProperties(t1=float(t1) * 1e-6 if t1 is not None else None,
+                                 t2=float(t2) * 1e-6 if t2 is not None else None,
+                                 frequency=float(freq) * 1e9 if freq is not None else None)
+    return out
+
+
+def _gate_properties(properties: Mapping[str, Any] | None) -> dict[tuple[str, tuple[int, ...]], InstructionProperties]:
+    """Error and duration (s) per (gate, qubits) as the server's Target has them."""
+    found: dict[tuple[str, tuple[int, ...]], InstructionProperties] = {}
+    for name, rows in ((properties or {}).get("gates") or {}).items():
+        for qubits, duration_ns, error in rows:
+            found[(str(name), tuple(int(q) for q in qubits))] = InstructionProperties(
+                duration=float(duration_ns) * 1e-9, error=float(error))
+    return found
+
+
+def _measure_properties(qubit: int, properties: Mapping[str, Any] | None) -> InstructionProperties | None:
+    """Measurement duration and error (the mean of P(1|0) and P(0|1)) of one qubit."""
+    if properties is None:
+        return None
+    duration = properties.get("measure_duration_ns")
+    for item in properties.get("qubits") or ():
+        if int(item["qubit"]) == qubit and item.get("readout_error") is not None:
+            p10, p01 = item["readout_error"]
+            return InstructionProperties(duration=float(duration) * 1e-9 if duration else None,
+                                         error=(float(p10) + float(p01)) / 2)
+    return InstructionProperties(duration=float(duration) * 1e-9 if duration else None)
+
+
+_SYMMETRIC_GATES = frozenset({"cz", "swap", "rzz", "iswap", "cp"})
 
 
 def _symmetric_pairs(name: str, coupling: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -186,63 +285,220 @@ def _symmetric_pairs(name: str, coupling: Iterable[tuple[int, int]]) -> set[tupl
     return {(b, a) for a, b in coupling}
 
 
-def _calibrated_properties(info: BackendInfo) -> dict[tuple[str, tuple[int, ...]], InstructionProperties]:
-    """Errors and durations per (gate, qubits) from the backend's calibration (Quafu chip-info data).
-
-    Physical qubits are numbered by the order of ``all_qubits_info`` (DESIGN.md); a coupler's fidelity gives its
-    two-qubit gate's error, ``single_qubit_gate_duration`` (ns) the duration of each one-qubit native gate.
-    """
-    calibration = info.calibration or {}
-    data = calibration.get("data", calibration)
-    if not isinstance(data, Mapping) or "all_qubits_info" not in data:
-        return {}
-    index = {name: i for i, name in enumerate(data["all_qubits_info"])}
-    found: dict[tuple[str, tuple[int, ...]], InstructionProperties] = {}
-    for name, fields in (data.get("qubits_info") or {}).items():
-        if name not in index or not isinstance(fields, Mapping):
-            continue
-        duration = fields.get("single_qubit_gate_duration")
-        for gate in info.native_gates:
-            found[(gate, (index[name],))] = InstructionProperties(
-                duration=float(duration) * 1e-9 if duration is not None else None
-            )
-    for pair, gates in (data.get("topological_structure") or {}).items():
-        a, _, b = str(pair).partition("_")
-        if a not in index or b not in index or not isinstance(gates, Mapping):
-            continue
-        for gate, fields in gates.items():
-            fidelity = fields.get("fidelity") if isinstance(fields, Mapping) else None
-            if not fidelity:
-                continue
-            props = InstructionProperties(error=max(0.0, 1.0 - float(fidelity)))
-            found[(str(gate).lower(), (index[a], index[b]))] = props
-            if str(gate).lower() in _SYMMETRIC_GATES:
-                found[(str(gate).lower(), (index[b], index[a]))] = props
-    return found
-
-
 def fits_target(circuit: QuantumCircuit, target: Target) -> bool:
-    """Whether every instruction of ``circuit`` is in ``target`` on its qubits (an ISA circuit)."""
+    """Whether every instruction of ``circuit`` is in ``target`` on its qubits (an ISA circuit), inside control-flow
+    blocks too."""
     if circuit.num_qubits > target.num_qubits:
         return False
+    return _fits(circuit, [circuit.find_bit(q).index for q in circuit.qubits], target)
+
+
+def _fits(circuit: QuantumCircuit, physical: list[int], target: Target) -> bool:
+    where = {bit: physical[i] for i, bit in enumerate(circuit.qubits)}
     for instruction in circuit.data:
-        name = instruction.operation.name
-        if name in _ALWAYS_ALLOWED:
+        operation = instruction.operation
+        if operation.name in _ALWAYS_ALLOWED:
             continue
-        qargs = tuple(circuit.find_bit(q).index for q in instruction.qubits)
-        if not target.instruction_supported(name, qargs):
+        qargs = tuple(where[q] for q in instruction.qubits)
+        if not target.instruction_supported(operation.name, qargs):
             return False
+        if isinstance(operation, ControlFlowOp):
+            for block in operation.blocks:
+                if not _fits(block, list(qargs), target):
+                    return False
     return True
 
 
-def xihe_key_to_qiskit_int(circuit: QuantumCircuit) -> list[int]:
-    """For each position of a Xihe count key, the Qiskit clbit index it holds.
+class ExportError(ValueError):
+    """A Qiskit circuit that Xihe's OpenQASM 2 dialect cannot carry; raised before anything is submitted."""
 
-    Xihe keys list the bits of the OpenQASM registers in declaration order, bit 0 of the first register leftmost;
-    Qiskit numbers clbits by their index in the circuit. ``qasm2.dumps`` declares the circuit's registers in
-    ``circuit.cregs`` order.
+
+@dataclass(frozen=True)
+class Exported:
+    """A circuit as Xihe reads it: OpenQASM 2 text, and for each position of a count key the Qiskit clbit index."""
+
+    qasm: str
+    positions: list[int]
+
+
+# Instructions that wrap gates and are unrolled before export (Qiskit writes them as gate definitions then).
+_UNROLL = frozenset({"initialize", "state_preparation"})
+_DELAY_LINE = re.compile(r"^(if \([^)]*\) )?delay(?:_\d+)?\(([^)]+)\) ", re.MULTILINE)
+
+
+_OPAQUE_DELAY = re.compile(r"opaque delay(?:_\d+)?\(param0\) q0;$")
+
+
+def export_circuit(circuit: QuantumCircuit) -> Exported:
+    """Xihe's OpenQASM 2 for a Qiskit circuit, dynamic parts included.
+
+    - ``if_test``/``if_else`` on a register or on a single bit become OpenQASM 2 conditions on each instruction of
+      the block, one per register value that selects it (the ``else`` block on the other values); a conditioned
+      bit of a register wider than 6 bits, and every bit in no register, is declared as a one-bit register of its
+      own. Count keys are mapped back, so the result keeps Qiskit's clbit numbering.
+    - ``delay`` is written with its unit in ns (``delay(100.0ns) q[0];``), as Xihe's parser reads it.
+    - ``initialize`` is unrolled to ``reset`` and gates.
+    Anything else Xihe cannot run (loops, ``switch``, nested conditions, classical expressions) raises
+    :class:`ExportError` naming it.
     """
-    return [circuit.find_bit(bit).index for register in circuit.cregs for bit in register]
+    circuit = _unroll(circuit)
+    layout = _classical_layout(circuit)
+    registers = [ClassicalRegister(len(bits), name) for name, bits in layout.items()]
+    flat = QuantumCircuit(QuantumRegister(circuit.num_qubits, "q"), *registers, name=circuit.name)
+    bit_of = {bit: new for register, bits in zip(registers, layout.values(), strict=True)
+              for bit, new in zip(bits, register, strict=True)}
+    qubit_of = dict(zip(circuit.qubits, flat.qubits, strict=True))
+    for instruction in circuit.data:
+        operation = instruction.operation
+        qubits = [qubit_of[q] for q in instruction.qubits]
+        clbits = [bit_of[c] for c in instruction.clbits]
+        if isinstance(operation, IfElseOp):
+            _append_if_else(flat, operation, qubits, clbits, _condition_values(operation, flat, bit_of))
+        elif isinstance(operation, ControlFlowOp):
+            raise ExportError(f"Xihe cannot run '{operation.name}' (only if_test/if_else blocks); unroll it first")
+        else:
+            flat.append(_exportable(operation), qubits, clbits)
+    try:
+        text = qasm2.dumps(flat)
+    except QASM2ExportError as exc:
+        raise ExportError(f"circuit '{circuit.name}' cannot be sent to Xihe: {exc}") from exc
+    text = "\n".join(line for line in text.splitlines() if not _OPAQUE_DELAY.match(line))
+    positions = [circuit.find_bit(bit).index for bits in layout.values() for bit in bits]
+    return Exported(_DELAY_LINE.sub(lambda m: f"{m.group(1) or ''}delay({m.group(2)}ns) ", text) + "\n",
+                    positions)
+
+
+# A condition OpenQASM 2 cannot write directly (a bit of a register, an else block) is written as one
+# ``if (reg == v)`` per matching value of the register; registers wider than this are split or refused instead.
+MAX_ENUMERATED_BITS = 6
+
+
+def _condition_values(operation: IfElseOp, flat: QuantumCircuit, bit_of: Mapping[Clbit, Clbit]) \
+        -> tuple[ClassicalRegister, list[int], list[int]]:
+    """The exported register of the condition, and its values that select the true and the false block."""
+    target, value = operation.condition[0], int(operation.condition[1])
+    if isinstance(target, Clbit):
+        bit = bit_of[target]
+        register = next(r for r in flat.cregs if bit in r)  # _classical_layout placed every bit once
+        index = list(register).index(bit)
+        true = [v for v in range(2 ** register.size) if (v >> index) & 1 == value]
+    else:
+        bits = [bit_of[b] for b in target]
+        register = next(r for r in flat.cregs if list(r) == bits)  # kept whole by _classical_layout
+        true = [value]
+    false = [v for v in range(2 ** register.size) if v not in true]
+    return register, true, false
+
+
+def _append_if_else(flat: QuantumCircuit, operation: IfElseOp, qubits: list[Qubit], clbits: list[Clbit],
+                    condition: tuple[ClassicalRegister, list[int], list[int]]) -> None:
+    """Each instruction of the true block under each value of ``register`` that selects it, likewise the false
+    block."""
+    register, true, false = condition
+    has_else = len(operation.blocks) > 1 and len(operation.blocks[1].data) > 0
+    if register.size > MAX_ENUMERATED_BITS and (has_else or len(true) > 1):
+        raise ExportError(f"this condition on the {register.size}-bit register '{register.name}' needs "
+                          f"{len(true) + len(false) * has_else} OpenQASM 2 conditions; condition on fewer bits")
+    branches = [(operation.blocks[0], true)]
+    if has_else:
+        branches.append((operation.blocks[1], false))
+    condition_bits = set(register)
+    count = sum(len(body.data) * len(values) for body, values in branches)
+    for body, values in branches:
+        qubit_of = dict(zip(body.qubits, qubits, strict=True))
+        clbit_of = dict(zip(body.clbits, clbits, strict=True))
+        for instruction in body.data:
+            inner = instruction.operation
+            if isinstance(inner, ControlFlowOp):
+                raise ExportError(f"'{inner.name}' nested in an if block: Xihe reads one level of conditions")
+            targets = [clbit_of[c] for c in instruction.clbits]
+            if condition_bits & set(targets) and count > 1:
+                raise ExportError("an if block that writes the register of its own condition must hold a single "
+                                  "instruction")
+            for v in values:
+                with flat.if_test((register, v)):
+                    flat.append(_exportable(inner), [qubit_of[q] for q in instruction.qubits], targets)
+
+
+def _unroll(circuit: QuantumCircuit) -> QuantumCircuit:
+    for _ in range(4):
+        if not any(i.operation.name in _UNROLL for i in circuit.data):
+            return circuit
+        circuit = circuit.decompose(gates_to_decompose=list(_UNROLL))
+    raise ExportError("initialize/state_preparation could not be unrolled")
+
+
+def _exportable(operation: Instruction) -> Instruction:
+    """The operation as it is written to Xihe: delays in ns, parameters bound."""
+    if isinstance(operation, Delay):
+        return Delay(_delay_ns(operation), unit="ns")
+    if getattr(operation, "parameters", None) and any(
+            isinstance(p, ParameterExpression) and p.parameters for p in operation.params):
+        raise ExportError(f"'{operation.name}' has unbound parameters; bind them (assign_parameters) before run")
+    return operation
+
+
+def _delay_ns(delay: Delay) -> float:
+    value = float(delay.duration)
+    scale = {"dt": DT_SECONDS * 1e9, "ps": 1e-3, "ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}.get(delay.unit)
+    if scale is None:
+        raise ExportError(f"a delay in '{delay.unit}' cannot be sent to Xihe; give it in dt, ns, us, ms or s")
+    return value * scale
+
+
+def _conditions(circuit: QuantumCircuit) -> list[Clbit | ClassicalRegister]:
+    found = []
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, IfElseOp):
+            condition = operation.condition
+            if not isinstance(condition, tuple):
+                raise ExportError("Xihe reads conditions on one bit or one register compared with a value, not "
+                                  f"classical expressions ({condition})")
+            found.append(condition[0])
+    return found
+
+
+def _classical_layout(circuit: QuantumCircuit) -> dict[str, list[Clbit]]:
+    """The registers Xihe gets (name -> the Qiskit clbits they hold, in order).
+
+    The circuit's registers are kept in order, except that a wide one holding an individually conditioned bit is
+    split into one-bit registers; a bit in no register (or already given to an earlier register) gets one of its own.
+    """
+    conditioned = _conditions(circuit)
+    # A conditioned bit of a wide register gets a register of its own; in a narrow one it is enumerated.
+    single_bits = {c for c in conditioned if isinstance(c, Clbit)
+                   and all(register.size > MAX_ENUMERATED_BITS for register, _ in circuit.find_bit(c).registers)}
+    whole = {c.name for c in conditioned if isinstance(c, ClassicalRegister)}
+    layout: dict[str, list[Clbit]] = {}
+    placed: set[Clbit] = set()
+    for register in circuit.cregs:
+        bits = [b for b in register if b not in placed]
+        if register.name in whole and (len(bits) < register.size or single_bits & set(bits)):
+            raise ExportError(f"register '{register.name}' is used in a condition but shares bits with another "
+                              "register or a bit condition; OpenQASM 2 cannot express that")
+        if single_bits & set(bits):
+            for i, bit in enumerate(bits):
+                layout[_fresh_name(f"{register.name}_{i}", layout)] = [bit]
+        elif bits:
+            layout[_fresh_name(register.name, layout)] = bits
+        placed.update(bits)
+    for bit in circuit.clbits:
+        if bit not in placed:
+            layout[_fresh_name(f"clbit{circuit.find_bit(bit).index}", layout)] = [bit]
+            placed.add(bit)
+    return layout
+
+
+def _fresh_name(base: str, taken: Mapping[str, object]) -> str:
+    """A valid OpenQASM 2 register name from ``base``, not yet in ``taken``."""
+    name = re.sub(r"\W", "_", base)
+    name = name if name[:1].isalpha() and name[:1].islower() else f"c_{name}"
+    candidate, n = name, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
 
 
 def _to_hex(key: str, positions: Sequence[int]) -> str:
@@ -253,8 +509,8 @@ def _to_hex(key: str, positions: Sequence[int]) -> str:
     return hex(value)
 
 
-def _experiment(circuit: QuantumCircuit, result: Result, memory: bool) -> dict[str, Any]:
-    positions = xihe_key_to_qiskit_int(circuit)
+def _experiment(circuit: QuantumCircuit, result: Result, positions: Sequence[int], memory: bool) -> dict[str, Any]:
+    """One Qiskit experiment result; ``positions`` gives the Qiskit clbit of each Xihe key position."""
     counts: dict[str, int] = {}
     for key, n in result.counts.items():
         hex_key = _to_hex(key, positions)

@@ -6,6 +6,7 @@ as a :class:`pathlib.Path` to a ``.qasm`` file; a list or tuple of them makes on
 
 from __future__ import annotations
 
+import numbers
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,22 +46,22 @@ def submit_body(
     name: str | None,
     tags: Sequence[str],
     optimization_level: int,
-    parameters: Sequence[Mapping[str, float]] | None,
+    parameters: Sequence[Mapping[Any, Any]] | None,
     priority: int,
     memory: bool,
 ) -> dict[str, Any]:
     """The JSON body of ``POST /jobs``: ``qasm`` for one circuit, ``circuits`` for a batch."""
     body: dict[str, Any] = {
         "backend": backend,
-        "shots": int(shots),
+        "shots": json_int(shots, "shots"),
         "compile": bool(compile),
         "optimization_level": int(optimization_level),
-        "seed": seed,
+        "seed": json_int(seed, "seed") if seed is not None else None,
         "name": name,
         "tags": list(tags),
         "priority": int(priority),
         "memory": bool(memory),
-        "parameters": [dict(p) for p in parameters] if parameters is not None else None,
+        "parameters": [binding_json(p) for p in parameters] if parameters is not None else None,
     }
     if isinstance(circuits, (Circuit, str, Path)):
         body["qasm"] = circuit_to_qasm(circuits)
@@ -70,6 +71,35 @@ def submit_body(
             raise ValueError("a batch needs at least one circuit")
         body["circuits"] = [circuit_to_qasm(c) for c in items]
     return body
+
+
+def json_int(value: Any, what: str) -> int:
+    """``value`` as a plain int for JSON (numpy integers included); a clear error for anything else."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def binding_json(binding: Mapping[Any, Any]) -> dict[str, float]:
+    """One parameter binding as JSON: keys are names (a ``Parameter`` gives its ``name``), values plain floats.
+
+    >>> import numpy as np
+    >>> from xihe.circuit import Parameter
+    >>> binding_json({Parameter("theta"): np.float32(0.5), "phi": np.int64(2)})
+    {'theta': 0.5, 'phi': 2.0}
+    """
+    out: dict[str, float] = {}
+    for key, value in binding.items():
+        name = key if isinstance(key, str) else getattr(key, "name", None)
+        if not isinstance(name, str):
+            raise TypeError(f"a parameter binding's key must be a name or a Parameter, got {key!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"the value bound to parameter '{name}' must be a real number, got {value!r} "
+                            f"({type(value).__name__})")
+        if name in out:
+            raise ValueError(f"parameter '{name}' is bound twice in one binding")
+        out[name] = float(value)
+    return out
 
 
 def new_idempotency_key() -> str:

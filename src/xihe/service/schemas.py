@@ -158,6 +158,11 @@ class BackendDetail(BackendSummary):
     working_qubits: list[int]
     coupling_map: list[list[int]]
     calibration: CalibrationPublic | None
+    max_circuits: int | None = Field(default=None, description="Most circuits (or parameter bindings) per job.")
+    properties: dict[str, Any] | None = Field(
+        default=None,
+        description="The device's current Target in its physical numbering: per qubit T1/T2 (us), frequency (GHz), "
+                    "readout error [P(1|0), P(0|1)]; measure duration (ns); per gate [[qubits], duration ns, error].")
 
 
 class TokenCreate(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from xihe.characterize import performance as performance_figures
 from xihe.service import characterization
-from xihe.service.api.deps import AdminDep, CatalogDep, DatabaseDep, UserDep
+from xihe.service.api.deps import AdminDep, CatalogDep, DatabaseDep, SettingsDep, UserDep
 from xihe.service.catalog import DeviceCatalog, calibration_fields
 from xihe.service.problems import Problem, not_found, problem_responses
 from xihe.service.repositories import calibrations, jobs, performance
@@ -70,7 +70,7 @@ def _device_or_404(catalog: DeviceCatalog, name: str) -> Any:
 
 
 @router.get("/{name}", response_model=BackendDetail, operation_id="get_backend")
-def get(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep,
+def get(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep, settings: SettingsDep,
         at: datetime | None = Query(default=None, description="ISO time: the calibration then in force")
         ) -> BackendDetail:
     """One backend: status, qubits, native gates, coupling map, queue length and calibration."""
@@ -96,7 +96,30 @@ def get(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep,
     summary = _summary(device, status, queued)
     return BackendDetail(**summary, working_qubits=[int(q) for q in getattr(device, "working_qubits", [])],
                          coupling_map=[[int(a), int(b)] for a, b in getattr(device, "coupling_map", [])],
-                         calibration=calibration)
+                         calibration=calibration, max_circuits=settings.max_circuits_per_job,
+                         properties=_target_properties(device, calibration) if at is None else None)
+
+
+def _target_properties(device: Any, calibration: CalibrationPublic | None) -> dict[str, Any] | None:
+    """What the device's Target knows per qubit and per gate (the Qiskit adapter's Target is built from it)."""
+    target = getattr(device, "target", None)
+    if target is None or target.unconstrained:
+        return None
+    data = calibration.data if calibration is not None else {}
+    qubits_info = data.get("qubits_info") if isinstance(data, dict) else None
+    qubits = []
+    for q in target.working_qubits:
+        label = target.labels[q]
+        info = qubits_info.get(label, {}) if isinstance(qubits_info, dict) else {}
+        frequency = info.get("qubit_frequency") if isinstance(info, dict) else None
+        qubits.append({"qubit": q, "label": label,
+                       "t1_us": target.t1[q] / 1e3 if q in target.t1 else None,
+                       "t2_us": target.t2[q] / 1e3 if q in target.t2 else None,
+                       "frequency_ghz": float(frequency) if frequency is not None else None,
+                       "readout_error": list(target.readout_error[q]) if q in target.readout_error else None})
+    gates = {name: [[list(qs), p.duration, p.error] for qs, p in sorted(props.items())]
+             for name, props in (target.gates or {}).items()}
+    return {"qubits": qubits, "measure_duration_ns": float(target.measure_duration), "gates": gates}
 
 
 @router.put("/{name}/status", response_model=BackendSummary, operation_id="set_backend_status")
