@@ -174,3 +174,129 @@ def test_the_job_list_follows_status_live(demo: Page, server: Server) -> None:
     expect(badge).to_have_attribute("data-status", "DONE", timeout=90_000)
     assert demo.evaluate("window.sameDocument") is True  # updated in place by polling, not by a reload
     expect(demo.locator(f"tr[data-job='{job_id}'] .finished")).not_to_be_empty()
+
+
+def _record_foreign_requests(context: Any, origin: str) -> list[str]:
+    """Abort, and list, every request that would leave the server's origin."""
+    foreign: list[str] = []
+
+    def handle(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(origin) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            foreign.append(url)
+            route.abort()
+
+    context.route("**/*", handle)
+    return foreign
+
+
+def test_api_docs_render_offline_from_the_package(browser: Any, server: Server) -> None:
+    context = browser.new_context()
+    foreign = _record_foreign_requests(context, server.url)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.url}/docs")
+    expect(page.locator("#swagger-ui .opblock").first).to_be_visible()
+    expect(page.locator("#swagger-ui .opblock-summary-path", has_text="/api/v1/jobs").first).to_be_visible()
+    page.goto(f"{server.url}/redoc")
+    expect(page.locator("#redoc h1").first).to_contain_text("Xihe")
+    expect(page.locator("#redoc [role=menuitem]").first).to_be_visible()
+    assert foreign == []
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+    context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+PHONE_PAGES = ("/backends", "/backends/line10", "/backends/dongling", "/editor", "/jobs", "/account", "/admin")
+
+
+def test_every_page_fits_a_390_px_phone(browser: Any, server: Server) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    assert server.password
+    page.goto(f"{server.url}/login")
+    overflow: dict[str, int] = {}
+    width = int(page.evaluate("document.documentElement.scrollWidth"))
+    if width > PHONE["width"]:
+        overflow["/login"] = width
+    log_in(page, server.url, "demo", server.password)
+    with server.client() as api:
+        done = api.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 100}).json()["id"]
+        api.get(f"/jobs/{done}", params={"wait": 30})
+    for path in (*PHONE_PAGES, f"/jobs/{done}"):
+        page.goto(f"{server.url}{path}")
+        width = int(page.evaluate("document.documentElement.scrollWidth"))
+        if width > PHONE["width"]:
+            overflow[path] = width
+    assert overflow == {}
+    page.goto(f"{server.url}/jobs")
+    logout = page.locator("form.logout button").bounding_box()
+    assert logout is not None and logout["x"] + logout["width"] <= PHONE["width"]
+    page.goto(f"{server.url}/backends/dongling")
+    chip = page.locator("#topology svg").bounding_box()
+    assert chip is not None and chip["x"] >= 0 and chip["x"] + chip["width"] <= PHONE["width"]
+    context.close()
+
+
+def test_logout_then_the_old_cookie_is_refused(browser: Any, server: Server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    log_in(page, server.url, "bob", BOB_PASSWORD)
+    old = [cookie for cookie in context.cookies() if cookie["name"] == "xihe_session"]
+    csrf = page.locator("body").get_attribute("data-csrf")
+    page.click("form.logout button")
+    expect(page).to_have_url(f"{server.url}/login")
+    context.close()
+    replay = browser.new_context()
+    replay.add_cookies(old)  # someone kept the cookie (a shared computer, a stolen copy)
+    page = replay.new_page()
+    page.set_default_timeout(30_000)
+    for path in ("/jobs", "/account"):
+        page.goto(f"{server.url}{path}")
+        expect(page).to_have_url(re.compile(r"/login\?next="))
+    posted = page.request.post(f"{server.url}/account/tokens", form={"name": "stolen", "csrf_token": csrf or ""},
+                               max_redirects=0)
+    assert posted.status == 303 and posted.headers["location"].startswith("/login")
+    replay.close()
+
+
+def _login_over_http(url: str, name: str, password: str, forwarded_for: str) -> httpx.Response:
+    """One form login as a browser behind the proxy would send it, the client address in X-Forwarded-For."""
+    headers = {"X-Forwarded-For": forwarded_for}
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as http:
+        form = http.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        cookie = form.cookies.get("xihe_login_csrf")
+        return http.post("/login", data={"name": name, "password": password, "csrf_token": token.group(1)},
+                         headers={"Cookie": f"xihe_login_csrf={cookie}"})
+
+
+def test_a_lockout_from_one_address_does_not_stop_the_owner_elsewhere(server: Server) -> None:
+    # The server's peer here is 127.0.0.1, the nginx of docs/deploy.md: uvicorn trusts its X-Forwarded-For.
+    for _ in range(10):
+        assert _login_over_http(server.url, "bob", "guess", "198.51.100.9").status_code == 401
+    assert _login_over_http(server.url, "bob", BOB_PASSWORD, "198.51.100.9").status_code == 429
+    assert _login_over_http(server.url, "bob", BOB_PASSWORD, "203.0.113.30").status_code == 303
+
+
+def test_an_untrusted_forwarded_header_is_ignored(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data_dir = tmp_path_factory.mktemp("xihe-e2e-untrusted")
+    env = server_env(data_dir, WORKERS="1")
+    env["FORWARDED_ALLOW_IPS"] = "192.0.2.1"  # the only trusted proxy; the tests' 127.0.0.1 is not it
+    srv = Server(data_dir, env).start()
+    try:
+        run_xihe("users", "add", "bob", "--password-value", BOB_PASSWORD, "--data-dir", str(data_dir), env=srv.env)
+        for _ in range(10):
+            assert _login_over_http(srv.url, "bob", "guess", "198.51.100.10").status_code == 401
+        # A forged header cannot make the attacker look like a fresh address: it is still 127.0.0.1, paused.
+        assert _login_over_http(srv.url, "bob", BOB_PASSWORD, "203.0.113.31").status_code == 429
+    finally:
+        srv.stop()
