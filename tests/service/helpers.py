@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-POSTGRES_ADMIN_URL = os.environ.get("XIHE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+from tests import postgres
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
 
@@ -32,17 +32,18 @@ def basis_state_qasm(value: int, num_qubits: int) -> str:
 
 @contextlib.contextmanager
 def fresh_postgres_database() -> Iterator[str]:
-    """Create ``xihe_test_<random>`` on the machine's PostgreSQL; yield its SQLAlchemy URL; drop it after."""
+    """Create ``xihe_test_<random>`` on the tests' PostgreSQL (``tests/postgres.py``: ``XIHE_TEST_DATABASE_URL``,
+    else a private server started on first use); yield its SQLAlchemy URL; drop it after."""
     import psycopg
 
+    admin_url = postgres.admin_url()
     name = f"xihe_test_{secrets.token_hex(6)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     try:
-        yield f"{base}/{name}"
+        yield postgres.database_url(admin_url, name)
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
