@@ -240,10 +240,13 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
 async def submit(request: Request, user: UserDep, response: Response,
                  idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> Any:
     """A quafu-sdk job (its body has ``mode``) or else the native submission, answered by the native handler."""
-    try:
-        body = json.loads(await request.body() or b"null")
-    except json.JSONDecodeError as exc:
-        raise Problem(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    body: Any = None  # not JSON: the native model refuses it as FastAPI would ("the body must be a JSON object")
+    if "json" in request.headers.get("content-type", "").lower():
+        try:
+            body = json.loads(await request.body() or b"null")
+        except json.JSONDecodeError as exc:
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode "
+                                           "error", "input": {}, "ctx": {"error": exc.msg}}]) from None
     if isinstance(body, dict) and "mode" in body and "target" in body:
         answer = await run_in_threadpool(_submit_sdk, request, user, body)
         return JSONResponse(answer, status_code=201)
@@ -252,8 +255,9 @@ async def submit(request: Request, user: UserDep, response: Response,
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     state = request.app.state
-    public = await run_in_threadpool(native_jobs.submit, request, native, user, state.settings, state.database,
-                                     state.catalog, response, idempotency_key)
+    public = await run_in_threadpool(lambda: native_jobs.submit(
+        request=request, body=native, user=user, settings=state.settings, database=state.database,
+        catalog=state.catalog, response=response, idempotency_key=idempotency_key))
     return JSONResponse(jsonable_encoder(public), status_code=201, headers=dict(response.headers))
 
 
@@ -407,7 +411,8 @@ async def cancel(request: Request, job_id: str, user: UserDep) -> Any:
     answer = await run_in_threadpool(_cancel_sdk, request, user, job_id)
     if answer is not None:
         return JSONResponse(answer)
-    public = await run_in_threadpool(native_jobs.cancel, request, job_id, user, request.app.state.database)
+    public = await run_in_threadpool(lambda: native_jobs.cancel(request=request, job_id=job_id, user=user,
+                                                                database=request.app.state.database))
     return JSONResponse(jsonable_encoder(public))
 
 
