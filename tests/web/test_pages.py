@@ -158,7 +158,7 @@ def test_tokens_are_shown_once_and_revoked_tokens_are_refused_by_the_api(alice: 
     csrf = page_csrf(alice)
     created = alice.post("/account/tokens", data={"name": "laptop", "csrf_token": csrf})
     assert created.status_code == 201
-    secret = re.search(r'id="new-token-secret">(xh_[^<]+)<', created.text)
+    secret = re.search(r'id="new-token-secret">((?:xh|qf)_[^<]+)<', created.text)
     assert secret
     token_id = re.findall(r'data-token="([0-9a-f]+)"', created.text)[-1]
     api = {"Authorization": f"Bearer {secret.group(1)}"}

@@ -66,8 +66,8 @@ def test_calibration_rows_cover_dead_and_working_parts() -> None:
 
 def test_session_tokens_resist_forgery_and_expire() -> None:
     signer = SessionSigner(lambda: b"key-one" * 4)
-    token = signer.dumps(SessionData(user_id=3, expires=100.0, csrf="c", password_tag="p"))
-    assert signer.loads(token, now=99.0) == SessionData(3, 100.0, "c", "p")
+    token = signer.dumps(SessionData(sid="s", user_id=3, expires=100.0, csrf="c", password_tag="p"))
+    assert signer.loads(token, now=99.0) == SessionData("s", 3, 100.0, "c", "p")
     assert signer.loads(token, now=100.0) is None
     assert SessionSigner(lambda: b"key-two" * 4).loads(token, now=1.0) is None
     for broken in ("", ".", "abc", token + "x", "x" + token, token.replace(".", "")):
