@@ -25,30 +25,32 @@ def test_dongling_numbers_130_qubits_of_which_106_work() -> None:
     assert len(d.working_qubits) == 106
     assert d.kind == "twin" and d.exclusive and d.system_id == 7
     assert d.native_gates == ["cz", "h", "rx", "ry", "rz"]
-    # Q0101 (qubit 0) is dead; Q0103 (qubit 2) works; every coupler joins working qubits.
-    assert 0 not in d.working_qubits and 2 in d.working_qubits
+    # pyquafu's numbering: qubit 0 is Q0103, the lowest-numbered qubit of a working coupler; Q0101 is dead.
+    assert d.target.labels[0] == "Q0103" and 0 in d.working_qubits
+    assert d.target.labels.index("Q0101") not in d.working_qubits
     assert all(a in d.working_qubits and b in d.working_qubits for a, b in d.coupling_map)
     assert len(d.target.edges) == 105
 
 
-def test_line10_is_a_directed_cx_chain_with_qubit_0_uncoupled() -> None:
+def test_line10_is_a_directed_cx_chain_with_its_uncoupled_qubit_last() -> None:
     d = devices.get("line10")
-    assert d.coupling_map == [(i, i + 1) for i in range(1, 9)]
+    assert d.coupling_map == [(i, i + 1) for i in range(8)]
+    assert d.target.labels[9] == "Q0101"
     assert "cx" in d.native_gates
 
 
 def test_cx_pair_direction_follows_the_file() -> None:
     target = devices.get("line10").target
-    assert target.supports("cx", (1, 2)) and not target.supports("cx", (2, 1))
-    assert target.error("cx", (1, 2)) == pytest.approx(1 - 0.996)
+    assert target.supports("cx", (0, 1)) and not target.supports("cx", (1, 0))
+    assert target.error("cx", (0, 1)) == pytest.approx(1 - 0.996)
 
 
 def test_defaults_fill_what_the_file_lacks() -> None:
     d = devices.get("line10")
-    assert d.target.readout_error[3] == (d.defaults.readout_p1_given_0, d.defaults.readout_p0_given_1)
-    assert d.target.duration("cx", (1, 2)) == d.defaults.two_qubit_gate_duration_ns
-    assert d.target.t1[2] == pytest.approx(65.33e3)
-    assert d.target.t2[2] == pytest.approx(27.79e3)
+    assert d.target.readout_error[2] == (d.defaults.readout_p1_given_0, d.defaults.readout_p0_given_1)
+    assert d.target.duration("cx", (0, 1)) == d.defaults.two_qubit_gate_duration_ns
+    assert d.target.t1[1] == pytest.approx(65.33e3)  # Q0103
+    assert d.target.t2[1] == pytest.approx(27.79e3)
 
 
 def test_operator_overrides_change_defaults(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -57,9 +59,9 @@ def test_operator_overrides_change_defaults(tmp_path, monkeypatch) -> None:  # t
                                            "readout_error": {"Q0104": [0.2, 0.3]}}}))
     monkeypatch.setenv("XIHE_DEVICE_OVERRIDES", str(path))
     d = devices.get("line10")
-    assert d.target.readout_error[2][0] == 0.1
-    assert d.target.readout_error[3] == (0.2, 0.3)
-    assert d.target.duration("cx", (1, 2)) == 100
+    assert d.target.readout_error[1][0] == 0.1
+    assert d.target.readout_error[2] == (0.2, 0.3)  # Q0104
+    assert d.target.duration("cx", (0, 1)) == 100
 
 
 def test_unknown_override_key_is_refused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -72,6 +74,7 @@ def test_unknown_override_key_is_refused(tmp_path, monkeypatch) -> None:  # type
 
 def test_operator_chip_folder_adds_a_twin(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     data = devices.get("line10").to_quafu_chip_info()
+    data.pop("system_id")  # line10's own id would clash; without one the file gets a stable id of its own
     (tmp_path / "mychip.json").write_text(json.dumps(data))
     monkeypatch.setenv("XIHE_DEVICES_DIR", str(tmp_path))
     assert "mychip" in devices.names()
@@ -123,6 +126,6 @@ def test_calibration_history_finds_the_snapshot_in_force() -> None:
     assert history.at(datetime(2025, 6, 1, tzinfo=UTC)).id == snap.id  # type: ignore[union-attr]
     assert history.at(datetime(2020, 1, 1, tzinfo=UTC)) is None
     recalibrated = d.with_calibration(snap)
-    assert recalibrated.target.error("cx", (1, 2)) == pytest.approx(0.1)
+    assert recalibrated.target.error("cx", (0, 1)) == pytest.approx(0.1)
     assert recalibrated.calibration.id == snap.id and len(recalibrated.history) == 2
-    assert d.target.error("cx", (1, 2)) == pytest.approx(0.004)  # the original is unchanged
+    assert d.target.error("cx", (0, 1)) == pytest.approx(0.004)  # the original is unchanged

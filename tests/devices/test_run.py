@@ -32,8 +32,9 @@ def test_same_seed_same_counts() -> None:
 
 
 def test_twin_refuses_a_non_native_circuit() -> None:
-    with pytest.raises(ValidationError, match=r"cx.* on qubits \(0, 1\): no working coupler"):
-        devices.get("line10").run(_ghz(3), 10)
+    uncoupled = Circuit(3, 3).h(0).cx(0, 2).measure([0, 2], [0, 2])
+    with pytest.raises(ValidationError, match=r"cx.* on qubits \(0, 2\): no working coupler"):
+        devices.get("line10").run(uncoupled, 10)
 
 
 def test_wide_clifford_circuit_goes_to_the_stabilizer_engine() -> None:

@@ -2,12 +2,30 @@ import pytest
 
 from xihe import devices
 from xihe.circuit import Circuit
+from xihe.compiler import Target
+from xihe.devices.connectivity import max_connected_qubits
 from xihe.errors import ValidationError
 
 
 def test_too_wide_circuit_is_refused_with_the_numbers() -> None:
-    with pytest.raises(ValidationError, match="11 qubits; backend line10 has working 10"):
+    with pytest.raises(ValidationError, match="11 qubits; backend line10 can use at most 9 together"):
         devices.get("line10").validate(Circuit(11))
+
+
+def test_circuit_wider_than_the_largest_connected_group_is_refused() -> None:
+    # line10: all 10 qubits work, but one has no working coupler, so only 9 can be used together.
+    line10 = devices.get("line10")
+    assert len(line10.working_qubits) == 10 and line10.max_connected_qubits == 9
+    with pytest.raises(ValidationError, match="10 qubits; backend line10 can use at most 9 together"):
+        line10.validate(Circuit(10, 1).x(0).measure(0, 0))
+    line10.validate(Circuit(9, 1).x(0).measure(0, 0))
+    line10.validate(Circuit(10, 1).rx(3.14, 0).measure(0, 0), verbatim=True)  # physical qubits, as written
+
+
+def test_max_connected_qubits_of_every_shipped_backend() -> None:
+    assert {name: devices.get(name).max_connected_qubits for name in ("sim", "line10", "dongling", "grid36")} == {
+        "sim": 34, "line10": 9, "dongling": 106, "grid36": 36}
+    assert max_connected_qubits(Target.from_edges(6, [(0, 1), (1, 2), (3, 4)])) == 3
 
 
 def test_verbatim_non_native_gate_is_named() -> None:
@@ -25,9 +43,11 @@ def test_verbatim_uncoupled_pair_is_named() -> None:
 
 
 def test_verbatim_dead_qubit_is_named() -> None:
-    qc = Circuit(2, 1).rx(0.1, 0).measure(0, 0)
-    with pytest.raises(ValidationError, match="qubit\\(s\\) \\[0\\] are not working"):
-        devices.get("dongling").validate(qc, verbatim=True)
+    device = devices.get("dongling")
+    dead = device.target.labels.index("Q0101")
+    qc = Circuit(dead + 1, 1).rx(0.1, dead).measure(dead, 0)
+    with pytest.raises(ValidationError, match=rf"qubit\(s\) \[{dead}\] are not working"):
+        device.validate(qc, verbatim=True)
 
 
 def test_verbatim_native_circuit_passes() -> None:

@@ -42,8 +42,12 @@ def native(server: Server, token: str) -> httpx.Client:
 def test_backends_listed_with_integer_system_ids(report: dict[str, Any], server: Server, token: str) -> None:
     with native(server, token) as client:
         backends = {b["name"]: b for b in client.get("/backends").json()}
-    assert set(report["backends"]) == set(backends)
+    # pyquafu keeps "sim" for its local simulator, so the ideal simulator is listed a second time as "sim-ideal".
+    assert set(report["backends"]) == set(backends) | {"sim-ideal"}
+    assert report["backends"]["sim-ideal"]["qubits"] == backends["sim"]["num_qubits"]
     for name, seen in report["backends"].items():
+        if name == "sim-ideal":
+            continue
         assert seen["system_id"] == backends[name]["system_id"]
         assert isinstance(seen["system_id"], int)
         assert seen["qubits"] == backends[name]["num_qubits"]
@@ -85,9 +89,9 @@ def test_verbatim_task_runs_as_written(report: dict[str, Any]) -> None:
     verbatim = report["verbatim"]
     assert verbatim["status"] == "Completed"
     assert "cx q[2],q[3];" in verbatim["openqasm"]
-    # pyquafu declares one classical bit per qubit (creg meas[10]); only the first three were measured.
-    assert all(len(k) == 10 and k.endswith("0" * 7) for k in verbatim["counts"])
-    assert sum(n for k, n in verbatim["counts"].items() if k[:3] in BELL_OUTCOMES) > 0.8 * 300
+    # pyquafu declares one classical bit per qubit (creg meas[10]); counts hold the three measured ones only.
+    assert all(len(k) == 3 for k in verbatim["counts"])
+    assert sum(n for k, n in verbatim["counts"].items() if k in BELL_OUTCOMES) > 0.8 * 300
 
 
 def test_large_chip_task_completes(report: dict[str, Any]) -> None:

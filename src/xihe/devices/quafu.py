@@ -1,7 +1,8 @@
 """Reader of the Quafu chip-info JSON (as pyquafu and QSteed use it) into a compiler :class:`Target`.
 
-Numbering (DESIGN.md): physical qubit ``i`` is the ``i``-th key of ``all_qubits_info``; the chip's names
-(``Q0103``) stay as labels. A qubit missing from ``qubits_info`` is dead; a coupler missing from
+Numbering (DESIGN.md, as pyquafu's ``get_chip_info`` numbers a chip): physical qubit ``i`` is the ``i``-th of the
+qubits named in ``topological_structure`` sorted by number, the chip's other qubits following (:func:`labels`); the
+chip's names (``Q0103``) stay as labels. A qubit missing from ``qubits_info`` is dead; a coupler missing from
 ``topological_structure`` or of fidelity 0 in ``all_topological_structure`` is dead. For a directed gate
 (``CX``) the pair ``Qa_Qb`` means ``a`` controls; ``CZ`` is symmetric and listed both ways in the Target.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from xihe.compiler.target import InstructionProperties, Target
 from xihe.devices.defaults import DeviceDefaults
 from xihe.errors import ValidationError
 
+_DIGITS = re.compile(r"\d+")
 ONE_QUBIT_NATIVE = frozenset({"rx", "ry", "rz", "h", "id", "x", "y", "z", "sx", "s", "t", "u3"})
 
 
@@ -46,11 +49,27 @@ def calibration_time(data: dict[str, Any]) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _label_number(label: str) -> tuple[int, int, str]:
+    """pyquafu's sort key of a qubit name: its first run of digits (``Q0103`` -> 103); names without digits last."""
+    digits = _DIGITS.search(label)
+    return (0, int(digits.group()), label) if digits else (1, 0, label)
+
+
 def labels(data: dict[str, Any]) -> list[str]:
+    """The chip's qubit names in physical-qubit order, as pyquafu numbers them (``Backend.get_chip_info``).
+
+    The qubits named in ``topological_structure`` come first, sorted by their number; the other qubits of the file
+    (no working coupler, or dead) follow, sorted the same way.
+    """
     names = list(data.get("all_qubits_info") or data.get("qubits_info") or {})
+    coupled: set[str] = set()
+    for pair in (data.get("topological_structure") or {}):
+        coupled.update(str(pair).split("_"))
+    names += sorted(coupled - set(names))
     if not names:
         raise ValidationError("chip file: no qubits (all_qubits_info is empty)")
-    return names
+    first = sorted((n for n in names if n in coupled), key=_label_number)
+    return first + sorted((n for n in names if n not in coupled), key=_label_number)
 
 
 def working_couplers(data: dict[str, Any]) -> dict[str, dict[str, float]]:

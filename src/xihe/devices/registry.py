@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,6 +30,15 @@ DEVICES_DIR_ENV = "XIHE_DEVICES_DIR"
 SIM_QUBITS = 34
 CLIFFORD_QUBITS = 1000
 SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+SIM_SYSTEM_ID = 1
+CLIFFORD_SYSTEM_ID = 2
+# pyquafu keeps the name ``sim`` for its local simulator (``Estimator(backend="sim")`` never calls the server), so
+# the legacy Quafu protocol also lists ``sim`` as ``SIM_ALIAS``; its id is reserved here so no chip file takes it.
+SIM_ALIAS = "sim-ideal"
+SIM_ALIAS_SYSTEM_ID = 100
+# Operator chip files without a system_id get one in [OPERATOR_ID_BASE, OPERATOR_ID_BASE + OPERATOR_ID_SPAN).
+OPERATOR_ID_BASE = 10_000
+OPERATOR_ID_SPAN = 90_000
 
 # name -> (chip file, system_id, description)
 SHIPPED_TWINS = {
@@ -36,6 +46,11 @@ SHIPPED_TWINS = {
     "dongling": ("dongling.json", 7, "Twin of Dongling, a 106-working-qubit Quafu chip (2024-04), CZ native"),
     "grid36": ("grid36.json", 3, "Generated 6x6 grid, CZ native, calibration drawn from Dongling's"),
 }
+
+
+def _stable_system_id(name: str) -> int:
+    """The system_id of an operator's chip file that names none: from the device name, so it never changes."""
+    return OPERATOR_ID_BASE + zlib.crc32(name.encode()) % OPERATOR_ID_SPAN
 
 
 def _chip_data(file: str) -> dict[str, Any]:
@@ -68,23 +83,55 @@ def _simulator(name: str, system_id: int, num_qubits: int, clifford_only: bool, 
                   description=description)
 
 
+@lru_cache(maxsize=8)
+def _system_ids(devices_dir: str | None) -> dict[str, int]:
+    ids = {"sim": SIM_SYSTEM_ID, "sim-clifford": CLIFFORD_SYSTEM_ID}
+    ids |= {name: sid for name, (_, sid, _) in SHIPPED_TWINS.items()}
+    owner = {sid: name for name, sid in ids.items()} | {SIM_ALIAS_SYSTEM_ID: SIM_ALIAS}
+    for name, path in _operator_chips().items():
+        if name in ids:
+            continue
+        try:
+            declared = json.loads(path.read_text()).get("system_id")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ValidationError(f"chip file {path}: cannot read it: {exc}") from exc
+        sid = _stable_system_id(name) if declared is None or declared == "" else int(declared)
+        if sid in owner:
+            raise ValidationError(
+                f"chip file {path}: system_id {sid} is already backend {owner[sid]!r}'s; clients such as pyquafu "
+                f"send tasks by system_id, so give the file a \"system_id\" no other backend has")
+        ids[name] = sid
+        owner[sid] = name
+    return ids
+
+
+def system_ids() -> dict[str, int]:
+    """Every backend's system_id (unique; a clash between chip files is refused here, when devices load).
+
+    Shipped backends have fixed ids; an operator's chip file keeps its own ``system_id``, or, without one, gets
+    an id computed from its name (the same on every start).
+    """
+    return dict(_system_ids(os.environ.get(DEVICES_DIR_ENV)))
+
+
 def _builders() -> dict[str, Callable[[], Device]]:
     out: dict[str, Callable[[], Device]] = {
-        "sim": lambda: _simulator("sim", 1, SIM_QUBITS, False, "Ideal statevector simulator"),
-        "sim-clifford": lambda: _simulator("sim-clifford", 2, CLIFFORD_QUBITS, True,
+        "sim": lambda: _simulator("sim", SIM_SYSTEM_ID, SIM_QUBITS, False, "Ideal statevector simulator"),
+        "sim-clifford": lambda: _simulator("sim-clifford", CLIFFORD_SYSTEM_ID, CLIFFORD_QUBITS, True,
                                            "Ideal stabilizer simulator for Clifford circuits"),
     }
     for name, (file, sid, text) in SHIPPED_TWINS.items():
         out[name] = lambda name=name, file=file, sid=sid, text=text: twin_from_chip_info(  # type: ignore[misc]
             name, _chip_data(file), system_id=sid, description=text)
+    ids = system_ids()
     for name, path in _operator_chips().items():
         out.setdefault(name, lambda name=name, path=path: twin_from_chip_info(  # type: ignore[misc]
-            name, json.loads(path.read_text()), description=f"Twin of {path.name}"))
+            name, json.loads(path.read_text()), system_id=ids[name], description=f"Twin of {path.name}"))
     return out
 
 
 def names() -> list[str]:
-    """Every backend name, shipped ones first."""
+    """Every backend name, shipped ones first (refused if two backends would share a system_id)."""
     return list(_builders())
 
 

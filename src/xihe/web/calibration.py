@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from xihe.devices.quafu import labels as chip_labels
+
 
 @dataclass(frozen=True)
 class QubitRow:
@@ -44,7 +46,7 @@ def is_chip_info(data: dict[str, Any]) -> bool:
 
 def qubit_rows(data: dict[str, Any], target: Any, only: Iterable[int] | None = None) -> list[QubitRow]:
     """One row per numbered qubit (dead ones included), or only the physical qubits ``only``."""
-    labels = list(data.get("all_qubits_info") or data.get("qubits_info") or {})
+    labels = chip_labels(data) if is_chip_info(data) else []
     info = data.get("qubits_info") or {}
     wanted = None if only is None else set(only)
     rows = []
@@ -65,7 +67,7 @@ def qubit_rows(data: dict[str, Any], target: Any, only: Iterable[int] | None = N
 
 def coupler_rows(data: dict[str, Any], only: Iterable[int] | None = None) -> list[CouplerRow]:
     """Every coupler of the file with its best-known fidelity (0 for dead ones); ``only``: pairs within it."""
-    labels = list(data.get("all_qubits_info") or data.get("qubits_info") or {})
+    labels = chip_labels(data) if is_chip_info(data) else []
     index = {label: i for i, label in enumerate(labels)}
     alive = set(data.get("qubits_info") or {})
     working = data.get("topological_structure") or {}

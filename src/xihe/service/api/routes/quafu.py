@@ -37,9 +37,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
+from xihe.devices.registry import SIM_ALIAS, SIM_ALIAS_SYSTEM_ID
 from xihe.service.api.deps import authenticate
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
+from xihe.service.quafu_legacy import expand_mc_rotations, non_finite_angle, pyquafu_counts, pyquafu_task_qasm
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate
 from xihe.service.states import JobStatus
@@ -61,24 +63,29 @@ _STATUS_WORDS = {"online": "Online", "maintenance": "Maintenance", "offline": "O
 # Instructions a verbatim (compile=0) pyquafu circuit may carry besides the native gates; pyquafu checks its gates
 # against ``valid_gates`` itself before sending (measurements are kept apart from gates in pyquafu).
 _ALWAYS_VALID = ("barrier", "delay")
+# pyquafu's retrieve and get_chip_info never read the body's code (they would fail with a KeyError on an error
+# body); an HTTP error status is the one signal they heed: ``raise_for_status`` -> pyquafu's ServerError with it.
+_HTTP_STATUS = {BAD_TOKEN: 401, BAD_REQUEST: 400, INVALID_CIRCUIT: 422, DEVICE_CANNOT_TAKE: 422,
+                SERVER_UNAVAILABLE: 503}
 _MEASURE = re.compile(r"measure\s+\w+\s*\[\s*(\d+)\s*\]\s*->\s*\w+\s*\[\s*(\d+)\s*\]")
 
 
 class QuafuError(Exception):
     """An error answered in the Quafu way: HTTP 200, ``{"status": code, "message": ...}``."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, http_status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.http_status = http_status or _HTTP_STATUS.get(code, 400)
 
 
 def _answer(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=200)
 
 
-def _error(code: int, message: str) -> JSONResponse:
-    return _answer({"status": code, "message": message, "msg": message})
+def _error(code: int, message: str, http_status: int = 200) -> JSONResponse:
+    return JSONResponse({"status": code, "message": message, "msg": message}, status_code=http_status)
 
 
 def _code_for(problem: Problem) -> int:
@@ -94,19 +101,26 @@ def _code_for(problem: Problem) -> int:
     return BAD_REQUEST
 
 
-async def _guarded(request: Request, handler: Any) -> JSONResponse:
-    """Run ``handler(request, user, form)`` after authentication, mapping every failure to a Quafu answer."""
+async def _guarded(request: Request, handler: Any, *, http_errors: bool = False) -> JSONResponse:
+    """Run ``handler(request, user, form)`` after authentication, mapping every failure to a Quafu answer.
+
+    ``http_errors``: for the calls whose answer pyquafu reads without checking its code, an error also gets an
+    HTTP error status (the body is the same).
+    """
     try:
         user = await run_in_threadpool(_authenticate, request)
         form = {key: str(value) for key, value in (await request.form()).items()}
         return _answer(await handler(request, user, form))
     except QuafuError as exc:
-        return _error(exc.code, exc.message)
+        return _error(exc.code, exc.message, exc.http_status if http_errors else 200)
     except Problem as exc:
-        return _error(_code_for(exc), exc.detail)
+        code = _code_for(exc)
+        return _error(code, exc.detail, (exc.status if exc.status >= 400 else _HTTP_STATUS[code]) if http_errors
+                      else 200)
     except Exception:  # the protocol has no 500: say so in its own way, keep the trace in the log
         log.exception("legacy Quafu request %s failed", request.url.path)
-        return _error(SERVER_UNAVAILABLE, "internal server error; the operator's log has details")
+        return _error(SERVER_UNAVAILABLE, "internal server error; the operator's log has details",
+                      500 if http_errors else 200)
 
 
 def _authenticate(request: Request) -> User:
@@ -137,6 +151,8 @@ def _int_field(form: dict[str, str], name: str, default: int | None = None) -> i
 
 def _backend_by_system_id(request: Request, system_id: int) -> Any:
     catalog = request.app.state.catalog
+    if system_id == SIM_ALIAS_SYSTEM_ID:
+        return catalog.get("sim")
     for name in catalog.names():
         device = catalog.get(name)
         if int(getattr(device, "system_id", -1)) == system_id:
@@ -146,10 +162,13 @@ def _backend_by_system_id(request: Request, system_id: int) -> Any:
 
 def _backend_by_name(request: Request, name: str) -> Any:
     catalog = request.app.state.catalog
+    if name.strip().lower() == SIM_ALIAS:
+        return catalog.get("sim")
     for known in catalog.names():
         if known.lower() == name.strip().lower():
             return catalog.get(known)
-    raise QuafuError(BAD_REQUEST, f"unknown backend {name!r}; available: {', '.join(catalog.names())}")
+    raise QuafuError(BAD_REQUEST, f"unknown backend {name!r}; available: {', '.join(catalog.names())}",
+                     http_status=404)
 
 
 def _status_overrides(request: Request) -> tuple[dict[str, str], dict[str, int]]:
@@ -186,12 +205,18 @@ def _measure_text(qasm: str) -> str:
 
 
 def task_json(job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """A job as a Quafu task: compiled circuit and counts once done, the submitted circuit and "{}" before."""
+    """A job as a Quafu task: compiled circuit and counts once done, the submitted circuit and "{}" before.
+
+    ``openqasm`` is written in pyquafu's dialect with the user's measurement order, and ``res`` keyed by the
+    measured bits only (:mod:`xihe.service.quafu_legacy`), so pyquafu's ``ExecResult`` reads both right.
+    """
     status = JobStatus(job.status)
-    submitted = (job.payload or {}).get("circuits") or [""]
+    submitted = ((job.payload or {}).get("circuits") or [""])[0]
     first = results[0] if results else {}
-    openqasm = first.get("compiled_qasm") or submitted[0]
+    openqasm, measured = pyquafu_task_qasm(first.get("compiled_qasm") or submitted, submitted)
     counts = first.get("counts") if status == JobStatus.DONE else None
+    if counts:
+        counts = pyquafu_counts(counts, measured)
     body: dict[str, Any] = {
         "task_id": job.id,
         "task_name": job.name or "",
@@ -215,12 +240,12 @@ def _load_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
     with request.app.state.database.read() as session:
         job = jobs.get_user_job(session, user.id, task_id)
         if job is None:
-            raise QuafuError(BAD_REQUEST, f"no task {task_id!r}")
+            raise QuafuError(BAD_REQUEST, f"no task {task_id!r} for this token", http_status=404)
         return task_json(job, jobs.results_for(session, job.id))
 
 
 def _submit(request: Request, user: User, form: dict[str, str]) -> str:
-    qasm = form.get("qtasm", "")
+    qasm = expand_mc_rotations(form.get("qtasm", ""))
     if not qasm.strip():
         raise QuafuError(INVALID_CIRCUIT, "the task has no circuit (form field 'qtasm' is empty)")
     device = _backend_by_system_id(request, _int_field(form, "selected_server"))
@@ -237,9 +262,18 @@ def _submit(request: Request, user: User, form: dict[str, str]) -> str:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise QuafuError(BAD_REQUEST, f"invalid task: {reasons}") from None
     settings, database, catalog = request.app.state.settings, request.app.state.database, request.app.state.catalog
-    with database.write() as session:
-        outcome = submit_job(session, settings, catalog, user, body, source="quafu")
-        job_id = outcome.job.id
+    try:
+        with database.write() as session:
+            outcome = submit_job(session, settings, catalog, user, body, source="quafu")
+            job_id = outcome.job.id
+    except Problem as exc:
+        if exc.code != "unbound_parameters":
+            raise
+        # The protocol has no field for parameter values: a name here is pyquafu's 'nan'/'inf' or unbound.
+        bad = non_finite_angle(qasm)
+        raise QuafuError(INVALID_CIRCUIT, f"the circuit has a gate angle that is not a finite number ({bad}); "
+                         "give every angle a finite value" if bad else
+                         f"{exc.detail.split(';')[0]}; bind every Parameter in pyquafu before sending") from None
     request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=body.kind).inc()
     return job_id
 
@@ -270,6 +304,9 @@ async def get_backends(request: Request) -> JSONResponse:
             device = catalog.get(name)
             status = overrides.get(name, str(getattr(device, "status", "online")))
             data.append(backend_entry(device, status, queued.get(name, 0)))
+            if name == "sim":  # the same simulator under a name pyquafu sends to the server (see SIM_ALIAS)
+                data.append(backend_entry(device, status, queued.get(name, 0)) | {
+                    "system_name": SIM_ALIAS, "system_id": SIM_ALIAS_SYSTEM_ID})
         return {"status": OK, "message": "success", "data": data}
 
     return await _guarded(request, handle)
@@ -285,7 +322,7 @@ async def get_chip_info(request: Request) -> JSONResponse:
         info.setdefault("status", OK)
         return info
 
-    return await _guarded(request, handle)
+    return await _guarded(request, handle, http_errors=True)
 
 
 @router.post("/scq_kit/", operation_id="quafu_send_and_wait")
@@ -320,4 +357,4 @@ async def retrieve(request: Request) -> JSONResponse:
             raise QuafuError(BAD_REQUEST, "form field 'task_id' is missing")
         return await run_in_threadpool(_load_task, request, user, task_id)
 
-    return await _guarded(request, handle)
+    return await _guarded(request, handle, http_errors=True)
