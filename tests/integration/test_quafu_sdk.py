@@ -77,6 +77,16 @@ try:
     out["missing"] = "found"
 except quafu.QuafuError as exc:
     out["missing"] = type(exc).__name__
+def error_of(call):
+    try:
+        call()
+        return "accepted"
+    except quafu.QuafuError as exc:
+        return {"type": type(exc).__name__, "category": getattr(exc, "category", None), "text": str(exc)}
+out["over_quota_shots"] = error_of(lambda: c.submit(SKEW, target="sim", shots=200000))
+out["bad_qasm"] = error_of(lambda: c.submit("OPENQASM 2.0;\nqreg q[1];\nbogus q[0];\n", target="sim"))
+out["mixed_shots"] = error_of(lambda: c.submit([SKEW, {"qasm": SKEW, "shots": 7}], target="sim", shots=10))
+out["unknown_target"] = error_of(lambda: c.submit(SKEW, target="nochip"))
 out["stats"] = c.stats(days=7)
 print(json.dumps(out, default=str))
 '''
@@ -184,3 +194,12 @@ def test_native_submit_and_cancel_still_answer_natively(server: Server, token: s
         assert cancelled.json()["status"] == "CANCELLED" and cancelled.json()["id"] == created.json()["id"]
         bad = api.post("/jobs", json={"qasm": BELL, "backend": "sim", "bogus": 1})
         assert bad.status_code == 422 and "bogus" in bad.json()["detail"]
+
+
+def test_server_side_refusals_map_to_the_sdks_exceptions(report: dict[str, Any]) -> None:
+    # 200000 shots: within sim's own maximum (no local precheck) but over the user's per-job quota (100000).
+    assert report["over_quota_shots"]["type"] == "PrecheckError"
+    assert report["over_quota_shots"]["category"] == "precheck.shotsOutOfRange"
+    assert report["bad_qasm"]["type"] == "BadRequest" and "bogus" in report["bad_qasm"]["text"]
+    assert report["mixed_shots"]["type"] == "BadRequest"
+    assert report["unknown_target"]["type"] == "BadRequest" and "nochip" in report["unknown_target"]["text"]

@@ -13,7 +13,7 @@ import pytest
 
 from tests.client.live import new_user_token, shared_server
 from tests.integration.quafu_clients import client_python, run_client
-from tests.service.helpers import Server
+from tests.service.helpers import BELL, Server
 
 SCENARIO = r'''
 import json, sys
@@ -121,3 +121,18 @@ def test_tasks_are_the_users_native_jobs(report: dict[str, Any], server: Server,
                       timeout=30) as native:
         job = native.get(f"/jobs/{report['tid']:016x}").json()
     assert job["status"] == "DONE" and job["backend"] == "sim" and job["shots"] == 2048
+
+
+def test_one_job_list_for_quafusqc_quafu_sdk_and_native(report: dict[str, Any], server: Server, token: str) -> None:
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as native:
+        sdk = native.post("/jobs", json={"mode": "single", "target": "sim", "shots": 10, "circuit_level": "logical",
+                                         "circuits": [{"qasm": BELL}], "client_ref": "one-list"}).json()["job_id"]
+        own = native.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10}).json()["id"]
+        listed = {job["id"] for job in native.get("/jobs", params={"limit": 100}).json()["items"]}
+        tids = {task["taskId"] for task in native.get(
+            f"{server.url}/task/query/", headers={"token": token},
+            params={"start": "2020-01-01-00-00-00", "end": "2099-01-01-00-00-00", "limit": 100}).json()["tasks"]}
+    sqc = {f"{report[key]:016x}" for key in ("tid", "one_tid", "held_tid")}
+    assert sqc | {sdk, own} <= listed
+    assert {int(sdk, 16), int(own, 16)} | {report["tid"], report["one_tid"], report["held_tid"]} <= tids

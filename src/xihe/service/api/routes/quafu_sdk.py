@@ -208,16 +208,19 @@ def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
 
 def _precheck(problem: Problem) -> Problem:
     """A native validation problem in quafu-sdk's vocabulary (``precheck.*`` -> ``PrecheckError``)."""
-    codes = {"too_many_shots": "precheck.shotsOutOfRange", "too_large": "precheck.simTooLarge",
+    codes = {"too_many_shots": "precheck.shotsOutOfRange", "quota_shots": "precheck.shotsOutOfRange",
+             "too_large": "precheck.simTooLarge", "quota_qubits": "precheck.simTooLarge",
              "too_many_circuits": "job_too_large"}
     if problem.status == 401:
         return problem
-    if problem.status == 403:
+    if problem.code == "quota_jobs_per_day":
         return sdk_error(429, "runtime.quotaExhausted", problem.detail)
+    if problem.code in codes:  # a per-job limit, the user's or the backend's: the SDK's precheck categories
+        return sdk_error(422 if problem.status == 403 else problem.status, codes[problem.code], problem.detail)
     if problem.status == 409 and problem.code == "backend_unavailable":
         return sdk_error(503, "runtime.deviceUnavailable", problem.detail)
-    code = codes.get(problem.code, f"precheck.{problem.code}" if problem.status == 422 else problem.code)
-    return sdk_error(problem.status, code, problem.detail)
+    return sdk_error(problem.status, f"precheck.{problem.code}" if problem.status == 422 else problem.code,
+                     problem.detail)
 
 
 def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
