@@ -58,10 +58,12 @@ def test_calibration_rows_cover_dead_and_working_parts() -> None:
     couplers = coupler_rows(device.calibration.data)
     stats = summary(rows, couplers)
     assert stats["working"] == 106 and stats["dead"] == 24 and stats["couplers"] == len(device.target.edges)
-    assert rows[2].label == "Q0103" and rows[2].t1_us == pytest.approx(65.33) and rows[0].working is False
-    only = qubit_rows(device.calibration.data, device.target, only=[2, 3])
-    assert [r.index for r in only] == [2, 3]
-    assert [c.pair for c in coupler_rows(device.calibration.data, only=[2, 3])] == ["Q0103_Q0104"]
+    # pyquafu's numbering: Q0103 (the lowest-numbered qubit of a working coupler) is 0; dead Q0101 comes later.
+    dead = device.target.labels.index("Q0101")
+    assert rows[0].label == "Q0103" and rows[0].t1_us == pytest.approx(65.33) and rows[dead].working is False
+    only = qubit_rows(device.calibration.data, device.target, only=[0, 1])
+    assert [r.index for r in only] == [0, 1]
+    assert [c.pair for c in coupler_rows(device.calibration.data, only=[0, 1])] == ["Q0103_Q0104"]
 
 
 def test_session_tokens_resist_forgery_and_expire() -> None:
