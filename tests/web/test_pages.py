@@ -82,6 +82,19 @@ def test_editor_rejects_bad_options_and_keeps_the_text(alice: TestClient) -> Non
     assert not_a_number.status_code == 422
 
 
+def test_the_counts_table_lists_the_most_frequent_outcome_first(site: Site, alice: TestClient) -> None:
+    skewed = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nry(2.5) q[0];\nmeasure q -> c;\n'
+    job_id = submit(alice, qasm=skewed)  # P(1) = sin^2(1.25) = 0.90
+    site.run_jobs()
+    page = alice.get(f"/jobs/{job_id}").text
+    table = page.split('class="grid compact counts"')[1].split("</table>")[0]
+    rows = re.findall(r"<code>(\d+)</code></td><td class=\"num\">(\d+)<", table)
+    assert [key for key, _ in rows] == ["1", "0"]
+    assert int(rows[0][1]) > int(rows[1][1])
+    bars = re.findall(r'class="bar" data-key="(\d+)"', page)
+    assert bars == ["1", "0"]
+
+
 def test_a_submitted_job_page_shows_histogram_counts_and_download(site: Site, alice: TestClient) -> None:
     job_id = submit(alice, name="bell web", tags="web, bell")
     queued = alice.get(f"/jobs/{job_id}").text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -50,6 +51,21 @@ def test_histogram_bars_carry_counts_and_probabilities() -> None:
     many = histogram_svg({format(i, "08b"): i + 1 for i in range(200)}, max_bars=64)
     assert many.count('class="bar"') == 64 and "136 rarer outcomes not drawn" in many
     assert 'data-key="&lt;x&gt;"' in histogram_svg({"<x>": 1})
+
+
+def test_a_ghz10_histogram_shows_both_peaks_first_with_labels_apart() -> None:
+    noise = {format(1 << i, "010b"): 3 + i for i in range(10)} | {format(3 << i, "010b"): 2 for i in range(9)}
+    counts = {"0000000000": 470, "1111111111": 455, **noise}
+    svg = histogram_svg(counts)
+    keys = re.findall(r'class="bar" data-key="(\d+)"', svg)
+    assert keys[:2] == ["0000000000", "1111111111"] and len(keys) == len(counts)
+    labels = re.findall(r'<text class="label" x="([\d.]+)"[^>]*font-size="([\d.]+)"', svg)
+    centres = [float(x) for x, _ in labels]
+    sizes = {float(size) for _, size in labels}
+    assert len(labels) == len(counts) and len(sizes) == 1
+    assert min(b - a for a, b in itertools.pairwise(centres)) >= sizes.pop()  # one line per pitch
+    width = float(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
+    assert width <= 720  # no horizontal scroll on a desktop card
 
 
 def test_calibration_rows_cover_dead_and_working_parts() -> None:

@@ -1,9 +1,13 @@
 """A job's histogram as SVG: one bar per outcome (c[0] leftmost), probability on the y axis, count on the bar.
 
-Drawn on the server so the page needs no chart library. Past ``max_bars`` outcomes the most frequent are kept and
-the caption says how many were left out (the counts table below the chart lists them all).
+Drawn on the server so the page needs no chart library. Bars are sorted by count, most frequent first (a GHZ
+state's two peaks are the first two bars, however many noise outcomes follow); past ``max_bars`` outcomes the
+rarest are left out and the caption says how many (the counts table lists them all, also by count). Outcome labels
+are written vertically with a font no taller than a bar's pitch, so long bit strings never overlap.
 
->>> svg = histogram_svg({"00": 3, "11": 1})
+>>> svg = histogram_svg({"00": 1, "11": 3})
+>>> [key for key, _ in by_count({"00": 1, "11": 3})]
+['11', '00']
 >>> svg.count('class="bar"')
 2
 """
@@ -31,18 +35,25 @@ def _nice_ceiling(value: float) -> float:
     return 1.0
 
 
-def histogram_svg(counts: dict[str, int], *, max_bars: int = 64) -> str:
+def by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Outcomes by count, most frequent first; equal counts by outcome."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def histogram_svg(counts: dict[str, int], *, max_bars: int = 48) -> str:
     total = sum(counts.values())
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    shown = sorted(ordered[:max_bars]) if len(ordered) > max_bars else sorted(ordered)
+    ordered = by_count(counts)
+    shown = ordered[:max_bars]
     left_out = len(ordered) - len(shown)
-    bar_width = max(8.0, min(56.0, 640.0 / max(1, len(shown))))
-    gap = bar_width * 0.25
+    pitch = max(10.0, min(70.0, 640.0 / max(1, len(shown))))  # the plot area stays within 640 px
+    bar_width, gap = pitch * 0.8, pitch * 0.2
     width = LEFT + len(shown) * (bar_width + gap) + gap + 16
     width = max(width, 240.0)
     top_value = _nice_ceiling(max((c / total for _, c in shown), default=1.0)) if total else 1.0
     rotate = any(len(key) * 7 > bar_width + gap for key, _ in shown)
-    height = TOP + HEIGHT + BOTTOM_LABELS + (max((len(k) for k, _ in shown), default=0) * 5 if rotate else 0)
+    label_size = min(11.0, bar_width + gap - 1.0)  # vertical labels: one line of text per bar pitch
+    height = TOP + HEIGHT + BOTTOM_LABELS + (max((len(k) for k, _ in shown), default=0) * label_size * 0.62
+                                             if rotate else 0)
 
     def y(p: float) -> float:
         return TOP + HEIGHT * (1 - p / top_value)
@@ -65,9 +76,11 @@ def histogram_svg(counts: dict[str, int], *, max_bars: int = 64) -> str:
         top = y(p)
         label_y = TOP + HEIGHT + 14
         label = escape(key)
-        text = (f'<text x="{x + bar_width / 2:.1f}" y="{label_y:.1f}" font-family="monospace" '
-                f'transform="rotate(60 {x + bar_width / 2:.1f} {label_y:.1f})">{label}</text>' if rotate else
-                f'<text x="{x + bar_width / 2:.1f}" y="{label_y:.1f}" text-anchor="middle" font-family="monospace">'
+        centre = x + bar_width / 2
+        text = (f'<text class="label" x="{centre:.1f}" y="{label_y - 8:.1f}" font-family="monospace" '
+                f'font-size="{label_size:.1f}" text-anchor="end" dominant-baseline="central" '
+                f'transform="rotate(-90 {centre:.1f} {label_y - 8:.1f})">{label}</text>' if rotate else
+                f'<text class="label" x="{centre:.1f}" y="{label_y:.1f}" text-anchor="middle" font-family="monospace">'
                 f"{label}</text>")
         parts.append(
             f'<g class="bar" data-key="{label}" data-count="{count}" data-probability="{p:.6f}">'

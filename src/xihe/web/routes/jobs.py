@@ -21,7 +21,7 @@ from xihe.service.schemas import JobPublic, ResultPublic
 from xihe.service.states import JobStatus
 from xihe.service.views import job_public
 from xihe.web import calibration as calibration_table
-from xihe.web.charts import histogram_svg
+from xihe.web.charts import by_count, histogram_svg
 from xihe.web.deps import JsonUser, PageError, PageUser, WebUser, catalog, check_csrf, database, render
 from xihe.web.topology import topology_svg
 
@@ -156,7 +156,7 @@ def _result_views(public: JobPublic) -> list[ResultView]:
     views = []
     for index, result in enumerate(stored[:MAX_RESULTS_SHOWN]):
         total = sum(result.counts.values()) or 1
-        counts = [(key, count, count / total) for key, count in sorted(result.counts.items())]
+        counts = [(key, count, count / total) for key, count in by_count(result.counts)]
         svg, note = compiled_drawing(result.compiled_qasm)
         views.append(ResultView(index, result, histogram_svg(result.counts), counts, svg, note))
     return views
