@@ -68,6 +68,14 @@ def test_no_settings_anywhere_gives_local_default_and_no_token(clean_env: Path) 
     assert config.url == "http://127.0.0.1:8000" and config.token is None
 
 
+def test_api_prefix_and_slashes_are_dropped_from_the_url(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_config("http://h:1/api/v1").url == "http://h:1"
+    assert resolve_config("http://h:1/api/v1/").url == "http://h:1"
+    assert resolve_config("https://h/xihe/api/v1/").url == "https://h/xihe"  # served under a path prefix
+    monkeypatch.setenv("XIHE_URL", "http://env:2/api/v1")
+    assert resolve_config().url == "http://env:2"
+
+
 def test_config_file_is_private_and_quotes_safely(clean_env: Path) -> None:
     path = write_config_file('http://h:1/"x"', "tok\\en")
     assert path == config_path() == clean_env / ".xihe" / "config.toml"

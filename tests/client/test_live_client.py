@@ -27,6 +27,7 @@ from xihe.client import (
     JobCancelledError,
     JobTimeoutError,
     NotFoundError,
+    NotLoggedInError,
     QuotaError,
     RateLimitError,
     RetryPolicy,
@@ -110,6 +111,54 @@ def test_backends_and_backend_detail(client: Client) -> None:
     line = client.backend("line10")
     assert line.num_qubits == 10 and line.system_id is not None and line.coupling_map
     assert line.calibration is not None and "data" in line.calibration
+
+
+def test_backend_says_how_many_qubits_can_be_used_together(client: Client) -> None:
+    # line10: all 10 qubits work, but one has no working coupler.
+    listed = {b.name: b for b in client.backends()}
+    assert (listed["line10"].num_working_qubits, listed["line10"].max_connected_qubits) == (10, 9)
+    assert client.backend("line10").max_connected_qubits == 9
+    assert listed["sim"].max_connected_qubits == listed["sim"].num_qubits
+
+
+def test_cancelling_a_finished_job_returns_it_unchanged(client: Client) -> None:
+    # ConflictError's docstring: a finished job is not a conflict; the server answers 200 with the job as it is.
+    job = client.run(basis("1"), backend="sim", shots=10)
+    assert job.wait(timeout=WAIT_S, progress=False).status == "DONE"
+    assert job.cancel().status == "DONE"
+    assert job.result().counts == {"1": 10}
+
+
+def test_url_ending_in_the_api_prefix_is_understood(server: Server, token: str) -> None:
+    for url in (f"{server.url}/api/v1", f"{server.url}/api/v1/"):
+        with Client(url, token) as client:
+            assert client.url == server.url and "sim" in {b.name for b in client.backends()}
+
+    async def listed() -> set[str]:
+        async with AsyncClient(f"{server.url}/api/v1/", token) as client:
+            return {b.name for b in await client.backends()}
+
+    assert "sim" in asyncio.run(listed())
+
+
+def test_no_token_says_not_logged_in_before_sending(server: Server, monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Any) -> None:
+    for name in ("XIHE_TOKEN", "XIHE_URL", "XIHE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with Client(server.url) as client, pytest.raises(NotLoggedInError) as denied:
+        client.backends()
+    assert str(denied.value).startswith("not logged in: run `xihe login`") and "XIHE_TOKEN" in str(denied.value)
+    # Nothing is sent: an unreachable server gives the same answer at once, not a connection error.
+    with Client("http://127.0.0.1:1") as offline, pytest.raises(NotLoggedInError):
+        offline.run(basis("1"), backend="sim")
+
+    async def unreachable() -> None:
+        async with AsyncClient("http://127.0.0.1:1") as client:
+            await client.backends()
+
+    with pytest.raises(NotLoggedInError):
+        asyncio.run(unreachable())
 
 
 def test_queued_job_cancels_and_wait_times_out(client: Client) -> None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.paths import QASMBENCH
-from tests.service.helpers import Server
+from tests.service.helpers import Server, run_xihe
 
 ROW = re.compile(r"^\s*│?\s*([01]+)\s*│\s*(\d+)\s*│\s*([0-9.]+)\s*│\s*(█+)")
 
@@ -120,3 +121,65 @@ def test_errors_are_one_line_messages_with_exit_status_1(server: Server, token: 
     assert failed.returncode == 1 and "line 3" in failed.stderr and "Traceback" not in failed.stderr
     missing = xihe(home, "job", "0" * 16, "--url", server.url, "--token", token)
     assert missing.returncode == 1 and "error:" in missing.stderr
+
+
+def test_run_json_of_a_failed_job_exits_non_zero(server: Server, home: Path) -> None:
+    # A wall-time limit far below what the program needs makes the job FAILED at stage execute.
+    token = new_user_token(server, "cli-failing")
+    run_xihe("users", "limits", "cli-failing", "--wall-seconds", "0.2", "--data-dir", str(server.data_dir),
+             env=server.env)
+    layers = "h q;\n" + "".join(f"cx q[{i}],q[{i + 1}];\n" for i in range(21)) + "t q;\n"
+    slow = home / "slow.qasm"
+    slow.write_text(f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[22];\ncreg c[22];\n{layers * 300}'
+                    "measure q -> c;\n")
+    failed = xihe(home, "run", str(slow), "--backend", "sim", "--shots", "10", "--json", "--url", server.url,
+                  "--token", token)
+    record = json.loads(failed.stdout)
+    assert record["status"] == "FAILED" and "wall-time" in record["error"]["detail"], failed.stdout
+    assert failed.returncode == 1, failed.stderr
+
+
+def test_run_resolves_includes_next_to_the_file(server: Server, token: str, home: Path) -> None:
+    folder = home / "programs"
+    folder.mkdir()
+    (folder / "mygates.inc").write_text("gate bell a, b { h a; cx a, b; }\n")
+    program = folder / "uses_inc.qasm"
+    program.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\ninclude "mygates.inc";\nqreg q[2];\ncreg c[2];\n'
+                       "bell q[0], q[1];\nx q[1];\nmeasure q -> c;\n")
+    ran = xihe(home, "run", str(program), "--backend", "sim", "--shots", "200", "--seed", "3", "--url", server.url,
+               "--token", token)  # run from another folder: includes are found next to the file, not the cwd
+    assert ran.returncode == 0, ran.stderr
+    rows = histogram_rows(ran.stdout)
+    assert set(rows) == {"01", "10"} and sum(rows.values()) == 200, ran.stdout
+    missing = folder / "missing_inc.qasm"
+    missing.write_text('OPENQASM 2.0;\ninclude "nowhere.inc";\nqreg q[1];\n')
+    refused = xihe(home, "run", str(missing), "--url", server.url, "--token", token)
+    assert refused.returncode == 1 and "nowhere.inc" in refused.stderr and "Traceback" not in refused.stderr
+    assert "qasm.load" not in refused.stderr
+
+
+def test_options_stop_where_the_server_does(server: Server, token: str, home: Path) -> None:
+    bell = home / "bell.qasm"
+    bell.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\nmeasure q -> c;\n')
+    before = xihe(home, "jobs", "--limit", "500", "--url", server.url, "--token", token)
+    assert before.returncode == 0, before.stderr
+    too_many = xihe(home, "jobs", "--limit", "501", "--url", server.url, "--token", token)
+    assert too_many.returncode == 2 and "500" in too_many.stderr, too_many.stderr  # a usage error, not a 422
+    no_shots = xihe(home, "run", str(bell), "--shots", "0", "--url", server.url, "--token", token)
+    assert no_shots.returncode == 2 and "--shots" in no_shots.stderr and "submitted" not in no_shots.stderr
+
+
+def test_no_token_says_not_logged_in(server: Server, home: Path) -> None:
+    listed = xihe(home, "backends", "--url", server.url)
+    assert listed.returncode == 1 and "not logged in: run `xihe login`" in listed.stderr, listed.stderr
+    assert "401" not in listed.stderr
+
+
+def test_url_with_the_api_prefix_is_understood(server: Server, token: str, home: Path) -> None:
+    login = xihe(home, "login", "--url", f"{server.url}/api/v1/", "--token", token)
+    assert login.returncode == 0, login.stderr
+    assert f'url = "{server.url}"' in (home / ".xihe" / "config.toml").read_text()
+    listed = xihe(home, "backends", "--json", "--url", f"{server.url}/api/v1")
+    assert listed.returncode == 0, listed.stderr
+    backends = {b["name"]: b for b in json.loads(listed.stdout)}
+    assert (backends["line10"]["num_working_qubits"], backends["line10"]["max_connected_qubits"]) == (10, 9)

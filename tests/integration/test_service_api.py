@@ -87,14 +87,20 @@ def test_verbatim_job_on_a_twin_keeps_its_qubits(client: httpx.Client) -> None:
     assert job["status"] == "DONE" and sum(job["result"]["counts"].values()) == 300
 
 
-def test_compile_failure_is_failed_at_stage_compile(client: httpx.Client) -> None:
-    # line10's chain has a dead qubit: a 10-qubit circuit passes the width check but cannot be laid out.
-    chain = basis_state_qasm(0, 10).replace("measure", "".join(f"cx q[{i}],q[{i + 1}];\n" for i in range(9))
-                                            + "measure")
-    done = wait_all(client, [submit(client, qasm=chain, backend="line10", shots=10)["id"]])
-    job = next(iter(done.values()))
-    assert job["status"] == "FAILED" and job["error"]["stage"] == "compile" and job["error"]["detail"]
-    assert job["attempts"] == 1  # a user error is not retried
+def test_circuit_wider_than_the_connected_qubits_is_refused_at_submit(client: httpx.Client) -> None:
+    # line10 has 10 working qubits, but one has no working coupler: only 9 can be used together. A 10-qubit
+    # circuit (a GHZ chain, or even one X) used to be accepted and then FAILED at compile.
+    before = client.get("/jobs", params={"limit": 1}).json()["total"]
+    chain = basis_state_qasm(0, 10).replace("measure", "h q[0];\n" + "".join(
+        f"cx q[{i}],q[{i + 1}];\n" for i in range(9)) + "measure")
+    for qasm in (chain, basis_state_qasm(1, 10)):
+        refused = client.post("/jobs", json={"qasm": qasm, "backend": "line10", "shots": 10})
+        problem = _problem(refused)
+        assert (refused.status_code, problem["code"], problem["stage"]) == (422, "invalid_for_backend", "validate")
+        assert "at most 9" in problem["detail"] and "max_connected_qubits" in problem["detail"], problem
+    assert client.get("/jobs", params={"limit": 1}).json()["total"] == before
+    nine = wait_all(client, [submit(client, qasm=basis_state_qasm(0b100000001, 9), backend="line10", shots=50)["id"]])
+    assert next(iter(nine.values()))["status"] == "DONE"
 
 
 def test_list_filters_and_paging(client: httpx.Client) -> None:
@@ -141,6 +147,10 @@ def test_backends_and_calibration_history(client: httpx.Client) -> None:
     assert client.get("/backends/nope").status_code == 404
     dongling = client.get("/backends/dongling").json()
     assert dongling["num_working_qubits"] == len(dongling["working_qubits"]) <= dongling["num_qubits"]
+    # How many qubits one circuit can use together: the largest connected group of working qubits.
+    assert {name: names[name]["max_connected_qubits"] for name in ("sim", "line10", "dongling", "grid36")} == {
+        "sim": names["sim"]["num_qubits"], "line10": 9, "dongling": 106, "grid36": 36}
+    assert line10["max_connected_qubits"] == 9 and dongling["max_connected_qubits"] == 106
 
 
 def test_tokens_create_list_revoke_and_expire(server: Server, client: httpx.Client) -> None:
@@ -205,9 +215,15 @@ def test_quotas_and_rate_limit(server: Server) -> None:
         assert too_many.status_code == 403 and too_many.json()["code"] == "quota_shots"
         wide = user.post("/jobs", json={"qasm": basis_state_qasm(0, 3), "backend": "sim", "shots": 10})
         assert wide.status_code == 403 and wide.json()["code"] == "quota_qubits"
-        assert user.post("/jobs", json={"circuits": [BELL] * 3, "backend": "sim", "shots": 10}).status_code == 201
+        # jobs-per-day counts jobs: a batch of 5 circuits and a sweep of 4 bindings are one job each.
+        assert user.post("/jobs", json={"circuits": [BELL] * 5, "backend": "sim", "shots": 10}).status_code == 201
+        sweep = {"qasm": RX_SWEEP, "parameters": [{"theta": 0.1 * i} for i in range(4)], "backend": "sim",
+                 "shots": 10}
+        assert user.post("/jobs", json=sweep).status_code == 201
+        assert user.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10}).status_code == 201
         daily = user.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10})
         assert daily.status_code == 403 and daily.json()["code"] == "quota_jobs_per_day"
+        assert "3 jobs" in daily.json()["detail"], daily.json()
     token = add_user(server, "chatty")
     run_xihe("users", "limits", "chatty", "--rate-limit", "2", "--data-dir", str(server.data_dir), env=server.env)
     with server.client(token) as chatty:
@@ -310,6 +326,11 @@ MALFORMED: list[tuple[str, dict | bytes, int, str, str]] = [
     ("sweep binding misses a parameter", {"qasm": RX_SWEEP, "parameters": [{"phi": 1.0}]}, 422, "bad_parameters",
      "theta"),
     ("unbound parameter", {"qasm": RX_SWEEP}, 422, "unbound_parameters", "theta"),
+    ("no measurement", {"qasm": BELL.replace("measure q -> c;\n", "")}, 422, "no_measurement", "measures nothing"),
+    ("no measurement in a batch", {"circuits": [BELL, BELL.replace("measure q -> c;\n", "")]}, 422,
+     "no_measurement", "circuit 1"),
+    ("wider than the connected qubits", {"qasm": basis_state_qasm(1, 10), "backend": "line10"}, 422,
+     "invalid_for_backend", "at most 9"),
     ("verbatim off the coupling map", {"qasm": "LINE10_OFF", "backend": "line10", "compile": False}, 422,
      "invalid_for_backend", "9"),
     ("bad circuit in a batch", {"circuits": [BELL, "OPENQASM 2.0;\nqreg q[1];\nbogus q[0];\n"]}, 400, "qasm_syntax",

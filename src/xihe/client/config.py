@@ -15,7 +15,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xihe.client.errors import AuthenticationError
+from xihe.client.errors import NotLoggedInError
+from xihe.client.transport import API_PREFIX
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -65,14 +66,25 @@ def resolve_config(url: str | None = None, token: str | None = None) -> ClientCo
         stored = read_config_file()
         url = url or stored.get("url")
         token = token or stored.get("token")
-    return ClientConfig(url=(url or DEFAULT_URL).rstrip("/"), token=token)
+    return ClientConfig(url=server_url(url or DEFAULT_URL), token=token)
+
+
+def server_url(url: str) -> str:
+    """The server's root URL: trailing slashes dropped, and the API's own ``/api/v1`` too if the user gave it.
+
+    >>> server_url("https://xihe.example.org/api/v1/")
+    'https://xihe.example.org'
+    """
+    url = url.strip().rstrip("/")
+    if url.endswith(API_PREFIX):
+        url = url[: -len(API_PREFIX)].rstrip("/")
+    return url
 
 
 def require_token(config: ClientConfig) -> str:
+    """The configured token, or :class:`NotLoggedInError` (nothing is sent without one)."""
     if not config.token:
-        raise AuthenticationError(
-            "no API token: pass token=..., set XIHE_TOKEN, or run `xihe login`", status=None
-        )
+        raise NotLoggedInError()
     return config.token
 
 

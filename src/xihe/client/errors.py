@@ -12,6 +12,8 @@ from typing import Any
 
 from xihe import errors as core_errors
 
+NOT_LOGGED_IN = "not logged in: run `xihe login`, or set XIHE_TOKEN (in Python: Client(url, token=...))"
+
 
 class APIError(core_errors.XiheError):
     """The server refused or failed a request; ``detail`` is the server's own explanation."""
@@ -46,6 +48,13 @@ class AuthenticationError(APIError):
     """The token is missing, unknown, revoked or expired (HTTP 401)."""
 
 
+class NotLoggedInError(AuthenticationError):
+    """No API token is configured (no ``token=``, no ``XIHE_TOKEN``, no ``xihe login``), so nothing was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_LOGGED_IN, status=None)
+
+
 class PermissionDeniedError(APIError):
     """The token is valid but may not do this (HTTP 403)."""
 
@@ -59,7 +68,12 @@ class NotFoundError(APIError):
 
 
 class ConflictError(APIError):
-    """The request conflicts with the current state, e.g. cancelling a finished job (HTTP 409)."""
+    """The request conflicts with the server's state (HTTP 409): the backend is in maintenance or offline, or an
+    ``Idempotency-Key`` was reused with a different body.
+
+    Cancelling a job that has already finished is not a conflict: the server answers 200 with the job as it is
+    (DONE, FAILED or CANCELLED), so :meth:`xihe.client.Job.cancel` returns that snapshot and raises nothing.
+    """
 
 
 class ValidationError(APIError, core_errors.ValidationError):

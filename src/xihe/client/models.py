@@ -41,6 +41,11 @@ class BackendInfo:
             return len(self.working_qubits)
         return int(self.raw.get("num_working_qubits", self.num_qubits))
 
+    @property
+    def max_connected_qubits(self) -> int:
+        """How many qubits one circuit can use together (the largest connected group of working qubits)."""
+        return int(self.raw.get("max_connected_qubits", self.num_working_qubits))
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BackendInfo:
         raw_topology = data.get("topology")

@@ -7,6 +7,7 @@ as a :class:`pathlib.Path` to a ``.qasm`` file; a list or tuple of them makes on
 from __future__ import annotations
 
 import numbers
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,10 +31,25 @@ def circuit_to_qasm(circuit: CircuitLike) -> str:
 
         return qasm.dumps(circuit)
     if isinstance(circuit, Path):
-        return circuit.read_text(encoding="utf-8")
+        return file_to_qasm(circuit)
     if isinstance(circuit, str):
         return circuit
     raise TypeError(f"expected a Circuit, OpenQASM text or a Path, got {type(circuit).__name__}")
+
+
+_INCLUDE = re.compile(r'^\s*include\s+"([^"]*)"\s*;', re.MULTILINE)
+
+
+def file_to_qasm(path: Path) -> str:
+    """A program file as the server should get it: as written, or, when it includes files of its own (a local
+    ``.inc``), read with its includes resolved next to it and sent expanded, since the server reads no files."""
+    from xihe import qasm  # imported on use, as above
+    from xihe.qasm.parser import STANDARD_INCLUDES
+
+    text = path.read_text(encoding="utf-8")
+    if all(name in STANDARD_INCLUDES for name in _INCLUDE.findall(text)):
+        return text
+    return qasm.dumps(qasm.load(path))
 
 
 def submit_body(

@@ -81,7 +81,10 @@ class Job:
         return results_of(self.info)
 
     def cancel(self) -> JobInfo:
-        """Ask the server to cancel the job (a running job stops at its next chunk); returns the new snapshot."""
+        """Ask the server to cancel the job (a running job stops at its next chunk); returns the new snapshot.
+
+        A job that has already finished is left as it is (the server answers 200, not 409): its snapshot comes back.
+        """
         self.info = JobInfo.from_json(self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
         return self.info
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from xihe.client.errors import APIError, RateLimitError, TransportError, error_from_problem
+from xihe.client.errors import APIError, NotLoggedInError, RateLimitError, TransportError, error_from_problem
 from xihe.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -82,6 +82,12 @@ def decode_response(response: httpx.Response) -> Any:
     raise error_from_problem(response.status_code, problem, parse_retry_after(response.headers.get("Retry-After")))
 
 
+def _require_token(token: str | None) -> None:
+    """Every native API call needs a token: without one, say how to log in instead of sending a doomed request."""
+    if not token:
+        raise NotLoggedInError()
+
+
 def _transport_error(exc: Exception, method: str, url: str, attempts: int) -> TransportError:
     return TransportError(f"{method} {url} failed after {attempts} attempt(s): {type(exc).__name__}: {exc}")
 
@@ -123,6 +129,7 @@ class SyncTransport:
     ) -> None:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._token = token
         self._http = httpx.Client(**_http_options(base_url, token, timeout), transport=transport)
 
     def request(
@@ -135,6 +142,7 @@ class SyncTransport:
         headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | float | None = None,
     ) -> Any:
+        _require_token(self._token)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
@@ -170,6 +178,7 @@ class AsyncTransport:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        self._token = token
         self._http = httpx.AsyncClient(**_http_options(base_url, token, timeout), transport=transport)
 
     async def request(
@@ -182,6 +191,7 @@ class AsyncTransport:
         headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | float | None = None,
     ) -> Any:
+        _require_token(self._token)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         for attempt in range(1, self.retry.max_attempts + 1):
             try:

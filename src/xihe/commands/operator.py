@@ -248,7 +248,7 @@ def register(app: typer.Typer) -> None:
     @users_app.command("limits")
     def users_limits(
         name: str,
-        jobs_per_day: Annotated[int | None, typer.Option(help="Circuits per 24 h.")] = None,
+        jobs_per_day: Annotated[int | None, typer.Option(help="Jobs per 24 h (a batch counts once).")] = None,
         max_shots: Annotated[int | None, typer.Option(help="Shots per job.")] = None,
         max_qubits: Annotated[int | None, typer.Option(help="Qubits per circuit.")] = None,
         max_priority: Annotated[int | None, typer.Option(help="Highest priority honoured.")] = None,

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from xihe.limits import MAX_PAGE_SIZE, MIN_SHOTS
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -43,15 +45,17 @@ def _client(url: str | None, token: str | None) -> Client:
 
 
 def _reports_api_errors(command: F) -> F:
-    """Turn a server or connection error into a one-line message and exit status 1."""
+    """Turn a server or connection error (or a program file that cannot be read) into a one-line message and exit
+    status 1."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from xihe.client import APIError
+        from xihe.qasm.errors import QasmError
 
         try:
             return command(*args, **kwargs)
-        except APIError as exc:
+        except (APIError, QasmError) as exc:
             from rich.text import Text
 
             _console(stderr=True).print(Text(f"error: {exc}", style="red"))
@@ -129,11 +133,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Store the server URL and an API token in ~/.xihe/config.toml for later commands."""
         from xihe.client import Client, write_config_file
+        from xihe.client.config import server_url
 
         if verify:
             with Client(url, token) as client:
                 client.jobs(limit=1)  # an authenticated call: a bad token fails here, not later
-        path = write_config_file(url.rstrip("/"), token)
+        path = write_config_file(server_url(url), token)
         _console().print(f"Logged in to {url}; settings saved in {path}")
 
     @app.command()
@@ -152,7 +157,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps([b.raw for b in found], indent=2, default=str))
             return
         table = Table(title="Backends")
-        for column in ("name", "kind", "qubits (working/all)", "status", "queued", "system_id", "native gates"):
+        columns = ("name", "kind", "qubits (usable together/working/all)", "status", "queued", "system_id",
+                   "native gates")
+        for column in columns:
             table.add_column(column)
         colours = {"online": "green", "maintenance": "yellow", "offline": "red"}
         for b in found:
@@ -160,16 +167,17 @@ def register(app: typer.Typer) -> None:
             system_id = "" if b.system_id is None else str(b.system_id)
             queued = "" if b.queue_length is None else str(b.queue_length)
             gates = " ".join(b.native_gates) if len(b.native_gates) <= 12 else f"{len(b.native_gates)} gates"
-            qubits = f"{b.num_working_qubits}/{b.num_qubits}"
+            qubits = f"{b.max_connected_qubits}/{b.num_working_qubits}/{b.num_qubits}"
             table.add_row(b.name, b.kind, qubits, status, queued, system_id, gates)
         _console().print(table)
 
     @app.command()
     @_reports_api_errors
     def run(
-        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OpenQASM 2 file.")],
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OpenQASM 2 file (its includes "
+                                             "are read next to it and sent expanded).")],
         backend: Annotated[str, typer.Option("--backend", "-b", help="Backend name (see `xihe backends`).")] = "sim",
-        shots: Annotated[int, typer.Option("--shots", "-s", min=0)] = 1024,
+        shots: Annotated[int, typer.Option("--shots", "-s", min=MIN_SHOTS)] = 1024,
         seed: Annotated[int | None, typer.Option(help="Seed for compilation and sampling.")] = None,
         compile_circuit: Annotated[
             bool, typer.Option("--compile/--verbatim", help="Compile for the backend, or run as written.")
@@ -209,6 +217,8 @@ def register(app: typer.Typer) -> None:
                 if info.status == "DONE":
                     job.result()  # make sure the record carries the result body
                 typer.echo(json.dumps(job.info.raw, indent=2, default=str))
+                if info.status != "DONE":
+                    raise typer.Exit(1)  # a script reading the JSON learns from the exit status that it failed
                 return
             if info.status != "DONE":
                 console.print(_job_table(info))
@@ -221,7 +231,7 @@ def register(app: typer.Typer) -> None:
         status: Annotated[str | None, typer.Option(help="QUEUED, RUNNING, DONE, FAILED or CANCELLED.")] = None,
         backend: Annotated[str | None, typer.Option(help="Only jobs on this backend.")] = None,
         tag: Annotated[str | None, typer.Option(help="Only jobs with this tag.")] = None,
-        limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+        limit: Annotated[int, typer.Option(min=1, max=MAX_PAGE_SIZE, help="Jobs per page.")] = 20,
         offset: Annotated[int, typer.Option(min=0)] = 0,
         url: UrlOption = None,
         token: TokenOption = None,

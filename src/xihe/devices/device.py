@@ -13,6 +13,7 @@ from xihe.circuit import Circuit, Operation
 from xihe.circuit.register import QuantumRegister
 from xihe.compiler import Target, check_native
 from xihe.devices.calibration import CalibrationHistory, CalibrationSnapshot
+from xihe.devices.connectivity import max_connected_qubits
 from xihe.devices.defaults import DeviceDefaults
 from xihe.errors import ValidationError
 
@@ -71,6 +72,11 @@ class Device:
         return list(self.target.working_qubits)
 
     @property
+    def max_connected_qubits(self) -> int:
+        """How many qubits one compiled circuit can use together: the largest connected group of working qubits."""
+        return max_connected_qubits(self.target)
+
+    @property
     def native_gates(self) -> list[str]:
         if self.target.unconstrained:
             from xihe.circuit import gate_specs
@@ -121,11 +127,15 @@ class Device:
     # --- validate, compile, run ------------------------------------------------------------------------------------
     def validate(self, circuit: Circuit, verbatim: bool = False) -> None:
         """Raise :class:`ValidationError` naming the problem if ``circuit`` cannot run here."""
-        limit = self.num_qubits if verbatim else len(self.target.working_qubits)
-        if circuit.num_qubits > limit:
-            what = "numbers" if verbatim else "has working"
-            raise ValidationError(f"the circuit uses {circuit.num_qubits} qubits; backend {self.name} {what} "
-                                  f"{limit}")
+        if verbatim and circuit.num_qubits > self.num_qubits:
+            raise ValidationError(f"the circuit uses {circuit.num_qubits} qubits; backend {self.name} numbers "
+                                  f"{self.num_qubits}")
+        if not verbatim and circuit.num_qubits > self.max_connected_qubits:
+            working = len(self.target.working_qubits)
+            raise ValidationError(
+                f"the circuit uses {circuit.num_qubits} qubits; backend {self.name} can use at most "
+                f"{self.max_connected_qubits} together (max_connected_qubits: its largest connected group of "
+                f"working qubits; {working} of {self.num_qubits} qubits work)")
         if self.clifford_only:
             from xihe.engines.clifford import is_clifford_gate
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xihe.limits import MIN_SHOTS
 from xihe.service.states import JobStatus
 
 MAX_SEED = 2**63 - 1
@@ -20,7 +21,7 @@ class JobCreate(BaseModel):
     qasm: str | None = Field(default=None, min_length=1, description="OpenQASM 2.0 source of one circuit.")
     circuits: list[str] | None = Field(default=None, min_length=1, description="A batch of OpenQASM 2.0 sources.")
     backend: str = Field(min_length=1, max_length=64)
-    shots: int = Field(default=1024, ge=1, le=2**31 - 1)
+    shots: int = Field(default=1024, ge=MIN_SHOTS, le=2**31 - 1)
     compile: bool = True
     optimization_level: int = Field(default=2, ge=0, le=3)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
@@ -111,6 +112,8 @@ class BackendSummary(BaseModel):
     status: str
     num_qubits: int
     num_working_qubits: int
+    max_connected_qubits: int = Field(description="How many qubits one circuit can use together: the largest "
+                                      "connected group of working qubits (a wider circuit is refused at submit).")
     native_gates: list[str]
     exclusive: bool
     max_shots: int

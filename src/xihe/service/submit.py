@@ -74,11 +74,11 @@ def _check_quotas(session: Session, settings: Settings, user: User, request: Job
         raise Problem(403, "quota_qubits", f"a circuit of {max(widths)} qubits exceeds your limit of {max_qubits}",
                       stage="validate")
     per_day = _limit(user.jobs_per_day, settings.default_jobs_per_day)
-    used = jobs.count_circuits_since(session, user.id, now - timedelta(days=1))
-    if used + num_circuits > per_day:
+    used = jobs.count_jobs_since(session, user.id, now - timedelta(days=1))
+    if used + 1 > per_day:
         raise Problem(403, "quota_jobs_per_day",
-                      f"daily quota of {per_day} circuits reached ({used} in the last 24 h; this job has "
-                      f"{num_circuits})", stage="validate")
+                      f"daily quota of {per_day} jobs reached ({used} in the last 24 h; a batch or sweep counts "
+                      "as one job)", stage="validate")
 
 
 def _validate_on_device(device: Any, circuits: list[Any], verbatim: bool, shots: int) -> None:
@@ -112,6 +112,15 @@ def _bind_all(circuit: Any, bindings: list[dict[str, float]]) -> list[Any]:
     return bound
 
 
+def _require_measurement(circuits: list[Any]) -> None:
+    """A job samples measured bits (there is no statevector mode): a circuit that measures nothing is refused."""
+    for index, circuit in enumerate(circuits):
+        if "measure" not in circuit.count_ops():
+            where = f"circuit {index}" if len(circuits) > 1 else "the circuit"
+            raise Problem(422, "no_measurement", f"{where} measures nothing, so every shot would give the empty "
+                          "outcome; add measurements (e.g. 'measure q -> c;')", stage="validate")
+
+
 @dataclass(frozen=True)
 class PreparedJob:
     """A submission checked against its backend (parse, bind, width, gates, coupling, memory): no database
@@ -141,6 +150,7 @@ def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate) 
                               "give values in 'parameters'", stage="validate")
         circuits = parsed
     widths = [int(circuit.num_qubits) for circuit in circuits]
+    _require_measurement(circuits)
     # The backend's own limits first (a 422 whoever asks); the user's quotas (a 403) come with the database.
     _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
     budget = settings.resolved_memory_budget()

@@ -91,6 +91,15 @@ def count_circuits_since(session: Session, user_id: int, since: datetime) -> int
     return int(session.connection().execute(_CIRCUITS_SINCE, {"p_user": user_id, "p_since": since}).scalar() or 0)
 
 
+_JOBS_SINCE = select(func.count()).select_from(Job).where(
+    Job.user_id == bindparam("p_user"), Job.created_at >= bindparam("p_since", type_=Job.created_at.type))
+
+
+def count_jobs_since(session: Session, user_id: int, since: datetime) -> int:
+    """Jobs the user submitted since ``since``, a batch or sweep counting once (the ``jobs_per_day`` quota)."""
+    return int(session.connection().execute(_JOBS_SINCE, {"p_user": user_id, "p_since": since}).scalar() or 0)
+
+
 def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -> Job:
     """Cancel a queued job at once; ask a running one to stop (its worker ends it as CANCELLED). Idempotent."""
     status = JobStatus(job.status)

@@ -40,7 +40,8 @@ def _summary(device: Any, status: str, queued: int) -> dict[str, Any]:
     return {
         "name": device.name, "system_id": int(getattr(device, "system_id", 0)),
         "kind": str(getattr(device, "kind", "simulator")), "status": status, "num_qubits": int(device.num_qubits),
-        "num_working_qubits": len(working), "native_gates": sorted(str(g) for g in getattr(device, "native_gates", [])),
+        "num_working_qubits": len(working), "max_connected_qubits": int(device.max_connected_qubits),
+        "native_gates": sorted(str(g) for g in getattr(device, "native_gates", [])),
         "exclusive": bool(getattr(device, "exclusive", False)), "max_shots": int(getattr(device, "max_shots", 0) or 0),
         "queue_length": queued,
     }

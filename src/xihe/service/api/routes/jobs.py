@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from xihe.limits import MAX_PAGE_SIZE
 from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
 from xihe.service.db import Database
 from xihe.service.models import User
@@ -58,7 +59,7 @@ def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsD
 
 @router.get("", response_model=JobPage, operation_id="list_jobs")
 def list_(user: UserDep, database: DatabaseDep, status: JobStatus | None = None, backend: str | None = None,
-          tag: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+          tag: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
           offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> JobPage:
     """The caller's jobs, newest first, with filters and paging (results left out: get a job for them)."""
     with database.read() as session:

@@ -1,0 +1,9 @@
+"""Numbers the native API enforces and its clients respect, each in one place (server and CLI read the same)."""
+
+from __future__ import annotations
+
+MAX_PAGE_SIZE = 500
+"""The most jobs one ``GET /api/v1/jobs`` page holds (``limit``); the CLI's ``xihe jobs --limit`` stops there too."""
+
+MIN_SHOTS = 1
+"""The fewest shots a job may ask for: a job samples measured bits, so it needs at least one shot."""
