@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
 from tests.service.helpers import BELL
 from tests.web.conftest import Site, page_csrf
-from xihe.service.repositories import calibrations
+from xihe.service.clock import utcnow
+from xihe.service.repositories import calibrations, jobs, queue
+from xihe.service.views import DEFAULT_JOB_SECONDS
 
 TYPO_LINE_6 = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")
 
@@ -242,3 +245,28 @@ def test_every_editor_example_is_valid(alice: TestClient) -> None:
         assert f'value="{html.escape(title)}"' in page
         answer = validate(alice, text)
         assert answer["ok"], (title, answer)
+
+
+def test_the_queue_estimate_counts_the_running_job_ahead(site: Site, alice: TestClient) -> None:
+    """line10 runs one job at a time: the next job waits for the running one, and the page says so."""
+    with site.database.write() as session:  # earlier tests' line10 jobs would be ahead in the queue
+        leftover, _ = jobs.list_jobs(session, 1, status="QUEUED", backend="line10", tag=None, limit=1000, offset=0)
+        for job in leftover:
+            jobs.request_cancel(session, job)
+    running_id, waiting_id = submit(alice, backend="line10"), submit(alice, backend="line10")
+    with site.database.write() as session:
+        claimed = queue.claim_next_job(session, worker_id="test-worker", host="test", backends=["line10"],
+                                       exclusive=["line10"], memory_budget=2**30, lease_seconds=3600, now=utcnow())
+        assert claimed is not None and claimed.id == running_id
+    before = utcnow()
+    status = alice.get(f"/jobs/{waiting_id}/status.json").json()
+    assert status["queue_position"] == 0 and status["running"] == 1
+    assert datetime.fromisoformat(status["estimated_start"]) >= before + timedelta(seconds=DEFAULT_JOB_SECONDS)
+    assert status["queue_text"].startswith("next in the queue, 1 running; estimated start in")
+    page = alice.get(f"/jobs/{waiting_id}").text
+    assert "next in the queue, 1 running" in page
+    with site.database.write() as session:  # leave the backend free for whatever runs next
+        for job_id in (running_id, waiting_id):
+            job = jobs.get_user_job(session, 1, job_id)
+            assert job is not None
+            jobs.request_cancel(session, job)

@@ -49,7 +49,21 @@ def effective_priority(requested: int, allowance: int) -> int:
     return min(requested, allowance)
 
 
-def estimated_start(position: int, mean_job_seconds: float, parallelism: int, now: datetime) -> datetime:
-    """When a job ``position`` places from the head should start, if jobs keep their recent mean duration."""
-    waves = position / max(1, parallelism)
-    return now + timedelta(seconds=waves * mean_job_seconds)
+def estimated_start(position: int, mean_job_seconds: float, parallelism: int, now: datetime, *,
+                    running: int = 0) -> datetime:
+    """When a job ``position`` places from the head should start, if jobs keep their recent mean duration.
+
+    The backend's ``running`` jobs hold slots too: the job starts once ``position + running - parallelism + 1``
+    jobs ahead of it have finished, ``parallelism`` at a time. A running job is counted as a whole mean job
+    (its remaining time is unknown), which errs on the late side.
+
+    >>> from datetime import UTC
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> (estimated_start(6, 40.0, 1, t0, running=1) - t0).total_seconds()  # 7 jobs ahead of an exclusive chip
+    280.0
+    >>> estimated_start(0, 40.0, 4, t0, running=2) == t0  # free slots: now
+    True
+    """
+    slots = max(1, parallelism)
+    must_finish = max(0, position + max(0, running) - slots + 1)
+    return now + timedelta(seconds=must_finish / slots * mean_job_seconds)

@@ -24,7 +24,8 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     if status == JobStatus.QUEUED:
         position = jobs.queue_position(session, job)
         mean = jobs.mean_exec_seconds(session, job.backend) or DEFAULT_JOB_SECONDS
-        start = estimated_start(position, mean, parallelism, now or utcnow())
+        start = estimated_start(position, mean, parallelism, now or utcnow(),
+                                running=jobs.running_count(session, job.backend))
     result = results = None
     # A characterization job's result is a suite document, served by /backends/{name}/performance.
     if with_results and status == JobStatus.DONE and job.kind != CHARACTERIZE_KIND:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from xihe.circuit.draw import draw_svg
+from xihe.service.clock import utcnow
 from xihe.service.models import Job
 from xihe.service.repositories import calibrations, jobs
 from xihe.service.schemas import JobPublic, ResultPublic
@@ -41,9 +44,39 @@ def _parallelism(request: Request, backend: str) -> int:
     return int(request.app.state.settings.resolved_workers())
 
 
-def _status_fields(job: JobPublic) -> dict[str, Any]:
+def queue_text(position: int, running: int, start: datetime | None, now: datetime) -> str:
+    """Where a queued job stands, in words: how many jobs are ahead and running, and a relative start time.
+
+    >>> from datetime import UTC, timedelta
+    >>> t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    >>> queue_text(6, 1, t0 + timedelta(seconds=280), t0)
+    '6 jobs ahead, 1 running; estimated start in about 5 min (12:04 UTC)'
+    >>> queue_text(0, 0, t0, t0)
+    'next in the queue; estimated start in under a minute'
+    """
+    ahead = "next in the queue" if position == 0 else f"{position} job{'s' if position != 1 else ''} ahead"
+    if running:
+        ahead += f", {running} running"
+    if start is None:
+        return ahead
+    seconds = (start - now).total_seconds()
+    when = "in under a minute" if seconds < 60 else (
+        f"in about {round(seconds / 60)} min ({start.strftime('%H:%M')} UTC)" if seconds < 5400 else
+        f"in about {seconds / 3600:.1f} h ({start.strftime('%Y-%m-%d %H:%M')} UTC)")
+    return f"{ahead}; estimated start {when}"
+
+
+def _queue_fields(session: Session, job: JobPublic) -> dict[str, Any]:
+    if job.queue_position is None:
+        return {"running": None, "queue_text": None}
+    running = jobs.running_count(session, job.backend)
+    return {"running": running, "queue_text": queue_text(job.queue_position, running, job.estimated_start,
+                                                         utcnow())}
+
+
+def _status_fields(job: JobPublic, queue: dict[str, Any]) -> dict[str, Any]:
     return {"id": job.id, "status": job.status.value, "terminal": job.status.is_terminal,
-            "queue_position": job.queue_position,
+            "queue_position": job.queue_position, **queue,
             "estimated_start": job.estimated_start.isoformat() if job.estimated_start else None,
             "started_at": job.started_at.isoformat() if job.started_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None,
@@ -76,17 +109,19 @@ def jobs_status(request: Request, user: JsonUser, ids: str = "") -> Response:
         for job_id in wanted:
             job = jobs.get_user_job(session, user.id, job_id)
             if job is not None:
-                items.append(_status_fields(job_public(session, job, with_results=False,
-                                                       parallelism=_parallelism(request, job.backend))))
+                public = job_public(session, job, with_results=False,
+                                    parallelism=_parallelism(request, job.backend))
+                items.append(_status_fields(public, _queue_fields(session, public)))
     return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
 
 
-def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPublic]:
+def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPublic, dict[str, Any]]:
     with database(request).read() as session:
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
-        return job, job_public(session, job, parallelism=_parallelism(request, job.backend))
+        public = job_public(session, job, parallelism=_parallelism(request, job.backend))
+        return job, public, _queue_fields(session, public)
 
 
 @router.get("/jobs/{job_id}/status.json")
@@ -96,12 +131,13 @@ def job_status(request: Request, job_id: str, user: JsonUser) -> Response:
         if job is None:
             return JSONResponse({"detail": f"no job {job_id!r}"}, status_code=404)
         public = job_public(session, job, with_results=False, parallelism=_parallelism(request, job.backend))
-    return JSONResponse(_status_fields(public), headers={"Cache-Control": "no-store"})
+        fields = _status_fields(public, _queue_fields(session, public))
+    return JSONResponse(fields, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/jobs/{job_id}/download")
 def job_download(request: Request, job_id: str, user: PageUser) -> Response:
-    _, public = _own_job(request, user, job_id)
+    _, public, _ = _own_job(request, user, job_id)
     body = json.dumps(public.model_dump(mode="json"), indent=2)
     return Response(body, media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="xihe-job-{public.id}.json"'})
@@ -187,7 +223,7 @@ def _calibration(request: Request, backend: str, calibration_id: str | None) -> 
 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: str, user: PageUser) -> Response:
-    job, public = _own_job(request, user, job_id)
+    job, public, queue = _own_job(request, user, job_id)
     views = _result_views(public)
     first = views[0].result if views else None
     layout = _layout(first)
@@ -202,8 +238,8 @@ def job_page(request: Request, job_id: str, user: PageUser) -> Response:
         if layout and calibration_table.is_chip_info(data) else []
     payload = job.payload or {}
     context = {
-        "nav": "jobs", "job": public, "views": views, "hidden_results": max(0, len(public.results or [])
-                                                                           - MAX_RESULTS_SHOWN),
+        "nav": "jobs", "job": public, "views": views, "queue_text": queue["queue_text"],
+        "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN),
         "layout": layout, "final_layout": first.final_layout if first else None,
         "topology": topology_svg(device, layout=layout) if chip and layout else None, "chip": chip,
         "snapshot": snapshot, "used_qubits": used_qubits, "used_couplers": used_couplers,

@@ -39,8 +39,7 @@
         setBadge(document.getElementById("job-status"), item.status);
         const info = document.getElementById("queue-info");
         if (item.status === "QUEUED" && item.queue_position !== null) {
-          info.textContent = "position " + (item.queue_position + 1) + " in the queue; estimated start " +
-            (item.estimated_start || "").slice(11, 19) + " UTC";
+          info.textContent = "position " + (item.queue_position + 1) + " in the queue: " + (item.queue_text || "");
         } else if (item.status === "RUNNING") {
           info.textContent = "running since " + (item.started_at || "").slice(11, 19) + " UTC";
         }
