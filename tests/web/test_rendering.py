@@ -90,3 +90,22 @@ def test_session_tokens_resist_forgery_and_expire() -> None:
     assert SessionSigner(lambda: b"key-two" * 4).loads(token, now=1.0) is None
     for broken in ("", ".", "abc", token + "x", "x" + token, token.replace(".", "")):
         assert signer.loads(broken, now=1.0) is None
+
+
+def _legend_ends(svg: str) -> list[str]:
+    return re.findall(r'<text x="(?:0|150|180|330)" y="40"[^>]*>([^<]+)', svg)
+
+
+def test_colour_scales_keep_an_absolute_meaning() -> None:
+    line10 = xihe.devices.get("line10")
+    svg = topology_svg(line10, metric="t1")
+    fidelities = [float(f) for f in re.findall(r'data-fidelity="([\d.]+)"', svg)]
+    assert min(fidelities) == pytest.approx(0.990)
+    worst = re.search(r'data-fidelity="0.9900"[^>]*stroke="(#[0-9a-f]{6})"', svg)
+    assert worst is not None
+    red, green = (int(worst.group(1)[k:k + 2], 16) for k in (1, 3))
+    assert green > red  # a 0.990 coupler is good, drawn on the green side, not red
+    assert _legend_ends(svg)[2:] == ["0.9500", "0.9990"]
+    uniform = topology_svg(line10, metric="readout")  # every qubit has the file's default 0.035
+    assert 'class="uniform"' in uniform and "all 0.0350" in uniform
+    assert _legend_ends(uniform)[:2] == ["0.0100", "0.1000"]

@@ -26,6 +26,9 @@ DEAD_FILL = "#e3e3e3"
 DEAD_STROKE = "#9a9a9a"
 LABEL = re.compile(r"^Q(\d{2})(\d{2})$")
 METRICS = {"t1": "T1 (µs)", "readout": "readout error"}
+# Each scale spans the chip's own values and at least this (bad, good) range, so colours keep an absolute meaning:
+# a chip whose couplers are all 0.990-0.996 is green, not half red, and uniform values get no fake contrast.
+REFERENCE = {"t1": (10.0, 100.0), "readout": (0.10, 0.01), "fidelity": (0.95, 0.999)}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,22 @@ class Scale:
     low: float
     high: float
     higher_is_better: bool
+    uniform: float | None = None  # every value the same: the legend says so
+
+    @classmethod
+    def from_values(cls, values: Sequence[float], reference: tuple[float, float]) -> Scale:
+        """The scale over ``values`` widened to the metric's ``(bad, good)`` reference range.
+
+        >>> scale = Scale.from_values([0.990, 0.996], REFERENCE["fidelity"])
+        >>> (scale.low, scale.high), scale.colour(0.990) == _interpolate(0.0)
+        ((0.95, 0.999), False)
+        >>> Scale.from_values([0.035, 0.035], REFERENCE["readout"]).uniform
+        0.035
+        """
+        bad, good = reference
+        ends = [bad, good, *values]
+        same = values[0] if values and all(v == values[0] for v in values) and len(values) > 1 else None
+        return cls(min(ends), max(ends), higher_is_better=good > bad, uniform=same)
 
     def colour(self, value: float) -> str:
         span = self.high - self.low
@@ -118,10 +137,10 @@ def topology_svg(device: Any, *, metric: str = "t1", layout: Sequence[int] | Non
 
     values = {q: qubit_metric(target, q, metric) for q in working}
     known = [v for v in values.values() if v is not None]
-    node_scale = Scale(min(known, default=0.0), max(known, default=1.0), higher_is_better=(metric == "t1"))
+    node_scale = Scale.from_values(known, REFERENCE[metric])
     edges = [(a, b) for a, b in target.edges]
     fidelity = {(a, b): 1.0 - float(target.two_qubit_error(a, b)) for a, b in edges}
-    edge_scale = Scale(min(fidelity.values(), default=0.0), max(fidelity.values(), default=1.0), True)
+    edge_scale = Scale.from_values(list(fidelity.values()), REFERENCE["fidelity"])
     data = getattr(getattr(device, "calibration", None), "data", {}) or {}
     used = {int(p): v for v, p in enumerate(layout or [])}
 
@@ -201,12 +220,18 @@ def _legend(top: float, metric: str, nodes: Scale, edges: Scale, has_edges: bool
                  'stroke-width="0.5"/>'
                  f'<text x="0" y="40">{node_fmt.format(nodes.low)}</text>'
                  f'<text x="150" y="40" text-anchor="end">{node_fmt.format(nodes.high)}</text>')
+    if nodes.uniform is not None:
+        parts.append(f'<text class="uniform" x="75" y="40" text-anchor="middle" font-weight="bold">'
+                     f"all {node_fmt.format(nodes.uniform)}</text>")
     if has_edges:
         parts.append('<text x="180" y="10">Couplers: 2q fidelity</text>'
                      '<rect x="180" y="16" width="150" height="10" fill="url(#scale-good-right)" stroke="#555" '
                      'stroke-width="0.5"/>'
                      f'<text x="180" y="40">{edges.low:.4f}</text>'
                      f'<text x="330" y="40" text-anchor="end">{edges.high:.4f}</text>')
+        if edges.uniform is not None:
+            parts.append(f'<text class="uniform" x="255" y="40" text-anchor="middle" font-weight="bold">'
+                         f"all {edges.uniform:.4f}</text>")
     parts.append(f'<circle cx="6" cy="58" r="6" fill="{DEAD_FILL}" stroke="{DEAD_STROKE}" stroke-dasharray="2,2"/>'
                  f'<text x="18" y="62">dead qubit</text>'
                  f'<line x1="90" y1="58" x2="120" y2="58" stroke="{DEAD_STROKE}" stroke-dasharray="3,3"/>'
