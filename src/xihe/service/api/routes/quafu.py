@@ -10,13 +10,18 @@ pyquafu posts form bodies with the token in an ``api_token`` header to five URLs
 - ``scq_task_recall/`` (form ``task_id``)
 
 A task answers as ``{task_id, task_name, status, openqasm, res, raw, measure}``: ``status`` is the task state (0 In
-Queue, 1 Running, 2 Completed, 3 Canceled, 4 Failed), ``openqasm`` the compiled circuit once there is one, ``res``
-and ``raw`` the counts as a dict string (``"{}"`` until done), keys with classical bit 0 leftmost (pyquafu's order
-and Xihe's). Every answer is HTTP 200, because pyquafu turns any other status into a generic ``ServerError``;
-errors put a code in ``status`` with a ``message``: 201 bad or expired token, 400 a bad request or an exhausted
-quota (pyquafu's ``UserError``), 5001 a circuit that fails validation (``CircuitError``), 5004 a circuit the device
-cannot take (``CompileError``), 5003 the backend or server unavailable (``ServerError``). A failure found later,
-while compiling or running, is task status 4 with its reason in ``message``.
+Queue, 1 Running, 2 Completed, 3 Canceled, 4 Failed), ``openqasm`` the compiled circuit once there is one (else
+the submitted one) in pyquafu's QASM dialect with the user's measurement order, ``res`` and ``raw`` the counts as a
+dict string (``"{}"`` until done) keyed by the measured classical bits only, the lowest leftmost, as pyquafu's
+``simulate`` keys them (:mod:`xihe.service.quafu_legacy`). Errors put a code in ``status`` with a ``message``: 201
+bad or expired token, 400 a bad request or an exhausted quota (pyquafu's ``UserError``), 5001 a circuit that fails
+validation (``CircuitError``), 5004 a circuit the device cannot take (``CompileError``), 5003 the backend or server
+unavailable (``ServerError``). Those answers are HTTP 200, because pyquafu turns any other status into a generic
+``ServerError``, except on ``scq_task_recall/`` and ``scq_get_chip_info/``: pyquafu reads their answers without
+looking at a code, so there an error also has an HTTP error status (401, 404, 400, 5xx), which ``raise_for_status``
+turns into pyquafu's ``ServerError`` rather than a ``KeyError``. The ideal simulator ``sim`` is listed a second
+time as ``sim-ideal``, because pyquafu keeps the name ``sim`` for its local simulator. A failure found later, while
+compiling or running, is task status 4 with its reason in ``message``.
 
 Submissions go through :func:`xihe.service.submit.submit_job`, so these are the same jobs, accounts, quotas and
 queue as the native API (the job's ``source`` is ``"quafu"``).
