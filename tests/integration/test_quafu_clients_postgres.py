@@ -1,7 +1,7 @@
 """quafu-sdk 0.2.7 and quafusqc 3.3.9, unmodified, against a live Xihe server on PostgreSQL (a subset).
 
 The same client scenarios as ``test_quafu_sdk.py`` and ``test_quafusqc.py``, on a server whose database is a fresh
-PostgreSQL one: submit, result with c0-rightmost counts, cancel, replayed ``client_ref``, one job list.
+PostgreSQL one: submit, c0-rightmost counts, sweep, iterative appends, cancel, replayed ``client_ref``, one job list.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def test_quafu_sdk_on_postgresql(sdk: dict[str, Any]) -> None:
     test_quafu_sdk.test_collection_and_sweep(sdk)
     test_quafu_sdk.test_cancel_a_queued_job_is_idempotent(sdk)
     test_quafu_sdk.test_server_side_refusals_map_to_the_sdks_exceptions(sdk)
+    test_quafu_sdk.test_iterative_job_appends_points_and_circuits_then_closes(sdk)
 
 
 def test_replayed_client_ref_on_postgresql(server: Server, token: str) -> None:

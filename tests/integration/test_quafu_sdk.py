@@ -77,6 +77,30 @@ try:
     out["missing"] = "found"
 except quafu.QuafuError as exc:
     out["missing"] = type(exc).__name__
+it = c.open_job("sim", template=TEMPLATE, parameters=[{"name": "theta", "unit": "rad"}], shots=200, name="vqe")
+first = it.append(points=[[0.0], [math.pi]], iteration=0)
+it.wait(timeout=300)
+second = it.append(circuits=[SWAP], iteration=1)
+it.wait(timeout=300)
+open_table = it.table(wait=False)
+it_results = it.results(timeout=300)
+closed = it.close()
+out["iterative"] = {"id": it.id, "first": first, "second": second, "open_before_close": open_table is not None,
+                    "counts": [res.counts for res in it_results], "iterations": open_table.iterations,
+                    "theta": open_table.column("theta"), "task_ids": open_table.task_ids, "closed": closed,
+                    "status_after_close": c.job(it.id).status()}
+try:
+    it.append(points=[[1.0]])
+    out["iterative"]["append_after_close"] = "accepted"
+except quafu.QuafuError as exc:
+    out["iterative"]["append_after_close"] = type(exc).__name__
+try:
+    job.append(points=[[1.0]])
+    out["iterative"]["append_to_single"] = "accepted"
+except quafu.QuafuError as exc:
+    out["iterative"]["append_to_single"] = type(exc).__name__
+
+
 def error_of(call):
     try:
         call()
@@ -171,8 +195,9 @@ def test_unknown_job_is_job_not_found(report: dict[str, Any]) -> None:
 
 
 def test_stats_count_the_users_jobs(report: dict[str, Any]) -> None:
-    assert report["stats"]["jobs"] == 5  # skew, swapped, collection, sweep, held: a fresh user's
-    assert report["stats"]["tasks"] == 7  # 1 + 1 + 2 + 2 + 1
+    # skew, swapped, collection, sweep, held, and the iterative job's two appends: a fresh user's
+    assert report["stats"]["jobs"] == 7
+    assert report["stats"]["tasks"] == 10  # 1 + 1 + 2 + 2 + 1 + 2 + 1
 
 
 def test_replayed_client_ref_returns_the_same_job(server: Server, token: str) -> None:
@@ -203,3 +228,13 @@ def test_server_side_refusals_map_to_the_sdks_exceptions(report: dict[str, Any])
     assert report["bad_qasm"]["type"] == "BadRequest" and "bogus" in report["bad_qasm"]["text"]
     assert report["mixed_shots"]["type"] == "BadRequest"
     assert report["unknown_target"]["type"] == "BadRequest" and "nochip" in report["unknown_target"]["text"]
+
+
+def test_iterative_job_appends_points_and_circuits_then_closes(report: dict[str, Any]) -> None:
+    it = report["iterative"]
+    assert it["first"] == [f"{it['id']}-0", f"{it['id']}-1"] and it["second"] == [f"{it['id']}-2"]
+    assert it["counts"] == [{"0": 200}, {"1": 200}, {"10": 200}]
+    assert it["task_ids"] == it["first"] + it["second"] and it["iterations"] == [0, 0, 1]
+    assert it["theta"] == [0.0, math.pi, None]
+    assert it["closed"]["open"] is False and it["status_after_close"] == "Finished"
+    assert it["append_after_close"] == "JobClosed" and it["append_to_single"] == "JobClosed"

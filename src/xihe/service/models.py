@@ -222,3 +222,27 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class JobGroup(Base):
+    """An open (iterative) job of quafu-sdk: Xihe jobs appended over time, numbered as one list of tasks.
+
+    ``members`` lists the appended jobs in order, ``[{"job_id", "n", "iterations", "evaluation_index"}]``; task
+    ``k`` of the group is the ``k``-th result across them. The jobs themselves are ordinary jobs of the one queue.
+    """
+
+    __tablename__ = "job_groups"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    target: Mapped[str] = mapped_column(String(64))
+    backend: Mapped[str] = mapped_column(String(64))
+    shots: Mapped[int]
+    compile: Mapped[bool] = mapped_column(Boolean, default=True)
+    name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    template: Mapped[str | None] = mapped_column(Text, nullable=True)
+    parameters: Mapped[list[Any]] = mapped_column(default=list)
+    members: Mapped[list[Any]] = mapped_column(default=list)
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]

@@ -6,9 +6,11 @@ limits and the job model are the native ones (:mod:`xihe.service.api.deps`, :mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from xihe.service.models import User
 from xihe.service.problems import Problem
@@ -33,14 +35,19 @@ def backend_name(request: Request, name: str) -> str | None:
     return None
 
 
-def submit(request: Request, user: User, body: JobCreate, *, source: str,
-           idempotency_key: str | None = None) -> SubmitOutcome:
-    """Queue ``body`` for ``user`` exactly as the native ``POST /api/v1/jobs`` does (same checks, quotas, queue)."""
+def submit(request: Request, user: User, body: JobCreate, *, source: str, idempotency_key: str | None = None,
+           then: Callable[[Session, SubmitOutcome], None] | None = None) -> SubmitOutcome:
+    """Queue ``body`` for ``user`` exactly as the native ``POST /api/v1/jobs`` does (same checks, quotas, queue).
+
+    ``then(session, outcome)`` runs in the same write transaction (an adapter's own bookkeeping, atomic with it).
+    """
     settings, database, catalog = request.app.state.settings, request.app.state.database, request.app.state.catalog
     prepared = prepare_job(settings, catalog, body)  # parse and check before taking the write lock
     with database.write() as session:
         outcome = submit_job(session, settings, catalog, user, body, idempotency_key=idempotency_key,
                              source=source, prepared=prepared)
+        if then is not None:
+            then(session, outcome)
     if outcome.created:
         request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=body.kind).inc()
     return outcome

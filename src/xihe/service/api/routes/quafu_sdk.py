@@ -2,9 +2,11 @@
 
 A quafu-sdk job is one Xihe job: ``single`` is a single job, ``collection`` a batch, ``sweep`` a parametrized
 job whose ``{{name}}`` placeholders become the parameter ``name`` bound to each point. Task ``k`` is the job's
-``k``-th result; its id is ``<job_id>-<k>``. ``client_ref`` is the job's idempotency key, so a replayed
-``POST /jobs`` returns the same job. Counts are keyed with classical bit 0 rightmost (``c0_rightmost``, all bits,
-length ``n_clbits``), as the SDK's ``reorder``/``counts_by_qubit``/``expectation_z`` require.
+``k``-th result; its id is ``<job_id>-<k>``. An ``iterative`` job is a job group (``g`` + 16 hex digits): each
+append is one more Xihe job, and the group numbers their results as one list of tasks. ``client_ref`` is the
+job's idempotency key, so a replayed ``POST /jobs`` returns the same job. Counts are keyed with classical bit 0
+rightmost (``c0_rightmost``, all bits, length ``n_clbits``), as the SDK's ``reorder``/``counts_by_qubit``/
+``expectation_z`` require.
 
 ``POST /api/v1/jobs`` and ``POST /api/v1/jobs/{id}/cancel`` exist in the native API too; this router comes first
 and hands a request that is not quafu-sdk's back to the native handler (see docs/decisions.md).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -21,17 +24,19 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from xihe.service.api import compat
 from xihe.service.api.deps import UserDep
 from xihe.service.api.routes import jobs as native_jobs
 from xihe.service.catalog import calibration_fields
-from xihe.service.models import Job, User
+from xihe.service.models import Job, JobGroup, User
 from xihe.service.problems import Problem
-from xihe.service.repositories import jobs
+from xihe.service.repositories import job_groups, jobs
 from xihe.service.schemas import JobCreate
 from xihe.service.states import JobStatus
+from xihe.service.submit import SubmitOutcome
 
 router = APIRouter(prefix="/api/v1", tags=["quafu-sdk"], include_in_schema=False)
 
@@ -201,8 +206,6 @@ def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
             raise sdk_error(400, "bad_request", f"each point has {len(names)} values", field="points")
         bindings = [{name: float(value) for name, value in zip(names, row, strict=True)} for row in points]
         return JobCreate(qasm=_PLACEHOLDER.sub(lambda m: m.group(1), template), parameters=bindings, **common)
-    if mode == "iterative":
-        raise sdk_error(400, "bad_request", "iterative jobs are not served by this Xihe server yet", field="mode")
     raise sdk_error(400, "bad_request", f"unknown mode {mode!r}", field="mode")
 
 
@@ -223,7 +226,33 @@ def _precheck(problem: Problem) -> Problem:
                      problem.detail)
 
 
+def _open_group(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
+    """An iterative job: an open group with no tasks yet (a replayed ``client_ref`` returns the same one)."""
+    backend, _device = _resolve(request, str(body.get("target") or "").strip())
+    template = body.get("template_qasm")
+    parameters = [p for p in body.get("parameters") or [] if isinstance(p, dict) and p.get("name")]
+    if template is not None:
+        undeclared = sorted(set(_PLACEHOLDER.findall(str(template))) - {str(p["name"]) for p in parameters})
+        if undeclared:
+            raise sdk_error(422, "precheck.undeclared", f"placeholders {undeclared} are not declared parameters",
+                            undeclared=undeclared)
+    shots = body.get("shots", 1024)
+    if not isinstance(shots, int) or isinstance(shots, bool) or shots < 1:
+        raise sdk_error(400, "bad_request", "shots must be a positive integer", field="shots")
+    ref = body.get("client_ref")
+    with request.app.state.database.write() as session:
+        group = job_groups.find_by_client_ref(session, user.id, str(ref)) if ref else None
+        if group is None:
+            group = job_groups.create_group(
+                session, user.id, client_ref=str(ref) if ref else None, target=str(body.get("target")),
+                backend=backend, shots=shots, compile=body.get("circuit_level", "logical") != "physical",
+                name=body.get("name"), template=template, parameters=parameters)
+        return {"job_id": group.id, "task_ids": [], "n_tasks": 0, "status": "Queued", "open": bool(group.open)}
+
+
 def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("mode") == "iterative":
+        return _open_group(request, user, body)
     client_ref = body.get("client_ref")
     try:
         create = _sdk_body(request, body)
@@ -264,27 +293,79 @@ async def submit(request: Request, user: UserDep, response: Response,
     return JSONResponse(jsonable_encoder(public), status_code=201, headers=dict(response.headers))
 
 
-def _job(request: Request, user: User, job_id: str) -> tuple[Job, list[dict[str, Any]]]:
+@dataclass
+class _Slot:
+    """One task of an SDK job: result ``local`` of Xihe job ``job``; ``iteration``/``evaluation_index`` if given."""
+
+    job: Job
+    results: list[dict[str, Any]]
+    local: int
+    iteration: int | None = None
+    evaluation_index: int | None = None
+
+
+@dataclass
+class _View:
+    """A quafu-sdk job as its tasks: one Xihe job's results, or an iterative group's members' results in order."""
+
+    id: str
+    open: bool
+    slots: list[_Slot]
+    parameters: list[dict[str, Any]]
+
+
+def _view(request: Request, user: User, job_id: str) -> _View:
     with request.app.state.database.read() as session:
+        if job_groups.is_group_id(job_id):
+            group = job_groups.get_user_group(session, user.id, job_id)
+            if group is None:
+                raise _not_found("job", job_id)
+            slots = []
+            for member in group.members:
+                job = jobs.get_job(session, member["job_id"])
+                assert job is not None  # members are written in the job's own transaction
+                results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
+                slots += [_Slot(job, results, k, member["iterations"][k], member["evaluation_index"][k])
+                          for k in range(int(member["n"]))]
+            return _View(group.id, bool(group.open), slots, list(group.parameters or []))
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise _not_found("job", job_id)
-        return job, jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
+        results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
+        bindings = (job.payload or {}).get("parameters")
+        names = list(bindings[0]) if bindings else []
+        return _View(job.id, False, [_Slot(job, results, k) for k in range(int(job.num_circuits))],
+                     [{"name": n, "unit": "1"} for n in names])
 
 
-def _counts(job: Job) -> dict[str, int]:
-    status, total = JobStatus(job.status), int(job.num_circuits)
-    counts = {"total": total, "queued": 0, "running": 0, "finished": 0, "failed": 0, "cancelled": 0}
-    counts[{JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.DONE: "finished",
-            JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}[status]] = total
+_COUNT_KEYS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.DONE: "finished",
+               JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
+
+
+def _counts(view: _View) -> dict[str, int]:
+    counts = {"total": len(view.slots), "queued": 0, "running": 0, "finished": 0, "failed": 0, "cancelled": 0}
+    for slot in view.slots:
+        counts[_COUNT_KEYS[JobStatus(slot.job.status)]] += 1
     return counts
+
+
+def _job_word(view: _View) -> str:
+    """The job's status word from its tasks' (``PartiallyFinished``: some finished, the others did not)."""
+    counts = _counts(view)
+    if counts["running"] or (view.open and counts["finished"] + counts["failed"] + counts["cancelled"]):
+        return "Running"
+    if counts["queued"] or view.open or not view.slots:
+        return "Queued" if view.open or counts["queued"] else "Finished"
+    for key, word in (("finished", "Finished"), ("failed", "Failed"), ("cancelled", "Cancelled")):
+        if counts[key] == counts["total"]:
+            return word
+    return "PartiallyFinished" if counts["finished"] else "Failed"
 
 
 @router.get("/jobs/{job_id}/status", operation_id="sdk_job_status")
 def job_status(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
-    job, _results = _job(request, user, job_id)
-    return {"job_id": job.id, "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False,
-            "counts": _counts(job)}
+    view = _view(request, user, job_id)
+    return {"job_id": view.id, "status": _job_word(view), "open": view.open, "counts": _counts(view)}
 
 
 def _registers(qasm: str) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]], list[dict[str, Any]]]:
@@ -349,27 +430,40 @@ def _task(job: Job, results: list[dict[str, Any]], seq: int) -> dict[str, Any]:
                     "evaluation_index": None, "iteration": None}}
 
 
+def _slot_task(view: _View, seq: int) -> dict[str, Any]:
+    slot = view.slots[seq]
+    detail = _task(slot.job, slot.results, slot.local)
+    detail["task_id"] = f"{view.id}-{seq}"
+    detail["job"] |= {"seq": seq, "iteration": slot.iteration, "evaluation_index": slot.evaluation_index}
+    return detail
+
+
 @router.get("/jobs/{job_id}/tasks/{seq}", operation_id="sdk_task")
 def task(request: Request, job_id: str, seq: int, user: UserDep) -> dict[str, Any]:
-    job, results = _job(request, user, job_id)
-    if not 0 <= seq < job.num_circuits:
+    view = _view(request, user, job_id)
+    if not 0 <= seq < len(view.slots):
         raise _not_found("task", f"{job_id}-{seq}")
-    return _task(job, results, seq)
+    return _slot_task(view, seq)
 
 
 @router.get("/jobs/{job_id}/results", operation_id="sdk_results")
 def results_table(request: Request, job_id: str, user: UserDep, offset: int = 0, limit: int = 200) -> dict[str, Any]:
     """The paged columnar table of a job's tasks (``seq``, ``total``, one list per column)."""
-    job, results = _job(request, user, job_id)
-    seqs = list(range(max(0, offset), min(job.num_circuits, max(0, offset) + max(0, min(limit, 1000)))))
-    rows = [_task(job, results, seq) for seq in seqs]
-    bindings = (job.payload or {}).get("parameters")
-    names = [p for p in bindings[0]] if bindings else []
-    return {"job_id": job.id, "schema_version": 1, "total": job.num_circuits, "offset": offset,
-            "parameters": [{"name": n, "unit": "1"} for n in names], "bit_order": "c0_rightmost", "seq": seqs,
-            "task_ids": [row["task_id"] for row in rows],
-            "points": [[bindings[s][n] for n in names] if bindings else None for s in seqs],
-            "names": [None] * len(seqs), "iterations": [None] * len(seqs), "evaluation_index": [None] * len(seqs),
+    view = _view(request, user, job_id)
+    start = max(0, offset)
+    seqs = list(range(start, min(len(view.slots), start + max(0, min(limit, 1000)))))
+    rows = [_slot_task(view, seq) for seq in seqs]
+    names = [str(p["name"]) for p in view.parameters]
+
+    def point(row: dict[str, Any]) -> list[float] | None:
+        values = row["job"]["parameter_values"]
+        return [values[n] for n in names] if values and names else None
+
+    return {"job_id": view.id, "schema_version": 1, "total": len(view.slots), "offset": offset,
+            "parameters": view.parameters, "bit_order": "c0_rightmost", "seq": seqs,
+            "task_ids": [row["task_id"] for row in rows], "points": [point(row) for row in rows],
+            "names": [None] * len(seqs), "iterations": [row["job"]["iteration"] for row in rows],
+            "evaluation_index": [row["job"]["evaluation_index"] for row in rows],
             "replicate_index": [0] * len(seqs), "status": [row["status"] for row in rows],
             "n_clbits": [row["result"]["n_clbits"] if row["result"] else None for row in rows],
             "shots_returned": [row["result"]["shots_returned"] if row["result"] else None for row in rows],
@@ -379,33 +473,118 @@ def results_table(request: Request, job_id: str, user: UserDep, offset: int = 0,
 
 @router.post("/jobs/{job_id}/close", operation_id="sdk_close")
 def close(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
-    """Jobs other than iterative ones are closed from the start; closing is idempotent."""
-    job, _results = _job(request, user, job_id)
-    return {"open": False, "status": compat.STATUS_WORDS[JobStatus(job.status)]}
+    """Close an iterative job (no more appends); other jobs are closed from the start. Idempotent."""
+    if job_groups.is_group_id(job_id):
+        with request.app.state.database.write() as session:
+            group = job_groups.get_user_group(session, user.id, job_id)
+            if group is None:
+                raise _not_found("job", job_id)
+            job_groups.close_group(session, group)
+    view = _view(request, user, job_id)
+    return {"open": view.open, "status": _job_word(view)}
+
+
+def _append_body(group: JobGroup, body: dict[str, Any]) -> tuple[JobCreate, list[int | None], list[int | None]]:
+    """The native submission of an append: points into the group's template, or circuits; per-task labels."""
+    common: dict[str, Any] = {"backend": group.backend, "shots": group.shots, "compile": group.compile,
+                              "name": group.name}
+    iteration, evaluation = body.get("iteration"), body.get("evaluation_index")
+    if body.get("points") is not None:
+        if not group.template:
+            raise sdk_error(409, "job_has_no_template", f"job {group.id} has no template to put points in")
+        names = [str(p["name"]) for p in group.parameters]
+        points = body["points"]
+        if not isinstance(points, list) or not points or any(
+                not isinstance(row, list) or len(row) != len(names) for row in points):
+            raise sdk_error(400, "bad_request", f"each point has {len(names)} values", field="points")
+        bindings = [{n: float(v) for n, v in zip(names, row, strict=True)} for row in points]
+        create = JobCreate(qasm=_PLACEHOLDER.sub(lambda m: m.group(1), group.template), parameters=bindings, **common)
+        return create, [iteration] * len(points), [evaluation] * len(points)
+    items = body.get("circuits")
+    if not isinstance(items, list) or not items or not all(
+            isinstance(item, dict) and isinstance(item.get("qasm"), str) for item in items):
+        raise sdk_error(400, "bad_request", "append 'points' or a list of {qasm: ...} 'circuits'", field="circuits")
+    if {item["shots"] for item in items if "shots" in item} - {group.shots}:
+        raise sdk_error(400, "bad_request", "Xihe runs every task of a job with the job's shots", field="shots")
+    return (JobCreate(circuits=[item["qasm"] for item in items], **common),
+            [item.get("iteration", iteration) for item in items],
+            [item.get("evaluation_index", evaluation) for item in items])
+
+
+def _append(request: Request, user: User, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    with request.app.state.database.read() as session:
+        group = job_groups.get_user_group(session, user.id, group_id) if job_groups.is_group_id(group_id) else None
+        is_job = group is None and jobs.get_user_job(session, user.id, group_id) is not None
+    if is_job:
+        raise sdk_error(409, "job_not_iterative", f"job {group_id} is not an iterative job")
+    if group is None:
+        raise _not_found("job", group_id)
+    if not group.open:
+        raise sdk_error(409, "job_closed", f"job {group_id} is closed")
+    try:
+        create, iterations, evaluation = _append_body(group, body)
+    except ValidationError as exc:
+        raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+    first: list[int] = []
+
+    def record(session: Session, outcome: SubmitOutcome) -> None:
+        # In the submit's transaction: a closed group refuses the job, and a replay adds nothing.
+        current = job_groups.get_user_group(session, user.id, group_id)
+        assert current is not None
+        if not current.open and outcome.created:
+            raise sdk_error(409, "job_closed", f"job {group_id} is closed")
+        first.append(job_groups.add_member(session, current, outcome.job.id, len(iterations), iterations,
+                                           evaluation))
+
+    ref = body.get("client_ref")
+    try:
+        compat.submit(request, user, create, source=SOURCE, then=record,
+                      idempotency_key=f"quafu-sdk:{group_id}:{ref}" if ref else None)
+    except Problem as exc:
+        raise _precheck(exc) from None
+    return {"task_ids": [f"{group_id}-{first[0] + k}" for k in range(len(iterations))]}
 
 
 @router.post("/jobs/{job_id}/tasks", operation_id="sdk_append")
-def append(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
-    job, _results = _job(request, user, job_id)
-    raise sdk_error(409, "job_not_iterative", f"job {job.id} is not an open iterative job")
+async def append(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
+    """Append tasks (points or circuits) to an open iterative job; they continue its task numbering."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except json.JSONDecodeError as exc:
+        raise sdk_error(400, "bad_request", f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise sdk_error(400, "bad_request", "the body must be a JSON object")
+    return await run_in_threadpool(_append, request, user, job_id, body)  # type: ignore[no-any-return]
 
 
 def _cancel_sdk(request: Request, user: User, job_id: str) -> dict[str, Any] | None:
     """quafu-sdk's cancel of a job it submitted; None for any other job (the native handler answers)."""
     with request.app.state.database.write() as session:
-        job = jobs.get_user_job(session, user.id, job_id)
-        if job is None:
-            raise _not_found("job", job_id)
-        if job.source != SOURCE:
-            return None
-        before = JobStatus(job.status)
-        if not before.is_terminal:
-            jobs.request_cancel(session, job)
-        after = JobStatus(job.status)
-        now = int(job.num_circuits) if before == JobStatus.QUEUED and after == JobStatus.CANCELLED else 0
-        requested = int(job.num_circuits) if after == JobStatus.RUNNING else 0
-        return {"job_id": job.id, "cancelled_now": now, "cancel_requested": requested,
-                "status": compat.STATUS_WORDS[after], "open": False}
+        if job_groups.is_group_id(job_id):
+            group = job_groups.get_user_group(session, user.id, job_id)
+            if group is None:
+                raise _not_found("job", job_id)
+            job_groups.close_group(session, group)
+            members = [(jobs.get_job(session, m["job_id"]), int(m["n"])) for m in group.members]
+        else:
+            job = jobs.get_user_job(session, user.id, job_id)
+            if job is None:
+                raise _not_found("job", job_id)
+            if job.source != SOURCE:
+                return None
+            members = [(job, int(job.num_circuits))]
+        now = requested = 0
+        for member, n in members:
+            assert member is not None
+            before = JobStatus(member.status)
+            if not before.is_terminal:
+                jobs.request_cancel(session, member)
+            after = JobStatus(member.status)
+            now += n if before == JobStatus.QUEUED and after == JobStatus.CANCELLED else 0
+            requested += n if after == JobStatus.RUNNING else 0
+    view = _view(request, user, job_id)
+    return {"job_id": view.id, "cancelled_now": now, "cancel_requested": requested, "status": _job_word(view),
+            "open": view.open}
 
 
 @router.post("/jobs/{job_id}/cancel", operation_id="sdk_or_native_cancel")
