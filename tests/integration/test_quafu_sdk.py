@@ -141,6 +141,7 @@ def test_public_devices_calibration_and_metadata(report: dict[str, Any]) -> None
     names = {row["name"] for row in report["devices"]}
     assert {"sim", "line10", "line10-sim", "dongling", "dongling-sim"} <= names
     assert report["device"]["name"] == "dongling" and report["device"]["calibration_id"]
+    assert report["device"]["n_qubits"] == 106  # the working qubits of the 130 in the chip file
     assert report["calibration"]["id"] == report["device"]["calibration_id"] == report["calibration_by_id"]
     assert report["calibration"]["qubit0"] and "cz" in report["calibration"]["basis"]
     meta = report["metadata"]

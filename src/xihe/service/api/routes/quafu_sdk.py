@@ -74,7 +74,7 @@ def _resolve(request: Request, target: str) -> tuple[str, Any]:
 
 def _limits(request: Request, device: Any) -> dict[str, Any]:
     settings = request.app.state.settings
-    return {"max_qubits": int(device.num_qubits),
+    return {"max_qubits": len(device.working_qubits),
             "qubit_count": "declared" if device.kind == "simulator" else "active",
             "min_shots": 1, "max_shots": int(getattr(device, "max_shots", 0) or settings.default_max_shots),
             "shots_step": 1, "max_depth": None, "wall_s": int(settings.default_wall_seconds),
@@ -110,7 +110,7 @@ def device(request: Request, name: str) -> dict[str, Any]:
     """Public: one device's status, size and queue, and its current calibration id."""
     backend, found = _resolve(request, name)
     states, queues = compat.status_and_queues(request)
-    return {"name": backend, "status": states[backend], "n_qubits": int(found.num_qubits), "queue": queues[backend],
+    return {"name": backend, "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
             "kind": "sim" if found.kind == "simulator" else "real", "calibration_id": _calibration_id(found),
             "calibration_source": "xihe"}
 

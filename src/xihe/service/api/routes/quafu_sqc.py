@@ -158,7 +158,8 @@ async def result(request: Request, tid: str, token: Annotated[str, Header()] = "
         user = await task_user(request, token)
         found = await run_in_threadpool(_load, request, user, tid)
     except Problem as exc:
-        return _error(compat.problem_text(exc))
+        # Rate limited: "not ready yet", so result(timeout=...) polls on instead of returning the error as a result.
+        return _answer({}) if exc.status == 429 else _error(compat.problem_text(exc))
     if found is None:
         return _error(f"no task {tid}")
     job, results = found
