@@ -137,6 +137,12 @@ def test_a_revoked_token_is_refused_by_the_api(demo: Page, server: Server) -> No
     demo.goto(f"{server.url}/account")
     expect(demo.locator("#new-token-secret")).to_have_count(0)  # shown once
     row = demo.locator("#tokens tr", has_text="e2e")
+    questions: list[str] = []
+    demo.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    row.locator("button.revoke").click()  # dismissed: nothing happens
+    expect(demo.locator("#tokens tr", has_text="e2e").locator(".token-state")).to_have_text("active")
+    assert api.get("/backends").status_code == 200 and "Revoke the token" in questions[0]
+    demo.once("dialog", lambda dialog: dialog.accept())
     row.locator("button.revoke").click()
     expect(demo.locator("#tokens tr", has_text="e2e").locator(".token-state")).to_have_text("revoked")
     refused = api.get("/backends")
@@ -300,3 +306,51 @@ def test_an_untrusted_forwarded_header_is_ignored(tmp_path_factory: pytest.TempP
         assert _login_over_http(srv.url, "bob", BOB_PASSWORD, "203.0.113.31").status_code == 429
     finally:
         srv.stop()
+
+
+def test_the_editor_blocks_what_the_backend_refuses_and_points_at_the_column(demo: Page, server: Server) -> None:
+    demo.goto(f"{server.url}/editor")
+    editor = demo.locator("#qasm")
+    wide = BELL.replace("qreg q[2];", "qreg q[12];").replace("creg c[2];", "creg c[12];")
+    editor.fill(wide)
+    demo.select_option("#backend", "line10")
+    expect(demo.locator("#validation")).to_contain_text("Parses, but not for line10")
+    expect(demo.locator("#submit")).to_be_disabled()  # no 422 round trip
+    demo.select_option("#backend", "sim")
+    expect(demo.locator("#validation")).to_have_text("Valid OpenQASM 2.0 for sim.")
+    expect(demo.locator("#submit")).to_be_enabled()
+
+    editor.fill(BELL_WITH_TYPO)  # "cx q[0] q[1];": the parser names the column of "q[1]"
+    caret = demo.locator("#error-caret")
+    expect(caret).to_be_visible()
+    column = int(caret.get_attribute("data-column") or "0")
+    assert f"column {column}" in (demo.locator("#validation").text_content() or "")
+    box, area = caret.bounding_box(), editor.bounding_box()
+    assert box is not None and area is not None
+    assert box["x"] > area["x"] + (column - 2) * 7  # drawn under that column, not at the line's start
+
+    editor.fill(BELL)
+    editor.press("End")
+    editor.press("Tab")
+    assert demo.evaluate("document.activeElement.id") == "qasm"  # Tab indents instead of leaving the box
+    assert editor.input_value().endswith("  ")
+    editor.press("Escape")
+    editor.press("Tab")
+    assert demo.evaluate("document.activeElement.id") != "qasm"  # Escape, Tab: the keyboard way out
+
+
+def test_cancel_asks_first(demo: Page, server: Server) -> None:
+    with server.client() as api:
+        response = api.post("/jobs", json={"circuits": [SLOW_LINE10] * 40, "backend": "line10", "shots": 100})
+        assert response.status_code == 201, response.text
+        job_id = response.json()["id"]
+    demo.goto(f"{server.url}/jobs/{job_id}")
+    questions: list[str] = []
+    demo.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    demo.click("#cancel")
+    assert questions and job_id in questions[0]
+    with server.client() as api:
+        assert api.get(f"/jobs/{job_id}").json()["status"] in ("QUEUED", "RUNNING")
+    demo.once("dialog", lambda dialog: dialog.accept())
+    demo.click("#cancel")
+    expect(demo.locator("#job-status")).to_have_attribute("data-status", "CANCELLED", timeout=60_000)

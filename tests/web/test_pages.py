@@ -172,14 +172,18 @@ def test_another_users_job_is_not_found(site: Site, alice: TestClient, bob: Test
 
 def test_tokens_are_shown_once_and_revoked_tokens_are_refused_by_the_api(alice: TestClient) -> None:
     csrf = page_csrf(alice)
-    created = alice.post("/account/tokens", data={"name": "laptop", "csrf_token": csrf})
-    assert created.status_code == 201
+    posted = alice.post("/account/tokens", data={"name": "laptop", "csrf_token": csrf}, follow_redirects=False)
+    assert posted.status_code == 303  # POST-redirect-GET: a reload of the page cannot post again
+    location = posted.headers["location"]
+    token_id = re.fullmatch(r"/account\?token=([0-9a-f]+)", location).group(1)  # type: ignore[union-attr]
+    created = alice.get(location)
     secret = re.search(r'id="new-token-secret">((?:xh|qf)_[^<]+)<', created.text)
-    assert secret
-    token_id = re.findall(r'data-token="([0-9a-f]+)"', created.text)[-1]
+    assert created.status_code == 200 and secret
     api = {"Authorization": f"Bearer {secret.group(1)}"}
     assert alice.get("/api/v1/jobs", headers=api).status_code == 200
-    assert secret.group(1) not in alice.get("/account").text  # shown once
+    reloaded = alice.get(location)  # the browser's reload of the page it landed on
+    assert secret.group(1) not in reloaded.text and 'id="new-token-secret"' not in reloaded.text  # shown once
+    assert reloaded.text.count('data-token="') == created.text.count('data-token="')  # and no second token
     revoked = alice.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf}, follow_redirects=False)
     assert revoked.status_code == 303
     assert alice.get("/api/v1/jobs", headers=api).status_code == 401
@@ -270,3 +274,15 @@ def test_the_queue_estimate_counts_the_running_job_ahead(site: Site, alice: Test
             job = jobs.get_user_job(session, 1, job_id)
             assert job is not None
             jobs.request_cancel(session, job)
+
+
+def test_a_backend_in_maintenance_is_not_shown_as_valid(site: Site, alice: TestClient) -> None:
+    assert validate(alice, BELL, backend="line10")["ok"] is True
+    with site.database.write() as session:
+        calibrations.set_backend_status(session, "line10", "maintenance")
+    try:
+        answer = validate(alice, BELL, backend="line10")
+        assert answer["ok"] is False and "line10 is maintenance" in answer["backend_error"]
+    finally:
+        with site.database.write() as session:
+            calibrations.set_backend_status(session, "line10", "online")

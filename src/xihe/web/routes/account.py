@@ -1,4 +1,9 @@
-"""The account page: the user's API tokens (create -- the secret shown once -- and revoke) and password."""
+"""The account page: the user's API tokens (create -- the secret shown once -- and revoke) and password.
+
+Creating a token is POST-redirect-GET: the POST stores nothing but the token's hash, hands the secret to the next
+page in a short-lived HttpOnly cookie scoped to ``/account``, and redirects; the page shows the secret once (if it
+hashes to one of the user's tokens) and deletes the cookie, so a reload neither shows it again nor makes another.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,22 @@ from fastapi.responses import RedirectResponse, Response
 
 from xihe.service.clock import utcnow
 from xihe.service.repositories import users, web_sessions
-from xihe.service.security import verify_password
-from xihe.web.deps import PageError, PageUser, WebUser, check_csrf, database, render, start_session
+from xihe.service.security import hash_token, verify_password
+from xihe.web.deps import (
+    PageError,
+    PageUser,
+    WebUser,
+    check_csrf,
+    cookie_is_secure,
+    database,
+    render,
+    start_session,
+)
 
 router = APIRouter(include_in_schema=False)
 
 MIN_PASSWORD = 8
+NEW_TOKEN_COOKIE = "xihe_new_token"
 
 
 def _account(request: Request, user: WebUser, *, new_token: dict[str, Any] | None = None,
@@ -29,10 +44,27 @@ def _account(request: Request, user: WebUser, *, new_token: dict[str, Any] | Non
     return render(request, "account.html", context, status=status, user=user)
 
 
+def _new_token(request: Request, user: WebUser, token_id: str | None) -> dict[str, Any] | None:
+    secret = request.cookies.get(NEW_TOKEN_COOKIE)
+    if not secret or not token_id:
+        return None
+    with database(request).read() as session:
+        for row in users.list_tokens(session, user.id):
+            if row.id == token_id and row.token_hash == hash_token(secret) and row.revoked_at is None:
+                return {"id": row.id, "name": row.name, "secret": secret}
+    return None
+
+
 @router.get("/account")
-def account_page(request: Request, user: PageUser, changed: str | None = None) -> Response:
-    return _account(request, user, notice="Your password was changed; other sessions are logged out."
-                    if changed == "password" else None)
+def account_page(request: Request, user: PageUser, changed: str | None = None,
+                 token: str | None = None) -> Response:
+    response = _account(request, user, new_token=_new_token(request, user, token),
+                        notice="Your password was changed; other sessions are logged out."
+                        if changed == "password" else None)
+    if NEW_TOKEN_COOKIE in request.cookies:  # shown once: gone for the next load
+        response.delete_cookie(NEW_TOKEN_COOKIE, path="/account", httponly=True,
+                               secure=cookie_is_secure(request), samesite="strict")
+    return response
 
 
 @router.post("/account/password")
@@ -78,8 +110,11 @@ def create_token(request: Request, user: PageUser, name: Annotated[str, Form()] 
             raise PageError(404, "No such user", "Your account no longer exists.")
         issued = users.create_token(session, account, name=name or "web",
                                     expires_at=utcnow() + timedelta(days=days) if days else None)
-        created = {"id": issued.row.id, "name": issued.row.name, "secret": issued.secret}
-    return _account(request, user, new_token=created, status=201)
+        token_id, secret = issued.row.id, issued.secret
+    response = RedirectResponse(f"/account?token={token_id}", status_code=303)
+    response.set_cookie(NEW_TOKEN_COOKIE, secret, max_age=300, httponly=True, secure=cookie_is_secure(request),
+                        samesite="strict", path="/account")
+    return response
 
 
 @router.post("/account/tokens/{token_id}/revoke")

@@ -17,11 +17,12 @@ from pydantic import ValidationError as PydanticValidationError
 
 from xihe.circuit.draw import draw_svg
 from xihe.errors import XiheError
+from xihe.service.limits import bounded_parse, input_limits
 from xihe.service.metrics import ServiceMetrics
 from xihe.service.problems import Problem
-from xihe.service.repositories import jobs, users
+from xihe.service.repositories import calibrations, jobs, users
 from xihe.service.schemas import JobCreate
-from xihe.service.submit import parse_circuit, submit_job
+from xihe.service.submit import prepare_job, submit_job
 from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
 from xihe.web.sessions import csrf_matches
 
@@ -59,7 +60,8 @@ def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
         answer["error"] = {"line": 1, "column": 1, "message": "the program is empty"}
         return answer
     try:
-        circuit = parse_circuit(body.qasm)
+        # The size limits only: a circuit too wide for the chosen backend is its backend_error, below.
+        circuit = bounded_parse(body.qasm, input_limits(request.app.state.settings))
     except Problem as problem:
         line = problem.extra.get("line")
         column = problem.extra.get("column")
@@ -78,10 +80,16 @@ def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
         if body.backend not in devices.names():
             answer["backend_error"] = f"unknown backend {body.backend!r}"
         else:
+            device = devices.get(body.backend)
+            with database(request).read() as session:
+                status = calibrations.backend_status_overrides(session).get(
+                    body.backend, str(getattr(device, "status", "online")))
             try:
-                devices.get(body.backend).validate(circuit, verbatim=not body.compile)
+                device.validate(circuit, verbatim=not body.compile)
             except XiheError as exc:
                 answer["backend_error"] = str(exc)
+            if status != "online" and answer["backend_error"] is None:  # as submit_job refuses it
+                answer["backend_error"] = f"backend {body.backend} is {status}; it takes no new jobs now"
     answer["ok"] = answer["backend_error"] is None
     return answer
 
@@ -144,11 +152,18 @@ def submit(request: Request, user: PageUser, qasm: Annotated[str, Form()] = "",
                          name=name.strip() or None, tags=[t.strip() for t in tags.split(",") if t.strip()])
     except ValueError as exc:
         return _editor(request, user, form=form, error=_describe(exc), status=422)
+    settings = request.app.state.settings
     try:
+        with database(request).read() as session:
+            account = users.get_user(session, user.id)
+            assert account is not None
+        # Parse and check before taking the write lock, which then covers only quotas and the insert.
+        prepared = prepare_job(settings, catalog(request), body, account)
         with database(request).write() as session:
             account = users.get_user(session, user.id)
             assert account is not None
-            outcome = submit_job(session, request.app.state.settings, catalog(request), account, body, source="web")
+            outcome = submit_job(session, settings, catalog(request), account, body, source="web",
+                                 prepared=prepared)
             job_id = outcome.job.id
     except Problem as problem:
         return _editor(request, user, form=form, error=problem.detail, status=problem.status)

@@ -5,6 +5,7 @@
   const text = document.getElementById("qasm");
   const gutter = document.getElementById("gutter");
   const band = document.getElementById("error-band");
+  const caret = document.getElementById("error-caret");
   const status = document.getElementById("validation");
   const drawing = document.getElementById("drawing");
   const stats = document.getElementById("circuit-stats");
@@ -14,6 +15,7 @@
   let timer = null;
   let sequence = 0;
   let errorLine = null;
+  let errorColumn = null;
 
   function lineHeight() {
     return parseFloat(getComputedStyle(text).lineHeight) || 18;
@@ -39,6 +41,27 @@
     band.style.top = top + "px";
     band.style.height = lineHeight() + "px";
     band.hidden = false;
+    // The caret under the error's column: monospace, so column n starts n-1 character widths in.
+    caret.hidden = errorColumn === null;
+    if (errorColumn !== null) {
+      const cw = charWidth();
+      const left = parseFloat(getComputedStyle(text).paddingLeft) + (errorColumn - 0.5) * cw - text.scrollLeft;
+      caret.style.left = left + "px";
+      caret.style.top = (top + lineHeight() - 4) + "px";
+      caret.dataset.column = String(errorColumn);
+    }
+  }
+
+  function charWidth() {
+    const probe = document.createElement("span");
+    probe.textContent = "0000000000";
+    probe.style.font = getComputedStyle(text).font;
+    probe.style.visibility = "hidden";
+    probe.style.position = "absolute";
+    document.body.appendChild(probe);
+    const width = probe.getBoundingClientRect().width / 10;
+    probe.remove();
+    return width || 8;
   }
 
   function show(answer) {
@@ -58,7 +81,9 @@
       status.classList.add("good");
       status.dataset.line = "";
     }
-    submit.disabled = Boolean(answer.error);
+    // A program the chosen backend refuses would only come back as a 422: keep Submit off until it fits.
+    submit.disabled = Boolean(answer.error || answer.backend_error);
+    errorColumn = answer.error && answer.error.column ? answer.error.column : null;
     drawing.classList.toggle("stale", Boolean(answer.error));  // the last good drawing, dimmed
     if (answer.stats) {
       const s = answer.stats;
@@ -101,6 +126,19 @@
 
   text.addEventListener("input", () => { renderGutter(); schedule(); });
   text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; placeBand(); });
+  // Tab indents (two spaces) instead of leaving the box; Escape then Tab moves on, for keyboard users.
+  let escaped = false;
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { escaped = true; return; }
+    if (event.key !== "Tab" || event.shiftKey || escaped || event.ctrlKey || event.altKey || event.metaKey) {
+      escaped = false;
+      return;
+    }
+    event.preventDefault();
+    const start = text.selectionStart;
+    text.setRangeText("  ", start, text.selectionEnd, "end");
+    text.dispatchEvent(new Event("input"));
+  });
   backend.addEventListener("change", validate);
   compile.addEventListener("change", validate);
   const example = document.getElementById("example");
