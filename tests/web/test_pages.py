@@ -129,6 +129,9 @@ def test_a_twin_job_shows_its_layout_on_the_chip_and_its_calibration(site: Site,
         assert f'data-qubit="{physical}"' in topology and f">q{virtual}</text>" in topology
     assert "This job ran under <code>dongling-v1-" in page and "Q0" in page.split("Calibration snapshot")[1]
     assert "wires are the physical qubits" in page
+    # Dongling's file is from 2024-04: a job run today says how old the noise it was emulated with is.
+    age = re.search(r'id="calibration-age"[^>]*>This calibration was\s+<strong>(\d+) days old</strong>', page)
+    assert age and int(age.group(1)) > 365
 
 
 def test_job_list_filters_and_live_status(site: Site, alice: TestClient) -> None:

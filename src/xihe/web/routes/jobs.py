@@ -33,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 MAX_RESULTS_SHOWN = 12
 MAX_DRAWN_OPERATIONS = 1500
+STALE_CALIBRATION_DAYS = 7  # older than this when the job ran: the page says so
 STATUSES = [s.value for s in JobStatus]
 
 
@@ -237,7 +238,12 @@ def job_page(request: Request, job_id: str, user: PageUser) -> Response:
     used_couplers = calibration_table.coupler_rows(data, only=layout) \
         if layout and calibration_table.is_chip_info(data) else []
     payload = job.payload or {}
+    ran_at = public.started_at or public.created_at
+    taken = (snapshot or {}).get("time")
+    snapshot_age_days = (ran_at - taken).days if isinstance(taken, datetime) and ran_at is not None else None
     context = {
+        "snapshot_age_days": snapshot_age_days if snapshot_age_days is not None
+        and snapshot_age_days > STALE_CALIBRATION_DAYS else None,
         "nav": "jobs", "job": public, "views": views, "queue_text": queue["queue_text"],
         "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN),
         "layout": layout, "final_layout": first.final_layout if first else None,
