@@ -6,21 +6,25 @@ gates, coupling, noise) and ``hardware`` (a real chip behind an agent's :class:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from xihe.circuit import Circuit, Operation
-from xihe.circuit.register import QuantumRegister
+from xihe.circuit import Circuit
 from xihe.compiler import Target, check_native
 from xihe.devices.calibration import CalibrationHistory, CalibrationSnapshot
 from xihe.devices.connectivity import max_connected_qubits
 from xihe.devices.defaults import DeviceDefaults
+from xihe.devices.execute import run_plan
+from xihe.devices.plan import ExecutionPlan, PlanOptions, build_plan, compact_circuit, plan_native
 from xihe.errors import ValidationError
 
 if TYPE_CHECKING:
     from xihe.devices.compile import Compiled
     from xihe.engines.noise import NoiseModel
     from xihe.results import Result
+
+__all__ = ["Device", "compact_circuit"]
 
 
 class Device:
@@ -153,41 +157,29 @@ class Device:
 
         return compile_for(circuit, self, optimization_level, seed)
 
+    def plan(self, circuits: Circuit | Sequence[Circuit], shots: int, options: PlanOptions | None = None
+             ) -> ExecutionPlan:
+        """Plan ``circuits`` (bound) for ``shots`` shots here: compile, touched qubits, noise, engine, memory.
+
+        Raises :class:`ValidationError` for a circuit that cannot run here and
+        :class:`~xihe.errors.CompileError` for one the compiler cannot map; see :mod:`xihe.devices.plan`.
+        """
+        batch = [circuits] if isinstance(circuits, Circuit) else list(circuits)
+        return build_plan(self, batch, shots, options or PlanOptions())
+
+    def execute(self, plan: ExecutionPlan) -> list[Result]:
+        """Run a plan made by :meth:`plan`; one result per circuit, in order."""
+        return run_plan(plan)
+
     def run(self, circuit: Circuit | None, shots: int, seed: int | None = None, memory: bool = False,
             compiled: Compiled | None = None) -> Result:
         """Run a native circuit (or ``compiled.circuit``) under this device's noise; counts over its clbits."""
-        from xihe.devices.execute import run_on_device
-
         if circuit is None:
             if compiled is None:
                 raise ValidationError("give a circuit or a compiled circuit to run")
             circuit = compiled.circuit
-        result = run_on_device(self, circuit, shots, seed, memory)
-        result.metadata["backend"] = self.name
-        result.metadata["calibration_id"] = self.calibration.id
-        if compiled is not None:
-            result.metadata["initial_layout"] = list(compiled.initial_layout)
-            result.metadata["final_layout"] = list(compiled.final_layout)
-        return result
-
-
-def compact_circuit(circuit: Circuit, qubits: list[int]) -> Circuit:
-    """``circuit`` on a register of ``len(qubits)`` (physical ``qubits[i]`` becomes ``i``), classical bits kept."""
-    index = {q: i for i, q in enumerate(qubits)}
-    out = Circuit(name=circuit.name)
-    if qubits:
-        out.add_register(QuantumRegister("q", len(qubits)))
-    for reg in circuit.cregs:
-        out.add_register(reg)
-    ops: list[Operation] = []
-    for op in circuit.operations:
-        if op.gate.name == "barrier":
-            kept = tuple(index[q] for q in op.qubits if q in index)
-            if kept:
-                from xihe.circuit import Gate
-
-                ops.append(Operation(Gate("barrier", num_qubits=len(kept)), kept))
-            continue
-        ops.append(op.replace(qubits=tuple(index[q] for q in op.qubits)))
-    out.operations = ops
-    return out
+        options = PlanOptions(compile=False, seeds=(seed,), memory=memory)
+        if compiled is None:
+            self.validate(circuit, verbatim=not self.target.unconstrained)
+        planned = plan_native(self, 0, circuit, circuit, compiled, shots, seed, options.limit())
+        return run_plan(ExecutionPlan(device=self, shots=shots, options=options, circuits=(planned,)))[0]

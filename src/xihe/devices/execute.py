@@ -1,47 +1,46 @@
-"""Running a native circuit on a device: only the touched qubits are simulated, under the calibration's noise.
+"""Running a planned circuit on a device: the plan's engine on its compact circuit under its noise; one stamping.
 
-A twin's circuit lives on the chip's physical qubits (up to 130 numbered); it is remapped onto a compact register of
-the qubits it touches (classical bits kept), with the noise model built for those qubits. A Clifford circuit too wide
-for the statevector/trajectory engines goes to the stabilizer engine under the Pauli-twirled noise (idle relaxation
-then enters only through the gates' own twirled relaxation); anything else too wide is refused with a clear
-:class:`~xihe.errors.ResourceError` by the engine's memory check.
+A twin's circuit lives on the chip's physical qubits (up to 130 numbered); the :class:`~xihe.devices.plan.ExecutionPlan`
+remapped it onto a compact register of the qubits it touches (classical bits kept) with the noise model for those
+qubits and chose the engine. Running refuses a circuit the plan says does not fit the memory limit, with a
+:class:`~xihe.errors.ResourceError` that names the engine and the touched qubits, before anything is allocated.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from xihe.circuit import Circuit
-from xihe.compiler import check_native
+from xihe.devices.plan import ExecutionPlan, PlannedCircuit, touched_qubits
+from xihe.engines.simulate import simulate
 
 if TYPE_CHECKING:
     from xihe.devices.device import Device
     from xihe.results import Result
 
-
-def touched_qubits(circuit: Circuit) -> list[int]:
-    return sorted({q for op in circuit.operations if op.gate.name != "barrier" for q in op.qubits})
+__all__ = ["run_plan", "run_planned", "stamp_result", "touched_qubits"]
 
 
-def run_on_device(device: Device, circuit: Circuit, shots: int, seed: int | None, memory: bool) -> Result:
-    from xihe.devices.device import compact_circuit
-    from xihe.devices.noise import pauli_twirled_noise_model
-    from xihe.engines.base import default_memory_limit, get_engine
-    from xihe.engines.clifford import is_clifford
-    from xihe.engines.simulate import simulate
-
-    if device.target.unconstrained:
-        device.validate(circuit)
-        engine = "stabilizer" if device.clifford_only else "auto"
-        return simulate(circuit, shots, seed=seed, engine=engine, memory=memory)
-    check_native(circuit, device.target)
-    qubits = touched_qubits(circuit)
-    compact = compact_circuit(circuit, qubits)
-    noise = device.noise_model(qubits)
-    engine = "auto"
-    too_wide = get_engine("trajectories").estimate_memory(compact) > default_memory_limit()
-    if too_wide and is_clifford(compact):
-        engine, noise = "stabilizer", pauli_twirled_noise_model(device.target, qubits)
-    result = simulate(compact, shots, seed=seed, noise=noise, engine=engine, memory=memory)
-    result.metadata["physical_qubits"] = qubits
+def stamp_result(device: Device, planned: PlannedCircuit, result: Result) -> Result:
+    """What every run on a device adds to its result (a fanned-out run too): qubits, backend, calibration, layouts."""
+    if not device.target.unconstrained:
+        result.metadata["physical_qubits"] = list(planned.physical_qubits)
+    result.metadata["backend"] = device.name
+    result.metadata["calibration_id"] = device.calibration.id
+    if planned.compiled is not None:
+        result.metadata["initial_layout"] = list(planned.compiled.initial_layout)
+        result.metadata["final_layout"] = list(planned.compiled.final_layout)
     return result
+
+
+def run_planned(device: Device, planned: PlannedCircuit, shots: int, memory: bool, limit: int) -> Result:
+    """Run one planned circuit for ``shots`` shots on its engine; the result is stamped."""
+    result = simulate(planned.compact, shots, seed=planned.seed, noise=planned.noise, engine=planned.engine,
+                      memory=memory, max_memory_bytes=limit)
+    return stamp_result(device, planned, result)
+
+
+def run_plan(plan: ExecutionPlan) -> list[Result]:
+    """Run every circuit of ``plan`` in order (the memory check first, so nothing too large is started)."""
+    plan.check_memory()
+    limit = plan.options.limit()
+    return [run_planned(plan.device, planned, plan.shots, plan.options.memory, limit) for planned in plan.circuits]

@@ -1,4 +1,4 @@
-"""Run one job's payload on a device: parse, bind, compile (unless verbatim), run; one result dict per item.
+"""Run one job's payload on a device: parse and bind once, plan (compile unless verbatim), run; one record per item.
 
 Pure of storage: the worker loop hands in the payload and a ``should_stop`` callback (cooperative cancel and a
 lost lease stop between items) and stores what comes back. Errors carry their stage: a failure while compiling
@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from xihe import qasm
+from xihe.devices import Device
+from xihe.devices.execute import run_plan
+from xihe.devices.plan import ExecutionPlan, PlannedCircuit, PlanOptions
 from xihe.errors import CompileError, ExecutionError, XiheError
+from xihe.results import Result
+from xihe.service.schemas import ResultPublic
 from xihe.version import __version__
 
 
@@ -68,55 +74,61 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _versions(result: Any) -> dict[str, str]:
-    metadata = getattr(result, "metadata", None) or {}
-    engine = metadata.get("engine") if isinstance(metadata, Mapping) else None
+def _versions(result: Result) -> dict[str, str]:
+    engine = result.metadata.get("engine")
     return {"xihe": __version__, "compiler": __version__, "engine": f"{engine or 'auto'}-{__version__}"}
 
 
-def run_item(device: Any, item: WorkItem) -> dict[str, Any]:
-    """Compile and run one item on ``device``; return its ResultPublic dict."""
-    from xihe import qasm
-
+def plan_item(device: Device, item: WorkItem) -> ExecutionPlan:
+    """Parse and bind the item's circuit once, and plan it on ``device`` (compiled unless verbatim)."""
     circuit = qasm.loads(item.qasm)
     if item.binding is not None:
         circuit = circuit.bind(dict(item.binding))
-    compiled = None
-    native = circuit
-    if item.compile:
-        try:
-            compiled = device.compile(circuit, optimization_level=item.optimization_level, seed=item.seed)
-        except XiheError as exc:
-            raise CompileError(str(exc)) from exc
-        native = compiled.circuit
+    options = PlanOptions(compile=item.compile, optimization_level=item.optimization_level, seeds=(item.seed,),
+                          memory=item.memory)
     try:
-        result = device.run(native, item.shots, seed=item.seed, memory=item.memory, compiled=compiled)
+        return device.plan([circuit], item.shots, options)
+    except CompileError:
+        raise
+    except XiheError as exc:  # a verbatim circuit the device cannot run: found at run time, as before
+        raise ExecutionError(str(exc)) from exc
+
+
+def result_record(device: Device, planned: PlannedCircuit, shots: int, memory: bool, result: Result
+                  ) -> dict[str, Any]:
+    """The stored result of one item (a ResultPublic dict), validated by the wire schema as it is written."""
+    counts = {str(k): int(v) for k, v in dict(result.counts or {}).items()}
+    total = sum(counts.values()) or 1
+    compiled = planned.compiled
+    record = {
+        "counts": counts,
+        "probabilities": {k: v / total for k, v in counts.items()},
+        "shots": int(shots),
+        "memory": [str(m) for m in result.memory] if memory and result.memory is not None else None,
+        "compiled_qasm": qasm.dumps(planned.native),
+        "initial_layout": list(compiled.initial_layout) if compiled is not None else None,
+        "final_layout": list(compiled.final_layout) if compiled is not None else None,
+        "calibration_id": str(device.calibration.id),
+        "versions": _versions(result),
+        "bit_order": "c0_leftmost",
+        "metadata": _jsonable({**dict(result.metadata), "seed": planned.seed}),
+    }
+    return ResultPublic.model_validate(record).model_dump(mode="json")
+
+
+def run_item(device: Device, item: WorkItem, run: Callable[[ExecutionPlan], list[Result]] = run_plan) -> dict[str, Any]:
+    """Plan one item on ``device``, run the plan with ``run`` (the fan-out passes its own), return its record."""
+    plan = plan_item(device, item)
+    try:
+        result = run(plan)[0]
     except XiheError as exc:
         if isinstance(exc, ExecutionError):
             raise
         raise ExecutionError(str(exc)) from exc
-    counts = {str(k): int(v) for k, v in dict(result.counts or {}).items()}
-    total = sum(counts.values()) or 1
-    probabilities = {k: v / total for k, v in counts.items()}
-    calibration = getattr(device, "calibration", None)
-    memory = getattr(result, "memory", None)
-    metadata = getattr(result, "metadata", None) or {}
-    return {
-        "counts": counts,
-        "probabilities": probabilities,
-        "shots": int(item.shots),
-        "memory": [str(m) for m in memory] if item.memory and memory is not None else None,
-        "compiled_qasm": qasm.dumps(native),
-        "initial_layout": _jsonable(getattr(compiled, "initial_layout", None)),
-        "final_layout": _jsonable(getattr(compiled, "final_layout", None)),
-        "calibration_id": str(calibration.id) if calibration is not None else None,
-        "versions": _versions(result),
-        "bit_order": "c0_leftmost",
-        "metadata": _jsonable({**dict(metadata), "seed": item.seed}),
-    }
+    return result_record(device, plan.circuits[0], item.shots, item.memory, result)
 
 
-def run_items(device: Any, items: list[WorkItem], should_stop: Callable[[], bool]) -> list[dict[str, Any]]:
+def run_items(device: Device, items: list[WorkItem], should_stop: Callable[[], bool]) -> list[dict[str, Any]]:
     """Run items in order, checking ``should_stop`` before each (cooperative cancel)."""
     results = []
     for item in items:

@@ -16,8 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xihe.errors import CircuitError, ValidationError, XiheError
-from xihe.service.budget import estimate_job_memory
+from xihe.circuit import Circuit
+from xihe.devices import Device
+from xihe.devices.plan import ExecutionPlan, PlanOptions
+from xihe.errors import CircuitError, XiheError
+from xihe.service.budget import job_memory
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, User
@@ -81,19 +84,28 @@ def _check_quotas(session: Session, settings: Settings, user: User, request: Job
                       "as one job)", stage="validate")
 
 
-def _validate_on_device(device: Any, circuits: list[Any], verbatim: bool, shots: int) -> None:
-    max_shots = int(getattr(device, "max_shots", 0) or 0)
-    if max_shots and shots > max_shots:
-        raise Problem(422, "too_many_shots", f"{shots} shots exceed backend {device.name}'s maximum of {max_shots}",
-                      stage="validate")
-    for index, circuit in enumerate(circuits):
-        prefix = f"circuit {index}: " if len(circuits) > 1 else ""
-        try:
-            device.validate(circuit, verbatim=verbatim)
-        except ValidationError as exc:
-            raise Problem(422, "invalid_for_backend", f"{prefix}{exc}", stage="validate") from exc
-        except XiheError as exc:
-            raise Problem(422, "invalid_for_backend", f"{prefix}{exc}", stage="validate") from exc
+def plan_on_device(settings: Settings, device: Device, circuits: list[Circuit], request: JobCreate) -> ExecutionPlan:
+    """The job's :class:`ExecutionPlan` as submitted (compiling is the worker's): validated, priced, within budget.
+
+    A circuit that cannot run on the backend, too many shots, or a job larger than this machine's memory budget is
+    a 422; the refusal of a job too large names the engine and the qubits the device would really simulate.
+    """
+    if device.max_shots and request.shots > device.max_shots:
+        raise Problem(422, "too_many_shots", f"{request.shots} shots exceed backend {device.name}'s maximum of "
+                      f"{device.max_shots}", stage="validate")
+    budget = settings.resolved_memory_budget()
+    options = PlanOptions(compile=request.compile, optimization_level=request.optimization_level,
+                          memory=request.memory, memory_limit=budget, defer_compile=True)
+    try:
+        plan = device.plan(circuits, request.shots, options)
+    except XiheError as exc:
+        raise Problem(422, "invalid_for_backend", str(exc), stage="validate") from exc
+    if job_memory(plan) > budget:
+        largest = plan.largest
+        where = f"circuit {largest.index}: " if len(circuits) > 1 else ""
+        raise Problem(422, "too_large", f"{where}on backend {device.name}, {largest.describe()}, more than this "
+                      f"machine's budget of {budget / 2**30:.1f} GiB", stage="validate")
+    return plan
 
 
 def _bind_all(circuit: Any, bindings: list[dict[str, float]]) -> list[Any]:
@@ -131,6 +143,7 @@ class PreparedJob:
     texts: list[str]
     widths: list[int]
     memory: int
+    plan: ExecutionPlan
 
 
 def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate) -> PreparedJob:
@@ -152,14 +165,9 @@ def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate) 
     widths = [int(circuit.num_qubits) for circuit in circuits]
     _require_measurement(circuits)
     # The backend's own limits first (a 422 whoever asks); the user's quotas (a 403) come with the database.
-    _validate_on_device(device, circuits, verbatim=not request.compile, shots=request.shots)
-    budget = settings.resolved_memory_budget()
-    memory = estimate_job_memory(device, circuits, budget)
-    if memory > budget:
-        raise Problem(422, "too_large", f"a {max(widths)}-qubit job on {request.backend} needs about "
-                      f"{memory / 2**30:.1f} GiB, more than this machine's budget of {budget / 2**30:.1f} GiB",
-                      stage="validate")
-    return PreparedJob(request=request, device=device, texts=list(texts), widths=widths, memory=memory)
+    plan = plan_on_device(settings, device, circuits, request)
+    return PreparedJob(request=request, device=device, texts=list(texts), widths=widths, memory=job_memory(plan),
+                       plan=plan)
 
 
 def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, user: User, request: JobCreate, *,

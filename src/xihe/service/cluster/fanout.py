@@ -24,6 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from xihe.circuit import Circuit
+from xihe.devices import Device
+from xihe.devices.execute import run_planned, stamp_result
+from xihe.devices.plan import ExecutionPlan, PlannedCircuit
+from xihe.engines.base import get_engine, resolve_seed
+from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, merge_results, plan_chunks, run_chunk
+from xihe.engines.noise import NoiseModel
+from xihe.results import Result
 from xihe.service import executor
 from xihe.service.cluster.executors import ChunkExecutor, LocalExecutor
 from xihe.service.executor import Stopped, WorkItem
@@ -50,13 +58,11 @@ def split_evenly(parts: Sequence[Any], groups: int) -> list[list[Any]]:
 # -- task bodies (module level: Ray ships them by reference) -----------------------------------------------------
 def run_shot_chunks(shared: tuple[Any, Any, bool], specs: list[tuple[int, np.random.SeedSequence]]) -> list[Any]:
     """Run trajectories chunks ``(shots, seed sequence)`` of one compact circuit; one Result per chunk."""
-    from xihe.engines.chunks import run_chunk
-
     circuit, noise, memory = shared
     return [run_chunk(circuit, shots, seq, noise, "trajectories", memory) for shots, seq in specs]
 
 
-def run_item_group(device: Any, items: list[WorkItem]) -> list[dict[str, Any]]:
+def run_item_group(device: Device, items: list[WorkItem]) -> list[dict[str, Any]]:
     """Run a group of a batch's items on ``device``; one ResultPublic dict per item."""
     return [executor.run_item(device, item) for item in items]
 
@@ -73,16 +79,35 @@ class FanOut:
         self.tasks_per_cpu = tasks_per_cpu
         self._local = LocalExecutor()
 
-    def __call__(self, device: Any, items: list[WorkItem], should_stop: Callable[[], bool]) -> list[dict[str, Any]]:
+    def __call__(self, device: Device, items: list[WorkItem], should_stop: Callable[[], bool]
+                 ) -> list[dict[str, Any]]:
         if len(items) > 1 and len(items) >= self.min_items:
             return self.run_item_groups(device, items, should_stop)
-        view = ShotFanOutDevice(device, self, should_stop)
         results = []
         for item in items:
             if should_stop():
                 raise Stopped()
-            results.append(executor.run_item(view, item))
+            results.append(executor.run_item(device, item, lambda plan: self.run_plan(plan, should_stop)))
         return results
+
+    def run_plan(self, plan: ExecutionPlan, should_stop: Callable[[], bool]) -> list[Result]:
+        """Run a plan, its heavy trajectories circuits in chunks over the executor, the rest on the device."""
+        plan.check_memory()
+        results = []
+        for planned in plan.circuits:
+            if self.splits(plan, planned):
+                result = self.run_shots(planned.compact, planned.noise, plan.shots, planned.seed,
+                                        plan.options.memory, should_stop)
+                results.append(stamp_result(plan.device, planned, result))
+            else:
+                results.append(run_planned(plan.device, planned, plan.shots, plan.options.memory,
+                                           plan.options.limit()))
+        return results
+
+    def splits(self, plan: ExecutionPlan, planned: PlannedCircuit) -> bool:
+        """Whether a planned circuit is a heavy trajectories run worth cutting into shot chunks."""
+        return (plan.shots >= self.min_shots and planned.engine == "trajectories"
+                and not plan.device.target.unconstrained)
 
     # -- executing parts, with the local fallback ----------------------------------------------------------------
     def _tasks(self) -> int:
@@ -101,7 +126,7 @@ class FanOut:
             return self._local.name, self._local.map(task, shared, parts, should_stop)
 
     # -- batches and sweeps ----------------------------------------------------------------------------------------
-    def run_item_groups(self, device: Any, items: list[WorkItem],
+    def run_item_groups(self, device: Device, items: list[WorkItem],
                         should_stop: Callable[[], bool]) -> list[dict[str, Any]]:
         groups = split_evenly(items, self._tasks())
         name, outcomes = self._map(run_item_group, device, groups, should_stop)
@@ -114,32 +139,9 @@ class FanOut:
         return results
 
     # -- shot chunks -------------------------------------------------------------------------------------------------
-    def shot_plan(self, device: Any, circuit: Any, shots: int) -> tuple[Any, Any, list[int]] | None:
-        """``(compact circuit, noise, physical qubits)`` if this run is a heavy trajectories run, else None."""
-        if shots < self.min_shots or getattr(device, "target", None) is None or device.target.unconstrained:
-            return None
-        from xihe.compiler import check_native
-        from xihe.devices.device import compact_circuit
-        from xihe.devices.execute import touched_qubits
-        from xihe.engines.base import default_memory_limit, get_engine
-        from xihe.engines.simulate import choose_engine
-
-        check_native(circuit, device.target)
-        qubits = touched_qubits(circuit)
-        compact = compact_circuit(circuit, qubits)
-        noise = device.noise_model(qubits)
-        if get_engine("trajectories").estimate_memory(compact) > default_memory_limit():
-            return None  # the device's own run picks the stabilizer engine (or refuses) for this one
-        if choose_engine(compact, noise) != "trajectories":
-            return None
-        return compact, noise, qubits
-
-    def run_shots(self, compact: Any, noise: Any, shots: int, seed: int | None, memory: bool,
-                  should_stop: Callable[[], bool]) -> Any:
+    def run_shots(self, compact: Circuit, noise: NoiseModel | None, shots: int, seed: int | None, memory: bool,
+                  should_stop: Callable[[], bool]) -> Result:
         """The trajectories engine's own chunks, run by the executor, merged in chunk order."""
-        from xihe.engines.base import get_engine, resolve_seed
-        from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, merge_results, plan_chunks
-
         started = time.perf_counter()
         seed = resolve_seed(seed)
         chunk_shots = int(getattr(get_engine("trajectories"), "chunk_shots", DEFAULT_CHUNK_SHOTS))
@@ -157,33 +159,3 @@ class FanOut:
                                 "wall_s": round(time.perf_counter() - started, 6),
                                 "fanout": {"executor": name, "tasks": len(groups), "nodes": nodes}})
         return merged
-
-
-class ShotFanOutDevice:
-    """A device whose ``run`` splits heavy trajectories runs into chunks; everything else is the device's own."""
-
-    def __init__(self, device: Any, fanout: FanOut, should_stop: Callable[[], bool]) -> None:
-        self._device = device
-        self._fanout = fanout
-        self._should_stop = should_stop
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._device, name)
-
-    def run(self, circuit: Any, shots: int, seed: int | None = None, memory: bool = False,
-            compiled: Any = None) -> Any:
-        if circuit is None and compiled is not None:
-            circuit = compiled.circuit
-        plan = self._fanout.shot_plan(self._device, circuit, shots)
-        if plan is None:
-            return self._device.run(circuit, shots, seed=seed, memory=memory, compiled=compiled)
-        compact, noise, qubits = plan
-        result = self._fanout.run_shots(compact, noise, shots, seed, memory, self._should_stop)
-        # What Device.run adds to a result, so a fanned-out result reads the same as a local one.
-        result.metadata["physical_qubits"] = qubits
-        result.metadata["backend"] = self._device.name
-        result.metadata["calibration_id"] = self._device.calibration.id
-        if compiled is not None:
-            result.metadata["initial_layout"] = list(compiled.initial_layout)
-            result.metadata["final_layout"] = list(compiled.final_layout)
-        return result

@@ -1,0 +1,199 @@
+"""``ExecutionPlan``: how a job's circuits run on one device, decided once and read by everyone who runs or prices it.
+
+For each circuit the plan holds the bound circuit, the compiled one (unless verbatim, or compilation is left for
+later), the native circuit that runs, the physical qubits it touches, the compact circuit on those qubits, the
+noise model for them, the engine and that engine's memory and thread needs. Submit-time validation and budgeting,
+the worker, the Ray fan-out and the device agents all read a plan; none decides an engine or prices memory itself.
+
+Engine rule (the one place it is applied): a simulator runs the circuit as given (``stabilizer`` on a Clifford-only
+backend, else :func:`~xihe.engines.simulate.choose_engine` ideal); a twin runs the compact circuit of its touched
+qubits under the calibration's noise with ``choose_engine``'s pick, except that a Clifford circuit too wide for
+trajectories goes to the stabilizer engine under the Pauli-twirled noise.
+
+>>> from xihe import devices
+>>> from xihe.circuit import Circuit
+>>> plan = devices.get("sim").plan([Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])], 100)
+>>> plan.circuits[0].engine, plan.circuits[0].physical_qubits
+('statevector', (0, 1))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from xihe.circuit import Circuit, Gate, Operation
+from xihe.circuit.register import QuantumRegister
+from xihe.devices.noise import pauli_twirled_noise_model
+from xihe.engines.base import default_memory_limit, get_engine
+from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
+from xihe.engines.clifford import is_clifford
+from xihe.engines.simulate import choose_engine
+from xihe.engines.trajectories import PROCESS_MIN_QUBITS
+from xihe.errors import CompileError, ResourceError, ValidationError, XiheError
+
+if TYPE_CHECKING:
+    from xihe.devices.compile import Compiled
+    from xihe.devices.device import Device
+    from xihe.engines.noise import NoiseModel
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan: compile or run verbatim, the seeds, and the memory the engine choice may assume.
+
+    ``defer_compile``: plan the circuits as given although they will be compiled later (the API process prices a
+    job without compiling it; compiling is the worker's work). A deferred plan's touched qubits are the logical
+    circuit's, which compiling keeps unless routing borrows idle qubits.
+    """
+
+    compile: bool = True
+    optimization_level: int = 2
+    seeds: tuple[int | None, ...] = ()
+    memory: bool = False
+    memory_limit: int | None = None
+    defer_compile: bool = False
+
+    def seed(self, index: int) -> int | None:
+        return self.seeds[index] if index < len(self.seeds) else None
+
+    def limit(self) -> int:
+        return default_memory_limit() if self.memory_limit is None else int(self.memory_limit)
+
+
+@dataclass(frozen=True)
+class PlannedCircuit:
+    """One circuit of a plan: what runs, on which qubits, under which noise, on which engine, at what cost."""
+
+    index: int
+    circuit: Circuit  # as submitted, parameters bound
+    compiled: Compiled | None
+    native: Circuit  # what the device runs: the compiled circuit, or the circuit itself
+    physical_qubits: tuple[int, ...]
+    compact: Circuit  # ``native`` on ``physical_qubits`` only (a simulator's circuit as is)
+    noise: NoiseModel | None
+    engine: str
+    memory_bytes: int
+    threads: int
+    seed: int | None
+
+    def describe(self) -> str:
+        """What this circuit needs, in words (the refusal of a job too large says this)."""
+        qubits = list(self.physical_qubits)
+        shown = qubits if len(qubits) <= 12 else [*qubits[:12], "..."]
+        return (f"the {self.engine} engine needs about {_gib(self.memory_bytes)} for {len(qubits)} touched qubits "
+                f"{shown} of a {self.native.num_qubits}-qubit circuit")
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """A job's circuits planned for ``device`` with ``shots`` shots each."""
+
+    device: Device
+    shots: int
+    options: PlanOptions
+    circuits: tuple[PlannedCircuit, ...]
+
+    @property
+    def largest(self) -> PlannedCircuit:
+        return max(self.circuits, key=lambda planned: planned.memory_bytes)
+
+    @property
+    def memory_bytes(self) -> int:
+        """What the largest circuit needs (circuits of a job run one after another)."""
+        return self.largest.memory_bytes if self.circuits else 0
+
+    @property
+    def threads(self) -> int:
+        return max((planned.threads for planned in self.circuits), default=1)
+
+    def check_memory(self, limit: int | None = None) -> None:
+        """Raise :class:`ResourceError` naming the engine and the touched qubits if a circuit exceeds ``limit``."""
+        limit = self.options.limit() if limit is None else int(limit)
+        for planned in self.circuits:
+            if planned.memory_bytes > limit:
+                where = f"circuit {planned.index}: " if len(self.circuits) > 1 else ""
+                raise ResourceError(f"{where}on backend {self.device.name}, {planned.describe()}, more than the "
+                                    f"{_gib(limit)} allowed")
+
+
+def touched_qubits(circuit: Circuit) -> list[int]:
+    """The qubits a gate, measurement or reset acts on (a barrier alone does not touch a qubit)."""
+    return sorted({q for op in circuit.operations if op.gate.name != "barrier" for q in op.qubits})
+
+
+def threads_for(engine: str, circuit: Circuit, shots: int) -> int:
+    """CPUs the engine uses for ``circuit``: trajectories fans its chunks out to processes when wide enough."""
+    if engine == "trajectories" and circuit.num_qubits >= PROCESS_MIN_QUBITS:
+        chunk_shots = int(getattr(get_engine("trajectories"), "chunk_shots", DEFAULT_CHUNK_SHOTS))
+        return max(1, min(len(plan_chunks(max(shots, 1), chunk_shots)), os.cpu_count() or 1))
+    return 1
+
+
+def plan_native(device: Device, index: int, circuit: Circuit, native: Circuit, compiled: Compiled | None,
+                shots: int, seed: int | None, limit: int) -> PlannedCircuit:
+    """Plan one circuit that is ready to run (``native``, already validated or made by the compiler)."""
+    noise: NoiseModel | None = None
+    if device.target.unconstrained:
+        qubits = list(range(native.num_qubits))
+        compact = native
+        engine = "stabilizer" if device.clifford_only else choose_engine(native, None, limit)
+    else:
+        qubits = touched_qubits(native)
+        compact = compact_circuit(native, qubits)
+        noise = device.noise_model(qubits)
+        engine = choose_engine(compact, noise, limit)
+        if (engine == "trajectories" and get_engine("trajectories").estimate_memory(compact) > limit
+                and is_clifford(compact)):
+            engine, noise = "stabilizer", pauli_twirled_noise_model(device.target, qubits)
+    memory = int(get_engine(engine).estimate_memory(compact))
+    return PlannedCircuit(index=index, circuit=circuit, compiled=compiled, native=native,
+                          physical_qubits=tuple(qubits), compact=compact, noise=noise, engine=engine,
+                          memory_bytes=memory, threads=threads_for(engine, compact, shots), seed=seed)
+
+
+def build_plan(device: Device, circuits: Sequence[Circuit], shots: int, options: PlanOptions) -> ExecutionPlan:
+    """Compile (unless verbatim or deferred), then plan each circuit; see :meth:`Device.plan`."""
+    limit = options.limit()
+    planned = []
+    for index, circuit in enumerate(circuits):
+        seed = options.seed(index)
+        if options.compile and not options.defer_compile:
+            try:
+                compiled = device.compile(circuit, optimization_level=options.optimization_level, seed=seed)
+            except XiheError as exc:
+                raise exc if isinstance(exc, CompileError) else CompileError(str(exc)) from exc
+            planned.append(plan_native(device, index, circuit, compiled.circuit, compiled, shots, seed, limit))
+        else:
+            try:
+                device.validate(circuit, verbatim=not options.compile)
+            except ValidationError as exc:
+                raise ValidationError(f"circuit {index}: {exc}" if len(circuits) > 1 else str(exc)) from exc
+            planned.append(plan_native(device, index, circuit, circuit, None, shots, seed, limit))
+    return ExecutionPlan(device=device, shots=shots, options=options, circuits=tuple(planned))
+
+
+def compact_circuit(circuit: Circuit, qubits: list[int]) -> Circuit:
+    """``circuit`` on a register of ``len(qubits)`` (physical ``qubits[i]`` becomes ``i``), classical bits kept."""
+    index = {q: i for i, q in enumerate(qubits)}
+    out = Circuit(name=circuit.name)
+    if qubits:
+        out.add_register(QuantumRegister("q", len(qubits)))
+    for reg in circuit.cregs:
+        out.add_register(reg)
+    ops: list[Operation] = []
+    for op in circuit.operations:
+        if op.gate.name == "barrier":
+            kept = tuple(index[q] for q in op.qubits if q in index)
+            if kept:
+                ops.append(Operation(Gate("barrier", num_qubits=len(kept)), kept))
+            continue
+        ops.append(op.replace(qubits=tuple(index[q] for q in op.qubits)))
+    out.operations = ops
+    return out
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.3g} GiB" if n >= (1 << 26) else f"{n / (1 << 20):.1f} MiB"
