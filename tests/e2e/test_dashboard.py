@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -354,3 +355,40 @@ def test_cancel_asks_first(demo: Page, server: Server) -> None:
     demo.once("dialog", lambda dialog: dialog.accept())
     demo.click("#cancel")
     expect(demo.locator("#job-status")).to_have_attribute("data-status", "CANCELLED", timeout=60_000)
+
+
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"  # axe-core from npm (see vendor/VERSION)
+AXE_PAGES = ("/backends", "/backends/line10", "/backends/dongling", "/editor", "/jobs", "/account", "/admin")
+SERIOUS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+  .filter(v => v.impact === "serious" || v.impact === "critical")
+  .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "))"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1366, "height": 900}], ids=["390px", "1366px"])
+def test_axe_finds_no_serious_violation_on_the_dashboard(browser: Any, server: Server,
+                                                         viewport: dict[str, int]) -> None:
+    # bypass_csp: axe is injected as an inline script; the pages themselves are unchanged.
+    context = browser.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    found: dict[str, list[str]] = {}
+
+    def check(path: str) -> None:
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate(SERIOUS)
+        if violations:
+            found[path] = violations
+
+    page.goto(f"{server.url}/login")
+    check("/login")
+    assert server.password
+    log_in(page, server.url, "demo", server.password)
+    with server.client() as api:
+        job_id = api.post("/jobs", json={"qasm": BELL, "backend": "line10", "shots": 100}).json()["id"]
+        api.get(f"/jobs/{job_id}", params={"wait": 60})
+    for path in (*AXE_PAGES, f"/jobs/{job_id}", "/redoc"):
+        page.goto(f"{server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        check(path)
+    assert found == {}
+    context.close()
