@@ -24,19 +24,20 @@ def _python_at_least(minor: int) -> Path:
     raise AssertionError(f"no Python 3.{minor} under {PYENV}")
 
 
-def client_python(package: str, version: str, minor: int) -> Path:
-    """The interpreter of ``package==version``'s venv (Python 3.``minor``), created on first use."""
-    venv = VENVS / f"{package}-{version}"
+def client_python(package: str, version: str, minor: int, extra: str | None = None) -> Path:
+    """The interpreter of ``package[extra]==version``'s venv (Python 3.``minor``), created on first use."""
+    venv = VENVS / (f"{package}-{extra}-{version}" if extra else f"{package}-{version}")
+    requirement = f"{package}[{extra}]=={version}" if extra else f"{package}=={version}"
     python = venv / "bin" / "python"
     marker = venv / ".installed"
     if marker.exists():
         return python
-    with _locked(VENVS / f"{package}.lock"):
+    with _locked(VENVS / f"{venv.name}.lock"):
         if not marker.exists():
             subprocess.run([str(_python_at_least(minor)), "-m", "venv", "--clear", str(venv)], check=True,
                            timeout=300)
             subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                            f"{package}=={version}"], check=True, timeout=900)
+                            requirement], check=True, timeout=900)
             marker.write_text(version)
     return python
 

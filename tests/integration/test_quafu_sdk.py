@@ -63,6 +63,15 @@ TEMPLATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nrx({{t
 sweep = c.sweep(TEMPLATE, [{"name": "theta", "unit": "rad"}], [[0.0], [math.pi]], target="sim", shots=500)
 table = sweep.table(timeout=300)
 out["sweep"] = {"theta": table.column("theta"), "counts": table.counts}
+labelled = c.submit([{"qasm": SWAP, "name": "first", "parameter_values": {"theta": 0.5}},
+                     {"qasm": SKEW, "name": "second", "parameter_values": {"theta": 1.5}}],
+                    target="sim", shots=100, parameters=[{"name": "theta", "unit": "rad"}])
+labelled_table = labelled.table(timeout=300)
+labelled_results = labelled.results(timeout=300)
+out["labelled"] = {"theta": labelled_table.column("theta"), "names": labelled_table.column("name"),
+                   "values": [r.parameter_values for r in labelled_results],
+                   "names_r": [r.name for r in labelled_results],
+                   "counts": labelled_table.counts[0], "status": labelled.status()}
 held = c.submit(SKEW, target="grid36", shots=100)
 out["cancel"] = held.cancel()
 out["cancel_again"] = held.cancel()
@@ -196,9 +205,9 @@ def test_unknown_job_is_job_not_found(report: dict[str, Any]) -> None:
 
 
 def test_stats_count_the_users_jobs(report: dict[str, Any]) -> None:
-    # skew, swapped, collection, sweep, held, and the iterative job's two appends: a fresh user's
-    assert report["stats"]["jobs"] == 7
-    assert report["stats"]["tasks"] == 10  # 1 + 1 + 2 + 2 + 1 + 2 + 1
+    # skew, swapped, collection, sweep, labelled, held, and the iterative job's two appends: a fresh user's
+    assert report["stats"]["jobs"] == 8
+    assert report["stats"]["tasks"] == 12  # 1 + 1 + 2 + 2 + 2 + 1 + 2 + 1
 
 
 def test_replayed_client_ref_returns_the_same_job(server: Server, token: str) -> None:
@@ -239,3 +248,10 @@ def test_iterative_job_appends_points_and_circuits_then_closes(report: dict[str,
     assert it["theta"] == [0.0, math.pi, None]
     assert it["closed"]["open"] is False and it["status_after_close"] == "Finished"
     assert it["append_after_close"] == "JobClosed" and it["append_to_single"] == "JobClosed"
+
+
+def test_collection_keeps_each_circuits_name_and_parameter_values(report: dict[str, Any]) -> None:
+    labelled = report["labelled"]
+    assert labelled["theta"] == [0.5, 1.5] and labelled["names"] == ["first", "second"]
+    assert labelled["values"] == [{"theta": 0.5}, {"theta": 1.5}] and labelled["names_r"] == ["first", "second"]
+    assert labelled["counts"] == {"10": 100} and labelled["status"] == "Finished"

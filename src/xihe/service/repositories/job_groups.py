@@ -22,8 +22,8 @@ def is_group_id(ident: str) -> bool:
     return ident.startswith(ID_PREFIX) and len(ident) == 17
 
 
-def create_group(session: Session, user_id: int, **fields: Any) -> JobGroup:
-    group = JobGroup(id=new_group_id(), user_id=user_id, members=[], open=True, created_at=utcnow(), **fields)
+def create_group(session: Session, user_id: int, *, open: bool = True, **fields: Any) -> JobGroup:
+    group = JobGroup(id=new_group_id(), user_id=user_id, members=[], open=open, created_at=utcnow(), **fields)
     session.add(group)
     session.flush()
     return group
@@ -41,15 +41,22 @@ def get_user_group(session: Session, user_id: int, group_id: str) -> JobGroup | 
 
 
 def add_member(session: Session, group: JobGroup, job_id: str, n: int, iterations: list[int | None],
-               evaluation_index: list[int | None]) -> int:
-    """Append a job of ``n`` tasks (once: a replay of the same job adds nothing); the seq of its first task."""
+               evaluation_index: list[int | None], *, parameter_values: list[dict[str, float] | None] | None = None,
+               names: list[str | None] | None = None) -> int:
+    """Append a job of ``n`` tasks (once: a replay of the same job adds nothing); the seq of its first task.
+
+    Per task: ``iterations``, ``evaluation_index``, and optionally ``parameter_values`` and ``names`` (labels the
+    job itself does not hold).
+    """
     first = 0
     for member in group.members:
         if member["job_id"] == job_id:
             return first
         first += int(member["n"])
     group.members = [*group.members, {"job_id": job_id, "n": n, "iterations": iterations,
-                                      "evaluation_index": evaluation_index}]
+                                      "evaluation_index": evaluation_index,
+                                      "parameter_values": parameter_values or [None] * n,
+                                      "names": names or [None] * n}]
     session.flush()
     return first
 

@@ -250,6 +250,52 @@ def _open_group(request: Request, user: User, body: dict[str, Any]) -> dict[str,
         return {"job_id": group.id, "task_ids": [], "n_tasks": 0, "status": "Queued", "open": bool(group.open)}
 
 
+def _labels(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any], list[Any]] | None:
+    """The declared parameters and per-circuit ``parameter_values``/``name`` of a single or collection job, or
+    None when it has none (then the job is a plain Xihe job; with them, a closed group that keeps the labels)."""
+    items = [item for item in body.get("circuits") or [] if isinstance(item, dict)]
+    parameters = [p for p in body.get("parameters") or [] if isinstance(p, dict) and p.get("name")]
+    values = [item.get("parameter_values") for item in items]
+    names = [item.get("name") for item in items]
+    if not parameters and not any(v is not None for v in values + names):
+        return None
+    declared = {str(p["name"]) for p in parameters}
+    undeclared = sorted({str(k) for v in values if isinstance(v, dict) for k in v} - declared)
+    if undeclared:
+        raise sdk_error(422, "precheck.undeclared", f"parameter values {undeclared} are not declared parameters",
+                        undeclared=undeclared, missing=not parameters)
+    return parameters, values, names
+
+
+def _submit_labelled(request: Request, user: User, body: dict[str, Any], create: JobCreate,
+                     labels: tuple[list[dict[str, Any]], list[Any], list[Any]]) -> dict[str, Any]:
+    """A collection whose tasks carry labels: one batch job, a closed group of one member that keeps them."""
+    parameters, values, names = labels
+    ref = str(body["client_ref"]) if body.get("client_ref") else None
+    group_id: list[str] = []
+
+    def record(session: Session, outcome: SubmitOutcome) -> None:
+        group = job_groups.find_by_client_ref(session, user.id, ref) if ref and not outcome.created else None
+        if group is None:
+            group = job_groups.create_group(session, user.id, open=False, client_ref=ref,
+                                            target=str(body.get("target")), backend=create.backend,
+                                            shots=create.shots, compile=create.compile, name=create.name,
+                                            template=None, parameters=parameters)
+            n = len(values)
+            job_groups.add_member(session, group, outcome.job.id, n, [None] * n, [None] * n,
+                                  parameter_values=values, names=names)
+        group_id.append(group.id)
+
+    try:
+        job = compat.submit(request, user, create, source=SOURCE, then=record,
+                            idempotency_key=f"quafu-sdk:{ref}" if ref else None).job
+    except Problem as exc:
+        raise _precheck(exc) from None
+    n = int(job.num_circuits)
+    return {"job_id": group_id[0], "task_ids": [f"{group_id[0]}-{k}" for k in range(n)], "n_tasks": n,
+            "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False}
+
+
 def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("mode") == "iterative":
         return _open_group(request, user, body)
@@ -258,6 +304,9 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
         create = _sdk_body(request, body)
     except ValidationError as exc:
         raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+    labels = _labels(body) if body.get("mode") in ("single", "collection") else None
+    if labels is not None:
+        return _submit_labelled(request, user, body, create, labels)
     try:
         job = compat.submit(request, user, create, source=SOURCE,
                             idempotency_key=f"quafu-sdk:{client_ref}" if client_ref else None).job
@@ -302,6 +351,8 @@ class _Slot:
     local: int
     iteration: int | None = None
     evaluation_index: int | None = None
+    parameter_values: dict[str, float] | None = None
+    name: str | None = None
 
 
 @dataclass
@@ -325,8 +376,10 @@ def _view(request: Request, user: User, job_id: str) -> _View:
                 job = jobs.get_job(session, member["job_id"])
                 assert job is not None  # members are written in the job's own transaction
                 results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
-                slots += [_Slot(job, results, k, member["iterations"][k], member["evaluation_index"][k])
-                          for k in range(int(member["n"]))]
+                n = int(member["n"])
+                values, names = member.get("parameter_values") or [None] * n, member.get("names") or [None] * n
+                slots += [_Slot(job, results, k, member["iterations"][k], member["evaluation_index"][k], values[k],
+                                names[k]) for k in range(n)]
             return _View(group.id, bool(group.open), slots, list(group.parameters or []))
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
@@ -435,6 +488,10 @@ def _slot_task(view: _View, seq: int) -> dict[str, Any]:
     detail = _task(slot.job, slot.results, slot.local)
     detail["task_id"] = f"{view.id}-{seq}"
     detail["job"] |= {"seq": seq, "iteration": slot.iteration, "evaluation_index": slot.evaluation_index}
+    if slot.parameter_values is not None:
+        detail["job"]["parameter_values"] = slot.parameter_values
+    if slot.name is not None:
+        detail["name"] = slot.name
     return detail
 
 
@@ -462,7 +519,7 @@ def results_table(request: Request, job_id: str, user: UserDep, offset: int = 0,
     return {"job_id": view.id, "schema_version": 1, "total": len(view.slots), "offset": offset,
             "parameters": view.parameters, "bit_order": "c0_rightmost", "seq": seqs,
             "task_ids": [row["task_id"] for row in rows], "points": [point(row) for row in rows],
-            "names": [None] * len(seqs), "iterations": [row["job"]["iteration"] for row in rows],
+            "names": [view.slots[seq].name for seq in seqs], "iterations": [row["job"]["iteration"] for row in rows],
             "evaluation_index": [row["job"]["evaluation_index"] for row in rows],
             "replicate_index": [0] * len(seqs), "status": [row["status"] for row in rows],
             "n_clbits": [row["result"]["n_clbits"] if row["result"] else None for row in rows],
