@@ -80,6 +80,18 @@ def shoot(url: str, password: str) -> None:
         save("admin")
         page.goto(f"{url}/jobs/0000000000000000")
         save("not-found", full_page=False)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                    has_touch=True, storage_state=page.context.storage_state())
+        small = phone.new_page()
+        for name, path in (("phone-backends", "/backends"), ("phone-backend-dongling", "/backends/dongling"),
+                           ("phone-jobs", "/jobs"), ("phone-editor", "/editor")):
+            small.goto(f"{url}{path}")
+            small.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+        small.goto(f"{url}/jobs")
+        small.click("#jobs tr[data-job] a")
+        small.wait_for_selector("#histogram svg")
+        small.screenshot(path=str(OUT / "phone-job.png"), full_page=False)
+        phone.close()
         browser.close()
 
 
