@@ -19,15 +19,16 @@ import numpy as np
 from xihe.circuit.circuit import Circuit
 from xihe.engines import kernels
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
-from xihe.engines.fusion import fuse
+from xihe.engines.fusion import fuse_superoperators
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower
 from xihe.engines.sampling import counts_from_probabilities, marginal_probabilities, memory_from_counts
-from xihe.engines.statevector import DEFAULT_FUSION_QUBITS
 from xihe.errors import ExecutionError
 from xihe.results import Result
 
 MAX_QUBITS = 14
+# Widest superoperator block: 2 qubits is a 16 x 16 matrix on 4 bit positions of the vectorised state.
+DEFAULT_SUPEROP_QUBITS = 2
 
 
 def _row_positions(qubits: tuple[int, ...], n: int) -> np.ndarray:
@@ -41,6 +42,10 @@ def _col_positions(qubits: tuple[int, ...], n: int) -> np.ndarray:
 def apply_to_rho(rho: np.ndarray, n: int, ins: Instr) -> None:
     """Apply a gate or channel instruction to the flattened density matrix in place."""
     m = ins.matrix
+    if ins.kind == "superop":
+        assert m is not None
+        kernels.apply_dense(rho, np.concatenate([_row_positions(ins.qubits, n), _col_positions(ins.qubits, n)]), m)
+        return
     if ins.kind == "channel":
         assert ins.channel is not None
         pos = np.concatenate([_row_positions(ins.qubits, n), _col_positions(ins.qubits, n)])
@@ -116,13 +121,22 @@ def _merge(out: dict[int, np.ndarray], clbits: int, rho: np.ndarray) -> None:
         out[clbits] = rho
 
 
-def evolve(prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS) -> dict[int, np.ndarray]:
-    """Run the body: ``{classical record: unnormalised density matrix}`` (weights are the traces)."""
+def evolve(prog: Program, fusion_qubits: int = DEFAULT_SUPEROP_QUBITS, stats: dict[str, int] | None = None
+           ) -> dict[int, np.ndarray]:
+    """Run the body: ``{classical record: unnormalised density matrix}`` (weights are the traces).
+
+    Gates and channels are first fused into superoperators on at most ``fusion_qubits`` qubits
+    (:func:`~xihe.engines.fusion.fuse_superoperators`): one pass over the state per block. ``stats`` (if
+    given) receives ``instructions`` (before fusion) and ``kernel_passes`` (after).
+    """
     n = prog.num_qubits
     rho = np.zeros(1 << (2 * n), dtype=np.complex128)
     rho[0] = 1.0
     branches = {0: rho}
-    for ins in fuse(prog.body, fusion_qubits):
+    fused = fuse_superoperators(prog.body, fusion_qubits)
+    if stats is not None:
+        stats.update(instructions=len(prog.body), kernel_passes=len(fused))
+    for ins in fused:
         if ins.kind == "measure":
             branches = _measure(branches, n, ins)
             continue
@@ -180,7 +194,7 @@ class DensityMatrixEngine:
 
     name = "density_matrix"
 
-    def __init__(self, max_memory_bytes: int | None = None, fusion_qubits: int = 2) -> None:
+    def __init__(self, max_memory_bytes: int | None = None, fusion_qubits: int = DEFAULT_SUPEROP_QUBITS) -> None:
         self.max_memory_bytes = max_memory_bytes
         self.fusion_qubits = fusion_qubits
 
@@ -200,9 +214,10 @@ class DensityMatrixEngine:
         check_memory(self.name, self.estimate_memory(circuit), self.max_memory_bytes,
                      f"a {circuit.num_qubits}-qubit density matrix")
         prog = lower(circuit, noise)
-        probs = key_probabilities(prog, evolve(prog, self.fusion_qubits))
+        stats: dict[str, int] = {}
+        probs = key_probabilities(prog, evolve(prog, self.fusion_qubits, stats))
         rng = np.random.default_rng(seed)
         counts = counts_from_probabilities(probs, shots, rng)
         return Result(counts=counts, shots=shots, memory=memory_from_counts(counts, rng) if memory else None,
                       exact_probabilities=probs,
-                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits))
+                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits, **stats))

@@ -10,6 +10,7 @@ block. Blocks made only of diagonal gates stay diagonal (one multiply per amplit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,11 +63,11 @@ def _block_instr(block: _Block) -> Instr:
     return Instr("unitary", tuple(qubits), mat, name="fused")
 
 
-def fuse(instrs: list[Instr], max_qubits: int = 4) -> list[Instr]:
-    """Fuse unconditioned ``unitary``/``diagonal`` instructions into blocks of at most ``max_qubits`` qubits.
+def _group(instrs: list[Instr], max_qubits: int, fusable: Callable[[Instr], bool]) -> list[_Block | Instr]:
+    """Group the ``fusable`` instructions into blocks of at most ``max_qubits`` qubits; others stay in place.
 
-    Anything else (measurement, reset, channel, conditioned or wide gate) stays where it is and closes the blocks
-    on its own qubits only: a block on other qubits commutes with it and keeps growing past it.
+    Anything not fusable closes the blocks on its own qubits only: a block on other qubits commutes with it and
+    keeps growing past it.
     """
     items: list[_Block | Instr | None] = []
     last: dict[int, int] = {}
@@ -76,7 +77,7 @@ def fuse(instrs: list[Instr], max_qubits: int = 4) -> list[Instr]:
         return isinstance(item, _Block) and all(last[q] == i for q in item.qubits)
 
     for ins in instrs:
-        if not (ins.kind in ("unitary", "diagonal") and ins.condition is None and len(ins.qubits) <= max_qubits):
+        if not (fusable(ins) and ins.condition is None and len(ins.qubits) <= max_qubits):
             items.append(ins)
             for q in ins.qubits:
                 last[q] = len(items) - 1
@@ -102,4 +103,61 @@ def fuse(instrs: list[Instr], max_qubits: int = 4) -> list[Instr]:
         items.append(merged)
         for q in merged.qubits:
             last[q] = len(items) - 1
-    return [_block_instr(item) if isinstance(item, _Block) else item for item in items if item is not None]
+    return [item for item in items if item is not None]
+
+
+def fuse(instrs: list[Instr], max_qubits: int = 4) -> list[Instr]:
+    """Fuse unconditioned ``unitary``/``diagonal`` instructions into blocks of at most ``max_qubits`` qubits.
+
+    Anything else (measurement, reset, channel, conditioned or wide gate) stays where it is and closes the blocks
+    on its own qubits only: a block on other qubits commutes with it and keeps growing past it.
+    """
+    items = _group(instrs, max_qubits, lambda ins: ins.kind in ("unitary", "diagonal"))
+    return [_block_instr(item) if isinstance(item, _Block) else item for item in items]
+
+
+def superoperator(ins: Instr) -> np.ndarray:
+    """The superoperator of a gate or channel on its own qubits, in the basis (row bits, then column bits).
+
+    A unitary ``U`` is ``U (x) conj(U)``; a channel ``sum_k K (x) conj(K)`` (see :mod:`xihe.engines.channels`).
+    """
+    if ins.kind == "channel":
+        assert ins.channel is not None
+        return ins.channel.superoperator
+    assert ins.matrix is not None
+    if ins.kind == "diagonal":
+        return np.diag(np.kron(ins.matrix, ins.matrix.conj()))
+    if ins.kind == "controlled":
+        u = np.eye(1 << len(ins.qubits), dtype=np.complex128)
+        u[-2:, -2:] = ins.matrix
+        return np.kron(u, u.conj())
+    return np.kron(ins.matrix, ins.matrix.conj())
+
+
+def _superop_block(block: _Block) -> Instr:
+    if len(block.instrs) == 1 and block.instrs[0].kind != "controlled":
+        return block.instrs[0]
+    qubits = sorted(block.qubits)
+    k = len(qubits)
+    where = {q: i for i, q in enumerate(qubits)}
+    sup = np.eye(1 << (2 * k), dtype=np.complex128)
+    flat = sup.reshape(-1)
+    for ins in block.instrs:
+        local = [where[q] for q in ins.qubits]
+        # The flattened superoperator is a 4k-bit index: its row index (high 2k bits) holds the row bits of the
+        # block's qubits, then their column bits.
+        pos = [4 * k - 1 - j for j in local] + [3 * k - 1 - j for j in local]
+        kernels.apply_dense(flat, np.array(pos, dtype=np.int64), np.ascontiguousarray(superoperator(ins)))
+    return Instr("superop", tuple(qubits), sup, name="fused")
+
+
+def fuse_superoperators(instrs: list[Instr], max_qubits: int = 2) -> list[Instr]:
+    """Fuse gates *and channels* into superoperator blocks of at most ``max_qubits`` qubits (density matrices).
+
+    A gate and its noise, and the runs of gates and channels on the same qubits, become one ``"superop"``
+    instruction (``matrix``: the ``4^k x 4^k`` superoperator, basis row bits then column bits of ``qubits``),
+    which the density matrix engine applies in one pass over the vectorised state instead of one pass per gate
+    side and channel. A block of one instruction stays as it is.
+    """
+    items = _group(instrs, max_qubits, lambda ins: ins.kind in ("unitary", "diagonal", "controlled", "channel"))
+    return [_superop_block(item) if isinstance(item, _Block) else item for item in items]

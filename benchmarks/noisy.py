@@ -1,0 +1,187 @@
+"""Noisy and wide emulation: Xihe's density matrix and MPS engines against Qiskit Aer's, same circuits and noise.
+
+Run: ``.venv/bin/python benchmarks/noisy.py`` (options: ``--cases dm10,dm12,mps-ghz40,...`` ``--threads 2``).
+
+Cases:
+- ``dmN``: quantum volume QV-N (``QuantumVolume(N, depth=N, seed=N)`` transpiled to ``u3``/``cx``), depolarizing
+  1e-3 after every ``u3`` and 1e-2 after every ``cx``, all qubits measured, 1,000 shots; Xihe's
+  ``density_matrix`` engine against ``AerSimulator(method="density_matrix")``.
+- ``mps-ghzN``: GHZ-N (``h``, a ``cx`` chain) followed by one layer of ``t`` gates, measured; ``mps-brick50``:
+  a 50-qubit brickwork of depth 6 (``u3`` layers, ``cx`` on alternating pairs); Xihe's ``mps`` engine against
+  ``AerSimulator(method="matrix_product_state")``, 1,000 shots.
+
+Each (case, simulator) runs in its own process with ``threads`` threads (numba's and Aer's); the time is the wall
+time of the call that returns the counts (circuit construction and kernel compilation excluded). Xihe's density
+matrix probabilities are checked against Aer's (``tvd_exact``, total variation distance of the exact distributions;
+``tvd_xihe_aer`` is that of the sampled counts, which at 1,000 shots over 2^10 outcomes is mostly sampling noise)
+so a fast wrong answer cannot pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+DEFAULT_CASES = ["dm10", "dm12", "mps-ghz40", "mps-ghz60", "mps-ghz100", "mps-brick50"]
+SHOTS = 1000
+
+
+def _qv_qasm(n: int) -> str:
+    import qiskit.qasm2
+    from qiskit import transpile
+    from qiskit.circuit.library import QuantumVolume
+
+    qv = QuantumVolume(n, depth=n, seed=n)
+    qv.measure_all()
+    qv = transpile(qv, basis_gates=["u3", "cx"], optimization_level=1, seed_transpiler=0)
+    return qiskit.qasm2.dumps(qv)
+
+
+def _ghz_qasm(n: int) -> str:
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{n}];", f"creg c[{n}];", "h q[0];"]
+    lines += [f"cx q[{i}],q[{i + 1}];" for i in range(n - 1)]
+    lines += [f"t q[{i}];" for i in range(n)]
+    lines += [f"measure q[{i}] -> c[{i}];" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def _brick_qasm(n: int, depth: int) -> str:
+    import numpy as np
+
+    rng = np.random.default_rng(n * 100 + depth)
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{n}];", f"creg c[{n}];"]
+    for layer in range(depth):
+        for q in range(n):
+            a, b, c = rng.uniform(0, np.pi, 3)
+            lines.append(f"u3({a:.12f},{b:.12f},{c:.12f}) q[{q}];")
+        lines += [f"cx q[{q}],q[{q + 1}];" for q in range(layer % 2, n - 1, 2)]
+    lines += [f"measure q[{i}] -> c[{i}];" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def case_qasm(case: str) -> str:
+    if case.startswith("dm"):
+        return _qv_qasm(int(case[2:]))
+    if case.startswith("mps-ghz"):
+        return _ghz_qasm(int(case[7:]))
+    if case.startswith("mps-brick"):
+        return _brick_qasm(int(case[9:]), 6)
+    raise SystemExit(f"unknown case {case}")
+
+
+def _run_xihe(case: str, text: str) -> tuple[float, dict[str, int], dict[str, object]]:
+    from xihe import qasm
+    from xihe.engines import NoiseModel, simulate, warm
+    from xihe.engines.channels import depolarizing
+
+    warm()
+    qc = qasm.loads(text)
+    if case.startswith("dm"):
+        nm = NoiseModel()
+        nm.add_gate_error(depolarizing(1e-3, 1), ["u3"])
+        nm.add_gate_error(depolarizing(1e-2, 2), ["cx"])
+        simulate(qc.copy() if hasattr(qc, "copy") else qc, shots=10, seed=1, noise=nm, engine="density_matrix")
+        start = time.perf_counter()
+        res = simulate(qc, shots=SHOTS, seed=1, noise=nm, engine="density_matrix")
+    else:
+        start = time.perf_counter()
+        res = simulate(qc, shots=SHOTS, seed=1, engine="mps")
+    seconds = time.perf_counter() - start
+    meta = {k: v for k, v in res.metadata.items() if k in ("bond_dimension", "truncation_error", "superoperators")}
+    if res.exact_probabilities:
+        meta["probabilities"] = res.exact_probabilities
+    return seconds, dict(res.counts), meta
+
+
+def _run_aer(case: str, text: str, threads: int) -> tuple[float, dict[str, int], dict[str, object]]:
+    import qiskit.qasm2
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import NoiseModel as AerNoiseModel
+    from qiskit_aer.noise import depolarizing_error
+
+    qc = qiskit.qasm2.loads(text)
+    if case.startswith("dm"):
+        nm = AerNoiseModel()
+        nm.add_all_qubit_quantum_error(depolarizing_error(1e-3, 1), ["u3"])
+        nm.add_all_qubit_quantum_error(depolarizing_error(1e-2, 2), ["cx"])
+        sim = AerSimulator(method="density_matrix", noise_model=nm, max_parallel_threads=threads)
+    else:
+        sim = AerSimulator(method="matrix_product_state", max_parallel_threads=threads)
+    sim.run(qc, shots=10, seed_simulator=1).result()  # warm-up: load the library, build the noise passes
+    start = time.perf_counter()
+    counts = sim.run(qc, shots=SHOTS, seed_simulator=1).result().get_counts()
+    seconds = time.perf_counter() - start
+    meta: dict[str, object] = {}
+    if case.startswith("dm"):  # exact probabilities for the check, outside the timed call
+        bare = qc.remove_final_measurements(inplace=False)
+        bare.save_probabilities()
+        probs = sim.run(bare, shots=1).result().data()["probabilities"]
+        n = bare.num_qubits
+        meta["probabilities"] = {format(i, f"0{n}b")[::-1]: float(p) for i, p in enumerate(probs) if p > 1e-16}
+    # Aer's keys are little-endian (clbit 0 rightmost); Xihe's are clbit 0 leftmost.
+    return seconds, {k.replace(" ", "")[::-1]: v for k, v in counts.items()}, meta
+
+
+def child(sim: str, case: str, threads: int) -> None:
+    text = case_qasm(case)
+    seconds, counts, meta = _run_xihe(case, text) if sim == "xihe" else _run_aer(case, text, threads)
+    print(json.dumps({"seconds": seconds, "counts": counts, **meta}))
+
+
+def _tvd(a: dict[str, float], b: dict[str, float]) -> float:
+    na, nb = sum(a.values()), sum(b.values())
+    return 0.5 * sum(abs(a.get(k, 0) / na - b.get(k, 0) / nb) for k in set(a) | set(b))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--timeout", type=int, default=600)
+    parser.add_argument("--child", nargs=3, metavar=("SIM", "CASE", "THREADS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    from xihe import __version__
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
+          f"xihe {__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    rows = []
+    for case in args.cases.split(","):
+        res: dict[str, dict] = {}
+        for sim in ("xihe", "aer"):
+            try:
+                proc = subprocess.run([sys.executable, __file__, "--child", sim, case, str(args.threads)],
+                                      capture_output=True, text=True, timeout=args.timeout, env=os.environ.copy())
+            except subprocess.TimeoutExpired:
+                print(f"{case} {sim}: did not finish in {args.timeout} s", flush=True)
+                continue
+            if proc.returncode != 0:
+                print(f"{case} {sim}: FAILED\n{proc.stderr[-2000:]}", flush=True)
+                continue
+            res[sim] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if len(res) < 2:
+            continue
+        x, a = res["xihe"], res["aer"]
+        row = {"case": case, "xihe_s": round(x["seconds"], 4), "aer_s": round(a["seconds"], 4),
+               "ratio": round(x["seconds"] / a["seconds"], 3), "tvd_xihe_aer": round(_tvd(x["counts"], a["counts"]), 4),
+               **{k: v for k, v in x.items() if k not in ("seconds", "counts", "probabilities")}}
+        if "probabilities" in x and "probabilities" in a:
+            row["tvd_exact"] = _tvd(x["probabilities"], a["probabilities"])
+        rows.append(row)
+        extra = {k: v for k, v in row.items() if k not in ("case", "xihe_s", "aer_s", "ratio", "tvd_xihe_aer")}
+        print(f"{case:>12}: xihe {row['xihe_s']:8.4f} s  aer {row['aer_s']:8.4f} s  ratio {row['ratio']:6.3f}  "
+              f"TVD(counts) {row['tvd_xihe_aer']:.4f}  {json.dumps(extra)}", flush=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
