@@ -9,6 +9,11 @@ are wall clock and CPU time of this process (Qiskit's Rust passes may use both c
 
     python benchmarks/compiler.py                       # dongling and grid36, every circuit <= 27 qubits
     python benchmarks/compiler.py --devices line10 --max-qubits 9 --json out.json
+    python benchmarks/compiler.py --large --devices dongling   # QV(16,16), QFT-24, 50q brickwork, 30q QAOA ring
+
+``--large`` swaps QASMBench for larger circuits built with Qiskit (same seed, written as OpenQASM 2 in the
+cx/u3 gate set at Qiskit's level 0, so both compilers read the same text): quantum_volume(16, 16), QFT-24
+(QFTGate), a 50-qubit ry+cx brickwork of 8 layers and a 30-qubit QAOA ring (rzz, p = 2).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from xihe.compiler.target import Target
 from xihe.devices.compile import depth_without_delays
 
 BASIS = ["cz", "rx", "ry", "rz"]
+BAD_COUPLER = 0.075  # a 2q gate on a coupler with more error than this counts as "bad" (dongling's ~10 % ones)
 
 
 def source_files(max_qubits: int) -> list[Path]:
@@ -46,7 +52,11 @@ def scored(circuit: Circuit, target: Target) -> dict[str, float]:
     bare = circuit.copy_empty()
     bare.operations = [op for op in circuit.operations if op.gate.name != "delay"]
     scheduled = ASAPSchedule(target).run(DAGCircuit.from_circuit(bare), {}).to_circuit()
+    errors = [target.two_qubit_error(*op.qubits) for op in bare.operations
+              if op.gate.is_unitary and len(op.qubits) == 2]
     return {
+        "cz_error": sum(errors) / len(errors) if errors else 0.0,
+        "bad": sum(e > BAD_COUPLER for e in errors),
         "two_qubit": bare.num_nonlocal_gates(),
         "depth": depth_without_delays(bare),
         "esp": estimated_success_probability(scheduled, target),
@@ -95,19 +105,52 @@ def _flatten(data: Any, wires: list[int], circuit: Any) -> list[tuple[Any, list[
     return out
 
 
-def run_device(name: str, files: list[Path], seed: int, rows: list[dict[str, Any]]) -> None:
+def large_circuits(seed: int) -> list[tuple[str, str]]:
+    """(name, OpenQASM 2 text) of the larger set, built with Qiskit."""
+    import numpy as np
+    import qiskit.qasm2
+    from qiskit import QuantumCircuit, transpile
+    from qiskit.circuit.library import QFTGate, quantum_volume
+
+    rng = np.random.default_rng(seed)
+    qv = quantum_volume(16, 16, seed=seed)
+    qft = QuantumCircuit(24)
+    qft.append(QFTGate(24), range(24))
+    brick = QuantumCircuit(50)
+    for layer in range(8):
+        for q in range(50):
+            brick.ry(float(rng.uniform(0, np.pi)), q)
+        for q in range(layer % 2, 49, 2):
+            brick.cx(q, q + 1)
+    qaoa = QuantumCircuit(30)
+    qaoa.h(range(30))
+    for _ in range(2):
+        gamma, beta = (float(x) for x in rng.uniform(0, np.pi, 2))
+        for q in range(30):
+            qaoa.rzz(gamma, q, (q + 1) % 30)
+        for q in range(30):
+            qaoa.rx(beta, q)
+    out = []
+    for label, circuit in (("qv_16x16", qv), ("qft_24", qft), ("brickwork_50x8", brick), ("qaoa_ring_30_p2", qaoa)):
+        circuit.measure_all()
+        flat = transpile(circuit, basis_gates=["u3", "cx"], optimization_level=0)
+        out.append((label, qiskit.qasm2.dumps(flat)))
+    return out
+
+
+def run_device(name: str, files: list[Path] | list[tuple[str, str]], seed: int, rows: list[dict[str, Any]]) -> None:
     device = devices.get(name)
     target = device.target
     print(f"\n## {name}: Xihe level 3 vs Qiskit level 3 (ratios Xihe/Qiskit)")
     print(f"{'circuit':24} {'n':>3} {'2q x':>6} {'2q q':>6} {'depth x':>8} {'depth q':>8} {'esp x':>9} {'esp q':>9} "
-          f"{'t x':>7} {'t q':>7} {'cpu x':>7} {'cpu q':>7}")
+          f"{'t x':>7} {'t q':>7} {'cpu x':>7} {'cpu q':>7} {'czerr x':>7} {'czerr q':>7} {'bad x':>5} {'bad q':>5}")
     ratios: dict[str, list[float]] = {"two_qubit": [], "depth": [], "esp": [], "time": [], "cpu_time": []}
-    for path in files:
-        text = repair(path.read_text())
+    for item in files:
+        stem, text = item if isinstance(item, tuple) else (item.stem, repair(item.read_text()))
         try:
             circuit = qasm.loads(text)
         except Exception as exc:  # a file Xihe cannot read is reported, not hidden
-            print(f"{path.stem:24} skipped: {exc}")
+            print(f"{stem:24} skipped: {exc}")
             continue
         if circuit.num_qubits > len(target.components[0]):
             continue
@@ -117,13 +160,14 @@ def run_device(name: str, files: list[Path], seed: int, rows: list[dict[str, Any
         mine = scored(compiled.circuit, target)
         theirs_circuit, (qiskit_time, qiskit_cpu) = qiskit_compile(text, target, seed)
         theirs = scored(theirs_circuit, target)
-        row = {"device": name, "circuit": path.stem, "qubits": circuit.num_qubits,
+        row = {"device": name, "circuit": stem, "qubits": circuit.num_qubits,
                "xihe": {**mine, "seconds": xihe_time, "cpu_seconds": xihe_cpu},
                "qiskit": {**theirs, "seconds": qiskit_time, "cpu_seconds": qiskit_cpu}}
         rows.append(row)
-        print(f"{path.stem:24} {circuit.num_qubits:>3} {mine['two_qubit']:>6} {theirs['two_qubit']:>6} "
+        print(f"{stem:24} {circuit.num_qubits:>3} {mine['two_qubit']:>6} {theirs['two_qubit']:>6} "
               f"{mine['depth']:>8} {theirs['depth']:>8} {mine['esp']:>9.3g} {theirs['esp']:>9.3g} "
-              f"{xihe_time:>7.2f} {qiskit_time:>7.2f} {xihe_cpu:>7.2f} {qiskit_cpu:>7.2f}", flush=True)
+              f"{xihe_time:>7.2f} {qiskit_time:>7.2f} {xihe_cpu:>7.2f} {qiskit_cpu:>7.2f} {mine['cz_error']:>7.4f} "
+              f"{theirs['cz_error']:>7.4f} {mine['bad']:>5} {theirs['bad']:>5}", flush=True)
         for key in ("two_qubit", "depth"):
             a, b = mine[key], theirs[key]
             ratios[key].append(1.0 if a == b == 0 else (a + 1e-9) / (b + 1e-9) if b else float("inf"))
@@ -149,9 +193,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="circuit names to run (default: all)")
     parser.add_argument("--exclude", nargs="*", default=[], help="circuit names to leave out")
     parser.add_argument("--json", type=Path, help="write per-circuit rows here")
+    parser.add_argument("--large", action="store_true", help="the larger set instead of QASMBench")
     args = parser.parse_args()
-    files = [p for p in source_files(args.max_qubits)
-             if (not args.only or p.stem in args.only) and p.stem not in args.exclude]
+    files: list[Path] | list[tuple[str, str]]
+    if args.large:
+        files = [(n, t) for n, t in large_circuits(args.seed)
+                 if (not args.only or n in args.only) and n not in args.exclude]
+    else:
+        files = [p for p in source_files(args.max_qubits)
+                 if (not args.only or p.stem in args.only) and p.stem not in args.exclude]
     rows: list[dict[str, Any]] = []
     warm = Circuit(3).h(0).cx(0, 2).cx(1, 2)  # load compiled kernels before timing anything
     for name in args.devices:

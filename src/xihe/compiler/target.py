@@ -49,6 +49,7 @@ class Target:
         t2: Mapping[int, float] | None = None,
         measure_duration: float = 0.0,
         labels: list[str] | None = None,
+        priority_qubits: Iterable[Iterable[int]] = (),
     ) -> None:
         self.num_qubits = num_qubits
         self.gates: dict[str, dict[tuple[int, ...], InstructionProperties]] | None = (
@@ -61,7 +62,23 @@ class Target:
         self.t2: dict[int, float] = dict(t2 or {})
         self.measure_duration = measure_duration
         self.labels = labels or [f"Q{i}" for i in range(num_qubits)]
+        # The operator's preferred regions (a chip file's ``priority_qubits``): a circuit of exactly that many qubits
+        # is laid out on one of them. Groups with a dead qubit or not connected by working couplers are dropped.
+        self.priority_qubits: tuple[tuple[int, ...], ...] = ()
         self._check()
+        self.priority_qubits = tuple(g for g in (tuple(int(q) for q in group) for group in priority_qubits)
+                                     if self._usable_group(g))
+
+    def _usable_group(self, group: tuple[int, ...]) -> bool:
+        if not group or len(set(group)) != len(group) or any(q not in self.neighbors for q in group):
+            return False
+        inside, seen, stack = set(group), {group[0]}, [group[0]]
+        while stack:
+            for r in self.neighbors[stack.pop()]:
+                if r in inside and r not in seen:
+                    seen.add(r)
+                    stack.append(r)
+        return len(seen) == len(group)
 
     def _check(self) -> None:
         working = set(self.working_qubits)
@@ -184,6 +201,30 @@ class Target:
             seen.update(group)
             out.append(tuple(sorted(group)))
         return sorted(out, key=len, reverse=True)
+
+    def restricted(self, qubits: Iterable[int] | None = None, max_error: float | None = None) -> Target:
+        """This target on ``qubits`` only (all working ones if None) without couplings of error above
+        ``max_error``: the same numbering, fewer working qubits and couplers (layout and routing use it to keep off
+        bad couplers and inside a chosen region). Cached: layout asks for the same few views on every compile."""
+        keep = frozenset(self.working_qubits if qubits is None else qubits)
+        key = (keep, max_error)
+        cache: dict[tuple[frozenset[int], float | None], Target] = self.__dict__.setdefault("_restricted", {})
+        if key in cache:
+            return cache[key]
+        gates: dict[str, dict[tuple[int, ...], InstructionProperties]] = {}
+        for name, props in (self.gates or {}).items():
+            kept = {}
+            for qs, p in props.items():
+                if any(q not in keep for q in qs):
+                    continue
+                if len(qs) == 2 and max_error is not None and self.two_qubit_error(*qs) > max_error:
+                    continue
+                kept[qs] = p
+            gates[name] = kept
+        view = Target(self.num_qubits, gates, working_qubits=sorted(keep), readout_error=self.readout_error,
+                      t1=self.t1, t2=self.t2, measure_duration=self.measure_duration, labels=self.labels)
+        cache[key] = view
+        return view
 
     def supports(self, name: str, qubits: tuple[int, ...]) -> bool:
         """Whether ``name`` is native on exactly these qubits (order matters for directed gates)."""

@@ -88,6 +88,29 @@ def working_couplers(data: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
+def priority_qubits(data: dict[str, Any], index: dict[str, int]) -> list[tuple[int, ...]]:
+    """The file's ``priority_qubits`` groups in Xihe's (pyquafu's) physical numbering.
+
+    Quafu writes them as the string of a Python list of tuples; their numbers index the chip's full qubit list
+    (``all_qubits_info`` sorted by number, as QSteed numbers it). Unreadable entries and unknown numbers are left out.
+    """
+    raw = data.get("priority_qubits") or []
+    if isinstance(raw, str):
+        try:
+            raw = ast.literal_eval(raw) if raw.strip() else []
+        except (ValueError, SyntaxError):
+            return []
+    chip = sorted(data.get("all_qubits_info") or data.get("qubits_info") or {}, key=_label_number)
+    out = []
+    for group in raw if isinstance(raw, (list, tuple)) else []:
+        if not isinstance(group, (list, tuple)):
+            continue
+        numbers = [n for n in group if isinstance(n, int) and 0 <= n < len(chip) and chip[n] in index]
+        if numbers and len(numbers) == len(group):
+            out.append(tuple(index[chip[n]] for n in numbers))
+    return out
+
+
 def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None = None) -> Target:
     """The compiler's view of a chip-info file, with ``defaults`` where the file is silent."""
     defaults = defaults or DeviceDefaults()
@@ -125,7 +148,8 @@ def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None 
             if is_symmetric(gate):
                 gates[gate][(qb, qa)] = props
     return Target(len(names), gates, working_qubits=working, readout_error=readout, t1=t1, t2=t2,
-                  measure_duration=defaults.measure_duration_ns, labels=names)
+                  measure_duration=defaults.measure_duration_ns, labels=names,
+                  priority_qubits=priority_qubits(data, index))
 
 
 def chip_info_from_target(target: Target, *, system_id: int, time: datetime, base: dict[str, Any] | None = None) \
@@ -134,6 +158,7 @@ def chip_info_from_target(target: Target, *, system_id: int, time: datetime, bas
     if base is not None:
         return dict(base)
     names = target.labels
+    chip = {name: i for i, name in enumerate(sorted(names, key=_label_number))}
     qubits_info = {}
     for q in target.working_qubits:
         one_q = [p for name, props in (target.gates or {}).items() for qs, p in props.items()
@@ -157,6 +182,6 @@ def chip_info_from_target(target: Target, *, system_id: int, time: datetime, bas
         "all_topological_structure": topo,
         "qubits_info": qubits_info,
         "topological_structure": topo,
-        "priority_qubits": [],
+        "priority_qubits": str([tuple(chip[names[q]] for q in group) for group in target.priority_qubits]),
         "system_id": system_id,
     }

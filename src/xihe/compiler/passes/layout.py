@@ -4,7 +4,12 @@
 (subgraph monomorphism, as Qiskit's VF2Layout) and scores each found embedding by the calibrated errors of the
 gates and readouts it would use; if one exists no swap is needed. :class:`SabreLayout` otherwise: several seeded
 trials, each starting from a dense low-error region of the chip, refined by forward-backward SABRE passes, routed,
-and the trial with the fewest swaps (then the best estimated fidelity) kept.
+and the trials ranked by estimated success (the log-fidelity of every routed two-qubit gate and swap on its coupler,
+plus the readouts), not by swap count.
+
+Both choose the chip region first (:func:`layout_target`): a circuit as wide as one of the chip file's
+``priority_qubits`` groups goes there; otherwise couplers far worse than the chip's typical ones (dongling's ~10 %
+error couplers) are left out whenever a connected group large enough for the circuit remains without them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,43 @@ def interaction_counts(dag: DAGCircuit) -> Counter[tuple[int, int]]:
             a, b = op.qubits
             counts[(min(a, b), max(a, b))] += 1
     return counts
+
+
+# Coupler error thresholds tried in turn (strictest first); a coupler above the chosen one is never used.
+PRUNE_LADDER = (0.05, 0.065, 0.075)
+
+
+def layout_target(target: Target, num_qubits: int) -> Target:
+    """The part of ``target`` a circuit of ``num_qubits`` qubits is laid out and routed on.
+
+    A priority group of exactly that size (the first listed); else the working qubits without the couplers above the
+    strictest threshold of :data:`PRUNE_LADDER` that still leaves a connected group with some room to route
+    (``num_qubits`` plus a quarter), or failing that, any group of ``num_qubits``; else the whole target.
+    """
+    if target.unconstrained:
+        return target
+    for group in target.priority_qubits:
+        if len(group) == num_qubits:
+            return target.restricted(group)
+    errors = sorted(target.two_qubit_error(a, b) for a, b in target.edges)
+    if not errors:
+        return target
+    fallback = None
+    for limit in PRUNE_LADDER:
+        if limit >= errors[-1]:
+            break
+        view = target.restricted(max_error=limit)
+        largest = len(view.components[0]) if view.components else 0
+        if largest >= num_qubits + max(2, num_qubits // 4):
+            return view
+        if fallback is None and largest >= num_qubits:
+            fallback = view
+    if fallback is not None:
+        return fallback
+    worst = target.restricted(max_error=PRUNE_LADDER[-1])
+    if errors[-1] > PRUNE_LADDER[-1] and worst.components and len(worst.components[0]) >= num_qubits:
+        return worst
+    return target
 
 
 def _log1m(x: float) -> float:
@@ -72,23 +114,24 @@ class VF2Layout:
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         if self.target.unconstrained:
             return dag
+        target = layout_target(self.target, dag.num_qubits)
         counts = interaction_counts(dag)
         measured = {op.qubits[0] for op in dag.ops if op.gate.name == "measure"}
         active = dag.active_qubits()
-        if not counts or len(active) > len(self.target.working_qubits):
+        if not counts or len(active) > len(target.working_qubits):
             return dag
         virtual = rx.PyGraph()
         vidx = {v: virtual.add_node(v) for v in active}
         for (a, b), n in counts.items():
             virtual.add_edge(vidx[a], vidx[b], n)
         physical = rx.PyGraph()
-        pidx = {q: physical.add_node(q) for q in self.target.working_qubits}
-        for a, b in self.target.edges:
+        pidx = {q: physical.add_node(q) for q in target.working_qubits}
+        for a, b in target.edges:
             physical.add_edge(pidx[a], pidx[b], None)
         mappings = rx.vf2_mapping(physical, virtual, subgraph=True, induced=False, id_order=False,
                                   call_limit=self.call_limit)
         gate_counts = Counter(q for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 1 for q in op.qubits)
-        qubit_cost = one_qubit_cost(self.target)
+        qubit_cost = one_qubit_cost(target)
         best: tuple[float, dict[int, int]] | None = None
         for k, mapping in enumerate(mappings):
             if k >= self.max_mappings:
@@ -97,13 +140,13 @@ class VF2Layout:
             place = {virtual[vn]: physical[pn] for pn, vn in mapping.items()}
             score = 0.0
             for (a, b), n in counts.items():
-                score -= n * _log1m(self.target.two_qubit_error(place[a], place[b]))
+                score -= n * _log1m(target.two_qubit_error(place[a], place[b]))
             for v, p in place.items():
                 score += (v in measured) * qubit_cost[p] + 1e-3 * gate_counts.get(v, 0) * qubit_cost[p]
             if best is None or score < best[0]:
                 best = (score, place)
         if best is not None:
-            properties["layout"] = complete_layout(dict(best[1]), dag.num_qubits, self.target)
+            properties["layout"] = complete_layout(dict(best[1]), dag.num_qubits, target)
             properties["layout_method"] = "vf2"
         return dag
 
@@ -188,12 +231,14 @@ class SabreLayout:
 
         ``transpile`` finishes every one with the remaining passes and keeps the best compiled circuit.
         """
-        target = self.target
-        router = SabreRouter(target)
         rng = np.random.default_rng(self.seed)
         given = properties.get("layout")
+        target = layout_target(self.target, dag.num_qubits)
         if given is not None:
-            return [self._finish(dag, properties, list(given), router.route(dag, list(given), rng))]
+            if not set(given) <= set(target.working_qubits):
+                target = self.target
+            return [self._finish(dag, properties, list(given), SabreRouter(target).route(dag, list(given), rng))]
+        router = SabreRouter(target)
         active = dag.active_qubits()
         size = max(len(active), 1)
         component = next((c for c in target.components if len(c) >= dag.num_qubits), None)
@@ -204,8 +249,10 @@ class SabreLayout:
         forward_problem = router.prepare(skeleton)
         reverse_problem = router.prepare(skeleton.copy_with(list(reversed(skeleton.ops))))
         full_problem = router.prepare(dag)
-        starts = self._start_qubits(component, rng)
-        found: dict[tuple[int, float], tuple[list[int], int]] = {}
+        starts = self._start_qubits(target, component)
+        measured = sorted({op.qubits[0] for op in dag.ops if op.gate.name == "measure"})
+        readout = {q: math.log(max(target.readout_fidelity(q), 1e-12)) for q in target.working_qubits}
+        found: dict[tuple[float, int], tuple[list[int], int]] = {}
         for trial in range(self.trials):
             trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
             start = starts[trial % len(starts)]
@@ -219,11 +266,15 @@ class SabreLayout:
             for _ in range(self.swap_trials):
                 route_seed = int(trial_rng.integers(1 << 63))
                 result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False)
-                found.setdefault((result.swaps, round(-result.log_fidelity, 9)), (layout, route_seed))
+                # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
+                # measured qubits end (measurements wait until the end).
+                log_success = result.log_fidelity + sum(readout[result.final_layout[v]] for v in measured)
+                found.setdefault((round(-log_success, 9), result.swaps), (layout, route_seed))
         # Candidates beyond the best must be close to it in swaps: a routing with many more rarely wins in the end.
         ranked = sorted(found)
-        slack = max(3, ranked[0][0] // 10)
-        ranked = [key for key in ranked if key[0] <= ranked[0][0] + slack][: self.candidates]
+        fewest = min(key[1] for key in ranked)
+        slack = max(3, fewest // 10)
+        ranked = [key for key in ranked if key[1] <= fewest + slack][: self.candidates] or ranked[:1]
         # Route the kept ones again, this time writing their operations (same seed, same swaps).
         routed = []
         for key in ranked:
@@ -232,9 +283,8 @@ class SabreLayout:
                                        router.route(full_problem, layout, np.random.default_rng(route_seed))))
         return routed
 
-    def _start_qubits(self, component: tuple[int, ...], rng: np.random.Generator) -> list[int]:
+    def _start_qubits(self, target: Target, component: tuple[int, ...]) -> list[int]:
         """Qubits whose couplings are best (high degree, low error) first."""
-        target = self.target
 
         def quality(q: int) -> float:
             errs = [target.two_qubit_error(q, n) for n in target.neighbors[q]]
