@@ -11,8 +11,9 @@ from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.models import Job
 from xihe.service.repositories import jobs, queue, users
-from xihe.service.retry import RetryPolicy
-from xihe.service.states import InvalidTransition, JobStatus, check_transition
+from xihe.service.repositories.queue import Ending
+from xihe.service.retry import RetryDecision, RetryPolicy
+from xihe.service.states import ErrorStage, InvalidTransition, JobStatus, check_transition
 
 PAYLOAD = {"circuits": ["OPENQASM 2.0;"], "parameters": None, "compile": True, "optimization_level": 2, "seed": 1,
            "memory": False}
@@ -94,11 +95,13 @@ def test_only_the_lease_holder_stores_the_result_once(database: Database) -> Non
     job_id = add_job(database, user)
     claim(database, "w1")
     with database.write() as session:
-        assert not queue.complete_job(session, job_id, "intruder", [{"counts": {}}], exec_seconds=0.1, now=utcnow())
+        assert not queue.finish_attempt(session, job_id, Ending.done([{"counts": {}}], 0.1),
+                                        now=utcnow(), holder="intruder")
     with database.write() as session:
-        assert queue.complete_job(session, job_id, "w1", [{"counts": {"00": 10}}], exec_seconds=0.1, now=utcnow())
+        assert queue.finish_attempt(session, job_id, Ending.done([{"counts": {"00": 10}}], 0.1), now=utcnow(),
+                                    holder="w1")
     with database.write() as session:
-        assert not queue.complete_job(session, job_id, "w1", [{"counts": {}}], exec_seconds=0.1, now=utcnow())
+        assert not queue.finish_attempt(session, job_id, Ending.done([{"counts": {}}], 0.1), now=utcnow(), holder="w1")
     with database.read() as session:
         assert jobs.results_for(session, job_id) == [{"counts": {"00": 10}}]
     assert status_of(database, job_id).status == "DONE"
@@ -109,7 +112,7 @@ def test_results_table_refuses_a_second_write(database: Database) -> None:
     job_id = add_job(database, user)
     claim(database, "w1")
     with database.write() as session:
-        queue.complete_job(session, job_id, "w1", [{"counts": {}}], exec_seconds=0.1, now=utcnow())
+        queue.finish_attempt(session, job_id, Ending.done([{"counts": {}}], 0.1), now=utcnow(), holder="w1")
     from xihe.service.models import JobResult
 
     with pytest.raises(IntegrityError), database.write() as session:
@@ -151,7 +154,7 @@ def test_heartbeat_keeps_the_lease_and_reports_cancel(database: Database) -> Non
     with database.write() as session:
         state = queue.renew_lease(session, job_id, "w1", lease_seconds=10.0, now=now + timedelta(seconds=1))
         assert state.cancel_requested
-        assert queue.cancel_running_job(session, job_id, "w1", exec_seconds=0.5, now=utcnow())
+        assert queue.finish_attempt(session, job_id, Ending.cancelled(0.5), now=utcnow(), holder="w1")
     assert status_of(database, job_id).status == "CANCELLED"
     with database.write() as session:
         assert not queue.renew_lease(session, job_id, "w1", lease_seconds=10.0, now=utcnow()).held
@@ -173,15 +176,39 @@ def test_failed_attempt_with_retry_goes_back_to_the_queue(database: Database) ->
     job_id = add_job(database, user)
     claim(database, "w1")
     with database.write() as session:
-        assert queue.fail_job(session, job_id, "w1", stage="execute", detail="blip", retry=True, exec_seconds=0.0,
-                              now=utcnow())
+        assert queue.finish_attempt(session, job_id, Ending.error(RetryDecision(True, "blip"), ErrorStage.EXECUTE, 0.0),
+                                    now=utcnow(), holder="w1")
     assert status_of(database, job_id).status == "QUEUED"
     claim(database, "w2")
     with database.write() as session:
-        queue.fail_job(session, job_id, "w2", stage="compile", detail="no route", retry=False, exec_seconds=0.0,
-                       now=utcnow())
+        queue.finish_attempt(session, job_id, Ending.error(RetryDecision(False, "no route"), ErrorStage.COMPILE, 0.0),
+                             now=utcnow(), holder="w2")
     job = status_of(database, job_id)
     assert (job.status, job.error_stage, job.error_detail, job.attempts) == ("FAILED", "compile", "no route", 2)
+    with database.read() as session:
+        attempts = [(a.outcome, a.detail) for a in jobs.attempts_for(session, job_id)]
+    assert attempts == [("RETRY", "execute: blip"), ("FAILED", "compile: no route")]
+
+
+def test_expired_lease_of_a_cancelled_job_ends_cancelled_and_a_late_holder_cannot_finish(database: Database) -> None:
+    """The reaper and the holder end an attempt through the same guarded update: whoever comes second loses."""
+    user = make_user(database, "a")
+    job_id = add_job(database, user)
+    now = utcnow()
+    claim(database, "w1", lease=1.0, now=now)
+    with database.write() as session:
+        job = jobs.get_job(session, job_id)
+        assert job is not None
+        jobs.request_cancel(session, job)
+    with database.write() as session:
+        assert queue.requeue_expired(session, now=now + timedelta(seconds=2), policy=RetryPolicy()) == [job_id]
+    with database.write() as session:
+        assert not queue.finish_attempt(session, job_id, Ending.done([{"counts": {}}], 0.1), now=utcnow(),
+                                        holder="w1")
+    assert status_of(database, job_id).status == "CANCELLED"
+    with database.read() as session:
+        assert [a.outcome for a in jobs.attempts_for(session, job_id)] == ["LOST"]
+        assert jobs.results_for(session, job_id) == []
 
 
 def test_done_job_cannot_move_again() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xihe.errors import CompileError, ExecutionError, ResourceError, ValidationError, XiheError
+from xihe.errors import XiheError
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,13 @@ class RetryPolicy:
     max_attempts: int = 3
 
     def after_error(self, attempts: int, error: BaseException) -> RetryDecision:
-        if isinstance(error, CompileError | ValidationError | ResourceError | ExecutionError | XiheError):
+        if isinstance(error, XiheError):  # compile, validation, resource, execution errors: the job's own
             return RetryDecision(False, str(error))
         return self._budget(attempts, f"{type(error).__name__}: {error}")
+
+    def after_reported_error(self, attempts: int, reason: str, retryable: bool) -> RetryDecision:
+        """A device agent's failure report: retried within the budget where the agent says it may be."""
+        return self._budget(attempts, reason) if retryable else RetryDecision(False, reason)
 
     def after_lease_lost(self, attempts: int) -> RetryDecision:
         return self._budget(attempts, "worker lost its lease (died or stalled)")

@@ -28,6 +28,24 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
 
+
+class AttemptOutcome(StrEnum):
+    """How one attempt (one claim of a job by a worker or agent) ended, as its attempt record says."""
+
+    DONE = "DONE"
+    FAILED = "FAILED"
+    RETRY = "RETRY"  # failed, and the retry policy put the job back in the queue
+    CANCELLED = "CANCELLED"
+    LOST = "LOST"  # the lease ran out: the worker died or stalled
+
+
+class ErrorStage(StrEnum):
+    """Where a failed job failed (the problem JSON's ``stage`` and a job's ``error.stage``)."""
+
+    VALIDATE = "validate"
+    COMPILE = "compile"
+    EXECUTE = "execute"
+
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED}),
     JobStatus.RUNNING: frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}),

@@ -26,8 +26,9 @@ from xihe.service.db import Database
 from xihe.service.models import Job
 from xihe.service.repositories import calibrations, idempotency, performance, queue
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
-from xihe.service.retry import RetryPolicy
+from xihe.service.retry import RetryDecision, RetryPolicy
 from xihe.service.settings import Settings
+from xihe.service.states import ErrorStage
 from xihe.service.wakeup import JOBS_CHANNEL, wakeup_for
 
 log = logging.getLogger("xihe.worker")
@@ -165,7 +166,8 @@ class Worker:
             self._finish_stopped(job, running, elapsed)
             return
         with self.database.write() as session:
-            stored = queue.complete_job(session, job.id, self.worker_id, results, exec_seconds=elapsed, now=utcnow())
+            stored = queue.finish_attempt(session, job.id, queue.Ending.done(results, elapsed), now=utcnow(),
+                                          holder=self.worker_id)
             if stored and job.kind == CHARACTERIZE_KIND:  # the suite document, kept with its time
                 performance.record_run(session, job.backend, job.id, results[0],
                                        characterization.document_time(results[0]))
@@ -180,21 +182,32 @@ class Worker:
         items = executor.work_items(job.payload, job.shots)
         return self.run_items(device, items, running.should_stop)
 
-    def _finish_error(self, job: Job, error: BaseException, elapsed: float) -> None:
-        decision = self.policy.after_error(job.attempts, error)
-        stage = getattr(error, "stage", None) or "execute"
+    def finish(self, job_id: str, ending: queue.Ending) -> bool:
+        """End this worker's attempt at ``job_id`` (the one path: :func:`queue.finish_attempt`)."""
         with self.database.write() as session:
-            queue.fail_job(session, job.id, self.worker_id, stage=stage, detail=decision.reason,
-                           retry=decision.retry, exec_seconds=elapsed, now=utcnow())
+            return queue.finish_attempt(session, job_id, ending, now=utcnow(), holder=self.worker_id)
+
+    def _finish_error(self, job: Job, error: BaseException, elapsed: float) -> None:
+        self.finish(job.id, queue.Ending.error(self.policy.after_error(job.attempts, error),
+                                               error_stage(error), elapsed))
 
     def _finish_stopped(self, job: Job, running: RunningJob, elapsed: float) -> None:
-        with self.database.write() as session:
-            if running.wall_exceeded:
-                queue.fail_job(session, job.id, self.worker_id, stage="execute",
-                               detail=f"wall-time limit of {running.wall_seconds:g} s exceeded", retry=False,
-                               exec_seconds=elapsed, now=utcnow())
-            elif running.cancel_requested:
-                queue.cancel_running_job(session, job.id, self.worker_id, exec_seconds=elapsed, now=utcnow())
+        if running.wall_exceeded:
+            self.finish(job.id, wall_limit_ending(running, elapsed))
+        elif running.cancel_requested:
+            self.finish(job.id, queue.Ending.cancelled(elapsed))
+
+
+def error_stage(error: BaseException) -> ErrorStage:
+    """The stage a Xihe error names (validate, compile, execute); anything else failed while executing."""
+    stage = error.stage if isinstance(error, XiheError) else None
+    return next((s for s in ErrorStage if s.value == stage), ErrorStage.EXECUTE)
+
+
+def wall_limit_ending(running: RunningJob, elapsed: float) -> queue.Ending:
+    """A job that ran past its wall-time limit fails at once (a retry would run just as long)."""
+    decision = RetryDecision(False, f"wall-time limit of {running.wall_seconds:g} s exceeded")
+    return queue.Ending.error(decision, ErrorStage.EXECUTE, elapsed)
 
 
 
@@ -246,10 +259,7 @@ class Heartbeat:
             if worker.hard_wall_limit:
                 # The engine cannot be interrupted mid-kernel: record the failure, then end this process;
                 # the supervisor starts a fresh worker.
-                with worker.database.write() as session:
-                    queue.fail_job(session, running.job_id, worker.worker_id, stage="execute",
-                                   detail=f"wall-time limit of {running.wall_seconds:g} s exceeded",
-                                   retry=False, exec_seconds=time.monotonic() - running.started, now=utcnow())
+                worker.finish(running.job_id, wall_limit_ending(running, time.monotonic() - running.started))
                 os._exit(75)
 
 

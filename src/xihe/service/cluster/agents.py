@@ -24,8 +24,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xihe import qasm
-from xihe.devices import Device
 from xihe.errors import XiheError
 from xihe.service import executor
 from xihe.service.agent.client import AgentJob
@@ -36,11 +34,10 @@ from xihe.service.models import ApiToken, Job
 from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, queue, users
 from xihe.service.repositories.users import IssuedToken
-from xihe.service.retry import RetryPolicy
-from xihe.service.schemas import ResultPublic
+from xihe.service.retry import RetryDecision, RetryPolicy
 from xihe.service.security import hash_token
 from xihe.service.settings import Settings
-from xihe.service.states import JobStatus
+from xihe.service.states import ErrorStage, JobStatus
 from xihe.version import __version__
 
 DEVICE_TOKEN_KIND = "device"
@@ -98,19 +95,23 @@ class CalibratedDevices:
         return self._cache[key]
 
 
-def compile_plan(device: Device, payload: dict[str, Any], shots: int) -> list[dict[str, Any]]:
-    """Each item of the job planned for ``device`` (:func:`xihe.service.executor.plan_item`, the worker's own
-    planning): native QASM, layouts, shots, seed, calibration id."""
+def compile_plan(device: Any, payload: dict[str, Any], shots: int) -> list[dict[str, Any]]:
+    """Each item of the job compiled for ``device``: native QASM, layouts, shots, seed, calibration id."""
+    from xihe import qasm
+
     if "suite" in payload:  # a characterization job (xihe.service.characterization) has no circuits to hand out
         raise XiheError("characterization suites run in the service's own workers, not through a remote agent")
     plan = []
     for item in executor.work_items(payload, shots):
-        planned = executor.plan_item(device, item).circuits[0]
-        compiled = planned.compiled
-        plan.append({"index": item.index, "qasm": qasm.dumps(planned.native), "shots": item.shots,
-                     "seed": item.seed, "num_clbits": int(planned.native.num_clbits),
-                     "initial_layout": list(compiled.initial_layout) if compiled is not None else None,
-                     "final_layout": list(compiled.final_layout) if compiled is not None else None,
+        circuit = qasm.loads(item.qasm)
+        if item.binding is not None:
+            circuit = circuit.bind(dict(item.binding))
+        initial = final = None
+        if item.compile:
+            compiled = device.compile(circuit, optimization_level=item.optimization_level, seed=item.seed)
+            circuit, initial, final = compiled.circuit, list(compiled.initial_layout), list(compiled.final_layout)
+        plan.append({"index": item.index, "qasm": qasm.dumps(circuit), "shots": item.shots, "seed": item.seed,
+                     "num_clbits": int(circuit.num_clbits), "initial_layout": initial, "final_layout": final,
                      "calibration_id": str(device.calibration.id)})
     return plan
 
@@ -145,8 +146,9 @@ def claim(database: Database, settings: Settings, devices: CalibratedDevices, de
             plan = compile_plan(target, payload, shots)
         except XiheError as exc:
             with database.write() as session:
-                queue.fail_job(session, job_id, lease, stage="compile", detail=str(exc), retry=False,
-                               exec_seconds=0.0, now=utcnow())
+                queue.finish_attempt(session, job_id, queue.Ending.error(RetryDecision(False, str(exc)),
+                                                                         ErrorStage.COMPILE, 0.0),
+                                     now=utcnow(), holder=lease)
             continue
         with database.write() as session:
             held = _held(session, job_id, lease, device)
@@ -181,9 +183,9 @@ def _check_counts(entry: dict[str, Any], counts: dict[str, int]) -> None:
 
 def result_record(entry: dict[str, Any], counts: dict[str, int], memory: list[str] | None, *, device: str,
                   agent: str, driver: str) -> dict[str, Any]:
-    """A ResultPublic dict for one item an agent ran (the same fields a worker stores), validated as written."""
+    """A ResultPublic dict for one item an agent ran (the same fields a worker stores)."""
     total = sum(counts.values()) or 1
-    return ResultPublic.model_validate({
+    return {
         "counts": dict(sorted(counts.items())),
         "probabilities": {k: v / total for k, v in sorted(counts.items())},
         "shots": int(entry["shots"]),
@@ -195,7 +197,7 @@ def result_record(entry: dict[str, Any], counts: dict[str, int], memory: list[st
         "versions": {"xihe": __version__, "compiler": __version__, "engine": f"agent:{driver}"},
         "bit_order": "c0_leftmost",
         "metadata": {"seed": entry["seed"], "backend": device, "agent": agent, "driver": driver},
-    }).model_dump(mode="json")
+    }
 
 
 def complete(database: Database, device: str, job_id: str, lease: str, posted: list[dict[str, Any]], *,
@@ -221,8 +223,8 @@ def complete(database: Database, device: str, job_id: str, lease: str, posted: l
                 raise Problem(422, "bad_result", f"item {entry['index']}: {len(memory)} memory entries for "
                                                  f"{entry['shots']} shots", stage="execute")
             records.append(result_record(entry, counts, memory, device=device, agent=agent, driver=driver))
-        return queue.complete_job(session, job_id, lease, records, exec_seconds=max(0.0, exec_seconds),
-                                  now=utcnow())
+        return queue.finish_attempt(session, job_id, queue.Ending.done(records, max(0.0, exec_seconds)),
+                                    now=utcnow(), holder=lease)
 
 
 def fail(database: Database, settings: Settings, device: str, job_id: str, lease: str, *, detail: str,
@@ -232,18 +234,16 @@ def fail(database: Database, settings: Settings, device: str, job_id: str, lease
         job = _held(session, job_id, lease, device)
         if job is None:
             return False
-        again = retry and job.attempts < settings.max_attempts
-        if retry and not again:
-            detail = f"gave up after {job.attempts} attempts; last: {detail}"
-        return queue.fail_job(session, job_id, lease, stage="execute", detail=detail, retry=again,
-                              exec_seconds=0.0, now=utcnow())
+        decision = RetryPolicy(settings.max_attempts).after_reported_error(job.attempts, detail, retry)
+        return queue.finish_attempt(session, job_id, queue.Ending.error(decision, ErrorStage.EXECUTE, 0.0),
+                                    now=utcnow(), holder=lease)
 
 
 def cancelled(database: Database, device: str, job_id: str, lease: str) -> bool:
     with database.write() as session:
         if _held(session, job_id, lease, device) is None:
             return False
-        return queue.cancel_running_job(session, job_id, lease, exec_seconds=0.0, now=utcnow())
+        return queue.finish_attempt(session, job_id, queue.Ending.cancelled(), now=utcnow(), holder=lease)
 
 
 def record_calibration(database: Database, devices: CalibratedDevices, device: str, snapshot_id: str, version: int,

@@ -8,7 +8,7 @@ write transaction. Every state change goes through :func:`xihe.service.states.ch
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, aliased
 from xihe.service.db import WAKEUP_KEY
 from xihe.service.models import BackendState, Job, JobAttempt, JobResult, User
 from xihe.service.repositories.users import record_usage
-from xihe.service.retry import RetryPolicy
-from xihe.service.states import JobStatus, check_transition
+from xihe.service.retry import RetryDecision, RetryPolicy
+from xihe.service.states import AttemptOutcome, ErrorStage, JobStatus, check_transition
 from xihe.service.wakeup import DONE_CHANNEL, JOBS_CHANNEL
 
 CLAIM_LOCK_KEY = 0x7869_6865  # "xihe"
@@ -139,32 +139,51 @@ def renew_lease(session: Session, job_id: str, worker_id: str, *, lease_seconds:
     return LeaseState(held=bool(result.rowcount), cancel_requested=cancel)
 
 
-def _held_job(session: Session, job_id: str, worker_id: str) -> Job | None:
-    query = select(Job).where(Job.id == job_id, Job.lease_owner == worker_id, Job.status == JobStatus.RUNNING.value)
-    if _is_postgres(session):
-        query = query.with_for_update()
-    return session.scalars(query).first()
+@dataclass(frozen=True)
+class Ending:
+    """How an attempt ends: the job's next state, the attempt's outcome, and what is stored with them.
+
+    Built by the constructors below from the retry policy's decision, so the worker, the lease reaper and the
+    device agents all end attempts the same way through :func:`finish_attempt`.
+    """
+
+    status: JobStatus
+    outcome: AttemptOutcome
+    exec_seconds: float = 0.0
+    stage: ErrorStage | None = None
+    detail: str | None = None
+    results: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def done(cls, results: Sequence[dict[str, Any]], exec_seconds: float) -> Ending:
+        return cls(JobStatus.DONE, AttemptOutcome.DONE, exec_seconds, results=tuple(results))
+
+    @classmethod
+    def cancelled(cls, exec_seconds: float = 0.0) -> Ending:
+        return cls(JobStatus.CANCELLED, AttemptOutcome.CANCELLED, exec_seconds)
+
+    @classmethod
+    def error(cls, decision: RetryDecision, stage: ErrorStage, exec_seconds: float) -> Ending:
+        """A failed attempt: back to the queue if the policy says retry, else FAILED at ``stage``."""
+        if decision.retry:
+            return cls(JobStatus.QUEUED, AttemptOutcome.RETRY, exec_seconds, stage, decision.reason)
+        return cls(JobStatus.FAILED, AttemptOutcome.FAILED, exec_seconds, stage, decision.reason)
+
+    @classmethod
+    def lease_lost(cls, decision: RetryDecision, cancel_requested: bool) -> Ending:
+        """The holder vanished: a cancelled job ends CANCELLED; otherwise the policy decides, as for an error."""
+        if cancel_requested:
+            return cls(JobStatus.CANCELLED, AttemptOutcome.LOST, detail="lease expired")
+        status = JobStatus.QUEUED if decision.retry else JobStatus.FAILED
+        return cls(status, AttemptOutcome.LOST, stage=ErrorStage.EXECUTE, detail=decision.reason)
+
+    @property
+    def attempt_detail(self) -> str | None:
+        if self.outcome is AttemptOutcome.LOST:
+            return "lease expired"
+        return f"{self.stage}: {self.detail}" if self.stage is not None else self.detail
 
 
-def _close_attempt(session: Session, job: Job, outcome: str, detail: str | None, now: datetime) -> None:
-    session.execute(update(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.number == job.attempts)
-                    .values(ended_at=now, outcome=outcome, detail=detail))
-
-
-def _release(job: Job) -> None:
-    job.lease_owner = None
-    job.lease_expires_at = None
-
-
-_FINISH_DONE = (
-    update(Job)
-    .where(Job.id == bindparam("p_job_id"), Job.lease_owner == bindparam("p_worker_id"),
-           Job.status == JobStatus.RUNNING.value)
-    .values(status=check_transition(JobStatus.RUNNING, JobStatus.DONE).value,
-            finished_at=bindparam("p_now", type_=Job.finished_at.type), exec_seconds=bindparam("p_exec_seconds"),
-            lease_owner=None, lease_expires_at=None)
-    .returning(Job.user_id, Job.attempts)
-)
 _INSERT_RESULT = insert(JobResult)
 _CLOSE_ATTEMPT = (
     update(JobAttempt).where(JobAttempt.job_id == bindparam("p_job_id"), JobAttempt.number == bindparam("p_number"))
@@ -173,62 +192,38 @@ _CLOSE_ATTEMPT = (
 )
 
 
-def complete_job(session: Session, job_id: str, worker_id: str, results: list[dict[str, Any]], *,
-                 exec_seconds: float, now: datetime) -> bool:
-    """Store the results and mark DONE, only if ``worker_id`` still holds the lease; False otherwise.
+def finish_attempt(session: Session, job_id: str, ending: Ending, *, now: datetime, holder: str | None) -> bool:
+    """End the running attempt of ``job_id`` as ``ending``, atomically; False if this caller may not.
 
-    The guarded UPDATE (lease owner and RUNNING) decides; the results' unique key (job, index) makes a second
-    write fail even if two holders ever raced.
+    The one way an attempt ends. A guarded UPDATE decides who may: the lease ``holder`` (a worker or agent), or,
+    with ``holder=None``, the reaper of an expired lease. It moves the job (``RUNNING -> ending.status``, checked
+    against the transition table), stores the results of a DONE job (their unique key (job, index) makes a second
+    write fail even if two holders ever raced), closes the attempt record, charges the user's fair share and
+    wakes whoever waits.
     """
+    goal = check_transition(JobStatus.RUNNING, ending.status)
+    guard = Job.lease_owner == holder if holder is not None else Job.lease_expires_at < now
+    values: dict[str, Any] = {"status": goal.value, "lease_owner": None, "lease_expires_at": None}
+    if goal.is_terminal:
+        values.update(finished_at=now, exec_seconds=ending.exec_seconds)
+    if goal is JobStatus.FAILED:
+        values.update(error_stage=ending.stage, error_detail=ending.detail)
     connection = session.connection()
-    held = connection.execute(_FINISH_DONE, {"p_job_id": job_id, "p_worker_id": worker_id, "p_now": now,
-                                             "p_exec_seconds": exec_seconds}).first()
+    held = connection.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value, guard).values(**values)
+        .returning(Job.user_id, Job.attempts)
+    ).first()
     if held is None:
         return False
     user_id, attempts = held
-    connection.execute(_INSERT_RESULT, [{"job_id": job_id, "index": index, "data": data, "created_at": now}
-                                        for index, data in enumerate(results)])
+    if ending.results:
+        connection.execute(_INSERT_RESULT, [{"job_id": job_id, "index": index, "data": data, "created_at": now}
+                                            for index, data in enumerate(ending.results)])
     connection.execute(_CLOSE_ATTEMPT, {"p_job_id": job_id, "p_number": attempts, "p_now": now,
-                                        "p_outcome": "DONE", "p_detail": None})
-    record_usage(session, user_id, exec_seconds, now)
-    notify(session, DONE_CHANNEL)
-    return True
-
-
-def fail_job(session: Session, job_id: str, worker_id: str, *, stage: str, detail: str, retry: bool,
-             exec_seconds: float, now: datetime) -> bool:
-    """End an attempt in error: back to QUEUED if ``retry``, else FAILED with stage and detail."""
-    job = _held_job(session, job_id, worker_id)
-    if job is None:
-        return False
-    _close_attempt(session, job, "RETRY" if retry else "FAILED", f"{stage}: {detail}", now)
-    if retry:
-        job.status = check_transition(job.status, JobStatus.QUEUED).value
-    else:
-        job.status = check_transition(job.status, JobStatus.FAILED).value
-        job.finished_at = now
-        job.error_stage = stage
-        job.error_detail = detail
-        job.exec_seconds = exec_seconds
-    _release(job)
-    record_usage(session, job.user_id, exec_seconds, now)
-    notify(session, JOBS_CHANNEL if retry else DONE_CHANNEL)
-    session.flush()
-    return True
-
-
-def cancel_running_job(session: Session, job_id: str, worker_id: str, *, exec_seconds: float, now: datetime) -> bool:
-    """The lease holder stops a job whose cancel was requested."""
-    job = _held_job(session, job_id, worker_id)
-    if job is None:
-        return False
-    job.status = check_transition(job.status, JobStatus.CANCELLED).value
-    job.finished_at = now
-    _release(job)
-    _close_attempt(session, job, "CANCELLED", None, now)
-    record_usage(session, job.user_id, exec_seconds, now)
-    notify(session, DONE_CHANNEL)
-    session.flush()
+                                        "p_outcome": ending.outcome.value, "p_detail": ending.attempt_detail})
+    if ending.exec_seconds:
+        record_usage(session, user_id, ending.exec_seconds, now)
+    notify(session, JOBS_CHANNEL if goal is JobStatus.QUEUED else DONE_CHANNEL)
     return True
 
 
@@ -243,28 +238,13 @@ def any_expired(session: Session, now: datetime) -> bool:
 
 def requeue_expired(session: Session, *, now: datetime, policy: RetryPolicy) -> list[str]:
     """Jobs whose lease ran out go back to the queue (or FAILED after the last attempt, or CANCELLED if asked)."""
-    query = select(Job).where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < now)
+    query = select(Job.id, Job.attempts, Job.cancel_requested).where(Job.status == JobStatus.RUNNING.value,
+                                                                      Job.lease_expires_at < now)
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     touched = []
-    for job in session.scalars(query).all():
-        _close_attempt(session, job, "LOST", "lease expired", now)
-        if job.cancel_requested:
-            job.status = check_transition(job.status, JobStatus.CANCELLED).value
-            job.finished_at = now
-        else:
-            decision = policy.after_lease_lost(job.attempts)
-            if decision.retry:
-                job.status = check_transition(job.status, JobStatus.QUEUED).value
-            else:
-                job.status = check_transition(job.status, JobStatus.FAILED).value
-                job.finished_at = now
-                job.error_stage = "execute"
-                job.error_detail = decision.reason
-        _release(job)
-        touched.append(job.id)
-    if touched:
-        notify(session, JOBS_CHANNEL)
-        notify(session, DONE_CHANNEL)
-    session.flush()
+    for job_id, attempts, cancel_requested in session.execute(query).all():
+        ending = Ending.lease_lost(policy.after_lease_lost(attempts), bool(cancel_requested))
+        if finish_attempt(session, job_id, ending, now=now, holder=None):
+            touched.append(job_id)
     return touched
