@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xihe import qasm
+from xihe.devices import Device
 from xihe.errors import XiheError
 from xihe.service import executor
 from xihe.service.agent.client import AgentJob
@@ -35,6 +37,7 @@ from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, queue, users
 from xihe.service.repositories.users import IssuedToken
 from xihe.service.retry import RetryDecision, RetryPolicy
+from xihe.service.schemas import ResultPublic
 from xihe.service.security import hash_token
 from xihe.service.settings import Settings
 from xihe.service.states import ErrorStage, JobStatus
@@ -95,23 +98,19 @@ class CalibratedDevices:
         return self._cache[key]
 
 
-def compile_plan(device: Any, payload: dict[str, Any], shots: int) -> list[dict[str, Any]]:
-    """Each item of the job compiled for ``device``: native QASM, layouts, shots, seed, calibration id."""
-    from xihe import qasm
-
+def compile_plan(device: Device, payload: dict[str, Any], shots: int) -> list[dict[str, Any]]:
+    """Each item of the job planned for ``device`` (:func:`xihe.service.executor.plan_item`, the worker's own
+    planning): native QASM, layouts, shots, seed, calibration id."""
     if "suite" in payload:  # a characterization job (xihe.service.characterization) has no circuits to hand out
         raise XiheError("characterization suites run in the service's own workers, not through a remote agent")
     plan = []
     for item in executor.work_items(payload, shots):
-        circuit = qasm.loads(item.qasm)
-        if item.binding is not None:
-            circuit = circuit.bind(dict(item.binding))
-        initial = final = None
-        if item.compile:
-            compiled = device.compile(circuit, optimization_level=item.optimization_level, seed=item.seed)
-            circuit, initial, final = compiled.circuit, list(compiled.initial_layout), list(compiled.final_layout)
-        plan.append({"index": item.index, "qasm": qasm.dumps(circuit), "shots": item.shots, "seed": item.seed,
-                     "num_clbits": int(circuit.num_clbits), "initial_layout": initial, "final_layout": final,
+        planned = executor.plan_item(device, item).circuits[0]
+        compiled = planned.compiled
+        plan.append({"index": item.index, "qasm": qasm.dumps(planned.native), "shots": item.shots,
+                     "seed": item.seed, "num_clbits": int(planned.native.num_clbits),
+                     "initial_layout": list(compiled.initial_layout) if compiled is not None else None,
+                     "final_layout": list(compiled.final_layout) if compiled is not None else None,
                      "calibration_id": str(device.calibration.id)})
     return plan
 
@@ -183,9 +182,9 @@ def _check_counts(entry: dict[str, Any], counts: dict[str, int]) -> None:
 
 def result_record(entry: dict[str, Any], counts: dict[str, int], memory: list[str] | None, *, device: str,
                   agent: str, driver: str) -> dict[str, Any]:
-    """A ResultPublic dict for one item an agent ran (the same fields a worker stores)."""
+    """A ResultPublic dict for one item an agent ran (the same fields a worker stores), validated as written."""
     total = sum(counts.values()) or 1
-    return {
+    return ResultPublic.model_validate({
         "counts": dict(sorted(counts.items())),
         "probabilities": {k: v / total for k, v in sorted(counts.items())},
         "shots": int(entry["shots"]),
@@ -197,7 +196,7 @@ def result_record(entry: dict[str, Any], counts: dict[str, int], memory: list[st
         "versions": {"xihe": __version__, "compiler": __version__, "engine": f"agent:{driver}"},
         "bit_order": "c0_leftmost",
         "metadata": {"seed": entry["seed"], "backend": device, "agent": agent, "driver": driver},
-    }
+    }).model_dump(mode="json")
 
 
 def complete(database: Database, device: str, job_id: str, lease: str, posted: list[dict[str, Any]], *,
