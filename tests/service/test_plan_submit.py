@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit, qasm2, transpile
 
+import xihe.qasm as qasm_module
 from tests.client.live import new_user_token, shared_server
+from tests.cluster.helpers import wide_qasm
 from tests.service.helpers import Server
 from xihe import devices
 from xihe.client import Client
 from xihe.qiskit import XiheProvider
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
+from xihe.service.cluster.executors import LocalExecutor
+from xihe.service.cluster.fanout import FanOut
 from xihe.service.problems import Problem
 from xihe.service.schemas import JobCreate
 from xihe.service.settings import Settings
@@ -98,3 +103,24 @@ def test_prepared_job_carries_its_plan_priced_on_touched_qubits(tmp_path: Path) 
     assert planned.physical_qubits == (0, 1, 2)
     assert planned.engine == "density_matrix"
     assert prepared.memory < 2**30
+
+
+def test_a_job_circuit_is_parsed_once_at_submit_and_once_in_the_worker(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every read of OpenQASM goes through xihe.qasm._parse; the job text crosses one process boundary (the
+    # database), so the whole path is one parse at submit and one in the worker, however the shots are run.
+    calls: list[str] = []
+    original = qasm_module._parse
+
+    def counting_parse(*args: Any, **kwargs: Any) -> Any:
+        calls.append("parse")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(qasm_module, "_parse", counting_parse)
+    request = JobCreate(qasm=wide_qasm(), backend="grid36", shots=600, seed=99)
+    prepared = prepare_job(Settings(data_dir=tmp_path, memory_budget_bytes=2**30), DeviceCatalog(), request)
+    assert len(calls) == 1
+    items = executor.work_items({"circuits": prepared.texts, "seed": 99}, 600)
+    result = FanOut(LocalExecutor(), min_shots=256)(devices.get("grid36"), items, lambda: False)[0]
+    assert result["metadata"]["fanout"]["tasks"] > 1  # the shot chunks ran from the one plan
+    assert len(calls) == 2

@@ -1,0 +1,66 @@
+"""``device.plan``: compile, touched qubits, compact circuit, noise, engine, memory and threads, decided once."""
+
+from __future__ import annotations
+
+import pytest
+
+from xihe import devices
+from xihe.circuit import Circuit
+from xihe.devices.plan import PlanOptions
+from xihe.errors import ResourceError
+
+
+def t_ghz(n: int, declared: int | None = None) -> Circuit:
+    qc = Circuit(declared or n, n).h(0).t(0)
+    for i in range(n - 1):
+        qc.cx(i, i + 1)
+    return qc.measure(list(range(n)), list(range(n)))
+
+
+def test_plan_of_a_twin_job_holds_compiled_compact_noise_and_engine() -> None:
+    device = devices.get("dongling")
+    plan = device.plan([t_ghz(3)], 300, PlanOptions(seeds=(4,)))
+    planned = plan.circuits[0]
+    assert planned.compiled is not None and planned.native is planned.compiled.circuit
+    assert list(planned.physical_qubits) == sorted(planned.compiled.initial_layout[:3])
+    assert planned.compact.num_qubits == 3 and planned.noise is not None
+    assert planned.engine == "density_matrix" and planned.memory_bytes < 2**20 and planned.threads == 1
+    assert plan.memory_bytes == planned.memory_bytes
+
+
+def test_executing_a_plan_gives_the_counts_of_device_run() -> None:
+    device = devices.get("dongling")
+    plan = device.plan([t_ghz(3)], 300, PlanOptions(seeds=(4,)))
+    compiled = plan.circuits[0].compiled
+    assert compiled is not None
+    by_plan = device.execute(plan)[0]
+    by_run = device.run(compiled.circuit, 300, seed=4, compiled=compiled)
+    assert by_plan.counts == by_run.counts
+    assert by_plan.metadata["physical_qubits"] == list(plan.circuits[0].physical_qubits)
+
+
+def test_declared_width_does_not_price_a_twin_circuit() -> None:
+    device = devices.get("grid36")
+    plan = device.plan([t_ghz(3, declared=36)], 100, PlanOptions(defer_compile=True))
+    assert plan.circuits[0].physical_qubits == (0, 1, 2)
+    assert plan.circuits[0].engine == "density_matrix"
+
+
+def test_too_large_plan_is_refused_naming_engine_and_touched_qubits() -> None:
+    qc = Circuit(30, 30)
+    for q in range(30):
+        qc.h(q).t(q)
+    qc.measure(list(range(30)), list(range(30)))
+    plan = devices.get("grid36").plan([qc], 10, PlanOptions(defer_compile=True, memory_limit=2**30))
+    assert plan.circuits[0].engine == "trajectories"
+    with pytest.raises(ResourceError, match=r"trajectories engine .* 30 touched qubits"):
+        plan.check_memory()
+
+
+def test_simulator_plan_keeps_the_ideal_engine_choice() -> None:
+    qc = Circuit(34, 34).h(0)
+    for i in range(33):
+        qc.cx(i, i + 1)
+    qc.measure(list(range(34)), list(range(34)))
+    planned = devices.get("sim").plan([qc], 10, PlanOptions(compile=False)).circuits[0]
+    assert planned.engine == "stabilizer" and planned.noise is None
