@@ -29,8 +29,10 @@ from starlette.concurrency import run_in_threadpool
 
 from xihe.service.api import compat
 from xihe.service.api.deps import UserDep
+from xihe.service.api.quafu_sdk_results import task_detail
 from xihe.service.api.routes import jobs as native_jobs
-from xihe.service.catalog import calibration_fields
+from xihe.service.api.routes import quafu_sdk_devices
+from xihe.service.api.routes.quafu_sdk_devices import not_found, resolve, sdk_error
 from xihe.service.models import Job, JobGroup, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import job_groups, jobs
@@ -39,135 +41,10 @@ from xihe.service.states import JobStatus
 from xihe.service.submit import SubmitOutcome
 
 router = APIRouter(prefix="/api/v1", tags=["quafu-sdk"], include_in_schema=False)
+router.include_router(quafu_sdk_devices.router)
 
 SOURCE = "quafu-sdk"
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_REG = re.compile(r"\b(qreg|creg)\s+(\w+)\s*\[\s*(\d+)\s*\]\s*;")
-_MEASURE = re.compile(r"\bmeasure\s+(\w+)\s*(?:\[\s*(\d+)\s*\])?\s*->\s*(\w+)\s*(?:\[\s*(\d+)\s*\])?\s*;")
-_METHODS = {"simulator": "statevector", "twin": "noise_model", "hardware": "hardware"}
-
-
-def sdk_error(status: int, code: str, message: str, **vars_: Any) -> Problem:
-    """An error as quafu-sdk's ``errors.from_response`` reads it (``code``, ``error``, ``vars``)."""
-    return Problem(status, code, message, extra={"error": message, "vars": vars_})
-
-
-def _not_found(what: str, ident: str) -> Problem:
-    return sdk_error(404, "not_found", f"no {what} {ident!r}")
-
-
-# --- targets and devices ---------------------------------------------------------------------------------------
-
-def _resolve(request: Request, target: str) -> tuple[str, Any]:
-    """The Xihe backend of a quafu-sdk target: ``sim``, a device name, or ``<twin>-sim`` (the twin itself)."""
-    catalog = request.app.state.catalog
-    name = compat.backend_name(request, target)
-    if name is None and target.lower().endswith("-sim"):
-        twin = compat.backend_name(request, target[: -len("-sim")])
-        if twin is not None and catalog.get(twin).kind == "twin":
-            name = twin
-    if name is None:
-        raise sdk_error(404, "unknown_device", f"unknown target {target!r}; see GET /api/v1/devices",
-                        device=target)
-    return name, catalog.get(name)
-
-
-def _limits(request: Request, device: Any) -> dict[str, Any]:
-    settings = request.app.state.settings
-    return {"max_qubits": len(device.working_qubits),
-            "qubit_count": "declared" if device.kind == "simulator" else "active",
-            "min_shots": 1, "max_shots": int(getattr(device, "max_shots", 0) or settings.default_max_shots),
-            "shots_step": 1, "max_depth": None, "wall_s": int(settings.default_wall_seconds),
-            "max_tasks_per_job": int(settings.max_circuits_per_job), "method": _METHODS.get(device.kind, "hardware")}
-
-
-@router.get("/devices", operation_id="sdk_devices")
-def devices(request: Request) -> dict[str, Any]:
-    """Public: the ideal simulator, the chips (twins and hardware) and their noisy simulators."""
-    catalog = request.app.state.catalog
-    states, queues = compat.status_and_queues(request)
-    sim = catalog.get("sim")
-    chips = []
-    for name in catalog.names():
-        device = catalog.get(name)
-        if device.kind == "simulator":
-            continue
-        chips.append({"name": name, "status": states[name], "n_qubits": len(device.working_qubits),
-                      "queue": queues[name], "limits": _limits(request, device),
-                      "simulator_available": device.kind == "twin", "sim_limits": _limits(request, device)})
-    return {"simulator": {"name": "sim", "status": states["sim"], "max_qubits": int(sim.num_qubits),
-                          "limits": _limits(request, sim)},
-            "devices": chips, "simulated_chips": []}
-
-
-def _calibration_id(device: Any) -> str | None:
-    fields = calibration_fields(device)
-    return fields["snapshot_id"] if fields is not None else None
-
-
-@router.get("/devices/{name}", operation_id="sdk_device")
-def device(request: Request, name: str) -> dict[str, Any]:
-    """Public: one device's status, size and queue, and its current calibration id."""
-    backend, found = _resolve(request, name)
-    states, queues = compat.status_and_queues(request)
-    return {"name": backend, "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
-            "kind": "sim" if found.kind == "simulator" else "real", "calibration_id": _calibration_id(found),
-            "calibration_source": "xihe"}
-
-
-def _calibration(name: str, device: Any) -> dict[str, Any]:
-    """A device's calibration in quafu-sdk's shape: per-qubit and per-coupler figures from its Target."""
-    fields = calibration_fields(device)
-    target = device.target
-    qubits = [{"index": q, "label": target.labels[q], "t1_us": target.t1[q] / 1e3 if q in target.t1 else None,
-               "t2_us": target.t2[q] / 1e3 if q in target.t2 else None,
-               "readout_error": list(target.readout_error[q]) if q in target.readout_error else None}
-              for q in target.working_qubits] if not target.unconstrained else []
-    couplers: dict[tuple[int, int], dict[str, Any]] = {}
-    for gate, props in (target.gates or {}).items():
-        for qs, prop in props.items():
-            if len(qs) == 2:
-                pair = (min(qs), max(qs))
-                entry = couplers.setdefault(pair, {"qubits": list(pair)})
-                entry[f"{gate}_fidelity"] = None if prop.error is None else 1.0 - float(prop.error)
-    return {"id": fields["snapshot_id"] if fields else None, "chip": name,
-            "calibrated_at": fields["time"].isoformat() if fields and fields["time"] else None, "source": "xihe",
-            "basis_gates": sorted(str(g) for g in device.native_gates), "grid": None, "qubits": qubits,
-            "couplers": list(couplers.values()), "measured": None}
-
-
-@router.get("/devices/{name}/calibration", operation_id="sdk_device_calibration")
-def device_calibration(request: Request, name: str) -> dict[str, Any]:
-    backend, found = _resolve(request, name)
-    return _calibration(backend, found)
-
-
-@router.get("/calibrations/{snapshot_id}", operation_id="sdk_calibration")
-def calibration(request: Request, snapshot_id: str) -> dict[str, Any]:
-    """Public: a calibration by id (the current snapshot of any backend)."""
-    catalog = request.app.state.catalog
-    for name in catalog.names():
-        found = catalog.get(name)
-        if _calibration_id(found) == snapshot_id:
-            return _calibration(name, found)
-    raise sdk_error(404, "unknown_calibration", f"no calibration {snapshot_id!r}")
-
-
-@router.get("/backends/{target}/metadata", operation_id="sdk_metadata")
-def metadata(request: Request, target: str) -> dict[str, Any]:
-    """Public: what quafu-sdk's limit precheck and Qiskit ``Target`` read."""
-    backend, found = _resolve(request, target)
-    simulator = found.kind == "simulator" or target.lower().endswith("-sim")
-    return {"name": target, "n_qubits": int(found.num_qubits),
-            "basis_gates": None if found.kind == "simulator" else sorted(str(g) for g in found.native_gates),
-            "coupling_map": [[int(a), int(b)] for a, b in found.coupling_map], "limits": _limits(request, found),
-            "simulator": simulator, "noise": "none" if found.kind == "simulator" else "noise_model",
-            "device": None if found.kind == "simulator" else backend}
-
-
-@router.get("/auth/me", operation_id="sdk_me")
-def me(user: UserDep) -> dict[str, Any]:
-    return {"user": {"public_id": f"u{user.id}", "name": user.name, "email": None}}
 
 
 # --- jobs ------------------------------------------------------------------------------------------------------
@@ -176,7 +53,7 @@ def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
     """The native submission a quafu-sdk ``POST /jobs`` body means."""
     mode = body.get("mode")
     target = str(body.get("target") or "").strip()
-    backend, _device = _resolve(request, target)
+    backend, _device = resolve(request, target)
     shots = body.get("shots", 1024)
     common: dict[str, Any] = {"backend": backend, "shots": shots, "name": body.get("name"),
                               "compile": body.get("circuit_level", "logical") != "physical"}
@@ -228,7 +105,7 @@ def _precheck(problem: Problem) -> Problem:
 
 def _open_group(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
     """An iterative job: an open group with no tasks yet (a replayed ``client_ref`` returns the same one)."""
-    backend, _device = _resolve(request, str(body.get("target") or "").strip())
+    backend, _device = resolve(request, str(body.get("target") or "").strip())
     template = body.get("template_qasm")
     parameters = [p for p in body.get("parameters") or [] if isinstance(p, dict) and p.get("name")]
     if template is not None:
@@ -370,7 +247,7 @@ def _view(request: Request, user: User, job_id: str) -> _View:
         if job_groups.is_group_id(job_id):
             group = job_groups.get_user_group(session, user.id, job_id)
             if group is None:
-                raise _not_found("job", job_id)
+                raise not_found("job", job_id)
             slots = []
             for member in group.members:
                 job = jobs.get_job(session, member["job_id"])
@@ -383,7 +260,7 @@ def _view(request: Request, user: User, job_id: str) -> _View:
             return _View(group.id, bool(group.open), slots, list(group.parameters or []))
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
-            raise _not_found("job", job_id)
+            raise not_found("job", job_id)
         results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
         bindings = (job.payload or {}).get("parameters")
         names = list(bindings[0]) if bindings else []
@@ -421,71 +298,9 @@ def job_status(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
     return {"job_id": view.id, "status": _job_word(view), "open": view.open, "counts": _counts(view)}
 
 
-def _registers(qasm: str) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]], list[dict[str, Any]]]:
-    """Each register's (offset, size) in the flat numbering, quantum and classical, and the classical list."""
-    flat: dict[str, dict[str, tuple[int, int]]] = {"qreg": {}, "creg": {}}
-    offsets = {"qreg": 0, "creg": 0}
-    for kind, name, size in _REG.findall(qasm):
-        flat[kind][name] = (offsets[kind], int(size))
-        offsets[kind] += int(size)
-    cregs = [{"name": name, "size": size} for name, (_offset, size) in flat["creg"].items()]
-    return flat["qreg"], flat["creg"], cregs
-
-
-def measurements(qasm: str) -> dict[int, int]:
-    """Flat classical bit -> flat qubit of every ``measure`` in ``qasm`` (broadcast ``measure q -> c`` too)."""
-    qregs, cregs, _ = _registers(qasm)
-    found: dict[int, int] = {}
-    for qreg, qi, creg, ci in _MEASURE.findall(qasm):
-        if qreg not in qregs or creg not in cregs:
-            continue
-        (qoff, qsize), (coff, _csize) = qregs[qreg], cregs[creg]
-        if qi and ci:
-            found[coff + int(ci)] = qoff + int(qi)
-        else:
-            for k in range(qsize):
-                found[coff + k] = qoff + k
-    return found
-
-
-def _task(job: Job, results: list[dict[str, Any]], seq: int) -> dict[str, Any]:
-    payload = job.payload or {}
-    circuits = payload.get("circuits") or [""]
-    source = circuits[min(seq, len(circuits) - 1)]
-    bindings = payload.get("parameters")
-    status = JobStatus(job.status)
-    stored = compat.result_of(results, seq)
-    compiled = stored.get("compiled_qasm") or None
-    _q, cregs, registers = _registers(source)
-    n_clbits = sum(size for _offset, size in cregs.values())
-    virtual = measurements(source)
-    physical = measurements(compiled) if compiled else virtual
-    result = None
-    if status == JobStatus.DONE:
-        counts = compat.c0_rightmost(stored.get("counts") or {})
-        result = {"counts": counts, "bit_order": "c0_rightmost", "n_clbits": n_clbits,
-                  "shots_returned": sum(counts.values()), "classical_registers": registers}
-    error = None
-    if status == JobStatus.FAILED:
-        error = {"category": f"runtime.{job.error_stage or 'execute'}Failed", "stage": job.error_stage or "execute",
-                 "retryable": False, "detail": job.error_detail or "no reason recorded", "vars": {}}
-    return {"task_id": f"{job.id}-{seq}", "status": compat.STATUS_WORDS[status], "target": job.backend,
-            "kind": "sim", "chip": None, "name": job.name, "result": result, "error": error,
-            "circuit": {"measurements": [{"cbit": c, "physical_qubit": physical.get(c, q), "virtual_qubit": q}
-                                         for c, q in sorted(virtual.items())],
-                        "executed": {"text": compiled or source}},
-            "execution": {"shots_requested": job.shots,
-                          "compiler": {"name": "xihe", "version": (stored.get("versions") or {}).get("xihe"),
-                                       "optimization_level": payload.get("optimization_level"),
-                                       "seed": payload.get("seed")}},
-            "calibration": {"id": stored.get("calibration_id")},
-            "job": {"seq": seq, "parameter_values": bindings[seq] if bindings and seq < len(bindings) else None,
-                    "evaluation_index": None, "iteration": None}}
-
-
 def _slot_task(view: _View, seq: int) -> dict[str, Any]:
     slot = view.slots[seq]
-    detail = _task(slot.job, slot.results, slot.local)
+    detail = task_detail(slot.job, slot.results, slot.local)
     detail["task_id"] = f"{view.id}-{seq}"
     detail["job"] |= {"seq": seq, "iteration": slot.iteration, "evaluation_index": slot.evaluation_index}
     if slot.parameter_values is not None:
@@ -499,7 +314,7 @@ def _slot_task(view: _View, seq: int) -> dict[str, Any]:
 def task(request: Request, job_id: str, seq: int, user: UserDep) -> dict[str, Any]:
     view = _view(request, user, job_id)
     if not 0 <= seq < len(view.slots):
-        raise _not_found("task", f"{job_id}-{seq}")
+        raise not_found("task", f"{job_id}-{seq}")
     return _slot_task(view, seq)
 
 
@@ -535,7 +350,7 @@ def close(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
         with request.app.state.database.write() as session:
             group = job_groups.get_user_group(session, user.id, job_id)
             if group is None:
-                raise _not_found("job", job_id)
+                raise not_found("job", job_id)
             job_groups.close_group(session, group)
     view = _view(request, user, job_id)
     return {"open": view.open, "status": _job_word(view)}
@@ -575,7 +390,7 @@ def _append(request: Request, user: User, group_id: str, body: dict[str, Any]) -
     if is_job:
         raise sdk_error(409, "job_not_iterative", f"job {group_id} is not an iterative job")
     if group is None:
-        raise _not_found("job", group_id)
+        raise not_found("job", group_id)
     if not group.open:
         raise sdk_error(409, "job_closed", f"job {group_id} is closed")
     try:
@@ -620,13 +435,13 @@ def _cancel_sdk(request: Request, user: User, job_id: str) -> dict[str, Any] | N
         if job_groups.is_group_id(job_id):
             group = job_groups.get_user_group(session, user.id, job_id)
             if group is None:
-                raise _not_found("job", job_id)
+                raise not_found("job", job_id)
             job_groups.close_group(session, group)
             members = [(jobs.get_job(session, m["job_id"]), int(m["n"])) for m in group.members]
         else:
             job = jobs.get_user_job(session, user.id, job_id)
             if job is None:
-                raise _not_found("job", job_id)
+                raise not_found("job", job_id)
             if job.source != SOURCE:
                 return None
             members = [(job, int(job.num_circuits))]

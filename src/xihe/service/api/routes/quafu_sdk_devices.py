@@ -1,0 +1,141 @@
+"""quafu-sdk 0.2.7's public discovery endpoints (devices, calibration, target metadata) and ``auth/me``.
+
+Targets: ``sim``, every Xihe backend by name (case-insensitive: ``Dongling`` is ``dongling``), and ``<twin>-sim``
+(a twin already is the noisy simulation of its chip). Included by :mod:`xihe.service.api.routes.quafu_sdk`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from xihe.service.api import compat
+from xihe.service.api.deps import UserDep
+from xihe.service.catalog import calibration_fields
+from xihe.service.problems import Problem
+
+router = APIRouter(tags=["quafu-sdk"], include_in_schema=False)
+
+_METHODS = {"simulator": "statevector", "twin": "noise_model", "hardware": "hardware"}
+
+
+def sdk_error(status: int, code: str, message: str, **vars_: Any) -> Problem:
+    """An error as quafu-sdk's ``errors.from_response`` reads it (``code``, ``error``, ``vars``)."""
+    return Problem(status, code, message, extra={"error": message, "vars": vars_})
+
+
+def not_found(what: str, ident: str) -> Problem:
+    return sdk_error(404, "not_found", f"no {what} {ident!r}")
+
+
+def resolve(request: Request, target: str) -> tuple[str, Any]:
+    """The Xihe backend of a quafu-sdk target: ``sim``, a device name, or ``<twin>-sim`` (the twin itself)."""
+    catalog = request.app.state.catalog
+    name = compat.backend_name(request, target)
+    if name is None and target.lower().endswith("-sim"):
+        twin = compat.backend_name(request, target[: -len("-sim")])
+        if twin is not None and catalog.get(twin).kind == "twin":
+            name = twin
+    if name is None:
+        raise sdk_error(404, "unknown_device", f"unknown target {target!r}; see GET /api/v1/devices",
+                        device=target)
+    return name, catalog.get(name)
+
+
+def _limits(request: Request, device: Any) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return {"max_qubits": len(device.working_qubits),
+            "qubit_count": "declared" if device.kind == "simulator" else "active",
+            "min_shots": 1, "max_shots": int(getattr(device, "max_shots", 0) or settings.default_max_shots),
+            "shots_step": 1, "max_depth": None, "wall_s": int(settings.default_wall_seconds),
+            "max_tasks_per_job": int(settings.max_circuits_per_job), "method": _METHODS.get(device.kind, "hardware")}
+
+
+@router.get("/devices", operation_id="sdk_devices")
+def devices(request: Request) -> dict[str, Any]:
+    """Public: the ideal simulator, the chips (twins and hardware) and their noisy simulators."""
+    catalog = request.app.state.catalog
+    states, queues = compat.status_and_queues(request)
+    sim = catalog.get("sim")
+    chips = []
+    for name in catalog.names():
+        device = catalog.get(name)
+        if device.kind == "simulator":
+            continue
+        chips.append({"name": name, "status": states[name], "n_qubits": len(device.working_qubits),
+                      "queue": queues[name], "limits": _limits(request, device),
+                      "simulator_available": device.kind == "twin", "sim_limits": _limits(request, device)})
+    return {"simulator": {"name": "sim", "status": states["sim"], "max_qubits": int(sim.num_qubits),
+                          "limits": _limits(request, sim)},
+            "devices": chips, "simulated_chips": []}
+
+
+def _calibration_id(device: Any) -> str | None:
+    fields = calibration_fields(device)
+    return fields["snapshot_id"] if fields is not None else None
+
+
+@router.get("/devices/{name}", operation_id="sdk_device")
+def device(request: Request, name: str) -> dict[str, Any]:
+    """Public: one device's status, size and queue, and its current calibration id."""
+    backend, found = resolve(request, name)
+    states, queues = compat.status_and_queues(request)
+    return {"name": backend, "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
+            "kind": "sim" if found.kind == "simulator" else "real", "calibration_id": _calibration_id(found),
+            "calibration_source": "xihe"}
+
+
+def _calibration(name: str, device: Any) -> dict[str, Any]:
+    """A device's calibration in quafu-sdk's shape: per-qubit and per-coupler figures from its Target."""
+    fields = calibration_fields(device)
+    target = device.target
+    qubits = [{"index": q, "label": target.labels[q], "t1_us": target.t1[q] / 1e3 if q in target.t1 else None,
+               "t2_us": target.t2[q] / 1e3 if q in target.t2 else None,
+               "readout_error": list(target.readout_error[q]) if q in target.readout_error else None}
+              for q in target.working_qubits] if not target.unconstrained else []
+    couplers: dict[tuple[int, int], dict[str, Any]] = {}
+    for gate, props in (target.gates or {}).items():
+        for qs, prop in props.items():
+            if len(qs) == 2:
+                pair = (min(qs), max(qs))
+                entry = couplers.setdefault(pair, {"qubits": list(pair)})
+                entry[f"{gate}_fidelity"] = None if prop.error is None else 1.0 - float(prop.error)
+    return {"id": fields["snapshot_id"] if fields else None, "chip": name,
+            "calibrated_at": fields["time"].isoformat() if fields and fields["time"] else None, "source": "xihe",
+            "basis_gates": sorted(str(g) for g in device.native_gates), "grid": None, "qubits": qubits,
+            "couplers": list(couplers.values()), "measured": None}
+
+
+@router.get("/devices/{name}/calibration", operation_id="sdk_device_calibration")
+def device_calibration(request: Request, name: str) -> dict[str, Any]:
+    backend, found = resolve(request, name)
+    return _calibration(backend, found)
+
+
+@router.get("/calibrations/{snapshot_id}", operation_id="sdk_calibration")
+def calibration(request: Request, snapshot_id: str) -> dict[str, Any]:
+    """Public: a calibration by id (the current snapshot of any backend)."""
+    catalog = request.app.state.catalog
+    for name in catalog.names():
+        found = catalog.get(name)
+        if _calibration_id(found) == snapshot_id:
+            return _calibration(name, found)
+    raise sdk_error(404, "unknown_calibration", f"no calibration {snapshot_id!r}")
+
+
+@router.get("/backends/{target}/metadata", operation_id="sdk_metadata")
+def metadata(request: Request, target: str) -> dict[str, Any]:
+    """Public: what quafu-sdk's limit precheck and Qiskit ``Target`` read."""
+    backend, found = resolve(request, target)
+    simulator = found.kind == "simulator" or target.lower().endswith("-sim")
+    return {"name": target, "n_qubits": int(found.num_qubits),
+            "basis_gates": None if found.kind == "simulator" else sorted(str(g) for g in found.native_gates),
+            "coupling_map": [[int(a), int(b)] for a, b in found.coupling_map], "limits": _limits(request, found),
+            "simulator": simulator, "noise": "none" if found.kind == "simulator" else "noise_model",
+            "device": None if found.kind == "simulator" else backend}
+
+
+@router.get("/auth/me", operation_id="sdk_me")
+def me(user: UserDep) -> dict[str, Any]:
+    return {"user": {"public_id": f"u{user.id}", "name": user.name, "email": None}}
