@@ -289,3 +289,12 @@ def test_a_backend_in_maintenance_is_not_shown_as_valid(site: Site, alice: TestC
     finally:
         with site.database.write() as session:
             calibrations.set_backend_status(session, "line10", "online")
+
+
+def test_admin_refuses_user_names_with_spaces_markup_or_control_characters(alice: TestClient) -> None:
+    csrf = page_csrf(alice, "/admin")
+    for name in ("two words", "<b>x</b>", "tab\there", "ünïcode", "-dash-first", "x" * 65, "new\nline"):
+        refused = alice.post("/admin/users", data={"name": name, "password": "long-enough-1", "csrf_token": csrf})
+        assert refused.status_code == 422 and "A user name has 1 to 64 characters" in refused.text, name
+    assert alice.post("/admin/users", data={"name": "lab.user_2-b", "password": "long-enough-1",
+                                            "csrf_token": csrf}).status_code == 201

@@ -6,6 +6,7 @@ A blank quota field means "the settings' default".
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ router = APIRouter(include_in_schema=False)
 LIMITS: dict[str, type] = {"jobs_per_day": int, "max_shots": int, "max_qubits": int, "max_priority": int,
                            "wall_seconds": float}
 STATUSES = ("online", "maintenance", "offline")
+# Names appear in pages, logs, CLI output and shell commands: no spaces, markup, control or look-alike characters.
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
 
 
 def _admin(request: Request, user: WebUser, *, error: str | None = None, notice: str | None = None,
@@ -58,8 +61,10 @@ def add_user(request: Request, user: AdminUser, name: Annotated[str, Form()] = "
              csrf_token: Annotated[str, Form()] = "") -> Response:
     check_csrf(user, csrf_token)
     name = name.strip()
-    if not name or len(name) > 64:
-        return _admin(request, user, error="A user name has 1 to 64 characters.", status=422)
+    if not USER_NAME.fullmatch(name):
+        return _admin(request, user, status=422,
+                      error="A user name has 1 to 64 characters: letters, digits, '.', '_' or '-', starting with a "
+                      "letter or digit.")
     if len(password) < 8:
         return _admin(request, user, error="A password has at least 8 characters.", status=422)
     if role not in users.ROLES:
