@@ -193,6 +193,25 @@ def at_most_one_cx(u: np.ndarray) -> bool:
     return bool(abs(g1 - 1) < 1e-9 and abs(g2 - 3) < 1e-9) or bool(abs(g1) < 1e-9 and abs(g2 - 1) < 1e-9)
 
 
+_SYSY = np.kron(np.array([[0, -1j], [1j, 0]]), np.array([[0, -1j], [1j, 0]]))
+
+
+def cx_needed(u: np.ndarray) -> int:
+    """The fewest CX that make ``u``, from gamma(u) = u (Y x Y) u^T (Y x Y) alone (Shende, Bullock and Markov 2004,
+    Prop. III.1-3): no decomposition, so a block that is already optimal is recognised cheaply. Near the boundary
+    between counts it answers the lower one (the caller synthesises and checks)."""
+    u = u / np.linalg.det(u) ** 0.25
+    g = u @ _SYSY @ u.T @ _SYSY
+    t = np.trace(g)
+    if abs(t.imag) < 1e-7 and abs(abs(t.real) - 4) < 1e-7:
+        return 0
+    if abs(t) < 1e-7 and np.allclose(g @ g, -np.eye(4), atol=1e-7):
+        return 1
+    if abs(t.imag) < 1e-7:
+        return 2
+    return 3
+
+
 def cx_count(u: np.ndarray) -> int:
     """The fewest CX that make ``u`` (0..3)."""
     steps = synthesize_two_qubit(u)

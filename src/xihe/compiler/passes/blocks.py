@@ -12,7 +12,7 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.two_qubit import at_most_one_cx, synthesize_two_qubit, two_qubit_matrix
+from xihe.compiler.two_qubit import at_most_one_cx, cx_needed, synthesize_two_qubit, two_qubit_matrix
 
 # What a two-qubit gate costs in CX when counting a block (a swap is three).
 CX_COST = {"swap": 3, "iswap": 2}
@@ -100,6 +100,11 @@ class ConsolidateBlocks:
             op = ops[i]
             u = two_qubit_matrix(op.gate, tuple(local[q] for q in op.qubits)) @ u
         if cost == 2 and not foreign and not at_most_one_cx(u):
+            return None
+        # A block already at the fewest CX it can have (most of a quantum-volume circuit's) is kept without the
+        # decomposition; the check is a 4x4 trace.
+        needed = cx_needed(u)
+        if needed > cost or (needed == cost and not foreign):
             return None
         steps = synthesize_two_qubit(u)
         if steps is None:
