@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from xihe.service.states import TRANSITIONS, InvalidTransition, JobStatus, check_transition
+from xihe.service.states import QUAFU_CODES, TRANSITIONS, InvalidTransition, JobStatus, check_transition
 
 ALLOWED = {
     ("QUEUED", "RUNNING"), ("QUEUED", "CANCELLED"), ("RUNNING", "DONE"), ("RUNNING", "FAILED"),
@@ -25,4 +25,13 @@ def test_terminal_states_have_no_way_out() -> None:
 
 
 def test_quafu_codes() -> None:
-    assert [JobStatus(s).quafu_code for s in ("QUEUED", "RUNNING", "DONE", "CANCELLED", "FAILED")] == [0, 1, 2, 3, 4]
+    assert [QUAFU_CODES[JobStatus(s)] for s in ("QUEUED", "RUNNING", "DONE", "CANCELLED", "FAILED")] == [0, 1, 2, 3, 4]
+
+
+def test_the_service_and_the_client_share_one_status_vocabulary() -> None:
+    from xihe.client.models import JOB_STATUSES, TERMINAL_STATUSES
+    from xihe.status import JobStatus as SharedStatus
+
+    assert JobStatus is SharedStatus
+    assert tuple(JobStatus) == JOB_STATUSES
+    assert {s for s in JobStatus if s.is_terminal} == TERMINAL_STATUSES

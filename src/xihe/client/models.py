@@ -13,9 +13,10 @@ from typing import Any
 
 from xihe.client.errors import JobCancelledError, JobFailedError
 from xihe.results import BIT_ORDER, Result
+from xihe.status import TERMINAL, JobStatus
 
-TERMINAL_STATUSES = frozenset({"DONE", "FAILED", "CANCELLED"})
-JOB_STATUSES = ("QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED")
+TERMINAL_STATUSES = frozenset(TERMINAL)
+JOB_STATUSES = tuple(JobStatus)
 
 
 @dataclass(frozen=True)
@@ -189,12 +190,12 @@ def page_from_json(data: Any, make: Callable[[Any], Any], limit: int, offset: in
 
 def results_of(info: JobInfo) -> Result | list[Result]:
     """The result(s) of a finished job, or the typed error that says why there are none."""
-    if info.status == "FAILED":
+    if info.status == JobStatus.FAILED:
         error = info.error or {}
         raise JobFailedError(
             f"job {info.id} failed: {error.get('detail', 'no reason given')}", stage=error.get("stage")
         )
-    if info.status == "CANCELLED":
+    if info.status == JobStatus.CANCELLED:
         raise JobCancelledError(f"job {info.id} was cancelled")
     results = info.results()
     if info.kind == "single" and not info.raw.get("results"):

@@ -15,6 +15,7 @@ import httpx
 from xihe.client.errors import JobTimeoutError
 from xihe.client.models import JobInfo
 from xihe.client.payloads import long_poll_seconds
+from xihe.status import JobStatus
 
 # A long poll blocks on the server; the read timeout must outlast it.
 LONG_POLL_READ_MARGIN_S = 30.0
@@ -79,4 +80,4 @@ def backend_params(at: datetime | str | None) -> dict[str, str] | None:
 
 def needs_full_record(info: JobInfo) -> bool:
     """A finished snapshot from a listing may omit the result body; then the full record is fetched once."""
-    return info.status == "DONE" and info.raw.get("result") is None and not info.raw.get("results")
+    return info.status == JobStatus.DONE and info.raw.get("result") is None and not info.raw.get("results")

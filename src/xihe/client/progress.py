@@ -10,21 +10,24 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from xihe.status import JobStatus
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
     from xihe.client.models import JobInfo
 
-_STYLE = {"QUEUED": "yellow", "RUNNING": "cyan", "DONE": "green", "FAILED": "red", "CANCELLED": "magenta"}
+_STYLE: dict[str, str] = {JobStatus.QUEUED: "yellow", JobStatus.RUNNING: "cyan", JobStatus.DONE: "green",
+                          JobStatus.FAILED: "red", JobStatus.CANCELLED: "magenta"}
 
 
 def describe(info: JobInfo) -> str:
     """A one-line, human summary of a job's state (``QUEUED (position 2)``, ``FAILED at compile: ...``)."""
     text = info.status
-    if info.status == "QUEUED" and info.queue_position is not None:
+    if info.status == JobStatus.QUEUED and info.queue_position is not None:
         text += f" (position {info.queue_position})"
-    if info.status == "FAILED" and info.error:
+    if info.status == JobStatus.FAILED and info.error:
         stage = info.error.get("stage")
         text += f" at {stage}" if stage else ""
         text += f": {info.error.get('detail', '')}"

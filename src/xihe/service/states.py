@@ -7,44 +7,10 @@ Quafu protocol numbers them 0 QUEUED, 1 RUNNING, 2 DONE, 3 CANCELLED, 4 FAILED.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from xihe.status import TERMINAL, AttemptOutcome, ErrorStage, JobStatus
 
-
-class JobStatus(StrEnum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    DONE = "DONE"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL
-
-    @property
-    def quafu_code(self) -> int:
-        return QUAFU_CODES[self]
-
-
-TERMINAL = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-class AttemptOutcome(StrEnum):
-    """How one attempt (one claim of a job by a worker or agent) ended, as its attempt record says."""
-
-    DONE = "DONE"
-    FAILED = "FAILED"
-    RETRY = "RETRY"  # failed, and the retry policy put the job back in the queue
-    CANCELLED = "CANCELLED"
-    LOST = "LOST"  # the lease ran out: the worker died or stalled
-
-
-class ErrorStage(StrEnum):
-    """Where a failed job failed (the problem JSON's ``stage`` and a job's ``error.stage``)."""
-
-    VALIDATE = "validate"
-    COMPILE = "compile"
-    EXECUTE = "execute"
+__all__ = ["QUAFU_CODES", "TERMINAL", "TRANSITIONS", "AttemptOutcome", "ErrorStage", "InvalidTransition", "JobStatus",
+           "check_transition", "sources_of"]
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED}),

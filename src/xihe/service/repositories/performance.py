@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xihe.service.models import Job, PerformanceRun
+from xihe.status import JobKind, JobStatus
 
 #: The job kind of a characterization job (the worker runs a suite instead of circuits).
-CHARACTERIZE_KIND = "characterize"
+CHARACTERIZE_KIND = JobKind.CHARACTERIZE
 
 
 def record_run(session: Session, backend: str, job_id: str | None, document: dict[str, Any],
@@ -62,7 +63,8 @@ def last_run_times(session: Session) -> dict[str, datetime]:
 
 def pending_backends(session: Session, backends: Sequence[str] | None = None) -> set[str]:
     """Backends with a characterization job still QUEUED or RUNNING (the scheduler adds no second one)."""
-    query = select(Job.backend).where(Job.kind == CHARACTERIZE_KIND, Job.status.in_(("QUEUED", "RUNNING")))
+    query = select(Job.backend).where(Job.kind == CHARACTERIZE_KIND,
+                                      Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
     if backends is not None:
         query = query.where(Job.backend.in_(list(backends)))
     return set(session.scalars(query))

@@ -49,7 +49,7 @@ from xihe.service.problems import Problem
 from xihe.service.quafu_legacy import expand_mc_rotations, non_finite_angle, pyquafu_counts, pyquafu_task_qasm
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate
-from xihe.service.states import JobStatus
+from xihe.service.states import QUAFU_CODES, JobStatus
 from xihe.service.submit import submit_job
 
 log = logging.getLogger("xihe.api.quafu")
@@ -225,7 +225,7 @@ def task_json(job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "task_id": job.id,
         "task_name": job.name or "",
-        "status": status.quafu_code,
+        "status": QUAFU_CODES[status],
         "openqasm": openqasm,
         "res": _counts_text(counts),
         "raw": _counts_text(counts),
