@@ -91,6 +91,7 @@ _ENGINE_MODULES = {
     "density_matrix": "xihe.engines.density_matrix",
     "trajectories": "xihe.engines.trajectories",
     "stabilizer": "xihe.engines.stabilizer",
+    "mps": "xihe.engines.mps",
 }
 
 
@@ -100,7 +101,7 @@ def register_engine(cls: type) -> type:
 
 
 def get_engine(name: str, **options: Any) -> Engine:
-    """An engine by name: ``statevector``, ``density_matrix``, ``trajectories`` or ``stabilizer``."""
+    """An engine by name: ``statevector``, ``density_matrix``, ``trajectories``, ``stabilizer`` or ``mps``."""
     if name not in _ENGINE_MODULES:
         raise ExecutionError(f"unknown engine '{name}'; choose one of {', '.join(sorted(_ENGINE_MODULES))} "
                              "or 'auto'")

@@ -2,7 +2,8 @@
 
 ``auto`` picks: an ideal circuit (or one with readout error only) -> ``statevector``; noise on at most
 :data:`DENSITY_MATRIX_MAX_QUBITS` qubits -> ``density_matrix``, wider -> ``trajectories``; a Clifford circuit (with
-at most Pauli noise) too wide for those -> ``stabilizer``.
+at most Pauli noise) too wide for those -> ``stabilizer``; an ideal circuit whose statevector does not fit but
+whose bond dimension bound (:func:`xihe.engines.mps.estimate_bond_dimension`) is within the MPS cap -> ``mps``.
 
 >>> from xihe.circuit import Circuit
 >>> qc = Circuit(2, 2)
@@ -13,9 +14,11 @@ at most Pauli noise) too wide for those -> ``stabilizer``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from xihe.engines.base import check_memory, default_memory_limit, get_engine
+from xihe.engines.mps import DEFAULT_MAX_BOND_DIMENSION, estimate_bond_dimension
 from xihe.engines.observables import estimate
 from xihe.errors import ExecutionError
 
@@ -42,6 +45,8 @@ def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_
         fits = get_engine("statevector").estimate_memory(circuit) <= limit
         if not fits and is_clifford(circuit):
             return "stabilizer"
+        if not fits and estimate_bond_dimension(circuit) <= DEFAULT_MAX_BOND_DIMENSION:
+            return "mps"
         return "statevector"
     assert noise is not None
     if circuit.num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
@@ -53,17 +58,19 @@ def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_
 
 
 def simulate(circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
-             engine: str = "auto", memory: bool = False, max_memory_bytes: int | None = None) -> Result:
+             engine: str = "auto", memory: bool = False, max_memory_bytes: int | None = None,
+             engine_options: Mapping[str, Any] | None = None) -> Result:
     """Run ``circuit`` for ``shots`` shots on an engine and return its :class:`~xihe.results.Result`.
 
     ``shots=0`` returns the final statevector and exact probabilities (statevector engine), or exact
     probabilities (density matrix engine). Raises :class:`~xihe.errors.ResourceError` when the engine's memory
-    estimate exceeds ``max_memory_bytes`` (default: half of this machine's RAM).
+    estimate exceeds ``max_memory_bytes`` (default: half of this machine's RAM). ``engine_options`` go to the
+    engine's constructor (e.g. ``{"max_bond_dimension": 64}`` for ``mps``).
     """
     name = choose_engine(circuit, noise, max_memory_bytes) if engine == "auto" else engine
     if shots == 0 and name not in ("statevector", "density_matrix"):
         raise ExecutionError(f"shots=0 (exact results) needs the statevector or density_matrix engine, not {name}")
-    eng = get_engine(name)
+    eng = get_engine(name, **(engine_options or {}))
     check_memory(name, eng.estimate_memory(circuit), max_memory_bytes, f"a {circuit.num_qubits}-qubit circuit")
     if max_memory_bytes is not None and hasattr(eng, "max_memory_bytes"):
         eng.max_memory_bytes = max_memory_bytes

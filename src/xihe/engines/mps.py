@@ -1,0 +1,310 @@
+"""The matrix product state (MPS) engine: wide, weakly entangled circuits (GHZ states, shallow circuits).
+
+The state of ``n`` qubits is a chain of tensors ``A[q]`` of shape ``(chi_left, 2, chi_right)``, qubit ``q`` on site
+``q``, kept in mixed canonical form around one *centre* site (every site left of it left-orthonormal, every site
+right of it right-orthonormal). A one-qubit gate multiplies its site. A ``k``-qubit gate first brings its qubits
+next to each other with SWAPs, contracts the ``k`` sites, applies the matrix, splits the block back with SVDs and
+SWAPs the qubits home. Each SVD drops the smallest singular values whose total weight (squared) is at most
+``cutoff`` of the block's, and keeps at most ``max_bond_dimension`` of them; the dropped weight is added up as
+the *truncation error* (``1 - fidelity`` is at most about that sum). With the default ``cutoff`` nothing but
+round-off is dropped, so the engine is exact until the bond dimension reaches the cap.
+
+Shots are drawn one qubit at a time from the canonical form (centre on site 0, all shots at once), which costs
+``shots * n * chi^2``. Every result's metadata states ``bond_dimension`` (largest reached), ``truncation_error``,
+``max_bond_dimension`` and ``cutoff``.
+
+Before running, :func:`bond_dimension_bound` bounds the bond dimension a circuit can reach (from the operator
+Schmidt rank of each gate across each cut) and :func:`estimate_memory` prices the tensors from it, so a caller
+can refuse a job that would blow the cap at submit time (:func:`check_bond_dimension`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from xihe.circuit.circuit import Circuit
+from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
+from xihe.engines.noise import NoiseModel
+from xihe.engines.program import Instr, Program, lower
+from xihe.engines.sampling import apply_readout, rows_to_counts
+from xihe.errors import ExecutionError, ResourceError
+from xihe.results import Result
+
+# Default cap on the bond dimension: 256 keeps a 100-qubit state under about 100 MiB.
+DEFAULT_MAX_BOND_DIMENSION = 256
+# Default discarded weight per SVD (relative): only round-off.
+DEFAULT_CUTOFF = 1e-16
+# Widest gate the engine builds as one matrix (controlled gates with more qubits are refused).
+MAX_GATE_QUBITS = 10
+_SWAP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.complex128)
+
+
+def instruction_matrix(ins: Instr) -> np.ndarray:
+    """The full ``2^k x 2^k`` matrix of a gate instruction (first qubit most significant)."""
+    assert ins.matrix is not None
+    if ins.kind == "diagonal":
+        return np.diag(ins.matrix)
+    if ins.kind == "controlled":
+        k = len(ins.qubits)
+        if k > MAX_GATE_QUBITS:
+            raise ExecutionError(f"the mps engine applies gates on at most {MAX_GATE_QUBITS} qubits, not {k}")
+        u = np.eye(1 << k, dtype=np.complex128)
+        u[-2:, -2:] = ins.matrix
+        return u
+    return ins.matrix
+
+
+def _svd(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        return np.linalg.svd(mat, full_matrices=False)  # type: ignore[return-value]
+    except np.linalg.LinAlgError:  # gesdd fails to converge on rare inputs; gesvd does not
+        import scipy.linalg  # only on this rare path: scipy.linalg takes longer to import than most jobs run
+
+        return scipy.linalg.svd(mat, full_matrices=False, lapack_driver="gesvd")  # type: ignore[no-any-return]
+
+
+class MPS:
+    """A matrix product state on ``num_qubits`` qubits, starting in ``|0...0>``."""
+
+    def __init__(self, num_qubits: int, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
+                 cutoff: float = DEFAULT_CUTOFF) -> None:
+        if max_bond_dimension < 1:
+            raise ExecutionError(f"max_bond_dimension must be at least 1, not {max_bond_dimension}")
+        self.n = num_qubits
+        self.max_bond_dimension = int(max_bond_dimension)
+        self.cutoff = float(cutoff)
+        zero = np.zeros((1, 2, 1), dtype=np.complex128)
+        zero[0, 0, 0] = 1.0
+        self.tensors: list[np.ndarray] = [zero.copy() for _ in range(num_qubits)]
+        self.centre = 0
+        self.truncation_error = 0.0
+        self.max_bond_reached = 1
+
+    @property
+    def bond_dimensions(self) -> list[int]:
+        return [t.shape[2] for t in self.tensors[:-1]]
+
+    def _move_centre(self, site: int) -> None:
+        while self.centre < site:
+            a = self.tensors[self.centre]
+            cl, _, cr = a.shape
+            q, r = np.linalg.qr(a.reshape(cl * 2, cr))
+            self.tensors[self.centre] = q.reshape(cl, 2, q.shape[1])
+            self.tensors[self.centre + 1] = np.tensordot(r, self.tensors[self.centre + 1], axes=(1, 0))
+            self.centre += 1
+        while self.centre > site:
+            a = self.tensors[self.centre]
+            cl, _, cr = a.shape
+            q, r = np.linalg.qr(a.reshape(cl, 2 * cr).T)
+            self.tensors[self.centre] = q.T.reshape(q.shape[1], 2, cr)
+            self.tensors[self.centre - 1] = np.tensordot(self.tensors[self.centre - 1], r.T, axes=(2, 0))
+            self.centre -= 1
+
+    def apply_1q(self, q: int, u: np.ndarray) -> None:
+        self.tensors[q] = np.einsum("ij,ajb->aib", u, self.tensors[q])
+
+    def _apply_contiguous(self, start: int, k: int, u: np.ndarray) -> None:
+        """Apply ``u`` (first qubit = site ``start``) on sites ``start .. start + k - 1``."""
+        self._move_centre(start)
+        theta: np.ndarray = self.tensors[start]
+        for j in range(1, k):
+            theta = np.tensordot(theta, self.tensors[start + j], axes=(theta.ndim - 1, 0))
+        cl, cr = theta.shape[0], theta.shape[-1]
+        theta = np.einsum("xy,ayb->axb", u, theta.reshape(cl, 1 << k, cr))
+        for j in range(k - 1):
+            rest = 1 << (k - 1 - j)
+            mat = theta.reshape(cl * 2, rest * cr)
+            uu, s, vh = _svd(mat)
+            keep = self._truncate(s)
+            self.tensors[start + j] = uu[:, :keep].reshape(cl, 2, keep)
+            theta = (s[:keep, None] * vh[:keep]).reshape(keep, rest, cr)
+            cl = keep
+        self.tensors[start + k - 1] = theta.reshape(cl, 2, cr)
+        self.centre = start + k - 1
+
+    def _truncate(self, s: np.ndarray) -> int:
+        """How many singular values to keep (and renormalise ``s`` in place)."""
+        weights = s * s
+        total = float(weights.sum())
+        if total == 0.0:
+            return 1
+        # tail[i]: weight of s[i:], the part dropped when keeping i values.
+        tail = np.concatenate([np.cumsum(weights[::-1])[::-1], [0.0]])
+        keep = int(np.argmax(tail <= self.cutoff * total))
+        keep = max(1, min(keep, self.max_bond_dimension))
+        dropped = float(tail[keep])
+        if dropped > 0.0:
+            self.truncation_error += dropped / total
+            s[:keep] *= math.sqrt(total / (total - dropped))
+        self.max_bond_reached = max(self.max_bond_reached, keep)
+        return keep
+
+    def apply(self, qubits: tuple[int, ...], u: np.ndarray) -> None:
+        """Apply a ``2^k x 2^k`` matrix on ``qubits`` (``qubits[0]`` the most significant index bit)."""
+        k = len(qubits)
+        if k == 1:
+            self.apply_1q(qubits[0], u)
+            return
+        order = sorted(qubits)
+        start = order[0]
+        swaps: list[int] = []
+        for j, q in enumerate(order):
+            for s in range(q - 1, start + j - 1, -1):  # walk qubit q left to site start + j
+                self._apply_contiguous(s, 2, _SWAP)
+                swaps.append(s)
+        perm = [qubits.index(q) for q in order]
+        ut = u.reshape((2,) * (2 * k)).transpose(perm + [p + k for p in perm]).reshape(1 << k, 1 << k)
+        self._apply_contiguous(start, k, ut)
+        for s in reversed(swaps):
+            self._apply_contiguous(s, 2, _SWAP)
+
+    def sample(self, shots: int, rng: np.random.Generator) -> np.ndarray:
+        """``shots x n`` bits drawn from the state (column ``q`` is qubit ``q``)."""
+        self._move_centre(0)
+        bits = np.zeros((shots, self.n), dtype=np.uint8)
+        env = np.ones((shots, 1), dtype=np.complex128)
+        norm = float(np.vdot(self.tensors[0], self.tensors[0]).real)
+        env /= math.sqrt(norm)
+        for q, a in enumerate(self.tensors):
+            v0 = env @ a[:, 0, :]
+            v1 = env @ a[:, 1, :]
+            p0 = np.einsum("ij,ij->i", v0.conj(), v0).real
+            p1 = np.einsum("ij,ij->i", v1.conj(), v1).real
+            one = rng.random(shots) * (p0 + p1) < p1
+            bits[:, q] = one
+            chosen = np.where(one[:, None], v1, v0)
+            env = chosen / np.sqrt(np.where(one, p1, p0))[:, None]
+        return bits
+
+    def statevector(self) -> np.ndarray:
+        """The full ``2^n`` state (qubit 0 the most significant index bit), for checks on small registers."""
+        out: np.ndarray = self.tensors[0]
+        for a in self.tensors[1:]:
+            out = np.tensordot(out, a, axes=(out.ndim - 1, 0))
+        return out.reshape(-1)
+
+
+def _check_program(prog: Program) -> None:
+    if prog.is_dynamic:
+        raise ExecutionError("the mps engine runs circuits whose measurements are all at the end (no mid-circuit "
+                             "measurement, reset or condition); use engine='statevector'")
+    if prog.has_channels:
+        raise ExecutionError("the mps engine runs ideal circuits (readout error only) for now; use "
+                             "engine='trajectories' or 'density_matrix' for gate or relaxation noise")
+
+
+def run_program(prog: Program, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
+                cutoff: float = DEFAULT_CUTOFF) -> MPS:
+    """Evolve ``|0...0>`` through the body of an ideal, non-dynamic program."""
+    _check_program(prog)
+    state = MPS(prog.num_qubits, max_bond_dimension, cutoff)
+    for ins in prog.body:
+        state.apply(ins.qubits, instruction_matrix(ins))
+    return state
+
+
+def final_mps(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
+              cutoff: float = DEFAULT_CUTOFF) -> MPS:
+    """The final MPS of an ideal circuit (measurements ignored)."""
+    return run_program(lower(circuit), max_bond_dimension, cutoff)
+
+
+def _operator_schmidt_rank(u: np.ndarray, k: int, left: list[int]) -> int:
+    """Operator Schmidt rank of a ``k``-qubit matrix between gate positions ``left`` and the rest."""
+    right = [j for j in range(k) if j not in left]
+    t = u.reshape((2,) * (2 * k))
+    axes = [*left, *(j + k for j in left), *right, *(j + k for j in right)]
+    m = t.transpose(axes).reshape(1 << (2 * len(left)), -1)
+    s = np.linalg.svd(m, compute_uv=False)
+    return max(1, int(np.count_nonzero(s > 1e-12 * s[0])))
+
+
+def bond_dimension_bound(circuit: Circuit) -> list[int]:
+    """An upper bound on the bond dimension at each of the ``n - 1`` cuts of the final state.
+
+    At cut ``c`` (between qubits ``c`` and ``c + 1``) it is ``min(2^min(c + 1, n - c - 1), prod r_g)``, the
+    product over the gates ``g`` that straddle the cut of ``g``'s operator Schmidt rank across it (2 for CX or
+    CZ, up to 4 for a general two-qubit gate). Exact for GHZ chains; pessimistic where gates cancel.
+    """
+    n = circuit.num_qubits
+    log2 = [0.0] * max(n - 1, 0)
+    ranks: dict[tuple[str, tuple[int, ...], bytes], float] = {}
+    for ins in lower(circuit).body:
+        if ins.kind in ("measure", "reset") or len(ins.qubits) < 2:
+            continue
+        lo, hi = min(ins.qubits), max(ins.qubits)
+        u = instruction_matrix(ins)
+        k = len(ins.qubits)
+        for c in range(lo, hi):
+            left = [j for j, q in enumerate(ins.qubits) if q <= c]
+            key = (ins.kind, tuple(left), u.tobytes())
+            if key not in ranks:
+                ranks[key] = math.log2(_operator_schmidt_rank(u, k, left))
+            log2[c] += ranks[key]
+    return [int(min(2.0 ** min(c + 1, n - c - 1, 62), 2.0 ** min(log2[c], 62))) for c in range(n - 1)]
+
+
+def estimate_bond_dimension(circuit: Circuit) -> int:
+    """The largest bond dimension the circuit can reach (:func:`bond_dimension_bound`), 1 for product states."""
+    return max(bond_dimension_bound(circuit), default=1)
+
+
+def estimate_memory(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION) -> int:
+    """Bytes for the tensors (bond dimensions from :func:`bond_dimension_bound`, capped), plus SVD workspace."""
+    chi = [1, *(min(c, max_bond_dimension) for c in bond_dimension_bound(circuit)), 1]
+    tensors = sum(16 * 2 * chi[i] * chi[i + 1] for i in range(circuit.num_qubits))
+    peak = max(chi)
+    return 2 * tensors + 16 * 8 * peak * peak * 4
+
+
+def check_bond_dimension(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION) -> int:
+    """The bound of :func:`estimate_bond_dimension`; raise :class:`ResourceError` when it exceeds the cap."""
+    chi = estimate_bond_dimension(circuit)
+    if chi > max_bond_dimension:
+        raise ResourceError(f"the mps engine would need a bond dimension of up to {chi} for this "
+                            f"{circuit.num_qubits}-qubit circuit, more than the cap of {max_bond_dimension}: "
+                            "it is too entangled to simulate exactly as a matrix product state")
+    return chi
+
+
+@register_engine
+class MPSEngine:
+    """Matrix product state simulation of ideal circuits; memory grows with the bond dimension, not ``2^n``."""
+
+    name = "mps"
+
+    def __init__(self, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF,
+                 max_memory_bytes: int | None = None) -> None:
+        self.max_bond_dimension = int(max_bond_dimension)
+        self.cutoff = float(cutoff)
+        self.max_memory_bytes = max_memory_bytes
+
+    def estimate_memory(self, circuit: Circuit) -> int:
+        return estimate_memory(circuit, self.max_bond_dimension)
+
+    def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
+            memory: bool = False) -> Result:
+        started = time.perf_counter()
+        shots = check_shots(shots)
+        seed = resolve_seed(seed)
+        if shots == 0:
+            raise ExecutionError("the mps engine samples shots; give shots > 0")
+        check_memory(self.name, self.estimate_memory(circuit), self.max_memory_bytes,
+                     f"a {circuit.num_qubits}-qubit matrix product state")
+        prog = lower(circuit, noise)
+        state = run_program(prog, self.max_bond_dimension, self.cutoff)
+        rng = np.random.default_rng(seed)
+        bits = state.sample(shots, rng)
+        rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
+        for ins in prog.terminal:
+            bit = bits[:, ins.qubits[0]]
+            rows[:, ins.clbit] = apply_readout(bit, ins.readout, rng) if ins.readout is not None else bit
+        counts, mem = rows_to_counts(rows, memory)
+        return Result(counts=counts, shots=shots, memory=mem,
+                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits,
+                                        bond_dimension=state.max_bond_reached,
+                                        truncation_error=state.truncation_error,
+                                        max_bond_dimension=self.max_bond_dimension, cutoff=self.cutoff))
