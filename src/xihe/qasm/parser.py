@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -97,7 +98,7 @@ def _operation(gate: Gate, qubits: tuple[int, ...], clbits: tuple[int, ...] = ()
 
 class _Arg(NamedTuple):
     token: Token
-    bits: list[int]
+    bits: Sequence[int]  # a range for a whole register: nothing is built per qubit before the statement is charged
     is_register: bool
 
 
@@ -635,7 +636,7 @@ class Parser:
             if i >= size:
                 raise lx.error(f"index {i} is out of range for register '{token.text}' of size {size}", index.pos)
             return _Arg(token, [offset + i], False)
-        return _Arg(token, list(range(offset, offset + size)), True)
+        return _Arg(token, range(offset, offset + size), True)
 
     # --- helpers -------------------------------------------------------------------------------------------------
     def _charge(self, lx: Lexer, pos: int, operations: int) -> None:

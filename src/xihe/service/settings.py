@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
     max_circuits_per_job: int = 1000
+    max_operations_per_circuit: int = Field(
+        default=1_000_000, description="Operations one submitted circuit may expand to (broadcasts and gate "
+        "definitions unrolled); larger programs are refused while they are read.")
+    max_operations_per_job: int = Field(
+        default=1_000_000, description="Operations all the circuits of one job may hold together (as read).")
     max_wait_seconds: float = 60.0
     idempotency_hours: float = 24.0
 

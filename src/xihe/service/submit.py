@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from xihe.circuit import Circuit
 from xihe.devices import Device
 from xihe.devices.plan import ExecutionPlan, PlanOptions
-from xihe.errors import CircuitError, XiheError
+from xihe.errors import XiheError
+from xihe.qasm import ParseLimits
 from xihe.service.budget import job_memory
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
+from xihe.service.limits import bounded_parse, input_limits, parse_job_circuits
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, idempotency, jobs, queue
@@ -44,22 +46,9 @@ def body_hash(request: JobCreate) -> str:
 
 
 def parse_circuit(text: str, index: int | None = None) -> Any:
-    """Parse one OpenQASM 2 source; a syntax error becomes a 400 that says where."""
-    from xihe import qasm
-
-    where = "" if index is None else f"circuit {index}: "
-    try:
-        return qasm.loads(text)
-    except qasm.QasmError as exc:
-        line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-        position = f"line {line}, column {column}: " if line is not None else ""
-        message = getattr(exc, "message", None) or str(exc)
-        raise Problem(400, "qasm_syntax", f"{where}{position}{message}", stage="validate",
-                      extra={"line": line, "column": column, "circuit_index": index}) from exc
-    except CircuitError as exc:
-        raise Problem(400, "invalid_circuit", f"{where}{exc}", stage="validate") from exc
-    except RecursionError as exc:
-        raise Problem(400, "invalid_circuit", f"{where}circuit nested too deeply", stage="validate") from exc
+    """Parse one OpenQASM 2 source (no backend known yet): a syntax error is a 400 that says where, a program over
+    the default size limits a 422 (:func:`xihe.service.limits.bounded_parse`)."""
+    return bounded_parse(text, ParseLimits(), index)
 
 
 def _limit(user_value: int | float | None, default: int | float | None) -> Any:
@@ -146,13 +135,15 @@ class PreparedJob:
     plan: ExecutionPlan
 
 
-def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate) -> PreparedJob:
+def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate,
+                user: User | None = None) -> PreparedJob:
     device = catalog.get(request.backend)
     texts = request.circuits if request.circuits is not None else [request.qasm or ""]
     if len(texts) > settings.max_circuits_per_job or len(request.parameters or []) > settings.max_circuits_per_job:
         raise Problem(422, "too_many_circuits", f"a job holds at most {settings.max_circuits_per_job} circuits",
                       stage="validate")
-    parsed = [parse_circuit(text, index if len(texts) > 1 else None) for index, text in enumerate(texts)]
+    # Read within the backend's width, the user's max_qubits and the size limits: a bomb stops while read.
+    parsed = parse_job_circuits(list(texts), input_limits(settings, device, user), settings, device)
     if request.parameters is not None:
         circuits = _bind_all(parsed[0], request.parameters)
     else:
@@ -195,7 +186,7 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     if status != "online":
         raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
     if prepared is None or prepared.request is not request:
-        prepared = prepare_job(settings, catalog, request)
+        prepared = prepare_job(settings, catalog, request, user)
     _check_quotas(session, settings, user, request, len(prepared.widths), prepared.widths, now)
 
     seed = request.seed if request.seed is not None else secrets.randbits(63)

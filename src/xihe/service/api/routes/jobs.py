@@ -38,7 +38,7 @@ def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsD
     """Validate and queue a job: ``qasm``, a batch of ``circuits``, or a parametrized ``qasm`` with ``parameters``."""
     # Parse and check against the backend before taking the write lock, which then covers only the short
     # database part (idempotency, quotas, insert).
-    prepared = prepare_job(settings, catalog, body)
+    prepared = prepare_job(settings, catalog, body, user)
     for attempt in range(2):
         try:
             with database.write() as session:

@@ -50,7 +50,7 @@ from xihe.service.quafu_legacy import expand_mc_rotations, non_finite_angle, pyq
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate
 from xihe.service.states import QUAFU_CODES, JobStatus
-from xihe.service.submit import submit_job
+from xihe.service.submit import prepare_job, submit_job
 
 log = logging.getLogger("xihe.api.quafu")
 
@@ -268,9 +268,7 @@ def _submit(request: Request, user: User, form: dict[str, str]) -> str:
         raise QuafuError(BAD_REQUEST, f"invalid task: {reasons}") from None
     settings, database, catalog = request.app.state.settings, request.app.state.database, request.app.state.catalog
     try:
-        with database.write() as session:
-            outcome = submit_job(session, settings, catalog, user, body, source="quafu")
-            job_id = outcome.job.id
+        prepared = prepare_job(settings, catalog, body, user)  # parse and check before taking the write lock
     except Problem as exc:
         if exc.code != "unbound_parameters":
             raise
@@ -279,6 +277,9 @@ def _submit(request: Request, user: User, form: dict[str, str]) -> str:
         raise QuafuError(INVALID_CIRCUIT, f"the circuit has a gate angle that is not a finite number ({bad}); "
                          "give every angle a finite value" if bad else
                          f"{exc.detail.split(';')[0]}; bind every Parameter in pyquafu before sending") from None
+    with database.write() as session:
+        outcome = submit_job(session, settings, catalog, user, body, source="quafu", prepared=prepared)
+        job_id = outcome.job.id
     request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=body.kind).inc()
     return job_id
 
