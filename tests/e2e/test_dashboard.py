@@ -133,6 +133,10 @@ def test_a_revoked_token_is_refused_by_the_api(demo: Page, server: Server) -> No
     demo.fill("#token-name", "e2e")
     demo.click("#create-token button[type=submit]")
     secret = demo.locator("#new-token-secret").inner_text().strip()
+    demo.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    demo.click("#copy-token")
+    expect(demo.locator("#copy-status")).to_have_text("Copied.")
+    assert demo.evaluate("navigator.clipboard.readText()") == secret
     api = httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {secret}"}, timeout=30)
     assert api.get("/backends").status_code == 200
     demo.goto(f"{server.url}/account")
