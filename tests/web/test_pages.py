@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.service.helpers import BELL
 from tests.web.conftest import Site, page_csrf
 from xihe.service.clock import utcnow
-from xihe.service.repositories import calibrations, jobs, queue
+from xihe.service.repositories import calibrations, jobs, queue, users
 from xihe.service.views import DEFAULT_JOB_SECONDS
 
 TYPO_LINE_6 = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")
@@ -298,3 +298,17 @@ def test_admin_refuses_user_names_with_spaces_markup_or_control_characters(alice
         assert refused.status_code == 422 and "A user name has 1 to 64 characters" in refused.text, name
     assert alice.post("/admin/users", data={"name": "lab.user_2-b", "password": "long-enough-1",
                                             "csrf_token": csrf}).status_code == 201
+
+
+def test_the_account_page_shows_the_users_quota_and_todays_use(site: Site, bob: TestClient) -> None:
+    before = re.search(r'id="quota-jobs">(\d+) of (\d+)<', bob.get("/account").text)
+    assert before and int(before.group(2)) == site.settings.default_jobs_per_day
+    submit(bob)
+    after = re.search(r'id="quota-jobs">(\d+) of', bob.get("/account").text)
+    assert after and int(after.group(1)) == int(before.group(1)) + 1
+    with site.database.write() as session:
+        account = users.get_user_by_name(session, "bob")
+        assert account is not None
+        account.max_shots = 500
+    assert 'id="quota-shots">up to 500<' in bob.get("/account").text
+    site.run_jobs()

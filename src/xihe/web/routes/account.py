@@ -7,15 +7,18 @@ hashes to one of the user's tokens) and deletes the cookie, so a reload neither 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
-from xihe.service.repositories import users, web_sessions
+from xihe.service.repositories import jobs, users, web_sessions
+from xihe.service.scheduling import decayed_usage
 from xihe.service.security import hash_token, verify_password
+from xihe.service.settings import Settings
 from xihe.web.deps import (
     PageError,
     PageUser,
@@ -35,13 +38,33 @@ NEW_TOKEN_COOKIE = "xihe_new_token"
 
 def _account(request: Request, user: WebUser, *, new_token: dict[str, Any] | None = None,
              error: str | None = None, notice: str | None = None, status: int = 200) -> Response:
+    now = utcnow()
     with database(request).read() as session:
         tokens = list(users.list_tokens(session, user.id))
-    now = utcnow()
+        quota = _quota(session, request.app.state.settings, user.id, now)
     context = {"nav": "account", "tokens": tokens, "new_token": new_token, "error": error, "notice": notice,
-               "now": now,
+               "now": now, "quota": quota,
                "api_url": str(request.base_url).rstrip("/")}
     return render(request, "account.html", context, status=status, user=user)
+
+
+def _quota(session: Session, settings: Settings, user_id: int, now: datetime) -> dict[str, Any]:
+    """The user's limits as submit_job applies them (their own value, else the settings' default) and today's use."""
+    account = users.get_user(session, user_id)
+    if account is None:
+        raise PageError(404, "No such user", "Your account no longer exists.")
+
+    def limit(own: float | None, default: float | None) -> float | None:
+        return own if own is not None else default
+
+    return {
+        "jobs_used": jobs.count_jobs_since(session, user_id, now - timedelta(days=1)),
+        "jobs_per_day": limit(account.jobs_per_day, settings.default_jobs_per_day),
+        "max_shots": limit(account.max_shots, settings.default_max_shots),
+        "max_qubits": limit(account.max_qubits, settings.default_max_qubits),
+        "wall_seconds": limit(account.wall_seconds, settings.default_wall_seconds),
+        "usage_seconds": decayed_usage(account.usage_log2, now),
+    }
 
 
 def _new_token(request: Request, user: WebUser, token_id: str | None) -> dict[str, Any] | None:
