@@ -8,4 +8,5 @@ Every function takes an open :class:`sqlalchemy.orm.Session` (the caller owns th
 - :mod:`.queue`: claim with a lease, heartbeat, complete/fail/requeue, lease expiry, attempt records.
 - :mod:`.calibrations`: calibration snapshots (history) and backend status overrides.
 - :mod:`.idempotency`: Idempotency-Key records.
+- :mod:`.web_sessions`: the dashboard's server-side login sessions (revoked on logout).
 """

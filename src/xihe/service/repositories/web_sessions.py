@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
@@ -51,10 +51,3 @@ def delete_expired(session: Session, now: datetime | None = None) -> int:
     result = session.execute(delete(WebSession).where(WebSession.expires_at <= (now or utcnow())))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
-
-def count_live(session: Session, user_id: int) -> int:
-    now = utcnow()
-    rows = session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user_id,
-                                                            WebSession.revoked_at.is_(None),
-                                                            WebSession.expires_at > now))
-    return len(list(rows))
