@@ -1,6 +1,7 @@
 """Hostile programs get a bounded answer from a live ``xihe serve`` (issue 18): no file read by an include, width
 and expanded size refused while the program is read (the API's peak memory barely moves), and no parse inside the
-database's write lock on the native, legacy Quafu and editor routes."""
+database's write lock on the native, legacy Quafu and editor routes; a cancel accepted while a job runs is never
+followed by its result."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ import httpx
 import pytest
 
 from tests.service.helpers import BELL, Server, run_xihe, server_env, wait_all
+from xihe.service.clock import utcnow
+from xihe.service.db import Database
+from xihe.service.repositories import jobs, queue, users
+from xihe.service.states import JobStatus
 
 H = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
 MIB = 1 << 20
@@ -220,3 +225,31 @@ def test_a_batch_shares_one_operation_budget(client: httpx.Client) -> None:
     response = client.post("/jobs", json={"backend": "sim", "circuits": [body] * 3, "shots": 10})
     assert response.status_code == 422, response.text
     assert response.json()["limit"] == "max_operations" and response.json()["detail"].startswith("circuit 2: ")
+
+
+# --- 4. cancel that cancels --------------------------------------------------------------------------------------
+
+def test_a_result_is_never_stored_after_a_cancel_was_accepted(database: Database) -> None:
+    with database.write() as session:
+        user_id = users.create_user(session, "canceller").id
+        job_id = jobs.insert_job(session, user_id=user_id, backend="sim", kind="single", name=None, tags=[],
+                                 shots=10, priority=0, effective_priority=0, num_circuits=1, num_qubits=2,
+                                 memory_estimate=0, payload={"circuits": [BELL]}, max_attempts=3,
+                                 wall_seconds=60.0, created_at=utcnow()).id
+    with database.write() as session:
+        claimed = queue.claim_next_job(session, worker_id="w1", host="h", backends=None, exclusive=(),
+                                       memory_budget=2**40, lease_seconds=30.0, now=utcnow())
+        assert claimed is not None and claimed.id == job_id
+    with database.write() as session:
+        job = jobs.get_job(session, job_id)
+        assert job is not None
+        jobs.request_cancel(session, job)  # answered "RUNNING, cancel requested"
+    # The worker never saw the cancel (between two heartbeats) and finishes with its counts.
+    with database.write() as session:
+        stored = queue.finish_attempt(session, job_id, queue.Ending.done([{"counts": {"00": 10}}], 0.5),
+                                      now=utcnow(), holder="w1")
+    assert not stored
+    with database.read() as session:
+        job = jobs.get_job(session, job_id)
+        assert job is not None and job.status == JobStatus.CANCELLED.value
+        assert jobs.results_for(session, job_id) == []

@@ -200,9 +200,14 @@ def finish_attempt(session: Session, job_id: str, ending: Ending, *, now: dateti
     against the transition table), stores the results of a DONE job (their unique key (job, index) makes a second
     write fail even if two holders ever raced), closes the attempt record, charges the user's fair share and
     wakes whoever waits.
+
+    A result is never stored after a cancel was accepted: DONE is guarded by ``cancel_requested`` too, and a
+    holder whose job was cancelled while it ran ends it CANCELLED instead (and gets False: nothing was stored).
     """
     goal = check_transition(JobStatus.RUNNING, ending.status)
     guard = Job.lease_owner == holder if holder is not None else Job.lease_expires_at < now
+    if goal is JobStatus.DONE:
+        guard = guard & Job.cancel_requested.is_(False)
     values: dict[str, Any] = {"status": goal.value, "lease_owner": None, "lease_expires_at": None}
     if goal.is_terminal:
         values.update(finished_at=now, exec_seconds=ending.exec_seconds)
@@ -214,6 +219,8 @@ def finish_attempt(session: Session, job_id: str, ending: Ending, *, now: dateti
         .returning(Job.user_id, Job.attempts)
     ).first()
     if held is None:
+        if goal is JobStatus.DONE and holder is not None:
+            finish_attempt(session, job_id, Ending.cancelled(ending.exec_seconds), now=now, holder=holder)
         return False
     user_id, attempts = held
     if ending.results:
