@@ -45,12 +45,13 @@ class ErrorStage(StrEnum):
 
 
 class JobKind(StrEnum):
-    """What a job holds: one circuit, a batch of circuits, one circuit swept over parameter sets, or a suite."""
+    """What a job holds: one circuit, a batch, one circuit swept over parameter sets, a suite, or estimator PUBs."""
 
     SINGLE = "single"
     BATCH = "batch"
     SWEEP = "sweep"
     CHARACTERIZE = "characterize"
+    ESTIMATE = "estimate"
 
 
 class DeviceKind(StrEnum):

@@ -1,0 +1,369 @@
+"""The Estimator primitive as a job kind: PUBs -> qubit-wise commuting groups -> measured circuits -> values.
+
+One estimation request is one job (kind ``estimate``). At submit, each PUB's Pauli terms are grouped so that the
+terms of a group commute qubit by qubit; each (binding, group) pair becomes one measured circuit (the PUB's circuit,
+its own measurements dropped, each group qubit rotated to its basis and measured). The worker runs these items with
+the ordinary :func:`~xihe.service.executor.plan_item` / ``run_items`` path (so the Ray fan-out applies) and stores
+one count record per item; :func:`pub_estimates` turns the stored records into values and standard errors.
+
+``precision=0`` on an ideal simulator asks for exact values: one item per binding, whose record holds the exact
+expectation of every observable (from the final state), std 0.
+
+Label convention: Qiskit's ``SparsePauliOp`` -- qubit 0 is the rightmost character of a label. Inside this module
+a term is ``{qubit: "X" | "Y" | "Z"}``, so no string order is assumed past :func:`pauli_term`.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from xihe import qasm
+from xihe.circuit import Circuit
+from xihe.circuit.register import ClassicalRegister
+from xihe.devices import Device
+from xihe.engines.observables import exact_expectation
+from xihe.service import executor
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.clock import utcnow
+from xihe.service.estimate_schemas import EstimateCreate, PubEstimatePublic
+from xihe.service.limits import input_limits, parse_job_circuits
+from xihe.service.models import Job, User
+from xihe.service.problems import Problem
+from xihe.service.repositories import calibrations, jobs, queue
+from xihe.service.scheduling import effective_priority
+from xihe.service.schemas import JobCreate, ResultPublic
+from xihe.service.settings import Settings
+from xihe.service.submit import _check_quotas, _limit, plan_on_device
+from xihe.service.wakeup import JOBS_CHANNEL
+from xihe.status import JobKind
+
+ESTIMATE_KIND = JobKind.ESTIMATE
+MEASURE_REGISTER = "xihe_est"
+Term = dict[int, str]
+
+
+def pauli_term(label: str, num_qubits: int) -> Term:
+    """``{qubit: pauli}`` of a SparsePauliOp label (qubit 0 rightmost), identities left out.
+
+    >>> pauli_term("XIZ", 3)
+    {0: 'Z', 2: 'X'}
+    """
+    text = label.upper()
+    if len(text) != num_qubits or set(text) - set("IXYZ"):
+        raise ValueError(f"Pauli label '{label}' must be {num_qubits} letters of I, X, Y, Z (one per circuit qubit, "
+                         "qubit 0 rightmost as in Qiskit's SparsePauliOp)")
+    return {q: ch for q, ch in enumerate(reversed(text)) if ch != "I"}
+
+
+def qubit0_leftmost(term: Term, num_qubits: int) -> str:
+    """The label of ``term`` in :func:`xihe.estimate`'s order (qubit 0 leftmost)."""
+    return "".join(term.get(q, "I") for q in range(num_qubits))
+
+
+def group_qubitwise(terms: Sequence[Term]) -> tuple[list[Term], list[int]]:
+    """Greedy qubit-wise commuting grouping: (the groups' measurement bases, each term's group).
+
+    Terms with the largest support are placed first; a term joins the first group whose basis agrees on every
+    qubit they share. Identity terms (empty) belong to no group: their group is -1.
+
+    >>> group_qubitwise([{0: "Z"}, {0: "Z", 1: "Z"}, {0: "X"}, {}])
+    ([{0: 'Z', 1: 'Z'}, {0: 'X'}], [0, 0, 1, -1])
+    """
+    bases: list[Term] = []
+    owner = [-1] * len(terms)
+    for index in sorted(range(len(terms)), key=lambda i: -len(terms[i])):
+        term = terms[index]
+        if not term:
+            continue
+        for g, basis in enumerate(bases):
+            if all(basis.get(q, p) == p for q, p in term.items()):
+                basis.update(term)
+                owner[index] = g
+                break
+        else:
+            bases.append(dict(term))
+            owner[index] = len(bases) - 1
+    return bases, owner
+
+
+def measured_circuit(circuit: Circuit, basis: Term) -> Circuit:
+    """``circuit`` without its measurements, each qubit of ``basis`` rotated to Z and measured into one register
+    (bit i holds qubit ``sorted(basis)[i]``)."""
+    qubits = sorted(basis)
+    out = Circuit(name=circuit.name)
+    for reg in circuit.qregs:
+        out.add_register(reg)
+    out.add_register(ClassicalRegister(MEASURE_REGISTER, len(qubits)))
+    out.operations = [op for op in circuit.operations if op.gate.name != "measure"]
+    for q in qubits:
+        if basis[q] == "X":
+            out.h(q)
+        elif basis[q] == "Y":
+            out.sdg(q).h(q)
+    out.measure(qubits, list(range(len(qubits))))
+    return out
+
+
+def without_measurements(circuit: Circuit) -> Circuit:
+    out = circuit.copy_empty()
+    out.operations = [op for op in circuit.operations if op.gate.name != "measure"]
+    return out
+
+
+def shots_for(precision: float) -> int:
+    """Shots per measured circuit for a target standard error (as Qiskit's BackendEstimatorV2): ceil(1/p^2)."""
+    return math.ceil(1.0 / precision**2)
+
+
+@dataclass(frozen=True)
+class PreparedEstimate:
+    """An estimation request checked against its backend, with the payload the worker runs."""
+
+    request: EstimateCreate
+    payload: dict[str, Any]
+    widths: list[int]
+    num_items: int
+    shots: int
+    memory: int
+
+
+def _bad(code: str, detail: str) -> Problem:
+    return Problem(422, code, detail, stage="validate")
+
+
+def _bindings(circuit: Circuit, values: list[dict[str, float]] | None, where: str) -> list[dict[str, float] | None]:
+    free = set(circuit.parameters)
+    if values is None:
+        if free:
+            raise _bad("unbound_parameters", f"{where}: the circuit has free parameters {sorted(free)}; give "
+                       "'parameter_values'")
+        return [None]
+    for index, binding in enumerate(values):
+        if set(binding) != free:
+            raise _bad("bad_parameters", f"{where}: parameter_values[{index}] binds {sorted(binding)} but the "
+                       f"circuit's parameters are {sorted(free)}")
+    return list(values)
+
+
+def _pub_payload(circuit: Circuit, observables: list[dict[str, float]],
+                 bindings: list[dict[str, float] | None], exact: bool, shots: int, where: str
+                 ) -> tuple[dict[str, Any], list[Circuit]]:
+    """One PUB's payload entry and the (bound) circuits its items run, for pricing."""
+    n = circuit.num_qubits
+    if any(op.condition is not None for op in circuit.operations):
+        raise _bad("unsupported_circuit", f"{where}: an estimator circuit cannot hold classically conditioned "
+                   "operations (its measurements are replaced by the observables' bases)")
+    terms: list[Term] = []
+    owners: list[tuple[int, float]] = []  # (observable index, coefficient) of each term
+    for j, observable in enumerate(observables):
+        for label, coeff in observable.items():
+            try:
+                terms.append(pauli_term(label, n))
+            except ValueError as exc:
+                raise _bad("bad_observable", f"{where}, observables[{j}]: {exc}") from None
+            owners.append((j, float(coeff)))
+    bases, groups = group_qubitwise(terms)
+    stripped = without_measurements(circuit)
+    entry: dict[str, Any] = {
+        "exact": exact, "shots": shots, "bindings": bindings, "num_qubits": n,
+        "num_observables": len(observables),
+        "terms": [[j, qubit0_leftmost(term, n), coeff, g]
+                  for term, (j, coeff), g in zip(terms, owners, groups, strict=True)],
+    }
+    if exact:
+        entry["texts"] = [qasm.dumps(stripped)]
+        entry["bases"] = []
+        runs = [stripped]
+    else:
+        made = [measured_circuit(stripped, basis) for basis in bases]
+        entry["texts"] = [qasm.dumps(c) for c in made]
+        entry["bases"] = [qubit0_leftmost(basis, n) for basis in bases]
+        runs = made
+    bound = [c.bind(dict(b)) if b is not None else c for b in bindings for c in runs]
+    return entry, bound
+
+
+def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: EstimateCreate,
+                     user: User | None = None) -> PreparedEstimate:
+    """Parse, group, bind and price an estimation request (no database needed)."""
+    device = catalog.get(request.backend)
+    parsed = parse_job_circuits([pub.circuit for pub in request.pubs], input_limits(settings, device, user),
+                                settings, device)
+    pubs: list[dict[str, Any]] = []
+    runs: list[Circuit] = []
+    max_shots = 0
+    for index, (pub, circuit) in enumerate(zip(request.pubs, parsed, strict=True)):
+        where = f"pubs[{index}]"
+        precision = request.precision if pub.precision is None else pub.precision
+        exact = precision == 0
+        if exact and device.kind != "simulator":
+            raise _bad("exact_needs_simulator", f"{where}: precision 0 (exact values) needs an ideal simulator; "
+                       f"{device.name} is a {device.kind}: give a precision > 0")
+        shots = 0 if exact else shots_for(precision)
+        if device.max_shots and shots > device.max_shots:
+            raise _bad("too_many_shots", f"{where}: precision {precision} needs {shots} shots per circuit, more "
+                       f"than backend {device.name}'s maximum of {device.max_shots}")
+        bindings = _bindings(circuit, pub.parameter_values, where)
+        entry, bound = _pub_payload(circuit, list(pub.observables), bindings, exact, shots,
+                                    where)
+        pubs.append(entry)
+        runs.extend(bound)
+        max_shots = max(max_shots, shots)
+    if len(runs) > settings.max_circuits_per_job:
+        raise _bad("too_many_circuits", f"the PUBs make {len(runs)} measured circuits (bindings x qubit-wise "
+                   f"commuting groups); a job holds at most {settings.max_circuits_per_job}")
+    pricing = JobCreate(qasm=request.pubs[0].circuit, backend=request.backend, shots=max(max_shots, 1),
+                        compile=request.compile, optimization_level=request.optimization_level)
+    plan = plan_on_device(settings, device, runs, pricing)
+    exact_engines = {planned.engine for planned, entry in zip(plan.circuits, _item_pubs(pubs), strict=True)
+                     if entry["exact"]}
+    if exact_engines - {"statevector"}:
+        raise _bad("exact_too_large", "precision 0 (exact values) needs the statevector engine; this circuit would "
+                   f"run on {sorted(exact_engines - {'statevector'})}: give a precision > 0")
+    payload: dict[str, Any] = {"circuits": [], "parameters": None, "compile": request.compile,
+               "optimization_level": request.optimization_level, "seed": None, "memory": False,
+               "estimate": {"pubs": pubs}}
+    return PreparedEstimate(request=request, payload=payload, widths=[c.num_qubits for c in runs],
+                            num_items=len(runs), shots=max_shots, memory=plan.memory_bytes)
+
+
+def _item_pubs(pubs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The PUB entry of each item, in item order."""
+    return [pub for pub in pubs for _ in pub["bindings"] for _ in pub["texts"]]
+
+
+def submit_estimate(session: Session, settings: Settings, catalog: DeviceCatalog, user: User,
+                    prepared: PreparedEstimate, now: datetime | None = None) -> Job:
+    """Store a prepared estimation request as one QUEUED job (inside the caller's write transaction)."""
+    request = prepared.request
+    now = now or utcnow()
+    device = catalog.get(request.backend)
+    default = str(getattr(device, "status", "online"))
+    status = calibrations.backend_status_overrides(session).get(request.backend, default)
+    if status != "online":
+        raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
+    quota_view = JobCreate(qasm=request.pubs[0].circuit, backend=request.backend, shots=max(prepared.shots, 1))
+    _check_quotas(session, settings, user, quota_view, prepared.num_items, prepared.widths, now)
+    seed = request.seed if request.seed is not None else secrets.randbits(63)
+    allowance = int(_limit(user.max_priority, settings.default_max_priority))
+    job = jobs.insert_job(
+        session, user_id=user.id, backend=request.backend, kind=ESTIMATE_KIND.value, name=request.name,
+        tags=list(request.tags), shots=prepared.shots, priority=request.priority,
+        effective_priority=effective_priority(request.priority, allowance), num_circuits=prepared.num_items,
+        num_qubits=max(prepared.widths), memory_estimate=prepared.memory, payload={**prepared.payload, "seed": seed},
+        created_at=now, max_attempts=settings.max_attempts,
+        wall_seconds=float(_limit(user.wall_seconds, settings.default_wall_seconds)), source="estimate")
+    queue.notify(session, JOBS_CHANNEL)
+    return job
+
+
+# -- the worker's side -------------------------------------------------------------------------------------------
+def estimate_items(payload: Mapping[str, Any]) -> list[executor.WorkItem]:
+    """The job's items in order: per PUB, per binding, per group (one item per binding when exact)."""
+    pubs = payload["estimate"]["pubs"]
+    plain = [(text, binding, int(pub["shots"])) for pub in pubs for binding in pub["bindings"]
+             for text in pub["texts"]]
+    seeds = executor.item_seeds(int(payload["seed"]), len(plain))
+    return [executor.WorkItem(index=i, qasm=text, binding=binding, shots=max(shots, 1), seed=seeds[i],
+                              compile=bool(payload.get("compile", True)),
+                              optimization_level=int(payload.get("optimization_level", 2)), memory=False)
+            for i, (text, binding, shots) in enumerate(plain)]
+
+
+def _exact_record(device: Device, item: executor.WorkItem, pub: Mapping[str, Any]) -> dict[str, Any]:
+    """The exact expectation of every observable of ``pub`` for one binding, from the final state."""
+    circuit = executor.plan_item(device, item).circuits[0].circuit
+    per_observable: list[dict[str, float]] = [{} for _ in range(int(pub["num_observables"]))]
+    for j, label, coeff, _group in pub["terms"]:
+        per_observable[j][label] = per_observable[j].get(label, 0.0) + float(coeff)
+    values = [exact_expectation(circuit, terms, None) for terms in per_observable]
+    record = {"counts": {}, "probabilities": {}, "shots": 0, "bit_order": "c0_leftmost",
+              "metadata": {"exact_values": values, "seed": item.seed}}
+    return ResultPublic.model_validate(record).model_dump(mode="json")
+
+
+RunItems = Callable[[Any, list[executor.WorkItem], Callable[[], bool]], list[dict[str, Any]]]
+
+
+def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[], bool],
+            run_items: RunItems = executor.run_items) -> list[dict[str, Any]]:
+    """Run an estimation job's items: sampled items through ``run_items`` (the worker's, Ray's fan-out included),
+    exact ones from the final state. One record per item, in item order."""
+    items = estimate_items(payload)
+    owners = _item_pubs(payload["estimate"]["pubs"])
+    records: list[dict[str, Any] | None] = [None] * len(items)
+    sampled = [item for item, pub in zip(items, owners, strict=True) if not pub["exact"]]
+    for item, pub in zip(items, owners, strict=True):
+        if pub["exact"]:
+            if should_stop():
+                raise executor.Stopped()
+            records[item.index] = _exact_record(device, item, pub)
+    if sampled:
+        for item, record in zip(sampled, run_items(device, sampled, should_stop), strict=True):
+            records[item.index] = record
+    return [record for record in records if record is not None]
+
+
+# -- the answer ---------------------------------------------------------------------------------------------------
+def _group_moments(counts: Mapping[str, int], terms: list[tuple[int, str, float]], qubits: list[int],
+                   num_observables: int) -> tuple[list[float], list[float]]:
+    """Per observable, the mean and the variance of the mean of this group's part, from one measured circuit."""
+    position = {q: i for i, q in enumerate(qubits)}
+    shots = sum(counts.values())
+    sums = [0.0] * num_observables
+    squares = [0.0] * num_observables
+    for key, count in counts.items():
+        bits = key.replace(" ", "")  # one register: bit i holds qubits[i]
+        shot = [0.0] * num_observables
+        for j, label, coeff in terms:
+            odd = sum(bits[position[q]] == "1" for q, ch in enumerate(label) if ch != "I") % 2
+            shot[j] += -coeff if odd else coeff
+        for j in range(num_observables):
+            sums[j] += count * shot[j]
+            squares[j] += count * shot[j] ** 2
+    means = [s / shots for s in sums]
+    variances = [max(sq / shots - m * m, 0.0) / shots for sq, m in zip(squares, means, strict=True)]
+    return means, variances
+
+
+def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubEstimatePublic]:
+    """Expectation values and standard errors per PUB element, from the job's stored item records."""
+    out: list[PubEstimatePublic] = []
+    position = 0
+    for pub in payload["estimate"]["pubs"]:
+        k = int(pub["num_observables"])
+        constants = [0.0] * k
+        by_group: dict[int, list[tuple[int, str, float]]] = {}
+        for j, label, coeff, group in pub["terms"]:
+            if group < 0:
+                constants[j] += float(coeff)
+            else:
+                by_group.setdefault(int(group), []).append((int(j), str(label), float(coeff)))
+        values: list[list[float]] = []
+        stds: list[list[float]] = []
+        for _binding in pub["bindings"]:
+            if pub["exact"]:
+                values.append([float(v) for v in records[position]["metadata"]["exact_values"]])
+                stds.append([0.0] * k)
+                position += 1
+                continue
+            row = list(constants)
+            variance = [0.0] * k
+            for g, basis in enumerate(pub["bases"]):
+                qubits = [q for q, ch in enumerate(basis) if ch != "I"]
+                means, variances = _group_moments(records[position]["counts"], by_group.get(g, []), qubits, k)
+                row = [a + b for a, b in zip(row, means, strict=True)]
+                variance = [a + b for a, b in zip(variance, variances, strict=True)]
+                position += 1
+            values.append(row)
+            stds.append([math.sqrt(v) for v in variance])
+        out.append(PubEstimatePublic(values=values, stds=stds, shots=int(pub["shots"]), exact=bool(pub["exact"]),
+                                     groups=len(pub["bases"])))
+    return out

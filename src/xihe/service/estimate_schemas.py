@@ -1,0 +1,81 @@
+"""Wire schemas of the Estimator primitive (``/api/v1/estimate``): PUBs in, expectation values and std errors out.
+
+Label convention (Qiskit's ``SparsePauliOp``): in a Pauli label, qubit 0 is the **rightmost** character, so
+``"XZ"`` is X on qubit 1 and Z on qubit 0. A label has one character per circuit qubit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from xihe.service.schemas import MAX_SEED
+from xihe.service.states import JobStatus
+
+# Qiskit's BackendEstimatorV2 default: 1/64, i.e. 4096 shots per measured circuit.
+DEFAULT_PRECISION = 0.015625
+MAX_OBSERVABLES = 1000
+MAX_TERMS = 10_000
+
+Observable = Annotated[dict[str, float], Field(min_length=1, max_length=MAX_TERMS)]
+
+
+class EstimatePub(BaseModel):
+    """One primitive unified bloc: a circuit, observables, an array of parameter bindings, a precision.
+
+    The PUB's elements are every (binding, observable) pair: values come back as ``[binding][observable]``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    circuit: str = Field(min_length=1, description="OpenQASM 2.0 source (measurements in it are ignored).")
+    observables: list[Observable] = Field(
+        min_length=1, max_length=MAX_OBSERVABLES,
+        description="Pauli sums as {label: coefficient}, labels in SparsePauliOp order (qubit 0 rightmost).")
+    parameter_values: list[dict[str, float]] | None = Field(
+        default=None, min_length=1, description="Bindings of the circuit's parameters, one per row of values.")
+    precision: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Target standard error; shots per measured circuit = ceil(1/precision^2). 0: exact values "
+                    "(std 0), ideal simulators only. Default: the request's precision.")
+
+
+class EstimateCreate(BaseModel):
+    """An estimation job: PUBs on one backend."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pubs: list[EstimatePub] = Field(min_length=1, max_length=1000)
+    backend: str = Field(min_length=1, max_length=64)
+    precision: float = Field(default=DEFAULT_PRECISION, ge=0, le=1)
+    compile: bool = True
+    optimization_level: int = Field(default=2, ge=0, le=3)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    name: str | None = Field(default=None, max_length=256)
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    priority: int = Field(default=0, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _tags(self) -> EstimateCreate:
+        if any(len(tag) > 64 or not tag for tag in self.tags):
+            raise ValueError("each tag must be 1 to 64 characters")
+        return self
+
+
+class PubEstimatePublic(BaseModel):
+    """One PUB's answer: ``values[i][j]`` is <observable j> under binding i, ``stds[i][j]`` its standard error."""
+
+    values: list[list[float]]
+    stds: list[list[float]]
+    shots: int = Field(description="Shots per measured circuit (0: exact).")
+    exact: bool
+    groups: int = Field(description="Qubit-wise commuting groups: measured circuits per binding.")
+
+
+class EstimatePublic(BaseModel):
+    id: str
+    status: JobStatus
+    backend: str
+    label_order: str = "qubit0_rightmost"
+    pubs: list[PubEstimatePublic] | None = None
