@@ -167,6 +167,36 @@ class XiheJob(JobV1):
         for job in self.xihe_jobs:
             job.cancel()
 
+    def queue_position(self, refresh: bool = True) -> int | None:
+        """Jobs ahead of this one on its backend (of the first Xihe job still queued); None once none is queued.
+        ``refresh`` is accepted for qiskit-ibm-runtime compatibility: the position is always read fresh."""
+        for job in self.xihe_jobs:
+            info = job.refresh()
+            if info.status == "QUEUED":
+                return info.queue_position
+        return None
+
+    def metrics(self) -> dict[str, Any]:
+        """As qiskit-ibm-runtime's ``RuntimeJob.metrics()``: timestamps (ISO), usage in seconds of execution,
+        circuit count and, while queued, the position."""
+        infos = [job.refresh() for job in self.xihe_jobs]
+        created = [i.created_at for i in infos if i.created_at is not None]
+        started = [i.started_at for i in infos if i.started_at is not None]
+        finished = [i.finished_at for i in infos if i.finished_at is not None]
+        seconds = sum((i.finished_at - i.started_at).total_seconds() for i in infos
+                      if i.started_at is not None and i.finished_at is not None)
+        return {
+            "timestamps": {
+                "created": min(created).isoformat() if created else None,
+                "running": min(started).isoformat() if started else None,
+                "finished": max(finished).isoformat() if len(finished) == len(infos) else None,
+            },
+            "usage": {"seconds": seconds, "quantum_seconds": seconds},
+            "num_circuits": sum(i.num_circuits for i in infos),
+            "position_in_queue": next((i.queue_position for i in infos if i.status == "QUEUED"), None),
+            "xihe_job_ids": [i.id for i in infos],
+        }
+
     def result(self, timeout: float | None = None) -> QiskitResult:
         items: list[Result] = []
         for job in self.xihe_jobs:
