@@ -11,10 +11,11 @@ Example::
     counts = backend.run(transpile(qc, backend), shots=1000).result().get_counts()
 
 The backend's :class:`~qiskit.transpiler.Target` is built from the device the server describes (native gates,
-working qubits, directed couplings, and gate errors and durations from its calibration where the server gives
-them). Circuits travel as OpenQASM 2. A circuit that already fits the Target runs verbatim; any other circuit is
-compiled by Xihe for the device. Counts come back in Qiskit's bit order (clbit 0 rightmost, registers separated
-by spaces, last register leftmost), converted from Xihe's ``c0_leftmost`` keys.
+working qubits, directed couplings, gate and measure errors and durations, T1/T2/frequency, ``dt`` = 1 ns, reset,
+delay and ``if_else``). Circuits travel as Xihe's OpenQASM 2 (:func:`export_circuit`). A circuit that already fits
+the Target runs verbatim; any other circuit is compiled by Xihe for the device. Counts come back in Qiskit's bit
+order (clbit 0 rightmost, registers separated by spaces, last register leftmost), converted from Xihe's
+``c0_leftmost`` keys.
 """
 
 from __future__ import annotations
