@@ -16,13 +16,16 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 from xihe.client.config import resolve_config
+from xihe.client.estimate import ObservableLike, PubEstimate, estimate_body, estimates_from_json
 from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
 from xihe.client.payloads import (
     CircuitInput,
+    CircuitLike,
     list_params,
     new_idempotency_key,
     submit_body,
@@ -87,6 +90,16 @@ class Job:
         """
         self.info = JobInfo.from_json(self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
         return self.info
+
+
+class EstimateJob(Job):
+    """A handle on an estimation job: :meth:`estimates` waits and gives each PUB's values and std errors."""
+
+    def estimates(self, timeout: float | None = None, progress: bool = False) -> list[PubEstimate]:
+        if not self.info.finished:
+            self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)  # raises the typed error of a failed or cancelled job
+        return estimates_from_json(self._client._transport.request("GET", f"estimate/{self.id}"))
 
 
 class Client:
@@ -164,6 +177,31 @@ class Client:
         )
         headers = {"Idempotency-Key": new_idempotency_key()}
         return Job(self, JobInfo.from_json(self._transport.request("POST", "jobs", json=body, headers=headers)))
+
+    def estimate(
+        self,
+        circuit: CircuitLike,
+        observables: ObservableLike | Sequence[ObservableLike],
+        backend: str,
+        parameter_values: Sequence[Mapping[Any, float]] | None = None,
+        precision: float = 0.015625,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> EstimateJob:
+        """Submit one Estimator PUB (one job); ``job.estimates()[0].values[i][j]`` is <observables[j]> under
+        ``parameter_values[i]``.
+
+        Labels follow Qiskit's ``SparsePauliOp``: qubit 0 is the rightmost character. ``precision`` is the target
+        standard error (shots per measured circuit: ceil(1/precision^2)); 0 gives exact values on ideal simulators.
+        """
+        body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
+                             compile=compile, optimization_level=optimization_level, name=name, tags=tags,
+                             priority=priority)
+        return EstimateJob(self, JobInfo.from_json(self._transport.request("POST", "estimate", json=body)))
 
     def job(self, job_id: str) -> Job:
         """A handle on an existing job."""

@@ -1,0 +1,91 @@
+"""The Estimator primitive's request body and answer, shared by the sync and async clients.
+
+An observable is a Pauli sum in Qiskit's ``SparsePauliOp`` label order -- **qubit 0 is the rightmost character**
+-- given as ``{"XZ": 0.5, "II": 1.0}``, one label string (coefficient 1), or any object with ``to_list()``
+returning ``[(label, coefficient), ...]`` (a Qiskit ``SparsePauliOp``).
+
+>>> estimate_body("OPENQASM 2.0;", "sim", {"ZI": 2}, None, precision=0.0)["pubs"][0]["observables"]
+[{'ZI': 2.0}]
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from xihe.client.payloads import CircuitLike, binding_json, circuit_to_qasm, json_int
+
+ObservableLike = str | Mapping[str, Any] | Any
+LABEL_ORDER = "qubit0_rightmost"
+
+
+def _coefficient(label: str, value: Any) -> float:
+    if isinstance(value, complex) or (hasattr(value, "imag") and not isinstance(value, numbers.Real)):
+        if abs(complex(value).imag) > 1e-12:
+            raise ValueError(f"the coefficient of '{label}' must be real for a Hermitian observable, got {value!r}")
+        return float(complex(value).real)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"the coefficient of '{label}' must be a real number, got {value!r}")
+    return float(value)
+
+
+def observable_json(observable: ObservableLike) -> dict[str, float]:
+    """One observable as ``{label: coefficient}`` (repeated labels summed).
+
+    >>> observable_json({"ZZ": 1.5, "IZ": 2})
+    {'ZZ': 1.5, 'IZ': 2.0}
+    """
+    if isinstance(observable, str):
+        pairs: list[tuple[Any, Any]] = [(observable, 1.0)]
+    elif isinstance(observable, Mapping):
+        pairs = list(observable.items())
+    elif hasattr(observable, "to_list"):
+        pairs = list(observable.to_list())
+    else:
+        raise TypeError("an observable is a Pauli label, a {label: coefficient} mapping or a SparsePauliOp, "
+                        f"got {type(observable).__name__}")
+    out: dict[str, float] = {}
+    for label, value in pairs:
+        out[str(label)] = out.get(str(label), 0.0) + _coefficient(str(label), value)
+    return out
+
+
+def estimate_body(circuit: CircuitLike, backend: str, observables: ObservableLike | Sequence[ObservableLike],
+                  parameter_values: Sequence[Mapping[Any, Any]] | None, *, precision: float,
+                  seed: int | None = None, compile: bool = True, optimization_level: int = 2,
+                  name: str | None = None, tags: Sequence[str] = (), priority: int = 0) -> dict[str, Any]:
+    """The JSON body of ``POST /estimate`` for one PUB."""
+    many = isinstance(observables, Sequence) and not isinstance(observables, str)
+    items = list(observables) if many else [observables]
+    pub: dict[str, Any] = {"circuit": circuit_to_qasm(circuit), "observables": [observable_json(o) for o in items]}
+    if parameter_values is not None:
+        pub["parameter_values"] = [binding_json(b) for b in parameter_values]
+    return {"pubs": [pub], "backend": backend, "precision": float(precision),
+            "seed": json_int(seed, "seed") if seed is not None else None, "compile": bool(compile),
+            "optimization_level": int(optimization_level), "name": name, "tags": list(tags),
+            "priority": int(priority)}
+
+
+@dataclass(frozen=True)
+class PubEstimate:
+    """One PUB's answer: ``values[i][j]`` is <observable j> under binding i; ``stds[i][j]`` its standard error."""
+
+    values: list[list[float]]
+    stds: list[list[float]]
+    shots: int
+    exact: bool
+    groups: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PubEstimate:
+        return cls(values=[[float(v) for v in row] for row in data["values"]],
+                   stds=[[float(v) for v in row] for row in data["stds"]], shots=int(data["shots"]),
+                   exact=bool(data["exact"]), groups=int(data["groups"]))
+
+
+def estimates_from_json(data: Mapping[str, Any]) -> list[PubEstimate]:
+    if data.get("label_order", LABEL_ORDER) != LABEL_ORDER:
+        raise ValueError(f"the server's label order {data.get('label_order')!r} is not {LABEL_ORDER}")
+    return [PubEstimate.from_json(pub) for pub in data.get("pubs") or []]
