@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import numpy as np
@@ -15,7 +16,7 @@ from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.service.helpers import Server
 from xihe import qasm
 from xihe.circuit import Circuit, Parameter
-from xihe.client import Client
+from xihe.client import AsyncClient, Client
 from xihe.client.errors import ValidationError
 
 # Labels chosen so that reading them leftmost-first gives other values (the circuit is not symmetric).
@@ -146,3 +147,14 @@ def test_native_api_body_with_qasm_text(server: Server, client: Client) -> None:
     # X on qubit 0: Z0 = -1 (label "IZ": qubit 0 is the rightmost character), Z1 = +1.
     assert answer["label_order"] == "qubit0_rightmost"
     assert answer["pubs"][0]["values"] == [[-1.0, 1.0]]
+
+
+def test_async_client_estimate_gives_the_same_exact_values(server: Server, client: Client) -> None:
+    async def run() -> list[list[float]]:
+        async with AsyncClient(server.url, token=client.token) as aclient:
+            job = await aclient.estimate(xihe_circuit(), OBSERVABLES, backend="sim", parameter_values=BINDINGS,
+                                         precision=0.0)
+            [pub] = await job.estimates(timeout=WAIT_S)
+            return pub.values
+
+    np.testing.assert_allclose(asyncio.run(run()), exact_values(), atol=1e-9)

@@ -13,13 +13,16 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 from xihe.client.config import resolve_config
+from xihe.client.estimate import ObservableLike, PubEstimate, estimate_body, estimates_from_json
 from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
 from xihe.client.payloads import (
     CircuitInput,
+    CircuitLike,
     list_params,
     new_idempotency_key,
     submit_body,
@@ -74,6 +77,16 @@ class AsyncJob:
     async def cancel(self) -> JobInfo:
         self.info = JobInfo.from_json(await self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
         return self.info
+
+
+class AsyncEstimateJob(AsyncJob):
+    """An estimation job for asyncio code: :meth:`estimates` waits and gives each PUB's values and std errors."""
+
+    async def estimates(self, timeout: float | None = None, progress: bool = False) -> list[PubEstimate]:
+        if not self.info.finished:
+            await self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)  # raises the typed error of a failed or cancelled job
+        return estimates_from_json(await self._client._transport.request("GET", f"estimate/{self.id}"))
 
 
 class AsyncClient:
@@ -146,6 +159,26 @@ class AsyncClient:
         headers = {"Idempotency-Key": new_idempotency_key()}
         data = await self._transport.request("POST", "jobs", json=body, headers=headers)
         return AsyncJob(self, JobInfo.from_json(data))
+
+    async def estimate(
+        self,
+        circuit: CircuitLike,
+        observables: ObservableLike | Sequence[ObservableLike],
+        backend: str,
+        parameter_values: Sequence[Mapping[Any, float]] | None = None,
+        precision: float = 0.015625,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> AsyncEstimateJob:
+        """Submit one Estimator PUB as one job (see :meth:`xihe.client.Client.estimate`)."""
+        body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
+                             compile=compile, optimization_level=optimization_level, name=name, tags=tags,
+                             priority=priority)
+        return AsyncEstimateJob(self, JobInfo.from_json(await self._transport.request("POST", "estimate", json=body)))
 
     async def job(self, job_id: str) -> AsyncJob:
         return AsyncJob(self, await self._get_job(job_id))
