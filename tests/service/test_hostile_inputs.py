@@ -133,7 +133,7 @@ def test_a_wide_register_bomb_is_refused_before_any_gate_is_built(server: Server
         response = client.post("/jobs", json={"backend": "sim", "qasm": WIDE_BOMB, "shots": 10})
         assert response.status_code == 422, response.text
         body = response.json()
-        assert body["code"] == "too_many_qubits" and body["limit"] == "max_qubits"
+        assert body["code"] == "invalid_for_backend" and body["limit"] == "max_qubits"
         assert "1048576 qubits" in body["detail"] and "backend sim" in body["detail"]
     grown = api_peak_rss(server) - before
     assert grown < 40 * MIB, f"the API's peak RSS grew by {grown / MIB:.0f} MiB"

@@ -35,7 +35,7 @@ def _refusal(exc: QasmLimitError, where: str, device: Device | None) -> Problem:
     """The 4xx for a program over a limit: the user's own quota is a 403, the backend's width or the service's
     size limit a 422 (as the other quota and backend refusals are)."""
     if exc.limit == "max_qubits" and device is not None and exc.allowed >= device.num_qubits:
-        code, status = "too_many_qubits", 422
+        code, status = "invalid_for_backend", 422  # the code every other backend refusal has
         detail = (f"{where}the program declares {exc.found} qubits; backend {device.name} has {device.num_qubits} "
                   f"(line {exc.line}, column {exc.column})")
     elif exc.limit == "max_qubits":
