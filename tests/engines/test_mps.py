@@ -4,7 +4,8 @@ Seeded random circuits on 2-20 qubits (one- and two-qubit gates between any qubi
 the statevector engine's state to fidelity >= 1 - 1e-9; counts must follow the exact probabilities (chi-square);
 the bond dimension and truncation error are in every result and capped by ``max_bond_dimension``; a 40-qubit
 GHZ state with a ``t`` gate (which the statevector engine refuses at about 16 TiB) runs with ``engine="mps"``
-and is what ``engine="auto"`` picks.
+and is what ``engine="auto"`` picks. Noisy circuits (seeded trajectories) follow the density matrix's exact
+probabilities (chi-square).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from _qasmbench import chi2_pvalue
 
 from xihe.circuit import Circuit
 from xihe.engines import NoiseModel, choose_engine, simulate
-from xihe.engines.channels import depolarizing
+from xihe.engines.channels import amplitude_damping, depolarizing, thermal_relaxation
 from xihe.engines.mps import (
     bond_dimension_bound,
     check_bond_dimension,
@@ -168,14 +169,41 @@ def test_bound_is_tight_for_brickwork_and_counts_long_range_gates() -> None:
     assert reached == [2, 4, 8, 16, 32, 16, 8, 4, 2]
 
 
-def test_refuses_noise_and_mid_circuit_measurement() -> None:
+def test_refuses_mid_circuit_measurement() -> None:
     qc = Circuit(2, 2)
     qc.h(0).measure(0, 0).cx(0, 1).measure(1, 1)
     with pytest.raises(ExecutionError, match="mid-circuit"):
         simulate(qc, shots=10, engine="mps")
+
+
+def _noisy(n: int, seed: int) -> Circuit:
+    qc = random_circuit(200 + seed, n, 25)
+    qc.measure(list(range(n)), list(range(n)))
+    return qc
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_noisy_trajectories_follow_the_density_matrix_pauli_noise(seed: int) -> None:
+    qc = _noisy(6, seed)
     nm = NoiseModel()
-    nm.add_gate_error(depolarizing(0.01, 1), ["h"])
-    bell = Circuit(2, 2)
-    bell.h(0).cx(0, 1).measure([0, 1], [0, 1])
-    with pytest.raises(ExecutionError, match="ideal"):
-        simulate(bell, shots=10, noise=nm, engine="mps")
+    nm.add_gate_error(depolarizing(0.01, 1), ["h", "x", "y", "sx", "s", "t", "tdg", "u3"])
+    nm.add_gate_error(depolarizing(0.03, 2), ["cx", "cz", "swap", "ch", "cp"])
+    exact = simulate(qc, shots=0, noise=nm, engine="density_matrix").exact_probabilities
+    assert exact is not None
+    res = simulate(qc, shots=3000, seed=seed, noise=nm, engine="mps")
+    assert chi2_pvalue(res.counts, exact) > 1e-6
+    assert 1 < res.metadata["trajectories"] < 3000  # error-free shots share one trajectory
+
+
+def test_noisy_trajectories_follow_the_density_matrix_relaxation() -> None:
+    qc = _noisy(4, 7)
+    nm = NoiseModel()
+    relax = thermal_relaxation(20e3, 15e3, 400)
+    nm.add_gate_error(amplitude_damping(0.05).compose(relax), ["h", "x", "y", "sx", "s", "t", "tdg", "u3"])
+    nm.add_gate_error(depolarizing(0.03, 2).compose(relax.tensor(relax)), ["cx", "cz", "swap", "ch", "cp"])
+    exact = simulate(qc, shots=0, noise=nm, engine="density_matrix").exact_probabilities
+    assert exact is not None
+    res = simulate(qc, shots=800, seed=3, noise=nm, engine="mps")
+    assert chi2_pvalue(res.counts, exact) > 1e-6
+    assert res.metadata["trajectories"] == 800
+    assert res.metadata["truncation_error"] < 1e-12

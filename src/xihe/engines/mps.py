@@ -11,7 +11,9 @@ round-off is dropped, so the engine is exact until the bond dimension reaches th
 
 Shots are drawn one qubit at a time from the canonical form (centre on site 0, all shots at once), which costs
 ``shots * n * chi^2``. Every result's metadata states ``bond_dimension`` (largest reached), ``truncation_error``,
-``max_bond_dimension`` and ``cutoff``.
+``max_bond_dimension`` and ``cutoff``. Gate noise runs as seeded trajectories (:func:`sample_trajectories`):
+shots that draw the same branches of unitary-mixture channels share one trajectory; other channels draw a Kraus
+operator per shot from the state (``trajectories`` in the metadata counts the runs).
 
 Before running, :func:`bond_dimension_bound` bounds the bond dimension a circuit can reach (from the operator
 Schmidt rank of each gate across each cut) and :func:`estimate_memory` prices the tensors from it, so a caller
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -39,6 +42,8 @@ DEFAULT_MAX_BOND_DIMENSION = 256
 DEFAULT_CUTOFF = 1e-16
 # Widest gate the engine builds as one matrix (controlled gates with more qubits are refused).
 MAX_GATE_QUBITS = 10
+# An operation on a contracted block of sites: (chi_left, 2^k, chi_right) -> same shape.
+BlockOp = Callable[[np.ndarray], np.ndarray]
 _SWAP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.complex128)
 
 
@@ -106,14 +111,19 @@ class MPS:
     def apply_1q(self, q: int, u: np.ndarray) -> None:
         self.tensors[q] = np.einsum("ij,ajb->aib", u, self.tensors[q])
 
-    def _apply_contiguous(self, start: int, k: int, u: np.ndarray) -> None:
-        """Apply ``u`` (first qubit = site ``start``) on sites ``start .. start + k - 1``."""
+    def _apply_contiguous(self, start: int, k: int, u: np.ndarray | BlockOp) -> None:
+        """Apply ``u`` (first qubit = site ``start``) on sites ``start .. start + k - 1``.
+
+        ``u`` is a matrix, or a function from the contracted block ``(chi_left, 2^k, chi_right)`` (which holds the
+        whole norm: the centre is in it) to the new block.
+        """
         self._move_centre(start)
         theta: np.ndarray = self.tensors[start]
         for j in range(1, k):
             theta = np.tensordot(theta, self.tensors[start + j], axes=(theta.ndim - 1, 0))
         cl, cr = theta.shape[0], theta.shape[-1]
-        theta = np.einsum("xy,ayb->axb", u, theta.reshape(cl, 1 << k, cr))
+        block = theta.reshape(cl, 1 << k, cr)
+        theta = np.einsum("xy,ayb->axb", u, block) if isinstance(u, np.ndarray) else u(block)
         for j in range(k - 1):
             rest = 1 << (k - 1 - j)
             mat = theta.reshape(cl * 2, rest * cr)
@@ -144,10 +154,30 @@ class MPS:
 
     def apply(self, qubits: tuple[int, ...], u: np.ndarray) -> None:
         """Apply a ``2^k x 2^k`` matrix on ``qubits`` (``qubits[0]`` the most significant index bit)."""
-        k = len(qubits)
-        if k == 1:
+        if len(qubits) == 1:
             self.apply_1q(qubits[0], u)
             return
+        self._apply_block(qubits, [u], lambda mats: mats[0])
+
+    def apply_kraus(self, qubits: tuple[int, ...], kraus: list[np.ndarray], rng: np.random.Generator) -> None:
+        """One trajectory step of a channel: Kraus operator ``K_i`` drawn with probability ``||K_i psi||^2``."""
+
+        def choose(mats: list[np.ndarray]) -> BlockOp:
+            def op(block: np.ndarray) -> np.ndarray:
+                outs = [np.einsum("xy,ayb->axb", m, block) for m in mats]
+                weights = np.array([float(np.vdot(o, o).real) for o in outs])
+                i = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
+                i = min(i, len(outs) - 1)
+                return outs[i] * (math.sqrt(weights.sum() / weights[i]))
+
+            return op
+
+        self._apply_block(qubits, kraus, choose)
+
+    def _apply_block(self, qubits: tuple[int, ...], mats: list[np.ndarray],
+                     make: Callable[[list[np.ndarray]], np.ndarray | BlockOp]) -> None:
+        """Bring ``qubits`` next to each other, apply ``make(mats in site order)`` there, and move them back."""
+        k = len(qubits)
         order = sorted(qubits)
         start = order[0]
         swaps: list[int] = []
@@ -156,8 +186,9 @@ class MPS:
                 self._apply_contiguous(s, 2, _SWAP)
                 swaps.append(s)
         perm = [qubits.index(q) for q in order]
-        ut = u.reshape((2,) * (2 * k)).transpose(perm + [p + k for p in perm]).reshape(1 << k, 1 << k)
-        self._apply_contiguous(start, k, ut)
+        in_order = [np.ascontiguousarray(m.reshape((2,) * (2 * k)).transpose(perm + [p + k for p in perm])
+                                         .reshape(1 << k, 1 << k)) for m in mats]
+        self._apply_contiguous(start, k, make(in_order))
         for s in reversed(swaps):
             self._apply_contiguous(s, 2, _SWAP)
 
@@ -191,19 +222,78 @@ def _check_program(prog: Program) -> None:
     if prog.is_dynamic:
         raise ExecutionError("the mps engine runs circuits whose measurements are all at the end (no mid-circuit "
                              "measurement, reset or condition); use engine='statevector'")
-    if prog.has_channels:
-        raise ExecutionError("the mps engine runs ideal circuits (readout error only) for now; use "
-                             "engine='trajectories' or 'density_matrix' for gate or relaxation noise")
 
 
 def run_program(prog: Program, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
-                cutoff: float = DEFAULT_CUTOFF) -> MPS:
-    """Evolve ``|0...0>`` through the body of an ideal, non-dynamic program."""
+                cutoff: float = DEFAULT_CUTOFF, rng: np.random.Generator | None = None,
+                branches: dict[int, int] | None = None) -> MPS:
+    """Evolve ``|0...0>`` through the body of a non-dynamic program (one trajectory when it has channels).
+
+    A channel that is a mixture of unitaries applies the unitary ``branches[i]`` for body instruction ``i``
+    (none when ``i`` is absent: the identity branch); any other channel draws a Kraus operator from ``rng``.
+    """
     _check_program(prog)
     state = MPS(prog.num_qubits, max_bond_dimension, cutoff)
-    for ins in prog.body:
-        state.apply(ins.qubits, instruction_matrix(ins))
+    for i, ins in enumerate(prog.body):
+        if ins.kind != "channel":
+            state.apply(ins.qubits, instruction_matrix(ins))
+            continue
+        assert ins.channel is not None
+        table = ins.channel.sampling_table
+        if table is None:
+            if rng is None:
+                raise ExecutionError("a trajectory through a non-unitary channel needs a random generator")
+            state.apply_kraus(ins.qubits, ins.channel.kraus, rng)
+        elif branches is not None and i in branches:
+            u = table[1][branches[i]]
+            assert u is not None
+            state.apply(ins.qubits, u)
     return state
+
+
+def _draw_branches(prog: Program, shots: int, rng: np.random.Generator) -> tuple[list[int], np.ndarray]:
+    """For each mixture channel of the body: its index and each shot's branch (-1: the identity)."""
+    where: list[int] = []
+    cols: list[np.ndarray] = []
+    for i, ins in enumerate(prog.body):
+        if ins.kind != "channel" or ins.channel is None or ins.channel.sampling_table is None:
+            continue
+        cumulative, unitaries = ins.channel.sampling_table
+        idx = np.minimum(np.searchsorted(cumulative, rng.random(shots) * cumulative[-1], side="right"),
+                         len(unitaries) - 1)
+        identity = np.array([u is None for u in unitaries])
+        where.append(i)
+        cols.append(np.where(identity[idx], -1, idx))
+    return where, (np.stack(cols, axis=1) if cols else np.zeros((shots, 0), dtype=np.int64))
+
+
+def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
+                        max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF
+                        ) -> tuple[np.ndarray, dict[str, float]]:
+    """``shots x n`` bits from noisy trajectories, and stats (``trajectories``, worst bond and truncation).
+
+    Branches of unitary-mixture channels (depolarizing, Pauli) do not depend on the state, so they are drawn for
+    all shots first and the shots that drew the same branches (most of them: the error-free ones) share one
+    trajectory. A program with other channels (damping, relaxation) runs one trajectory per shot.
+    """
+    where, branch = _draw_branches(prog, shots, rng)
+    general = any(ins.kind == "channel" and ins.channel is not None and ins.channel.sampling_table is None
+                  for ins in prog.body)
+    if general:
+        groups, inverse = branch, np.arange(shots)
+    else:
+        groups, inverse = np.unique(branch, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    bits = np.zeros((shots, prog.num_qubits), dtype=np.uint8)
+    stats = {"trajectories": float(groups.shape[0]), "bond_dimension": 1.0, "truncation_error": 0.0}
+    for g in range(groups.shape[0]):
+        members = np.flatnonzero(inverse == g)
+        fixed = {where[j]: int(b) for j, b in enumerate(groups[g]) if b >= 0}
+        state = run_program(prog, max_bond_dimension, cutoff, rng, fixed)
+        bits[members] = state.sample(members.size, rng)
+        stats["bond_dimension"] = max(stats["bond_dimension"], state.max_bond_reached)
+        stats["truncation_error"] = max(stats["truncation_error"], state.truncation_error)
+    return bits, stats
 
 
 def final_mps(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
@@ -272,7 +362,7 @@ def check_bond_dimension(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX
 
 @register_engine
 class MPSEngine:
-    """Matrix product state simulation of ideal circuits; memory grows with the bond dimension, not ``2^n``."""
+    """Matrix product state simulation (noise by trajectories); memory grows with the bond dimension, not ``2^n``."""
 
     name = "mps"
 
@@ -295,16 +385,21 @@ class MPSEngine:
         check_memory(self.name, self.estimate_memory(circuit), self.max_memory_bytes,
                      f"a {circuit.num_qubits}-qubit matrix product state")
         prog = lower(circuit, noise)
-        state = run_program(prog, self.max_bond_dimension, self.cutoff)
         rng = np.random.default_rng(seed)
-        bits = state.sample(shots, rng)
+        if prog.has_channels:
+            bits, traj = sample_trajectories(prog, shots, rng, self.max_bond_dimension, self.cutoff)
+            stats: dict[str, float | int] = {"trajectories": int(traj["trajectories"]),
+                                             "bond_dimension": int(traj["bond_dimension"]),
+                                             "truncation_error": traj["truncation_error"]}
+        else:
+            state = run_program(prog, self.max_bond_dimension, self.cutoff)
+            bits = state.sample(shots, rng)
+            stats = {"bond_dimension": state.max_bond_reached, "truncation_error": state.truncation_error}
         rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
         for ins in prog.terminal:
             bit = bits[:, ins.qubits[0]]
             rows[:, ins.clbit] = apply_readout(bit, ins.readout, rng) if ins.readout is not None else bit
         counts, mem = rows_to_counts(rows, memory)
         return Result(counts=counts, shots=shots, memory=mem,
-                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits,
-                                        bond_dimension=state.max_bond_reached,
-                                        truncation_error=state.truncation_error,
+                      metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits, **stats,
                                         max_bond_dimension=self.max_bond_dimension, cutoff=self.cutoff))
