@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.helpers import BELL, Server, run_xihe, server_env, wait_all
+from tests.service.helpers import BELL, Server, run_xihe, server_env, slow_basis_state_qasm, wait_all
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.repositories import jobs, queue, users
@@ -40,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("xihe-hostile")
     # Plain-HTTP cookies so the test's httpx client can hold a web session on 127.0.0.1 (the editor route).
     env = server_env(data_dir, WORKERS="1", MAX_OPERATIONS_PER_CIRCUIT="100000", MAX_OPERATIONS_PER_JOB="200000",
-                     COOKIE_SECURE="false")
+                     COOKIE_SECURE="false", HEARTBEAT_SECONDS="0.2", LEASE_SECONDS="5")
     srv = Server(data_dir, env).start()
     yield srv
     srv.stop()
@@ -253,3 +253,21 @@ def test_a_result_is_never_stored_after_a_cancel_was_accepted(database: Database
         job = jobs.get_job(session, job_id)
         assert job is not None and job.status == JobStatus.CANCELLED.value
         assert jobs.results_for(session, job_id) == []
+
+
+def test_cancel_stops_a_job_stuck_in_one_long_run(client: httpx.Client) -> None:
+    # One verbatim 22-qubit circuit of ~90,000 gates: a single work item the executor cannot interrupt, which
+    # runs far past any wait below (its wall limit is 600 s). Without the worker ending itself on a cancel it
+    # stays RUNNING until it completes.
+    program = slow_basis_state_qasm(0, 22, 1000)
+    job = client.post("/jobs", json={"backend": "sim", "qasm": program, "shots": 10, "compile": False}).json()
+    assert job["status"] == "QUEUED", job
+    while client.get(f"/jobs/{job['id']}").json()["status"] == "QUEUED":
+        pass
+    cancel = client.post(f"/jobs/{job['id']}/cancel")
+    assert cancel.status_code == 200 and cancel.json()["status"] in ("RUNNING", "CANCELLED"), cancel.text
+    body = client.get(f"/jobs/{job['id']}", params={"wait": 60}).json()  # a long poll, not a time limit
+    assert body["status"] == "CANCELLED" and body["result"] is None, body
+    # The service still runs jobs (the supervisor started a fresh worker).
+    done = wait_all(client, [client.post("/jobs", json={"backend": "sim", "qasm": BELL, "shots": 10}).json()["id"]])
+    assert next(iter(done.values()))["status"] == "DONE"

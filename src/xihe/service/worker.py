@@ -42,6 +42,7 @@ class RunningJob:
     wall_seconds: float
     started: float = field(default_factory=time.monotonic)
     cancel_requested: bool = False
+    cancel_seen: float | None = None  # when a heartbeat first brought the cancel request back
     lease_lost: bool = False
     wall_exceeded: bool = False
 
@@ -256,6 +257,16 @@ class Heartbeat:
             return
         running.lease_lost = not state.held
         running.cancel_requested = state.cancel_requested
+        if state.cancel_requested and worker.hard_wall_limit:
+            if running.cancel_seen is None:
+                running.cancel_seen = time.monotonic()
+            elif time.monotonic() - running.cancel_seen >= self.interval:
+                # The run reached no cooperative check within a beat (one long kernel): record CANCELLED, then
+                # end this process; the supervisor starts a fresh worker. If the job ended meanwhile, keep going.
+                elapsed = time.monotonic() - running.started
+                if worker.finish(running.job_id, queue.Ending.cancelled(elapsed)):
+                    log.warning("job %s cancelled while running; ending this worker to stop it", running.job_id)
+                    os._exit(75)
         if time.monotonic() - running.started > running.wall_seconds:
             running.wall_exceeded = True
             if worker.hard_wall_limit:
