@@ -28,10 +28,11 @@ from os import PathLike
 from pathlib import Path
 
 from xihe.circuit.circuit import Circuit
+from xihe.qasm import qasm3
 from xihe.qasm.errors import QasmError
-from xihe.qasm.exporter import dumps
 from xihe.qasm.limits import UNBOUNDED, ParseLimits, QasmLimitError
 from xihe.qasm.parser import Parser
+from xihe.qasm.qasm3 import dumps  # the exporter's OpenQASM 2, or OpenQASM 3 with version=3
 
 __all__ = ["UNBOUNDED", "ParseLimits", "QasmError", "QasmLimitError", "dump", "dumps", "load", "loads"]
 
@@ -73,7 +74,8 @@ def _parse(text: str, base_dir: Path | None, include_path: tuple[Path, ...], nam
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return Parser(base_dir, include_path, name, limits).parse(text, filename)
+        parse = Parser(base_dir, include_path, name, limits).parse  # one parser and its limits for QASM 2 and 3
+        return qasm3.parse3(text, parse, filename) if qasm3.is_qasm3(text) else parse(text, filename)
     finally:
         if enabled:
             gc.enable()

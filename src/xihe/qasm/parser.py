@@ -264,7 +264,7 @@ class Parser:
         if version.kind not in ("real", "int"):
             raise lx.error(f"expected the version number after 'OPENQASM', found {describe(version)}", version.pos)
         if float(version.text) != 2.0:
-            raise lx.error(f"unsupported OpenQASM version {version.text}; Xihe reads OpenQASM 2.0", version.pos)
+            raise lx.error(f"unsupported OpenQASM version {version.text}; Xihe reads OpenQASM 2.0 and 3", version.pos)
         lx.expect(";", "the 'OPENQASM' statement")
 
     def _include(self, lx: Lexer) -> None:

@@ -1,0 +1,248 @@
+"""OpenQASM 3 front end: the statements ``qiskit.qasm3.dumps`` writes for static circuits, read by the OpenQASM 2
+parser after a statement-by-statement rewrite that keeps every line where it was.
+
+Read: ``OPENQASM 3[.0];``, ``include "stdgates.inc";``, ``input float[64] name;`` (a free parameter),
+``qubit[n] q;`` / ``qubit q;``, ``bit[n] c;`` / ``bit c;``, gate calls with parameter expressions, ``gate``
+definitions, ``c[0] = measure q[0];`` / ``c = measure q;``, ``reset``, ``barrier``, ``delay[100ns] q[0];`` (units
+ns, us, µs, ms, s). Refused with line and column: control flow (``if``, ``for``, ``while``), subroutines, ``let``
+aliases, classical types and assignments, durations in ``dt``, and any name used in an expression that no
+``input`` declares.
+
+Because the rewritten text goes through :class:`xihe.qasm.parser.Parser`, the same :class:`ParseLimits`, gate
+table and error messages apply to both versions, and a QASM 3 error keeps its line (columns shift only inside a
+rewritten declaration or measurement).
+
+>>> from xihe import qasm
+>>> qc = qasm.loads('OPENQASM 3.0; include "stdgates.inc"; input float[64] t; qubit[2] q; bit[2] c;'
+...                 ' rx(t) q[0]; cx q[0], q[1]; c = measure q;')
+>>> sorted(qc.parameters), qc.count_ops()
+(['t'], {'rx': 1, 'cx': 1, 'measure': 2})
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from xihe.circuit.circuit import Circuit
+from xihe.qasm.errors import QasmError
+from xihe.qasm.exporter import dumps as dumps2
+
+_VERSION3 = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+3(?:\.\d+)?\s*;", re.DOTALL)
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+_STRING = re.compile(r'"[^"\n]*"')
+_STATEMENT = re.compile(r"[^;{}]*[;{}]")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_REFUSED = {
+    "if": "classical control flow (if/else)", "else": "classical control flow (if/else)",
+    "for": "'for' loops", "while": "'while' loops", "def": "subroutines ('def')", "let": "'let' aliases",
+    "const": "'const' declarations", "box": "'box'", "extern": "'extern'", "return": "'return'",
+    "int": "classical variables", "uint": "classical variables", "float": "classical variables",
+    "angle": "classical variables", "bool": "classical variables", "duration": "classical variables",
+    "stretch": "'stretch'", "output": "'output' declarations", "cal": "pulse calibrations",
+    "defcal": "pulse calibrations", "defcalgrammar": "pulse calibrations", "ctrl": "gate modifiers",
+    "inv": "gate modifiers", "pow": "gate modifiers", "negctrl": "gate modifiers", "break": "'break'",
+    "continue": "'continue'", "switch": "'switch'", "gphase": "'gphase'",
+}
+_DELAY_UNITS = {"ns": "ns", "us": "us", "µs": "us", "ms": "ms", "s": "s"}
+
+
+def is_qasm3(text: str) -> bool:
+    """True when the program's version line says OpenQASM 3 (comments and blank lines may come before it)."""
+    return _VERSION3.match(text) is not None
+
+
+def _blank(text: str) -> str:
+    """``text`` with every character but newlines turned into a space (keeps lines and columns)."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+class _Rewriter:
+    def __init__(self, source: str, filename: str | None) -> None:
+        self.source = source
+        self.filename = filename
+        self.inputs: set[str] = set()
+        self.gate_depth = 0
+
+    def error(self, message: str, offset: int) -> QasmError:
+        line, column = _position(self.source, offset)
+        return QasmError(message, line, column, self.filename)
+
+    def rewrite(self) -> str:
+        masked = _COMMENT.sub(lambda m: _blank(m.group()), self.source)
+        # Strings (an include's file name) are copied as they are; the statement matcher must not look inside.
+        protected = _STRING.sub(lambda m: "\x00" * len(m.group()), masked)
+        out: list[str] = []
+        position = 0
+        for match in _STATEMENT.finditer(protected):
+            out.append(masked[position:match.start()])
+            out.append(self.statement(masked[match.start():match.end()], match.start()))
+            position = match.end()
+        out.append(masked[position:])
+        return "".join(out)
+
+    def statement(self, text: str, offset: int) -> str:
+        body = text.strip()
+        lead = len(text) - len(text.lstrip())
+        at = offset + lead
+        word = re.match(_IDENT + "|µ", body)
+        head = word.group() if word else ""
+        if body == "}":
+            self.gate_depth = max(self.gate_depth - 1, 0)
+            return text
+        if head == "gate" and body.endswith("{"):
+            self.gate_depth += 1
+            return text
+        if body.endswith("{"):
+            raise self.error(f"{_REFUSED.get(head, 'this block')} is not supported in OpenQASM 3 input yet", at)
+        if head in _REFUSED:
+            raise self.error(f"{_REFUSED[head]} is not supported in OpenQASM 3 input yet", at)
+        if head == "OPENQASM":
+            return re.sub(r"OPENQASM\s+3(?:\.\d+)?", "OPENQASM 2.0", text, count=1)
+        if head == "input":
+            return self.input(text, body, at)
+        if head in ("qubit", "bit"):
+            return self.declaration(text, body, head, at)
+        if head == "delay":
+            return self.delay(text, at)
+        measured = re.fullmatch(rf"({_IDENT}(?:\s*\[\s*\d+\s*\])?)\s*=\s*measure\s+(.+?)\s*;", body, re.DOTALL)
+        if measured:
+            return text[:lead] + f"measure {measured.group(2)} -> {measured.group(1)};"
+        if "=" in body:
+            raise self.error("classical assignments are not supported in OpenQASM 3 input yet", at)
+        return text
+
+    def input(self, text: str, body: str, at: int) -> str:
+        match = re.fullmatch(rf"input\s+(?:float|angle)(?:\s*\[\s*\d+\s*\])?\s+({_IDENT})\s*;", body)
+        if not match:
+            raise self.error("only 'input float[64] name;' (a circuit parameter) is read as an input", at)
+        self.inputs.add(match.group(1))
+        return _blank(text)
+
+    def declaration(self, text: str, body: str, kind: str, at: int) -> str:
+        match = re.fullmatch(rf"{kind}\s*(?:\[\s*(\d+)\s*\])?\s+({_IDENT})\s*;", body)
+        if not match:
+            raise self.error(f"expected '{kind}[size] name;' or '{kind} name;'", at)
+        size = match.group(1) or "1"
+        register = "qreg" if kind == "qubit" else "creg"
+        return text[:len(text) - len(text.lstrip())] + f"{register} {match.group(2)}[{size}];"
+
+    def delay(self, text: str, at: int) -> str:
+        match = re.search(r"delay\s*\[\s*([0-9.eE+-]+)\s*([A-Za-zµ]+)\s*\]", text)
+        if not match:
+            raise self.error("expected 'delay[<number><unit>] qubits;' (as in delay[100ns] q[0];)", at)
+        unit = _DELAY_UNITS.get(match.group(2))
+        if unit is None:
+            where = at + (match.start(2) - (len(text) - len(text.lstrip())))
+            raise self.error(f"delay unit '{match.group(2)}' is not supported; use ns, us, ms or s", where)
+        return text[:match.start()] + f"delay({match.group(1)}{unit})" + text[match.end():]
+
+    def check_parameters(self, parameters: set[str], masked: str) -> None:
+        """A name a QASM 3 program uses in an expression must be one of its ``input`` declarations."""
+        for name in sorted(parameters - self.inputs):
+            found = re.search(rf"\b{re.escape(name)}\b", masked)
+            raise self.error(f"'{name}' is not declared; declare a circuit parameter with 'input float[64] "
+                             f"{name};'", found.start() if found else 0)
+
+
+def to_qasm2(text: str, filename: str | None = None) -> tuple[str, set[str]]:
+    """The OpenQASM 2 text that reads as the OpenQASM 3 program ``text`` does, and the declared input names.
+
+    Raises :class:`QasmError` (with line and column) for a construct this front end does not read.
+    """
+    rewriter = _Rewriter(text, filename)
+    return rewriter.rewrite(), rewriter.inputs
+
+
+def parse3(text: str, parse: Callable[[str, str | None], Circuit], filename: str | None = None) -> Circuit:
+    """Read an OpenQASM 3 program with ``parse`` (the OpenQASM 2 parser, with its limits) after :func:`to_qasm2`."""
+    rewriter = _Rewriter(text, filename)
+    circuit = parse(rewriter.rewrite(), filename)
+    rewriter.check_parameters({str(p) for p in circuit.parameters}, _COMMENT.sub(lambda m: _blank(m.group()), text))
+    return circuit
+
+
+
+
+
+# -- writing ------------------------------------------------------------------------------------------------------
+# Gates Xihe writes by name that OpenQASM 3's stdgates.inc lacks: their definitions, written before use (each in
+# terms of stdgates.inc and earlier entries). Equal to Xihe's gates up to a global phase.
+_DEFINITIONS3 = {
+    "u0": "gate u0(gamma) q { U(0, 0, 0) q; }",
+    "sxdg": "gate sxdg a { s a; h a; s a; }",
+    "cu1": "gate cu1(lambda) a, b { u1(lambda/2) a; cx a, b; u1(-lambda/2) b; cx a, b; u1(lambda/2) b; }",
+    "cu3": "gate cu3(theta, phi, lambda) c, t { u1((lambda+phi)/2) c; u1((lambda-phi)/2) t; cx c, t; "
+           "u3(-theta/2, 0, -(phi+lambda)/2) t; cx c, t; u3(theta/2, phi, 0) t; }",
+    "csx": "gate csx a, b { h b; cu1(pi/2) a, b; h b; }",
+    "rzz": "gate rzz(theta) a, b { cx a, b; rz(theta) b; cx a, b; }",
+    "rxx": "gate rxx(theta) a, b { h a; h b; cx a, b; rz(theta) b; cx a, b; h a; h b; }",
+    "ryy": "gate ryy(theta) a, b { rx(pi/2) a; rx(pi/2) b; cx a, b; rz(theta) b; cx a, b; rx(-pi/2) a; "
+           "rx(-pi/2) b; }",
+    "rzx": "gate rzx(theta) a, b { h b; cx a, b; rz(theta) b; cx a, b; h b; }",
+}
+_DEPENDS = {"csx": ("cu1",)}
+_STD_GATES = frozenset({"p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "cx", "cy", "cz",
+                        "cp", "crx", "cry", "crz", "ch", "swap", "ccx", "cswap", "cu", "CX", "phase", "cphase", "id",
+                        "u1", "u2", "u3", "U"})
+_NOT_GATES = frozenset({"OPENQASM", "include", "qreg", "creg", "gate", "measure", "reset", "barrier", "if",
+                        "delay", "}"})
+_STATEMENT_HEAD = re.compile(rf"^\s*(?:if\s*\([^)]*\)\s*)?({_IDENT})", re.MULTILINE)
+
+
+def _line3(line: str) -> str:
+    text = line.strip()
+    condition = re.match(rf"if\s*\(\s*({_IDENT})\s*==\s*(\d+)\s*\)\s*(.*)\Z", text)
+    if condition:
+        return f"if ({condition.group(1)} == {condition.group(2)}) {{ {_line3(condition.group(3))} }}"
+    if text.startswith("qreg "):
+        name, size = re.fullmatch(rf"qreg\s+({_IDENT})\s*\[(\d+)\];", text).groups()  # type: ignore[union-attr]
+        return f"qubit[{size}] {name};"
+    if text.startswith("creg "):
+        name, size = re.fullmatch(rf"creg\s+({_IDENT})\s*\[(\d+)\];", text).groups()  # type: ignore[union-attr]
+        return f"bit[{size}] {name};"
+    measured = re.fullmatch(r"measure\s+(.+?)\s*->\s*(.+?)\s*;", text)
+    if measured:
+        return f"{measured.group(2)} = measure {measured.group(1)};"
+    line = re.sub(r"^(\s*)u\(", r"\1U(", line)  # OpenQASM 3's built-in U is Xihe's u; stdgates.inc has no u
+    return re.sub(r"\bdelay\(([^)]*)\)", r"delay[\1]", line)
+
+
+def dumps3(circuit: Circuit) -> str:
+    """The circuit as an OpenQASM 3 program (``include "stdgates.inc"``, ``input float[64]`` per free parameter)
+    that ``qiskit.qasm3.loads`` and :func:`xihe.qasm.loads` read back."""
+    text = dumps2(circuit)
+    defined = set(re.findall(rf"^gate\s+({_IDENT})", text, re.MULTILINE))
+    used = {name for name in _STATEMENT_HEAD.findall(text) if name not in _NOT_GATES} - defined - {"u"}
+    needed: list[str] = []
+    for name in sorted(used - _STD_GATES):
+        for dependency in (*_DEPENDS.get(name, ()), name):
+            if dependency not in _DEFINITIONS3:
+                raise QasmError(f"gate '{dependency}' has no OpenQASM 3 spelling yet (write the circuit as "
+                                "OpenQASM 2, or decompose it)", 1, 1)
+            if dependency not in needed:
+                needed.append(dependency)
+    lines = ["OPENQASM 3.0;", 'include "stdgates.inc";']
+    lines.extend(f"input float[64] {name};" for name in sorted(str(p) for p in circuit.parameters))
+    lines.extend(_DEFINITIONS3[name] for name in needed)
+    for line in text.splitlines():
+        if line.startswith(("OPENQASM", "include")) or not line.strip():
+            continue
+        lines.append(line if line.startswith(("gate ", "}")) else _line3(line) if not line.startswith("  ")
+                     else "  " + _line3(line))
+    return "\n".join(lines) + "\n"
+
+
+def dumps(circuit: Circuit, version: int = 2) -> str:
+    """The circuit as OpenQASM ``version`` (2 or 3) text."""
+    if version == 2:
+        return dumps2(circuit)
+    if version == 3:
+        return dumps3(circuit)
+    raise ValueError(f"OpenQASM version {version!r}: Xihe writes 2 or 3")
+__all__ = ["dumps", "dumps3", "is_qasm3", "parse3", "to_qasm2"]
