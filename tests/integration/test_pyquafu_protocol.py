@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.client.live import WAIT_S, new_user_token, shared_server
-from tests.service.helpers import Server
+from tests.service.helpers import Server, run_xihe
 from xihe.service.api.routes.quafu import task_json
 from xihe.service.models import Job
 
@@ -103,3 +103,15 @@ def test_async_submit_then_recall_until_completed(server: Server, token: str) ->
         time.sleep(0.1)
         recalled = post(server, "scq_task_recall", token, task_id=queued["task_id"]).json()
     assert recalled["status"] == 2 and sum(eval(recalled["res"]).values()) == 200
+
+
+def test_the_legacy_protocol_shares_the_native_rate_limit(server: Server) -> None:
+    """One bucket and one burst for a user, whichever protocol the requests come by (a per-user limit of 1/s
+    allows a burst of two seconds' worth: 2 requests)."""
+    token = new_user_token(server, "quafu-chatty")
+    run_xihe("users", "limits", "quafu-chatty", "--rate-limit", "1", "--data-dir", str(server.data_dir),
+             env=server.env)
+    codes = [json.loads(post(server, "get_backends", token).text).get("status") for _ in range(4)]
+    assert codes[0] == 200 and codes.count(200) <= 3, codes
+    refused = json.loads(post(server, "get_backends", token).text)
+    assert refused["status"] != 200 and "too many requests" in refused["message"], refused

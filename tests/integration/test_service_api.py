@@ -8,7 +8,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.service.helpers import BELL, Server, basis_state_qasm, child_pids, run_xihe, server_env, wait_all
+from tests.service.helpers import (
+    BELL,
+    Server,
+    basis_state_qasm,
+    child_pids,
+    entangled_qasm,
+    run_xihe,
+    server_env,
+    wait_all,
+)
 
 RX_SWEEP = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nrx(theta) q[0];\nmeasure q[0] -> c[0];\n'
 # A few ms per circuit on line10 (8-qubit density matrix): a batch of 400 runs for seconds.
@@ -302,8 +311,7 @@ MALFORMED: list[tuple[str, dict | bytes, int, str, str]] = [
     ("not qasm at all", {"qasm": "print('hello')"}, 400, "qasm_syntax", "line"),
     ("unknown backend", {"qasm": BELL, "backend": "nope"}, 422, "unknown_backend", "nope"),
     ("too many qubits", {"qasm": basis_state_qasm(0, 12), "backend": "line10"}, 422, "invalid_for_backend", "12"),
-    ("too large for the machine's memory", {"qasm": basis_state_qasm(0, 34).replace("measure", "t q;\nmeasure")},
-     422, "too_large", "GiB"),
+    ("too large for the machine's memory", {"qasm": entangled_qasm(34)}, 422, "too_large", "GiB"),
     ("shots zero", {"qasm": BELL, "shots": 0}, 422, "invalid_request", "shots"),
     ("shots negative", {"qasm": BELL, "shots": -5}, 422, "invalid_request", "shots"),
     ("shots huge", {"qasm": BELL, "shots": 10**12}, 422, "invalid_request", "shots"),

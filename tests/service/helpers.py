@@ -30,6 +30,13 @@ def basis_state_qasm(value: int, num_qubits: int) -> str:
             "measure q -> c;\n")
 
 
+def entangled_qasm(num_qubits: int) -> str:
+    """A non-Clifford circuit no engine can take wide: T gates around CXs that pair each qubit with its mirror, so
+    every cut near the middle carries up to ``num_qubits / 2`` entangling gates (no stabilizer, no small MPS)."""
+    pairs = "".join(f"cx q[{i}],q[{num_qubits - 1 - i}];\n" for i in range(num_qubits // 2))
+    return basis_state_qasm(0, num_qubits).replace("measure", f"h q;\nt q;\n{pairs}t q;\nmeasure")
+
+
 @contextlib.contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """Create ``xihe_test_<random>`` on the tests' PostgreSQL (``tests/postgres.py``: ``XIHE_TEST_DATABASE_URL``,

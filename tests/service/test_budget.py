@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.service.helpers import basis_state_qasm
+from tests.service.helpers import basis_state_qasm, entangled_qasm
 from xihe import devices, qasm
 from xihe.service.budget import BASE_BYTES, estimate_job_memory
 
@@ -22,8 +22,13 @@ def test_wide_clifford_circuit_is_priced_as_a_tableau() -> None:
     assert estimate_job_memory(devices.get("sim"), [ghz(34)], BUDGET) < BASE_BYTES + 2**24
 
 
-def test_wide_non_clifford_circuit_exceeds_any_budget() -> None:
-    assert estimate_job_memory(devices.get("sim"), [t_layer(34)], BUDGET) > 2**38
+def test_wide_entangled_non_clifford_circuit_exceeds_any_budget() -> None:
+    assert estimate_job_memory(devices.get("sim"), [qasm.loads(entangled_qasm(34))], BUDGET) > 2**38
+
+
+def test_wide_product_state_is_priced_as_a_small_mps() -> None:
+    """A layer of T gates on 34 qubits never entangles: the MPS engine runs it exactly in a few MB."""
+    assert estimate_job_memory(devices.get("sim"), [t_layer(34)], BUDGET) < 2**30
 
 
 def test_noisy_twin_uses_a_density_matrix_when_small() -> None:

@@ -41,6 +41,10 @@ class DeviceCatalog:
                 self._devices[name] = devices.get(name)
         return self._devices[name]
 
+    def parallelism(self, backend: str, workers: int) -> int:
+        """How many of ``backend``'s jobs run at once: one on an exclusive backend, one per worker otherwise."""
+        return 1 if backend in self.exclusive_names() else int(workers)
+
     def exclusive_names(self) -> set[str]:
         """Backends that run one job at a time (twins and hardware)."""
         if self._exclusive is None:

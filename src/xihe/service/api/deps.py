@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -75,10 +76,8 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return user
 
 
-async def current_user(request: Request,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
-    """The authenticated user of a native API request, after the rate limit (429 with Retry-After)."""
-    user = authenticate(request, credentials)
+def rate_limit(request: Request, user: User) -> None:
+    """Take one request from ``user``'s bucket, or raise 429 with Retry-After: one rule for every protocol."""
     settings: Settings = request.app.state.settings
     if user.rate_limit_per_second is not None:  # a per-user limit: a burst of two seconds' worth
         rate, burst = user.rate_limit_per_second, max(1, math.ceil(2 * user.rate_limit_per_second))
@@ -89,7 +88,35 @@ async def current_user(request: Request,
         retry_after = max(1, math.ceil(wait))
         raise Problem(429, "rate_limited", f"too many requests; retry in {retry_after} s",
                       headers={"Retry-After": str(retry_after)})
+
+
+async def current_user(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The authenticated user of a native API request, after the rate limit (429 with Retry-After)."""
+    user = authenticate(request, credentials)
+    rate_limit(request, user)
     return user
+
+
+def backend_parallelism(request: Request, backend: str) -> int:
+    """How many of ``backend``'s jobs run at once on this deployment (for queue estimates)."""
+    catalog: DeviceCatalog = request.app.state.catalog
+    return catalog.parallelism(backend, request.app.state.settings.resolved_workers())
+
+
+async def wait_until_finished(request: Request, job_id: str, seconds: float,
+                              finished: Callable[[], Awaitable[bool]]) -> None:
+    """The long poll every protocol uses: return once ``finished()`` or after ``seconds`` (at most the server's
+    ``max_wait_seconds``); the watcher wakes the wait when the job finishes (see :mod:`xihe.service.watch`)."""
+    settings: Settings = request.app.state.settings
+    deadline = time.monotonic() + min(seconds, float(settings.max_wait_seconds))
+    watcher = request.app.state.watcher
+    while not await finished():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if await watcher.wait_finished(job_id, min(remaining, 5.0)):
+            return
 
 
 async def require_admin(user: Annotated[User, Depends(current_user)]) -> User:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from xihe.circuit.draw import draw_svg
+from xihe.service.api.deps import backend_parallelism
 from xihe.service.clock import utcnow
 from xihe.service.models import Job
 from xihe.service.repositories import calibrations, jobs
@@ -35,14 +36,6 @@ MAX_RESULTS_SHOWN = 12
 MAX_DRAWN_OPERATIONS = 1500
 STALE_CALIBRATION_DAYS = 7  # older than this when the job ran: the page says so
 STATUSES = [s.value for s in JobStatus]
-
-
-def _parallelism(request: Request, backend: str) -> int:
-    """As the API computes it: an exclusive backend runs one job at a time, a simulator one per worker."""
-    devices = catalog(request)
-    if backend in devices.names() and backend in devices.exclusive_names():
-        return 1
-    return int(request.app.state.settings.resolved_workers())
 
 
 def queue_text(position: int, running: int, start: datetime | None, now: datetime) -> str:
@@ -94,7 +87,7 @@ def jobs_page(request: Request, user: PageUser, status: str | None = None, backe
         rows, total = jobs.list_jobs(session, user.id, status=status, backend=backend, tag=tag, limit=PAGE_SIZE,
                                      offset=(page - 1) * PAGE_SIZE)
         items = [job_public(session, job, with_results=False,
-                            parallelism=_parallelism(request, job.backend)) for job in rows]
+                            parallelism=backend_parallelism(request, job.backend)) for job in rows]
     context = {"nav": "jobs", "jobs": items, "total": total, "page": page,
                "pages": max(1, -(-total // PAGE_SIZE)), "statuses": STATUSES,
                "backends": catalog(request).names(),
@@ -111,7 +104,7 @@ def jobs_status(request: Request, user: JsonUser, ids: str = "") -> Response:
             job = jobs.get_user_job(session, user.id, job_id)
             if job is not None:
                 public = job_public(session, job, with_results=False,
-                                    parallelism=_parallelism(request, job.backend))
+                                    parallelism=backend_parallelism(request, job.backend))
                 items.append(_status_fields(public, _queue_fields(session, public)))
     return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
 
@@ -121,7 +114,7 @@ def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPubl
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
-        public = job_public(session, job, parallelism=_parallelism(request, job.backend))
+        public = job_public(session, job, parallelism=backend_parallelism(request, job.backend))
         return job, public, _queue_fields(session, public)
 
 
@@ -131,7 +124,7 @@ def job_status(request: Request, job_id: str, user: JsonUser) -> Response:
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             return JSONResponse({"detail": f"no job {job_id!r}"}, status_code=404)
-        public = job_public(session, job, with_results=False, parallelism=_parallelism(request, job.backend))
+        public = job_public(session, job, with_results=False, parallelism=backend_parallelism(request, job.backend))
         fields = _status_fields(public, _queue_fields(session, public))
     return JSONResponse(fields, headers={"Cache-Control": "no-store"})
 

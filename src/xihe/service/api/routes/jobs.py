@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -10,7 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from xihe.limits import MAX_PAGE_SIZE
-from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
+from xihe.service.api.deps import (
+    CatalogDep,
+    DatabaseDep,
+    SettingsDep,
+    UserDep,
+    backend_parallelism,
+    wait_until_finished,
+)
 from xihe.service.db import Database
 from xihe.service.models import User
 from xihe.service.problems import Problem, not_found, problem_responses
@@ -21,13 +27,6 @@ from xihe.service.submit import prepare_job, submit_job
 from xihe.service.views import job_public
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
-
-
-def _parallelism(request: Request, backend: str) -> int:
-    catalog = request.app.state.catalog
-    if backend in catalog.exclusive_names():
-        return 1
-    return int(request.app.state.settings.resolved_workers())
 
 
 @router.post("", status_code=201, response_model=JobPublic, operation_id="submit_job",
@@ -44,7 +43,7 @@ def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsD
             with database.write() as session:
                 outcome = submit_job(session, settings, catalog, user, body, idempotency_key=idempotency_key,
                                      prepared=prepared)
-                public = job_public(session, outcome.job, parallelism=_parallelism(request, body.backend))
+                public = job_public(session, outcome.job, parallelism=backend_parallelism(request, body.backend))
             break
         except IntegrityError:
             # Two submits with one Idempotency-Key raced (PostgreSQL): the loser replays the winner's job.
@@ -74,7 +73,7 @@ def _load(database: Database, user: User, job_id: str, parallelism_of: Request) 
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise not_found("job", job_id)
-        return job_public(session, job, parallelism=_parallelism(parallelism_of, job.backend))
+        return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend))
 
 
 def _status(database: Database, user: User, job_id: str) -> JobStatus:
@@ -104,16 +103,11 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
     a watcher wakes the request when the job finishes (see :mod:`xihe.service.watch`).
     """
     if wait > 0:
-        deadline = time.monotonic() + min(wait, settings.max_wait_seconds)
-        watcher = request.app.state.watcher
-        status = await _off_loop(database, _status, database, user, job_id)
-        while not status.is_terminal:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            if await watcher.wait_finished(job_id, min(remaining, 5.0)):
-                break  # seen finished: the full read below returns it
-            status = await _off_loop(database, _status, database, user, job_id)
+        async def finished() -> bool:
+            status: JobStatus = await _off_loop(database, _status, database, user, job_id)
+            return status.is_terminal
+
+        await wait_until_finished(request, job_id, wait, finished)
     return await _off_loop(database, _load, database, user, job_id, request)  # type: ignore[no-any-return]
 
 
@@ -126,7 +120,7 @@ def cancel(request: Request, job_id: str, user: UserDep, database: DatabaseDep) 
             raise not_found("job", job_id)
         if not JobStatus(job.status).is_terminal:
             jobs.request_cancel(session, job)
-        return job_public(session, job, parallelism=_parallelism(request, job.backend))
+        return job_public(session, job, parallelism=backend_parallelism(request, job.backend))
 
 
 __all__ = ["Problem", "router"]

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -43,7 +41,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from xihe.devices.registry import SIM_ALIAS, SIM_ALIAS_SYSTEM_ID
-from xihe.service.api.deps import authenticate
+from xihe.service.api.deps import authenticate, rate_limit, wait_until_finished
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.quafu_legacy import expand_mc_rotations, non_finite_angle, pyquafu_counts, pyquafu_task_qasm
@@ -136,11 +134,10 @@ def _authenticate(request: Request) -> User:
         user = authenticate(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
     except Problem as exc:
         raise QuafuError(BAD_TOKEN, f"API token is invalid or expired: {exc.detail}") from exc
-    settings = request.app.state.settings
-    rate = user.rate_limit_per_second if user.rate_limit_per_second is not None else settings.rate_limit_per_second
-    wait = request.app.state.rate_limiter.take(user.id, rate, max(1, int(max(settings.rate_limit_burst, rate))))
-    if wait > 0:
-        raise QuafuError(SERVER_UNAVAILABLE, f"too many requests; retry in {max(1, math.ceil(wait))} s")
+    try:
+        rate_limit(request, user)
+    except Problem as exc:  # the same bucket and burst as the native API; the protocol has no 429
+        raise QuafuError(SERVER_UNAVAILABLE, exc.detail) from exc
     return user
 
 
@@ -286,16 +283,19 @@ def _submit(request: Request, user: User, form: dict[str, str]) -> str:
 
 async def _wait_for_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
     """The task once finished, or as it stands after the server's longest wait (pyquafu can retrieve it later)."""
-    deadline = time.monotonic() + float(request.app.state.settings.max_wait_seconds)
-    watcher = request.app.state.watcher
-    task = await run_in_threadpool(_load_task, request, user, task_id)
-    while task["status"] in (0, 1):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        await watcher.wait_for_change(min(remaining, 0.25))
-        task = await run_in_threadpool(_load_task, request, user, task_id)
-    return task
+    async def finished() -> bool:
+        return await run_in_threadpool(_task_finished, request, user, task_id)
+
+    await wait_until_finished(request, task_id, float(request.app.state.settings.max_wait_seconds), finished)
+    return await run_in_threadpool(_load_task, request, user, task_id)
+
+
+def _task_finished(request: Request, user: User, task_id: str) -> bool:
+    with request.app.state.database.read() as session:
+        status = jobs.user_job_status(session, user.id, task_id)
+    if status is None:
+        raise QuafuError(BAD_REQUEST, f"no task {task_id!r} for this token", http_status=404)
+    return JobStatus(status).is_terminal
 
 
 @router.post("/get_backends/", operation_id="quafu_get_backends")
