@@ -9,6 +9,9 @@ Cases:
 - ``mps-ghzN``: GHZ-N (``h``, a ``cx`` chain) followed by one layer of ``t`` gates, measured; ``mps-brick50``:
   a 50-qubit brickwork of depth 6 (``u3`` layers, ``cx`` on alternating pairs); Xihe's ``mps`` engine against
   ``AerSimulator(method="matrix_product_state")``, 1,000 shots.
+- ``trajN``: QV-N with the ``dm`` noise on Xihe's ``trajectories`` engine against Aer's ``statevector`` method
+  (which samples trajectories); ``noisy-mps-ghzN``: the GHZ case with that noise (1e-3 on ``h``/``t`` too) on
+  Xihe's ``mps`` engine (trajectories) against Aer's ``matrix_product_state`` with the same noise model.
 
 Each (case, simulator) runs in its own process with ``threads`` threads (numba's and Aer's); the time is the wall
 time of the call that returns the counts (circuit construction and kernel compilation excluded). Xihe's density
@@ -28,7 +31,8 @@ import subprocess
 import sys
 import time
 
-DEFAULT_CASES = ["dm10", "dm12", "mps-ghz40", "mps-ghz60", "mps-ghz100", "mps-brick50"]
+DEFAULT_CASES = ["dm10", "dm12", "traj14", "traj16", "mps-ghz40", "mps-ghz60", "mps-ghz100", "mps-brick50",
+                 "noisy-mps-ghz40"]
 SHOTS = 1000
 
 
@@ -68,6 +72,10 @@ def _brick_qasm(n: int, depth: int) -> str:
 def case_qasm(case: str) -> str:
     if case.startswith("dm"):
         return _qv_qasm(int(case[2:]))
+    if case.startswith("traj"):
+        return _qv_qasm(int(case[4:]))
+    if case.startswith("noisy-mps-ghz"):
+        return _ghz_qasm(int(case[13:]))
     if case.startswith("mps-ghz"):
         return _ghz_qasm(int(case[7:]))
     if case.startswith("mps-brick"):
@@ -82,18 +90,20 @@ def _run_xihe(case: str, text: str) -> tuple[float, dict[str, int], dict[str, ob
 
     warm()
     qc = qasm.loads(text)
-    if case.startswith("dm"):
-        nm = NoiseModel()
-        nm.add_gate_error(depolarizing(1e-3, 1), ["u3"])
-        nm.add_gate_error(depolarizing(1e-2, 2), ["cx"])
-        simulate(qc.copy() if hasattr(qc, "copy") else qc, shots=10, seed=1, noise=nm, engine="density_matrix")
+    nm = NoiseModel()
+    nm.add_gate_error(depolarizing(1e-3, 1), ["u3", "h", "t"])
+    nm.add_gate_error(depolarizing(1e-2, 2), ["cx"])
+    engine = {"dm": "density_matrix", "tr": "trajectories", "no": "mps"}.get(case[:2])
+    if engine is not None:
+        simulate(qc, shots=10, seed=1, noise=nm, engine=engine)
         start = time.perf_counter()
-        res = simulate(qc, shots=SHOTS, seed=1, noise=nm, engine="density_matrix")
+        res = simulate(qc, shots=SHOTS, seed=1, noise=nm, engine=engine)
     else:
         start = time.perf_counter()
         res = simulate(qc, shots=SHOTS, seed=1, engine="mps")
     seconds = time.perf_counter() - start
-    meta = {k: v for k, v in res.metadata.items() if k in ("bond_dimension", "truncation_error", "superoperators")}
+    meta = {k: v for k, v in res.metadata.items()
+            if k in ("bond_dimension", "truncation_error", "kernel_passes", "trajectories")}
     if res.exact_probabilities:
         meta["probabilities"] = res.exact_probabilities
     return seconds, dict(res.counts), meta
@@ -106,11 +116,15 @@ def _run_aer(case: str, text: str, threads: int) -> tuple[float, dict[str, int],
     from qiskit_aer.noise import depolarizing_error
 
     qc = qiskit.qasm2.loads(text)
+    nm = AerNoiseModel()
+    nm.add_all_qubit_quantum_error(depolarizing_error(1e-3, 1), ["u3", "h", "t"])
+    nm.add_all_qubit_quantum_error(depolarizing_error(1e-2, 2), ["cx"])
     if case.startswith("dm"):
-        nm = AerNoiseModel()
-        nm.add_all_qubit_quantum_error(depolarizing_error(1e-3, 1), ["u3"])
-        nm.add_all_qubit_quantum_error(depolarizing_error(1e-2, 2), ["cx"])
         sim = AerSimulator(method="density_matrix", noise_model=nm, max_parallel_threads=threads)
+    elif case.startswith("traj"):
+        sim = AerSimulator(method="statevector", noise_model=nm, max_parallel_threads=threads)
+    elif case.startswith("noisy-mps"):
+        sim = AerSimulator(method="matrix_product_state", noise_model=nm, max_parallel_threads=threads)
     else:
         sim = AerSimulator(method="matrix_product_state", max_parallel_threads=threads)
     sim.run(qc, shots=10, seed_simulator=1).result()  # warm-up: load the library, build the noise passes
