@@ -1,7 +1,15 @@
-"""``transpile(circuit, target)``: run a preset pass list and record the layouts."""
+"""``transpile(circuit, target)``: run a preset pass list and record the layouts.
+
+Compiles with a seed are cached per target (a new calibration is a new :class:`Target`, so a new cache), keyed by
+the circuit's registers and operations, the level and the seed: a sweep or a resubmission of the same circuit is
+compiled once. Each call gets its own copy of the result.
+"""
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +32,27 @@ class TranspileResult:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
+# Per target: (circuit key, level, seed) -> result, least recently used dropped beyond CACHE_SIZE.
+CACHE_SIZE = 128
+CACHE_MAX_OPERATIONS = 100_000  # a bigger compiled circuit is not kept (memory)
+_cache: weakref.WeakKeyDictionary[Target, OrderedDict[Hashable, TranspileResult]] = weakref.WeakKeyDictionary()
+
+
+def _copy(result: TranspileResult) -> TranspileResult:
+    properties = {k: list(v) if isinstance(v, list) else v for k, v in result.properties.items()}
+    return TranspileResult(result.circuit.copy(), list(result.initial_layout), list(result.final_layout), properties)
+
+
+def _cache_key(circuit: Circuit, optimization_level: int, seed: int) -> Hashable | None:
+    key = (circuit.name, tuple(circuit.qregs), tuple(circuit.cregs), tuple(circuit.operations), optimization_level,
+           seed)
+    try:
+        hash(key)
+    except TypeError:  # an operation that cannot be hashed (never expected): compile without the cache
+        return None
+    return key
+
+
 def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, seed: int | None = None) -> \
         TranspileResult:
     """Compile ``circuit`` for ``target``.
@@ -34,6 +63,23 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
     >>> {op.gate.name for op in result.circuit} <= {"cz", "delay", "rx", "ry", "rz"}
     True
     """
+    key = _cache_key(circuit, optimization_level, seed) if seed is not None else None
+    if key is not None:
+        entries = _cache.get(target)
+        cached = entries.get(key) if entries is not None else None
+        if entries is not None and cached is not None:
+            entries.move_to_end(key)
+            return _copy(cached)
+    result = _transpile(circuit, target, optimization_level, seed)
+    if key is not None and len(result.circuit.operations) <= CACHE_MAX_OPERATIONS:
+        kept = _cache.setdefault(target, OrderedDict())
+        kept[key] = _copy(result)
+        while len(kept) > CACHE_SIZE:
+            kept.popitem(last=False)
+    return result
+
+
+def _transpile(circuit: Circuit, target: Target, optimization_level: int, seed: int | None) -> TranspileResult:
     if circuit.num_qubits > len(target.working_qubits):
         raise CompileError(f"the circuit has {circuit.num_qubits} qubits; the device has "
                            f"{len(target.working_qubits)} working qubits")
