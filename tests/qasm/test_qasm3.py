@@ -12,9 +12,11 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qasm2, qa
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import Operator
 
+from tests.client.live import WAIT_S, shared_server
 from xihe import qasm
 from xihe.circuit import Circuit
 from xihe.circuit import Parameter as XiheParameter
+from xihe.client import Client
 from xihe.qasm import ParseLimits, QasmError, QasmLimitError
 
 ONE_QUBIT = ["h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx"]
@@ -151,3 +153,25 @@ def test_the_qasm2_limits_apply_to_qasm3_programs() -> None:
 def test_a_comment_before_the_version_line_still_selects_version_3() -> None:
     text = "/* made by hand */\n// second\nOPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[1] q;\nh q[0];\n"
     assert qasm.loads(text).count_ops() == {"h": 1}
+
+
+def test_native_api_and_client_take_qasm3_in_the_qasm_field(tmp_path_factory: pytest.TempPathFactory,
+                                                             request: pytest.FixtureRequest) -> None:
+    server = shared_server(tmp_path_factory, request)
+    qc = QuantumCircuit(2, 2)
+    qc.x(0)
+    qc.delay(100, 1, unit="ns")
+    qc.cx(0, 1)
+    qc.measure([0, 1], [0, 1])
+    text = qasm3.dumps(qc)
+    with server.client() as http:
+        created = http.post("/jobs", json={"qasm": text, "backend": "sim", "shots": 50, "seed": 1})
+        assert created.status_code == 201, created.text
+        job = http.get(f"/jobs/{created.json()['id']}", params={"wait": 60}).json()
+        refused = http.post("/jobs", json={"qasm": text.replace("cx q[0], q[1];", "if (c[0]) {\n  x q[1];\n}"),
+                                           "backend": "sim"})
+    assert job["status"] == "DONE" and job["result"]["counts"] == {"11": 50}
+    assert refused.status_code == 400 and refused.json()["line"] > 1 and "if/else" in refused.json()["detail"]
+    with Client(server.url, token=server.token) as client:
+        result = client.run(text, backend="sim", shots=20, seed=2).result(timeout=WAIT_S)
+    assert not isinstance(result, list) and result.counts == {"11": 20}
