@@ -193,6 +193,7 @@ def test_noisy_trajectories_follow_the_density_matrix_pauli_noise(seed: int) -> 
     res = simulate(qc, shots=3000, seed=seed, noise=nm, engine="mps")
     assert chi2_pvalue(res.counts, exact) > 1e-6
     assert 1 < res.metadata["trajectories"] < 3000  # error-free shots share one trajectory
+    assert simulate(qc, shots=3000, seed=seed, noise=nm, engine="mps").counts == res.counts
 
 
 def test_noisy_trajectories_follow_the_density_matrix_relaxation() -> None:

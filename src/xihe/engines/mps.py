@@ -88,6 +88,13 @@ class MPS:
         self.truncation_error = 0.0
         self.max_bond_reached = 1
 
+    def copy(self) -> MPS:
+        """An independent copy (the tensors are shared: every update replaces a tensor, none is written in place)."""
+        out = MPS.__new__(MPS)
+        out.__dict__.update(self.__dict__)
+        out.tensors = list(self.tensors)
+        return out
+
     @property
     def bond_dimensions(self) -> list[int]:
         return [t.shape[2] for t in self.tensors[:-1]]
@@ -234,7 +241,15 @@ def run_program(prog: Program, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENS
     """
     _check_program(prog)
     state = MPS(prog.num_qubits, max_bond_dimension, cutoff)
-    for i, ins in enumerate(prog.body):
+    _advance(state, prog, 0, len(prog.body), rng, branches)
+    return state
+
+
+def _advance(state: MPS, prog: Program, start: int, stop: int, rng: np.random.Generator | None,
+             branches: dict[int, int] | None) -> None:
+    """Apply body instructions ``start .. stop - 1`` to ``state`` (see :func:`run_program`)."""
+    for i in range(start, stop):
+        ins = prog.body[i]
         if ins.kind != "channel":
             state.apply(ins.qubits, instruction_matrix(ins))
             continue
@@ -248,7 +263,6 @@ def run_program(prog: Program, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENS
             u = table[1][branches[i]]
             assert u is not None
             state.apply(ins.qubits, u)
-    return state
 
 
 def _draw_branches(prog: Program, shots: int, rng: np.random.Generator) -> tuple[list[int], np.ndarray]:
@@ -276,6 +290,7 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
     all shots first and the shots that drew the same branches (most of them: the error-free ones) share one
     trajectory. A program with other channels (damping, relaxation) runs one trajectory per shot.
     """
+    _check_program(prog)
     where, branch = _draw_branches(prog, shots, rng)
     general = any(ins.kind == "channel" and ins.channel is not None and ins.channel.sampling_table is None
                   for ins in prog.body)
@@ -286,10 +301,19 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
         inverse = inverse.reshape(-1)
     bits = np.zeros((shots, prog.num_qubits), dtype=np.uint8)
     stats = {"trajectories": float(groups.shape[0]), "bond_dimension": 1.0, "truncation_error": 0.0}
-    for g in range(groups.shape[0]):
+    fixed_of = [{where[j]: int(b) for j, b in enumerate(groups[g]) if b >= 0} for g in range(groups.shape[0])]
+    # Trajectories agree up to their first error: the error-free prefix is computed once, in order of first error.
+    first = [len(prog.body) if general or not f else min(f) for f in fixed_of]
+    base = MPS(prog.num_qubits, max_bond_dimension, cutoff)
+    at = 0
+    for g in sorted(range(groups.shape[0]), key=lambda g: first[g]):
         members = np.flatnonzero(inverse == g)
-        fixed = {where[j]: int(b) for j, b in enumerate(groups[g]) if b >= 0}
-        state = run_program(prog, max_bond_dimension, cutoff, rng, fixed)
+        start = 0 if general else first[g]
+        if not general:
+            _advance(base, prog, at, start, None, None)
+            at = start
+        state = MPS(prog.num_qubits, max_bond_dimension, cutoff) if general else base.copy()
+        _advance(state, prog, start, len(prog.body), rng, fixed_of[g])
         bits[members] = state.sample(members.size, rng)
         stats["bond_dimension"] = max(stats["bond_dimension"], state.max_bond_reached)
         stats["truncation_error"] = max(stats["truncation_error"], state.truncation_error)
