@@ -268,13 +268,14 @@ def submit_estimate(session: Session, settings: Settings, catalog: DeviceCatalog
 def estimate_items(payload: Mapping[str, Any]) -> list[executor.WorkItem]:
     """The job's items in order: per PUB, per binding, per group (one item per binding when exact)."""
     pubs = payload["estimate"]["pubs"]
-    plain = [(text, binding, int(pub["shots"])) for pub in pubs for binding in pub["bindings"]
+    plain = [(text, binding, int(pub["shots"]), bool(pub["exact"])) for pub in pubs for binding in pub["bindings"]
              for text in pub["texts"]]
     seeds = executor.item_seeds(int(payload["seed"]), len(plain))
+    # An exact item's value does not depend on compiling (a simulator runs any circuit as given): it is not compiled.
     return [executor.WorkItem(index=i, qasm=text, binding=binding, shots=max(shots, 1), seed=seeds[i],
-                              compile=bool(payload.get("compile", True)),
+                              compile=bool(payload.get("compile", True)) and not exact,
                               optimization_level=int(payload.get("optimization_level", 2)), memory=False)
-            for i, (text, binding, shots) in enumerate(plain)]
+            for i, (text, binding, shots, exact) in enumerate(plain)]
 
 
 def _exact_record(device: Device, item: executor.WorkItem, pub: Mapping[str, Any]) -> dict[str, Any]:
