@@ -18,6 +18,7 @@ from xihe.devices.defaults import DeviceDefaults
 from xihe.devices.execute import run_plan
 from xihe.devices.plan import ExecutionPlan, PlanOptions, build_plan, compact_circuit, plan_native
 from xihe.errors import ValidationError
+from xihe.status import DeviceKind, DeviceStatus
 
 if TYPE_CHECKING:
     from xihe.devices.compile import Compiled
@@ -46,17 +47,17 @@ class Device:
         defaults: DeviceDefaults | None = None,
         description: str = "",
     ) -> None:
-        if kind not in ("simulator", "twin", "hardware"):
+        if kind not in tuple(DeviceKind):
             raise ValidationError(f"device kind must be simulator, twin or hardware, not {kind!r}")
-        if status not in ("online", "maintenance", "offline"):
+        if status not in tuple(DeviceStatus):
             raise ValidationError(f"device status must be online, maintenance or offline, not {status!r}")
         self.name = name
         self.system_id = system_id
-        self.kind = kind
+        self.kind = DeviceKind(kind)
         self.target = target
         self.calibration = calibration
         self.history = history or CalibrationHistory(name, [calibration])
-        self.status = status
+        self.status = DeviceStatus(status)
         self.exclusive = exclusive
         self.max_shots = max_shots
         self.clifford_only = clifford_only

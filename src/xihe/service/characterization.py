@@ -38,6 +38,7 @@ from xihe.service.repositories import calibrations, jobs, performance, queue, us
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.settings import Settings
 from xihe.service.wakeup import JOBS_CHANNEL
+from xihe.status import DeviceStatus
 
 log = logging.getLogger("xihe.characterize")
 
@@ -66,8 +67,8 @@ def enqueue(session: Session, catalog: DeviceCatalog, user: User, backend: str, 
     if not 2 <= region_size <= working:
         raise Problem(422, "bad_region", f"region_size must be between 2 and {working} on {backend}",
                       stage="validate")
-    status = calibrations.backend_status_overrides(session).get(backend, str(getattr(device, "status", "online")))
-    if status != "online":
+    status = calibrations.backend_status(session, device)
+    if status is not DeviceStatus.ONLINE:
         raise Problem(409, "backend_unavailable", f"backend {backend} is {status}", stage="validate")
     seed = seed if seed is not None else secrets.randbits(31)
     payload = {"suite": suite, "seed": int(seed), "shots": int(shots), "region_size": int(region_size),
@@ -134,8 +135,8 @@ def enqueue_due(database: Database, catalog: DeviceCatalog, interval: timedelta,
         last = performance.last_run_times(session)
         for backend, requested in _last_requested(session).items():
             last[backend] = max(last.get(backend, requested), requested)
-        overrides = calibrations.backend_status_overrides(session)
-        devices = [catalog.get(name) for name in catalog.names() if overrides.get(name, "online") == "online"]
+        statuses = calibrations.backend_statuses(session, [catalog.get(name) for name in catalog.names()])
+        devices = [catalog.get(name) for name, status in statuses.items() if status is DeviceStatus.ONLINE]
         pending = performance.pending_backends(session)
         due = [name for name in due_for_characterization(devices, last, now, interval) if name not in pending]
         if not due:

@@ -32,6 +32,7 @@ from xihe.service.scheduling import effective_priority
 from xihe.service.schemas import JobCreate
 from xihe.service.settings import Settings
 from xihe.service.wakeup import JOBS_CHANNEL
+from xihe.status import DeviceStatus
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,8 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
                 return SubmitOutcome(job=job, created=False)
 
     device = catalog.get(request.backend)
-    status = calibrations.backend_status_overrides(session).get(request.backend, getattr(device, "status", "online"))
-    if status != "online":
+    status = calibrations.backend_status(session, device)
+    if status is not DeviceStatus.ONLINE:
         raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
     if prepared is None or prepared.request is not request:
         prepared = prepare_job(settings, catalog, request, user)

@@ -57,11 +57,9 @@ def status_and_queues(request: Request) -> tuple[dict[str, str], dict[str, int]]
     """Every backend's status (operator overrides applied) and queue length."""
     catalog = request.app.state.catalog
     with request.app.state.database.read() as session:
-        overrides = calibrations.backend_status_overrides(session)
+        status: dict[str, str] = dict(calibrations.backend_statuses(session, [catalog.get(n) for n in catalog.names()]))
         queued = jobs.queue_length(session)
     assert isinstance(queued, dict)
-    names = catalog.names()
-    status = {name: overrides.get(name, str(getattr(catalog.get(name), "status", "online"))) for name in names}
     return status, {name: int(queued.get(name, 0)) for name in catalog.names()}
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xihe.devices import Device
 from xihe.service.clock import utcnow
 from xihe.service.models import BackendState, CalibrationSnapshotRow
+from xihe.status import DeviceStatus
 
 
 def record_snapshot(session: Session, backend: str, snapshot_id: str, version: str, time: datetime,
@@ -50,8 +53,19 @@ def backend_status_overrides(session: Session) -> dict[str, str]:
     return {backend: status for backend, status in session.connection().execute(_OVERRIDES)}
 
 
+def backend_statuses(session: Session, devices: Iterable[Device]) -> dict[str, DeviceStatus]:
+    """Each backend's status now: the operator's override where one is set, else the device's own."""
+    overrides = backend_status_overrides(session)
+    return {device.name: DeviceStatus(overrides.get(device.name, device.status)) for device in devices}
+
+
+def backend_status(session: Session, device: Device) -> DeviceStatus:
+    """One backend's status now (see :func:`backend_statuses`)."""
+    return backend_statuses(session, [device])[device.name]
+
+
 def set_backend_status(session: Session, backend: str, status: str) -> None:
-    if status not in ("online", "maintenance", "offline"):
+    if status not in tuple(DeviceStatus):
         raise ValueError(f"status must be online, maintenance or offline, not {status!r}")
     row = session.get(BackendState, backend)
     if row is None:

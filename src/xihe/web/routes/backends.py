@@ -38,7 +38,7 @@ def backend_rows(request: Request) -> list[BackendRow]:
     """Every backend with the operator's status override applied and its queue (shared with the admin page)."""
     devices = catalog(request)
     with database(request).read() as session:
-        overrides = calibrations.backend_status_overrides(session)
+        statuses = calibrations.backend_statuses(session, [devices.get(name) for name in devices.names()])
         queued = jobs.queue_length(session)
         running = {name: jobs.running_count(session, name) for name in devices.names()}
         measured = {name: summary for name, (_, summary) in performance_runs.latest_summaries(session).items()}
@@ -48,7 +48,7 @@ def backend_rows(request: Request) -> list[BackendRow]:
         device = devices.get(name)
         gates = ["any gate"] if device.target.unconstrained else list(device.native_gates)
         rows.append(BackendRow(
-            name=name, kind=str(device.kind), status=overrides.get(name, str(device.status)),
+            name=name, kind=str(device.kind), status=statuses[name],
             num_qubits=int(device.num_qubits), num_working=len(device.working_qubits),
             queue_length=int(queued.get(name, 0)), running=running[name],
             native_gates=gates if len(gates) <= 12 else [*gates[:12], f"… {len(gates) - 12} more"],

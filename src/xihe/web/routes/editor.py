@@ -23,6 +23,7 @@ from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, jobs, users
 from xihe.service.schemas import JobCreate
 from xihe.service.submit import prepare_job, submit_job
+from xihe.status import DeviceStatus
 from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
 from xihe.web.sessions import csrf_matches
 
@@ -82,13 +83,12 @@ def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
         else:
             device = devices.get(body.backend)
             with database(request).read() as session:
-                status = calibrations.backend_status_overrides(session).get(
-                    body.backend, str(getattr(device, "status", "online")))
+                status = calibrations.backend_status(session, device)
             try:
                 device.validate(circuit, verbatim=not body.compile)
             except XiheError as exc:
                 answer["backend_error"] = str(exc)
-            if status != "online" and answer["backend_error"] is None:  # as submit_job refuses it
+            if status is not DeviceStatus.ONLINE and answer["backend_error"] is None:  # as submit_job refuses it
                 answer["backend_error"] = f"backend {body.backend} is {status}; it takes no new jobs now"
     answer["ok"] = answer["backend_error"] is None
     return answer

@@ -51,14 +51,14 @@ def _summary(device: Any, status: str, queued: int) -> dict[str, Any]:
 def list_(_user: UserDep, database: DatabaseDep, catalog: CatalogDep) -> list[BackendSummary]:
     """Every backend with its status, size and queue length."""
     with database.read() as session:
-        overrides = calibrations.backend_status_overrides(session)
+        statuses = calibrations.backend_statuses(session, [catalog.get(name) for name in catalog.names()])
         queued = jobs.queue_length(session)
         latest = performance.latest_summaries(session)
     assert isinstance(queued, dict)
     out = []
     for name in catalog.names():
         device = catalog.get(name)
-        status = overrides.get(name, str(getattr(device, "status", "online")))
+        status = statuses[name]
         out.append(BackendSummary(**_summary(device, status, queued.get(name, 0)),
                                   performance=_headline(latest.get(name))))
     return out
@@ -79,7 +79,7 @@ def get(name: str, _user: UserDep, database: DatabaseDep, catalog: CatalogDep, s
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     with database.read() as session:
-        status = calibrations.backend_status_overrides(session).get(name, str(getattr(device, "status", "online")))
+        status = calibrations.backend_status(session, device)
         queued = jobs.queue_length(session, name)
         row = calibrations.snapshot_at(session, name, at)
     calibration: CalibrationPublic | None = None

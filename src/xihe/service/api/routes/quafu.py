@@ -41,6 +41,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from xihe.devices.registry import SIM_ALIAS, SIM_ALIAS_SYSTEM_ID
+from xihe.service.api.compat import status_and_queues
 from xihe.service.api.deps import authenticate, rate_limit, wait_until_finished
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
@@ -173,14 +174,6 @@ def _backend_by_name(request: Request, name: str) -> Any:
                      http_status=404)
 
 
-def _status_overrides(request: Request) -> tuple[dict[str, str], dict[str, int]]:
-    from xihe.service.repositories import calibrations
-
-    with request.app.state.database.read() as session:
-        overrides = calibrations.backend_status_overrides(session)
-        queued = jobs.queue_length(session)
-    assert isinstance(queued, dict)
-    return overrides, queued
 
 
 def backend_entry(device: Any, status: str, queued: int) -> dict[str, Any]:
@@ -303,12 +296,12 @@ async def get_backends(request: Request) -> JSONResponse:
     """Every backend, as pyquafu's ``User.get_available_backends`` expects."""
 
     async def handle(request: Request, user: User, form: dict[str, str]) -> dict[str, Any]:
-        overrides, queued = await run_in_threadpool(_status_overrides, request)
+        statuses, queued = await run_in_threadpool(status_and_queues, request)
         catalog = request.app.state.catalog
         data = []
         for name in catalog.names():
             device = catalog.get(name)
-            status = overrides.get(name, str(getattr(device, "status", "online")))
+            status = statuses[name]
             data.append(backend_entry(device, status, queued.get(name, 0)))
             if name == "sim":  # the same simulator under a name pyquafu sends to the server (see SIM_ALIAS)
                 data.append(backend_entry(device, status, queued.get(name, 0)) | {
