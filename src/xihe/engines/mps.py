@@ -200,13 +200,24 @@ class MPS:
             self._apply_contiguous(s, 2, _SWAP)
 
     def sample(self, shots: int, rng: np.random.Generator) -> np.ndarray:
-        """``shots x n`` bits drawn from the state (column ``q`` is qubit ``q``)."""
-        self._move_centre(0)
+        """``shots x n`` bits drawn from the state (column ``q`` is qubit ``q``).
+
+        Sampling starts at the end of the chain nearer the centre (which moves there): from site 0 with every
+        other site right-orthonormal, or from site ``n - 1`` (tensors mirrored) with every other left-orthonormal.
+        """
+        if self.centre > (self.n - 1) / 2:
+            self._move_centre(self.n - 1)
+            chain = [t.transpose(2, 1, 0) for t in reversed(self.tensors)]
+            columns = list(range(self.n - 1, -1, -1))
+        else:
+            self._move_centre(0)
+            chain = self.tensors
+            columns = list(range(self.n))
         bits = np.zeros((shots, self.n), dtype=np.uint8)
         env = np.ones((shots, 1), dtype=np.complex128)
-        norm = float(np.vdot(self.tensors[0], self.tensors[0]).real)
+        norm = float(np.vdot(chain[0], chain[0]).real)
         env /= math.sqrt(norm)
-        for q, a in enumerate(self.tensors):
+        for q, a in zip(columns, chain, strict=True):
             v0 = env @ a[:, 0, :]
             v1 = env @ a[:, 1, :]
             p0 = np.einsum("ij,ij->i", v0.conj(), v0).real
