@@ -158,3 +158,11 @@ def test_async_client_estimate_gives_the_same_exact_values(server: Server, clien
             return pub.values
 
     np.testing.assert_allclose(asyncio.run(run()), exact_values(), atol=1e-9)
+
+
+def test_exact_values_need_the_statevector_engine(client: Client) -> None:
+    with pytest.raises(ValidationError, match="statevector"):
+        client.estimate(Circuit(2).h(0).cx(0, 1), {"ZZ": 1.0}, backend="sim-clifford", precision=0.0)
+    [pub] = client.estimate(Circuit(2).h(0).cx(0, 1), {"ZZ": 1.0}, backend="sim-clifford", precision=0.05,
+                            seed=1).estimates(timeout=WAIT_S)
+    assert pub.values == [[1.0]] and pub.stds == [[0.0]]  # a Bell pair's ZZ parity is +1 on every shot
