@@ -42,7 +42,7 @@ from xihe.service.schemas import JobCreate, ResultPublic
 from xihe.service.settings import Settings
 from xihe.service.submit import _check_quotas, _limit, plan_on_device
 from xihe.service.wakeup import JOBS_CHANNEL
-from xihe.status import JobKind
+from xihe.status import DeviceKind, DeviceStatus, JobKind
 
 ESTIMATE_KIND = JobKind.ESTIMATE
 MEASURE_REGISTER = "xihe_est"
@@ -203,7 +203,7 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
         where = f"pubs[{index}]"
         precision = request.precision if pub.precision is None else pub.precision
         exact = precision == 0
-        if exact and device.kind != "simulator":
+        if exact and device.kind != DeviceKind.SIMULATOR:
             raise _bad("exact_needs_simulator", f"{where}: precision 0 (exact values) needs an ideal simulator; "
                        f"{device.name} is a {device.kind}: give a precision > 0")
         shots = 0 if exact else shots_for(precision)
@@ -245,9 +245,8 @@ def submit_estimate(session: Session, settings: Settings, catalog: DeviceCatalog
     request = prepared.request
     now = now or utcnow()
     device = catalog.get(request.backend)
-    default = str(getattr(device, "status", "online"))
-    status = calibrations.backend_status_overrides(session).get(request.backend, default)
-    if status != "online":
+    status = calibrations.backend_status(session, device)
+    if status is not DeviceStatus.ONLINE:
         raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
     quota_view = JobCreate(qasm=request.pubs[0].circuit, backend=request.backend, shots=max(prepared.shots, 1))
     _check_quotas(session, settings, user, quota_view, prepared.num_items, prepared.widths, now)
