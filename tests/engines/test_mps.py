@@ -208,3 +208,19 @@ def test_noisy_trajectories_follow_the_density_matrix_relaxation() -> None:
     assert chi2_pvalue(res.counts, exact) > 1e-6
     assert res.metadata["trajectories"] == 800
     assert res.metadata["truncation_error"] < 1e-12
+
+
+def test_auto_picks_mps_for_a_wide_noisy_ghz() -> None:
+    qc = ghz_t(40)
+    nm = NoiseModel()
+    nm.add_gate_error(depolarizing(1e-3, 1), ["h", "t"])
+    nm.add_gate_error(depolarizing(1e-2, 2), ["cx"])
+    for q in range(40):
+        nm.add_readout_error(0.01, 0.02, q)
+    assert choose_engine(qc, nm) == "mps"
+    res = simulate(qc, shots=1000, seed=4, noise=nm)
+    assert res.metadata["engine"] == "mps"
+    ghz = res.counts.get("0" * 40, 0) + res.counts.get("1" * 40, 0)
+    # P(no gate error flips a bit and no readout flip) is about 0.4: the two GHZ outcomes stand far above the rest.
+    assert ghz > 200
+    assert max(v for k, v in res.counts.items() if k not in ("0" * 40, "1" * 40)) < 20

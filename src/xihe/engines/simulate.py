@@ -3,7 +3,8 @@
 ``auto`` picks: an ideal circuit (or one with readout error only) -> ``statevector``; noise on at most
 :data:`DENSITY_MATRIX_MAX_QUBITS` qubits -> ``density_matrix``, wider -> ``trajectories``; a Clifford circuit (with
 at most Pauli noise) too wide for those -> ``stabilizer``; an ideal circuit whose statevector does not fit but
-whose bond dimension bound (:func:`xihe.engines.mps.estimate_bond_dimension`) is within the MPS cap -> ``mps``.
+whose bond dimension bound (:func:`xihe.engines.mps.estimate_bond_dimension`) is within the MPS cap -> ``mps``
+(noisy ones likewise when the trajectories' statevector does not fit: ``mps`` then samples trajectories).
 
 >>> from xihe.circuit import Circuit
 >>> qc = Circuit(2, 2)
@@ -54,6 +55,8 @@ def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_
     fits = get_engine("trajectories").estimate_memory(circuit) <= limit
     if not fits and noise.is_pauli() and is_clifford(circuit):
         return "stabilizer"
+    if not fits and estimate_bond_dimension(circuit) <= DEFAULT_MAX_BOND_DIMENSION:
+        return "mps"
     return "trajectories"
 
 
