@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.paths import QASMBENCH
-from tests.service.helpers import Server, run_xihe
+from tests.service.helpers import Server, free_port, run_xihe
 
 ROW = re.compile(r"^\s*│?\s*([01]+)\s*│\s*(\d+)\s*│\s*([0-9.]+)\s*│\s*(█+)")
 
@@ -44,12 +45,13 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def xihe(home: Path, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def xihe(home: Path, *args: str, input_text: str | None = None, cwd: Path | None = None,
+         columns: int = 100) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIHE_")}
-    env |= {"HOME": str(home), "COLUMNS": "100", "NO_COLOR": "1"}
+    env |= {"HOME": str(home), "COLUMNS": str(columns), "NO_COLOR": "1"}
     return subprocess.run(
         [sys.executable, "-c", "from xihe.cli import main; main()", *args],
-        env=env, capture_output=True, text=True, timeout=WAIT_S, input=input_text, check=False,
+        env=env, capture_output=True, text=True, timeout=WAIT_S, input=input_text, check=False, cwd=cwd,
     )
 
 
@@ -183,3 +185,61 @@ def test_url_with_the_api_prefix_is_understood(server: Server, token: str, home:
     assert listed.returncode == 0, listed.stderr
     backends = {b["name"]: b for b in json.loads(listed.stdout)}
     assert (backends["line10"]["num_working_qubits"], backends["line10"]["max_connected_qubits"]) == (10, 9)
+
+
+BELL_X = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\nmeasure q -> c;\n'
+
+
+@pytest.mark.parametrize("command", [("users", "list"), ("users", "add", "ada"), ("users", "token", "ada"),
+                                     ("agent-token", "--device", "sim"), ("db", "current"), ("worker",)])
+def test_operator_commands_never_create_a_database(home: Path, command: tuple[str, ...]) -> None:
+    folder = home / "elsewhere"
+    folder.mkdir()
+    done = xihe(home, *command, cwd=folder)
+    expected = f"no Xihe database at {folder / '.xihe-data' / 'xihe.db'}; pass --data-dir or set XIHE_DATA_DIR"
+    assert done.returncode != 0 and expected in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (folder / ".xihe-data").exists()
+    # An empty file (what older versions left behind) is no Xihe database either, and stays as it was.
+    (folder / ".xihe-data").mkdir()
+    (folder / ".xihe-data" / "xihe.db").write_bytes(b"")
+    again = xihe(home, *command, "--data-dir", str(folder / ".xihe-data"), cwd=home)
+    assert again.returncode != 0 and "no Xihe database at" in again.stderr and "Traceback" not in again.stderr
+    assert (folder / ".xihe-data" / "xihe.db").stat().st_size == 0
+
+
+def test_serve_on_a_busy_port_says_so_before_changing_anything(home: Path) -> None:
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        done = xihe(home, "serve", "--port", str(port), "--data-dir", str(home / "data"), "--no-workers")
+    assert done.returncode != 0 and f"port {port} is in use; choose --port" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Errno" not in done.stderr
+    assert "demo" not in done.stdout and "Xihe on" not in done.stdout, done.stdout
+    assert not (home / "data" / "xihe.db").exists()
+
+
+def test_cancel_of_a_finished_job_says_nothing_to_cancel(server: Server, token: str, home: Path) -> None:
+    bell = home / "bell.qasm"
+    bell.write_text(BELL_X)
+    ran = xihe(home, "run", str(bell), "--backend", "sim", "--shots", "1", "--url", server.url, "--token", token)
+    assert ran.returncode == 0, ran.stderr
+    job_id = re.search(r"submitted job (\w+)", ran.stderr)
+    assert job_id
+    assert "1 shot, 1 outcome" in ran.stdout and "outcomes" not in ran.stdout, ran.stdout
+    cancelled = xihe(home, "cancel", job_id.group(1), "--url", server.url, "--token", token)
+    assert cancelled.returncode == 1, cancelled.stdout + cancelled.stderr
+    assert f"job {job_id.group(1)}: already DONE; nothing to cancel" in cancelled.stderr
+    assert "nothing to cancel" in xihe(home, "cancel", "--help").stdout
+
+
+def test_backends_table_fits_80_columns_without_cutting_names(server: Server, token: str, home: Path) -> None:
+    listed = xihe(home, "backends", "--json", "--url", server.url, "--token", token)
+    names = [b["name"] for b in json.loads(listed.stdout)]
+    table = xihe(home, "backends", "--url", server.url, "--token", token, columns=80)
+    assert table.returncode == 0, table.stderr
+    assert "conn/work/all" in table.stdout and "…" not in table.stdout, table.stdout
+    assert max(len(line.rstrip()) for line in table.stdout.splitlines()) <= 80
+    body = table.stdout.split("─" * 10, 1)[1].splitlines()
+    assert set(names) <= {line.split()[0] for line in body if line.strip()}, table.stdout

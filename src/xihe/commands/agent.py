@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -61,10 +62,13 @@ def register(app: typer.Typer) -> None:
     def agent_token(
         device: Annotated[str, typer.Option("--device", help="The device the token may serve.")],
         expires_days: Annotated[float | None, typer.Option(help="The token expires after this many days.")] = None,
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data folder (else XIHE_DATA_DIR).")]
+        = None,
     ) -> None:
         """Issue a device token for an agent (local database; shown once)."""
         from datetime import timedelta
 
+        from xihe.service.bootstrap import missing_database
         from xihe.service.catalog import DeviceCatalog
         from xihe.service.clock import utcnow
         from xihe.service.cluster.agents import issue_device_token
@@ -72,7 +76,12 @@ def register(app: typer.Typer) -> None:
         from xihe.service.problems import Problem
         from xihe.service.settings import Settings
 
-        database = Database.from_settings(Settings())
+        settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+        problem = missing_database(settings)
+        if problem:
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(1)
+        database = Database.from_settings(settings)
         expires = utcnow() + timedelta(days=expires_days) if expires_days else None
         try:
             with database.write() as session:

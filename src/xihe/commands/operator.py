@@ -34,6 +34,16 @@ def _database(settings: Settings) -> Database:
     return Database.from_settings(settings)
 
 
+def _existing_database(settings: Settings) -> Database:
+    """The settings' database; the command fails with one line when there is none (it never creates one)."""
+    from xihe.service.bootstrap import missing_database
+
+    problem = missing_database(settings)
+    if problem:
+        _fail(problem)
+    return _database(settings)
+
+
 def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
@@ -73,12 +83,15 @@ def serve_command(settings: Settings, *, workers: bool) -> None:
     import uvicorn
 
     from xihe.app import create_app
-    from xihe.service.bootstrap import check_schema, ensure_demo_user
+    from xihe.service.bootstrap import check_schema, ensure_demo_user, port_problem
     from xihe.service.catalog import DeviceCatalog
     from xihe.service.migrate import upgrade
     from xihe.service.supervisor import WorkerSupervisor
     from xihe.service.worker import record_calibrations
 
+    busy = port_problem(settings.host, settings.port)  # before anything is migrated, created or announced
+    if busy:
+        _fail(busy)
     database = _database(settings)
     if settings.is_embedded:
         upgrade(database)
@@ -146,7 +159,7 @@ def register(app: typer.Typer) -> None:
             unknown = sorted(set(backends) - set(DeviceCatalog().names()))
             if unknown:
                 _fail(f"unknown backend(s) {', '.join(unknown)}")
-        problem = check_schema(_database(settings))
+        problem = check_schema(_existing_database(settings))
         if problem:
             _fail(problem)
         supervisor = WorkerSupervisor(settings, processes or settings.resolved_workers(), backends=backends)
@@ -174,8 +187,8 @@ def register(app: typer.Typer) -> None:
         """Create a user and print a new API token (shown once)."""
         from xihe.service.repositories import users
 
+        database = _existing_database(_settings(data_dir=data_dir))
         secret = _read_password(password_value, password)
-        database = _database(_settings(data_dir=data_dir))
         with database.write() as session:
             if users.get_user_by_name(session, name) is not None:
                 _fail(f"user {name!r} exists")
@@ -190,7 +203,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOption = None,
     ) -> None:
         """Issue another API token for a user (shown once)."""
-        database = _database(_settings(data_dir=data_dir))
+        database = _existing_database(_settings(data_dir=data_dir))
         with database.write() as session:
             issued = _issue_cli_token(session, _existing_user(session, name), expires_days)
         typer.echo(issued.secret)
@@ -201,8 +214,8 @@ def register(app: typer.Typer) -> None:
         """Set a user's web login password (prompted)."""
         from xihe.service.repositories import users
 
+        database = _existing_database(_settings(data_dir=data_dir))
         secret = _read_password(password_value, True)
-        database = _database(_settings(data_dir=data_dir))
         with database.write() as session:
             user = _existing_user(session, name)
             users.set_password(session, user, secret or "")
@@ -216,7 +229,7 @@ def register(app: typer.Typer) -> None:
 
         from xihe.service.repositories import users
 
-        database = _database(_settings(data_dir=data_dir))
+        database = _existing_database(_settings(data_dir=data_dir))
         table = Table("name", "role", "created", "active tokens", "password")
         with database.read() as session:
             for user in users.list_users(session):
@@ -234,7 +247,7 @@ def register(app: typer.Typer) -> None:
         """Revoke a user's tokens (all of them, or one by id)."""
         from xihe.service.repositories import users
 
-        database = _database(_settings(data_dir=data_dir))
+        database = _existing_database(_settings(data_dir=data_dir))
         with database.write() as session:
             user = _existing_user(session, name)
             if token_id:
@@ -258,7 +271,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set a user's quotas and limits (unset ones keep the settings' defaults)."""
 
-        database = _database(_settings(data_dir=data_dir))
+        database = _existing_database(_settings(data_dir=data_dir))
         with database.write() as session:
             user = _existing_user(session, name)
             for field, value in (("jobs_per_day", jobs_per_day), ("max_shots", max_shots),
@@ -276,7 +289,7 @@ def register(app: typer.Typer) -> None:
         """Run the migrations up to REVISION (default: the latest). Run once per deployment, not per replica."""
         from xihe.service.migrate import current_revision, upgrade
 
-        database = _database(_settings(data_dir=data_dir))
+        database = _database(_settings(data_dir=data_dir))  # creating the schema is this command's job
         upgrade(database, revision)
         typer.echo(f"database at revision {current_revision(database)}")
 
@@ -285,4 +298,4 @@ def register(app: typer.Typer) -> None:
         """Print the database's schema revision."""
         from xihe.service.migrate import current_revision
 
-        typer.echo(current_revision(_database(_settings(data_dir=data_dir))) or "(empty)")
+        typer.echo(current_revision(_existing_database(_settings(data_dir=data_dir))) or "(empty)")

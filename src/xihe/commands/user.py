@@ -28,6 +28,7 @@ TokenOption = Annotated[str | None, typer.Option("--token", help="API token (els
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+FINISHED = frozenset({"DONE", "FAILED"})  # states a cancel cannot change
 HISTOGRAM_ROWS = 16
 HISTOGRAM_WIDTH = 40
 
@@ -74,7 +75,9 @@ def histogram(
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = sorted(ranked[:rows])
     peak = max((n for _, n in shown), default=1)
-    table = Table(title=f"{sum(counts.values())} shots, {len(counts)} outcomes", title_justify="left")
+    shots_seen, outcomes = sum(counts.values()), len(counts)
+    title = f"{shots_seen} shot{'' if shots_seen == 1 else 's'}, {outcomes} outcome{'' if outcomes == 1 else 's'}"
+    table = Table(title=title, title_justify="left")
     table.add_column("outcome (c0 leftmost)", style="bold")
     table.add_column("count", justify="right")
     table.add_column("prob", justify="right")
@@ -148,7 +151,11 @@ def register(app: typer.Typer) -> None:
         token: TokenOption = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
-        """List the backends with their size and status."""
+        """List the backends with their size and status.
+
+        qubits (conn/work/all): the largest connected group of working qubits, the working qubits, all qubits.
+        """
+        from rich import box
         from rich.table import Table
 
         with _client(url, token) as client:
@@ -156,11 +163,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([b.raw for b in found], indent=2, default=str))
             return
-        table = Table(title="Backends")
-        columns = ("name", "kind", "qubits (usable together/working/all)", "status", "queued", "system_id",
-                   "native gates")
-        for column in columns:
-            table.add_column(column)
+        # Light rules and two-space gaps, so 80 columns show every name, kind and size whole (only gates wrap).
+        table = Table(title="Backends", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
+        # qubits: the largest connected group of working qubits / working qubits / all qubits
+        for column in ("name", "kind", "qubits\nconn/work/all", "status", "queued", "system_id"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("native gates")
         colours = {"online": "green", "maintenance": "yellow", "offline": "red"}
         for b in found:
             status = f"[{colours.get(b.status, 'white')}]{b.status}[/]"
@@ -278,9 +286,20 @@ def register(app: typer.Typer) -> None:
         url: UrlOption = None,
         token: TokenOption = None,
     ) -> None:
-        """Cancel a queued or running job."""
+        """Cancel a queued or running job.
+
+        Exit status 0 when the job is now cancelled (or was already); 1 when it had already finished (DONE or
+        FAILED), with the message "job ID: already DONE; nothing to cancel".
+        """
         from xihe.client.progress import describe
 
         with _client(url, token) as client:
-            info = client.job(job_id).cancel()
+            handle = client.job(job_id)
+            if handle.info.status in FINISHED:
+                _console(stderr=True).print(f"job {handle.info.id}: already {handle.info.status}; nothing to cancel")
+                raise typer.Exit(1)
+            info = handle.cancel()
+        if info.status in FINISHED:  # it finished between the look and the cancel
+            _console(stderr=True).print(f"job {info.id}: already {info.status}; nothing to cancel")
+            raise typer.Exit(1)
         _console().print(f"job {info.id}: {describe(info)}")

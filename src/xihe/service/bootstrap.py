@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 from xihe.service.db import Database
 from xihe.service.repositories import users
@@ -40,4 +45,62 @@ def check_schema(database: Database) -> str | None:
     current = current_revision(database)
     if current != head:
         return f"database schema is at {current or 'nothing'}, expected {head}: run `xihe db upgrade`"
+    return None
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (None for another dialect or an in-memory database)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return None if not path or path == ":memory:" else path
+
+
+def _sqlite_has_schema(path: Path) -> bool:
+    """True if ``path`` is a SQLite file with Xihe's migration table, read without writing a byte to it."""
+    if not path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone()
+    except sqlite3.Error:
+        return False
+    return found is not None
+
+
+def missing_database(settings: Settings) -> str | None:
+    """A one-line message when the settings' database holds no Xihe schema, checked without creating anything.
+
+    Operator commands (``xihe users``, ``agent-token``, ``db current``) call this first: run from the wrong folder
+    they must say where they looked, not create an empty ``.xihe-data/xihe.db`` there and fail on a missing table.
+    """
+    url = settings.resolved_database_url()
+    path = _sqlite_file(url)
+    where = path or url.split("@")[-1]
+    message = f"no Xihe database at {where}; pass --data-dir or set XIHE_DATA_DIR"
+    if path is not None:
+        return None if _sqlite_has_schema(Path(path)) else message
+    from xihe.service.migrate import current_revision
+
+    database = Database(url)
+    try:
+        if current_revision(database) is None:
+            return message
+    finally:
+        database.dispose()
+    return None
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """None if ``host:port`` can be bound now, else a one-line message (checked before ``serve`` changes anything)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} is in use; choose --port"
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
     return None
