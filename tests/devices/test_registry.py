@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from xihe import devices
+from xihe.circuit import Circuit, gate_specs
 from xihe.devices.calibration import CalibrationHistory
 from xihe.devices.grid import generate_grid36
 from xihe.devices.quafu import target_from_chip_info
@@ -129,3 +130,23 @@ def test_calibration_history_finds_the_snapshot_in_force() -> None:
     assert recalibrated.target.error("cx", (0, 1)) == pytest.approx(0.1)
     assert recalibrated.calibration.id == snap.id and len(recalibrated.history) == 2
     assert d.target.error("cx", (0, 1)) == pytest.approx(0.004)  # the original is unchanged
+
+
+def test_sim_clifford_lists_exactly_the_gates_it_accepts() -> None:
+    """Its native gates are the table's Clifford column, and those are the gates it runs (a new user's report)."""
+    device = devices.get("sim-clifford")
+    specs = gate_specs()
+    assert device.native_gates == sorted(name for name, spec in specs.items() if spec.clifford)
+    assert "t" not in device.native_gates and "ccx" not in device.native_gates and "h" in device.native_gates
+    accepted = set()
+    for name, spec in specs.items():
+        arity = spec.num_qubits or 3
+        try:
+            device.validate(Circuit(arity).append(name, list(range(arity)), [0.3] * spec.num_params))
+            accepted.add(name)
+        except ValidationError:
+            pass
+    # Every listed gate runs; of the others only ``u0`` does (an idle: the identity whatever its parameter, though
+    # the table does not flag it Clifford), and parametrised gates at Clifford angles (not tried here).
+    assert accepted == set(device.native_gates) | {"u0"}
+    assert len(devices.get("sim").native_gates) == len(specs)  # the statevector simulator takes every gate

@@ -255,3 +255,15 @@ def test_collection_keeps_each_circuits_name_and_parameter_values(report: dict[s
     assert labelled["theta"] == [0.5, 1.5] and labelled["names"] == ["first", "second"]
     assert labelled["values"] == [{"theta": 0.5}, {"theta": 1.5}] and labelled["names_r"] == ["first", "second"]
     assert labelled["counts"] == {"10": 100} and labelled["status"] == "Finished"
+
+
+def test_devices_call_emulated_twins_sim_not_real(report: dict[str, Any], server: Server) -> None:
+    """The SDK labels ``devices[]`` rows ``real`` and ``simulated_chips[]`` rows ``sim``: twins are emulated."""
+    kinds = {row["name"]: row["kind"] for row in report["devices"]}
+    for twin in ("line10", "dongling", "grid36"):
+        assert kinds[twin] == "sim" and kinds[f"{twin}-sim"] == "sim"
+    assert kinds["sim"] == "sim" and "real" not in kinds.values()  # no hardware is configured on this server
+    rows = {row["name"]: row for row in report["devices"]}
+    assert rows["dongling"]["n_qubits"] == 106 and rows["dongling"]["limits"]["method"] == "noise_model"
+    detail = httpx.get(f"{server.url}/api/v1/devices/line10", timeout=30).json()
+    assert detail["kind"] == "sim"

@@ -86,7 +86,8 @@ class Device:
         if self.target.unconstrained:
             from xihe.circuit import gate_specs
 
-            return sorted(gate_specs())
+            specs = gate_specs()
+            return sorted(n for n in specs if specs[n].clifford or not self.clifford_only)
         return sorted(self.target.native_gates)
 
     @property

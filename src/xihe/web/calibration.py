@@ -1,7 +1,9 @@
 """Calibration data (Quafu chip-info JSON) as table rows for the backend and job pages.
 
 Units as DESIGN.md shows them: T1/T2 in µs, frequencies in GHz, fidelities and errors in 0..1. Readout error comes
-from the device's Target (the chip file has none; the device's documented default or the operator's override).
+from the device's Target (the chip file has none; the device's documented default or the operator's override);
+a row says which (``readout_default``: the value is the default of :mod:`xihe.devices.defaults`, not a figure
+measured for that qubit), and the pages mark such values.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from xihe.devices.defaults import DeviceDefaults
 from xihe.devices.quafu import labels as chip_labels
 
 
@@ -23,6 +26,7 @@ class QubitRow:
     t2star_us: float | None
     frequency_ghz: float | None
     readout_error: float | None
+    readout_default: bool = False  # the readout error is the device's default (no per-qubit figure was given)
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,13 @@ def is_chip_info(data: dict[str, Any]) -> bool:
     return "all_qubits_info" in data or "qubits_info" in data
 
 
-def qubit_rows(data: dict[str, Any], target: Any, only: Iterable[int] | None = None) -> list[QubitRow]:
-    """One row per numbered qubit (dead ones included), or only the physical qubits ``only``."""
+def qubit_rows(data: dict[str, Any], target: Any, only: Iterable[int] | None = None,
+               defaults: DeviceDefaults | None = None) -> list[QubitRow]:
+    """One row per numbered qubit (dead ones included), or only the physical qubits ``only``.
+
+    ``defaults``: the device's (``Device.defaults``); a qubit with no per-qubit readout override then has its
+    readout error marked as default-filled (the chip-info format carries no readout data).
+    """
     labels = chip_labels(data) if is_chip_info(data) else []
     info = data.get("qubits_info") or {}
     wanted = None if only is None else set(only)
@@ -61,6 +70,8 @@ def qubit_rows(data: dict[str, Any], target: Any, only: Iterable[int] | None = N
             t2star_us=_number((fields or {}).get("T2star")),
             frequency_ghz=_number((fields or {}).get("qubit_frequency")),
             readout_error=(sum(readout) / 2 if readout and fields is not None else None),
+            readout_default=bool(readout and fields is not None and defaults is not None
+                                 and label not in defaults.readout_error),
         ))
     return rows
 
@@ -103,6 +114,7 @@ def summary(rows: list[QubitRow], couplers: list[CouplerRow]) -> dict[str, Any]:
         "t1_us": median([r.t1_us for r in working if r.t1_us is not None]),
         "t2echo_us": median([r.t2echo_us for r in working if r.t2echo_us is not None]),
         "readout_error": median([r.readout_error for r in working if r.readout_error is not None]),
+        "readout_default": bool(working) and all(r.readout_default for r in working if r.readout_error is not None),
         "fidelity_2q": median([c.fidelity for c in couplers if c.fidelity > 0]),
         "couplers": sum(1 for c in couplers if c.fidelity > 0),
     }

@@ -46,7 +46,7 @@ def backend_rows(request: Request) -> list[BackendRow]:
     rows = []
     for name in devices.names():
         device = devices.get(name)
-        gates = ["any gate"] if device.target.unconstrained else list(device.native_gates)
+        gates = ["any gate"] if device.target.unconstrained and not device.clifford_only else list(device.native_gates)
         rows.append(BackendRow(
             name=name, kind=str(device.kind), status=statuses[name],
             num_qubits=int(device.num_qubits), num_working=len(device.working_qubits),
@@ -102,7 +102,7 @@ def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1"
     snapshot = _snapshot(request, name, device)
     data = (snapshot or {}).get("data") or {}
     chip = calibration_table.is_chip_info(data) and not device.target.unconstrained
-    qubits = calibration_table.qubit_rows(data, device.target) if chip else []
+    qubits = calibration_table.qubit_rows(data, device.target, defaults=device.defaults) if chip else []
     couplers = calibration_table.coupler_rows(data) if chip else []
     context = {
         "nav": "backends", "backend": row, "device": device, "snapshot": snapshot, "chip": chip,

@@ -24,6 +24,7 @@ from xihe.service.repositories import calibrations, jobs
 from xihe.service.schemas import JobPublic, ResultPublic
 from xihe.service.states import JobStatus
 from xihe.service.views import job_public
+from xihe.status import DeviceKind
 from xihe.web import calibration as calibration_table
 from xihe.web.charts import by_count, histogram_svg
 from xihe.web.deps import JsonUser, PageError, PageUser, WebUser, catalog, check_csrf, database, render
@@ -226,7 +227,8 @@ def job_page(request: Request, job_id: str, user: PageUser) -> Response:
     chip = device is not None and not device.target.unconstrained
     snapshot = _calibration(request, public.backend, first.calibration_id if first else None)
     data = (snapshot or {}).get("data") or {}
-    used_qubits = calibration_table.qubit_rows(data, device.target if device else None, only=layout) \
+    used_qubits = calibration_table.qubit_rows(data, device.target if device else None, only=layout,
+                                                 defaults=device.defaults if device else None) \
         if layout and calibration_table.is_chip_info(data) else []
     used_couplers = calibration_table.coupler_rows(data, only=layout) \
         if layout and calibration_table.is_chip_info(data) else []
@@ -234,6 +236,8 @@ def job_page(request: Request, job_id: str, user: PageUser) -> Response:
     ran_at = public.started_at or public.created_at
     taken = (snapshot or {}).get("time")
     snapshot_age_days = (ran_at - taken).days if isinstance(taken, datetime) and ran_at is not None else None
+    if device is not None and device.kind == DeviceKind.SIMULATOR:
+        snapshot_age_days = None  # an ideal simulator has no chip whose noise could be out of date
     context = {
         "snapshot_age_days": snapshot_age_days if snapshot_age_days is not None
         and snapshot_age_days > STALE_CALIBRATION_DAYS else None,

@@ -1,7 +1,9 @@
 """quafu-sdk 0.2.7's public discovery endpoints (devices, calibration, target metadata) and ``auth/me``.
 
 Targets: ``sim``, every Xihe backend by name (case-insensitive: ``Dongling`` is ``dongling``), and ``<twin>-sim``
-(a twin already is the noisy simulation of its chip). Included by :mod:`xihe.service.api.routes.quafu_sdk`.
+(a twin already is the noisy simulation of its chip). ``GET /devices`` lists hardware under ``devices`` (the SDK
+calls those rows ``kind: "real"``) and twins, with their ``-sim`` alias, under ``simulated_chips`` (``kind: "sim"``).
+Included by :mod:`xihe.service.api.routes.quafu_sdk`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from xihe.service.api import compat
 from xihe.service.api.deps import UserDep
 from xihe.service.catalog import calibration_fields
 from xihe.service.problems import Problem
+from xihe.status import DeviceKind
 
 router = APIRouter(tags=["quafu-sdk"], include_in_schema=False)
 
@@ -58,17 +61,23 @@ def devices(request: Request) -> dict[str, Any]:
     catalog = request.app.state.catalog
     states, queues = compat.status_and_queues(request)
     sim = catalog.get("sim")
-    chips = []
+    chips, emulated = [], []
     for name in catalog.names():
         device = catalog.get(name)
-        if device.kind == "simulator":
-            continue
-        chips.append({"name": name, "status": states[name], "n_qubits": len(device.working_qubits),
-                      "queue": queues[name], "limits": _limits(request, device),
-                      "simulator_available": device.kind == "twin", "sim_limits": _limits(request, device)})
+        if device.kind == DeviceKind.HARDWARE:
+            chips.append({"name": name, "status": states[name], "n_qubits": len(device.working_qubits),
+                          "queue": queues[name], "limits": _limits(request, device)})
+        elif device.kind == DeviceKind.TWIN:
+            # The SDK labels every ``devices[]`` row ``kind: "real"``; ``simulated_chips[]`` rows (a chip's
+            # topology and native gates, simulated) get ``kind: "sim"``: a twin is emulated, so it is listed there,
+            # under its own name and its ``-sim`` alias (both the same emulation).
+            n_qubits = len(device.working_qubits)
+            for alias in (name, f"{name}-sim"):
+                emulated.append({"name": alias, "status": states[name], "n_qubits": n_qubits, "queue": queues[name],
+                                 "max_qubits": n_qubits, "limits": _limits(request, device)})
     return {"simulator": {"name": "sim", "status": states["sim"], "max_qubits": int(sim.num_qubits),
                           "limits": _limits(request, sim)},
-            "devices": chips, "simulated_chips": []}
+            "devices": chips, "simulated_chips": emulated}
 
 
 def _calibration_id(device: Any) -> str | None:
@@ -82,7 +91,7 @@ def device(request: Request, name: str) -> dict[str, Any]:
     backend, found = resolve(request, name)
     states, queues = compat.status_and_queues(request)
     return {"name": backend, "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
-            "kind": "sim" if found.kind == "simulator" else "real", "calibration_id": _calibration_id(found),
+            "kind": "real" if found.kind == DeviceKind.HARDWARE else "sim", "calibration_id": _calibration_id(found),
             "calibration_source": "xihe"}
 
 
