@@ -16,7 +16,14 @@ from xihe.devices.calibration import CalibrationHistory, CalibrationSnapshot
 from xihe.devices.connectivity import max_connected_qubits
 from xihe.devices.defaults import DeviceDefaults
 from xihe.devices.execute import run_plan
-from xihe.devices.plan import ExecutionPlan, PlanOptions, build_plan, compact_circuit, plan_native
+from xihe.devices.plan import (
+    ExecutionPlan,
+    PlanOptions,
+    build_plan,
+    compact_circuit,
+    plan_native,
+    touched_qubits,
+)
 from xihe.errors import ValidationError
 from xihe.status import DeviceKind, DeviceStatus
 
@@ -136,10 +143,11 @@ class Device:
         if verbatim and circuit.num_qubits > self.num_qubits:
             raise ValidationError(f"the circuit uses {circuit.num_qubits} qubits; backend {self.name} numbers "
                                   f"{self.num_qubits}")
-        if not verbatim and circuit.num_qubits > self.max_connected_qubits:
-            working = len(self.target.working_qubits)
+        working = len(self.target.working_qubits)
+        used = len(touched_qubits(circuit))
+        if not verbatim and (used > self.max_connected_qubits or circuit.num_qubits > working):
             raise ValidationError(
-                f"the circuit uses {circuit.num_qubits} qubits; backend {self.name} can use at most "
+                f"the circuit uses {used} of its {circuit.num_qubits} qubits; backend {self.name} can use at most "
                 f"{self.max_connected_qubits} together (max_connected_qubits: its largest connected group of "
                 f"working qubits; {working} of {self.num_qubits} qubits work)")
         if self.clifford_only:

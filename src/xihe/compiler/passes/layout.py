@@ -114,7 +114,7 @@ class VF2Layout:
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         if self.target.unconstrained:
             return dag
-        target = layout_target(self.target, dag.num_qubits)
+        target = layout_target(self.target, max(len(dag.active_qubits()), 1))
         counts = interaction_counts(dag)
         measured = {op.qubits[0] for op in dag.ops if op.gate.name == "measure"}
         active = dag.active_qubits()
@@ -146,7 +146,7 @@ class VF2Layout:
             if best is None or score < best[0]:
                 best = (score, place)
         if best is not None:
-            properties["layout"] = complete_layout(dict(best[1]), dag.num_qubits, target)
+            properties["layout"] = complete_layout(dict(best[1]), dag.num_qubits, self.target)
             properties["layout_method"] = "vf2"
         return dag
 
@@ -172,8 +172,9 @@ def dense_region(target: Target, start: int, size: int, rng: np.random.Generator
 
 
 def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.random.Generator,
-                    shuffle: bool) -> list[int]:
-    """Map virtual qubits onto ``region``: heaviest interacting first, each next to its placed partners."""
+                    shuffle: bool, home: Target | None = None) -> list[int]:
+    """Map virtual qubits onto ``region``: heaviest interacting first, each next to its placed partners; qubits the
+    circuit declares but never uses go to the best free working qubits of ``home`` (the whole device)."""
     counts = interaction_counts(dag)
     weight: Counter[int] = Counter()
     partners: dict[int, Counter[int]] = {}
@@ -197,7 +198,7 @@ def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.
         p = min(free, key=lambda q: (sum(n * dist[q, pu] for pu, n in placed), q)) if placed else free[0]
         place[v] = p
         free.remove(p)
-    return complete_layout(place, dag.num_qubits, target)
+    return complete_layout(place, dag.num_qubits, home or target)
 
 
 def two_qubit_skeleton(dag: DAGCircuit) -> DAGCircuit:
@@ -233,17 +234,18 @@ class SabreLayout:
         """
         rng = np.random.default_rng(self.seed)
         given = properties.get("layout")
-        target = layout_target(self.target, dag.num_qubits)
+        # Only the qubits the circuit uses need a connected home; declared idle ones go anywhere.
+        active = dag.active_qubits()
+        size = max(len(active), 1)
+        target = layout_target(self.target, size)
         if given is not None:
             if not set(given) <= set(target.working_qubits):
                 target = self.target
             return [self._finish(dag, properties, list(given), SabreRouter(target).route(dag, list(given), rng))]
         router = SabreRouter(target)
-        active = dag.active_qubits()
-        size = max(len(active), 1)
-        component = next((c for c in target.components if len(c) >= dag.num_qubits), None)
+        component = next((c for c in target.components if len(c) >= size), None)
         if component is None:
-            raise CompileError(f"the circuit needs {dag.num_qubits} connected qubits; the device's largest "
+            raise CompileError(f"the circuit acts on {size} qubits, which must be connected; the device's largest "
                                f"connected group of working qubits has {len(target.components[0])}")
         skeleton = two_qubit_skeleton(dag)
         forward_problem = router.prepare(skeleton)
@@ -258,7 +260,8 @@ class SabreLayout:
             start = starts[trial % len(starts)]
             first_round = trial < len(starts)
             region = dense_region(target, start, size, trial_rng, noise=0.0 if first_round else 0.5)
-            layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1)
+            layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1,
+                                     home=self.target)
             for _ in range(self.iterations):
                 forward = router.route(forward_problem, layout, trial_rng, emit=False)
                 backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False)
@@ -327,10 +330,11 @@ class TrivialLayout:
             properties["layout"] = list(range(dag.num_qubits))
             return dag
         component = self.target.components[0]
-        if dag.num_qubits > len(component):
-            raise CompileError(f"the circuit needs {dag.num_qubits} connected qubits; the device's largest "
-                               f"connected group of working qubits has {len(component)}")
+        active = dag.active_qubits()
+        if len(active) > len(component):
+            raise CompileError(f"the circuit acts on {len(active)} qubits, which must be connected; the device's "
+                               f"largest connected group of working qubits has {len(component)}")
         start = component[0]
         order = sorted(component, key=lambda q: (int(self.target.distance[start, q]), q))
-        properties["layout"] = order[: dag.num_qubits]
+        properties["layout"] = complete_layout(dict(zip(active, order, strict=False)), dag.num_qubits, self.target)
         return dag
