@@ -179,3 +179,27 @@ def test_definition_nesting_is_bounded() -> None:
 
 def test_unbounded_lifts_the_limits() -> None:
     assert qasm.loads(nested_bomb(39), limits=qasm.UNBOUNDED).count_ops() == {"g39": 1, "measure": 1}
+
+
+def test_concurrent_parses_leave_the_garbage_collector_as_they_found_it() -> None:
+    """The collector pause is counted across threads: however parses interleave, it ends enabled."""
+    import gc
+    import threading
+
+    from xihe import qasm
+
+    program = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[4];\n' + "h q;\ncx q[0],q[1];\n" * 2000
+    assert gc.isenabled()
+    start = threading.Barrier(8)
+
+    def parse_some() -> None:
+        start.wait()
+        for _ in range(5):
+            qasm.loads(program)
+
+    threads = [threading.Thread(target=parse_some) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert gc.isenabled()

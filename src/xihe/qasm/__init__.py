@@ -23,6 +23,7 @@ raises :class:`QasmLimitError` before those operations are built.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -67,15 +68,39 @@ def dump(circuit: Circuit, path: StrPath) -> None:
     Path(path).write_text(dumps(circuit), encoding="utf-8")
 
 
+class _CollectorPause:
+    """Pause the cyclic garbage collector while any thread parses, and restore it when the last one is done.
+
+    A program is parsed into ~10^5 small objects that form no cycles; pausing the collector meanwhile saves it from
+    scanning them again and again (about a quarter of the parse time). The collector is process-wide, so in a
+    threaded server the pause is counted: the first parser in pauses it, the last one out restores it as it was,
+    however the parses interleave. Parses are bounded (:class:`ParseLimits`), so the pause is too.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0 and self._was_enabled:
+                gc.enable()
+
+
+_PAUSE = _CollectorPause()
+
+
 def _parse(text: str, base_dir: Path | None, include_path: tuple[Path, ...], name: str | None,
            filename: str | None, limits: ParseLimits | None) -> Circuit:
-    # A program is parsed into ~10^5 small objects that form no cycles; pausing the cyclic collector meanwhile
-    # saves it from scanning them again and again (about a quarter of the parse time).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _PAUSE:
         parse = Parser(base_dir, include_path, name, limits).parse  # one parser and its limits for QASM 2 and 3
         return qasm3.parse3(text, parse, filename) if qasm3.is_qasm3(text) else parse(text, filename)
-    finally:
-        if enabled:
-            gc.enable()
