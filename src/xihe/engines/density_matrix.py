@@ -22,7 +22,11 @@ from xihe.engines.base import check_memory, check_shots, metadata, register_engi
 from xihe.engines.fusion import fuse_superoperators
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower
-from xihe.engines.sampling import counts_from_probabilities, marginal_probabilities, memory_from_counts
+from xihe.engines.sampling import (
+    counts_from_probabilities,
+    measured_distribution,
+    memory_from_counts,
+)
 from xihe.errors import ExecutionError
 from xihe.results import Result
 
@@ -153,23 +157,15 @@ def evolve(prog: Program, fusion_qubits: int = DEFAULT_SUPEROP_QUBITS, stats: di
 def key_probabilities(prog: Program, branches: dict[int, np.ndarray]) -> dict[str, float]:
     """Exact probabilities of the count keys (terminal measurements and readout confusion included)."""
     n = prog.num_qubits
-    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
     out: dict[str, float] = {}
     for clbits, rho in branches.items():
         diag = np.clip(np.real(np.diagonal(rho.reshape(1 << n, 1 << n))), 0.0, None)
         base = [(clbits >> i) & 1 for i in range(prog.num_clbits)]
-        if not measured:
+        if not prog.terminal:
             key = "".join(map(str, base))
             out[key] = out.get(key, 0.0) + float(diag.sum())
             continue
-        marg = marginal_probabilities(diag, n, measured).reshape([2] * len(measured))
-        for ins in prog.terminal:
-            if ins.readout is not None:
-                p10, p01 = ins.readout
-                conf = np.array([[1 - p10, p01], [p10, 1 - p01]])
-                axis = measured.index(ins.qubits[0])
-                marg = np.moveaxis(np.tensordot(conf, marg, axes=([1], [axis])), 0, axis)
-        flat = marg.reshape(-1)
+        flat, measured = measured_distribution(diag, n, prog.terminal)
         k = len(measured)
         for idx in np.flatnonzero(flat > 1e-16):
             bits = list(base)

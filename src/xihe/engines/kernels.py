@@ -32,6 +32,19 @@ def _insert_zeros(base: int, sorted_pos: np.ndarray) -> int:
     return idx
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _tile_bases(idx: np.ndarray, start: int, cnt: int, sorted_pos: np.ndarray, contiguous: bool) -> None:
+    """Fill ``idx[:cnt]`` with the state indices of a tile's bases ``start .. start + cnt - 1`` (zero bits at the
+    gate's qubits); consecutive when the lowest gate qubit is above the tile."""
+    if contiguous:
+        i0 = _insert_zeros(start, sorted_pos)
+        for j in range(cnt):
+            idx[j] = i0 + j
+    else:
+        for j in range(cnt):
+            idx[j] = _insert_zeros(start + j, sorted_pos)
+
+
 @njit(cache=True, nogil=True)
 def local_offsets(pos: np.ndarray) -> np.ndarray:
     """Offset of each matrix index in the state, given the bit positions (``pos[0]`` most significant)."""
@@ -110,13 +123,7 @@ def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray,
     for t in range(t_lo, t_hi):
         start = t * tile
         cnt = min(tile, n_base - start)
-        if contiguous:
-            i0 = _insert_zeros(start, sorted_pos)
-            for j in range(cnt):
-                idx[j] = i0 + j
-        else:
-            for j in range(cnt):
-                idx[j] = _insert_zeros(start + j, sorted_pos)
+        _tile_bases(idx, start, cnt, sorted_pos, contiguous)
         for c in range(d):
             off = offsets[c]
             for j in range(cnt):
@@ -166,13 +173,7 @@ def _sparse_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray
     for t in range(t_lo, t_hi):
         start = t * tile
         cnt = min(tile, n_base - start)
-        if contiguous:
-            i0 = _insert_zeros(start, sorted_pos)
-            for j in range(cnt):
-                idx[j] = i0 + j
-        else:
-            for j in range(cnt):
-                idx[j] = _insert_zeros(start + j, sorted_pos)
+        _tile_bases(idx, start, cnt, sorted_pos, contiguous)
         for c in range(d):
             off = offsets[c]
             for j in range(cnt):

@@ -35,6 +35,21 @@ def marginal_probabilities(probs: np.ndarray, num_qubits: int, qubits: Sequence[
     return np.ascontiguousarray(np.transpose(reduced, [kept.index(q) for q in qubits])).reshape(-1)
 
 
+def measured_distribution(probs: np.ndarray, num_qubits: int, terminal: list[Instr]) -> tuple[np.ndarray, list[int]]:
+    """The recorded distribution of the terminal measurements: the marginal over the measured qubits (first
+    measured = most significant bit of the index) with each measurement's readout confusion applied; and those
+    qubits, in that order."""
+    measured = list(dict.fromkeys(ins.qubits[0] for ins in terminal))
+    marg = marginal_probabilities(probs, num_qubits, measured).reshape([2] * len(measured))
+    for ins in terminal:
+        if ins.readout is not None:
+            p10, p01 = ins.readout
+            conf = np.array([[1 - p10, p01], [p10, 1 - p01]])
+            axis = measured.index(ins.qubits[0])
+            marg = np.moveaxis(np.tensordot(conf, marg, axes=([1], [axis])), 0, axis)
+    return marg.reshape(-1), measured
+
+
 def terminal_rows(indices: np.ndarray, measured: Sequence[int], terminal: list[Instr], rows: np.ndarray,
                   rng: np.random.Generator) -> None:
     """Write the terminal measurements of sampled ``indices`` (over ``measured`` qubits) into ``rows``."""

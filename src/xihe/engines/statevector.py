@@ -24,6 +24,7 @@ from xihe.engines.program import Instr, Program, lower
 from xihe.engines.sampling import (
     int_to_row,
     marginal_probabilities,
+    measured_distribution,
     row_keys,
     rows_to_counts,
     sample_indices,
@@ -204,15 +205,7 @@ def exact_terminal_probabilities(prog: Program, state: np.ndarray, max_entries: 
             return None
         bits = ((keep[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
         return dict(zip(row_keys(bits), probs[keep].tolist(), strict=True))
-    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
-    marg = marginal_probabilities(probs, n, measured).reshape([2] * len(measured))
-    for ins in prog.terminal:
-        if ins.readout is not None:
-            p10, p01 = ins.readout
-            conf = np.array([[1 - p10, p01], [p10, 1 - p01]])
-            axis = measured.index(ins.qubits[0])
-            marg = np.moveaxis(np.tensordot(conf, marg, axes=([1], [axis])), 0, axis)
-    flat = marg.reshape(-1)
+    flat, measured = measured_distribution(probs, n, prog.terminal)
     keep = np.flatnonzero(flat > 1e-15)
     if keep.size > max_entries:
         return None
