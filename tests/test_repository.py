@@ -15,7 +15,7 @@ from tests.paths import REPO
 # What must not appear: the sibling folder of this machine's checkout, machine paths, a path built to leave the repo.
 OUTSIDE = re.compile("|".join([
     re.escape("../" + "shared"),
-    re.escape("/wo" + "rk/"),
+    r"(?<![\w.])" + re.escape("/wo" + "rk/"),  # an absolute machine path, not a word such as conn/work/all
     r"\.parent\s*/\s*[\"']" + "shared" + r"[\"']",
     r"parents\[\d+\]\s*/\s*[\"']\.\.[\"']",
 ]))
@@ -51,6 +51,7 @@ def test_the_check_catches_each_kind_of_outside_path() -> None:
                  'HERE.parents[2].parent / "sha' 'red"', 'Path(__file__).parents[2] / "' '.." / "x"']:
         assert OUTSIDE.search(line), line
     assert not OUTSIDE.search('QASMBENCH = REPO / "benchmarks" / "data" / "qasmbench"')
+    assert not OUTSIDE.search('"qubits (conn/wo' 'rk/all)"')
 
 
 def test_a_fresh_clone_runs_its_qasmbench_collection_from_its_own_files(tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
 
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
-    return new_user_token(server, "sdk-user")
+    return new_user_token(server, "quafu-sdk-user")
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def report(server: Server, token: str, tmp_path_factory: pytest.TempPathFactory)
 
 def test_sdk_accepts_the_token_shape_xihe_issues(report: dict[str, Any], token: str) -> None:
     assert report["bad_shape"] == "CredentialsError"
-    assert report["me"]["name"] == "sdk-user"
+    assert report["me"]["name"] == "quafu-sdk-user"
 
 
 def test_public_devices_calibration_and_metadata(report: dict[str, Any]) -> None:
