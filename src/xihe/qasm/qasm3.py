@@ -29,9 +29,9 @@ from xihe.qasm.errors import QasmError
 from xihe.qasm.exporter import dumps as dumps2
 
 _VERSION3 = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+3(?:\.\d+)?\s*;", re.DOTALL)
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _STRING = re.compile(r'"[^"\n]*"')
-_STATEMENT = re.compile(r"[^;{}]*[;{}]")
+# Every match consumes at least one character and none fails, so finditer is linear even without terminators.
+_STATEMENT = re.compile(r"[^;{}]+[;{}]?|[;{}]")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _REFUSED = {
     "if": "classical control flow (if/else)", "else": "classical control flow (if/else)",
@@ -57,6 +57,35 @@ def _blank(text: str) -> str:
     return re.sub(r"[^\n]", " ", text)
 
 
+def _mask_comments(text: str) -> str:
+    """``text`` with its comments blanked (lines and columns kept), in one linear pass: a regular expression with
+    a lazy ``/[*].*?[*]/`` would rescan to the end from every unterminated ``/*`` (quadratic on hostile input)."""
+    parts: list[str] = []
+    position = 0
+    line = text.find("//")
+    block = text.find("/*")
+    while True:
+        # Each search resumes past the last comment, never from an earlier place: linear in the text.
+        if 0 <= line < position:
+            line = text.find("//", position)
+        if 0 <= block < position:
+            block = text.find("/*", position)
+        if line < 0 and block < 0:
+            break
+        start = min(x for x in (line, block) if x >= 0)
+        if start == line:
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+        else:
+            end = text.find("*/", start + 2)
+            end = len(text) if end < 0 else end + 2
+        parts.append(text[position:start])
+        parts.append(_blank(text[start:end]))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def _position(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -74,7 +103,7 @@ class _Rewriter:
         return QasmError(message, line, column, self.filename)
 
     def rewrite(self) -> str:
-        masked = _COMMENT.sub(lambda m: _blank(m.group()), self.source)
+        masked = _mask_comments(self.source)
         # Strings (an include's file name) are copied as they are; the statement matcher must not look inside.
         protected = _STRING.sub(lambda m: "\x00" * len(m.group()), masked)
         out: list[str] = []
@@ -163,7 +192,7 @@ def parse3(text: str, parse: Callable[[str, str | None], Circuit], filename: str
     """Read an OpenQASM 3 program with ``parse`` (the OpenQASM 2 parser, with its limits) after :func:`to_qasm2`."""
     rewriter = _Rewriter(text, filename)
     circuit = parse(rewriter.rewrite(), filename)
-    rewriter.check_parameters({str(p) for p in circuit.parameters}, _COMMENT.sub(lambda m: _blank(m.group()), text))
+    rewriter.check_parameters({str(p) for p in circuit.parameters}, _mask_comments(text))
     return circuit
 
 
