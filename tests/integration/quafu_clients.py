@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.client.live import REPO_ROOT, _locked
 
 VENVS = REPO_ROOT / ".venv" / "client-venvs"
-PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 
 
 def _python_at_least(minor: int) -> Path:
+    """This interpreter if it is new enough, else ``python3.<minor>`` on the PATH, else one under pyenv."""
+    if sys.version_info >= (3, minor):
+        return Path(sys.executable)
+    on_path = shutil.which(f"python3.{minor}")
+    if on_path is not None:
+        return Path(on_path)
     for found in sorted(PYENV.glob(f"3.{minor}*/bin/python")):
         return found
-    raise AssertionError(f"no Python 3.{minor} under {PYENV}")
+    raise AssertionError(f"this client needs Python >= 3.{minor}: put python3.{minor} on the PATH "
+                         f"(or install it with pyenv, under {PYENV})")
 
 
 def client_python(package: str, version: str, minor: int, extra: str | None = None) -> Path:
