@@ -50,6 +50,8 @@ def test_too_large_plan_is_refused_naming_engine_and_touched_qubits() -> None:
     qc = Circuit(30, 30)
     for q in range(30):
         qc.h(q).t(q)
+    for q in range(15):  # each qubit entangled with its mirror: far beyond any small MPS
+        qc.cx(q, 29 - q)
     qc.measure(list(range(30)), list(range(30)))
     plan = devices.get("grid36").plan([qc], 10, PlanOptions(defer_compile=True, memory_limit=2**30))
     assert plan.circuits[0].engine == "trajectories"

@@ -80,14 +80,19 @@ def test_qiskit_transpiled_grid36_circuit_passes_submit_and_runs_on_the_twin(tmp
     assert record["counts"].get("000", 0) + record["counts"].get("111", 0) > 0.6 * 400
 
 
-def t_layer_qasm(touched: int, declared: int) -> str:
-    body = "".join(f"h q[{i}];\nt q[{i}];\nmeasure q[{i}] -> c[{i}];\n" for i in range(touched))
-    return f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{declared}];\ncreg c[{touched}];\n{body}'
+def t_layer_qasm(touched: int, declared: int, entangled: bool = False) -> str:
+    """H and T on the first ``touched`` of ``declared`` qubits; ``entangled`` adds CXs pairing each with its mirror,
+    so no engine but a full state (or trajectories) can take it (a product state is a small MPS)."""
+    gates = "".join(f"h q[{i}];\nt q[{i}];\n" for i in range(touched))
+    if entangled:
+        gates += "".join(f"cx q[{i}],q[{touched - 1 - i}];\n" for i in range(touched // 2))
+    measures = "".join(f"measure q[{i}] -> c[{i}];\n" for i in range(touched))
+    return f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{declared}];\ncreg c[{touched}];\n{gates}{measures}'
 
 
 def test_refusal_of_a_too_large_twin_job_names_engine_and_touched_qubits(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, memory_budget_bytes=2**30)
-    request = JobCreate(qasm=t_layer_qasm(30, 36), backend="grid36", shots=100)
+    request = JobCreate(qasm=t_layer_qasm(30, 36, entangled=True), backend="grid36", shots=100)
     with pytest.raises(Problem) as refused:
         prepare_job(settings, DeviceCatalog(), request)
     assert refused.value.status == 422
