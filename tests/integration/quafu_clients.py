@@ -20,17 +20,32 @@ VENVS = REPO_ROOT / ".venv" / "client-venvs"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 
 
+def _runs_python_at_least(candidate: Path, minor: int) -> bool:
+    """Whether ``candidate`` starts and is Python >= 3.``minor`` (a pyenv shim may exist yet refuse to run)."""
+    try:
+        done = subprocess.run([str(candidate), "-c", f"import sys; sys.exit(sys.version_info < (3, {minor}))"],
+                              capture_output=True, timeout=60, check=False)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
 def _python_at_least(minor: int) -> Path:
-    """This interpreter if it is new enough, else ``python3.<minor>`` on the PATH, else one under pyenv."""
+    """This interpreter if it is new enough, else ``python3.<minor>`` on the PATH, else one under pyenv.
+
+    Each candidate is tried before it is chosen: pyenv's ``python3.12`` shim is on the PATH even where the
+    selected pyenv version is 3.11, and then it exits 127.
+    """
     if sys.version_info >= (3, minor):
         return Path(sys.executable)
-    on_path = shutil.which(f"python3.{minor}")
-    if on_path is not None:
-        return Path(on_path)
-    for found in sorted(PYENV.glob(f"3.{minor}*/bin/python")):
-        return found
+    candidates = [Path(found) for found in (shutil.which(f"python3.{minor}"),) if found is not None]
+    candidates += sorted(PYENV.glob(f"3.{minor}*/bin/python3"))
+    candidates += sorted(found for later in range(minor + 1, 20) for found in PYENV.glob(f"3.{later}.*/bin/python3"))
+    for candidate in candidates:
+        if _runs_python_at_least(candidate, minor):
+            return candidate
     raise AssertionError(f"this client needs Python >= 3.{minor}: put python3.{minor} on the PATH "
-                         f"(or install it with pyenv, under {PYENV})")
+                         f"(or install it with pyenv, under {PYENV}); tried {[str(c) for c in candidates]}")
 
 
 def client_python(package: str, version: str, minor: int, extra: str | None = None) -> Path:
