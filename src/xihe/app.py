@@ -17,7 +17,8 @@ from fastapi.routing import APIRoute
 from xihe.service.api.deps import RateLimiter
 from xihe.service.api.errors import install_error_handlers
 from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from xihe.service.api.routes import agents, backends, estimate, health, jobs, tokens
+from xihe.service.api.routes import agents, backends, estimate, health, jobs, sample, tokens
+from xihe.service.api.text_guard import ControlCharacterMiddleware
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.db import Database
 from xihe.service.metrics import ServiceMetrics
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     sdk = _optional("xihe.service.api.routes.quafu_sdk")
     if sdk is not None:  # first: it hands POST /jobs and /jobs/{id}/cancel that are not its own to jobs' handlers
         app.include_router(sdk.router)
-    for module in (jobs, estimate, backends, tokens, health, agents):
+    for module in (jobs, estimate, sample, backends, tokens, health, agents):
         app.include_router(module.router, prefix=API_PREFIX)
     # Aliases at the root for load balancers and Prometheus' default path.
     app.add_api_route("/health", health.health, include_in_schema=False)
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if web is not None and hasattr(web, "mount"):
         web.mount(app)
     _stable_operation_ids(app)
+    app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

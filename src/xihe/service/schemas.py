@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xihe.limits import MIN_SHOTS
 from xihe.service.states import JobStatus
+from xihe.service.text import PlainStr
 
 MAX_SEED = 2**63 - 1
 
@@ -20,13 +21,13 @@ class JobCreate(BaseModel):
 
     qasm: str | None = Field(default=None, min_length=1, description="OpenQASM 2.0 source of one circuit.")
     circuits: list[str] | None = Field(default=None, min_length=1, description="A batch of OpenQASM 2.0 sources.")
-    backend: str = Field(min_length=1, max_length=64)
+    backend: PlainStr = Field(min_length=1, max_length=64)
     shots: int = Field(default=1024, ge=MIN_SHOTS, le=2**31 - 1)
     compile: bool = True
     optimization_level: int = Field(default=2, ge=0, le=3)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    name: str | None = Field(default=None, max_length=256)
-    tags: list[str] = Field(default_factory=list, max_length=32)
+    name: PlainStr | None = Field(default=None, max_length=256)
+    tags: list[PlainStr] = Field(default_factory=list, max_length=32)
     priority: int = Field(default=0, ge=0, le=10)
     parameters: list[dict[str, float]] | None = Field(default=None, min_length=1,
                                                        description="Bindings of a parametrized qasm (a sweep).")
@@ -171,8 +172,9 @@ class BackendDetail(BackendSummary):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=128)
-    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+    name: PlainStr = Field(default="", max_length=128)
+    # Strict: JSON ``true`` is not one day (a bool is an int to a lax validator).
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650, strict=True)
 
 
 class TokenPublic(BaseModel):

@@ -148,7 +148,7 @@ def _int_field(form: dict[str, str], name: str, default: int | None = None) -> i
         return default
     try:
         return int(float(raw))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: '1e400' is an infinite float
         raise QuafuError(BAD_REQUEST, f"form field {name!r} must be an integer, got {raw!r}") from None
 
 
