@@ -143,12 +143,13 @@ def test_job_list_filters_and_live_status(site: Site, alice: TestClient) -> None
     assert second in by_backend and first not in by_backend
     queued = alice.get("/jobs?status=QUEUED").text
     assert first in queued and second in queued
-    live = alice.get(f"/jobs/status.json?ids={first},{second},missing").json()["items"]
-    assert [item["id"] for item in live] == [first, second]
+    known = f"{first}=QUEUED:,{second}=QUEUED:,missing=QUEUED:"
+    live = alice.get(f"/jobs/updates.json?known={known}").json()["changed"]
+    assert sorted(item["id"] for item in live) == sorted([first, second])  # the page did not know their places
     assert all(item["status"] == "QUEUED" and item["queue_position"] is not None for item in live)
     site.run_jobs()
     assert first not in alice.get("/jobs?status=QUEUED").text
-    done = alice.get(f"/jobs/status.json?ids={first}").json()["items"][0]
+    done = alice.get(f"/jobs/updates.json?known={first}=QUEUED:0").json()["changed"][0]
     assert done["status"] == "DONE" and done["finished_at"]
 
 
@@ -165,7 +166,7 @@ def test_another_users_job_is_not_found(site: Site, alice: TestClient, bob: Test
         response = bob.get(path)
         assert response.status_code == 404 and "No such job" in response.text and "histogram" not in response.text
     assert bob.get(f"/jobs/{job_id}/status.json").status_code == 404
-    assert bob.get(f"/jobs/status.json?ids={job_id}").json() == {"items": []}
+    assert bob.get(f"/jobs/updates.json?known={job_id}=x").json() == {"new": [], "changed": []}
     assert job_id not in bob.get("/jobs").text
     cancel = bob.post(f"/jobs/{job_id}/cancel", data={"csrf_token": page_csrf(bob)})
     assert cancel.status_code == 404

@@ -8,8 +8,10 @@ Module map:
 - ``deps.py``        -- the logged-in user, CSRF checks, rendering with security headers, page errors.
 - ``topology.py``    -- a chip's topology as SVG (chip positions, colours by T1/readout/2q fidelity, dead qubits).
 - ``charts.py``      -- the histogram SVG.  ``calibration.py`` -- calibration tables from Quafu chip-info data.
-- ``routes/``        -- ``auth`` (login/logout), ``backends``, ``editor`` (live validation JSON, submit), ``jobs``
-  (list, live status JSON, job page, JSON download, cancel), ``account`` (API tokens), ``admin`` (users, quotas,
+- ``timeline.py``    -- a job's status timeline with durations (from its attempt records).
+- ``routes/``        -- ``auth`` (login/logout), ``backends``, ``editor`` (live validation JSON, submit), ``joblist``
+  (search, sort, date range, page size, long-poll updates, multi-select cancel), ``jobs`` (job page, live status
+  JSON, JSON download, cancel), ``account`` (API tokens), ``admin`` (users, quotas,
   maintenance switch).
 - ``routes/apidocs`` -- ``/docs`` and ``/redoc`` from the vendored Swagger UI and ReDoc in ``static/vendor/``.
 - ``templates/``, ``static/`` -- Jinja2 pages, one stylesheet and small scripts (no build step, no CDN).
@@ -34,7 +36,7 @@ def mount(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app`` (built by ``create_app``)."""
     from xihe.web.config import WebSettings
     from xihe.web.deps import LoginRequired, PageError, WebState, login_redirect, read_session, render
-    from xihe.web.routes import account, admin, apidocs, auth, backends, editor, jobs
+    from xihe.web.routes import account, admin, apidocs, auth, backends, editor, joblist, jobs
 
     web_settings = WebSettings()
     if web_settings.secret_key is None and not app.state.settings.is_embedded:
@@ -42,7 +44,7 @@ def mount(app: FastAPI) -> None:
             "XIHE_SECRET_KEY is not set: each API replica signs sessions with its own key file, so a login made "
             "on one replica is not valid on another; give every replica the same XIHE_SECRET_KEY")
     app.state.web = WebState(app.state.settings, web_settings)
-    for module in (auth, backends, editor, jobs, account, admin):
+    for module in (auth, backends, editor, joblist, jobs, account, admin):
         app.include_router(module.router)
     apidocs.replace_default_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -63,9 +63,26 @@ def finished_among(session: Session, job_ids: list[str]) -> list[str]:
     return list(session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.status.in_(terminal))))
 
 
+JOB_ORDERS = {  # the list's sort keys (web and API): each ends with a unique key, so pages never overlap
+    "newest": (Job.created_at.desc(), Job.id.desc()),
+    "oldest": (Job.created_at.asc(), Job.id.asc()),
+    "name": (Job.name.asc(), Job.created_at.desc(), Job.id.desc()),
+    "status": (Job.status.asc(), Job.created_at.desc(), Job.id.desc()),
+    "backend": (Job.backend.asc(), Job.created_at.desc(), Job.id.desc()),
+    "shots": (Job.shots.desc(), Job.created_at.desc(), Job.id.desc()),
+}
+
+
 def list_jobs(session: Session, user_id: int | None, *, status: str | None = None, backend: str | None = None,
-              tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[Sequence[Job], int]:
-    """A page of jobs, newest first, and the total that match. ``user_id=None``: every user's (admin)."""
+              tag: str | None = None, search: str | None = None, created_from: datetime | None = None,
+              created_before: datetime | None = None, created_after: datetime | None = None,
+              order: str = "newest", limit: int = 50, offset: int = 0) -> tuple[Sequence[Job], int]:
+    """A page of jobs and the total that match. ``user_id=None``: every user's (admin).
+
+    ``search`` matches a job id prefix, a part of the name or a part of a tag (case-insensitive);
+    ``created_from`` (inclusive) and ``created_before`` (exclusive) bound the submission time, ``created_after``
+    keeps only jobs newer than a moment (the web list's live updates); ``order`` is a key of :data:`JOB_ORDERS`.
+    """
     conditions = []
     if user_id is not None:
         conditions.append(Job.user_id == user_id)
@@ -77,7 +94,18 @@ def list_jobs(session: Session, user_id: int | None, *, status: str | None = Non
         # Tags are a small JSON list stored as text (JSON, not JSONB, on PostgreSQL): an element equal to ``tag``
         # appears in it exactly as json.dumps(tag), quotes included.
         conditions.append(cast(Job.tags, String).contains(json.dumps(tag), autoescape=True))
-    query = select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id.desc())
+    if search:
+        text = search.strip().lower()
+        conditions.append(or_(Job.id.startswith(text, autoescape=True),
+                              func.lower(Job.name).contains(text, autoescape=True),
+                              func.lower(cast(Job.tags, String)).contains(text, autoescape=True)))
+    if created_from is not None:
+        conditions.append(Job.created_at >= created_from)
+    if created_before is not None:
+        conditions.append(Job.created_at < created_before)
+    if created_after is not None:
+        conditions.append(Job.created_at > created_after)
+    query = select(Job).where(*conditions).order_by(*JOB_ORDERS.get(order, JOB_ORDERS["newest"]))
     total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
     return session.scalars(query.limit(limit).offset(offset)).all(), int(total)
 

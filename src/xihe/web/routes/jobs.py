@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -28,15 +28,14 @@ from xihe.status import DeviceKind
 from xihe.web import calibration as calibration_table
 from xihe.web.charts import by_count, histogram_svg
 from xihe.web.deps import JsonUser, PageError, PageUser, WebUser, catalog, check_csrf, database, render
+from xihe.web.timeline import status_timeline
 from xihe.web.topology import topology_svg
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 25
 MAX_RESULTS_SHOWN = 12
 MAX_DRAWN_OPERATIONS = 1500
 STALE_CALIBRATION_DAYS = 7  # older than this when the job ran: the page says so
-STATUSES = [s.value for s in JobStatus]
 
 
 def queue_text(position: int, running: int, start: datetime | None, now: datetime) -> str:
@@ -76,38 +75,6 @@ def _status_fields(job: JobPublic, queue: dict[str, Any]) -> dict[str, Any]:
             "started_at": job.started_at.isoformat() if job.started_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None,
             "error": job.error.model_dump() if job.error else None}
-
-
-@router.get("/jobs")
-def jobs_page(request: Request, user: PageUser, status: str | None = None, backend: str | None = None,
-              tag: str | None = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
-    status = status if status in STATUSES else None
-    backend = backend or None
-    tag = tag or None
-    with database(request).read() as session:
-        rows, total = jobs.list_jobs(session, user.id, status=status, backend=backend, tag=tag, limit=PAGE_SIZE,
-                                     offset=(page - 1) * PAGE_SIZE)
-        items = [job_public(session, job, with_results=False,
-                            parallelism=backend_parallelism(request, job.backend)) for job in rows]
-    context = {"nav": "jobs", "jobs": items, "total": total, "page": page,
-               "pages": max(1, -(-total // PAGE_SIZE)), "statuses": STATUSES,
-               "backends": catalog(request).names(),
-               "filters": {"status": status or "", "backend": backend or "", "tag": tag or ""}}
-    return render(request, "jobs.html", context, user=user)
-
-
-@router.get("/jobs/status.json")
-def jobs_status(request: Request, user: JsonUser, ids: str = "") -> Response:
-    wanted = [i for i in ids.split(",") if i][:200]
-    items = []
-    with database(request).read() as session:
-        for job_id in wanted:
-            job = jobs.get_user_job(session, user.id, job_id)
-            if job is not None:
-                public = job_public(session, job, with_results=False,
-                                    parallelism=backend_parallelism(request, job.backend))
-                items.append(_status_fields(public, _queue_fields(session, public)))
-    return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
 
 
 def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPublic, dict[str, Any]]:
@@ -219,6 +186,10 @@ def _calibration(request: Request, backend: str, calibration_id: str | None) -> 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: str, user: PageUser) -> Response:
     job, public, queue = _own_job(request, user, job_id)
+    with database(request).read() as session:
+        attempts = [(a.started_at, a.ended_at, a.outcome, a.worker) for a in jobs.attempts_for(session, job.id)]
+    timeline = status_timeline(public.created_at, attempts, public.status.value,
+                               public.finished_at if public.status.is_terminal else None, now=utcnow())
     views = _result_views(public)
     first = views[0].result if views else None
     layout = _layout(first)
@@ -241,7 +212,7 @@ def job_page(request: Request, job_id: str, user: PageUser) -> Response:
     context = {
         "snapshot_age_days": snapshot_age_days if snapshot_age_days is not None
         and snapshot_age_days > STALE_CALIBRATION_DAYS else None,
-        "nav": "jobs", "job": public, "views": views, "queue_text": queue["queue_text"],
+        "nav": "jobs", "job": public, "timeline": timeline, "views": views, "queue_text": queue["queue_text"],
         "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN),
         "layout": layout, "final_layout": first.final_layout if first else None,
         "topology": topology_svg(device, layout=layout) if chip and layout else None, "chip": chip,

@@ -1,8 +1,11 @@
-// Live job status: the job list and the job page poll small JSON documents until every job shown is finished.
+// Live jobs. The list long-polls /jobs/updates.json: new jobs are added at the top (first page, newest first) and
+// shown jobs change status in place, without a reload. Rows can be selected for one "Cancel selected" POST. The job
+// page polls its own status until the job finishes, then reloads once for the results.
 "use strict";
 (function () {
   const TERMINAL = ["DONE", "FAILED", "CANCELLED"];
   const INTERVAL_MS = 1000;
+  const WAIT_S = 20;
 
   function setBadge(badge, status) {
     badge.textContent = status;
@@ -10,25 +13,70 @@
     badge.className = badge.className.replace(/status-\w+/, "status-" + status.toLowerCase());
   }
 
-  function pollList(table) {
-    const rows = Array.from(table.querySelectorAll("tr[data-job]"));
-    const open = rows.filter((row) => !TERMINAL.includes(row.querySelector(".job-status").dataset.status));
-    if (!open.length) return;
-    const ids = open.map((row) => row.dataset.job).join(",");
-    fetch("/jobs/status.json?ids=" + encodeURIComponent(ids), {credentials: "same-origin"})
-      .then((response) => response.ok ? response.json() : {items: []})
-      .then((body) => {
-        for (const item of body.items) {
-          const row = table.querySelector('tr[data-job="' + item.id + '"]');
-          if (!row) continue;
-          setBadge(row.querySelector(".job-status"), item.status);
-          row.querySelector(".queue-note").textContent =
-            item.queue_position === null ? "" : "#" + (item.queue_position + 1) + " in queue";
-          if (item.finished_at) row.querySelector(".finished").textContent = item.finished_at.slice(0, 19).replace("T", " ");
-        }
+  function openRows(table) {
+    return Array.from(table.querySelectorAll("tbody tr[data-job]"))
+      .filter((row) => !TERMINAL.includes(row.querySelector(".job-status").dataset.status));
+  }
+
+  function applyChange(table, item) {
+    const row = table.querySelector('tr[data-job="' + item.id + '"]');
+    if (!row) return;
+    const badge = row.querySelector(".job-status");
+    setBadge(badge, item.status);
+    badge.dataset.state = item.state;
+    row.querySelector(".queue-note").textContent =
+      item.queue_position === null ? "" : "#" + (item.queue_position + 1) + " in queue";
+    if (item.finished_at) row.querySelector(".finished").textContent = item.finished_at.slice(0, 19).replace("T", " ");
+    if (item.terminal) {
+      const pick = row.querySelector(".pick-job");
+      pick.checked = false;
+      pick.disabled = true;
+    }
+  }
+
+  function addRows(table, rows) {
+    const body = table.querySelector("tbody");
+    const template = document.createElement("template");
+    for (const item of rows.slice().reverse()) {  // oldest first, each on top: newest ends first
+      if (table.querySelector('tr[data-job="' + item.id + '"]')) continue;
+      template.innerHTML = item.html.trim();  // server-rendered by the page's own row template (escaped)
+      const row = template.content.firstElementChild;
+      row.classList.add("fresh");
+      body.insertBefore(row, body.firstChild);
+      if (item.created_at > table.dataset.newest) table.dataset.newest = item.created_at;
+    }
+    const empty = document.getElementById("no-jobs");
+    if (empty && body.children.length) empty.hidden = true;
+  }
+
+  function followList(table) {
+    const known = openRows(table).map((row) => row.dataset.job + "=" + row.querySelector(".job-status").dataset.state);
+    const params = new URLSearchParams(table.dataset.query);
+    params.set("wait", String(WAIT_S));
+    params.set("known", known.join(","));
+    if (table.dataset.liveNew === "true") params.set("after", table.dataset.newest || new Date(0).toISOString());
+    let delay = 0;
+    fetch("/jobs/updates.json?" + params.toString(), {credentials: "same-origin"})
+      .then((response) => {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.json();
       })
-      .catch(() => {})
-      .finally(() => setTimeout(() => pollList(table), INTERVAL_MS));
+      .then((body) => {
+        addRows(table, body.new);
+        for (const item of body.changed) applyChange(table, item);
+        updateSelection();
+      })
+      .catch(() => { delay = 5000; })
+      .finally(() => setTimeout(() => followList(table), delay));
+  }
+
+  function updateSelection() {
+    const form = document.getElementById("bulk-cancel");
+    if (!form) return;
+    const picked = document.querySelectorAll(".pick-job:checked").length;
+    document.getElementById("cancel-selected").disabled = picked === 0;
+    document.getElementById("selected-count").textContent = picked ? picked + " selected" : "";
+    form.dataset.confirm = "Cancel " + picked + " selected job" + (picked === 1 ? "" : "s") + "? This cannot be undone.";
   }
 
   function pollJob(section) {
@@ -53,7 +101,16 @@
   }
 
   const table = document.getElementById("jobs");
-  if (table) pollList(table);
+  if (table) {
+    document.addEventListener("change", (event) => {
+      if (event.target.id === "pick-all") {
+        for (const box of table.querySelectorAll(".pick-job:not(:disabled)")) box.checked = event.target.checked;
+      }
+      updateSelection();
+    });
+    updateSelection();
+    followList(table);
+  }
   const section = document.getElementById("job");
   if (section && section.dataset.terminal === "false") setTimeout(() => pollJob(section), INTERVAL_MS / 2);
 })();
