@@ -1,6 +1,7 @@
 """Layer 1: the circuit IR (gate table, gates, operations, parameters, registers, circuits)."""
 
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import IfElse, walk
 from xihe.circuit.definition import GateDefinition
 from xihe.circuit.gate import (
     NON_UNITARY,
@@ -26,6 +27,7 @@ __all__ = [
     "Gate",
     "GateDefinition",
     "GateSpec",
+    "IfElse",
     "Operation",
     "ParamValue",
     "Parameter",
@@ -43,4 +45,5 @@ __all__ = [
     "is_symmetric",
     "is_virtual",
     "unitary",
+    "walk",
 ]

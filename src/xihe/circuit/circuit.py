@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Union
 
+from xihe.circuit.control import IfElse, walk
 from xihe.circuit.gate import Gate, Operation, has_variable_arity
 from xihe.circuit.parameter import ParamValue, bind_value, value_parameters
 from xihe.circuit.register import Bit, ClassicalRegister, QuantumRegister, Register
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from xihe.circuit.definition import GateDefinition
 
 QubitSpec = Union[int, Bit, Register, Sequence[Union[int, Bit]]]
+# What an if block tests: (register or its name, integer value), or (one clbit as a flat index or Bit, 0/1).
+ConditionSpec = tuple[Union[str, ClassicalRegister, int, Bit], Union[int, bool]]
 
 # Delay units and their length in ns (the IR's time unit).
 DELAY_UNITS = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
@@ -184,6 +187,65 @@ class Circuit:
             yield self
         finally:
             self._condition = None
+
+    def if_else(self, condition: ConditionSpec, true_body: Circuit | Iterable[Operation],
+                false_body: Circuit | Iterable[Operation] = ()) -> Circuit:
+        """Append an ``if``/``else`` block (:class:`~xihe.circuit.control.IfElse`); bodies are circuits on the same
+        registers, or operations on this circuit's flat indices. ``condition``: ``("c", 3)`` (register ``c``
+        equals 3), ``(0, 1)`` or ``(Bit, True)`` (one clbit)."""
+        bits, value, register = self._condition_bits(condition)
+        bodies = []
+        for body in (true_body, false_body):
+            ops = list(body.operations if isinstance(body, Circuit) else body)
+            for op in walk(ops):
+                self._check_wires(op)
+            bodies.append(ops)
+        self.operations.append(IfElse(bits, value, bodies[0], bodies[1], register))
+        return self
+
+    @contextmanager
+    def if_test(self, condition: ConditionSpec) -> Iterator[_ElseBuilder]:
+        """Operations added inside form the true body of an ``if`` block; ``with block.else_():`` after it adds
+        the false body (as Qiskit's ``if_test``)::
+
+            with qc.if_test((0, 1)) as block:
+                qc.x(1)
+            with block.else_():
+                qc.z(1)
+        """
+        bits, value, register = self._condition_bits(condition)
+        if self._condition is not None:
+            raise CircuitError("an if block cannot be opened inside conditioned() (use nested if blocks)")
+        start = len(self.operations)
+        handle = _ElseBuilder(self)
+        yield handle
+        body = self.operations[start:]
+        del self.operations[start:]
+        self.operations.append(IfElse(bits, value, body, (), register))
+        handle.index = len(self.operations) - 1
+
+    def _condition_bits(self, condition: ConditionSpec) -> tuple[tuple[int, ...], int, str | None]:
+        target, value = condition
+        if isinstance(target, str | ClassicalRegister):
+            reg = self.creg(target if isinstance(target, str) else target.name)
+            offset = self._coffset[reg.name]
+            if not 0 <= int(value) < (1 << reg.size):
+                raise CircuitError(f"condition value {value} does not fit register '{reg.name}'")
+            return tuple(range(offset, offset + reg.size)), int(value), reg.name
+        bits = self._resolve_clbits(target)
+        if len(bits) != 1 or not 0 <= bits[0] < self.num_clbits:
+            raise CircuitError(f"a bit condition names one clbit of this circuit, not {target!r}")
+        if int(value) not in (0, 1):
+            raise CircuitError(f"a bit compares with 0 or 1, not {value!r}")
+        return (bits[0],), int(value), None
+
+    def _check_wires(self, op: Operation) -> None:
+        for q in op.qubits:
+            if not 0 <= q < self.num_qubits:
+                raise CircuitError(f"qubit {q} is out of range: the circuit has {self.num_qubits} qubit(s)")
+        for c in op.clbits:
+            if not 0 <= c < self.num_clbits:
+                raise CircuitError(f"clbit {c} is out of range: the circuit has {self.num_clbits} clbit(s)")
 
     # Single-qubit gates.
     def id(self, q: QubitSpec) -> Circuit:
@@ -433,6 +495,11 @@ class Circuit:
 
     def extend(self, ops: Iterable[Operation]) -> Circuit:
         for op in ops:
+            if isinstance(op, IfElse):
+                for inner in walk([op]):
+                    self._check_wires(inner)
+                self.operations.append(op)
+                continue
             self.append(op.gate, op.qubits, clbits=op.clbits, condition=op.condition)
         return self
 
@@ -451,7 +518,7 @@ class Circuit:
     def parameters(self) -> frozenset[str]:
         """Names of the free parameters used anywhere in the circuit."""
         names: set[str] = set()
-        for op in self.operations:
+        for op in walk(self.operations):
             for p in op.gate.params:
                 names |= value_parameters(p)
         return frozenset(names)
@@ -463,13 +530,7 @@ class Circuit:
         if unknown:
             raise CircuitError(f"unknown parameter(s) {sorted(unknown)}; the circuit has {sorted(self.parameters)}")
         out = self.copy_empty()
-        for op in self.operations:
-            gate = op.gate
-            if gate.params and any(value_parameters(p) for p in gate.params):
-                gate = Gate._trusted(gate.name, tuple(bind_value(p, values) for p in gate.params),
-                                     gate.num_qubits, gate.definition)
-                op = op.replace(gate=gate)
-            out.operations.append(op)
+        out.operations = _bind_operations(self.operations, values)
         return out
 
     assign_parameters = bind
@@ -506,7 +567,7 @@ class Circuit:
     def definitions(self) -> list[GateDefinition]:
         """User gate definitions used by the circuit, dependencies first."""
         seen: dict[str, GateDefinition] = {}
-        for op in self.operations:
+        for op in walk(self.operations):
             d = op.gate.definition
             if d is not None and d.name not in seen:
                 for dep in [*d.dependencies(), d]:
@@ -541,3 +602,44 @@ class Circuit:
 
     def __str__(self) -> str:
         return self.draw()
+
+
+def _bind_operations(ops: Sequence[Operation], values: Mapping[str, float]) -> list[Operation]:
+    """``ops`` with parameters replaced by numbers, inside if blocks too."""
+    out: list[Operation] = []
+    for op in ops:
+        if isinstance(op, IfElse):
+            out.append(op.map_bodies(lambda body: _bind_operations(body, values)))
+            continue
+        gate = op.gate
+        if gate.params and any(value_parameters(p) for p in gate.params):
+            gate = Gate._trusted(gate.name, tuple(bind_value(p, values) for p in gate.params),
+                                 gate.num_qubits, gate.definition)
+            op = op.replace(gate=gate)
+        out.append(op)
+    return out
+
+
+class _ElseBuilder:
+    """What ``Circuit.if_test`` yields: ``else_()`` adds the false body to the block just closed."""
+
+    def __init__(self, circuit: Circuit) -> None:
+        self.circuit = circuit
+        self.index = -1
+
+    @contextmanager
+    def else_(self) -> Iterator[Circuit]:
+        circuit = self.circuit
+        if self.index < 0 or self.index != len(circuit.operations) - 1:
+            raise CircuitError("else_() must directly follow its 'with if_test(...)' block")
+        block = circuit.operations.pop()
+        assert isinstance(block, IfElse)
+        if block.false_body:
+            raise CircuitError("this if block already has an else body")
+        start = len(circuit.operations)
+        try:
+            yield circuit
+        finally:
+            body = circuit.operations[start:]
+            del circuit.operations[start:]
+            circuit.operations.append(IfElse(block.test_bits, block.value, block.true_body, body, block.register))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 DecompStep = tuple[str, tuple["ParamValue", ...], tuple[int, ...]]
 
 # Instructions that are not unitary gates. They share Operation with gates but have no matrix.
-NON_UNITARY = frozenset({"measure", "reset", "barrier", "delay"})
+NON_UNITARY = frozenset({"measure", "reset", "barrier", "delay", "if_else"})  # if_else: xihe.circuit.control
 
 
 @dataclass(frozen=True)

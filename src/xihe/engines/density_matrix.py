@@ -21,7 +21,7 @@ from xihe.engines import kernels
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
 from xihe.engines.fusion import fuse_superoperators
 from xihe.engines.noise import NoiseModel
-from xihe.engines.program import Instr, Program, lower
+from xihe.engines.program import Instr, Program, lower, set_flag
 from xihe.engines.sampling import (
     counts_from_probabilities,
     measured_distribution,
@@ -144,6 +144,12 @@ def evolve(prog: Program, fusion_qubits: int = DEFAULT_SUPEROP_QUBITS, stats: di
         if ins.kind == "measure":
             branches = _measure(branches, n, ins)
             continue
+        if ins.kind == "flag":
+            flagged: dict[int, np.ndarray] = {}
+            for clbits, rho in branches.items():
+                _merge(flagged, set_flag(ins, clbits), rho)
+            branches = flagged
+            continue
         for clbits in list(branches):
             if ins.condition is not None and not ins.condition.holds(clbits):
                 continue
@@ -195,7 +201,7 @@ class DensityMatrixEngine:
         self.fusion_qubits = fusion_qubits
 
     def estimate_memory(self, circuit: Circuit) -> int:
-        dynamic = any(op.gate.name in ("reset", "measure") or op.condition is not None
+        dynamic = any(op.gate.name in ("reset", "measure", "if_else") or op.condition is not None
                       for op in circuit.operations)
         return (16 << (2 * circuit.num_qubits)) * (4 if dynamic else 2)
 

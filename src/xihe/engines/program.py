@@ -9,6 +9,13 @@ target matrix; noise from a :class:`~xihe.engines.noise.NoiseModel` is inserted 
 
 Measurements that nothing later depends on (no later gate on the qubit, no later condition or reset) are
 *terminal*: they are moved to :attr:`Program.terminal` and sampled from the final state in one go.
+
+An ``if``/``else`` block (:class:`~xihe.circuit.control.IfElse`) is lowered without jumps, so every engine keeps
+its straight-line loop: a ``"flag"`` instruction evaluates the block's condition once into a hidden clbit (one
+per nesting depth, after the circuit's own clbits), each instruction of the true body is conditioned on that
+flag being 1 (and on the enclosing blocks' flags), each of the false body on it being 0, and a second ``"flag"``
+clears it after the block. A measurement in the body that overwrites a condition bit therefore cannot switch
+branches half-way, and results never show the hidden bits (rows hold the first ``num_clbits`` bits only).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import IfElse
 from xihe.circuit.gate import Operation, has_variable_arity
 from xihe.circuit.protocols import decompose, unitary
 from xihe.errors import CircuitError, ExecutionError
@@ -42,6 +50,13 @@ class Condition:
     def holds(self, clbits: int) -> bool:
         return (clbits >> self.offset) & self.mask == self.value
 
+    @classmethod
+    def on_bits(cls, bits: tuple[int, ...], value: int) -> Condition:
+        """The condition ``bits == value`` (bits least significant first, consecutive as a register's are)."""
+        if list(bits) != list(range(bits[0], bits[0] + len(bits))):
+            raise ExecutionError(f"an if block's condition bits {bits} are not consecutive")
+        return cls(bits[0], (1 << len(bits)) - 1, int(value))
+
 
 @dataclass
 class Instr:
@@ -50,7 +65,8 @@ class Instr:
     ``kind`` is ``"unitary"`` (``matrix`` on ``qubits``, first qubit most significant), ``"diagonal"`` (``matrix``
     holds the diagonal), ``"controlled"`` (``matrix`` 2x2 on the last qubit, the others are controls),
     ``"channel"`` (``channel`` on ``qubits``), ``"measure"`` (``qubits[0]`` into ``clbit`` with readout flips
-    ``readout = (p1_given_0, p0_given_1)``) or ``"reset"``.
+    ``readout = (p1_given_0, p0_given_1)``), ``"reset"``, or ``"flag"`` (no qubits: set the hidden clbit
+    ``clbit`` to whether ``test`` holds, or to 0 when ``test`` is ``None``; see :func:`set_flag`).
     """
 
     kind: str
@@ -61,6 +77,13 @@ class Instr:
     readout: tuple[float, float] | None = None
     condition: Condition | None = None
     name: str = ""
+    test: Condition | None = None
+
+
+def set_flag(ins: Instr, clbits: int) -> int:
+    """The classical record after a ``"flag"`` instruction (the only classical computation an engine does)."""
+    bit = 1 if ins.test is not None and ins.test.holds(clbits) else 0
+    return (clbits & ~(1 << ins.clbit)) | (bit << ins.clbit)
 
 
 @dataclass
@@ -71,11 +94,12 @@ class Program:
     num_clbits: int
     body: list[Instr] = field(default_factory=list)
     terminal: list[Instr] = field(default_factory=list)
+    num_flags: int = 0  # hidden clbits of if blocks, numbered from num_clbits (see the module docstring)
 
     @property
     def is_dynamic(self) -> bool:
         """True when the body measures, resets or branches: shots must then be simulated per outcome."""
-        return any(i.kind in ("measure", "reset") or i.condition is not None for i in self.body)
+        return any(i.kind in ("measure", "reset", "flag") or i.condition is not None for i in self.body)
 
     @property
     def has_channels(self) -> bool:
@@ -131,20 +155,31 @@ def lower(circuit: Circuit, noise: NoiseModel | None = None, defer_measurements:
     """Lower ``circuit`` (with ``noise`` inserted) into a :class:`Program`."""
     prog = Program(circuit.num_qubits, circuit.num_clbits)
     noisy = noise is not None and not noise.is_ideal()
-    for op in circuit.operations:
+    _lower_ops(circuit, circuit.operations, prog, noise if noisy else None, None, 0)
+    if defer_measurements:
+        _split_terminal(prog)
+    return prog
+
+
+def _lower_ops(circuit: Circuit, ops: list[Operation] | tuple[Operation, ...], prog: Program,
+               noise: NoiseModel | None, guard: Condition | None, depth: int) -> None:
+    """Append the instructions of ``ops``; inside if blocks ``guard`` conditions them on the blocks' flags."""
+    for op in ops:
         name = op.gate.name
-        cond = _condition(circuit, op)
+        if isinstance(op, IfElse):
+            _lower_block(circuit, op, prog, noise, guard, depth)
+            continue
+        cond = _condition(circuit, op) if guard is None else guard
         if name == "barrier":
             continue
         if name == "delay":
-            if noisy:
-                assert noise is not None
+            if noise is not None:
                 ch = noise.delay_channel(op.qubits[0], float(op.gate.params[0]))  # type: ignore[arg-type]
                 if ch is not None:
                     prog.body.append(Instr("channel", op.qubits, channel=ch, condition=cond, name="delay"))
             continue
         if name == "measure":
-            readout = noise.readout(op.qubits[0]) if noisy and noise is not None else None
+            readout = noise.readout(op.qubits[0]) if noise is not None else None
             prog.body.append(Instr("measure", op.qubits, clbit=op.clbits[0], readout=readout, condition=cond,
                                    name=name))
             continue
@@ -152,13 +187,24 @@ def lower(circuit: Circuit, noise: NoiseModel | None = None, defer_measurements:
             prog.body.append(Instr("reset", op.qubits, condition=cond, name=name))
             continue
         prog.body.extend(gate_instructions(op, cond))
-        if noisy:
-            assert noise is not None
+        if noise is not None:
             for ch, qubits in noise.channels_after(name, op.qubits):
                 prog.body.append(Instr("channel", qubits, channel=ch, condition=cond, name=f"noise:{name}"))
-    if defer_measurements:
-        _split_terminal(prog)
-    return prog
+
+
+def _lower_block(circuit: Circuit, block: IfElse, prog: Program, noise: NoiseModel | None,
+                 guard: Condition | None, depth: int) -> None:
+    """A flag for the block's condition, both bodies guarded by it, then the flag cleared (module docstring)."""
+    flag = prog.num_clbits + depth
+    prog.num_flags = max(prog.num_flags, depth + 1)
+    outer = guard.value if guard is not None else 0
+    prog.body.append(Instr("flag", (), clbit=flag, test=Condition.on_bits(block.test_bits, block.value),
+                           name="if"))
+    mask = (1 << (depth + 1)) - 1
+    _lower_ops(circuit, block.true_body, prog, noise, Condition(prog.num_clbits, mask, outer | (1 << depth)),
+               depth + 1)
+    _lower_ops(circuit, block.false_body, prog, noise, Condition(prog.num_clbits, mask, outer), depth + 1)
+    prog.body.append(Instr("flag", (), clbit=flag, name="end if"))
 
 
 def _split_terminal(prog: Program) -> None:
@@ -180,7 +226,7 @@ def _split_terminal(prog: Program) -> None:
             later_dynamic = True
         else:
             touched.update(instr.qubits)
-            if instr.kind == "reset" or instr.condition is not None:
+            if instr.kind in ("reset", "flag") or instr.condition is not None:
                 later_dynamic = True
     prog.body = keep[::-1]
     prog.terminal = terminal[::-1]

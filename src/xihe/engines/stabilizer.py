@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import IfElse
 from xihe.circuit.gate import Gate
 from xihe.circuit.protocols import unitary
 from xihe.engines.base import check_shots, metadata, register_engine, resolve_seed
@@ -80,6 +81,9 @@ def build_stim_circuit(circuit: Circuit, noise: NoiseModel | None = None
         if op.condition is not None:
             _feedback(sc, circuit, op, last_record, len(record_clbit))
             continue
+        if isinstance(op, IfElse):
+            _block_feedback(sc, op, last_record, len(record_clbit))
+            continue
         if name == "measure":
             q = op.qubits[0]
             readout = noise.readout(q) if noisy and noise is not None else None
@@ -127,6 +131,26 @@ def _feedback(sc: object, circuit: Circuit, op: object, last_record: dict[int, i
 
     lookback = last_record[clbit] - num_records
     sc.append(f"C{pauli}", [stim.target_rec(lookback), target])  # type: ignore[attr-defined]
+
+
+def _block_feedback(sc: object, block: IfElse, last_record: dict[int, int], num_records: int) -> None:
+    """An if block on one measured bit whose bodies hold only Pauli gates, as stim feedback (``CX rec[-k] q``;
+    the false body applies P, then P again where the bit is 1)."""
+    import stim
+
+    paulis = ("x", "y", "z")
+    if (len(block.test_bits) != 1 or block.test_bits[0] not in last_record
+            or any(isinstance(op, IfElse) or op.gate.name not in paulis for op in (*block.true_body,
+                                                                                  *block.false_body))):
+        raise ExecutionError("the stabilizer engine runs if blocks only on one measured bit with Pauli x/y/z "
+                             "gates inside (stim feedback); use engine='statevector' for other blocks")
+    lookback = last_record[block.test_bits[0]] - num_records
+    for body, selected in ((block.true_body, block.value), (block.false_body, 1 - block.value)):
+        for op in body:
+            pauli = op.gate.name.upper()
+            if selected == 0:
+                sc.append(pauli, [op.qubits[0]])  # type: ignore[attr-defined]
+            sc.append(f"C{pauli}", [stim.target_rec(lookback), op.qubits[0]])  # type: ignore[attr-defined]
 
 
 @register_engine

@@ -20,7 +20,7 @@ from xihe.engines import kernels
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
 from xihe.engines.fusion import fuse
 from xihe.engines.noise import NoiseModel
-from xihe.engines.program import Instr, Program, lower
+from xihe.engines.program import Instr, Program, lower, set_flag
 from xihe.engines.sampling import (
     int_to_row,
     marginal_probabilities,
@@ -118,7 +118,9 @@ def run_dynamic(prog: Program, shots: int, rng: np.random.Generator, fusion_qubi
             br.pc += 1
             if ins.condition is not None and not ins.condition.holds(br.clbits):
                 continue
-            if ins.kind in ("measure", "reset"):
+            if ins.kind == "flag":
+                br.clbits = set_flag(ins, br.clbits)
+            elif ins.kind in ("measure", "reset"):
                 children = _branch_on(br, ins, n, rng)
                 br = children[0]
                 stack.extend(reversed(children[1:]))
@@ -235,7 +237,7 @@ class StatevectorEngine:
     def estimate_memory(self, circuit: Circuit) -> int:
         """The state, the probabilities and their running sum for sampling, and one copy per open branch."""
         size = 1 << circuit.num_qubits
-        dynamic = any(op.condition is not None or op.gate.name == "reset" for op in circuit.operations)
+        dynamic = any(op.condition is not None or op.gate.name in ("reset", "if_else") for op in circuit.operations)
         return size * (_AMPLITUDE_BYTES + 16) + (size * _AMPLITUDE_BYTES * 2 if dynamic else 0)
 
     def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,

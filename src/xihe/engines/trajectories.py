@@ -26,7 +26,7 @@ from xihe.engines.base import check_memory, check_shots, metadata, register_engi
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.fusion import fuse
 from xihe.engines.noise import NoiseModel
-from xihe.engines.program import Instr, Program, lower
+from xihe.engines.program import Instr, Program, lower, set_flag
 from xihe.engines.sampling import apply_readout, marginal_probabilities, rows_to_counts, sample_indices
 from xihe.engines.statevector import apply_instr, positions, zero_state
 from xihe.errors import ExecutionError
@@ -80,7 +80,9 @@ def run_shot(prog: Program, body: list[Instr], rng: np.random.Generator, row: np
         if ins.condition is not None and not ins.condition.holds(clbits):
             continue
         kind = ins.kind
-        if kind == "channel":
+        if kind == "flag":
+            clbits = set_flag(ins, clbits)
+        elif kind == "channel":
             _apply_channel(state, n, ins, rng)
         elif kind in ("measure", "reset"):
             p = n - 1 - ins.qubits[0]
