@@ -45,13 +45,14 @@ class ErrorStage(StrEnum):
 
 
 class JobKind(StrEnum):
-    """What a job holds: one circuit, a batch, one circuit swept over parameter sets, a suite, or estimator PUBs."""
+    """What a job holds: one circuit, a batch, one circuit swept over parameter sets, a suite, or primitive PUBs."""
 
     SINGLE = "single"
     BATCH = "batch"
     SWEEP = "sweep"
     CHARACTERIZE = "characterize"
     ESTIMATE = "estimate"
+    SAMPLE = "sample"
 
 
 class DeviceKind(StrEnum):

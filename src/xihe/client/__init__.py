@@ -5,7 +5,7 @@
 scipy) nor the service, so it is cheap on a laptop that only talks to a remote server.
 """
 
-from xihe.client.aio import AsyncClient, AsyncJob
+from xihe.client.aio import AsyncClient, AsyncEstimateJob, AsyncJob, AsyncSampleJob
 from xihe.client.config import ClientConfig, config_path, resolve_config, write_config_file
 from xihe.client.errors import (
     APIError,
@@ -23,32 +23,43 @@ from xihe.client.errors import (
     TransportError,
     ValidationError,
 )
+from xihe.client.estimate import EstimatorPub, Mitigation, PubEstimate
 from xihe.client.models import TERMINAL_STATUSES, BackendInfo, JobInfo, JobPage
-from xihe.client.sync import Client, Job
+from xihe.client.sample import PubSamples, SamplerPub
+from xihe.client.sync import Client, EstimateJob, Job, SampleJob
 from xihe.client.transport import RetryPolicy
 
 __all__ = [
     "TERMINAL_STATUSES",
     "APIError",
     "AsyncClient",
+    "AsyncEstimateJob",
     "AsyncJob",
+    "AsyncSampleJob",
     "AuthenticationError",
     "BackendInfo",
     "Client",
     "ClientConfig",
     "ConflictError",
+    "EstimateJob",
+    "EstimatorPub",
     "Job",
     "JobCancelledError",
     "JobFailedError",
     "JobInfo",
     "JobPage",
     "JobTimeoutError",
+    "Mitigation",
     "NotFoundError",
     "NotLoggedInError",
     "PermissionDeniedError",
+    "PubEstimate",
+    "PubSamples",
     "QuotaError",
     "RateLimitError",
     "RetryPolicy",
+    "SampleJob",
+    "SamplerPub",
     "ServerError",
     "TransportError",
     "ValidationError",

@@ -18,7 +18,15 @@ from typing import Any
 import httpx
 
 from xihe.client.config import resolve_config
-from xihe.client.estimate import ObservableLike, PubEstimate, estimate_body, estimates_from_json
+from xihe.client.estimate import (
+    EstimatorPub,
+    Mitigation,
+    ObservableLike,
+    PubEstimate,
+    estimate_body,
+    estimate_pubs_body,
+    estimates_from_json,
+)
 from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
 from xihe.client.payloads import (
     CircuitInput,
@@ -29,6 +37,7 @@ from xihe.client.payloads import (
 )
 from xihe.client.polling import WaitSchedule, backend_params, job_request, needs_full_record
 from xihe.client.progress import WaitProgress
+from xihe.client.sample import PubSamples, SamplerPub, sample_pubs_body, samples_from_json
 from xihe.client.transport import API_PREFIX, AsyncTransport, RetryPolicy
 from xihe.results import Result
 
@@ -87,6 +96,16 @@ class AsyncEstimateJob(AsyncJob):
             await self.wait(timeout=timeout, progress=progress)
         results_of(self.info)  # raises the typed error of a failed or cancelled job
         return estimates_from_json(await self._client._transport.request("GET", f"estimate/{self.id}"))
+
+
+class AsyncSampleJob(AsyncJob):
+    """A sampling job for asyncio code: :meth:`samples` waits and gives each PUB's per-register shots."""
+
+    async def samples(self, timeout: float | None = None, progress: bool = False) -> list[PubSamples]:
+        if not self.info.finished:
+            await self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)  # raises the typed error of a failed or cancelled job
+        return samples_from_json(await self._client._transport.request("GET", f"sample/{self.id}"))
 
 
 class AsyncClient:
@@ -173,12 +192,68 @@ class AsyncClient:
         name: str | None = None,
         tags: Sequence[str] = (),
         priority: int = 0,
+        mitigation: Mitigation | None = None,
     ) -> AsyncEstimateJob:
         """Submit one Estimator PUB as one job (see :meth:`xihe.client.Client.estimate`)."""
         body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
                              compile=compile, optimization_level=optimization_level, name=name, tags=tags,
-                             priority=priority)
+                             priority=priority, mitigation=mitigation)
         return AsyncEstimateJob(self, JobInfo.from_json(await self._transport.request("POST", "estimate", json=body)))
+
+    async def estimate_pubs(
+        self,
+        pubs: Sequence[EstimatorPub],
+        backend: str,
+        precision: float = 0.015625,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        mitigation: Mitigation | None = None,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> AsyncEstimateJob:
+        """Submit several Estimator PUBs as one job; ``job.estimates()[p]`` answers ``pubs[p]``."""
+        body = estimate_pubs_body(pubs, backend, precision=precision, seed=seed, compile=compile,
+                                  optimization_level=optimization_level, mitigation=mitigation, name=name,
+                                  tags=tags, priority=priority)
+        return AsyncEstimateJob(self, JobInfo.from_json(await self._transport.request("POST", "estimate", json=body)))
+
+    async def sample(
+        self,
+        circuit: CircuitLike,
+        backend: str,
+        parameter_values: Sequence[Mapping[Any, float]] | None = None,
+        shots: int = 1024,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> AsyncSampleJob:
+        """Submit one Sampler PUB (one job); ``job.samples()[0].registers["c"][i]`` holds register ``c``'s
+        ``shots`` values under ``parameter_values[i]`` (bit i of a value is the register's bit i)."""
+        return await self.sample_pubs([SamplerPub(circuit, parameter_values)], backend, shots=shots, seed=seed,
+                                 compile=compile, optimization_level=optimization_level, name=name, tags=tags,
+                                 priority=priority)
+
+    async def sample_pubs(
+        self,
+        pubs: Sequence[SamplerPub],
+        backend: str,
+        shots: int = 1024,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> AsyncSampleJob:
+        """Submit several Sampler PUBs as one job (a PUB without shots of its own takes ``shots``)."""
+        body = sample_pubs_body(pubs, backend, shots=shots, seed=seed, compile=compile,
+                                optimization_level=optimization_level, name=name, tags=tags, priority=priority)
+        return AsyncSampleJob(self, JobInfo.from_json(await self._transport.request("POST", "sample", json=body)))
 
     async def job(self, job_id: str) -> AsyncJob:
         return AsyncJob(self, await self._get_job(job_id))

@@ -1,4 +1,5 @@
-"""The Estimator primitive's request body and answer, shared by the sync and async clients.
+"""The Estimator primitive's request body and answer, shared by the sync and async clients (one or several PUBs,
+optional server-side error mitigation).
 
 An observable is a Pauli sum in Qiskit's ``SparsePauliOp`` label order -- **qubit 0 is the rightmost character**
 -- given as ``{"XZ": 0.5, "II": 1.0}``, one label string (coefficient 1), or any object with ``to_list()``
@@ -52,20 +53,68 @@ def observable_json(observable: ObservableLike) -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True)
+class Mitigation:
+    """Error mitigation of sampled estimates, done by the server.
+
+    ``readout``: undo each measured qubit's calibrated readout confusion. ``zne_factors``: zero-noise extrapolation
+    over these odd noise factors (global folding of the compiled circuit), fitted by ``extrapolator``
+    (``"richardson"`` or ``"exponential"``). qiskit-ibm-runtime's ``resilience_level`` 1 is
+    ``Mitigation(readout=True)``, 2 is ``Mitigation(readout=True, zne_factors=(1, 3, 5))``.
+    """
+
+    readout: bool = False
+    zne_factors: tuple[int, ...] | None = None
+    extrapolator: str = "richardson"
+
+    def to_json(self) -> dict[str, Any]:
+        zne = None if not self.zne_factors else {"noise_factors": [json_int(f, "noise factor")
+                                                                   for f in self.zne_factors],
+                                                 "extrapolator": self.extrapolator}
+        return {"readout": bool(self.readout), "zne": zne}
+
+
+@dataclass(frozen=True)
+class EstimatorPub:
+    """One Estimator PUB: a circuit, observables, parameter bindings (one PUB element per binding and observable),
+    and an optional precision of its own."""
+
+    circuit: CircuitLike
+    observables: ObservableLike | Sequence[ObservableLike]
+    parameter_values: Sequence[Mapping[Any, Any]] | None = None
+    precision: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        many = isinstance(self.observables, Sequence) and not isinstance(self.observables, str)
+        items = list(self.observables) if many else [self.observables]
+        pub: dict[str, Any] = {"circuit": circuit_to_qasm(self.circuit),
+                               "observables": [observable_json(o) for o in items]}
+        if self.parameter_values is not None:
+            pub["parameter_values"] = [binding_json(b) for b in self.parameter_values]
+        if self.precision is not None:
+            pub["precision"] = float(self.precision)
+        return pub
+
+
+def estimate_pubs_body(pubs: Sequence[EstimatorPub], backend: str, *, precision: float, seed: int | None = None,
+                       compile: bool = True, optimization_level: int = 2, mitigation: Mitigation | None = None,
+                       name: str | None = None, tags: Sequence[str] = (), priority: int = 0) -> dict[str, Any]:
+    """The JSON body of ``POST /estimate`` for several PUBs (one job)."""
+    return {"pubs": [pub.to_json() for pub in pubs], "backend": backend, "precision": float(precision),
+            "seed": json_int(seed, "seed") if seed is not None else None, "compile": bool(compile),
+            "optimization_level": int(optimization_level), "name": name, "tags": list(tags),
+            "priority": int(priority), "mitigation": mitigation.to_json() if mitigation is not None else None}
+
+
 def estimate_body(circuit: CircuitLike, backend: str, observables: ObservableLike | Sequence[ObservableLike],
                   parameter_values: Sequence[Mapping[Any, Any]] | None, *, precision: float,
                   seed: int | None = None, compile: bool = True, optimization_level: int = 2,
-                  name: str | None = None, tags: Sequence[str] = (), priority: int = 0) -> dict[str, Any]:
+                  name: str | None = None, tags: Sequence[str] = (), priority: int = 0,
+                  mitigation: Mitigation | None = None) -> dict[str, Any]:
     """The JSON body of ``POST /estimate`` for one PUB."""
-    many = isinstance(observables, Sequence) and not isinstance(observables, str)
-    items = list(observables) if many else [observables]
-    pub: dict[str, Any] = {"circuit": circuit_to_qasm(circuit), "observables": [observable_json(o) for o in items]}
-    if parameter_values is not None:
-        pub["parameter_values"] = [binding_json(b) for b in parameter_values]
-    return {"pubs": [pub], "backend": backend, "precision": float(precision),
-            "seed": json_int(seed, "seed") if seed is not None else None, "compile": bool(compile),
-            "optimization_level": int(optimization_level), "name": name, "tags": list(tags),
-            "priority": int(priority)}
+    return estimate_pubs_body([EstimatorPub(circuit, observables, parameter_values)], backend, precision=precision,
+                              seed=seed, compile=compile, optimization_level=optimization_level,
+                              mitigation=mitigation, name=name, tags=tags, priority=priority)
 
 
 @dataclass(frozen=True)
@@ -77,12 +126,21 @@ class PubEstimate:
     shots: int
     exact: bool
     groups: int
+    readout_mitigated: bool = False
+    noise_factors: list[int] | None = None
+    factor_values: list[list[list[float]]] | None = None  # with ZNE: [binding][factor][observable]
+    extrapolation: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PubEstimate:
+        factor_values = data.get("factor_values")
         return cls(values=[[float(v) for v in row] for row in data["values"]],
                    stds=[[float(v) for v in row] for row in data["stds"]], shots=int(data["shots"]),
-                   exact=bool(data["exact"]), groups=int(data["groups"]))
+                   exact=bool(data["exact"]), groups=int(data["groups"]),
+                   readout_mitigated=bool(data.get("readout_mitigated", False)),
+                   noise_factors=[int(f) for f in data["noise_factors"]] if data.get("noise_factors") else None,
+                   factor_values=[[[float(v) for v in row] for row in block] for block in factor_values]
+                   if factor_values else None, extrapolation=data.get("extrapolation"))
 
 
 def estimates_from_json(data: Mapping[str, Any]) -> list[PubEstimate]:

@@ -21,7 +21,15 @@ from typing import Any
 import httpx
 
 from xihe.client.config import resolve_config
-from xihe.client.estimate import ObservableLike, PubEstimate, estimate_body, estimates_from_json
+from xihe.client.estimate import (
+    EstimatorPub,
+    Mitigation,
+    ObservableLike,
+    PubEstimate,
+    estimate_body,
+    estimate_pubs_body,
+    estimates_from_json,
+)
 from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
 from xihe.client.payloads import (
     CircuitInput,
@@ -32,6 +40,7 @@ from xihe.client.payloads import (
 )
 from xihe.client.polling import WaitSchedule, backend_params, job_request, needs_full_record
 from xihe.client.progress import WaitProgress
+from xihe.client.sample import PubSamples, SamplerPub, sample_pubs_body, samples_from_json
 from xihe.client.transport import API_PREFIX, RetryPolicy, SyncTransport
 from xihe.results import Result
 
@@ -100,6 +109,16 @@ class EstimateJob(Job):
             self.wait(timeout=timeout, progress=progress)
         results_of(self.info)  # raises the typed error of a failed or cancelled job
         return estimates_from_json(self._client._transport.request("GET", f"estimate/{self.id}"))
+
+
+class SampleJob(Job):
+    """A handle on a sampling job: :meth:`samples` waits and gives each PUB's per-register shots."""
+
+    def samples(self, timeout: float | None = None, progress: bool = False) -> list[PubSamples]:
+        if not self.info.finished:
+            self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)  # raises the typed error of a failed or cancelled job
+        return samples_from_json(self._client._transport.request("GET", f"sample/{self.id}"))
 
 
 class Client:
@@ -191,6 +210,7 @@ class Client:
         name: str | None = None,
         tags: Sequence[str] = (),
         priority: int = 0,
+        mitigation: Mitigation | None = None,
     ) -> EstimateJob:
         """Submit one Estimator PUB (one job); ``job.estimates()[0].values[i][j]`` is <observables[j]> under
         ``parameter_values[i]``.
@@ -200,8 +220,63 @@ class Client:
         """
         body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
                              compile=compile, optimization_level=optimization_level, name=name, tags=tags,
-                             priority=priority)
+                             priority=priority, mitigation=mitigation)
         return EstimateJob(self, JobInfo.from_json(self._transport.request("POST", "estimate", json=body)))
+
+    def estimate_pubs(
+        self,
+        pubs: Sequence[EstimatorPub],
+        backend: str,
+        precision: float = 0.015625,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        mitigation: Mitigation | None = None,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> EstimateJob:
+        """Submit several Estimator PUBs as one job; ``job.estimates()[p]`` answers ``pubs[p]``."""
+        body = estimate_pubs_body(pubs, backend, precision=precision, seed=seed, compile=compile,
+                                  optimization_level=optimization_level, mitigation=mitigation, name=name,
+                                  tags=tags, priority=priority)
+        return EstimateJob(self, JobInfo.from_json(self._transport.request("POST", "estimate", json=body)))
+
+    def sample(
+        self,
+        circuit: CircuitLike,
+        backend: str,
+        parameter_values: Sequence[Mapping[Any, float]] | None = None,
+        shots: int = 1024,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> SampleJob:
+        """Submit one Sampler PUB (one job); ``job.samples()[0].registers["c"][i]`` holds register ``c``'s
+        ``shots`` values under ``parameter_values[i]`` (bit i of a value is the register's bit i)."""
+        return self.sample_pubs([SamplerPub(circuit, parameter_values)], backend, shots=shots, seed=seed,
+                                 compile=compile, optimization_level=optimization_level, name=name, tags=tags,
+                                 priority=priority)
+
+    def sample_pubs(
+        self,
+        pubs: Sequence[SamplerPub],
+        backend: str,
+        shots: int = 1024,
+        seed: int | None = None,
+        compile: bool = True,
+        optimization_level: int = 2,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        priority: int = 0,
+    ) -> SampleJob:
+        """Submit several Sampler PUBs as one job (a PUB without shots of its own takes ``shots``)."""
+        body = sample_pubs_body(pubs, backend, shots=shots, seed=seed, compile=compile,
+                                optimization_level=optimization_level, name=name, tags=tags, priority=priority)
+        return SampleJob(self, JobInfo.from_json(self._transport.request("POST", "sample", json=body)))
 
     def job(self, job_id: str) -> Job:
         """A handle on an existing job."""

@@ -9,6 +9,15 @@ one count record per item; :func:`pub_estimates` turns the stored records into v
 ``precision=0`` on an ideal simulator asks for exact values: one item per binding, whose record holds the exact
 expectation of every observable (from the final state), std 0.
 
+Mitigation (``request.mitigation``, sampled PUBs only; the mathematics is :mod:`xihe.mitigation`):
+
+- ``readout``: the worker writes, with each measured circuit's record, the calibrated readout errors of the
+  physical qubit behind each measured bit (from the circuit as compiled); each shot's parity is then weighted so
+  that the mean is unbiased under that tensored confusion (:func:`xihe.mitigation.parity_weights`).
+- ``zne``: the worker compiles each measured circuit once, folds the compiled circuit globally to each noise factor
+  and runs the folds verbatim (so nothing cancels them), one record per (circuit, factor); the values per factor
+  are extrapolated to zero noise, with the fit's standard error.
+
 Label convention: Qiskit's ``SparsePauliOp`` -- qubit 0 is the rightmost character of a label. Inside this module
 a term is ``{qubit: "X" | "Y" | "Z"}``, so no string order is assumed past :func:`pauli_term`.
 """
@@ -16,10 +25,8 @@ a term is ``{qubit: "X" | "Y" | "Z"}``, so no string order is assumed past :func
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,20 +36,17 @@ from xihe.circuit import Circuit
 from xihe.circuit.register import ClassicalRegister
 from xihe.devices import Device
 from xihe.engines.observables import exact_expectation
+from xihe.mitigation import extrapolate, fold_global, parity_weights
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
-from xihe.service.clock import utcnow
 from xihe.service.estimate_schemas import EstimateCreate, PubEstimatePublic
 from xihe.service.limits import input_limits, parse_job_circuits
 from xihe.service.models import Job, User
-from xihe.service.problems import Problem
-from xihe.service.repositories import calibrations, jobs, queue
-from xihe.service.scheduling import effective_priority
+from xihe.service.primitive_jobs import bad_pub, pub_bindings, store_primitive_job
 from xihe.service.schemas import JobCreate, ResultPublic
 from xihe.service.settings import Settings
-from xihe.service.submit import _check_quotas, _limit, plan_on_device
-from xihe.service.wakeup import JOBS_CHANNEL
-from xihe.status import DeviceKind, DeviceStatus, JobKind
+from xihe.service.submit import plan_on_device
+from xihe.status import DeviceKind, JobKind
 
 ESTIMATE_KIND = JobKind.ESTIMATE
 MEASURE_REGISTER = "xihe_est"
@@ -134,31 +138,13 @@ class PreparedEstimate:
     memory: int
 
 
-def _bad(code: str, detail: str) -> Problem:
-    return Problem(422, code, detail, stage="validate")
-
-
-def _bindings(circuit: Circuit, values: list[dict[str, float]] | None, where: str) -> list[dict[str, float] | None]:
-    free = set(circuit.parameters)
-    if values is None:
-        if free:
-            raise _bad("unbound_parameters", f"{where}: the circuit has free parameters {sorted(free)}; give "
-                       "'parameter_values'")
-        return [None]
-    for index, binding in enumerate(values):
-        if set(binding) != free:
-            raise _bad("bad_parameters", f"{where}: parameter_values[{index}] binds {sorted(binding)} but the "
-                       f"circuit's parameters are {sorted(free)}")
-    return list(values)
-
-
 def _pub_payload(circuit: Circuit, observables: list[dict[str, float]],
                  bindings: list[dict[str, float] | None], exact: bool, shots: int, where: str
                  ) -> tuple[dict[str, Any], list[Circuit]]:
     """One PUB's payload entry and the (bound) circuits its items run, for pricing."""
     n = circuit.num_qubits
     if any(op.condition is not None for op in circuit.operations):
-        raise _bad("unsupported_circuit", f"{where}: an estimator circuit cannot hold classically conditioned "
+        raise bad_pub("unsupported_circuit", f"{where}: an estimator circuit cannot hold classically conditioned "
                    "operations (its measurements are replaced by the observables' bases)")
     terms: list[Term] = []
     owners: list[tuple[int, float]] = []  # (observable index, coefficient) of each term
@@ -167,7 +153,7 @@ def _pub_payload(circuit: Circuit, observables: list[dict[str, float]],
             try:
                 terms.append(pauli_term(label, n))
             except ValueError as exc:
-                raise _bad("bad_observable", f"{where}, observables[{j}]: {exc}") from None
+                raise bad_pub("bad_observable", f"{where}, observables[{j}]: {exc}") from None
             owners.append((j, float(coeff)))
     bases, groups = group_qubitwise(terms)
     stripped = without_measurements(circuit)
@@ -196,6 +182,8 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
     device = catalog.get(request.backend)
     parsed = parse_job_circuits([pub.circuit for pub in request.pubs], input_limits(settings, device, user),
                                 settings, device)
+    mitigation = request.mitigation
+    factors = list(mitigation.zne.noise_factors) if mitigation is not None and mitigation.zne is not None else None
     pubs: list[dict[str, Any]] = []
     runs: list[Circuit] = []
     max_shots = 0
@@ -204,68 +192,68 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
         precision = request.precision if pub.precision is None else pub.precision
         exact = precision == 0
         if exact and device.kind != DeviceKind.SIMULATOR:
-            raise _bad("exact_needs_simulator", f"{where}: precision 0 (exact values) needs an ideal simulator; "
-                       f"{device.name} is a {device.kind}: give a precision > 0")
+            raise bad_pub("exact_needs_simulator", f"{where}: precision 0 (exact values) needs an ideal simulator; "
+                          f"{device.name} is a {device.kind}: give a precision > 0")
+        if exact and mitigation is not None and (mitigation.readout or factors):
+            raise bad_pub("mitigation_needs_shots", f"{where}: precision 0 gives exact values, which have no noise "
+                          "to mitigate; give a precision > 0 or no mitigation")
         shots = 0 if exact else shots_for(precision)
         if device.max_shots and shots > device.max_shots:
-            raise _bad("too_many_shots", f"{where}: precision {precision} needs {shots} shots per circuit, more "
-                       f"than backend {device.name}'s maximum of {device.max_shots}")
-        bindings = _bindings(circuit, pub.parameter_values, where)
+            raise bad_pub("too_many_shots", f"{where}: precision {precision} needs {shots} shots per circuit, more "
+                          f"than backend {device.name}'s maximum of {device.max_shots}")
+        bindings = pub_bindings(circuit, pub.parameter_values, where)
         entry, bound = _pub_payload(circuit, list(pub.observables), bindings, exact, shots,
                                     where)
+        entry["readout"] = bool(mitigation is not None and mitigation.readout)
+        entry["noise_factors"] = factors
+        entry["extrapolator"] = mitigation.zne.extrapolator if mitigation is not None and mitigation.zne else None
         pubs.append(entry)
         runs.extend(bound)
         max_shots = max(max_shots, shots)
-    if len(runs) > settings.max_circuits_per_job:
-        raise _bad("too_many_circuits", f"the PUBs make {len(runs)} measured circuits (bindings x qubit-wise "
-                   f"commuting groups); a job holds at most {settings.max_circuits_per_job}")
+    num_records = sum(_records_per_item(pub) for pub in _item_pubs(pubs))
+    if num_records > settings.max_circuits_per_job:
+        raise bad_pub("too_many_circuits", f"the PUBs make {num_records} measured circuits (bindings x qubit-wise "
+                      f"commuting groups x noise factors); a job holds at most {settings.max_circuits_per_job}")
     pricing = JobCreate(qasm=request.pubs[0].circuit, backend=request.backend, shots=max(max_shots, 1),
                         compile=request.compile, optimization_level=request.optimization_level)
     plan = plan_on_device(settings, device, runs, pricing)
     exact_engines = {planned.engine for planned, entry in zip(plan.circuits, _item_pubs(pubs), strict=True)
                      if entry["exact"]}
     if exact_engines - {"statevector"}:
-        raise _bad("exact_too_large", "precision 0 (exact values) needs the statevector engine; this circuit would "
-                   f"run on {sorted(exact_engines - {'statevector'})}: give a precision > 0")
+        raise bad_pub("exact_too_large", "precision 0 (exact values) needs the statevector engine; this circuit "
+                      f"would run on {sorted(exact_engines - {'statevector'})}: give a precision > 0")
     payload: dict[str, Any] = {"circuits": [], "parameters": None, "compile": request.compile,
-               "optimization_level": request.optimization_level, "seed": None, "memory": False,
-               "estimate": {"pubs": pubs}}
+                               "optimization_level": request.optimization_level, "seed": None, "memory": False,
+                               "estimate": {"pubs": pubs}}
     return PreparedEstimate(request=request, payload=payload, widths=[c.num_qubits for c in runs],
-                            num_items=len(runs), shots=max_shots, memory=plan.memory_bytes)
+                            num_items=num_records, shots=max_shots, memory=plan.memory_bytes)
 
 
 def _item_pubs(pubs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The PUB entry of each item, in item order."""
+    """The PUB entry of each item (before folding), in item order."""
     return [pub for pub in pubs for _ in pub["bindings"] for _ in pub["texts"]]
 
 
+def _records_per_item(pub: Mapping[str, Any]) -> int:
+    """Stored records per item: one per noise factor with ZNE, else one."""
+    return len(pub.get("noise_factors") or [1])
+
+
 def submit_estimate(session: Session, settings: Settings, catalog: DeviceCatalog, user: User,
-                    prepared: PreparedEstimate, now: datetime | None = None) -> Job:
+                    prepared: PreparedEstimate) -> Job:
     """Store a prepared estimation request as one QUEUED job (inside the caller's write transaction)."""
     request = prepared.request
-    now = now or utcnow()
-    device = catalog.get(request.backend)
-    status = calibrations.backend_status(session, device)
-    if status is not DeviceStatus.ONLINE:
-        raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
-    quota_view = JobCreate(qasm=request.pubs[0].circuit, backend=request.backend, shots=max(prepared.shots, 1))
-    _check_quotas(session, settings, user, quota_view, prepared.num_items, prepared.widths, now)
-    seed = request.seed if request.seed is not None else secrets.randbits(63)
-    allowance = int(_limit(user.max_priority, settings.default_max_priority))
-    job = jobs.insert_job(
-        session, user_id=user.id, backend=request.backend, kind=ESTIMATE_KIND.value, name=request.name,
-        tags=list(request.tags), shots=prepared.shots, priority=request.priority,
-        effective_priority=effective_priority(request.priority, allowance), num_circuits=prepared.num_items,
-        num_qubits=max(prepared.widths), memory_estimate=prepared.memory, payload={**prepared.payload, "seed": seed},
-        created_at=now, max_attempts=settings.max_attempts,
-        wall_seconds=float(_limit(user.wall_seconds, settings.default_wall_seconds)), source="estimate")
-    queue.notify(session, JOBS_CHANNEL)
-    return job
+    return store_primitive_job(
+        session, settings, catalog, user, kind=ESTIMATE_KIND, backend=request.backend,
+        first_circuit=request.pubs[0].circuit, shots=prepared.shots, num_items=prepared.num_items,
+        widths=prepared.widths, memory=prepared.memory, payload=prepared.payload, seed=request.seed,
+        name=request.name, tags=request.tags, priority=request.priority)
 
 
 # -- the worker's side -------------------------------------------------------------------------------------------
 def estimate_items(payload: Mapping[str, Any]) -> list[executor.WorkItem]:
-    """The job's items in order: per PUB, per binding, per group (one item per binding when exact)."""
+    """The job's items in order: per PUB, per binding, per group (one item per binding when exact), before any
+    folding for ZNE (:func:`run_job` folds)."""
     pubs = payload["estimate"]["pubs"]
     plain = [(text, binding, int(pub["shots"]), bool(pub["exact"])) for pub in pubs for binding in pub["bindings"]
              for text in pub["texts"]]
@@ -289,33 +277,75 @@ def _exact_record(device: Device, item: executor.WorkItem, pub: Mapping[str, Any
     return ResultPublic.model_validate(record).model_dump(mode="json")
 
 
+def folded_items(device: Device, item: executor.WorkItem, factors: Sequence[int]) -> list[executor.WorkItem]:
+    """``item`` compiled once (unless verbatim), its compiled circuit folded to each factor, to run verbatim.
+
+    Folding the compiled circuit (not the source) keeps the compiler from cancelling the folds, and every factor
+    runs on the same physical qubits with the same measured bits.
+    """
+    native = executor.plan_item(device, item).circuits[0].native
+    seeds = executor.item_seeds(item.seed, len(factors)) if len(factors) > 1 else [item.seed]
+    return [replace(item, qasm=qasm.dumps(fold_global(native, int(factor))), binding=None, compile=False,
+                    seed=seed) for factor, seed in zip(factors, seeds, strict=True)]
+
+
+def readout_errors(device: Device, record: Mapping[str, Any]) -> list[list[float]]:
+    """Per measured bit of the estimator's register, ``[p(1|0), p(0|1)]`` of the physical qubit it measured
+    (from the circuit as it ran, whose qubits are the device's)."""
+    ran = qasm.loads(str(record["compiled_qasm"]))
+    errors = device.target.readout_error
+    per_bit: dict[int, list[float]] = {}
+    for op in ran.operations:
+        if op.gate.name == "measure":
+            p10, p01 = errors.get(op.qubits[0], (0.0, 0.0))
+            per_bit[op.clbits[0]] = [float(p10), float(p01)]
+    return [per_bit.get(bit, [0.0, 0.0]) for bit in range(ran.num_clbits)]
+
+
 RunItems = Callable[[Any, list[executor.WorkItem], Callable[[], bool]], list[dict[str, Any]]]
 
 
 def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[], bool],
             run_items: RunItems = executor.run_items) -> list[dict[str, Any]]:
-    """Run an estimation job's items: sampled items through ``run_items`` (the worker's, Ray's fan-out included),
-    exact ones from the final state. One record per item, in item order."""
+    """Run an estimation job's items: sampled items (folded per noise factor with ZNE) through ``run_items`` (the
+    worker's, Ray's fan-out included), exact ones from the final state. Records in item order (then factor)."""
     items = estimate_items(payload)
     owners = _item_pubs(payload["estimate"]["pubs"])
-    records: list[dict[str, Any] | None] = [None] * len(items)
-    sampled = [item for item, pub in zip(items, owners, strict=True) if not pub["exact"]]
+    slots: list[list[dict[str, Any] | None]] = [[None] * _records_per_item(pub) for pub in owners]
+    sampled: list[tuple[int, int, executor.WorkItem]] = []  # (item, factor position, what runs)
     for item, pub in zip(items, owners, strict=True):
+        if should_stop():
+            raise executor.Stopped()
         if pub["exact"]:
-            if should_stop():
-                raise executor.Stopped()
-            records[item.index] = _exact_record(device, item, pub)
+            slots[item.index][0] = _exact_record(device, item, pub)
+        elif pub.get("noise_factors"):
+            sampled.extend((item.index, k, folded) for k, folded
+                           in enumerate(folded_items(device, item, pub["noise_factors"])))
+        else:
+            sampled.append((item.index, 0, item))
     if sampled:
-        for item, record in zip(sampled, run_items(device, sampled, should_stop), strict=True):
-            records[item.index] = record
-    return [record for record in records if record is not None]
+        runnable = [replace(work, index=n) for n, (_, _, work) in enumerate(sampled)]
+        for (index, k, _), record in zip(sampled, run_items(device, runnable, should_stop), strict=True):
+            if owners[index].get("readout"):
+                record = {**record, "metadata": {**record["metadata"],
+                                                 "readout_errors": readout_errors(device, record)}}
+            slots[index][k] = record
+    return [record for row in slots for record in row if record is not None]
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------
-def _group_moments(counts: Mapping[str, int], terms: list[tuple[int, str, float]], qubits: list[int],
-                   num_observables: int) -> tuple[list[float], list[float]]:
-    """Per observable, the mean and the variance of the mean of this group's part, from one measured circuit."""
+def _group_moments(record: Mapping[str, Any], terms: list[tuple[int, str, float]], qubits: list[int],
+                   num_observables: int, readout: bool) -> tuple[list[float], list[float]]:
+    """Per observable, the mean and the variance of the mean of this group's part, from one measured circuit.
+
+    Each shot gives each term the product of its qubits' per-bit values: +1/-1, or with ``readout`` the weights
+    that undo the bit's calibrated confusion (:func:`xihe.mitigation.parity_weights`)."""
+    counts: Mapping[str, int] = record["counts"]
     position = {q: i for i, q in enumerate(qubits)}
+    errors = record["metadata"].get("readout_errors") if readout else None
+    if readout and errors is None:
+        raise ValueError("a readout-mitigated record lacks its readout errors")
+    weights = [parity_weights(*errors[i]) if errors is not None else (1.0, -1.0) for i in range(len(qubits))]
     shots = sum(counts.values())
     sums = [0.0] * num_observables
     squares = [0.0] * num_observables
@@ -323,14 +353,33 @@ def _group_moments(counts: Mapping[str, int], terms: list[tuple[int, str, float]
         bits = key.replace(" ", "")  # one register: bit i holds qubits[i]
         shot = [0.0] * num_observables
         for j, label, coeff in terms:
-            odd = sum(bits[position[q]] == "1" for q, ch in enumerate(label) if ch != "I") % 2
-            shot[j] += -coeff if odd else coeff
+            value = coeff
+            for q, ch in enumerate(label):
+                if ch != "I":
+                    i = position[q]
+                    value *= weights[i][bits[i] == "1"]
+            shot[j] += value
         for j in range(num_observables):
             sums[j] += count * shot[j]
             squares[j] += count * shot[j] ** 2
     means = [s / shots for s in sums]
     variances = [max(sq / shots - m * m, 0.0) / shots for sq, m in zip(squares, means, strict=True)]
     return means, variances
+
+
+def _binding_moments(pub: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
+                     by_group: Mapping[int, list[tuple[int, str, float]]], constants: list[float]
+                     ) -> tuple[list[float], list[float]]:
+    """One binding's values and variances (every group's measured circuit, one record each)."""
+    k = len(constants)
+    row = list(constants)
+    variance = [0.0] * k
+    for g, basis in enumerate(pub["bases"]):
+        qubits = [q for q, ch in enumerate(basis) if ch != "I"]
+        means, variances = _group_moments(records[g], by_group.get(g, []), qubits, k, bool(pub.get("readout")))
+        row = [a + b for a, b in zip(row, means, strict=True)]
+        variance = [a + b for a, b in zip(variance, variances, strict=True)]
+    return row, variance
 
 
 def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubEstimatePublic]:
@@ -346,24 +395,34 @@ def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any
                 constants[j] += float(coeff)
             else:
                 by_group.setdefault(int(group), []).append((int(j), str(label), float(coeff)))
+        factors: list[int] = list(pub.get("noise_factors") or [])
+        per_item = max(len(factors), 1)
         values: list[list[float]] = []
         stds: list[list[float]] = []
+        factor_values: list[list[list[float]]] = []
+        method = None
         for _binding in pub["bindings"]:
             if pub["exact"]:
                 values.append([float(v) for v in records[position]["metadata"]["exact_values"]])
                 stds.append([0.0] * k)
                 position += 1
                 continue
-            row = list(constants)
-            variance = [0.0] * k
-            for g, basis in enumerate(pub["bases"]):
-                qubits = [q for q, ch in enumerate(basis) if ch != "I"]
-                means, variances = _group_moments(records[position]["counts"], by_group.get(g, []), qubits, k)
-                row = [a + b for a, b in zip(row, means, strict=True)]
-                variance = [a + b for a, b in zip(variance, variances, strict=True)]
-                position += 1
+            groups = len(pub["bases"])
+            block = records[position:position + groups * per_item]  # group-major, then factor
+            position += groups * per_item
+            at_factor = [_binding_moments(pub, block[f::per_item], by_group, constants) for f in range(per_item)]
+            if not factors:
+                row, variance = at_factor[0]
+            else:
+                fits = [extrapolate(str(pub["extrapolator"]), factors, [m[0][j] for m in at_factor],
+                                    [m[1][j] for m in at_factor]) for j in range(k)]
+                row, variance = [f.value for f in fits], [f.variance for f in fits]
+                method = ", ".join(sorted({f.method for f in fits}))
+                factor_values.append([m[0] for m in at_factor])
             values.append(row)
             stds.append([math.sqrt(v) for v in variance])
         out.append(PubEstimatePublic(values=values, stds=stds, shots=int(pub["shots"]), exact=bool(pub["exact"]),
-                                     groups=len(pub["bases"])))
+                                     groups=len(pub["bases"]), readout_mitigated=bool(pub.get("readout")),
+                                     noise_factors=factors or None, factor_values=factor_values or None,
+                                     extrapolation=method))
     return out

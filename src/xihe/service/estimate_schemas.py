@@ -6,10 +6,11 @@ Label convention (Qiskit's ``SparsePauliOp``): in a Pauli label, qubit 0 is the 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xihe.mitigation.folding import check_noise_factors
 from xihe.service.schemas import MAX_SEED
 from xihe.service.states import JobStatus
 
@@ -41,6 +42,32 @@ class EstimatePub(BaseModel):
                     "(std 0), ideal simulators only. Default: the request's precision.")
 
 
+class ZneOptions(BaseModel):
+    """Zero-noise extrapolation: each measured circuit is compiled once, globally folded to each noise factor
+    (``U (U^dagger U)^k``), run verbatim, and the values extrapolated to factor 0."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    noise_factors: list[int] = Field(default_factory=lambda: [1, 3, 5], min_length=2, max_length=7,
+                                     description="Odd, increasing integers >= 1.")
+    extrapolator: Literal["richardson", "exponential"] = "richardson"
+
+    @model_validator(mode="after")
+    def _factors(self) -> ZneOptions:
+        check_noise_factors(self.noise_factors)
+        return self
+
+
+class MitigationOptions(BaseModel):
+    """Error mitigation of sampled estimates (qiskit-ibm-runtime's ``resilience_level`` 1 is ``readout``, 2 adds
+    ``zne``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    readout: bool = Field(default=False, description="Undo each measured qubit's calibrated readout confusion.")
+    zne: ZneOptions | None = None
+
+
 class EstimateCreate(BaseModel):
     """An estimation job: PUBs on one backend."""
 
@@ -55,6 +82,7 @@ class EstimateCreate(BaseModel):
     name: str | None = Field(default=None, max_length=256)
     tags: list[str] = Field(default_factory=list, max_length=32)
     priority: int = Field(default=0, ge=0, le=10)
+    mitigation: MitigationOptions | None = None
 
     @model_validator(mode="after")
     def _tags(self) -> EstimateCreate:
@@ -71,6 +99,12 @@ class PubEstimatePublic(BaseModel):
     shots: int = Field(description="Shots per measured circuit (0: exact).")
     exact: bool
     groups: int = Field(description="Qubit-wise commuting groups: measured circuits per binding.")
+    readout_mitigated: bool = False
+    noise_factors: list[int] | None = None
+    factor_values: list[list[list[float]]] | None = Field(
+        default=None, description="With ZNE: factor_values[i][k][j] is <observable j> under binding i at "
+                                  "noise_factors[k] (readout-mitigated if asked), before extrapolation.")
+    extrapolation: str | None = Field(default=None, description="The fit used (with ZNE).")
 
 
 class EstimatePublic(BaseModel):

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from xihe.errors import XiheError
-from xihe.service import characterization, estimate, executor
+from xihe.service import characterization, estimate, executor, sample
 from xihe.service.catalog import DeviceCatalog, calibration_fields
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
@@ -182,6 +182,8 @@ class Worker:
             return characterization.run_job(device, job.payload, running.should_stop)
         if job.kind == estimate.ESTIMATE_KIND:
             return estimate.run_job(device, job.payload, running.should_stop, self.run_items)
+        if job.kind == sample.SAMPLE_KIND:
+            return sample.run_job(device, job.payload, running.should_stop, self.run_items)
         items = executor.work_items(job.payload, job.shots)
         return self.run_items(device, items, running.should_stop)
 

@@ -1,0 +1,27 @@
+"""Error mitigation for expectation values: readout-error inversion, gate folding and zero-noise extrapolation.
+
+Pure of the service: circuits in (the IR), numbers out. The Estimator job kind (``xihe.service.estimate``) uses it
+as its ``mitigation`` options, and Qiskit's ``resilience_level`` maps onto those (``xihe.qiskit_primitives``).
+
+- :mod:`.readout` -- per-shot weights that undo a tensored (per-qubit) readout confusion in a Pauli-Z parity.
+- :mod:`.folding` -- global unitary folding ``U (U^dagger U)^k`` of a compiled circuit, for odd noise factors.
+- :mod:`.extrapolation` -- Richardson and exponential fits to noise factor 0, with their standard errors.
+
+Why our own code rather than mitiq: see ``docs/decisions.md`` ("Error mitigation: own code, mitiq as a test
+oracle").
+"""
+
+from xihe.mitigation.extrapolation import EXTRAPOLATORS, Extrapolated, exponential, extrapolate, richardson
+from xihe.mitigation.folding import check_noise_factors, fold_global
+from xihe.mitigation.readout import parity_weights
+
+__all__ = [
+    "EXTRAPOLATORS",
+    "Extrapolated",
+    "check_noise_factors",
+    "exponential",
+    "extrapolate",
+    "fold_global",
+    "parity_weights",
+    "richardson",
+]
