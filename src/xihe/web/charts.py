@@ -1,4 +1,5 @@
-"""A job's histogram as SVG: one bar per outcome (c[0] leftmost), probability on the y axis, count on the bar.
+"""A job's histogram as SVG: one bar per outcome (c[0] leftmost), probability on the y axis, count on the bar;
+optionally a log-scaled axis and the ideal (noiseless) probability of each outcome as a tick over its bar.
 
 Drawn on the server so the page needs no chart library. Bars are sorted by count, most frequent first (a GHZ
 state's two peaks are the first two bars, however many noise outcomes follow); past ``max_bars`` outcomes the
@@ -10,6 +11,8 @@ are written vertically with a font no taller than a bar's pitch, so long bit str
 ['11', '00']
 >>> svg.count('class="bar"')
 2
+>>> marginal({"010": 5, "011": 2, "110": 1}, [0, 2])
+{'00': 5, '01': 2, '10': 1}
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 from html import escape
 
 BAR_COLOUR = "#3b6fd4"
+IDEAL_COLOUR = "#b3261e"
 HEIGHT = 260.0
 TOP = 24.0
 LEFT = 46.0
@@ -40,7 +44,42 @@ def by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def histogram_svg(counts: dict[str, int], *, max_bars: int = 48) -> str:
+def marginal(counts: dict[str, int], bits: list[int]) -> dict[str, int]:
+    """Counts over the chosen classical bits (key positions, c[0] leftmost), in the order given."""
+    out: dict[str, int] = {}
+    for key, n in counts.items():
+        sub = "".join(key[b] for b in bits if b < len(key))
+        out[sub] = out.get(sub, 0) + n
+    return out
+
+
+def marginal_probabilities(probabilities: dict[str, float], bits: list[int]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, p in probabilities.items():
+        sub = "".join(key[b] for b in bits if b < len(key))
+        out[sub] = out.get(sub, 0.0) + p
+    return out
+
+
+def total_variation(counts: dict[str, int], ideal: dict[str, float]) -> float:
+    """Half the L1 distance between the measured frequencies and the ideal distribution.
+
+    >>> total_variation({"00": 50, "11": 50}, {"00": 0.5, "11": 0.5})
+    0.0
+    """
+    shots = sum(counts.values()) or 1
+    keys = set(counts) | set(ideal)
+    return 0.5 * sum(abs(counts.get(k, 0) / shots - ideal.get(k, 0.0)) for k in keys)
+
+
+def _log_floor(values: list[float]) -> float:
+    """The log axis' bottom: a decade below the smallest positive value (so its bar is visible), at most 0.1."""
+    smallest = min((v for v in values if v > 0), default=0.1)
+    return min(0.1, 10.0 ** (math.floor(math.log10(smallest)) - 1))
+
+
+def histogram_svg(counts: dict[str, int], *, max_bars: int = 48, log: bool = False,
+                  ideal: dict[str, float] | None = None) -> str:
     total = sum(counts.values())
     ordered = by_count(counts)
     shown = ordered[:max_bars]
@@ -49,27 +88,40 @@ def histogram_svg(counts: dict[str, int], *, max_bars: int = 48) -> str:
     bar_width, gap = pitch * 0.8, pitch * 0.2
     width = LEFT + len(shown) * (bar_width + gap) + gap + 16
     width = max(width, 240.0)
-    top_value = _nice_ceiling(max((c / total for _, c in shown), default=1.0)) if total else 1.0
+    shares = [c / total for _, c in shown] if total else []
+    ideal_shown = [ideal.get(key, 0.0) for key, _ in shown] if ideal else []
+    top_value = _nice_ceiling(max(shares + ideal_shown, default=1.0)) if total else 1.0
+    bottom = _log_floor(shares + ideal_shown) if log else 0.0
+    if log:
+        top_value = 1.0
     rotate = any(len(key) * 7 > bar_width + gap for key, _ in shown)
     label_size = min(11.0, bar_width + gap - 1.0)  # vertical labels: one line of text per bar pitch
     height = TOP + HEIGHT + BOTTOM_LABELS + (max((len(k) for k, _ in shown), default=0) * label_size * 0.62
                                              if rotate else 0)
 
     def y(p: float) -> float:
+        if log:
+            p = max(p, bottom)
+            return TOP + HEIGHT * (1 - (math.log10(p) - math.log10(bottom)) / -math.log10(bottom))
         return TOP + HEIGHT * (1 - p / top_value)
+
+    scale = "log" if log else "linear"
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" width="{width:.0f}" height="{height:.0f}" '
              f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="11" role="img" '
-             f'aria-label="histogram of {len(counts)} outcomes over {total} shots">',
+             f'data-scale="{scale}" aria-label="histogram of {len(counts)} outcomes over {total} shots'
+             f'{", ideal probabilities marked" if ideal else ""}">',
              '<rect width="100%" height="100%" fill="white"/>']
-    for i in range(6):  # the top is 1, 2, 2.5 or 5 times a power of ten: fifths are round numbers
-        p = top_value * i / 5
+    # linear: the top is 1, 2, 2.5 or 5 times a power of ten, so fifths are round numbers; log: the decades
+    ticks = ([10.0 ** -d for d in range(round(-math.log10(bottom)) + 1)] if log else
+             [top_value * i / 5 for i in range(6)])
+    for p in ticks:
         parts.append(f'<line x1="{LEFT:.0f}" y1="{y(p):.1f}" x2="{width - 8:.0f}" y2="{y(p):.1f}" stroke="#e2e2e2"/>'
                      f'<text x="{LEFT - 6:.0f}" y="{y(p) + 4:.1f}" text-anchor="end" fill="#555">'
                      f"{round(p, 6):g}</text>")
     middle = TOP + HEIGHT / 2
     parts.append(f'<text x="12" y="{middle:.0f}" fill="#555" transform="rotate(-90 12 {middle:.0f})" '
-                 'text-anchor="middle">probability</text>')
+                 f'text-anchor="middle">probability{" (log)" if log else ""}</text>')
     x = LEFT + gap
     for key, count in shown:
         p = count / total if total else 0.0
@@ -90,9 +142,17 @@ def histogram_svg(counts: dict[str, int], *, max_bars: int = 48) -> str:
             + (f'<text x="{x + bar_width / 2:.1f}" y="{top - 4:.1f}" text-anchor="middle" fill="#222">{count}</text>'
                if bar_width >= 22 else "")
             + text + "</g>")
+        if ideal is not None:
+            q = ideal.get(key, 0.0)
+            parts.append(f'<g class="ideal" data-key="{label}" data-probability="{q:.6f}"><title>{label}: ideal '
+                         f'{q:.2%}</title><line x1="{x - 1:.1f}" y1="{y(q):.1f}" x2="{x + bar_width + 1:.1f}" '
+                         f'y2="{y(q):.1f}" stroke="{IDEAL_COLOUR}" stroke-width="3"/></g>')
         x += bar_width + gap
     parts.append(f'<line x1="{LEFT:.0f}" y1="{TOP + HEIGHT:.1f}" x2="{width - 8:.0f}" y2="{TOP + HEIGHT:.1f}" '
                  'stroke="#333"/>')
+    if ideal is not None:
+        parts.append(f'<line x1="{width - 150:.0f}" y1="12" x2="{width - 134:.0f}" y2="12" stroke="{IDEAL_COLOUR}" '
+                     f'stroke-width="3"/><text x="{width - 130:.0f}" y="16" fill="#222">ideal (noiseless)</text>')
     if left_out:
         parts.append(f'<text x="{LEFT:.0f}" y="{height - 6:.0f}" fill="#555">{left_out} rarer outcomes not drawn '
                      "(see the table)</text>")

@@ -8,7 +8,6 @@ polled JSON (``/jobs/status.json``, ``/jobs/{id}/status.json``), built by the se
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,7 +15,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from xihe.circuit.draw import draw_svg
 from xihe.service.api.deps import backend_parallelism
 from xihe.service.clock import utcnow
 from xihe.service.models import Job
@@ -26,15 +24,22 @@ from xihe.service.states import JobStatus
 from xihe.service.views import job_public
 from xihe.status import DeviceKind
 from xihe.web import calibration as calibration_table
-from xihe.web.charts import by_count, histogram_svg
 from xihe.web.deps import JsonUser, PageError, PageUser, WebUser, catalog, check_csrf, database, render
+from xihe.web.results import (
+    MAX_RESULTS_SHOWN,
+    TOP_CHOICES,
+    ResultOptions,
+    counts_csv,
+    result_view,
+    result_views,
+    source_programs,
+    stored_results,
+)
 from xihe.web.timeline import status_timeline
 from xihe.web.topology import topology_svg
 
 router = APIRouter(include_in_schema=False)
 
-MAX_RESULTS_SHOWN = 12
-MAX_DRAWN_OPERATIONS = 1500
 STALE_CALIBRATION_DAYS = 7  # older than this when the job ran: the page says so
 
 
@@ -117,49 +122,6 @@ def job_cancel(request: Request, job_id: str, user: PageUser, csrf_token: Annota
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
-@dataclass(frozen=True)
-class ResultView:
-    index: int
-    result: ResultPublic
-    histogram: str
-    counts: list[tuple[str, int, float]]
-    compiled_svg: str | None
-    compiled_note: str | None
-
-
-def compiled_drawing(qasm_text: str | None) -> tuple[str | None, str | None]:
-    """The compiled circuit on the physical qubits it touches only (a 130-qubit chip would be mostly empty wires)."""
-    if not qasm_text:
-        return None, None
-    from xihe import qasm
-    from xihe.devices.device import compact_circuit
-
-    try:
-        circuit = qasm.loads(qasm_text)
-    except Exception as exc:  # stored by the worker; a reader change must not break the page
-        return None, f"the compiled circuit could not be read back: {exc}"
-    if len(circuit) > MAX_DRAWN_OPERATIONS:
-        return None, f"{len(circuit)} operations: too many to draw; see the QASM below"
-    touched = sorted({q for op in circuit.operations for q in op.qubits if op.gate.name != "barrier"})
-    if not touched:
-        return draw_svg(circuit), None
-    svg = draw_svg(compact_circuit(circuit, touched))
-    for i, physical in enumerate(touched):
-        svg = svg.replace(f'fill="#222">q[{i}]</text>', f'fill="#222">Q{physical}</text>', 1)
-    return svg, f"wires are the physical qubits {', '.join(map(str, touched))}"
-
-
-def _result_views(public: JobPublic) -> list[ResultView]:
-    stored = [public.result] if public.result is not None else list(public.results or [])
-    views = []
-    for index, result in enumerate(stored[:MAX_RESULTS_SHOWN]):
-        total = sum(result.counts.values()) or 1
-        counts = [(key, count, count / total) for key, count in by_count(result.counts)]
-        svg, note = compiled_drawing(result.compiled_qasm)
-        views.append(ResultView(index, result, histogram_svg(result.counts), counts, svg, note))
-    return views
-
-
 def _layout(result: ResultPublic | None) -> list[int] | None:
     layout = result.initial_layout if result is not None else None
     if isinstance(layout, list) and all(isinstance(q, int) for q in layout):
@@ -183,14 +145,38 @@ def _calibration(request: Request, backend: str, calibration_id: str | None) -> 
     return {"id": calibration_id, "version": None, "time": None, "data": {}}
 
 
+def _with_ideal(request: Request, backend: str) -> bool:
+    """Twins (and chips) get the ideal overlay: their counts carry noise; an ideal simulator's do not."""
+    devices = catalog(request)
+    return backend in devices.names() and devices.get(backend).kind != DeviceKind.SIMULATOR
+
+
+@router.get("/jobs/{job_id}/results/{index}.csv")
+def result_csv(request: Request, job_id: str, index: int, user: PageUser, bits: str = "",
+               ideal: str = "") -> Response:
+    """One result's counts (or their marginal over ``bits``) as CSV, by count, with the ideal column on twins."""
+    job, public, _ = _own_job(request, user, job_id)
+    stored = stored_results(public)
+    if not 0 <= index < len(stored):
+        raise PageError(404, "No such result", f"Job {job_id} has no result {index}.")
+    view = result_view(index, stored[index], ResultOptions.parse(bits=bits, ideal=ideal),
+                       source_programs(job.payload or {}), _with_ideal(request, public.backend))
+    suffix = "-bits-" + "-".join(map(str, ResultOptions.parse(bits=bits).bits)) if bits else ""
+    return Response(counts_csv(view.counts, view.ideal), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="xihe-{job_id}-{index}{suffix}.csv"'})
+
+
 @router.get("/jobs/{job_id}")
-def job_page(request: Request, job_id: str, user: PageUser) -> Response:
+def job_page(request: Request, job_id: str, user: PageUser, top: str = "", scale: str = "", bits: str = "",
+             ideal: str = "") -> Response:
     job, public, queue = _own_job(request, user, job_id)
+    options = ResultOptions.parse(top=top, scale=scale, bits=bits, ideal=ideal)
     with database(request).read() as session:
         attempts = [(a.started_at, a.ended_at, a.outcome, a.worker) for a in jobs.attempts_for(session, job.id)]
     timeline = status_timeline(public.created_at, attempts, public.status.value,
                                public.finished_at if public.status.is_terminal else None, now=utcnow())
-    views = _result_views(public)
+    with_ideal = _with_ideal(request, public.backend)
+    views = result_views(public, options, source_programs(job.payload or {}), with_ideal)
     first = views[0].result if views else None
     layout = _layout(first)
     devices = catalog(request)
@@ -212,13 +198,15 @@ def job_page(request: Request, job_id: str, user: PageUser) -> Response:
     context = {
         "snapshot_age_days": snapshot_age_days if snapshot_age_days is not None
         and snapshot_age_days > STALE_CALIBRATION_DAYS else None,
-        "nav": "jobs", "job": public, "timeline": timeline, "views": views, "queue_text": queue["queue_text"],
+        "nav": "jobs", "job": public, "timeline": timeline, "options": options, "top_choices": TOP_CHOICES,
+        "with_ideal": with_ideal,
+        "views": views, "queue_text": queue["queue_text"],
         "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN),
         "layout": layout, "final_layout": first.final_layout if first else None,
         "topology": topology_svg(device, layout=layout) if chip and layout else None, "chip": chip,
         "snapshot": snapshot, "used_qubits": used_qubits, "used_couplers": used_couplers,
         "source_qasm": (payload.get("circuits") or [None])[0],
-        "options": {"compile": payload.get("compile"), "optimization_level": payload.get("optimization_level"),
+        "run_options": {"compile": payload.get("compile"), "optimization_level": payload.get("optimization_level"),
                     "seed": payload.get("seed")},
     }
     return render(request, "job.html", context, user=user)

@@ -1,0 +1,134 @@
+"""What a job page shows of its results, and how the reader chose to see them: the top-k bars by count, a linear
+or log axis, the marginal over chosen classical bits, the ideal (noiseless) distribution of the same circuit over
+a twin's measured bars, and the counts as CSV.
+
+The choices are query parameters (``top``, ``scale=log``, ``bits=0,2``, ``ideal=0``), so every view is a link
+that can be shared, and the drawing stays one server-side SVG (:mod:`xihe.web.charts`).
+
+>>> ResultOptions.parse(top="8", scale="log", bits="2, 0,x,2", ideal="0")
+ResultOptions(top=8, log=True, bits=(2, 0), ideal=False)
+>>> counts_csv([("11", 3, 0.75), ("00", 1, 0.25)], {"11": 0.5, "00": 0.5}).splitlines()
+['outcome,count,probability,ideal_probability', '11,3,0.750000,0.500000', '00,1,0.250000,0.500000']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from xihe import qasm
+from xihe.circuit.draw import draw_svg
+from xihe.devices.device import compact_circuit
+from xihe.service.schemas import JobPublic, ResultPublic
+from xihe.web.charts import by_count, histogram_svg, marginal, marginal_probabilities, total_variation
+from xihe.web.ideal import IdealUnavailable, ideal_distribution
+
+TOP_CHOICES = (8, 16, 32, 48, 64)
+MAX_RESULTS_SHOWN = 12
+MAX_DRAWN_OPERATIONS = 1500
+MAX_BITS = 64
+
+
+@dataclass(frozen=True)
+class ResultOptions:
+    top: int = 48
+    log: bool = False
+    bits: tuple[int, ...] = ()
+    ideal: bool = True
+
+    @classmethod
+    def parse(cls, top: str = "", scale: str = "", bits: str = "", ideal: str = "") -> ResultOptions:
+        chosen: list[int] = []
+        for part in bits.split(","):
+            part = part.strip()
+            if part.isdigit() and int(part) < MAX_BITS and int(part) not in chosen:
+                chosen.append(int(part))
+        return cls(top=int(top) if top.isdigit() and int(top) in TOP_CHOICES else 48, log=scale == "log",
+                   bits=tuple(chosen), ideal=ideal != "0")
+
+
+@dataclass(frozen=True)
+class ResultView:
+    index: int
+    result: ResultPublic
+    histogram: str
+    counts: list[tuple[str, int, float]]
+    compiled_svg: str | None
+    compiled_note: str | None
+    num_bits: int
+    ideal: dict[str, float] | None = None
+    ideal_note: str | None = None
+    distance: float | None = None  # total variation between measured and ideal
+
+
+def compiled_drawing(qasm_text: str | None) -> tuple[str | None, str | None]:
+    """The compiled circuit on the physical qubits it touches only (a 130-qubit chip would be mostly empty wires)."""
+    if not qasm_text:
+        return None, None
+    try:
+        circuit = qasm.loads(qasm_text)
+    except Exception as exc:  # stored by the worker; a reader change must not break the page
+        return None, f"the compiled circuit could not be read back: {exc}"
+    if len(circuit) > MAX_DRAWN_OPERATIONS:
+        return None, f"{len(circuit)} operations: too many to draw; see the QASM below"
+    touched = sorted({q for op in circuit.operations for q in op.qubits if op.gate.name != "barrier"})
+    if not touched:
+        return draw_svg(circuit), None
+    svg = draw_svg(compact_circuit(circuit, touched))
+    for i, physical in enumerate(touched):
+        svg = svg.replace(f'fill="#222">q[{i}]</text>', f'fill="#222">Q{physical}</text>', 1)
+    return svg, f"wires are the physical qubits {', '.join(map(str, touched))}"
+
+
+def source_programs(payload: dict[str, Any]) -> list[str]:
+    """The submitted programs whose results are one circuit each (a parameter sweep's are not: no overlay)."""
+    if payload.get("parameters"):
+        return []
+    return [text for text in payload.get("circuits") or [] if isinstance(text, str)]
+
+
+def _ideal(sources: list[str], index: int, wanted: bool) -> tuple[dict[str, float] | None, str | None]:
+    if not wanted or index >= len(sources):
+        return None, None
+    try:
+        return ideal_distribution(sources[index]), None
+    except IdealUnavailable as exc:
+        return None, f"No ideal overlay: {exc}."
+
+
+def result_view(index: int, result: ResultPublic, options: ResultOptions, sources: list[str],
+                with_ideal: bool) -> ResultView:
+    num_bits = max((len(key) for key in result.counts), default=0)
+    bits = [b for b in options.bits if b < num_bits]
+    counts = marginal(result.counts, bits) if bits else dict(result.counts)
+    ideal, note = _ideal(sources, index, with_ideal and options.ideal)
+    if ideal is not None and bits:
+        ideal = marginal_probabilities(ideal, bits)
+    total = sum(counts.values()) or 1
+    rows = [(key, count, count / total) for key, count in by_count(counts)]
+    svg, compiled_note = compiled_drawing(result.compiled_qasm)
+    return ResultView(index, result, histogram_svg(counts, max_bars=options.top, log=options.log, ideal=ideal),
+                      rows, svg, compiled_note, num_bits, ideal, note,
+                      total_variation(counts, ideal) if ideal is not None else None)
+
+
+def stored_results(public: JobPublic) -> list[ResultPublic]:
+    return [public.result] if public.result is not None else list(public.results or [])
+
+
+def result_views(public: JobPublic, options: ResultOptions, sources: list[str], with_ideal: bool) -> list[ResultView]:
+    stored = stored_results(public)
+    return [result_view(i, r, options, sources, with_ideal) for i, r in enumerate(stored[:MAX_RESULTS_SHOWN])]
+
+
+def counts_csv(rows: list[tuple[str, int, float]], ideal: dict[str, float] | None = None) -> str:
+    """The counts table as CSV, most frequent first (what the page shows, with the ideal column when drawn)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["outcome", "count", "probability", *(["ideal_probability"] if ideal is not None else [])])
+    for key, count, p in rows:
+        extra = [f"{ideal.get(key, 0.0):.6f}"] if ideal is not None else []
+        writer.writerow([key, count, f"{p:.6f}", *extra])
+    return out.getvalue()
