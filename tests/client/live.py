@@ -35,9 +35,9 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
     server = _servers.get("main")
     if server is None:
         data_dir = tmp_path_factory.mktemp("xihe-live")
-        # Workers serve every backend but grid36, so tests can hold a job QUEUED (see test_live_client.py); a
-        # per-user shot quota below the backends' own limit lets tests meet a quota error.
-        served = '["sim", "sim-clifford", "line10", "dongling"]'
+        # Workers serve every backend but grid36 (and its ideal variant), so tests can hold a job QUEUED (see
+        # test_live_client.py); a per-user shot quota below the backends' own limit lets tests meet a quota error.
+        served = '["sim", "sim-clifford", "line10", "dongling", "line10-ideal", "dongling-ideal"]'
         env = server_env(data_dir, WORKERS="1", WORKER_BACKENDS=served, DEFAULT_MAX_SHOTS=str(QUOTA_SHOTS),
                          MAX_WAIT_SECONDS=str(WAIT_S))
         server = Server(data_dir, env).start(timeout=WAIT_S)

@@ -55,7 +55,8 @@ out["reattached"] = again.result(timeout=60).counts == r.counts
 SWAP = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\n'
         'measure q[0] -> c[1];\nmeasure q[1] -> c[0];\n')
 swapped = c.submit(SWAP, target="line10", shots=1000).result(timeout=300)
-out["swapped"] = {"counts": swapped.counts, "by_qubit": swapped.counts_by_qubit([0, 1]),
+placed = [m["physical_qubit"] for m in sorted(swapped.measurements, key=lambda m: m["virtual_qubit"])]
+out["swapped"] = {"counts": swapped.counts, "by_qubit": swapped.counts_by_qubit(placed),
                   "measurements": swapped.measurements}
 coll = c.submit([SWAP, SKEW], target="sim", shots=1000)
 out["collection"] = [res.counts for res in coll.results(timeout=300)]
@@ -181,10 +182,8 @@ def test_counts_by_qubit_follows_the_measurements_on_a_compiled_chip(report: dic
     # x q[0]; q0 -> c1, q1 -> c0: c1 = 1, so c0_rightmost "10"; on line10's noisy twin the ideal outcome dominates.
     assert max(swapped["counts"], key=swapped["counts"].get) == "10"
     assert [m["virtual_qubit"] for m in sorted(swapped["measurements"], key=lambda m: m["cbit"])] == [1, 0]
-    by_qubit = swapped["by_qubit"]  # physical qubits 0, 1 of line10: where q0 and q1 were placed
-    placed = {m["virtual_qubit"]: m["physical_qubit"] for m in swapped["measurements"]}
-    if placed == {0: 0, 1: 1}:
-        assert max(by_qubit, key=by_qubit.get) == "10"
+    by_qubit = swapped["by_qubit"]  # keyed by the physical qubits where q0 and q1 were placed, in that order
+    assert max(by_qubit, key=by_qubit.get) == "10"
 
 
 def test_collection_and_sweep(report: dict[str, Any]) -> None:
@@ -264,6 +263,8 @@ def test_devices_call_emulated_twins_sim_not_real(report: dict[str, Any], server
         assert kinds[twin] == "sim" and kinds[f"{twin}-sim"] == "sim"
     assert kinds["sim"] == "sim" and "real" not in kinds.values()  # no hardware is configured on this server
     rows = {row["name"]: row for row in report["devices"]}
-    assert rows["dongling"]["n_qubits"] == 106 and rows["dongling"]["limits"]["method"] == "noise_model"
+    # n_qubits: the chip's numbering (130 in dongling's file); max_qubits: its largest connected working group
+    assert rows["dongling"]["n_qubits"] == 130 and rows["dongling"]["max_qubits"] == 106
+    assert rows["dongling"]["limits"]["method"] == "noise_model" and rows["line10"]["max_qubits"] == 9
     detail = httpx.get(f"{server.url}/api/v1/devices/line10", timeout=30).json()
     assert detail["kind"] == "sim"

@@ -1,7 +1,9 @@
 """A device: name, Target, calibration snapshot, status, noise model and engine choice; validate, compile, run.
 
 Kinds: ``simulator`` (ideal, any gate, all-to-all), ``twin`` (an emulated chip from a real calibration file: native
-gates, coupling, noise) and ``hardware`` (a real chip behind an agent's :class:`~xihe.devices.driver.Driver`).
+gates, coupling, noise) and ``hardware`` (a real chip behind an agent's :class:`~xihe.devices.driver.Driver`). A
+twin's ideal variant (:meth:`Device.ideal`, ``ideal_of`` set) is compiled exactly as the twin is and runs without
+noise: what the compiled circuit would give on a perfect copy of the chip (Quafu's ``<chip>-sim-jiuding``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Device:
         clifford_only: bool = False,
         defaults: DeviceDefaults | None = None,
         description: str = "",
+        ideal_of: str | None = None,
     ) -> None:
         if kind not in tuple(DeviceKind):
             raise ValidationError(f"device kind must be simulator, twin or hardware, not {kind!r}")
@@ -70,6 +73,21 @@ class Device:
         self.clifford_only = clifford_only
         self.defaults = defaults or DeviceDefaults()
         self.description = description
+        self.ideal_of = ideal_of
+
+    @property
+    def noiseless(self) -> bool:
+        """Whether runs here are ideal (a simulator, or a twin's ideal variant) rather than under calibrated noise."""
+        return self.target.unconstrained or self.ideal_of is not None
+
+    def ideal(self, name: str, system_id: int) -> Device:
+        """This twin's ideal variant ``name``: the same Target and calibration (so the same compilation and
+        layout), no noise, not exclusive (no chip is held)."""
+        return Device(name, system_id=system_id, kind=self.kind, target=self.target, calibration=self.calibration,
+                      history=self.history, status=self.status, exclusive=False, max_shots=self.max_shots,
+                      clifford_only=self.clifford_only, defaults=self.defaults, ideal_of=self.name,
+                      description=f"{self.name} without noise: compiled for its qubits, coupling and native gates, "
+                                  f"run ideally")
 
     def __repr__(self) -> str:
         return f"<Device {self.name} ({self.kind}, {len(self.working_qubits)}/{self.num_qubits} qubits)>"
@@ -122,7 +140,8 @@ class Device:
                                      {s.id for s in self.history} else list(self.history))
         return Device(self.name, system_id=self.system_id, kind=self.kind, target=target, calibration=snapshot,
                       history=history, status=self.status, exclusive=self.exclusive, max_shots=self.max_shots,
-                      clifford_only=self.clifford_only, defaults=self.defaults, description=self.description)
+                      clifford_only=self.clifford_only, defaults=self.defaults, description=self.description,
+                      ideal_of=self.ideal_of)
 
     def to_quafu_chip_info(self) -> dict[str, Any]:
         """The Quafu chip-info JSON pyquafu reads (a twin returns its calibration file's data as is)."""

@@ -8,7 +8,8 @@ the worker, the Ray fan-out and the device agents all read a plan; none decides 
 Engine rule (the one place it is applied): a simulator runs the circuit as given (``stabilizer`` on a Clifford-only
 backend, else :func:`~xihe.engines.simulate.choose_engine` ideal); a twin runs the compact circuit of its touched
 qubits under the calibration's noise with ``choose_engine``'s pick, except that a Clifford circuit too wide for
-trajectories goes to the stabilizer engine under the Pauli-twirled noise.
+trajectories goes to the stabilizer engine under the Pauli-twirled noise. A twin's ideal variant runs its compact
+circuit without noise.
 
 >>> from xihe import devices
 >>> from xihe.circuit import Circuit
@@ -143,10 +144,10 @@ def plan_native(device: Device, index: int, circuit: Circuit, native: Circuit, c
     else:
         qubits = touched_qubits(native)
         compact = compact_circuit(native, qubits)
-        noise = device.noise_model(qubits)
+        noise = None if device.noiseless else device.noise_model(qubits)
         engine = choose_engine(compact, noise, limit)
-        if (engine == "trajectories" and get_engine("trajectories").estimate_memory(compact) > limit
-                and is_clifford(compact)):
+        if (noise is not None and engine == "trajectories"
+                and get_engine("trajectories").estimate_memory(compact) > limit and is_clifford(compact)):
             engine, noise = "stabilizer", pauli_twirled_noise_model(device.target, qubits)
     memory = int(get_engine(engine).estimate_memory(compact))
     return PlannedCircuit(index=index, circuit=circuit, compiled=compiled, native=native,

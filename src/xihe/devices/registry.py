@@ -1,10 +1,10 @@
 """The device registry: the shipped backends and any chip files the operator adds.
 
 Shipped: ``sim`` (ideal statevector, up to the memory limit), ``sim-clifford`` (stabilizer, up to 1,000 qubits),
-``line10`` and ``dongling`` (twins of the Quafu chip files in ``chips/``) and ``grid36`` (generated 6x6 grid). An
-operator adds twins by putting Quafu chip-info files in the folder named by ``XIHE_DEVICES_DIR`` (the file name
-without ``.json`` is the device name) and overrides defaults with ``XIHE_DEVICE_OVERRIDES`` (see
-:mod:`xihe.devices.defaults`).
+``line10`` and ``dongling`` (twins of the Quafu chip files in ``chips/``) and ``grid36`` (generated 6x6 grid), then
+``<twin>-ideal`` for every twin (its ideal variant: compiled for the chip, run without noise). An operator adds
+twins by putting Quafu chip-info files in the folder named by ``XIHE_DEVICES_DIR`` (the file name without ``.json``
+is the device name) and overrides defaults with ``XIHE_DEVICE_OVERRIDES`` (see :mod:`xihe.devices.defaults`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ SIM_ALIAS_SYSTEM_ID = 100
 # Operator chip files without a system_id get one in [OPERATOR_ID_BASE, OPERATOR_ID_BASE + OPERATOR_ID_SPAN).
 OPERATOR_ID_BASE = 10_000
 OPERATOR_ID_SPAN = 90_000
+# A twin's ideal variant is ``<twin>-ideal`` with system_id IDEAL_ID_BASE + the twin's (above every twin's id).
+IDEAL_SUFFIX = "-ideal"
+IDEAL_ID_BASE = 100_000
 
 # name -> (chip file, system_id, description)
 SHIPPED_TWINS = {
@@ -102,6 +105,8 @@ def _system_ids(devices_dir: str | None) -> dict[str, int]:
                 f"send tasks by system_id, so give the file a \"system_id\" no other backend has")
         ids[name] = sid
         owner[sid] = name
+    twins = [name for name in ids if name not in ("sim", "sim-clifford")]
+    ids |= {name + IDEAL_SUFFIX: IDEAL_ID_BASE + ids[name] for name in twins}
     return ids
 
 
@@ -127,6 +132,9 @@ def _builders() -> dict[str, Callable[[], Device]]:
     for name, path in _operator_chips().items():
         out.setdefault(name, lambda name=name, path=path: twin_from_chip_info(  # type: ignore[misc]
             name, json.loads(path.read_text()), system_id=ids[name], description=f"Twin of {path.name}"))
+    for twin in [name for name in out if name not in ("sim", "sim-clifford")]:
+        ideal = twin + IDEAL_SUFFIX
+        out.setdefault(ideal, lambda twin=twin, ideal=ideal: get(twin).ideal(ideal, ids[ideal]))  # type: ignore[misc]
     return out
 
 

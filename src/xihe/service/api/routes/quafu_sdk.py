@@ -15,8 +15,10 @@ and hands a request that is not quafu-sdk's back to the native handler (see docs
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -30,9 +32,11 @@ from starlette.concurrency import run_in_threadpool
 from xihe.service.api import compat
 from xihe.service.api.deps import UserDep
 from xihe.service.api.quafu_sdk_results import task_detail
+from xihe.service.api.quafu_sdk_stats import MAX_DAYS, user_stats
 from xihe.service.api.routes import jobs as native_jobs
 from xihe.service.api.routes import quafu_sdk_devices
 from xihe.service.api.routes.quafu_sdk_devices import not_found, resolve, sdk_error
+from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobGroup, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import job_groups, jobs
@@ -86,7 +90,24 @@ def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
     raise sdk_error(400, "bad_request", f"unknown mode {mode!r}", field="mode")
 
 
-def _precheck(problem: Problem) -> Problem:
+def _quota_exhausted(request: Request, user: User, problem: Problem) -> Problem:
+    """The daily quota refusal as quafu-sdk's ``QuotaError`` reads it: ``vars`` with ``hard_limit``, ``used``,
+    ``resets_at`` and ``wait_s`` (its message names them), and ``retry_after``."""
+    state = request.app.state
+    now = utcnow()
+    with state.database.read() as session:
+        quota = user_stats(session, state.settings, state.catalog, user, 1, now)["quota"]
+    resets_at = quota["sim"]["resets_at"]
+    wait_s = max(1, math.ceil((datetime.fromisoformat(resets_at) - now).total_seconds())) if resets_at else None
+    error = sdk_error(429, "runtime.quotaExhausted", problem.detail, used=quota["used"], limit=quota["limit"],
+                      hard_limit=quota["limit"], remaining=0, requested=1, resets_at=resets_at, wait_s=wait_s)
+    if wait_s is not None:
+        error.extra["retry_after"] = wait_s
+        error.headers["Retry-After"] = str(wait_s)
+    return error
+
+
+def _precheck(problem: Problem, request: Request, user: User) -> Problem:
     """A native validation problem in quafu-sdk's vocabulary (``precheck.*`` -> ``PrecheckError``)."""
     codes = {"too_many_shots": "precheck.shotsOutOfRange", "quota_shots": "precheck.shotsOutOfRange",
              "too_large": "precheck.simTooLarge", "quota_qubits": "precheck.simTooLarge",
@@ -94,7 +115,7 @@ def _precheck(problem: Problem) -> Problem:
     if problem.status == 401:
         return problem
     if problem.code == "quota_jobs_per_day":
-        return sdk_error(429, "runtime.quotaExhausted", problem.detail)
+        return _quota_exhausted(request, user, problem)
     if problem.code in codes:  # a per-job limit, the user's or the backend's: the SDK's precheck categories
         return sdk_error(422 if problem.status == 403 else problem.status, codes[problem.code], problem.detail)
     if problem.status == 409 and problem.code == "backend_unavailable":
@@ -167,7 +188,7 @@ def _submit_labelled(request: Request, user: User, body: dict[str, Any], create:
         job = compat.submit(request, user, create, source=SOURCE, then=record,
                             idempotency_key=f"quafu-sdk:{ref}" if ref else None).job
     except Problem as exc:
-        raise _precheck(exc) from None
+        raise _precheck(exc, request, user) from None
     n = int(job.num_circuits)
     return {"job_id": group_id[0], "task_ids": [f"{group_id[0]}-{k}" for k in range(n)], "n_tasks": n,
             "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False}
@@ -188,7 +209,7 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
         job = compat.submit(request, user, create, source=SOURCE,
                             idempotency_key=f"quafu-sdk:{client_ref}" if client_ref else None).job
     except Problem as exc:
-        raise _precheck(exc) from None
+        raise _precheck(exc, request, user) from None
     n = job.num_circuits
     return {"job_id": job.id, "task_ids": [f"{job.id}-{k}" for k in range(n)], "n_tasks": n,
             "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False}
@@ -240,6 +261,7 @@ class _View:
     open: bool
     slots: list[_Slot]
     parameters: list[dict[str, Any]]
+    target: str = ""  # the target as quafu-sdk names it (echoed in each task's ``target``)
 
 
 def _view(request: Request, user: User, job_id: str) -> _View:
@@ -257,7 +279,7 @@ def _view(request: Request, user: User, job_id: str) -> _View:
                 values, names = member.get("parameter_values") or [None] * n, member.get("names") or [None] * n
                 slots += [_Slot(job, results, k, member["iterations"][k], member["evaluation_index"][k], values[k],
                                 names[k]) for k in range(n)]
-            return _View(group.id, bool(group.open), slots, list(group.parameters or []))
+            return _View(group.id, bool(group.open), slots, list(group.parameters or []), str(group.target))
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise not_found("job", job_id)
@@ -265,7 +287,8 @@ def _view(request: Request, user: User, job_id: str) -> _View:
         bindings = (job.payload or {}).get("parameters")
         names = list(bindings[0]) if bindings else []
         return _View(job.id, False, [_Slot(job, results, k) for k in range(int(job.num_circuits))],
-                     [{"name": n, "unit": "1"} for n in names])
+                     [{"name": n, "unit": "1"} for n in names],
+                     quafu_sdk_devices.sdk_name(request.app.state.catalog.get(job.backend)))
 
 
 _COUNT_KEYS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.DONE: "finished",
@@ -302,6 +325,7 @@ def _slot_task(view: _View, seq: int) -> dict[str, Any]:
     slot = view.slots[seq]
     detail = task_detail(slot.job, slot.results, slot.local)
     detail["task_id"] = f"{view.id}-{seq}"
+    detail["target"] = view.target or detail["target"]
     detail["job"] |= {"seq": seq, "iteration": slot.iteration, "evaluation_index": slot.evaluation_index}
     if slot.parameter_values is not None:
         detail["job"]["parameter_values"] = slot.parameter_values
@@ -413,7 +437,7 @@ def _append(request: Request, user: User, group_id: str, body: dict[str, Any]) -
         compat.submit(request, user, create, source=SOURCE, then=record,
                       idempotency_key=f"quafu-sdk:{group_id}:{ref}" if ref else None)
     except Problem as exc:
-        raise _precheck(exc) from None
+        raise _precheck(exc, request, user) from None
     return {"task_ids": [f"{group_id}-{first[0] + k}" for k in range(len(iterations))]}
 
 
@@ -471,11 +495,10 @@ async def cancel(request: Request, job_id: str, user: UserDep) -> Any:
 
 
 @router.get("/stats/me", operation_id="sdk_stats")
-def stats(request: Request, user: UserDep, days: int = 30) -> dict[str, Any]:
-    """The caller's jobs, tasks and shots (every client's), and today's circuit quota."""
-    with request.app.state.database.read() as session:
-        rows, total = jobs.list_jobs(session, user.id, limit=10_000)
-    limit = user.jobs_per_day if user.jobs_per_day is not None else request.app.state.settings.default_jobs_per_day
-    return {"jobs": total, "tasks": sum(int(r.num_circuits) for r in rows),
-            "shots": sum(int(r.num_circuits) * int(r.shots) for r in rows), "daily": [], "durations": None,
-            "days": days, "quota": {"sim": {"limit": limit}}}
+def stats(request: Request, user: UserDep, days: str = "30") -> dict[str, Any]:
+    """The caller's jobs, tasks and shots per day (every client's) and the quota (:mod:`quafu_sdk_stats`)."""
+    if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+        raise sdk_error(400, "bad_request", f"days must be an integer from 1 to {MAX_DAYS}", field="days")
+    state = request.app.state
+    with state.database.read() as session:
+        return user_stats(session, state.settings, state.catalog, user, int(days), utcnow())

@@ -1,9 +1,10 @@
 """quafu-sdk 0.2.7's public discovery endpoints (devices, calibration, target metadata) and ``auth/me``.
 
-Targets: ``sim``, every Xihe backend by name (case-insensitive: ``Dongling`` is ``dongling``), and ``<twin>-sim``
-(a twin already is the noisy simulation of its chip). ``GET /devices`` lists hardware under ``devices`` (the SDK
-calls those rows ``kind: "real"``) and twins, with their ``-sim`` alias, under ``simulated_chips`` (``kind: "sim"``).
-Included by :mod:`xihe.service.api.routes.quafu_sdk`.
+Targets: ``sim``, every Xihe backend by name (case-insensitive: ``Dongling`` is ``dongling``), ``<twin>-sim``
+(a twin already is the noisy simulation of its chip) and ``<twin>-sim-jiuding`` (the twin's ideal variant
+``<twin>-ideal``: compiled for the chip, run without noise). ``GET /devices`` lists hardware under ``devices`` (the
+SDK calls those rows ``kind: "real"``) and twins, with their ``-sim`` and ``-sim-jiuding`` names, under
+``simulated_chips`` (``kind: "sim"``). Included by :mod:`xihe.service.api.routes.quafu_sdk`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from xihe.status import DeviceKind
 router = APIRouter(tags=["quafu-sdk"], include_in_schema=False)
 
 _METHODS = {"simulator": "statevector", "twin": "noise_model", "hardware": "hardware"}
+NOISY_SUFFIX = "-sim"
+JIUDING_SUFFIX = "-sim-jiuding"
 
 
 def sdk_error(status: int, code: str, message: str, **vars_: Any) -> Problem:
@@ -32,14 +35,28 @@ def not_found(what: str, ident: str) -> Problem:
     return sdk_error(404, "not_found", f"no {what} {ident!r}")
 
 
+def _ideal_variant(request: Request, twin: str) -> str | None:
+    """The backend that is ``twin``'s ideal variant, if it has one."""
+    catalog = request.app.state.catalog
+    return next((name for name in catalog.names() if catalog.get(name).ideal_of == twin), None)
+
+
+def sdk_name(device: Any) -> str:
+    """What quafu-sdk calls a backend: a twin's ideal variant is ``<twin>-sim-jiuding``, the others their name."""
+    return f"{device.ideal_of}{JIUDING_SUFFIX}" if device.ideal_of else str(device.name)
+
+
 def resolve(request: Request, target: str) -> tuple[str, Any]:
-    """The Xihe backend of a quafu-sdk target: ``sim``, a device name, or ``<twin>-sim`` (the twin itself)."""
+    """The Xihe backend of a quafu-sdk target: ``sim``, a backend name, ``<twin>-sim`` (the twin itself) or
+    ``<twin>-sim-jiuding`` (its ideal variant)."""
     catalog = request.app.state.catalog
     name = compat.backend_name(request, target)
-    if name is None and target.lower().endswith("-sim"):
-        twin = compat.backend_name(request, target[: -len("-sim")])
-        if twin is not None and catalog.get(twin).kind == "twin":
-            name = twin
+    for suffix in (JIUDING_SUFFIX, NOISY_SUFFIX):
+        if name is not None or not target.lower().endswith(suffix):
+            continue
+        twin = compat.backend_name(request, target[: -len(suffix)])
+        if twin is not None and catalog.get(twin).kind == DeviceKind.TWIN and not catalog.get(twin).ideal_of:
+            name = twin if suffix == NOISY_SUFFIX else _ideal_variant(request, twin)
     if name is None:
         raise sdk_error(404, "unknown_device", f"unknown target {target!r}; see GET /api/v1/devices",
                         device=target)
@@ -48,11 +65,12 @@ def resolve(request: Request, target: str) -> tuple[str, Any]:
 
 def _limits(request: Request, device: Any) -> dict[str, Any]:
     settings = request.app.state.settings
-    return {"max_qubits": len(device.working_qubits),
+    return {"max_qubits": int(device.max_connected_qubits),
             "qubit_count": "declared" if device.kind == "simulator" else "active",
             "min_shots": 1, "max_shots": int(getattr(device, "max_shots", 0) or settings.default_max_shots),
             "shots_step": 1, "max_depth": None, "wall_s": int(settings.default_wall_seconds),
-            "max_tasks_per_job": int(settings.max_circuits_per_job), "method": _METHODS.get(device.kind, "hardware")}
+            "max_tasks_per_job": int(settings.max_circuits_per_job),
+            "method": "statevector" if device.noiseless else _METHODS.get(device.kind, "hardware")}
 
 
 @router.get("/devices", operation_id="sdk_devices")
@@ -70,11 +88,13 @@ def devices(request: Request) -> dict[str, Any]:
         elif device.kind == DeviceKind.TWIN:
             # The SDK labels every ``devices[]`` row ``kind: "real"``; ``simulated_chips[]`` rows (a chip's
             # topology and native gates, simulated) get ``kind: "sim"``: a twin is emulated, so it is listed there,
-            # under its own name and its ``-sim`` alias (both the same emulation).
-            n_qubits = len(device.working_qubits)
-            for alias in (name, f"{name}-sim"):
-                emulated.append({"name": alias, "status": states[name], "n_qubits": n_qubits, "queue": queues[name],
-                                 "max_qubits": n_qubits, "limits": _limits(request, device)})
+            # under its own name and its ``-sim`` alias (both the same emulation); its ideal variant as Quafu
+            # names it, ``<twin>-sim-jiuding``. As the SDK reads these rows, ``n_qubits`` is the chip's numbering
+            # range and ``max_qubits`` how many qubits one circuit may use together.
+            for alias in ((sdk_name(device),) if device.ideal_of else (name, f"{name}{NOISY_SUFFIX}")):
+                emulated.append({"name": alias, "status": states[name], "n_qubits": int(device.num_qubits),
+                                 "queue": queues[name], "max_qubits": int(device.max_connected_qubits),
+                                 "limits": _limits(request, device)})
     return {"simulator": {"name": "sim", "status": states["sim"], "max_qubits": int(sim.num_qubits),
                           "limits": _limits(request, sim)},
             "devices": chips, "simulated_chips": emulated}
@@ -137,12 +157,12 @@ def calibration(request: Request, snapshot_id: str) -> dict[str, Any]:
 def metadata(request: Request, target: str) -> dict[str, Any]:
     """Public: what quafu-sdk's limit precheck and Qiskit ``Target`` read."""
     backend, found = resolve(request, target)
-    simulator = found.kind == "simulator" or target.lower().endswith("-sim")
+    chip = None if found.kind == DeviceKind.SIMULATOR else found.ideal_of or backend
     return {"name": target, "n_qubits": int(found.num_qubits),
-            "basis_gates": None if found.kind == "simulator" else sorted(str(g) for g in found.native_gates),
+            "basis_gates": None if found.kind == DeviceKind.SIMULATOR else sorted(str(g) for g in found.native_gates),
             "coupling_map": [[int(a), int(b)] for a, b in found.coupling_map], "limits": _limits(request, found),
-            "simulator": simulator, "noise": "none" if found.kind == "simulator" else "noise_model",
-            "device": None if found.kind == "simulator" else backend}
+            "simulator": found.kind != DeviceKind.HARDWARE, "noise": "none" if found.noiseless else "noise_model",
+            "device": chip}
 
 
 @router.get("/auth/me", operation_id="sdk_me")
