@@ -1,4 +1,9 @@
-"""Run one job's payload on a device: parse and bind once, plan (compile unless verbatim), run; one record per item.
+"""Run one job's payload on a device: parse each distinct program once, bind, plan (compile unless verbatim), run.
+
+A job travels as its QASM text (the durable input: shown back to users, echoed by the Quafu protocols, readable by
+any later version), so the worker reads it once more after submit; within the worker each distinct text is read
+once per job, however many sweep points bind it, with the same bounded limits as submit. Plans are made with the
+settings' memory budget, the figure submit priced the job against, so both choose the same engine.
 
 Pure of storage: the worker loop hands in the payload and a ``should_stop`` callback (cooperative cancel and a
 lost lease stop between items) and stores what comes back. Errors carry their stage: a failure while compiling
@@ -15,10 +20,12 @@ from typing import Any
 import numpy as np
 
 from xihe import qasm
+from xihe.circuit import Circuit
 from xihe.devices import Device
 from xihe.devices.execute import run_plan
 from xihe.devices.plan import ExecutionPlan, PlannedCircuit, PlanOptions
 from xihe.errors import CompileError, ExecutionError, XiheError
+from xihe.qasm import ParseLimits
 from xihe.results import Result
 from xihe.service.schemas import ResultPublic
 from xihe.version import __version__
@@ -30,7 +37,11 @@ class Stopped(Exception):
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One circuit of a job, ready to run: source text, binding, shots and its own seed."""
+    """One circuit of a job, ready to run: source text (and, once read, its circuit), binding, shots, own seed.
+
+    ``circuit``: the text already parsed (shared by every sweep point of one text); None means parse ``qasm``.
+    ``memory_limit``: the budget the plan's engine choice assumes (None: the engines' default).
+    """
 
     index: int
     qasm: str
@@ -40,6 +51,8 @@ class WorkItem:
     compile: bool
     optimization_level: int
     memory: bool
+    circuit: Circuit | None = None
+    memory_limit: int | None = None
 
 
 def item_seeds(seed: int, count: int) -> list[int]:
@@ -50,16 +63,23 @@ def item_seeds(seed: int, count: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
 
 
-def work_items(payload: Mapping[str, Any], shots: int) -> list[WorkItem]:
+def work_items(payload: Mapping[str, Any], shots: int, *, limits: ParseLimits | None = None,
+               memory_limit: int | None = None) -> list[WorkItem]:
+    """The job's items, each distinct program text read once (within ``limits``) and shared by its sweep points."""
     texts: list[str] = list(payload["circuits"])
     bindings: list[Mapping[str, float] | None] = list(payload.get("parameters") or []) or [None] * len(texts)
     if payload.get("parameters"):
         texts = texts * len(bindings)
+    parsed: dict[str, Circuit] = {}
+    for text in texts:
+        if text not in parsed:
+            parsed[text] = qasm.loads(text, limits=limits)
     seeds = item_seeds(int(payload["seed"]), len(texts))
     return [WorkItem(index=i, qasm=texts[i], binding=bindings[i], shots=shots, seed=seeds[i],
                      compile=bool(payload.get("compile", True)),
                      optimization_level=int(payload.get("optimization_level", 2)),
-                     memory=bool(payload.get("memory", False))) for i in range(len(texts))]
+                     memory=bool(payload.get("memory", False)), circuit=parsed[texts[i]],
+                     memory_limit=memory_limit) for i in range(len(texts))]
 
 
 def _jsonable(value: Any) -> Any:
@@ -80,12 +100,13 @@ def _versions(result: Result) -> dict[str, str]:
 
 
 def plan_item(device: Device, item: WorkItem) -> ExecutionPlan:
-    """Parse and bind the item's circuit once, and plan it on ``device`` (compiled unless verbatim)."""
-    circuit = qasm.loads(item.qasm)
+    """Bind the item's circuit (parsed by :func:`work_items`, or now) and plan it on ``device`` (compiled unless
+    verbatim) within the item's memory budget."""
+    circuit = item.circuit if item.circuit is not None else qasm.loads(item.qasm)
     if item.binding is not None:
         circuit = circuit.bind(dict(item.binding))
     options = PlanOptions(compile=item.compile, optimization_level=item.optimization_level, seeds=(item.seed,),
-                          memory=item.memory)
+                          memory=item.memory, memory_limit=item.memory_limit)
     try:
         return device.plan([circuit], item.shots, options)
     except CompileError:

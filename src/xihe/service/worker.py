@@ -23,6 +23,7 @@ from xihe.service import characterization, estimate, executor, sample
 from xihe.service.catalog import DeviceCatalog, calibration_fields
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
+from xihe.service.limits import input_limits
 from xihe.service.models import Job
 from xihe.service.repositories import calibrations, idempotency, performance, queue
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
@@ -184,7 +185,8 @@ class Worker:
             return estimate.run_job(device, job.payload, running.should_stop, self.run_items)
         if job.kind == sample.SAMPLE_KIND:
             return sample.run_job(device, job.payload, running.should_stop, self.run_items)
-        items = executor.work_items(job.payload, job.shots)
+        items = executor.work_items(job.payload, job.shots, limits=input_limits(self.settings, device),
+                                    memory_limit=self.settings.resolved_memory_budget())
         return self.run_items(device, items, running.should_stop)
 
     def finish(self, job_id: str, ending: queue.Ending) -> bool:

@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 from xihe import qasm
 from xihe.devices import Device
 from xihe.errors import XiheError
+from xihe.qasm import ParseLimits
 from xihe.service import executor
 from xihe.service.agent.client import AgentJob
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
+from xihe.service.limits import input_limits
 from xihe.service.models import ApiToken, Job
 from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, queue, users
@@ -98,13 +100,14 @@ class CalibratedDevices:
         return self._cache[key]
 
 
-def compile_plan(device: Device, payload: dict[str, Any], shots: int) -> list[dict[str, Any]]:
+def compile_plan(device: Device, payload: dict[str, Any], shots: int, limits: ParseLimits | None = None,
+                 ) -> list[dict[str, Any]]:
     """Each item of the job planned for ``device`` (:func:`xihe.service.executor.plan_item`, the worker's own
     planning): native QASM, layouts, shots, seed, calibration id."""
     if "suite" in payload:  # a characterization job (xihe.service.characterization) has no circuits to hand out
         raise XiheError("characterization suites run in the service's own workers, not through a remote agent")
     plan = []
-    for item in executor.work_items(payload, shots):
+    for item in executor.work_items(payload, shots, limits=limits):
         planned = executor.plan_item(device, item).circuits[0]
         compiled = planned.compiled
         plan.append({"index": item.index, "qasm": qasm.dumps(planned.native), "shots": item.shots,
@@ -142,7 +145,7 @@ def claim(database: Database, settings: Settings, devices: CalibratedDevices, de
             job_id, payload, shots, attempt = job.id, dict(job.payload), job.shots, job.attempts
             target = devices.current(session, device)
         try:
-            plan = compile_plan(target, payload, shots)
+            plan = compile_plan(target, payload, shots, input_limits(settings, target))
         except XiheError as exc:
             with database.write() as session:
                 queue.finish_attempt(session, job_id, queue.Ending.error(RetryDecision(False, str(exc)),
