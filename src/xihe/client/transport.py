@@ -114,6 +114,34 @@ def _status_retry_delay(
     return retry.delay(attempt, retry_after)
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What one attempt came to: the decoded body (``retry_in`` None), or wait ``retry_in`` seconds and try again."""
+
+    body: Any = None
+    retry_in: float | None = None
+
+
+def settle(retry: RetryPolicy, attempt: int, method: str, path: str,
+           outcome: httpx.Response | httpx.TransportError) -> Settled:
+    """The retry policy applied to one attempt's outcome, with no I/O (both flavours' loops call this).
+
+    Raises the typed error when the outcome is final and failed: :class:`TransportError` after the last attempt
+    that could not connect, or the answer's :class:`APIError`.
+    """
+    if isinstance(outcome, httpx.TransportError):
+        if attempt == retry.max_attempts:
+            raise _transport_error(outcome, method, path, attempt) from outcome
+        return Settled(retry_in=retry.delay(attempt))
+    try:
+        return Settled(body=decode_response(outcome))
+    except APIError as exc:
+        delay = _status_retry_delay(retry, attempt, outcome, exc)
+        if delay is None:
+            raise
+        return Settled(retry_in=delay)
+
+
 class SyncTransport:
     """Blocking requests against one server through one pooled ``httpx.Client``."""
 
@@ -145,21 +173,16 @@ class SyncTransport:
         _require_token(self._token)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         for attempt in range(1, self.retry.max_attempts + 1):
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = self._http.request(method, path, json=json, params=params, headers=headers, **extra)
+                outcome = self._http.request(method, path, json=json, params=params, headers=headers, **extra)
             except _RETRYABLE_EXCEPTIONS as exc:
-                if attempt == self.retry.max_attempts:
-                    raise _transport_error(exc, method, path, attempt) from exc
-                self._sleep(self.retry.delay(attempt))
-                continue
-            try:
-                return decode_response(response)
-            except APIError as exc:
-                delay = _status_retry_delay(self.retry, attempt, response, exc)
-                if delay is None:
-                    raise
-                self._sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+                outcome = exc
+            settled = settle(self.retry, attempt, method, path, outcome)
+            if settled.retry_in is None:
+                return settled.body
+            self._sleep(settled.retry_in)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def close(self) -> None:
         self._http.close()
@@ -194,23 +217,16 @@ class AsyncTransport:
         _require_token(self._token)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         for attempt in range(1, self.retry.max_attempts + 1):
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = await self._http.request(
-                    method, path, json=json, params=params, headers=headers, **extra
-                )
+                outcome = await self._http.request(method, path, json=json, params=params, headers=headers, **extra)
             except _RETRYABLE_EXCEPTIONS as exc:
-                if attempt == self.retry.max_attempts:
-                    raise _transport_error(exc, method, path, attempt) from exc
-                await asyncio.sleep(self.retry.delay(attempt))
-                continue
-            try:
-                return decode_response(response)
-            except APIError as exc:
-                delay = _status_retry_delay(self.retry, attempt, response, exc)
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+                outcome = exc
+            settled = settle(self.retry, attempt, method, path, outcome)
+            if settled.retry_in is None:
+                return settled.body
+            await asyncio.sleep(settled.retry_in)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     async def aclose(self) -> None:
         await self._http.aclose()
