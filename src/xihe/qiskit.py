@@ -20,13 +20,14 @@ order (clbit 0 rightmost, registers separated by spaces, last register leftmost)
 
 from __future__ import annotations
 
+import importlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qiskit import qasm2
+from qiskit import qasm2, qasm3
 from qiskit.circuit import (
     ClassicalRegister,
     Clbit,
@@ -36,7 +37,6 @@ from qiskit.circuit import (
     IfElseOp,
     Instruction,
     Measure,
-    ParameterExpression,
     QuantumCircuit,
     QuantumRegister,
     Qubit,
@@ -60,6 +60,17 @@ _STATUS = {
 }
 # Instructions that are never "gates" of a device but that a circuit may carry through OpenQASM 2.
 _ALWAYS_ALLOWED = frozenset({"barrier"})
+
+
+# Qiskit's V2 primitives (``EstimatorV2``, ``SamplerV2``) live in :mod:`xihe.qiskit_primitives`, which builds on
+# this module; they are offered here, where an IBM user looks for them, without a circular import.
+_PRIMITIVES = frozenset({"EstimatorV2", "SamplerV2", "EstimatorOptions", "SamplerOptions"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PRIMITIVES:
+        return getattr(importlib.import_module("xihe.qiskit_primitives"), name)
+    raise AttributeError(f"module 'xihe.qiskit' has no attribute '{name}'")
 
 
 class XiheProvider:
@@ -360,7 +371,7 @@ _DELAY_LINE = re.compile(r"^(if \([^)]*\) )?delay(?:_\d+)?\(([^)]+)\) ", re.MULT
 _OPAQUE_DELAY = re.compile(r"opaque delay(?:_\d+)?\(param0\) q0;$")
 
 
-def export_circuit(circuit: QuantumCircuit) -> Exported:
+def export_circuit(circuit: QuantumCircuit, *, keep_parameters: bool = False) -> Exported:
     """Xihe's OpenQASM 2 for a Qiskit circuit, dynamic parts included.
 
     - ``if_test``/``if_else`` on a register or on a single bit become OpenQASM 2 conditions on each instruction of
@@ -370,8 +381,13 @@ def export_circuit(circuit: QuantumCircuit) -> Exported:
     - ``delay`` is written with its unit in ns (``delay(100.0ns) q[0];``), as Xihe's parser reads it.
     - ``initialize`` is unrolled to ``reset`` and gates.
     Anything else Xihe cannot run (loops, ``switch``, nested conditions, classical expressions) raises
-    :class:`ExportError` naming it.
+    :class:`ExportError` naming it. Free parameters are refused unless ``keep_parameters`` (the primitives send
+    them, with names valid in OpenQASM, and bind them on the server).
     """
+    if circuit.parameters and not keep_parameters:
+        names = ", ".join(sorted(p.name for p in circuit.parameters))
+        raise ExportError(f"circuit '{circuit.name}' has unbound parameters ({names}); bind them "
+                          "(assign_parameters) before run")
     circuit = _unroll(circuit)
     layout = _classical_layout(circuit)
     registers = [ClassicalRegister(len(bits), name) for name, bits in layout.items()]
@@ -389,12 +405,14 @@ def export_circuit(circuit: QuantumCircuit) -> Exported:
             raise ExportError(f"Xihe cannot run '{operation.name}' (only if_test/if_else blocks); unroll it first")
         else:
             flat.append(_exportable(operation), qubits, clbits)
+    positions = [circuit.find_bit(bit).index for bits in layout.values() for bit in bits]
+    if flat.parameters:  # OpenQASM 2 has no free parameters; Xihe reads OpenQASM 3's ``input float`` ones
+        return Exported(qasm3.dumps(flat), positions)
     try:
         text = qasm2.dumps(flat)
     except QASM2ExportError as exc:
         raise ExportError(f"circuit '{circuit.name}' cannot be sent to Xihe: {exc}") from exc
     text = "\n".join(line for line in text.splitlines() if not _OPAQUE_DELAY.match(line))
-    positions = [circuit.find_bit(bit).index for bits in layout.values() for bit in bits]
     return Exported(_DELAY_LINE.sub(lambda m: f"{m.group(1) or ''}delay({m.group(2)}ns) ", text) + "\n",
                     positions)
 
@@ -460,12 +478,9 @@ def _unroll(circuit: QuantumCircuit) -> QuantumCircuit:
 
 
 def _exportable(operation: Instruction) -> Instruction:
-    """The operation as it is written to Xihe: delays in ns, parameters bound."""
+    """The operation as it is written to Xihe: delays in ns."""
     if isinstance(operation, Delay):
         return Delay(_delay_ns(operation), unit="ns")
-    if getattr(operation, "parameters", None) and any(
-            isinstance(p, ParameterExpression) and p.parameters for p in operation.params):
-        raise ExportError(f"'{operation.name}' has unbound parameters; bind them (assign_parameters) before run")
     return operation
 
 
