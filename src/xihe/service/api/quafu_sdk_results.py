@@ -24,6 +24,11 @@ def _registers(qasm: str) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[i
     return flat["qreg"], flat["creg"], cregs
 
 
+def clbit_count(qasm: str) -> int:
+    """The classical bits ``qasm`` declares (all ``creg``s)."""
+    return sum(size for _offset, size in _registers(qasm)[1].values())
+
+
 def measurements(qasm: str) -> dict[int, int]:
     """Flat classical bit -> flat qubit of every ``measure`` in ``qasm`` (broadcast ``measure q -> c`` too)."""
     qregs, cregs, _ = _registers(qasm)

@@ -4,7 +4,8 @@ The client sends its token raw in a ``token`` header, ignores HTTP status codes 
 ``verify`` answers a non-object on success, ``run`` a bare integer task id, ``result`` ``{}`` until the task is
 finished, and every error is a JSON object with a message. A task id is the Xihe job id read as a hexadecimal
 number (jobs from every client are the same rows; one id maps to one job both ways). Counts are keyed with
-classical bit 0 rightmost (Qiskit's order), as quafusqc users compare them.
+classical bit 0 rightmost (Qiskit's order), as quafusqc users compare them. The task's ``options`` are honoured or
+refused by :mod:`xihe.service.api.quafu_sqc_options`.
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from xihe.service.api import compat
 from xihe.service.api.deps import current_user
+from xihe.service.api.quafu_sdk_results import clbit_count, measurements
+from xihe.service.api.quafu_sqc_options import STORED_KEY, corrected_counts, parse_options
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate
 from xihe.service.states import JobStatus
+from xihe.service.submit import SubmitOutcome
 
 router = APIRouter(prefix="/task", tags=["quafusqc"], include_in_schema=False)
 
@@ -76,11 +82,23 @@ def _word(job: Job) -> str:
     return compat.STATUS_WORDS[JobStatus(job.status)]
 
 
-def _result(job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
+def _corrected(device: Any, source: str, compiled: str, counts: dict[str, int]) -> dict[str, float]:
+    """``counts`` with the readout confusion of each measured physical qubit inverted (none on a noiseless run)."""
+    errors = {} if device.noiseless else device.target.readout_error
+    readout = {bit: errors[qubit] for bit, qubit in measurements(compiled).items() if qubit in errors}
+    return corrected_counts(counts, clbit_count(source), readout)
+
+
+def _result(request: Request, job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
     """A finished task as quafusqc's docstring and lessons read it (``count``, ``status``, ``transpiled``...)."""
     first = compat.result_of(results, 0)
     submitted = (job.payload or {}).get("circuits") or [""]
+    options = (job.payload or {}).get(STORED_KEY) or {}
     counts = compat.c0_rightmost(first.get("counts") or {}) if job.status == JobStatus.DONE.value else {}
+    extra: dict[str, Any] = {"options": options}
+    if options.get("correct") and job.status == JobStatus.DONE.value:
+        device = request.app.state.catalog.get(job.backend)
+        extra["corrected"] = _corrected(device, submitted[0], first.get("compiled_qasm") or submitted[0], counts)
     error = ""
     if job.status == JobStatus.FAILED.value:
         error = f"failed at {job.error_stage or 'an unknown stage'}: {job.error_detail or 'no reason recorded'}"
@@ -89,7 +107,7 @@ def _result(job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"tid": task_id(job.id), "status": _word(job), "count": counts,
             "transpiled": first.get("compiled_qasm") or submitted[0], "error": error,
             "finished": job.finished_at.isoformat() if job.finished_at else None, "chip": job.backend,
-            "name": job.name or "", "shots": job.shots, "bit_order": "c0_rightmost"}
+            "name": job.name or "", "shots": job.shots, "bit_order": "c0_rightmost", **extra}
 
 
 @router.get("/verify", operation_id="sqc_verify")
@@ -129,12 +147,21 @@ def _run(request: Request, user: User, name: str, chip: str, shots: int, raw: by
     backend = compat.backend_name(request, chip)
     if backend is None:
         raise Problem(422, "unknown_backend", f"unknown chip {chip!r}; see task/status/0")
+    compile_ = task.get("compile", True)
+    if not isinstance(compile_, bool):
+        raise Problem(422, "invalid_request", f"'compile' must be true or false, got {compile_!r}")
+    options = parse_options(task.get("options"), clbit_count(task["circuit"]))
     try:
-        body = JobCreate(qasm=task["circuit"], backend=backend, shots=shots, compile=bool(task.get("compile", True)),
-                         name=name or None)
+        body = JobCreate(qasm=task["circuit"], backend=backend, shots=shots, compile=compile_, name=name or None)
     except ValidationError as exc:
         raise Problem(422, "invalid_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
-    return task_id(compat.submit(request, user, body, source="quafusqc").job.id)
+
+    def keep_options(session: Session, outcome: SubmitOutcome) -> None:
+        if options:  # in the submit's transaction: the job and its options are written together
+            session.execute(update(Job).where(Job.id == outcome.job.id)
+                            .values(payload={**(outcome.job.payload or {}), STORED_KEY: options}))
+
+    return task_id(compat.submit(request, user, body, source="quafusqc", then=keep_options).job.id)
 
 
 @router.post("/run/", operation_id="sqc_run")
@@ -165,7 +192,7 @@ async def result(request: Request, tid: str, token: Annotated[str, Header()] = "
     job, results = found
     if not JobStatus(job.status).is_terminal:
         return _answer({})
-    return _answer(_result(job, results))
+    return _answer(_result(request, job, results))
 
 
 def _cancel(request: Request, user: User, tid: str) -> dict[str, Any] | None:
