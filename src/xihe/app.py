@@ -13,8 +13,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from xihe.service.api.deps import RateLimiter
+from xihe.service.api.deps import FailureLimiter, RateLimiter, trusted_proxies
 from xihe.service.api.errors import install_error_handlers
 from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from xihe.service.api.routes import agents, backends, estimate, health, jobs, sample, tokens
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.metrics = metrics
     app.state.watcher = watcher
     app.state.rate_limiter = RateLimiter()
+    app.state.auth_failures = FailureLimiter()
     app.state.token_touch = {}
     install_error_handlers(app)
     sdk = _optional("xihe.service.api.routes.quafu_sdk")
@@ -93,4 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outermost: the client address and scheme every layer sees are the forwarded ones only from a trusted proxy
+    # (``trusted_proxies``; uvicorn's own proxy handling is off, see ``xihe serve``).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies(settings))
     return app

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.service.helpers import BELL, Server, run_xihe, server_env, slow_basis_state_qasm, wait_all
+from xihe.devices.registry import SIM_ALIAS_SYSTEM_ID
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.repositories import jobs, queue, users
@@ -23,6 +24,7 @@ from xihe.service.states import JobStatus
 
 H = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
 MIB = 1 << 20
+SIM_SYSTEM_ID = str(SIM_ALIAS_SYSTEM_ID)
 # Six broadcasts over a 2^20-qubit register: ~900 MiB in the API before the fix.
 WIDE_BOMB = H + "qreg q[1048576];\ncreg c[1];\n" + "h q;\n" * 6 + "measure q[0] -> c[0];\n"
 
@@ -63,12 +65,7 @@ def api_peak_rss(server: Server) -> int:
 
 def legacy_submit(server: Server, token: str, program: str) -> httpx.Response:
     return httpx.post(f"{server.url}/qbackend/scq_kit_asyc/", headers={"api_token": token}, timeout=120,
-                      data={"qtasm": program, "selected_server": str(_sim_system_id(server)), "shots": "10"})
-
-
-def _sim_system_id(server: Server) -> int:
-    with server.client() as c:
-        return int(c.get("/backends/sim").json()["system_id"])
+                      data={"qtasm": program, "selected_server": SIM_SYSTEM_ID, "shots": "10"})
 
 
 def legacy_code(response: httpx.Response) -> int:
@@ -98,6 +95,9 @@ def answered_while_writer_lock_held(server: Server, send: Callable[[], httpx.Res
     request answers at once), else ``None`` once it is clear the request waits for the lock."""
     answer: list[httpx.Response] = []
     thread = threading.Thread(target=lambda: answer.append(send()), daemon=True)
+    # The token's last-use stamp is written at most once a minute: write it now, not while the lock is held.
+    with server.client() as client:
+        client.get("/backends/sim").raise_for_status()
     with WriterLockHeld(server):
         thread.start()
         thread.join(60)  # liveness only: the request either answers without the lock or waits for it

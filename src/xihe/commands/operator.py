@@ -120,7 +120,9 @@ def serve_command(settings: Settings, *, workers: bool) -> None:
     typer.echo(f"Xihe on http://{settings.host}:{settings.port} (API /api/v1, docs /docs); "
                f"database {database.dialect}; {supervisor.processes if supervisor else 0} worker process(es)")
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        # proxy_headers off: the app applies the ``trusted_proxies`` setting itself (one rule, see create_app).
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                    proxy_headers=False)
     finally:
         scheduler.stop()
         if supervisor is not None:

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     max_operations_per_job: int = Field(
         default=1_000_000, description="Operations all the circuits of one job may hold together (as read).")
     max_wait_seconds: float = 60.0
+    # Failed authentications (a bad, expired or revoked token) per client address: a bucket of ``burst`` that
+    # refills at ``per_minute``; an empty bucket answers 429 with Retry-After before the token is looked at.
+    auth_failures_per_minute: float = 60.0
+    auth_failure_burst: int = 60
+    trusted_proxies: str = Field(
+        default="127.0.0.1", description="Comma-separated addresses or networks (CIDR) of the reverse proxies "
+        "whose X-Forwarded-For / X-Forwarded-Proto are believed ('*': any). The one proxy setting: it decides the "
+        "client address (failed-authentication limits, login throttle) and the scheme (Secure cookies, HSTS).")
     idempotency_hours: float = 24.0
 
     # Characterization (issue 9): run the suite on every emulated chip this often; 0 = off.

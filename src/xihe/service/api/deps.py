@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from xihe.service.catalog import DeviceCatalog
@@ -19,6 +20,7 @@ from xihe.service.problems import Problem, unauthorized
 from xihe.service.repositories import users
 from xihe.service.settings import Settings
 
+RECHECK_TOKEN_SECONDS = 1.0
 bearer = HTTPBearer(auto_error=False, description="An API token from `xihe users add` or POST /api/v1/tokens.")
 
 
@@ -56,15 +58,83 @@ class RateLimiter:
             return (1.0 - tokens) / rate if rate > 0 else 3600.0
 
 
+class AuthThrottled(Exception):
+    """Too many failed authentications from one client address: HTTP 429 with ``Retry-After`` in every protocol.
+
+    Deliberately not a :class:`Problem`: the protocol adapters (legacy Quafu, quafusqc) turn every Problem into
+    their own error shape, and a throttled guesser must get a 429 whatever route it tries."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentications from this address; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+    def problem(self) -> Problem:
+        return Problem(429, "too_many_failed_authentications", str(self),
+                       headers={"Retry-After": str(self.retry_after)})
+
+
+class FailureLimiter:
+    """Failed authentications per client address (in this API process): a bucket of ``burst`` refilled at
+    ``per_minute``. Only failures take from it, so a client with a good token is never slowed by it."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def _level(self, address: str, per_minute: float, burst: int, now: float) -> float:
+        tokens, last = self._buckets.get(address, (float(burst), now))
+        return min(float(burst), tokens + (now - last) * per_minute / 60.0)
+
+    def wait(self, address: str, per_minute: float, burst: int) -> float:
+        """0 if ``address`` may try a token now, else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            tokens = self._level(address, per_minute, burst, now)
+        if tokens >= 1.0:
+            return 0.0
+        return (1.0 - tokens) * 60.0 / per_minute if per_minute > 0 else 3600.0
+
+    def fail(self, address: str, per_minute: float, burst: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._buckets) > 100_000:  # a flood of addresses: forget the full (idle) buckets
+                self._buckets = {a: v for a, v in self._buckets.items() if v[0] < burst}
+            self._buckets[address] = (max(0.0, self._level(address, per_minute, burst, now) - 1.0), now)
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    """The ``trusted_proxies`` setting as a list of addresses/networks (uvicorn's ProxyHeadersMiddleware form)."""
+    return [part.strip() for part in settings.trusted_proxies.split(",") if part.strip()]
+
+
+def client_address(request: Request) -> str:
+    """The client's address; behind a proxy listed in ``trusted_proxies`` it is the forwarded one (the proxy
+    headers middleware rewrites the connection's client, see :func:`xihe.app.create_app`)."""
+    return request.client.host if request.client else "unknown"
+
+
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+    """The user of a token, for every protocol (native, legacy Quafu, quafu-sdk, quafusqc, long polls).
+
+    A client address with too many recent failures gets :class:`AuthThrottled` before its token is looked at."""
+    settings: Settings = request.app.state.settings
+    limiter: FailureLimiter = request.app.state.auth_failures
+    address = client_address(request)
+    per_minute, burst = settings.auth_failures_per_minute, max(1, settings.auth_failure_burst)
+    wait = limiter.wait(address, per_minute, burst)
+    if wait > 0:
+        raise AuthThrottled(max(1, math.ceil(wait)))
     if credentials is None or not credentials.credentials:
+        limiter.fail(address, per_minute, burst)
         raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
     database: Database = request.app.state.database
     with database.read() as session:
         found = users.authenticate_token(session, credentials.credentials)
     if found is None:
+        limiter.fail(address, per_minute, burst)
         raise unauthorized("invalid, expired or revoked token")
     user, token = found
+    request.state.token_id = token.id
     touched: dict[str, float] = request.app.state.token_touch
     now = time.monotonic()
     if now - touched.get(token.id, -math.inf) > 60:
@@ -74,6 +144,15 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
             if row is not None:
                 row.last_used_at = utcnow()
     return user
+
+
+def _token_still_valid(request: Request) -> bool:
+    """Whether the token that opened this request is still live (not revoked, not expired, its user active)."""
+    token_id = getattr(request.state, "token_id", None)
+    if token_id is None:  # not a token-authenticated request (a web session): nothing to re-check here
+        return True
+    with request.app.state.database.read() as session:
+        return users.token_is_live(session, token_id)
 
 
 def rate_limit(request: Request, user: User) -> None:
@@ -115,7 +194,10 @@ async def wait_until_finished(request: Request, job_id: str, seconds: float,
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
-        if await watcher.wait_finished(job_id, min(remaining, 5.0)):
+        # The token is checked again every second: a revoked token stops the poll (401) within about a second.
+        if not await run_in_threadpool(_token_still_valid, request):
+            raise unauthorized("the token was revoked or expired during the wait")
+        if await watcher.wait_finished(job_id, min(remaining, RECHECK_TOKEN_SECONDS)):
             return
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xihe.errors import XiheError
+from xihe.service.api.deps import AuthThrottled
 from xihe.service.problems import Problem
 
 log = logging.getLogger("xihe.api")
@@ -62,6 +63,10 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return problem_response(Problem(exc.status_code, code, detail, headers=dict(exc.headers or {})))
+
+    @app.exception_handler(AuthThrottled)
+    async def _throttled(_request: Request, exc: AuthThrottled) -> JSONResponse:
+        return problem_response(exc.problem())
 
     @app.exception_handler(XiheError)
     async def _xihe(_request: Request, exc: XiheError) -> JSONResponse:

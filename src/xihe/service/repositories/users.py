@@ -85,6 +85,19 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
     return user, token
 
 
+def token_is_live(session: Session, token_id: str, *, now: datetime | None = None) -> bool:
+    """Whether token ``token_id`` still authenticates (not revoked, not expired, its user active): the re-check of
+    a long poll opened with it."""
+    now = now or utcnow()
+    row = session.execute(select(ApiToken.revoked_at, ApiToken.expires_at, User.active)
+                          .join_from(ApiToken, User, User.id == ApiToken.user_id)
+                          .where(ApiToken.id == token_id)).first()
+    if row is None:
+        return False
+    revoked_at, expires_at, active = row
+    return revoked_at is None and (expires_at is None or expires_at > now) and bool(active)
+
+
 def list_tokens(session: Session, user_id: int) -> Sequence[ApiToken]:
     return session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)).all()
 

@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 
 from xihe.devices.registry import SIM_ALIAS, SIM_ALIAS_SYSTEM_ID
 from xihe.service.api.compat import status_and_queues
-from xihe.service.api.deps import authenticate, rate_limit, wait_until_finished
+from xihe.service.api.deps import AuthThrottled, authenticate, rate_limit, wait_until_finished
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.quafu_legacy import expand_mc_rotations, non_finite_angle, pyquafu_counts, pyquafu_task_qasm
@@ -115,6 +115,8 @@ async def _guarded(request: Request, handler: Any, *, http_errors: bool = False)
         user = await run_in_threadpool(_authenticate, request)
         form = {key: str(value) for key, value in (await request.form()).items()}
         return _answer(await handler(request, user, form))
+    except AuthThrottled:  # too many failed tokens from this address: a 429 in every protocol
+        raise
     except QuafuError as exc:
         return _error(exc.code, exc.message, exc.http_status if http_errors else 200)
     except Problem as exc:
