@@ -272,7 +272,8 @@ def test_the_queue_estimate_counts_the_running_job_ahead(site: Site, alice: Test
     with site.database.read() as session:  # what the page used: line10's recent mean job time (cached), or default
         mean = jobs.mean_exec_seconds(session, "line10") or DEFAULT_JOB_SECONDS
     assert datetime.fromisoformat(status["estimated_start"]) >= before + timedelta(seconds=mean)  # one job ahead
-    assert status["queue_text"].startswith("next in the queue, 1 running; estimated start in")
+    assert status["queue_text"].startswith("starts in")
+    assert "next in the queue, 1 running on 1 slot; your share this hour:" in status["queue_text"]
     page = alice.get(f"/jobs/{waiting_id}").text
     assert "next in the queue, 1 running" in page
     with site.database.write() as session:  # leave the backend free for whatever runs next

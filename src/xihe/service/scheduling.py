@@ -13,6 +13,7 @@ amount that stays constant while time passes and orders users exactly as their d
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 HALF_LIFE_SECONDS = 3600.0
@@ -67,3 +68,82 @@ def estimated_start(position: int, mean_job_seconds: float, parallelism: int, no
     slots = max(1, parallelism)
     must_finish = max(0, position + max(0, running) - slots + 1)
     return now + timedelta(seconds=must_finish / slots * mean_job_seconds)
+
+
+BAND_SIGMAS = 2.0
+UNKNOWN_SPREAD = 0.5  # relative spread of job durations assumed until enough jobs were measured
+
+
+def _minutes(seconds: float) -> str:
+    """Rounded for people: seconds under a minute, else minutes, else hours.
+
+    >>> _minutes(20), _minutes(280), _minutes(7300)
+    ('under a minute', 'about 5 min', 'about 2.0 h')
+    """
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
+class QueueEstimate:
+    """When a queued job should start and finish, a band around both, and why (what is ahead of it)."""
+
+    ahead: int
+    running: int
+    slots: int
+    start: datetime
+    start_earliest: datetime
+    start_latest: datetime
+    finish: datetime
+    finish_latest: datetime
+    usage_seconds: float | None
+
+    def text(self, now: datetime) -> str:
+        """One sentence: "starts in about 5 min (3-8 min), done by about 12:09 UTC; 7 jobs ahead, ...".
+
+        >>> t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        >>> text = queue_estimate(6, 1, 1, t0, mean_seconds=40.0, spread_seconds=10.0, usage_seconds=12.0).text(t0)
+        >>> text.split("; ")
+        ['starts in about 5 min (4-6 min), done by about 12:06 UTC', '6 jobs ahead, 1 running on 1 slot', \
+'your share this hour: 12 s of execution (lighter users go first)']
+        """
+        wait = (self.start - now).total_seconds()
+        low = max(0.0, (self.start_earliest - now).total_seconds())
+        high = (self.start_latest - now).total_seconds()
+        when = "now" if wait <= 0 else f"in {_minutes(wait)}"
+        band = "" if high < 60 else f" ({round(low / 60)}-{max(1, round(high / 60))} min)"
+        done = self.finish_latest.strftime("%H:%M UTC") if (self.finish_latest - now).total_seconds() < 86400 \
+            else self.finish_latest.strftime("%Y-%m-%d %H:%M UTC")
+        ahead = "next in the queue" if self.ahead == 0 else f"{self.ahead} job{'s' if self.ahead != 1 else ''} ahead"
+        slots = f"{self.slots} slot{'s' if self.slots != 1 else ''}"
+        reason = f"{ahead}, {self.running} running on {slots}"
+        if self.usage_seconds is not None:
+            reason += (f"; your share this hour: {self.usage_seconds:.0f} s of execution (lighter users go first)")
+        return f"starts {when}{band}, done by about {done}; {reason}"
+
+
+def queue_estimate(position: int, running: int, parallelism: int, now: datetime, *, mean_seconds: float,
+                   spread_seconds: float | None = None, usage_seconds: float | None = None) -> QueueEstimate:
+    """The one queue estimate (API, pages): :func:`estimated_start` with a band from the measured spread of job
+    durations (two standard deviations of the sum of the durations that must pass first), and the finish one
+    mean job after the start. ``usage_seconds``: the owner's decayed execution time (the fair-share key).
+
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> e = queue_estimate(6, 1, 1, t0, mean_seconds=40.0, spread_seconds=10.0)
+    >>> [round((t - t0).total_seconds(), 1) for t in (e.start_earliest, e.start, e.start_latest, e.finish)]
+    [227.1, 280.0, 332.9, 320.0]
+    """
+    slots = max(1, parallelism)
+    start = estimated_start(position, mean_seconds, slots, now, running=running)
+    must_finish = max(0, position + max(0, running) - slots + 1)
+    spread = spread_seconds if spread_seconds is not None else UNKNOWN_SPREAD * mean_seconds
+    sigma = spread * math.sqrt(must_finish / slots) if must_finish else 0.0
+    band = timedelta(seconds=BAND_SIGMAS * sigma)
+    own = timedelta(seconds=mean_seconds)
+    return QueueEstimate(ahead=position, running=max(0, running), slots=slots, start=start,
+                         start_earliest=max(now, start - band), start_latest=start + band, finish=start + own,
+                         finish_latest=start + band + own + timedelta(seconds=BAND_SIGMAS * spread),
+                         usage_seconds=usage_seconds)

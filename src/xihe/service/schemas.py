@@ -57,6 +57,19 @@ class JobError(BaseModel):
     detail: str | None
 
 
+class QueueEta(BaseModel):
+    """A queued job's predicted start and finish with a band, and the reason in words (the pages show ``text``)."""
+
+    start: datetime
+    start_earliest: datetime
+    start_latest: datetime
+    finish: datetime
+    finish_latest: datetime
+    jobs_ahead: int
+    running: int
+    text: str
+
+
 class ResultPublic(BaseModel):
     counts: dict[str, int]
     probabilities: dict[str, float]
@@ -86,6 +99,7 @@ class JobPublic(BaseModel):
     finished_at: datetime | None
     queue_position: int | None = None
     estimated_start: datetime | None = None
+    eta: QueueEta | None = None
     attempts: int
     error: JobError | None = None
     result: ResultPublic | None = None

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
-from xihe.service.models import Job
+from xihe.service.models import Job, User
 from xihe.service.repositories import jobs
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
-from xihe.service.scheduling import estimated_start
-from xihe.service.schemas import JobError, JobPublic, ResultPublic
+from xihe.service.scheduling import decayed_usage, queue_estimate
+from xihe.service.schemas import JobError, JobPublic, QueueEta, ResultPublic
 from xihe.service.states import JobStatus
 
 DEFAULT_JOB_SECONDS = 0.05
@@ -20,12 +20,20 @@ DEFAULT_JOB_SECONDS = 0.05
 def job_public(session: Session, job: Job, *, with_results: bool = True, parallelism: int = 1,
                now: datetime | None = None) -> JobPublic:
     status = JobStatus(job.status)
-    position = start = None
+    position = start = eta = None
     if status == JobStatus.QUEUED:
         position = jobs.queue_position(session, job)
-        mean = jobs.mean_exec_seconds(session, job.backend) or DEFAULT_JOB_SECONDS
-        start = estimated_start(position, mean, parallelism, now or utcnow(),
-                                running=jobs.running_count(session, job.backend))
+        at = now or utcnow()
+        mean, spread = jobs.exec_seconds_stats(session, job.backend)
+        owner = session.get(User, job.user_id)
+        estimate = queue_estimate(position, jobs.running_count(session, job.backend), parallelism, at,
+                                  mean_seconds=mean or DEFAULT_JOB_SECONDS, spread_seconds=spread,
+                                  usage_seconds=decayed_usage(owner.usage_log2, at) if owner is not None else None)
+        start = estimate.start
+        eta = QueueEta(start=estimate.start, start_earliest=estimate.start_earliest,
+                       start_latest=estimate.start_latest, finish=estimate.finish,
+                       finish_latest=estimate.finish_latest, jobs_ahead=estimate.ahead, running=estimate.running,
+                       text=estimate.text(at))
     result = results = None
     # A characterization job's result is a suite document, served by /backends/{name}/performance.
     if with_results and status == JobStatus.DONE and job.kind != CHARACTERIZE_KIND:
@@ -38,6 +46,6 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     return JobPublic(
         id=job.id, status=status, backend=job.backend, shots=job.shots, name=job.name, tags=list(job.tags or []),
         priority=job.priority, kind=job.kind, num_circuits=job.num_circuits, created_at=job.created_at,
-        started_at=job.started_at, finished_at=job.finished_at, queue_position=position, estimated_start=start,
+        started_at=job.started_at, finished_at=job.finished_at, queue_position=position, estimated_start=start, eta=eta,
         attempts=job.attempts, error=error, result=result, results=results,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Sequence
@@ -205,24 +206,34 @@ def running_count(session: Session, backend: str) -> int:
         Job.status == JobStatus.RUNNING.value, Job.backend == backend)) or 0)
 
 
-_MEAN_CACHE: dict[tuple[str, str], tuple[float, float | None]] = {}
 _RECENT = (select(Job.exec_seconds).where(Job.backend == bindparam("p_backend"), Job.status == JobStatus.DONE.value,
                                           Job.exec_seconds.is_not(None))
            .order_by(Job.finished_at.desc()).limit(50).subquery())
-_MEAN_EXEC = select(func.avg(_RECENT.c.exec_seconds))
+_MEAN_EXEC = select(func.avg(_RECENT.c.exec_seconds), func.avg(_RECENT.c.exec_seconds * _RECENT.c.exec_seconds),
+                    func.count())
+_SPREAD_CACHE: dict[tuple[str, str], tuple[float, float | None, float | None]] = {}
+MIN_SPREAD_SAMPLES = 5
+
+
+def exec_seconds_stats(session: Session, backend: str) -> tuple[float | None, float | None]:
+    """Mean and standard deviation of the execution time of the backend's 50 latest finished jobs (its measured
+    service rate, for queue estimates; cached 2 s). The deviation is None under 5 samples."""
+    key = (str(getattr(session.get_bind(), "url", "")), backend)
+    now = time.monotonic()
+    cached = _SPREAD_CACHE.get(key)
+    if cached is not None and now - cached[0] < 2.0:
+        return cached[1], cached[2]
+    mean_value, square_value, count = session.connection().execute(_MEAN_EXEC, {"p_backend": backend}).one()
+    mean = float(mean_value) if mean_value is not None else None
+    spread = (math.sqrt(max(0.0, float(square_value) - mean * mean))
+              if mean is not None and square_value is not None and int(count or 0) >= MIN_SPREAD_SAMPLES else None)
+    _SPREAD_CACHE[key] = (now, mean, spread)
+    return mean, spread
 
 
 def mean_exec_seconds(session: Session, backend: str) -> float | None:
     """Mean execution time of the backend's 50 latest finished jobs (for estimated starts; cached 2 s)."""
-    key = (str(getattr(session.get_bind(), "url", "")), backend)
-    now = time.monotonic()
-    cached = _MEAN_CACHE.get(key)
-    if cached is not None and now - cached[0] < 2.0:
-        return cached[1]
-    value = session.connection().execute(_MEAN_EXEC, {"p_backend": backend}).scalar()
-    mean = float(value) if value is not None else None
-    _MEAN_CACHE[key] = (now, mean)
-    return mean
+    return exec_seconds_stats(session, backend)[0]
 
 
 def status_counts(session: Session) -> dict[str, int]:

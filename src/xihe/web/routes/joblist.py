@@ -137,6 +137,7 @@ def _state(job: JobPublic) -> str:
 def _status_fields(job: JobPublic) -> dict[str, Any]:
     return {"id": job.id, "status": job.status.value, "terminal": job.status.is_terminal,
             "state": _state(job), "queue_position": job.queue_position,
+            "starts": job.eta.text.split(",")[0] if job.eta else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 

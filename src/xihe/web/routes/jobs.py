@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from xihe.service.api.deps import backend_parallelism
 from xihe.service.clock import utcnow
@@ -43,34 +42,11 @@ router = APIRouter(include_in_schema=False)
 STALE_CALIBRATION_DAYS = 7  # older than this when the job ran: the page says so
 
 
-def queue_text(position: int, running: int, start: datetime | None, now: datetime) -> str:
-    """Where a queued job stands, in words: how many jobs are ahead and running, and a relative start time.
-
-    >>> from datetime import UTC, timedelta
-    >>> t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    >>> queue_text(6, 1, t0 + timedelta(seconds=280), t0)
-    '6 jobs ahead, 1 running; estimated start in about 5 min (12:04 UTC)'
-    >>> queue_text(0, 0, t0, t0)
-    'next in the queue; estimated start in under a minute'
-    """
-    ahead = "next in the queue" if position == 0 else f"{position} job{'s' if position != 1 else ''} ahead"
-    if running:
-        ahead += f", {running} running"
-    if start is None:
-        return ahead
-    seconds = (start - now).total_seconds()
-    when = "in under a minute" if seconds < 60 else (
-        f"in about {round(seconds / 60)} min ({start.strftime('%H:%M')} UTC)" if seconds < 5400 else
-        f"in about {seconds / 3600:.1f} h ({start.strftime('%Y-%m-%d %H:%M')} UTC)")
-    return f"{ahead}; estimated start {when}"
-
-
-def _queue_fields(session: Session, job: JobPublic) -> dict[str, Any]:
-    if job.queue_position is None:
+def _queue_fields(job: JobPublic) -> dict[str, Any]:
+    """The queue estimate's sentence and counts, as the API's ``eta`` carries them (one estimate everywhere)."""
+    if job.eta is None:
         return {"running": None, "queue_text": None}
-    running = jobs.running_count(session, job.backend)
-    return {"running": running, "queue_text": queue_text(job.queue_position, running, job.estimated_start,
-                                                         utcnow())}
+    return {"running": job.eta.running, "queue_text": job.eta.text}
 
 
 def _status_fields(job: JobPublic, queue: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +64,7 @@ def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPubl
         if job is None:
             raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
         public = job_public(session, job, parallelism=backend_parallelism(request, job.backend))
-        return job, public, _queue_fields(session, public)
+        return job, public, _queue_fields(public)
 
 
 @router.get("/jobs/{job_id}/status.json")
@@ -98,7 +74,7 @@ def job_status(request: Request, job_id: str, user: JsonUser) -> Response:
         if job is None:
             return JSONResponse({"detail": f"no job {job_id!r}"}, status_code=404)
         public = job_public(session, job, with_results=False, parallelism=backend_parallelism(request, job.backend))
-        fields = _status_fields(public, _queue_fields(session, public))
+        fields = _status_fields(public, _queue_fields(public))
     return JSONResponse(fields, headers={"Cache-Control": "no-store"})
 
 

@@ -25,7 +25,7 @@
     setBadge(badge, item.status);
     badge.dataset.state = item.state;
     row.querySelector(".queue-note").textContent =
-      item.queue_position === null ? "" : "#" + (item.queue_position + 1) + " in queue";
+      item.queue_position === null ? "" : "#" + (item.queue_position + 1) + " in queue" + (item.starts ? ", " + item.starts : "");
     if (item.finished_at) row.querySelector(".finished").textContent = item.finished_at.slice(0, 19).replace("T", " ");
     if (item.terminal) {
       const pick = row.querySelector(".pick-job");
