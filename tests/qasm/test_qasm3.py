@@ -125,8 +125,8 @@ def test_version_2_is_still_the_default() -> None:
 
 
 @pytest.mark.parametrize(("program", "line", "column", "message"), [
-    ("OPENQASM 3.0;\nqubit[1] q;\nbit[1] c;\nif (c[0]) {\n  x q[0];\n}\n", 4, 1, "if/else"),
-    ("OPENQASM 3.0;\nqubit[2] q;\nfor int i in [0:1] {\n  x q[i];\n}\n", 3, 1, "'for' loops"),
+    ("OPENQASM 3.0;\nqubit[1] q;\nbit[1] c;\nwhile (c[0]) {\n  x q[0];\n}\n", 4, 1, "'while' loops"),
+    ("OPENQASM 3.0;\nqubit[2] q;\nfor int i in {0, 1} {\n  x q[i];\n}\n", 3, 14, "not over sets"),
     ("OPENQASM 3.0;\nqubit[2] q;\nrx(th) q[0];\n", 3, 4, "'th' is not declared"),
     ("OPENQASM 3.0;\nqubit[2] q;\ndelay[10dt] q[0];\n", 3, 9, "unit 'dt'"),
     ("OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[2] q;\nfoo q[0];\n", 4, 1, "undefined gate 'foo'"),
@@ -168,10 +168,10 @@ def test_native_api_and_client_take_qasm3_in_the_qasm_field(tmp_path_factory: py
         created = http.post("/jobs", json={"qasm": text, "backend": "sim", "shots": 50, "seed": 1})
         assert created.status_code == 201, created.text
         job = http.get(f"/jobs/{created.json()['id']}", params={"wait": 60}).json()
-        refused = http.post("/jobs", json={"qasm": text.replace("cx q[0], q[1];", "if (c[0]) {\n  x q[1];\n}"),
+        refused = http.post("/jobs", json={"qasm": text.replace("cx q[0], q[1];", "while (c[0]) {\n  x q[1];\n}"),
                                            "backend": "sim"})
     assert job["status"] == "DONE" and job["result"]["counts"] == {"11": 50}
-    assert refused.status_code == 400 and refused.json()["line"] > 1 and "if/else" in refused.json()["detail"]
+    assert refused.status_code == 400 and refused.json()["line"] > 1 and "'while'" in refused.json()["detail"]
     with Client(server.url, token=server.token) as client:
         result = client.run(text, backend="sim", shots=20, seed=2).result(timeout=WAIT_S)
     assert not isinstance(result, list) and result.counts == {"11": 20}

@@ -102,5 +102,8 @@ _PAUSE = _CollectorPause()
 def _parse(text: str, base_dir: Path | None, include_path: tuple[Path, ...], name: str | None,
            filename: str | None, limits: ParseLimits | None) -> Circuit:
     with _PAUSE:
-        parse = Parser(base_dir, include_path, name, limits).parse  # one parser and its limits for QASM 2 and 3
-        return qasm3.parse3(text, parse, filename) if qasm3.is_qasm3(text) else parse(text, filename)
+        parser = Parser(base_dir, include_path, name, limits)  # one parser and its limits for QASM 2 and 3
+        if qasm3.is_qasm3(text):
+            parser.version3 = True  # blocks and loops (xihe.qasm.control_flow)
+            return qasm3.parse3(text, parser.parse, filename)
+        return parser.parse(text, filename)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import IfElse, walk
 from xihe.circuit.definition import GateDefinition
 from xihe.circuit.gate import Gate, Operation, gate_spec
 from xihe.circuit.parameter import format_value
@@ -22,8 +23,12 @@ _RESERVED = frozenset({"OPENQASM", "include", "qreg", "creg", "gate", "opaque", 
 _PRIMITIVE_SPELLING = {"u": "U", "cx": "CX"}
 
 
-def dumps(circuit: Circuit) -> str:
-    """The circuit as an OpenQASM 2.0 program."""
+def dumps(circuit: Circuit, blocks: bool = False) -> str:
+    """The circuit as an OpenQASM 2.0 program.
+
+    ``blocks`` (for the OpenQASM 3 writer only) writes if/else blocks as OpenQASM 3 does, indented by two spaces
+    per level; without it a circuit with blocks is refused (OpenQASM 2 has no blocks).
+    """
     definitions = _definitions(circuit)
     shadowed = set(definitions)
     lines = ["OPENQASM 2.0;"]
@@ -41,6 +46,12 @@ def dumps(circuit: Circuit) -> str:
     append = lines.append
     for op in circuit.operations:
         gate = op.gate
+        if isinstance(op, IfElse):
+            if not blocks:
+                raise CircuitError("the circuit has if/else blocks, which OpenQASM 2 cannot write; use "
+                                   "qasm.dumps(circuit, version=3)")
+            _block_lines(circuit, op, qnames, cnames, spell, lines, "")
+            continue
         prefix = prefixes.get(gate)
         if prefix is None:
             prefix = prefixes[gate] = _gate_prefix(gate, spell) + " "
@@ -52,6 +63,37 @@ def dumps(circuit: Circuit) -> str:
             text = f"if({op.condition[0]}=={op.condition[1]}) {text}"
         append(text + ";")
     return "\n".join(lines) + "\n"
+
+
+def _block_lines(circuit: Circuit, block: IfElse, qnames: list[str], cnames: list[str], spell: _Speller,
+                 lines: list[str], indent: str) -> None:
+    """An if/else block as OpenQASM 3 writes it; its bodies as OpenQASM 2 statements (the 3 writer converts)."""
+    lines.append(f"{indent}if ({_condition_text(circuit, block, cnames)}) {{")
+    for body in block.bodies:
+        if body is block.false_body:
+            if not body:
+                break
+            lines.append(f"{indent}}} else {{")
+        for op in body:
+            if isinstance(op, IfElse):
+                _block_lines(circuit, op, qnames, cnames, spell, lines, indent + "  ")
+                continue
+            text = f"{indent}  {_gate_prefix(op.gate, spell)} {','.join(qnames[q] for q in op.qubits)}"
+            if op.clbits:
+                text += " -> " + cnames[op.clbits[0]]
+            lines.append(text + ";")
+    lines.append(f"{indent}}}")
+
+
+def _condition_text(circuit: Circuit, block: IfElse, cnames: list[str]) -> str:
+    bits = block.test_bits
+    if len(bits) == 1 and (block.register is None or circuit.creg(block.register).size != 1):
+        return cnames[bits[0]] if block.value else f"!{cnames[bits[0]]}"
+    for reg in circuit.cregs:
+        offset = circuit.creg_offset(reg.name)
+        if tuple(range(offset, offset + reg.size)) == bits:
+            return f"{reg.name} == {block.value}"
+    raise CircuitError(f"the condition on bits {bits} is not one bit or one whole register of the circuit")
 
 
 class _Speller:
@@ -94,7 +136,7 @@ def _definitions(circuit: Circuit) -> dict[str, GateDefinition]:
         found[definition.name] = definition
 
     seen_ids: set[int] = set()
-    for op in circuit.operations:
+    for op in walk(circuit.operations):
         definition = op.gate.definition
         if definition is not None and id(definition) not in seen_ids:
             seen_ids.add(id(definition))

@@ -86,6 +86,11 @@ class Lexer:
             raise self.error(f"unexpected character {char!r}", pos)
         return Token(kind, m.group(), pos)
 
+    def seek(self, pos: int) -> None:
+        """Continue reading at ``pos`` (after a block read by another lexer)."""
+        self.pos = pos
+        self._peeked = None
+
     def accept(self, text: str) -> Token | None:
         """Take the next token if its text is ``text``."""
         token = self.peek()

@@ -23,6 +23,7 @@ from xihe.circuit.gate import Gate, Operation, gate_spec, gate_specs
 from xihe.circuit.parameter import Parameter, ParamValue
 from xihe.circuit.register import ClassicalRegister, QuantumRegister
 from xihe.errors import CircuitError
+from xihe.qasm import control_flow
 from xihe.qasm.errors import QasmError, location
 from xihe.qasm.expressions import parse_expression_list
 from xihe.qasm.lexer import SKIP, Lexer, Token, describe
@@ -127,6 +128,9 @@ class Parser:
         self.ops: list[Operation] = []
         self.cache: dict[tuple[str, str | None], tuple[Gate, int, int]] = {("reset", None): (_RESET, 1, 1)}
         self.free_params: dict[str, Parameter] = {}
+        # OpenQASM 3 (set by its front end): if/else blocks and for loops (xihe.qasm.control_flow).
+        self.version3 = False
+        self.loop_values: dict[str, int] = {}
 
     def parse(self, text: str, filename: str | None = None) -> Circuit:
         self._run(text, filename)
@@ -252,7 +256,12 @@ class Parser:
             raise lx.error("opaque gates are not supported: Xihe cannot run a gate without a body; define it "
                            "with 'gate name(params) qubits { ... }' instead", token.pos)
         elif word == "if":
-            self._if(lx)
+            if self.version3:
+                control_flow.read_if(self, lx)
+            else:
+                self._if(lx)
+        elif word == "for" and self.version3:
+            control_flow.read_for(self, lx)
         else:
             self._quantum_operation(lx, None)
 
@@ -630,6 +639,10 @@ class Parser:
             raise lx.error(f"undefined {what} register '{token.text}'{self._suggest(token.text, regs)}", token.pos)
         offset, size = regs[token.text]
         if lx.accept("["):
+            if self.version3:
+                i = control_flow.read_index(self, lx, token.text, size)
+                lx.expect("]", f"after the index into '{token.text}'")
+                return _Arg(token, [offset + i], False)
             index = lx.expect_int(f"as the index into '{token.text}'")
             lx.expect("]", f"after the index into '{token.text}'")
             i = int(index.text)
@@ -659,6 +672,8 @@ class Parser:
 
     def _free_parameter(self, token: Token) -> ParamValue:
         # Extension: an unknown name in the main program is a free parameter, bound later (parameter sweeps).
+        if token.text in self.loop_values:
+            return float(self.loop_values[token.text])
         param = self.free_params.get(token.text)
         if param is None:
             param = self.free_params[token.text] = Parameter(token.text)

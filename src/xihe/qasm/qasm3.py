@@ -1,12 +1,14 @@
-"""OpenQASM 3 front end: the statements ``qiskit.qasm3.dumps`` writes for static circuits, read by the OpenQASM 2
-parser after a statement-by-statement rewrite that keeps every line where it was.
+"""OpenQASM 3 front end: the statements ``qiskit.qasm3.dumps`` writes for static and dynamic circuits, read by the
+OpenQASM 2 parser (in its version 3 mode) after a statement-by-statement rewrite that keeps every line where it was.
 
 Read: ``OPENQASM 3[.0];``, ``include "stdgates.inc";``, ``input float[64] name;`` (a free parameter),
 ``qubit[n] q;`` / ``qubit q;``, ``bit[n] c;`` / ``bit c;``, gate calls with parameter expressions, ``gate``
 definitions, ``c[0] = measure q[0];`` / ``c = measure q;``, ``reset``, ``barrier``, ``delay[100ns] q[0];`` (units
-ns, us, µs, ms, s). Refused with line and column: control flow (``if``, ``for``, ``while``), subroutines, ``let``
-aliases, classical types and assignments, durations in ``dt``, and any name used in an expression that no
-``input`` declares.
+ns, us, µs, ms, s), ``if (c[0]) { ... } else { ... }`` / ``if (!c[0])`` / ``if (c[0] == 1)`` / ``if (c == 3)``
+(nested, ``else if``, or one statement without braces) as if/else blocks, and ``for int i in [0:3] { ... }``
+(literal ranges, unrolled; see :mod:`xihe.qasm.control_flow`). Refused with line and column: ``while``,
+``switch``, loops over sets, subroutines, ``let`` aliases, classical types and assignments, durations in ``dt``,
+and any name used in an expression that no ``input`` declares.
 
 Because the rewritten text goes through :class:`xihe.qasm.parser.Parser`, the same :class:`ParseLimits`, gate
 table and error messages apply to both versions, and a QASM 3 error keeps its line (columns shift only inside a
@@ -25,6 +27,7 @@ import re
 from collections.abc import Callable
 
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import has_control_flow
 from xihe.qasm.errors import QasmError
 from xihe.qasm.exporter import dumps as dumps2
 
@@ -34,8 +37,7 @@ _STRING = re.compile(r'"[^"\n]*"')
 _STATEMENT = re.compile(r"[^;{}]+[;{}]?|[;{}]")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _REFUSED = {
-    "if": "classical control flow (if/else)", "else": "classical control flow (if/else)",
-    "for": "'for' loops", "while": "'while' loops", "def": "subroutines ('def')", "let": "'let' aliases",
+    "while": "'while' loops", "def": "subroutines ('def')", "let": "'let' aliases",
     "const": "'const' declarations", "box": "'box'", "extern": "'extern'", "return": "'return'",
     "int": "classical variables", "uint": "classical variables", "float": "classical variables",
     "angle": "classical variables", "bool": "classical variables", "duration": "classical variables",
@@ -127,6 +129,8 @@ class _Rewriter:
         if head == "gate" and body.endswith("{"):
             self.gate_depth += 1
             return text
+        if head in ("if", "else", "for"):
+            return self.control(text, body, head, lead, at)
         if body.endswith("{"):
             raise self.error(f"{_REFUSED.get(head, 'this block')} is not supported in OpenQASM 3 input yet", at)
         if head in _REFUSED:
@@ -145,6 +149,75 @@ class _Rewriter:
         if "=" in body:
             raise self.error("classical assignments are not supported in OpenQASM 3 input yet", at)
         return text
+
+    def control(self, text: str, body: str, head: str, lead: int, at: int) -> str:
+        """A block header in the canonical form :mod:`xihe.qasm.control_flow` reads (same line)."""
+        if head == "else":
+            rest = body[4:].lstrip()
+            if rest == "{":
+                return text
+            if not rest.startswith("if"):
+                raise self.error("expected '{' or 'if' after 'else'", at)
+            offset = len(body) - len(rest)
+            return text[:lead] + "else " + self.control(rest, rest, "if", 0, at + offset)
+        if head == "for":
+            return text[:lead] + self.loop(body, at)
+        match = re.fullmatch(r"if\s*\((.*)\)\s*(\{|.*;)", body, re.DOTALL)
+        if not match:
+            raise self.error("expected 'if (condition) {' or 'if (condition) statement;'", at)
+        condition = self.condition(match.group(1), at + match.start(1))
+        tail = match.group(2)
+        if not tail.startswith("{"):
+            tail = self.statement(tail, at + match.start(2))
+        return text[:lead] + f"if ({condition}) " + tail.lstrip()
+
+    def condition(self, text: str, at: int) -> str:
+        """``c[0]``, ``!c[0]``, ``c[0] == 1`` (or true/false, or ``!=``), ``c == 3``, edited in place into
+        ``c[0]==1`` / ``c == 3`` forms (names and numbers keep their columns for the parser's errors)."""
+        match = re.fullmatch(rf"\s*(!\s*)?({_IDENT})\s*(\[\s*(?:\d+|{_IDENT})\s*\])?\s*"
+                             r"(?:(==|!=)\s*(\d+|true|false)\s*)?", text)
+        if not match:
+            raise self.error("Xihe reads conditions on one bit (c[0], !c[0], c[0] == 1) or on a register "
+                             "compared with an integer (c == 3)", at)
+        negate, _, index, operator, value = match.groups()
+        if index is None and (negate or operator != "=="):
+            raise self.error("a register condition compares with '==' and an integer, as in c == 3", at)
+        if index is None:
+            return text
+        number = 1 if value is None else {"true": 1, "false": 0}.get(value)
+        if number is None:
+            number = int(value)
+            if number > 1:
+                raise self.error(f"a bit compares with 0 or 1, not {value}", at + match.start(5))
+        number ^= bool(negate) ^ (operator == "!=")
+        out = list(text)
+        if negate:
+            out[match.start(1)] = " "
+        if operator is None:
+            return "".join(out).rstrip() + f"=={number}"
+        out[match.start(4):match.end(4)] = "=="
+        out[match.start(5):match.end(5)] = str(number).ljust(match.end(5) - match.start(5))
+        return "".join(out)
+
+    def loop(self, body: str, at: int) -> str:
+        """``for [type] name in [a:b] {`` (or ``[a:s:b]``) as ``for name(a,s,b) {``."""
+        match = re.fullmatch(rf"for\s+(?:(?:u?int|float|angle)(?:\s*\[\s*\d+\s*\])?\s+)?({_IDENT})\s+in\s+"
+                             r"(\[[^\]]*\]|\{.*)\s*\{?", body, re.DOTALL)
+        if not match:
+            raise self.error("expected 'for int name in [start:stop] {' (Xihe unrolls loops over integer "
+                             "literal ranges and sets)", at)
+        name, values = match.group(1), match.group(2)
+        integer = r"\s*(-?\s*\d+)\s*"
+        if values.startswith("["):
+            parts = re.fullmatch(rf"\[{integer}:{integer}(?::{integer})?\]", values)
+            if not parts:
+                raise self.error("a loop range is [start:stop] or [start:step:stop] with integer literals",
+                                 at + match.start(2))
+            numbers = [p.replace(" ", "") for p in parts.groups() if p is not None]
+            first, step, stop = (numbers[0], "1", numbers[1]) if len(numbers) == 2 else numbers
+            return f"for {name}({first},{step},{stop}) {{"
+        raise self.error("Xihe unrolls loops over ranges ([start:stop] or [start:step:stop]), not over sets",
+                         at + match.start(2))
 
     def input(self, text: str, body: str, at: int) -> str:
         match = re.fullmatch(rf"input\s+(?:float|angle)(?:\s*\[\s*\d+\s*\])?\s+({_IDENT})\s*;", body)
@@ -245,7 +318,7 @@ def _line3(line: str) -> str:
 def dumps3(circuit: Circuit) -> str:
     """The circuit as an OpenQASM 3 program (``include "stdgates.inc"``, ``input float[64]`` per free parameter)
     that ``qiskit.qasm3.loads`` and :func:`xihe.qasm.loads` read back."""
-    text = dumps2(circuit)
+    text = dumps2(circuit, blocks=True)
     defined = set(re.findall(rf"^gate\s+({_IDENT})", text, re.MULTILINE))
     used = {name for name in _STATEMENT_HEAD.findall(text) if name not in _NOT_GATES} - defined - {"u"}
     needed: list[str] = []
@@ -260,15 +333,21 @@ def dumps3(circuit: Circuit) -> str:
     lines.extend(f"input float[64] {name};" for name in sorted(str(p) for p in circuit.parameters))
     lines.extend(_DEFINITIONS3[name] for name in needed)
     for line in text.splitlines():
-        if line.startswith(("OPENQASM", "include")) or not line.strip():
+        stripped = line.strip()
+        if line.startswith(("OPENQASM", "include")) or not stripped:
             continue
-        lines.append(line if line.startswith(("gate ", "}")) else _line3(line) if not line.startswith("  ")
-                     else "  " + _line3(line))
+        if line.startswith("gate ") or stripped.endswith("{") or stripped.startswith("}"):
+            lines.append(line)  # a definition's or a block's header or end, already as OpenQASM 3 has it
+            continue
+        lines.append(line[:len(line) - len(line.lstrip())] + _line3(stripped))
     return "\n".join(lines) + "\n"
 
 
-def dumps(circuit: Circuit, version: int = 2) -> str:
-    """The circuit as OpenQASM ``version`` (2 or 3) text."""
+def dumps(circuit: Circuit, version: int | None = None) -> str:
+    """The circuit as OpenQASM ``version`` (2 or 3) text; by default 2, or 3 when the circuit has if/else blocks
+    (which OpenQASM 2 cannot write), so every path that sends a circuit as text carries them."""
+    if version is None:
+        version = 3 if has_control_flow(circuit.operations) else 2
     if version == 2:
         return dumps2(circuit)
     if version == 3:
