@@ -5,9 +5,9 @@
   when one exists, one SABRE layout trial, fusion and cancellation after translation.
 - 2: + two-qubit block resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
   8 seeded layout/routing trials with 2 forward-backward rounds.
-- 3: + 24 trials with 4 rounds and 4 routings each; the best few routings by estimated success (4, or 2 above
-  200 two-qubit gates, 1 above 2000) are each optimised to the end and the best result (fewest 2q gates, then
-  highest estimated success) kept.
+- 3: + 24 trials with 4 rounds and 4 routings each; a few routings (4, or 3 above 200 two-qubit gates, 1 above
+  2000: the most likely to succeed, the one with fewest swaps, the best noise-aware one) are each optimised to the
+  end and the best result kept (estimated success less a charge per two-qubit gate, see ``transpile``).
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         passes.append(VF2Layout(target))
     swap_trials = 4 if optimization_level == 3 and not huge else 1
     candidates = {3: 4, 2: 2}.get(optimization_level, 1)
-    if num_two_qubit_gates > 200:  # issue 19: on QV-16, QFT-24, brickwork-50, QAOA-30 a 3rd/4th changed nothing
-        candidates = min(candidates, 2)
+    if num_two_qubit_gates > 200:  # the most likely, the fewest swaps, the best noise-aware routing (issue 19)
+        candidates = min(candidates, 3)
     if num_two_qubit_gates > 2000:
         candidates = 1
     passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed, swap_trials=swap_trials,

@@ -22,6 +22,7 @@ import rustworkx as rx
 
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.sabre import RoutingResult, SabreRouter
+from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT
 from xihe.compiler.target import Target
 from xihe.errors import CompileError
 
@@ -254,7 +255,7 @@ class SabreLayout:
         starts = self._start_qubits(target, component)
         measured = sorted({op.qubits[0] for op in dag.ops if op.gate.name == "measure"})
         readout = {q: math.log(max(target.readout_fidelity(q), 1e-12)) for q in target.working_qubits}
-        found: dict[tuple[float, int], tuple[list[int], int]] = {}
+        found: dict[tuple[float, int], tuple[list[int], int, float]] = {}
         for trial in range(self.trials):
             trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
             start = starts[trial % len(starts)]
@@ -266,24 +267,28 @@ class SabreLayout:
                 forward = router.route(forward_problem, layout, trial_rng, emit=False)
                 backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False)
                 layout = backward.final_layout
-            for _ in range(self.swap_trials):
+            for k in range(self.swap_trials):
                 route_seed = int(trial_rng.integers(1 << 63))
-                result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False)
+                # The first routing breaks ties by coupler error; the others at random (diversity, see the kernel).
+                weight = ERROR_WEIGHT if k == 0 else 0.0
+                result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False,
+                                      error_weight=weight)
                 # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
                 # measured qubits end (measurements wait until the end).
                 log_success = result.log_fidelity + sum(readout[result.final_layout[v]] for v in measured)
-                found.setdefault((round(-log_success, 9), result.swaps), (layout, route_seed))
-        # Candidates beyond the best must be close to it in swaps: a routing with many more rarely wins in the end.
-        ranked = sorted(found)
-        fewest = min(key[1] for key in ranked)
-        slack = max(3, fewest // 10)
-        ranked = [key for key in ranked if key[1] <= fewest + slack][: self.candidates] or ranked[:1]
+                found.setdefault((round(-log_success, 9), result.swaps), (layout, route_seed, weight))
+        # Candidates: the most likely to succeed, the one with fewest swaps (of those, the most likely), then the next
+        # most likely; ``transpile`` finishes each and weighs two-qubit count against estimated success.
+        by_success = sorted(found)
+        fewest = min(by_success, key=lambda key: (key[1], key[0]))
+        aware = [key for key in by_success if found[key][2] > 0][:1]
+        ranked = list(dict.fromkeys([by_success[0], fewest, *aware, *by_success[1:]]))[: max(1, self.candidates)]
         # Route the kept ones again, this time writing their operations (same seed, same swaps).
         routed = []
         for key in ranked:
-            layout, route_seed = found[key]
-            routed.append(self._finish(dag, properties, layout,
-                                       router.route(full_problem, layout, np.random.default_rng(route_seed))))
+            layout, route_seed, weight = found[key]
+            routed.append(self._finish(dag, properties, layout, router.route(
+                full_problem, layout, np.random.default_rng(route_seed), error_weight=weight)))
         return routed
 
     def _start_qubits(self, target: Target, component: tuple[int, ...]) -> list[int]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit
-from xihe.compiler.passes.sabre_kernel import sabre_route_kernel
+from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT, sabre_route_kernel
 from xihe.compiler.target import UNREACHABLE, Target
 
 SWAP = Gate("swap")
@@ -80,14 +80,14 @@ class SabreRouter:
         return RoutingProblem(dag, ptr, idx, indeg, q0, q1, is_measure)
 
     def route(self, dag: DAGCircuit | RoutingProblem, layout: list[int], rng: np.random.Generator,
-              emit: bool = True) -> RoutingResult:
+              emit: bool = True, error_weight: float = ERROR_WEIGHT) -> RoutingResult:
         """Route (virtual qubits) from ``layout`` (virtual -> physical); ops come out on physical qubits."""
         problem = dag if isinstance(dag, RoutingProblem) else self.prepare(dag)
         events, final, swaps, log_fid = sabre_route_kernel(
             problem.succ_ptr, problem.succ_idx, problem.indeg, problem.q0, problem.q1, problem.is_measure, self.dist,
             self.nbr_ptr,
             self.nbr_idx, self.swap_err, np.array(layout, dtype=np.int64), self.valve,
-            int(rng.integers(1 << 31)), emit)
+            int(rng.integers(1 << 31)), emit, float(error_weight))
         ops: list[Operation] = []
         if emit:
             ops = self._replay(problem.dag.ops, events, layout)

@@ -14,6 +14,9 @@ EXTENDED_SIZE = 20
 EXTENDED_WEIGHT = 0.5
 DECAY_DELTA = 0.001
 DECAY_RESET = 5
+# How much a swap's calibrated error adds to its score: enough to break near-ties towards better couplers. With it
+# every tie is decided by the calibration and seeded trials all route alike, so the router is also run with 0
+# (random tie-breaks, as Qiskit's SABRE) for diversity between swap trials.
 ERROR_WEIGHT = 1e-3
 # A swap on the pair that just ran a two-qubit gate merges with it (KAK): 3 CX become 1 more. Prefer it.
 MERGE_FACTOR = 0.9
@@ -29,11 +32,11 @@ def _push(events: np.ndarray, n: int, value: int) -> np.ndarray:
     return events
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.ndarray, q0: np.ndarray,
                        q1: np.ndarray, is_measure: np.ndarray, dist: np.ndarray, nbr_ptr: np.ndarray,
                        nbr_idx: np.ndarray, swap_err: np.ndarray, layout: np.ndarray, valve: int, seed: int,
-                       emit: bool):  # type: ignore[no-untyped-def]
+                       emit: bool, error_weight: float):  # type: ignore[no-untyped-def]
     np.random.seed(seed)
     n_nodes = indeg_in.shape[0]
     num_phys = dist.shape[0]
@@ -217,7 +220,7 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
                     b = t_ if b == s_ else (s_ if b == t_ else b)
                     ext_cost += dist[a, b]
                 score += EXTENDED_WEIGHT * ext_cost / n_ext
-            score = score * max(decay[s_], decay[t_]) + ERROR_WEIGHT * swap_err[s_, t_]
+            score = score * max(decay[s_], decay[t_]) + error_weight * swap_err[s_, t_]
             if last_partner[s_] == t_ and last_partner[t_] == s_:
                 score *= MERGE_FACTOR
             if score < best_score - 1e-12:
