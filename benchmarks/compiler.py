@@ -1,19 +1,22 @@
-"""Xihe's compiler against Qiskit's on QASMBench: 2q count, depth, estimated success probability, compile time.
+"""Xihe's compiler against Qiskit's, TKET's and QSteed's: 2q count, depth, estimated success probability, time.
 
 Every QASMBench circuit of at most ``--max-qubits`` qubits (the source files, not the ``_transpiled`` ones) is
-compiled for each device by Xihe (level 3) and by Qiskit's ``transpile`` (optimization level 3, the same working
-coupling map, basis cz/rx/ry/rz, same seed), in one run. Both outputs are scored by the same functions: the 2q count,
-the depth without delays, and the estimated success probability from the device's calibration after the same ASAP
-schedule. Ratios are Xihe / Qiskit; geometric means are printed at the end of each device's table. Compile times
-are wall clock and CPU time of this process (Qiskit's Rust passes may use both cores).
+compiled for each device by Xihe (level 3) and by each peer in one run: Qiskit's ``transpile`` (optimization level
+3, the same working coupling map, basis cz/rx/ry/rz, same seed), TKET's default level-2 pass for the architecture
+and QSteed at level 3 on the same chip file (see ``_compiler_peers.py``). All outputs are scored by the same
+functions: the 2q count, the depth without delays, and the estimated success probability from the device's
+calibration after the same ASAP schedule. Ratios are Xihe / peer; geometric means are printed at the end of each
+device's table. Compile times are wall clock and CPU time of the compiling process (Qiskit's Rust passes may use
+both cores; QSteed runs in its own worker process and is timed there).
 
     python benchmarks/compiler.py                       # dongling and grid36, every circuit <= 27 qubits
     python benchmarks/compiler.py --devices line10 --max-qubits 9 --json out.json
-    python benchmarks/compiler.py --large --devices dongling   # QV(16,16), QFT-24, 50q brickwork, 30q QAOA ring
+    python benchmarks/compiler.py --large --peers qiskit tket qsteed   # the larger set, all three peers
 
 ``--large`` swaps QASMBench for larger circuits built with Qiskit (same seed, written as OpenQASM 2 in the
-cx/u3 gate set at Qiskit's level 0, so both compilers read the same text): quantum_volume(16, 16), QFT-24
-(QFTGate), a 50-qubit ry+cx brickwork of 8 layers and a 30-qubit QAOA ring (rzz, p = 2).
+cx/u3 gate set at Qiskit's level 0, so every compiler reads the same text): quantum_volume(16, 16) and (20, 20),
+QFT-24 and -32 (QFTGate), 50- and 100-qubit ry+cx brickworks of 8 layers (as wide as the device where it is
+narrower), a 30-qubit QAOA ring (rzz, p = 2) and 20- and 60-qubit GHZ; each device gets those that fit it.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _compiler_peers import qsteed_available, qsteed_circuit, qsteed_compile_all, tket_compile
 from _qasmbench import qasm_files, repair
 
 from xihe import devices, qasm
 from xihe.circuit import Circuit, Gate, Operation
-from xihe.circuit.register import QuantumRegister
+from xihe.circuit.register import ClassicalRegister, QuantumRegister
 from xihe.compiler import estimated_success_probability
 from xihe.compiler.dag import DAGCircuit
 from xihe.compiler.passes import ASAPSchedule
@@ -77,13 +81,17 @@ def qiskit_compile(text: str, target: Target, seed: int) -> tuple[Circuit, tuple
     out = transpile(source, coupling_map=coupling, basis_gates=BASIS, optimization_level=3, seed_transpiler=seed)
     elapsed = (time.perf_counter() - started, time.process_time() - cpu)
     circuit = Circuit(QuantumRegister("q", target.num_qubits))
+    if out.num_clbits:
+        circuit.add_register(ClassicalRegister("c", out.num_clbits))
     ops: list[Operation] = []
     for inst, qargs in _flatten(out.data, [out.find_bit(q).index for q in out.qubits], out):
         name = inst.operation.name
         qubits = tuple(working[q] for q in qargs)
         if name == "barrier":
             ops.append(Operation(Gate("barrier", num_qubits=len(qubits)), qubits))
-        elif name in ("measure", "reset"):
+        elif name == "measure":
+            ops.append(Operation(Gate(name), qubits, tuple(out.find_bit(c).index for c in inst.clbits)))
+        elif name == "reset":
             ops.append(Operation(Gate(name), qubits))
         else:
             ops.append(Operation(Gate(name, [float(p) for p in inst.operation.params]), qubits))
@@ -105,79 +113,144 @@ def _flatten(data: Any, wires: list[int], circuit: Any) -> list[tuple[Any, list[
     return out
 
 
-def large_circuits(seed: int) -> list[tuple[str, str]]:
-    """(name, OpenQASM 2 text) of the larger set, built with Qiskit."""
+def large_circuits(seed: int, width: int) -> list[tuple[str, str]]:
+    """(name, OpenQASM 2 text) of the larger set that fits ``width`` connected working qubits, built with Qiskit.
+
+    QV-16/20, QFT-24/32 (QFTGate), 50- and 100-qubit ry+cx brickworks of 8 layers (a device narrower than 100 gets
+    one as wide as it is), a 30-qubit QAOA ring (rzz, p = 2), 20- and 60-qubit GHZ.
+    """
     import numpy as np
     import qiskit.qasm2
     from qiskit import QuantumCircuit, transpile
     from qiskit.circuit.library import QFTGate, quantum_volume
 
     rng = np.random.default_rng(seed)
-    qv = quantum_volume(16, 16, seed=seed)
-    qft = QuantumCircuit(24)
-    qft.append(QFTGate(24), range(24))
-    brick = QuantumCircuit(50)
-    for layer in range(8):
-        for q in range(50):
-            brick.ry(float(rng.uniform(0, np.pi)), q)
-        for q in range(layer % 2, 49, 2):
-            brick.cx(q, q + 1)
-    qaoa = QuantumCircuit(30)
-    qaoa.h(range(30))
-    for _ in range(2):
-        gamma, beta = (float(x) for x in rng.uniform(0, np.pi, 2))
-        for q in range(30):
-            qaoa.rzz(gamma, q, (q + 1) % 30)
-        for q in range(30):
-            qaoa.rx(beta, q)
+
+    def qft(n: int) -> QuantumCircuit:
+        circuit = QuantumCircuit(n)
+        circuit.append(QFTGate(n), range(n))
+        return circuit
+
+    def brickwork(n: int) -> QuantumCircuit:
+        circuit = QuantumCircuit(n)
+        for layer in range(8):
+            for q in range(n):
+                circuit.ry(float(rng.uniform(0, np.pi)), q)
+            for q in range(layer % 2, n - 1, 2):
+                circuit.cx(q, q + 1)
+        return circuit
+
+    def qaoa_ring(n: int) -> QuantumCircuit:
+        circuit = QuantumCircuit(n)
+        circuit.h(range(n))
+        for _ in range(2):
+            gamma, beta = (float(x) for x in rng.uniform(0, np.pi, 2))
+            for q in range(n):
+                circuit.rzz(gamma, q, (q + 1) % n)
+            for q in range(n):
+                circuit.rx(beta, q)
+        return circuit
+
+    def ghz(n: int) -> QuantumCircuit:
+        circuit = QuantumCircuit(n)
+        circuit.h(0)
+        for q in range(n - 1):
+            circuit.cx(q, q + 1)
+        return circuit
+
+    wide = min(100, width)
+    built = [("qv_16x16", quantum_volume(16, 16, seed=seed)), ("qv_20x20", quantum_volume(20, 20, seed=seed)),
+             ("qft_24", qft(24)), ("qft_32", qft(32)), ("brickwork_50x8", brickwork(50)),
+             (f"brickwork_{wide}x8", brickwork(wide)), ("qaoa_ring_30_p2", qaoa_ring(30)), ("ghz_20", ghz(20)),
+             ("ghz_60", ghz(60))]
     out = []
-    for label, circuit in (("qv_16x16", qv), ("qft_24", qft), ("brickwork_50x8", brick), ("qaoa_ring_30_p2", qaoa)):
+    for label, circuit in built:
+        if circuit.num_qubits > width or label in {name for name, _ in out}:
+            continue
         circuit.measure_all()
         flat = transpile(circuit, basis_gates=["u3", "cx"], optimization_level=0)
         out.append((label, qiskit.qasm2.dumps(flat)))
     return out
 
 
-def run_device(name: str, files: list[Path] | list[tuple[str, str]], seed: int, rows: list[dict[str, Any]]) -> None:
+PEERS = ("qiskit", "tket", "qsteed")
+
+
+def run_device(name: str, files: list[Path] | list[tuple[str, str]], seed: int, rows: list[dict[str, Any]],
+               peers: list[str]) -> None:
     device = devices.get(name)
     target = device.target
-    print(f"\n## {name}: Xihe level 3 vs Qiskit level 3 (ratios Xihe/Qiskit)")
-    print(f"{'circuit':24} {'n':>3} {'2q x':>6} {'2q q':>6} {'depth x':>8} {'depth q':>8} {'esp x':>9} {'esp q':>9} "
-          f"{'t x':>7} {'t q':>7} {'cpu x':>7} {'cpu q':>7} {'czerr x':>7} {'czerr q':>7} {'bad x':>5} {'bad q':>5}")
-    ratios: dict[str, list[float]] = {"two_qubit": [], "depth": [], "esp": [], "time": [], "cpu_time": []}
-    for item in files:
-        stem, text = item if isinstance(item, tuple) else (item.stem, repair(item.read_text()))
-        try:
-            circuit = qasm.loads(text)
-        except Exception as exc:  # a file Xihe cannot read is reported, not hidden
-            print(f"{stem:24} skipped: {exc}")
-            continue
-        if circuit.num_qubits > len(target.components[0]):
-            continue
+    items = [item if isinstance(item, tuple) else (item.stem, repair(item.read_text())) for item in files]
+    items = [(stem, text) for stem, text in items if _fits(text, target)]
+    qsteed: dict[str, dict[str, Any]] = {}
+    if "qsteed" in peers:
+        why = qsteed_available(name)
+        if why is None:
+            qsteed = qsteed_compile_all(name, items)
+        else:
+            print(f"QSteed not run on {name}: {why}")
+    print(f"\n## {name}: Xihe level 3 against {', '.join(peers)} (2q count, depth, ESP, CPU seconds)")
+    columns = ["xihe", *peers]
+    print(f"{'circuit':22} {'n':>3} " + " ".join(f"{'2q ' + c[:2]:>6} {'d ' + c[:2]:>6} {'esp ' + c[:2]:>9} "
+                                                 f"{'cpu ' + c[:2]:>7}" for c in columns))
+    ratios: dict[str, dict[str, list[float]]] = {p: {"two_qubit": [], "depth": [], "esp": [], "time": [],
+                                                     "cpu_time": []} for p in peers}
+    for stem, text in items:
+        circuit = qasm.loads(text)
         started, cpu = time.perf_counter(), time.process_time()
         compiled = device.compile(circuit, optimization_level=3, seed=seed)
         xihe_time, xihe_cpu = time.perf_counter() - started, time.process_time() - cpu
-        mine = scored(compiled.circuit, target)
-        theirs_circuit, (qiskit_time, qiskit_cpu) = qiskit_compile(text, target, seed)
-        theirs = scored(theirs_circuit, target)
-        row = {"device": name, "circuit": stem, "qubits": circuit.num_qubits,
-               "xihe": {**mine, "seconds": xihe_time, "cpu_seconds": xihe_cpu},
-               "qiskit": {**theirs, "seconds": qiskit_time, "cpu_seconds": qiskit_cpu}}
-        rows.append(row)
-        print(f"{stem:24} {circuit.num_qubits:>3} {mine['two_qubit']:>6} {theirs['two_qubit']:>6} "
-              f"{mine['depth']:>8} {theirs['depth']:>8} {mine['esp']:>9.3g} {theirs['esp']:>9.3g} "
-              f"{xihe_time:>7.2f} {qiskit_time:>7.2f} {xihe_cpu:>7.2f} {qiskit_cpu:>7.2f} {mine['cz_error']:>7.4f} "
-              f"{theirs['cz_error']:>7.4f} {mine['bad']:>5} {theirs['bad']:>5}", flush=True)
-        for key in ("two_qubit", "depth"):
-            a, b = mine[key], theirs[key]
-            ratios[key].append(1.0 if a == b == 0 else (a + 1e-9) / (b + 1e-9) if b else float("inf"))
-        ratios["esp"].append(max(mine["esp"], 1e-300) / max(theirs["esp"], 1e-300))
-        ratios["time"].append(xihe_time / max(qiskit_time, 1e-6))
-        ratios["cpu_time"].append(xihe_cpu / max(qiskit_cpu, 1e-6))
-    print(f"geometric-mean ratios over {len(ratios['esp'])} circuits on {name}: "
-          + ", ".join(f"{k} {geomean(v):.3f}" for k, v in ratios.items()))
-    print(f"circuits where Xihe's 2q count is higher: {sum(r > 1 for r in ratios['two_qubit'])}; lower: "
-          f"{sum(r < 1 for r in ratios['two_qubit'])}; ESP lower: {sum(r < 1 for r in ratios['esp'])}")
+        results: dict[str, dict[str, Any]] = {"xihe": {**scored(compiled.circuit, target), "seconds": xihe_time,
+                                                       "cpu_seconds": xihe_cpu}}
+        for peer in peers:
+            try:
+                if peer == "qiskit":
+                    out, (wall, cpu_s) = qiskit_compile(text, target, seed)
+                elif peer == "tket":
+                    out, (wall, cpu_s) = tket_compile(text, target)
+                else:
+                    got = qsteed.get(stem)
+                    if got is None or "error" in got:
+                        raise RuntimeError(got["error"] if got else "not run")
+                    out, wall, cpu_s = qsteed_circuit(got["qasm"], target), got["seconds"], got["cpu"]
+                results[peer] = {**scored(out, target), "seconds": wall, "cpu_seconds": cpu_s}
+            except Exception as exc:  # a peer that fails on a circuit is reported, not hidden
+                results[peer] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+        rows.append({"device": name, "circuit": stem, "qubits": circuit.num_qubits, **results})
+        cells = []
+        for c in columns:
+            r = results[c]
+            cells.append(f"{'-':>6} {'-':>6} {'-':>9} {'-':>7}" if "error" in r else
+                         f"{r['two_qubit']:>6} {r['depth']:>6} {r['esp']:>9.3g} {r['cpu_seconds']:>7.2f}")
+        print(f"{stem:22} {circuit.num_qubits:>3} " + " ".join(cells), flush=True)
+        mine = results["xihe"]
+        for peer in peers:
+            theirs = results[peer]
+            if "error" in theirs:
+                print(f"  {peer} failed on {stem}: {theirs['error']}")
+                continue
+            for key in ("two_qubit", "depth"):
+                a, b = mine[key], theirs[key]
+                ratios[peer][key].append(1.0 if a == b == 0 else (a + 1e-9) / (b + 1e-9) if b else float("inf"))
+            ratios[peer]["esp"].append(max(mine["esp"], 1e-300) / max(theirs["esp"], 1e-300))
+            ratios[peer]["time"].append(xihe_time / max(theirs["seconds"], 1e-6))
+            ratios[peer]["cpu_time"].append(xihe_cpu / max(theirs["cpu_seconds"], 1e-6))
+    for peer in peers:
+        r = ratios[peer]
+        print(f"{name}, Xihe/{peer} geometric means over {len(r['esp'])} circuits: "
+              + ", ".join(f"{k} {geomean(v):.3g}" for k, v in r.items())
+              + f"; 2q higher on {sum(x > 1 for x in r['two_qubit'])}, lower on "
+              f"{sum(x < 1 for x in r['two_qubit'])}; ESP lower on {sum(x < 1 for x in r['esp'])}")
+
+
+def _fits(text: str, target: Target) -> bool:
+    """Whether the circuit reads and fits the device's largest connected group (else it is left out, said so)."""
+    try:
+        circuit = qasm.loads(text)
+    except Exception as exc:  # a file Xihe cannot read is reported, not hidden
+        print(f"skipped: {exc}")
+        return False
+    return circuit.num_qubits <= len(target.components[0])
 
 
 def geomean(values: list[float]) -> float:
@@ -194,12 +267,11 @@ def main() -> None:
     parser.add_argument("--exclude", nargs="*", default=[], help="circuit names to leave out")
     parser.add_argument("--json", type=Path, help="write per-circuit rows here")
     parser.add_argument("--large", action="store_true", help="the larger set instead of QASMBench")
+    parser.add_argument("--peers", nargs="+", default=["qiskit"], choices=PEERS,
+                        help="compilers to compare with (default: qiskit; tket needs pytket, qsteed .venv-qsteed)")
     args = parser.parse_args()
-    files: list[Path] | list[tuple[str, str]]
-    if args.large:
-        files = [(n, t) for n, t in large_circuits(args.seed)
-                 if (not args.only or n in args.only) and n not in args.exclude]
-    else:
+    files: list[Path] | list[tuple[str, str]] = []
+    if not args.large:
         files = [p for p in source_files(args.max_qubits)
                  if (not args.only or p.stem in args.only) and p.stem not in args.exclude]
     rows: list[dict[str, Any]] = []
@@ -207,7 +279,11 @@ def main() -> None:
     for name in args.devices:
         devices.get(name).compile(warm, optimization_level=3, seed=0)
     for name in args.devices:
-        run_device(name, files, args.seed, rows)
+        if args.large:
+            width = len(devices.get(name).target.components[0])
+            files = [(n, t) for n, t in large_circuits(args.seed, width)
+                     if (not args.only or n in args.only) and n not in args.exclude]
+        run_device(name, files, args.seed, rows, args.peers)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

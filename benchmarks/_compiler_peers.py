@@ -1,0 +1,127 @@
+"""The compiler benchmark's peers besides Qiskit: TKET (pytket) and QSteed (Quafu's compiler).
+
+Each runner takes the OpenQASM 2 text both compilers read and the Xihe :class:`~xihe.compiler.target.Target`, and
+returns the compiled circuit as a Xihe circuit on the device's physical qubits plus ``(wall, cpu)`` seconds of the
+compile alone (building the peer's circuit and device description is outside the timed region).
+
+- TKET: its default compilation pass for an architecture as pytket-qiskit builds it at optimisation level 2
+  (``FullPeepholeOptimise``, noise-aware placement from the same calibration, routing, KAK, Clifford and
+  TK1 resynthesis, rebase to cz/rx/ry/rz, redundancy removal), on the working coupling graph.
+- QSteed 0.2.3 pins numpy 1.26, which the project's environment cannot take (numpy 2), so it lives in its own
+  virtual environment (``python3 -m venv .venv-qsteed && .venv-qsteed/bin/pip install qsteed``) and runs as a
+  worker process: one per device, its resource database built from the same chip file (``update_chip_api``) in a
+  private ``HOME``, each circuit compiled by ``call_compiler_api`` at ``optimization_level=3``. QSteed knows the
+  chips its configuration names: ``dongling`` (its ``Dongling``) and ``line10`` (its ``example``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from xihe import qasm
+from xihe.circuit import Circuit
+from xihe.compiler.target import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+QSTEED_PYTHON = ROOT / ".venv-qsteed" / "bin" / "python"
+# Our device name -> (QSteed's chip name in its config.ini, chip file).
+QSTEED_CHIPS = {"dongling": ("Dongling", "dongling.json"), "line10": ("example", "line10.json")}
+QSTEED_TIMEOUT_S = 300  # per circuit
+
+
+def tket_compile(text: str, target: Target) -> tuple[Circuit, tuple[float, float]]:
+    """TKET's default level-2 pass for ``target``'s working coupling graph, timed; the result on physical qubits."""
+    from pytket.architecture import Architecture
+    from pytket.circuit import Node, OpType
+    from pytket.passes import (
+        AutoRebase,
+        CliffordSimp,
+        CXMappingPass,
+        DecomposeBoxes,
+        FullPeepholeOptimise,
+        KAKDecomposition,
+        NaivePlacementPass,
+        RemoveRedundancies,
+        SequencePass,
+        SynthesiseTket,
+    )
+    from pytket.placement import NoiseAwarePlacement
+    from pytket.qasm import circuit_from_qasm_str, circuit_to_qasm_str
+
+    nodes = {q: Node(q) for q in target.working_qubits}
+    arch = Architecture([(nodes[a], nodes[b]) for a, b in sorted(target.coupling_map)])
+    link_errors = {}
+    for a, b in target.coupling_map:
+        error = target.two_qubit_error(a, b)
+        link_errors[(nodes[a], nodes[b])] = link_errors[(nodes[b], nodes[a])] = error
+    node_errors = {nodes[q]: 1e-4 for q in target.working_qubits}
+    readout = {nodes[q]: 1 - target.readout_fidelity(q) for q in target.working_qubits}
+    placement = NoiseAwarePlacement(arch, node_errors, link_errors, readout)
+    rebase = AutoRebase({OpType.CZ, OpType.Rx, OpType.Ry, OpType.Rz})
+    passes = SequencePass([
+        DecomposeBoxes(), FullPeepholeOptimise(),
+        CXMappingPass(arch, placement, directed_cx=False, delay_measures=True), NaivePlacementPass(arch),
+        KAKDecomposition(allow_swaps=False), CliffordSimp(False), SynthesiseTket(), rebase, RemoveRedundancies(),
+    ])
+    circuit = circuit_from_qasm_str(text, maxwidth=1 << 12)
+    started, cpu = time.perf_counter(), time.process_time()
+    passes.apply(circuit)
+    elapsed = (time.perf_counter() - started, time.process_time() - cpu)
+    # Physical qubits come out as node[i]; rename them to one register q[...] in the device's numbering.
+    circuit.rename_units({u: Node("q", u.index[0]) for u in circuit.qubits})
+    out = qasm.loads(circuit_to_qasm_str(circuit, maxwidth=1 << 12))
+    return _on_device(out, target), elapsed
+
+
+def _on_device(circuit: Circuit, target: Target) -> Circuit:
+    """``circuit`` widened to the device's qubit count (a peer names only the qubits it used)."""
+    if circuit.num_qubits >= target.num_qubits:
+        return circuit
+    wide = Circuit(target.num_qubits, circuit.num_clbits)
+    wide.operations = [op for op in circuit.operations]
+    return wide
+
+
+def qsteed_available(device: str) -> str | None:
+    """``None`` if QSteed can run for ``device``, else why not."""
+    if device not in QSTEED_CHIPS:
+        return f"QSteed's configuration names no chip for {device}"
+    if not QSTEED_PYTHON.exists():
+        return f"no QSteed environment at {QSTEED_PYTHON.relative_to(ROOT)} (see benchmarks/_compiler_peers.py)"
+    return None
+
+
+def qsteed_compile_all(device: str, items: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """QSteed on every ``(name, qasm)`` for ``device`` in one warm worker: name -> {qasm, seconds, cpu} or {error}."""
+    chip_name, chip_file = QSTEED_CHIPS[device]
+    with tempfile.TemporaryDirectory(prefix="qsteed-") as home:
+        jobs = Path(home) / "jobs.json"
+        jobs.write_text(json.dumps({"chip": chip_name, "chip_file": str(ROOT / "src/xihe/devices/chips" / chip_file),
+                                    "timeout": QSTEED_TIMEOUT_S, "items": items}))
+        env = {**os.environ, "HOME": home}
+        done = subprocess.run([str(QSTEED_PYTHON), str(Path(__file__).with_name("_qsteed_worker.py")), str(jobs)],
+                              env=env, cwd=home, capture_output=True, text=True,
+                              timeout=QSTEED_TIMEOUT_S * (len(items) + 1))
+        if done.returncode != 0:
+            raise RuntimeError(f"QSteed worker failed: {done.stderr[-2000:]}")
+        return dict(json.loads((Path(home) / "results.json").read_text()))
+
+
+def qsteed_circuit(compiled_qasm: str, target: Target) -> Circuit:
+    """QSteed's output (physical qubits in the chip file's numbering, as Xihe's) as a Xihe circuit."""
+    return _on_device(qasm.loads(compiled_qasm), target)
+
+
+if __name__ == "__main__":  # a quick check: python benchmarks/_compiler_peers.py
+    from xihe import devices
+
+    demo = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nh q[0];\ncx q[0],q[2];\ncx q[1],q[2];\n' \
+           'measure q -> c;\n'
+    print(tket_compile(demo, devices.get("dongling").target)[0].num_nonlocal_gates(), file=sys.stderr)
