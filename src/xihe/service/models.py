@@ -246,3 +246,25 @@ class JobGroup(Base):
     members: Mapped[list[Any]] = mapped_column(default=list)
     open: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+
+
+class OAuthCode(Base):
+    """An OAuth authorization code (PKCE, single use, 5 minutes) waiting for its exchange (:mod:`xihe.service.oauth`).
+
+    Only the code's SHA-256 is stored. ``used_at`` marks the exchange; ``token_id`` is the token it gave, revoked if
+    the code is presented again (RFC 6749 section 4.1.2: a replayed code means it leaked).
+    """
+
+    __tablename__ = "oauth_codes"
+    __table_args__ = (Index("ix_oauth_codes_expires_at", "expires_at"),)
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(String(512))
+    code_challenge: Mapped[str] = mapped_column(String(64))
+    device_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    token_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -14,6 +14,8 @@ Module map:
   JSON, JSON download, cancel), ``account`` (API tokens), ``admin`` (users, quotas,
   maintenance switch).
 - ``routes/apidocs`` -- ``/docs`` and ``/redoc`` from the vendored Swagger UI and ReDoc in ``static/vendor/``.
+- ``routes/oauth``   -- ``/oauth/authorize`` (consent after Xihe's login) and ``/oauth/code``: the PKCE browser
+  login of quafu-sdk (:mod:`xihe.service.oauth`).
 - ``templates/``, ``static/`` -- Jinja2 pages, one stylesheet and small scripts (no build step, no CDN).
 
 Pages read and write only through the service's repositories and ``submit_job``; :func:`mount` is called by
@@ -36,7 +38,7 @@ def mount(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app`` (built by ``create_app``)."""
     from xihe.web.config import WebSettings
     from xihe.web.deps import LoginRequired, PageError, WebState, login_redirect, read_session, render
-    from xihe.web.routes import account, admin, apidocs, auth, backends, editor, joblist, jobs
+    from xihe.web.routes import account, admin, apidocs, auth, backends, editor, joblist, jobs, oauth
 
     web_settings = WebSettings()
     if web_settings.secret_key is None and not app.state.settings.is_embedded:
@@ -44,7 +46,7 @@ def mount(app: FastAPI) -> None:
             "XIHE_SECRET_KEY is not set: each API replica signs sessions with its own key file, so a login made "
             "on one replica is not valid on another; give every replica the same XIHE_SECRET_KEY")
     app.state.web = WebState(app.state.settings, web_settings)
-    for module in (auth, backends, editor, joblist, jobs, account, admin):
+    for module in (auth, backends, editor, joblist, jobs, account, admin, oauth):
         app.include_router(module.router)
     apidocs.replace_default_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -34,7 +34,7 @@ from xihe.service.api.deps import UserDep
 from xihe.service.api.quafu_sdk_results import task_detail
 from xihe.service.api.quafu_sdk_stats import MAX_DAYS, user_stats
 from xihe.service.api.routes import jobs as native_jobs
-from xihe.service.api.routes import quafu_sdk_devices
+from xihe.service.api.routes import oauth, quafu_sdk_devices
 from xihe.service.api.routes.quafu_sdk_devices import not_found, resolve, sdk_error
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobGroup, User
@@ -46,6 +46,7 @@ from xihe.service.submit import SubmitOutcome
 
 router = APIRouter(prefix="/api/v1", tags=["quafu-sdk"], include_in_schema=False)
 router.include_router(quafu_sdk_devices.router)
+router.include_router(oauth.router)
 
 SOURCE = "quafu-sdk"
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
