@@ -158,3 +158,46 @@ def histogram_svg(counts: dict[str, int], *, max_bars: int = 48, log: bool = Fal
                      "(see the table)</text>")
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def line_chart_svg(points: list[tuple[str, float]], *, title: str, fmt: str = "{:.3g}", width: float = 320.0,
+                   height: float = 140.0) -> str:
+    """A small line chart of one figure over calibration snapshots (x: the snapshots in time order, labelled by
+    date; y: the figure, its own range padded by a tenth). One point is drawn as a dot with its value."""
+    left, right, top, bottom = 52.0, 12.0, 22.0, 34.0
+    values = [v for _, v in points]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    low, high = low - pad, high + pad
+    span_x = max(1, len(points) - 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = left + (width - left - right) * (i / span_x if len(points) > 1 else 0.5)
+        return x, top + (height - top - bottom) * (1 - (v - low) / (high - low))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="history" width="{width:.0f}" height="{height:.0f}" '
+             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="10" role="img" '
+             f'aria-label="{escape(title)} over {len(points)} calibration snapshots">',
+             '<rect width="100%" height="100%" fill="white"/>',
+             f'<text x="{left:.0f}" y="13" font-size="11" font-weight="bold" fill="#222">{escape(title)}</text>']
+    for v in (low + pad, high - pad) if high - pad != low + pad else (low + pad,):
+        _, y = xy(0, v)
+        parts.append(f'<line x1="{left:.0f}" y1="{y:.1f}" x2="{width - right:.0f}" y2="{y:.1f}" stroke="#e2e2e2"/>'
+                     f'<text x="{left - 4:.0f}" y="{y + 3:.1f}" text-anchor="end" fill="#555">'
+                     f"{escape(fmt.format(v))}</text>")
+    path = " ".join(f"{'M' if i == 0 else 'L'}{xy(i, v)[0]:.1f},{xy(i, v)[1]:.1f}" for i, (_, v) in enumerate(points))
+    if len(points) > 1:
+        parts.append(f'<path d="{path}" fill="none" stroke="{BAR_COLOUR}" stroke-width="2"/>')
+    for i, (label, v) in enumerate(points):
+        x, y = xy(i, v)
+        parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{BAR_COLOUR}" '
+                     f'data-value="{v:.6g}" data-when="{escape(label)}"><title>{escape(label)}: '
+                     f"{escape(fmt.format(v))}</title></circle>")
+    for i in sorted({0, len(points) - 1}):
+        if points:
+            x, _ = xy(i, points[i][1])
+            anchor = "start" if i == 0 and len(points) > 1 else ("end" if len(points) > 1 else "middle")
+            parts.append(f'<text x="{x:.1f}" y="{height - 12:.0f}" text-anchor="{anchor}" fill="#555">'
+                         f"{escape(points[i][0][:10])}</text>")
+    parts.append("</svg>")
+    return "".join(parts)

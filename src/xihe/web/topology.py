@@ -1,8 +1,9 @@
 """A chip's topology as SVG: qubits at their chip positions, coloured by a calibration figure, with a legend.
 
 Quafu names a qubit ``Q<row><column>`` (``Q0103``: row 1, column 3), so the name is the position; a device whose
-labels do not follow it is laid out row by row in a near-square grid. Working qubits are filled by T1 (µs) or
-readout error, couplers by two-qubit gate fidelity; dead qubits and dead couplers (missing from the calibration's
+labels do not follow it is laid out row by row in a near-square grid. Working qubits are filled by any calibrated
+figure of :data:`METRICS` (T1, T2 echo, T2*, readout error, 1q gate error), couplers by two-qubit gate fidelity;
+dead qubits and dead couplers (missing from the calibration's
 working set) are drawn grey, dashed and crossed, so the chip's holes are visible. A job page passes the layout
 (virtual qubit i on physical ``layout[i]``) to ring the qubits its circuit used.
 """
@@ -25,10 +26,13 @@ PALETTE = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
 DEAD_FILL = "#e3e3e3"
 DEAD_STROKE = "#9a9a9a"
 LABEL = re.compile(r"^Q(\d{2})(\d{2})$")
-METRICS = {"t1": "T1 (µs)", "readout": "readout error"}
+METRICS = {"t1": "T1 (µs)", "t2": "T2 echo (µs)", "t2_ramsey": "T2* (µs)", "readout": "readout error",
+           "error_1q": "1q gate error"}
 # Each scale spans the chip's own values and at least this (bad, good) range, so colours keep an absolute meaning:
 # a chip whose couplers are all 0.990-0.996 is green, not half red, and uniform values get no fake contrast.
-REFERENCE = {"t1": (10.0, 100.0), "readout": (0.10, 0.01), "fidelity": (0.95, 0.999)}
+REFERENCE = {"t1": (10.0, 100.0), "t2": (5.0, 100.0), "t2_ramsey": (2.0, 50.0), "readout": (0.10, 0.01),
+             "error_1q": (0.01, 0.0005), "fidelity": (0.95, 0.999)}
+MICROSECONDS = {"t1", "t2", "t2_ramsey"}
 
 
 @dataclass(frozen=True)
@@ -110,15 +114,20 @@ def dead_couplers(calibration: dict[str, Any], labels: Sequence[str], working_ed
 
 
 def qubit_metric(target: Any, qubit: int, metric: str) -> float | None:
-    if metric == "t1":
-        t1 = target.t1.get(qubit)
-        return None if t1 is None else float(t1) / 1e3
+    """One calibrated figure of a qubit as the Target holds it (times in µs; errors 0..1); None if not calibrated."""
+    if metric in MICROSECONDS:
+        value = {"t1": target.t1, "t2": target.t2, "t2_ramsey": target.t2_ramsey}[metric].get(qubit)
+        return None if value is None else float(value) / 1e3
+    if metric == "error_1q":
+        errors = [float(props[(qubit,)].error) for props in (target.gates or {}).values()
+                  if (qubit,) in props and props[(qubit,)].duration > 0]
+        return max(errors) if errors else None
     p10, p01 = target.readout_error.get(qubit, (None, None))
     return None if p10 is None or p01 is None else (float(p10) + float(p01)) / 2
 
 
 def topology_svg(device: Any, *, metric: str = "t1", layout: Sequence[int] | None = None) -> str:
-    """The device's chip drawing (see the module doc). ``metric``: ``t1`` or ``readout``."""
+    """The device's chip drawing (see the module doc). ``metric``: a key of :data:`METRICS`."""
     if metric not in METRICS:
         metric = "t1"
     target = device.target
@@ -182,7 +191,7 @@ def _node(q: int, label: str, at: tuple[float, float], alive: bool, value: float
                 f'<path d="M{x - 5:.1f},{y - 5:.1f}L{x + 5:.1f},{y + 5:.1f}M{x - 5:.1f},{y + 5:.1f}'
                 f'L{x + 5:.1f},{y - 5:.1f}" stroke="{DEAD_STROKE}" stroke-width="1.5"/></g>')
     fill = scale.colour(value) if value is not None else "#cccccc"
-    shown = "n/a" if value is None else (f"{value:.1f} µs" if metric == "t1" else f"{value:.4f}")
+    shown = "n/a" if value is None else (f"{value:.1f} µs" if metric in MICROSECONDS else f"{value:.4f}")
     ring = ""
     tag = ""
     classes = "qubit working"
@@ -212,7 +221,7 @@ def _gradient_defs() -> str:
 
 def _legend(top: float, metric: str, nodes: Scale, edges: Scale, has_edges: bool) -> str:
     y = top + 8
-    node_fmt = "{:.1f}" if metric == "t1" else "{:.4f}"
+    node_fmt = "{:.1f}" if metric in MICROSECONDS else "{:.4f}"
     parts = [f'<g class="legend" font-size="11" fill="#222" transform="translate({MARGIN - 14:.0f},{y:.0f})">']
     gradient = "scale-good-right" if nodes.higher_is_better else "scale-good-left"
     parts.append(f'<text x="0" y="10">Qubits: {escape(METRICS[metric])}</text>'

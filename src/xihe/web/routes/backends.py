@@ -1,7 +1,9 @@
-"""Backend pages: every backend with status, size and queue; one backend's chip drawing and calibration table."""
+"""Backend pages: every backend with status, size and queue; one backend's headline figures, chip drawing (coloured
+by any calibrated figure; its qubit/coupler panel is :mod:`xihe.web.routes.chip`) and calibration table."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +16,11 @@ from xihe.service.repositories import performance as performance_runs
 from xihe.web import calibration as calibration_table
 from xihe.web.deps import PageError, PageUser, catalog, database, render
 from xihe.web.performance import cached_section, performance_section
-from xihe.web.topology import METRICS, topology_svg
+from xihe.web.routes import chip
+from xihe.web.topology import METRICS, qubit_metric, topology_svg
 
 router = APIRouter(include_in_schema=False)
+router.include_router(chip.router)  # the chip panel and the characterize button belong to the backend page
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,39 @@ def _performance(request: Request, name: str) -> dict[str, Any] | None:
     return performance_section(runs, latest.document if latest is not None else None)
 
 
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def headline(device: Any, row: BackendRow, summary: dict[str, Any] | None,
+             snapshot: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """The figures a system page leads with, as (key, label, value, note): quantum volume (measured by the latest
+    characterization), median 1q, 2q and readout errors and T1/T2 over working qubits, status and calibration age."""
+    target = device.target
+    working = list(device.working_qubits)
+
+    def fmt(value: float | None, pattern: str) -> str:
+        return "n/a" if value is None else pattern.format(value)
+
+    one_q = _median([v for q in working if (v := qubit_metric(target, q, "error_1q")) is not None])
+    two_q = _median([float(target.two_qubit_error(a, b)) for a, b in target.edges])
+    summary = summary or {}
+    taken = (snapshot or {}).get("time")
+    age = f"taken {taken.strftime('%Y-%m-%d')}" if taken is not None else ""
+    return [
+        ("qv", "Quantum volume", fmt(row.quantum_volume, "{:d}"),
+         "measured" if row.quantum_volume is not None else "not characterized yet"),
+        ("error_1q", "Median 1q error", fmt(one_q, "{:.2e}"), ""),
+        ("error_2q", "Median 2q error", fmt(two_q, "{:.2e}"), f"{len(target.edges)} working couplers"),
+        ("readout", "Median readout error", fmt(summary.get("readout_error"), "{:.2e}"),
+         "default value" if summary.get("readout_default") else ""),
+        ("t1", "Median T1", fmt(summary.get("t1_us"), "{:.1f} µs"), ""),
+        ("t2", "Median T2 echo", fmt(summary.get("t2echo_us"), "{:.1f} µs"), ""),
+        ("status", "Status", row.status, f"{row.queue_length} queued, {row.running} running"),
+        ("qubits", "Working qubits", f"{row.num_working} of {row.num_qubits}", age),
+    ]
+
+
 @router.get("/backends/{name}")
 def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1") -> Response:
     devices = catalog(request)
@@ -104,12 +141,14 @@ def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1"
     chip = calibration_table.is_chip_info(data) and not device.target.unconstrained
     qubits = calibration_table.qubit_rows(data, device.target, defaults=device.defaults) if chip else []
     couplers = calibration_table.coupler_rows(data) if chip else []
+    summary = calibration_table.summary(qubits, couplers) if chip else None
     context = {
         "nav": "backends", "backend": row, "device": device, "snapshot": snapshot, "chip": chip,
         "metric": metric if metric in METRICS else "t1", "metrics": METRICS,
         "topology": topology_svg(device, metric=metric) if chip else None,
         "qubits": qubits, "couplers": couplers,
-        "summary": calibration_table.summary(qubits, couplers) if chip else None,
+        "summary": summary,
+        "headline": headline(device, row, summary, snapshot) if chip else None,
         "plain_data": {k: v for k, v in data.items()} if not chip else None,
         "performance": _performance(request, name),
     }
