@@ -106,6 +106,6 @@ def test_colour_scales_keep_an_absolute_meaning() -> None:
     red, green = (int(worst.group(1)[k:k + 2], 16) for k in (1, 3))
     assert green > red  # a 0.990 coupler is good, drawn on the green side, not red
     assert _legend_ends(svg)[2:] == ["0.9500", "0.9990"]
-    uniform = topology_svg(line10, metric="readout")  # every qubit has the file's default 0.035
-    assert 'class="uniform"' in uniform and "all 0.0350" in uniform
-    assert _legend_ends(uniform)[:2] == ["0.0100", "0.1000"]
+    uniform = topology_svg(line10, metric="error_1q")  # every qubit has the file's default 1q error, 0.001
+    assert 'class="uniform"' in uniform and "all 0.0010" in uniform
+    assert _legend_ends(uniform)[:2] == ["0.0005", "0.0100"]
