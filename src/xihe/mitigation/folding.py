@@ -4,7 +4,9 @@ The circuit folded is the one the device runs (compiled to native gates, on phys
 cannot cancel the folds: the folded circuit then runs verbatim. Inverses come from the gate table; a gate whose
 inverse is not one gate of the table (its decomposition is inverted instead) may leave the native set, which the
 verbatim check then reports. Delays fold like gates (a delay is its own inverse), so idle noise scales too.
-Measurements must be terminal: they are kept once, at the end.
+Measurements must be terminal (nothing but a delay or barrier acts on a qubit after it is measured, as in a
+compiled, scheduled circuit whose measurements are interleaved with other qubits' gates): they are kept once, at
+the end, and the idle delays after them dropped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from xihe.circuit import Circuit, inverse_operations
+from xihe.circuit import Circuit, Operation, inverse_operations
 
-_TERMINAL = frozenset({"measure", "barrier"})
+_IDLE = frozenset({"barrier", "delay"})
 
 
 def check_noise_factors(factors: Sequence[int]) -> list[int]:
@@ -43,21 +45,37 @@ def fold_global(circuit: Circuit, factor: int) -> Circuit:
     """
     if factor < 1 or factor % 2 == 0:
         raise ValueError(f"a noise factor must be an odd integer >= 1 (global folding), got {factor}")
-    ops = circuit.operations
-    first = next((i for i, op in enumerate(ops) if op.gate.name == "measure"), len(ops))
-    body, tail = ops[:first], ops[first:]
-    if any(op.gate.name not in _TERMINAL for op in tail):
-        raise ValueError("gate folding needs terminal measurements (no gate after the first measurement)")
-    if any(op.condition is not None for op in body):
-        raise ValueError("gate folding cannot fold classically conditioned operations")
+    body, tail = _split_terminal(circuit)
     unitary = [op for op in body if op.gate.name != "barrier"]
     inverse = [inv for op in reversed(unitary) for inv in inverse_operations(op)]
+    active = sorted({q for op in unitary for q in op.qubits})  # a barrier on idle qubits would make them touched
     out = circuit.copy_empty()
     out.operations = list(body)
     for _ in range((factor - 1) // 2):
-        out.barrier()
+        out.barrier(active)
         out.operations.extend(inverse)
-        out.barrier()
+        out.barrier(active)
         out.operations.extend(unitary)
     out.operations.extend(tail)
     return out
+
+
+def _split_terminal(circuit: Circuit) -> tuple[list[Operation], list[Operation]]:
+    """(the operations before measurement, the measurements); refuses a circuit that acts on a measured qubit."""
+    body: list[Operation] = []
+    tail: list[Operation] = []
+    measured: set[int] = set()
+    for op in circuit.operations:
+        if op.condition is not None:
+            raise ValueError("gate folding cannot fold classically conditioned operations")
+        if op.gate.name == "measure":
+            measured.update(op.qubits)
+            tail.append(op)
+        elif measured & set(op.qubits):
+            if op.gate.name not in _IDLE:
+                raise ValueError("gate folding needs terminal measurements (a gate acts on a measured qubit)")
+            if op.gate.name == "barrier" and not set(op.qubits) <= measured:
+                body.append(op)
+        else:
+            body.append(op)
+    return body, tail

@@ -36,6 +36,7 @@ from xihe.circuit import Circuit
 from xihe.circuit.register import ClassicalRegister
 from xihe.devices import Device
 from xihe.engines.observables import exact_expectation
+from xihe.errors import CircuitError, ExecutionError
 from xihe.mitigation import extrapolate, fold_global, parity_weights
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
@@ -284,9 +285,13 @@ def folded_items(device: Device, item: executor.WorkItem, factors: Sequence[int]
     runs on the same physical qubits with the same measured bits.
     """
     native = executor.plan_item(device, item).circuits[0].native
-    seeds = executor.item_seeds(item.seed, len(factors)) if len(factors) > 1 else [item.seed]
-    return [replace(item, qasm=qasm.dumps(fold_global(native, int(factor))), binding=None, compile=False,
-                    seed=seed) for factor, seed in zip(factors, seeds, strict=True)]
+    seeds = executor.item_seeds(item.seed, len(factors))
+    try:
+        folds = [fold_global(native, int(factor)) for factor in factors]
+    except (ValueError, CircuitError) as exc:
+        raise ExecutionError(f"zero-noise extrapolation: {exc}") from exc
+    return [replace(item, qasm=qasm.dumps(folded), binding=None, compile=False, seed=seed)
+            for folded, seed in zip(folds, seeds, strict=True)]
 
 
 def readout_errors(device: Device, record: Mapping[str, Any]) -> list[list[float]]:
