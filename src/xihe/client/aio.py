@@ -5,41 +5,33 @@ Example::
     async with AsyncClient() as client:
         jobs = [await client.run(qasm, backend="sim") for qasm in circuits]
         results = await asyncio.gather(*(job.result() for job in jobs))
+
+The calls are those of :mod:`xihe.client.calls`, the blocking client's too; only the sending is awaited here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
+from xihe.client import calls
+from xihe.client.calls import Call
 from xihe.client.config import resolve_config
-from xihe.client.estimate import (
-    EstimatorPub,
-    Mitigation,
-    ObservableLike,
-    PubEstimate,
-    estimate_body,
-    estimate_pubs_body,
-    estimates_from_json,
-)
-from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
-from xihe.client.payloads import (
-    CircuitInput,
-    CircuitLike,
-    list_params,
-    new_idempotency_key,
-    submit_body,
-)
-from xihe.client.polling import WaitSchedule, backend_params, job_request, needs_full_record
+from xihe.client.estimate import PubEstimate
+from xihe.client.models import JobInfo, JobPage, page_from_json, results_of
+from xihe.client.polling import WaitSchedule, needs_full_record
 from xihe.client.progress import WaitProgress
-from xihe.client.sample import PubSamples, SamplerPub, sample_pubs_body, samples_from_json
+from xihe.client.sample import PubSamples
 from xihe.client.transport import API_PREFIX, AsyncTransport, RetryPolicy
 from xihe.results import Result
+
+P = ParamSpec("P")
+T = TypeVar("T")
+H = TypeVar("H", bound="AsyncJob")
 
 
 class AsyncJob:
@@ -54,13 +46,15 @@ class AsyncJob:
         return self.info.id
 
     def __repr__(self) -> str:
-        return f"<AsyncJob {self.id} {self.info.status} on {self.info.backend}>"
+        return f"<{type(self).__name__} {self.id} {self.info.status} on {self.info.backend}>"
 
     async def refresh(self, wait: float | None = None) -> JobInfo:
-        self.info = await self._client._get_job(self.id, wait=wait)
+        """Fetch the job again; with ``wait`` the server holds the answer up to that many seconds for a change."""
+        self.info = await self._client._send(calls.job(self.id, wait))
         return self.info
 
     async def status(self) -> str:
+        """The job's current status: QUEUED, RUNNING, DONE, FAILED or CANCELLED."""
         return (await self.refresh()).status
 
     async def wait(self, timeout: float | None = None, progress: bool = True) -> JobInfo:
@@ -77,6 +71,7 @@ class AsyncJob:
         return self.info
 
     async def result(self, timeout: float | None = None, progress: bool = False) -> Result | list[Result]:
+        """The job's :class:`~xihe.results.Result` (a list for a batch or sweep), waiting for it if needed."""
         if not self.info.finished:
             await self.wait(timeout=timeout, progress=progress)
         if needs_full_record(self.info):
@@ -84,28 +79,54 @@ class AsyncJob:
         return results_of(self.info)
 
     async def cancel(self) -> JobInfo:
-        self.info = JobInfo.from_json(await self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
+        """Ask the server to cancel the job; a finished job's snapshot comes back unchanged."""
+        self.info = await self._client._send(calls.cancel(self.id))
         return self.info
+
+    async def _answer(self, call: Call[T], timeout: float | None, progress: bool) -> T:
+        """Wait for the job, raise the typed error of a failed or cancelled one, then fetch ``call``'s answer."""
+        if not self.info.finished:
+            await self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)
+        return await self._client._send(call)
 
 
 class AsyncEstimateJob(AsyncJob):
     """An estimation job for asyncio code: :meth:`estimates` waits and gives each PUB's values and std errors."""
 
     async def estimates(self, timeout: float | None = None, progress: bool = False) -> list[PubEstimate]:
-        if not self.info.finished:
-            await self.wait(timeout=timeout, progress=progress)
-        results_of(self.info)  # raises the typed error of a failed or cancelled job
-        return estimates_from_json(await self._client._transport.request("GET", f"estimate/{self.id}"))
+        return await self._answer(calls.estimates(self.id), timeout, progress)
 
 
 class AsyncSampleJob(AsyncJob):
     """A sampling job for asyncio code: :meth:`samples` waits and gives each PUB's per-register shots."""
 
     async def samples(self, timeout: float | None = None, progress: bool = False) -> list[PubSamples]:
-        if not self.info.finished:
-            await self.wait(timeout=timeout, progress=progress)
-        results_of(self.info)  # raises the typed error of a failed or cancelled job
-        return samples_from_json(await self._client._transport.request("GET", f"sample/{self.id}"))
+        return await self._answer(calls.samples(self.id), timeout, progress)
+
+
+def _method(call: Callable[..., Any], method: Callable[..., Any], returns: str | None = None) -> None:
+    """Give ``method`` (made from ``call``) the name, documentation and signature ``help`` shows."""
+    method.__name__ = method.__qualname__ = call.__name__
+    method.__doc__ = call.__doc__
+    method.__signature__ = calls.method_signature(call, "AsyncClient", returns)  # type: ignore[attr-defined]
+
+
+def _submits(call: Callable[P, Call[JobInfo]], handle: type[H],
+             ) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, H]]:
+    """An :class:`AsyncClient` method that sends ``call`` and returns a ``handle`` on the job it made."""
+    async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> H:
+        return handle(self, await self._send(call(*args, **kwargs)))
+    _method(call, method, handle.__name__)
+    return method
+
+
+def _reads(call: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]:
+    """An :class:`AsyncClient` method that sends ``call`` and returns what it reads."""
+    async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._send(call(*args, **kwargs))
+    _method(call, method)
+    return method
 
 
 class AsyncClient:
@@ -141,133 +162,24 @@ class AsyncClient:
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    async def backends(self) -> list[BackendInfo]:
-        return [BackendInfo.from_json(item) for item in items_of(await self._transport.request("GET", "backends"))]
+    async def _send(self, call: Call[T]) -> T:
+        return call.read(await self._transport.request(call.method, call.path, json=call.json, params=call.params,
+                                                       headers=call.headers, timeout=call.timeout))
 
-    async def backend(self, name: str, at: datetime | str | None = None) -> BackendInfo:
-        data = await self._transport.request("GET", f"backends/{name}", params=backend_params(at))
-        return BackendInfo.from_json(data)
-
-    async def run(
-        self,
-        circuits: CircuitInput,
-        backend: str,
-        shots: int = 1024,
-        compile: bool = True,
-        seed: int | None = None,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        optimization_level: int = 2,
-        parameters: Sequence[Mapping[str, float]] | None = None,
-        priority: int = 0,
-        memory: bool = False,
-    ) -> AsyncJob:
-        body = submit_body(
-            circuits,
-            backend,
-            shots=shots,
-            compile=compile,
-            seed=seed,
-            name=name,
-            tags=tags,
-            optimization_level=optimization_level,
-            parameters=parameters,
-            priority=priority,
-            memory=memory,
-        )
-        headers = {"Idempotency-Key": new_idempotency_key()}
-        data = await self._transport.request("POST", "jobs", json=body, headers=headers)
-        return AsyncJob(self, JobInfo.from_json(data))
-
-    async def estimate(
-        self,
-        circuit: CircuitLike,
-        observables: ObservableLike | Sequence[ObservableLike],
-        backend: str,
-        parameter_values: Sequence[Mapping[Any, float]] | None = None,
-        precision: float = 0.015625,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-        mitigation: Mitigation | None = None,
-    ) -> AsyncEstimateJob:
-        """Submit one Estimator PUB as one job (see :meth:`xihe.client.Client.estimate`)."""
-        body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
-                             compile=compile, optimization_level=optimization_level, name=name, tags=tags,
-                             priority=priority, mitigation=mitigation)
-        return AsyncEstimateJob(self, JobInfo.from_json(await self._transport.request("POST", "estimate", json=body)))
-
-    async def estimate_pubs(
-        self,
-        pubs: Sequence[EstimatorPub],
-        backend: str,
-        precision: float = 0.015625,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        mitigation: Mitigation | None = None,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-    ) -> AsyncEstimateJob:
-        """Submit several Estimator PUBs as one job; ``job.estimates()[p]`` answers ``pubs[p]``."""
-        body = estimate_pubs_body(pubs, backend, precision=precision, seed=seed, compile=compile,
-                                  optimization_level=optimization_level, mitigation=mitigation, name=name,
-                                  tags=tags, priority=priority)
-        return AsyncEstimateJob(self, JobInfo.from_json(await self._transport.request("POST", "estimate", json=body)))
-
-    async def sample(
-        self,
-        circuit: CircuitLike,
-        backend: str,
-        parameter_values: Sequence[Mapping[Any, float]] | None = None,
-        shots: int = 1024,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-    ) -> AsyncSampleJob:
-        """Submit one Sampler PUB (one job); ``job.samples()[0].registers["c"][i]`` holds register ``c``'s
-        ``shots`` values under ``parameter_values[i]`` (bit i of a value is the register's bit i)."""
-        return await self.sample_pubs([SamplerPub(circuit, parameter_values)], backend, shots=shots, seed=seed,
-                                 compile=compile, optimization_level=optimization_level, name=name, tags=tags,
-                                 priority=priority)
-
-    async def sample_pubs(
-        self,
-        pubs: Sequence[SamplerPub],
-        backend: str,
-        shots: int = 1024,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-    ) -> AsyncSampleJob:
-        """Submit several Sampler PUBs as one job (a PUB without shots of its own takes ``shots``)."""
-        body = sample_pubs_body(pubs, backend, shots=shots, seed=seed, compile=compile,
-                                optimization_level=optimization_level, name=name, tags=tags, priority=priority)
-        return AsyncSampleJob(self, JobInfo.from_json(await self._transport.request("POST", "sample", json=body)))
+    run = _submits(calls.run, AsyncJob)
+    estimate = _submits(calls.estimate, AsyncEstimateJob)
+    estimate_pubs = _submits(calls.estimate_pubs, AsyncEstimateJob)
+    sample = _submits(calls.sample, AsyncSampleJob)
+    sample_pubs = _submits(calls.sample_pubs, AsyncSampleJob)
+    backends = _reads(calls.backends)
+    backend = _reads(calls.backend)
 
     async def job(self, job_id: str) -> AsyncJob:
-        return AsyncJob(self, await self._get_job(job_id))
+        """A handle on an existing job."""
+        return AsyncJob(self, await self._send(calls.job(job_id)))
 
-    async def jobs(
-        self,
-        status: str | None = None,
-        backend: str | None = None,
-        tag: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> JobPage:
-        page = await self._transport.request("GET", "jobs", params=list_params(status, backend, tag, limit, offset))
+    async def jobs(self, status: str | None = None, backend: str | None = None, tag: str | None = None,
+                   limit: int = 50, offset: int = 0) -> JobPage:
+        """One page of this user's jobs, newest first, filtered by status, backend and tag."""
+        page = await self._send(calls.jobs(status, backend, tag, limit, offset))
         return page_from_json(page, lambda item: AsyncJob(self, JobInfo.from_json(item)), limit, offset)
-
-    async def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
-        return JobInfo.from_json(await self._transport.request(**job_request(job_id, wait)))

@@ -8,41 +8,34 @@ Example (against a running server)::
     client = Client("http://127.0.0.1:8000", token="xh_...")
     job = client.run(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1]), backend="sim", shots=1000)
     print(job.result().counts)           # waits, with progress on a terminal
+
+The calls themselves (arguments, defaults, documentation, request and reading of the answer) are defined once in
+:mod:`xihe.client.calls`; this module sends them and blocks, :mod:`xihe.client.aio` sends them and awaits.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
+from xihe.client import calls
+from xihe.client.calls import Call
 from xihe.client.config import resolve_config
-from xihe.client.estimate import (
-    EstimatorPub,
-    Mitigation,
-    ObservableLike,
-    PubEstimate,
-    estimate_body,
-    estimate_pubs_body,
-    estimates_from_json,
-)
-from xihe.client.models import BackendInfo, JobInfo, JobPage, items_of, page_from_json, results_of
-from xihe.client.payloads import (
-    CircuitInput,
-    CircuitLike,
-    list_params,
-    new_idempotency_key,
-    submit_body,
-)
-from xihe.client.polling import WaitSchedule, backend_params, job_request, needs_full_record
+from xihe.client.estimate import PubEstimate
+from xihe.client.models import JobInfo, JobPage, page_from_json, results_of
+from xihe.client.polling import WaitSchedule, needs_full_record
 from xihe.client.progress import WaitProgress
-from xihe.client.sample import PubSamples, SamplerPub, sample_pubs_body, samples_from_json
+from xihe.client.sample import PubSamples
 from xihe.client.transport import API_PREFIX, RetryPolicy, SyncTransport
 from xihe.results import Result
+
+P = ParamSpec("P")
+T = TypeVar("T")
+H = TypeVar("H", bound="Job")
 
 
 class Job:
@@ -57,11 +50,11 @@ class Job:
         return self.info.id
 
     def __repr__(self) -> str:
-        return f"<Job {self.id} {self.info.status} on {self.info.backend}>"
+        return f"<{type(self).__name__} {self.id} {self.info.status} on {self.info.backend}>"
 
     def refresh(self, wait: float | None = None) -> JobInfo:
         """Fetch the job again; with ``wait`` the server holds the answer up to that many seconds for a change."""
-        self.info = self._client._get_job(self.id, wait=wait)
+        self.info = self._client._send(calls.job(self.id, wait))
         return self.info
 
     def status(self) -> str:
@@ -97,28 +90,52 @@ class Job:
 
         A job that has already finished is left as it is (the server answers 200, not 409): its snapshot comes back.
         """
-        self.info = JobInfo.from_json(self._client._transport.request("POST", f"jobs/{self.id}/cancel"))
+        self.info = self._client._send(calls.cancel(self.id))
         return self.info
+
+    def _answer(self, call: Call[T], timeout: float | None, progress: bool) -> T:
+        """Wait for the job, raise the typed error of a failed or cancelled one, then fetch ``call``'s answer."""
+        if not self.info.finished:
+            self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)
+        return self._client._send(call)
 
 
 class EstimateJob(Job):
     """A handle on an estimation job: :meth:`estimates` waits and gives each PUB's values and std errors."""
 
     def estimates(self, timeout: float | None = None, progress: bool = False) -> list[PubEstimate]:
-        if not self.info.finished:
-            self.wait(timeout=timeout, progress=progress)
-        results_of(self.info)  # raises the typed error of a failed or cancelled job
-        return estimates_from_json(self._client._transport.request("GET", f"estimate/{self.id}"))
+        return self._answer(calls.estimates(self.id), timeout, progress)
 
 
 class SampleJob(Job):
     """A handle on a sampling job: :meth:`samples` waits and gives each PUB's per-register shots."""
 
     def samples(self, timeout: float | None = None, progress: bool = False) -> list[PubSamples]:
-        if not self.info.finished:
-            self.wait(timeout=timeout, progress=progress)
-        results_of(self.info)  # raises the typed error of a failed or cancelled job
-        return samples_from_json(self._client._transport.request("GET", f"sample/{self.id}"))
+        return self._answer(calls.samples(self.id), timeout, progress)
+
+
+def _method(call: Callable[..., Any], method: Callable[..., Any], returns: str | None = None) -> None:
+    """Give ``method`` (made from ``call``) the name, documentation and signature ``help`` shows."""
+    method.__name__ = method.__qualname__ = call.__name__
+    method.__doc__ = call.__doc__
+    method.__signature__ = calls.method_signature(call, "Client", returns)  # type: ignore[attr-defined]
+
+
+def _submits(call: Callable[P, Call[JobInfo]], handle: type[H]) -> Callable[Concatenate[Client, P], H]:
+    """A :class:`Client` method that sends ``call`` and returns a ``handle`` on the job it made."""
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> H:
+        return handle(self, self._send(call(*args, **kwargs)))
+    _method(call, method, handle.__name__)
+    return method
+
+
+def _reads(call: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
+    """A :class:`Client` method that sends ``call`` and returns what it reads."""
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._send(call(*args, **kwargs))
+    _method(call, method)
+    return method
 
 
 class Client:
@@ -154,145 +171,24 @@ class Client:
     def close(self) -> None:
         self._transport.close()
 
-    def backends(self) -> list[BackendInfo]:
-        """Every backend the server offers, with its status."""
-        return [BackendInfo.from_json(item) for item in items_of(self._transport.request("GET", "backends"))]
+    def _send(self, call: Call[T]) -> T:
+        return call.read(self._transport.request(call.method, call.path, json=call.json, params=call.params,
+                                                 headers=call.headers, timeout=call.timeout))
 
-    def backend(self, name: str, at: datetime | str | None = None) -> BackendInfo:
-        """One backend with its calibration and topology (``at``: the calibration in force at that time)."""
-        return BackendInfo.from_json(self._transport.request("GET", f"backends/{name}", params=backend_params(at)))
-
-    def run(
-        self,
-        circuits: CircuitInput,
-        backend: str,
-        shots: int = 1024,
-        compile: bool = True,
-        seed: int | None = None,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        optimization_level: int = 2,
-        parameters: Sequence[Mapping[str, float]] | None = None,
-        priority: int = 0,
-        memory: bool = False,
-    ) -> Job:
-        """Submit a circuit (or a list of circuits: one batch job); returns at once with a :class:`Job`.
-
-        ``compile=False`` runs the circuit verbatim (it must already use native gates on coupled qubits);
-        ``parameters`` is a list of bindings that makes a parameter sweep.
-        """
-        body = submit_body(
-            circuits,
-            backend,
-            shots=shots,
-            compile=compile,
-            seed=seed,
-            name=name,
-            tags=tags,
-            optimization_level=optimization_level,
-            parameters=parameters,
-            priority=priority,
-            memory=memory,
-        )
-        headers = {"Idempotency-Key": new_idempotency_key()}
-        return Job(self, JobInfo.from_json(self._transport.request("POST", "jobs", json=body, headers=headers)))
-
-    def estimate(
-        self,
-        circuit: CircuitLike,
-        observables: ObservableLike | Sequence[ObservableLike],
-        backend: str,
-        parameter_values: Sequence[Mapping[Any, float]] | None = None,
-        precision: float = 0.015625,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-        mitigation: Mitigation | None = None,
-    ) -> EstimateJob:
-        """Submit one Estimator PUB (one job); ``job.estimates()[0].values[i][j]`` is <observables[j]> under
-        ``parameter_values[i]``.
-
-        Labels follow Qiskit's ``SparsePauliOp``: qubit 0 is the rightmost character. ``precision`` is the target
-        standard error (shots per measured circuit: ceil(1/precision^2)); 0 gives exact values on ideal simulators.
-        """
-        body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
-                             compile=compile, optimization_level=optimization_level, name=name, tags=tags,
-                             priority=priority, mitigation=mitigation)
-        return EstimateJob(self, JobInfo.from_json(self._transport.request("POST", "estimate", json=body)))
-
-    def estimate_pubs(
-        self,
-        pubs: Sequence[EstimatorPub],
-        backend: str,
-        precision: float = 0.015625,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        mitigation: Mitigation | None = None,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-    ) -> EstimateJob:
-        """Submit several Estimator PUBs as one job; ``job.estimates()[p]`` answers ``pubs[p]``."""
-        body = estimate_pubs_body(pubs, backend, precision=precision, seed=seed, compile=compile,
-                                  optimization_level=optimization_level, mitigation=mitigation, name=name,
-                                  tags=tags, priority=priority)
-        return EstimateJob(self, JobInfo.from_json(self._transport.request("POST", "estimate", json=body)))
-
-    def sample(
-        self,
-        circuit: CircuitLike,
-        backend: str,
-        parameter_values: Sequence[Mapping[Any, float]] | None = None,
-        shots: int = 1024,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-    ) -> SampleJob:
-        """Submit one Sampler PUB (one job); ``job.samples()[0].registers["c"][i]`` holds register ``c``'s
-        ``shots`` values under ``parameter_values[i]`` (bit i of a value is the register's bit i)."""
-        return self.sample_pubs([SamplerPub(circuit, parameter_values)], backend, shots=shots, seed=seed,
-                                 compile=compile, optimization_level=optimization_level, name=name, tags=tags,
-                                 priority=priority)
-
-    def sample_pubs(
-        self,
-        pubs: Sequence[SamplerPub],
-        backend: str,
-        shots: int = 1024,
-        seed: int | None = None,
-        compile: bool = True,
-        optimization_level: int = 2,
-        name: str | None = None,
-        tags: Sequence[str] = (),
-        priority: int = 0,
-    ) -> SampleJob:
-        """Submit several Sampler PUBs as one job (a PUB without shots of its own takes ``shots``)."""
-        body = sample_pubs_body(pubs, backend, shots=shots, seed=seed, compile=compile,
-                                optimization_level=optimization_level, name=name, tags=tags, priority=priority)
-        return SampleJob(self, JobInfo.from_json(self._transport.request("POST", "sample", json=body)))
+    run = _submits(calls.run, Job)
+    estimate = _submits(calls.estimate, EstimateJob)
+    estimate_pubs = _submits(calls.estimate_pubs, EstimateJob)
+    sample = _submits(calls.sample, SampleJob)
+    sample_pubs = _submits(calls.sample_pubs, SampleJob)
+    backends = _reads(calls.backends)
+    backend = _reads(calls.backend)
 
     def job(self, job_id: str) -> Job:
         """A handle on an existing job."""
-        return Job(self, self._get_job(job_id))
+        return Job(self, self._send(calls.job(job_id)))
 
-    def jobs(
-        self,
-        status: str | None = None,
-        backend: str | None = None,
-        tag: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> JobPage:
+    def jobs(self, status: str | None = None, backend: str | None = None, tag: str | None = None, limit: int = 50,
+             offset: int = 0) -> JobPage:
         """One page of this user's jobs, newest first, filtered by status, backend and tag."""
-        page = self._transport.request("GET", "jobs", params=list_params(status, backend, tag, limit, offset))
+        page = self._send(calls.jobs(status, backend, tag, limit, offset))
         return page_from_json(page, lambda item: Job(self, JobInfo.from_json(item)), limit, offset)
-
-    def _get_job(self, job_id: str, wait: float | None = None) -> JobInfo:
-        return JobInfo.from_json(self._transport.request(**job_request(job_id, wait)))

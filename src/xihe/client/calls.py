@@ -1,0 +1,221 @@
+"""Every native API call the SDK makes, defined once with no I/O: what to send and how to read the answer.
+
+Each function here takes a call's arguments and returns a :class:`Call`; :class:`~xihe.client.Client` and
+:class:`~xihe.client.AsyncClient` only send it (``SyncTransport.send`` or ``await AsyncTransport.send``). Their
+public methods are made from these functions (:func:`client_method`), so a call's signature, defaults,
+documentation and body live in one place and the two clients cannot drift (a sans-I/O design, as ``h11`` or
+``httpcore``'s models).
+
+>>> call = run("OPENQASM 2.0;", "sim", shots=10)
+>>> call.method, call.path, call.json["shots"]
+('POST', 'jobs', 10)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from xihe.client.estimate import (
+    EstimatorPub,
+    Mitigation,
+    ObservableLike,
+    PubEstimate,
+    estimate_body,
+    estimate_pubs_body,
+    estimates_from_json,
+)
+from xihe.client.models import BackendInfo, JobInfo, items_of
+from xihe.client.payloads import CircuitInput, CircuitLike, list_params, new_idempotency_key, submit_body
+from xihe.client.polling import backend_params, job_request
+from xihe.client.sample import PubSamples, SamplerPub, sample_pubs_body, samples_from_json
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request (method, path under ``/api/v1``, body, query, headers, read timeout) and its answer's reader."""
+
+    method: str
+    path: str
+    read: Callable[[Any], T]
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    timeout: httpx.Timeout | float | None = field(default=None, compare=False)
+
+
+def _raw(data: Any) -> Any:
+    return data
+
+
+# -- submitting ----------------------------------------------------------------------------------------------
+
+
+def run(
+    circuits: CircuitInput,
+    backend: str,
+    shots: int = 1024,
+    compile: bool = True,
+    seed: int | None = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    optimization_level: int = 2,
+    parameters: Sequence[Mapping[str, float]] | None = None,
+    priority: int = 0,
+    memory: bool = False,
+) -> Call[JobInfo]:
+    """Submit a circuit (or a list of circuits: one batch job); returns at once with a handle on the job.
+
+    ``compile=False`` runs the circuit verbatim (it must already use native gates on coupled qubits);
+    ``parameters`` is a list of bindings that makes a parameter sweep. The submit carries a fresh
+    ``Idempotency-Key``, so a retried request never makes a second job.
+    """
+    body = submit_body(circuits, backend, shots=shots, compile=compile, seed=seed, name=name, tags=tags,
+                       optimization_level=optimization_level, parameters=parameters, priority=priority,
+                       memory=memory)
+    return Call("POST", "jobs", JobInfo.from_json, json=body, headers={"Idempotency-Key": new_idempotency_key()})
+
+
+def estimate(
+    circuit: CircuitLike,
+    observables: ObservableLike | Sequence[ObservableLike],
+    backend: str,
+    parameter_values: Sequence[Mapping[Any, float]] | None = None,
+    precision: float = 0.015625,
+    seed: int | None = None,
+    compile: bool = True,
+    optimization_level: int = 2,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    priority: int = 0,
+    mitigation: Mitigation | None = None,
+) -> Call[JobInfo]:
+    """Submit one Estimator PUB (one job); ``job.estimates()[0].values[i][j]`` is <observables[j]> under
+    ``parameter_values[i]``.
+
+    Labels follow Qiskit's ``SparsePauliOp``: qubit 0 is the rightmost character. ``precision`` is the target
+    standard error (shots per measured circuit: ceil(1/precision^2)); 0 gives exact values on ideal simulators.
+    """
+    body = estimate_body(circuit, backend, observables, parameter_values, precision=precision, seed=seed,
+                         compile=compile, optimization_level=optimization_level, name=name, tags=tags,
+                         priority=priority, mitigation=mitigation)
+    return Call("POST", "estimate", JobInfo.from_json, json=body)
+
+
+def estimate_pubs(
+    pubs: Sequence[EstimatorPub],
+    backend: str,
+    precision: float = 0.015625,
+    seed: int | None = None,
+    compile: bool = True,
+    optimization_level: int = 2,
+    mitigation: Mitigation | None = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    priority: int = 0,
+) -> Call[JobInfo]:
+    """Submit several Estimator PUBs as one job; ``job.estimates()[p]`` answers ``pubs[p]``."""
+    body = estimate_pubs_body(pubs, backend, precision=precision, seed=seed, compile=compile,
+                              optimization_level=optimization_level, mitigation=mitigation, name=name,
+                              tags=tags, priority=priority)
+    return Call("POST", "estimate", JobInfo.from_json, json=body)
+
+
+def sample(
+    circuit: CircuitLike,
+    backend: str,
+    parameter_values: Sequence[Mapping[Any, float]] | None = None,
+    shots: int = 1024,
+    seed: int | None = None,
+    compile: bool = True,
+    optimization_level: int = 2,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    priority: int = 0,
+) -> Call[JobInfo]:
+    """Submit one Sampler PUB (one job); ``job.samples()[0].registers["c"][i]`` holds register ``c``'s
+    ``shots`` values under ``parameter_values[i]`` (bit i of a value is the register's bit i)."""
+    return sample_pubs([SamplerPub(circuit, parameter_values)], backend, shots=shots, seed=seed, compile=compile,
+                       optimization_level=optimization_level, name=name, tags=tags, priority=priority)
+
+
+def sample_pubs(
+    pubs: Sequence[SamplerPub],
+    backend: str,
+    shots: int = 1024,
+    seed: int | None = None,
+    compile: bool = True,
+    optimization_level: int = 2,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    priority: int = 0,
+) -> Call[JobInfo]:
+    """Submit several Sampler PUBs as one job (a PUB without shots of its own takes ``shots``)."""
+    body = sample_pubs_body(pubs, backend, shots=shots, seed=seed, compile=compile,
+                            optimization_level=optimization_level, name=name, tags=tags, priority=priority)
+    return Call("POST", "sample", JobInfo.from_json, json=body)
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+def backends() -> Call[list[BackendInfo]]:
+    """Every backend the server offers, with its status."""
+    return Call("GET", "backends", lambda data: [BackendInfo.from_json(item) for item in items_of(data)])
+
+
+def backend(name: str, at: datetime | str | None = None) -> Call[BackendInfo]:
+    """One backend with its calibration and topology (``at``: the calibration in force at that time)."""
+    return Call("GET", f"backends/{name}", BackendInfo.from_json, params=backend_params(at))
+
+
+def job(job_id: str, wait: float | None = None) -> Call[JobInfo]:
+    """One job's snapshot; with ``wait`` the server holds the answer up to that many seconds for a change."""
+    request = job_request(job_id, wait)
+    return Call("GET", request["path"], JobInfo.from_json, params=request.get("params"),
+                timeout=request.get("timeout"))
+
+
+def jobs(
+    status: str | None = None,
+    backend: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Call[Any]:
+    """One page of this user's jobs, newest first, filtered by status, backend and tag."""
+    return Call("GET", "jobs", _raw, params=list_params(status, backend, tag, limit, offset))
+
+
+def cancel(job_id: str) -> Call[JobInfo]:
+    """Ask the server to cancel a job; a job that has already finished answers 200 with its snapshot."""
+    return Call("POST", f"jobs/{job_id}/cancel", JobInfo.from_json)
+
+
+def estimates(job_id: str) -> Call[list[PubEstimate]]:
+    """A finished estimation job's values and standard errors, one entry per PUB."""
+    return Call("GET", f"estimate/{job_id}", estimates_from_json)
+
+
+def samples(job_id: str) -> Call[list[PubSamples]]:
+    """A finished sampling job's per-register shots, one entry per PUB."""
+    return Call("GET", f"sample/{job_id}", samples_from_json)
+
+
+def method_signature(call: Callable[..., Any], owner: str, returns: str | None = None) -> inspect.Signature:
+    """``call``'s signature as a method of ``owner`` (what ``help`` and IDEs show), returning ``returns``, or by
+    default what the call reads (``Call[X]`` becomes ``X``; with an async owner the method's awaited value)."""
+    signature = inspect.signature(call)
+    if returns is None:
+        annotation = str(signature.return_annotation)
+        returns = annotation[len("Call["):-1] if annotation.startswith("Call[") else annotation
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY, annotation=owner)
+    return signature.replace(parameters=[self_parameter, *signature.parameters.values()],
+                             return_annotation=returns)
