@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from xihe.circuit import Circuit, unitary
+from xihe.engines import simulate
 
 SKIPPED = frozenset({"measure", "barrier", "delay"})
 
@@ -28,6 +29,21 @@ def statevector(circuit: Circuit, qubits: list[int] | None = None) -> np.ndarray
     return state
 
 
+def engine_statevector(circuit: Circuit, qubits: list[int] | None = None) -> np.ndarray:
+    """As :func:`statevector`, by Xihe's statevector engine (compiled kernels: wide, long circuits in seconds)."""
+    qubits = list(range(circuit.num_qubits)) if qubits is None else qubits
+    axis = {q: i for i, q in enumerate(qubits)}
+    compact = Circuit(len(qubits))
+    for op in circuit.operations:
+        if op.gate.name in SKIPPED:
+            continue
+        assert op.gate.is_unitary and op.condition is None, f"not a unitary circuit: {op}"
+        compact.append(op.gate, [axis[q] for q in op.qubits])
+    state = simulate(compact, shots=0, engine="statevector").statevector
+    assert state is not None
+    return np.asarray(state).reshape((2,) * len(qubits))  # big-endian: axis i is qubit i
+
+
 def is_unitary_circuit(circuit: Circuit) -> bool:
     seen_measure: set[int] = set()
     for op in circuit.operations:
@@ -40,12 +56,17 @@ def is_unitary_circuit(circuit: Circuit) -> bool:
     return True
 
 
-def layout_fidelity(source: Circuit, compiled: Circuit, initial_layout: list[int], final_layout: list[int]) -> float:
-    """|<expected|actual>|^2 where expected puts virtual qubit v's output on physical ``final_layout[v]``."""
+def layout_fidelity(source: Circuit, compiled: Circuit, initial_layout: list[int], final_layout: list[int],
+                    engine: bool = False) -> float:
+    """|<expected|actual>|^2 where expected puts virtual qubit v's output on physical ``final_layout[v]``.
+
+    ``engine``: simulate with Xihe's statevector engine instead of the plain numpy one (for big circuits).
+    """
     touched = {q for op in compiled.operations for q in op.qubits}
     physical = sorted(touched | set(initial_layout) | set(final_layout))
-    actual = statevector(compiled, physical)
-    ideal = statevector(source)
+    simulator = engine_statevector if engine else statevector
+    actual = simulator(compiled, physical)
+    ideal = simulator(source)
     n_extra = len(physical) - source.num_qubits
     zero = np.zeros((2,) * n_extra, dtype=complex)
     zero[(0,) * n_extra] = 1.0

@@ -1,0 +1,63 @@
+"""Issue 19: routing trials explore (random tie-breaks besides the calibration's), and transpile keeps the finished
+candidate with the best estimated success less a median-gate charge per two-qubit gate."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from xihe import devices
+from xihe.circuit import Circuit
+from xihe.compiler.dag import DAGCircuit
+from xihe.compiler.estimate import log_success_probability
+from xihe.compiler.passes import SabreLayout
+from xihe.compiler.passes.layout import layout_target
+from xihe.compiler.passes.sabre import SabreRouter
+from xihe.compiler.preset import estimated_two_qubit_gates, preset_passes
+from xihe.compiler.transpile import _transpile, two_qubit_charge
+
+
+def _all_to_all(n: int) -> Circuit:
+    qc = Circuit(n)
+    for a in range(n):
+        for b in range(a + 1, n):
+            qc.cx(a, b).rz(0.1 * (a + b), b)
+    return qc
+
+
+def test_random_tie_breaks_give_different_routings_from_one_layout() -> None:
+    target = layout_target(devices.get("dongling").target, 10)
+    router = SabreRouter(target)
+    problem = router.prepare(DAGCircuit.from_circuit(_all_to_all(10)))
+    layout = list(target.components[0][:10])
+    random_ties = {router.route(problem, layout, np.random.default_rng(s), emit=False, error_weight=0.0).swaps
+                   for s in range(8)}
+    assert len(random_ties) > 1  # with the calibration breaking every tie, all eight were alike
+
+
+def test_charge_is_the_median_couplers_log_error() -> None:
+    target = devices.get("dongling").target
+    errors = sorted(target.two_qubit_error(a, b) for a, b in target.edges)
+    assert two_qubit_charge(target) == -math.log1p(-errors[len(errors) // 2])
+
+
+def test_transpile_keeps_the_candidate_with_the_best_charged_success() -> None:
+    target = devices.get("dongling").target
+    circuit = _all_to_all(12)
+    dag = DAGCircuit.from_circuit(circuit)
+    passes = preset_passes(target, 3, 5, estimated_two_qubit_gates(dag.ops))
+    properties: dict[str, object] = {}
+    index = next(i for i, p in enumerate(passes) if isinstance(p, SabreLayout))
+    for p in passes[:index]:
+        dag = p.run(dag, properties)
+    scores = []
+    for routed, props in passes[index].routings(dag, properties):  # type: ignore[attr-defined]
+        for p in passes[index + 1:]:
+            routed = p.run(routed, props)
+        out = routed.to_circuit()
+        scores.append(log_success_probability(out, target) - two_qubit_charge(target) * out.num_nonlocal_gates())
+    assert len(scores) >= 2
+    chosen = _transpile(circuit, target, 3, 5).circuit
+    got = log_success_probability(chosen, target) - two_qubit_charge(target) * chosen.num_nonlocal_gates()
+    assert math.isclose(got, max(scores), rel_tol=0, abs_tol=1e-9)
