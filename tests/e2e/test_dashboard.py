@@ -396,3 +396,39 @@ def test_axe_finds_no_serious_violation_on_the_dashboard(browser: Any, server: S
         check(path)
     assert found == {}
     context.close()
+
+
+def test_the_composer_builds_a_bell_circuit_by_clicks_and_submits_it(demo: Page, server: Server) -> None:
+    demo.goto(f"{server.url}/composer")
+    expect(demo.locator("#composer-status")).to_contain_text("Valid: 2 qubits, 0 operations")
+    demo.click(".gate-tool[data-gate='h']")
+    demo.click("#grid button.cell[data-q='0'][data-col='0']")
+    demo.click(".gate-tool[data-gate='cx']")
+    demo.click("#grid button.cell[data-q='0'][data-col='1']")  # control
+    demo.click("#grid button.cell[data-q='1'][data-col='1']")  # target
+    demo.click(".gate-tool[data-gate='measure']")
+    demo.click("#grid button.cell[data-q='0'][data-col='2']")
+    demo.click("#grid button.cell[data-q='1'][data-col='2']")
+    text = demo.locator("#composer-qasm")
+    expect(text).to_have_value(re.compile(r"h q\[0\];\ncx q\[0\],q\[1\];\nmeasure q\[0\] -> c\[0\];\n"
+                                          r"measure q\[1\] -> c\[1\];\n$"))
+    outcomes = demo.locator("#probability-list li")
+    expect(outcomes).to_have_count(2)
+    shown = {outcomes.nth(i).get_attribute("data-outcome"): float(outcomes.nth(i).get_attribute("data-probability")
+                                                                  or "nan") for i in range(2)}
+    assert shown == {"00": pytest.approx(0.5, abs=1e-9), "11": pytest.approx(0.5, abs=1e-9)}
+    # the other way: an edit of the text redraws the grid
+    text.fill(text.input_value().replace("h q[0];", "x q[1];\nh q[0];"))
+    expect(demo.locator("#grid button.cell[data-gate='x'][data-q='1']")).to_have_count(1)
+    expect(demo.locator("#composer-status")).to_contain_text("Valid: 2 qubits, 5 operations")
+    demo.click(".gate-tool[data-gate='delete']")
+    demo.click("#grid button.cell[data-gate='x']")
+    expect(demo.locator("#grid button.cell[data-gate='x']")).to_have_count(0)
+    expect(text).not_to_have_value(re.compile(r"x q\[1\]"))
+    demo.select_option("#composer-backend", "sim")
+    demo.fill("#composer-name", "bell by clicks")
+    demo.click("#composer-submit")
+    expect(demo).to_have_url(re.compile(r"/jobs/[0-9a-f]{16}$"))
+    expect(demo.locator("#job-status")).to_have_attribute("data-status", "DONE", timeout=60_000)
+    keys = sorted(demo.locator("#histogram svg g.bar").evaluate_all("bars => bars.map(b => b.dataset.key)"))
+    assert keys == ["00", "11"]

@@ -25,9 +25,11 @@ from xihe.service.schemas import JobCreate
 from xihe.service.submit import prepare_job, submit_job
 from xihe.status import DeviceStatus
 from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
+from xihe.web.routes import composer
 from xihe.web.sessions import csrf_matches
 
 router = APIRouter(include_in_schema=False)
+router.include_router(composer.router)  # the visual composer is the editor's other face (same submit)
 
 MAX_DRAWN_OPERATIONS = 1500
 HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
