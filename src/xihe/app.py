@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from xihe.service.api.deps import FailureLimiter, RateLimiter, trusted_proxies
+from xihe.service.api.deps import FailureLimiter, RateLimiter, document_auth_responses, trusted_proxies
 from xihe.service.api.errors import install_error_handlers
-from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
 from xihe.service.api.routes import agents, backends, estimate, health, jobs, sample, tokens
 from xihe.service.api.text_guard import ControlCharacterMiddleware
 from xihe.service.catalog import DeviceCatalog
@@ -92,9 +92,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if web is not None and hasattr(web, "mount"):
         web.mount(app)
     _stable_operation_ids(app)
+    document_auth_responses(app)
     app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     # Outermost: the client address and scheme every layer sees are the forwarded ones only from a trusted proxy
     # (``trusted_proxies``; uvicorn's own proxy handling is off, see ``xihe serve``).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies(settings))

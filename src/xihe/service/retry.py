@@ -7,6 +7,15 @@ from dataclasses import dataclass
 from xihe.errors import XiheError
 
 
+def public_reason(error: BaseException) -> str:
+    """What a job's error says about an unexpected exception: its kind, never its text. The text of an
+    infrastructure or library error (numpy's "Unable to allocate 3.5 GiB for an array with shape ...", a driver's
+    message, a path) is for the operator's log, where the worker writes it with its traceback."""
+    if isinstance(error, MemoryError):
+        return "the job ran out of memory while executing"
+    return f"internal error while executing ({type(error).__name__}); the operator's log has details"
+
+
 @dataclass(frozen=True)
 class RetryDecision:
     retry: bool
@@ -26,7 +35,7 @@ class RetryPolicy:
     def after_error(self, attempts: int, error: BaseException) -> RetryDecision:
         if isinstance(error, XiheError):  # compile, validation, resource, execution errors: the job's own
             return RetryDecision(False, str(error))
-        return self._budget(attempts, f"{type(error).__name__}: {error}")
+        return self._budget(attempts, public_reason(error))
 
     def after_reported_error(self, attempts: int, reason: str, retryable: bool) -> RetryDecision:
         """A device agent's failure report: retried within the budget where the agent says it may be."""

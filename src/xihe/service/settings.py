@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Comma-separated addresses or networks (CIDR) of the reverse proxies "
         "whose X-Forwarded-For / X-Forwarded-Proto are believed ('*': any). The one proxy setting: it decides the "
         "client address (failed-authentication limits, login throttle) and the scheme (Secure cookies, HSTS).")
+    metrics_networks: str = Field(
+        default="127.0.0.1,::1", description="Comma-separated addresses or networks (CIDR; '*': any) whose clients "
+        "read /metrics without a token (a Prometheus beside the server); anyone else needs an admin's token.")
     idempotency_hours: float = 24.0
 
     # Characterization (issue 9): run the suite on every emulated chip this often; 0 = off.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -16,7 +17,7 @@ from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.models import User
-from xihe.service.problems import Problem, unauthorized
+from xihe.service.problems import Problem, ProblemDetail, problem_responses, unauthorized
 from xihe.service.repositories import users
 from xihe.service.settings import Settings
 
@@ -113,25 +114,36 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def check_failures(request: Request) -> None:
+    """Raise :class:`AuthThrottled` if this client address has used up its failed authentications."""
+    settings: Settings = request.app.state.settings
+    limiter: FailureLimiter = request.app.state.auth_failures
+    wait = limiter.wait(client_address(request), settings.auth_failures_per_minute,
+                        max(1, settings.auth_failure_burst))
+    if wait > 0:
+        raise AuthThrottled(max(1, math.ceil(wait)))
+
+
+def record_failure(request: Request) -> None:
+    """Count one failed authentication (a missing, unknown, revoked or expired token) against the address."""
+    settings: Settings = request.app.state.settings
+    limiter: FailureLimiter = request.app.state.auth_failures
+    limiter.fail(client_address(request), settings.auth_failures_per_minute, max(1, settings.auth_failure_burst))
+
+
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
     """The user of a token, for every protocol (native, legacy Quafu, quafu-sdk, quafusqc, long polls).
 
     A client address with too many recent failures gets :class:`AuthThrottled` before its token is looked at."""
-    settings: Settings = request.app.state.settings
-    limiter: FailureLimiter = request.app.state.auth_failures
-    address = client_address(request)
-    per_minute, burst = settings.auth_failures_per_minute, max(1, settings.auth_failure_burst)
-    wait = limiter.wait(address, per_minute, burst)
-    if wait > 0:
-        raise AuthThrottled(max(1, math.ceil(wait)))
+    check_failures(request)
     if credentials is None or not credentials.credentials:
-        limiter.fail(address, per_minute, burst)
+        record_failure(request)
         raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
     database: Database = request.app.state.database
     with database.read() as session:
         found = users.authenticate_token(session, credentials.credentials)
     if found is None:
-        limiter.fail(address, per_minute, burst)
+        record_failure(request)
         raise unauthorized("invalid, expired or revoked token")
     user, token = found
     request.state.token_id = token.id
@@ -207,8 +219,68 @@ async def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+def _in_networks(address: str, networks: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for part in (p.strip() for p in networks.split(",")):
+        if part == "*":
+            return True
+        try:
+            if part and ip in ipaddress.ip_network(part, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+async def metrics_reader(request: Request,
+                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    """Who may read ``/metrics``: a client in ``metrics_networks`` (a scraper beside the server), else an admin's
+    token (401 without a token, 403 for a non-admin one); failures count like any other authentication."""
+    settings: Settings = request.app.state.settings
+    if _in_networks(client_address(request), settings.metrics_networks):
+        return
+    user = await run_in_threadpool(authenticate, request, credentials)
+    if user.role != "admin":
+        raise Problem(403, "forbidden", "metrics are for admins (or a client in XIHE_METRICS_NETWORKS)")
+
+
+# Protocols that read their token by hand (a header of their own): every operation under these prefixes.
+_HAND_AUTHENTICATED = ("/qbackend/", "/task/")
+AUTH_CODES = (401, 403, 429)
+
+
+def document_auth_responses(app: FastAPI) -> None:
+    """Document the 401/403/429 answers of every authenticated operation in the OpenAPI: those that declare the
+    bearer scheme, and the hand-authenticated legacy protocols. One rule applied to the generated document, so a
+    new route cannot forget it (FastAPI documents neither its security dependencies' errors nor the 429)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = generate()
+        for path, operations in spec.get("paths", {}).items():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                if operation.get("security") or path.startswith(_HAND_AUTHENTICATED):
+                    for code, entry in problem_responses(*AUTH_CODES).items():
+                        operation["responses"].setdefault(str(code), {
+                            "description": entry["description"], "content": entry["content"]})
+        spec.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "ProblemDetail", ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}"))
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 CatalogDep = Annotated[DeviceCatalog, Depends(get_catalog)]
 UserDep = Annotated[User, Depends(current_user)]
 AdminDep = Annotated[User, Depends(require_admin)]
+MetricsReaderDep = Annotated[None, Depends(metrics_reader)]

@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: refuse oversized bodies (413 problem JSON) and count requests for /metrics."""
+"""Pure-ASGI middleware: refuse oversized bodies (413 problem JSON), count requests for /metrics, and put the
+security headers on every response."""
 
 from __future__ import annotations
 
@@ -99,3 +100,39 @@ class MetricsMiddleware:
             method: Any = scope.get("method", "GET")
             self.metrics.requests.labels(method=method, status=str(status[0])).inc()
             self.metrics.latency.labels(method=method).observe(time.perf_counter() - start)
+
+
+# Every response: API JSON, problem JSON, static files, /metrics, the legacy protocols. A page that needs more
+# (the dashboard, the vendored Swagger UI and ReDoc, which run their own scripts) sets its own policy, which wins.
+DEFAULT_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+# HTTPS only (a browser ignores it on plain HTTP, and a plain-HTTP development server must stay reachable).
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`DEFAULT_SECURITY_HEADERS` to every response that lacks them, and HSTS when the request came
+    over HTTPS (the scheme after the trusted-proxy rewrite, so behind a TLS-terminating ingress too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = (*DEFAULT_SECURITY_HEADERS, HSTS) if scope.get("scheme") == "https" else DEFAULT_SECURITY_HEADERS
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
-from xihe.service.api.deps import AdminDep, CatalogDep, DatabaseDep, SettingsDep, bearer
+from xihe.service.api.deps import AdminDep, CatalogDep, DatabaseDep, SettingsDep, bearer, check_failures, record_failure
 from xihe.service.clock import utcnow
 from xihe.service.cluster import agents
 from xihe.service.problems import Problem, unauthorized
@@ -90,11 +90,14 @@ class FailBody(LeaseBody):
 def device_agent(request: Request, device: str,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     """The device of the request's device token; 401 without a valid one, 403 for another device's token."""
+    check_failures(request)  # device tokens are guessed like any other: the same per-address limit
     if credentials is None or not credentials.credentials:
+        record_failure(request)
         raise unauthorized("missing device token (Authorization: Bearer <device token>)")
     with request.app.state.database.read() as session:
         served = agents.authenticate_device(session, credentials.credentials)
     if served is None:
+        record_failure(request)
         raise unauthorized("invalid, expired or revoked device token")
     if served != device:
         raise Problem(403, "wrong_device", f"this token serves device {served!r}, not {device!r}")

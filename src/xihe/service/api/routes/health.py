@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
-from xihe.service.api.deps import DatabaseDep
+from xihe.service.api.deps import DatabaseDep, MetricsReaderDep
 from xihe.service.repositories import jobs
 from xihe.service.schemas import Health
 from xihe.version import __version__
@@ -29,6 +29,8 @@ def health(database: DatabaseDep, response: Response) -> Health:
 
 @router.get("/metrics", operation_id="metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {}}}})
-def metrics(request: Request) -> Response:
+def metrics(request: Request, _reader: MetricsReaderDep) -> Response:
+    """Prometheus text; for a client in ``XIHE_METRICS_NETWORKS`` or an admin's token (job counts, queue lengths
+    and per-backend load are not for everyone)."""
     body, content_type = request.app.state.metrics.render()
     return Response(body, media_type=content_type)
