@@ -1,8 +1,8 @@
 """The ``xihe`` command line: one typer app assembled from the command modules in :mod:`xihe.commands`.
 
 Operator commands (``serve``, ``worker``, ``users``, ``db``) act on the local settings' database; user commands
-(``login``, ``backends``, ``run``, ``jobs``, ``job``, ``cancel``) act over HTTP through the client. Each module
-imports its heavy dependencies inside the command functions, so ``xihe --help`` stays fast.
+(``login``, ``backends``, ``run``, ``estimate``, ``jobs``, ``job``, ``cancel``) act over HTTP through the client.
+Each module imports its heavy dependencies inside the command functions, so ``xihe --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _root() -> None:
 
 
 # Each module defines register(app: typer.Typer) -> None.
-COMMAND_MODULES = ("operator", "user", "agent", "characterize")
+COMMAND_MODULES = ("operator", "user", "estimate", "agent", "characterize")
 
 
 def _register_all() -> None:
