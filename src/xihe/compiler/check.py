@@ -6,7 +6,7 @@ A circuit is native for a target when every unitary gate is a native gate on a q
 
 from __future__ import annotations
 
-from xihe.circuit import Circuit
+from xihe.circuit import Circuit, walk
 from xihe.compiler.target import Target
 from xihe.errors import ValidationError
 
@@ -18,7 +18,7 @@ def check_native(circuit: Circuit, target: Target) -> None:
     if target.unconstrained:
         return
     working = set(target.working_qubits)
-    for index, op in enumerate(circuit.operations):
+    for index, op in enumerate(walk(circuit.operations)):  # inside if blocks too (index: in walk order)
         gate = op.gate
         dead = [q for q in op.qubits if q not in working]
         if dead and gate.name != "barrier":

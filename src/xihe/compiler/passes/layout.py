@@ -20,6 +20,7 @@ from collections import Counter
 import numpy as np
 import rustworkx as rx
 
+from xihe.circuit import walk
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.sabre import RoutingResult, SabreRouter
 from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT
@@ -30,7 +31,7 @@ from xihe.errors import CompileError
 def interaction_counts(dag: DAGCircuit) -> Counter[tuple[int, int]]:
     """How many two-qubit gates act on each unordered pair of virtual qubits."""
     counts: Counter[tuple[int, int]] = Counter()
-    for op in dag.ops:
+    for op in walk(dag.ops):  # inside if blocks too: routing there costs swaps as well
         if op.gate.is_unitary and len(op.qubits) == 2:
             a, b = op.qubits
             counts[(min(a, b), max(a, b))] += 1
@@ -203,7 +204,8 @@ def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.
 
 
 def two_qubit_skeleton(dag: DAGCircuit) -> DAGCircuit:
-    return dag.copy_with([op for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 2])
+    """The two-qubit gates in order, those of if blocks' bodies included, for the layout search."""
+    return dag.copy_with([op for op in walk(dag.ops) if op.gate.is_unitary and len(op.qubits) == 2])
 
 
 class SabreLayout:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from xihe.circuit import IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.blocks import ConsolidateBlocks
+from xihe.compiler.passes.control import map_blocks
 from xihe.compiler.passes.optimize import OptimizeLoop
 from xihe.compiler.passes.translate import BasisTranslation
 from xihe.compiler.target import Target
@@ -29,6 +33,7 @@ class NativeOptimizeLoop:
             if self.consolidate:
                 dag = self.blocks.run(dag, properties)
             dag = self.optimize.run(self.translate.run(dag, properties), properties)
+            dag = self._optimize_blocks(dag, properties)
             score = (dag.count_two_qubit(), len(dag.ops))
             if best is not None and score >= (best.count_two_qubit(), len(best.ops)):
                 break
@@ -37,3 +42,15 @@ class NativeOptimizeLoop:
                 break
         assert best is not None
         return best
+
+    def _optimize_blocks(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        """Each if block's bodies (already native) fused and cancelled as a circuit of their own: routing's swaps
+        inside a block leave runs of 1q gates that nothing outside the block can reach."""
+        if not any(isinstance(op, IfElse) for op in dag.ops):
+            return dag
+
+        def body(ops: Sequence[Operation]) -> list[Operation]:
+            inner = dag.copy_with([map_blocks(op, body) for op in ops])
+            return self.optimize.run(inner, properties).ops
+
+        return dag.copy_with([map_blocks(op, body) for op in dag.ops])

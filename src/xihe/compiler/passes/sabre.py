@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xihe.circuit import Gate, Operation
+from xihe.circuit import Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit
+from xihe.compiler.passes.control import route_block
 from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT, sabre_route_kernel
 from xihe.compiler.target import UNREACHABLE, Target
 
@@ -103,7 +104,8 @@ class SabreRouter:
         for e in events.tolist():
             if e >= 0:
                 op = source[e]
-                out.append(op.replace(qubits=tuple(v2p[q] for q in op.qubits)))
+                placed = op.replace(qubits=tuple(v2p[q] for q in op.qubits))
+                out.append(route_block(placed, self.target) if isinstance(placed, IfElse) else placed)
                 continue
             code = -e - 1
             s, t = divmod(code, n)

@@ -7,7 +7,7 @@ their qubits. Classical wires are clocked too: a conditioned operation starts af
 
 from __future__ import annotations
 
-from xihe.circuit import Gate, Operation
+from xihe.circuit import Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.target import Target
 
@@ -29,7 +29,17 @@ class ASAPSchedule:
             return self.target.measure_duration
         if name in ("barrier", "reset"):
             return 0.0
+        if isinstance(op, IfElse):  # the longer branch, each scheduled as soon as possible on its own
+            return max(self._length(body) for body in op.bodies)
         return self.target.duration(name, op.qubits)
+
+    def _length(self, ops: tuple[Operation, ...]) -> float:
+        clock: dict[int, float] = {}
+        for op in ops:
+            wires = [*op.qubits, *(-1 - c for c in op.clbits)]
+            finish = max((clock.get(w, 0.0) for w in wires), default=0.0) + self.op_duration(op)
+            clock.update((w, finish) for w in wires)
+        return max(clock.values(), default=0.0)
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         clock: dict[int, float] = {}

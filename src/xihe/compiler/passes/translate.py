@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from xihe.circuit import Gate, Operation, unitary
 from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.passes.control import map_blocks
 from xihe.compiler.synthesis import euler_ops
 from xihe.compiler.target import Target
 from xihe.errors import CompileError
@@ -38,16 +41,19 @@ class BasisTranslation:
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         if self.target.unconstrained:
             return dag
+        return dag.copy_with(self.translate(dag.ops))
+
+    def translate(self, ops: Sequence[Operation]) -> list[Operation]:
         out: list[Operation] = []
-        for op in dag.ops:
+        for op in ops:
             if not op.gate.is_unitary:
-                out.append(op)
+                out.append(map_blocks(op, self.translate))  # an if block's bodies are translated too
             elif len(op.qubits) == 1:
                 out.extend(self._one(op))
             else:
                 for piece in self.two_qubit(op):
                     out.extend(self._one(piece) if len(piece.qubits) == 1 else [piece])
-        return dag.copy_with(out)
+        return out
 
     def _one(self, op: Operation) -> list[Operation]:
         if op.gate.definition is None and self.target.supports(op.gate.name, op.qubits):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from xihe.circuit import Operation, decompose
 from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.passes.control import map_blocks
 from xihe.errors import CompileError
 
 # Two-qubit gates the later stages handle directly (routing swaps, translation rules).
@@ -21,15 +24,18 @@ class Unroll:
         self.keep = keep
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+        return dag.copy_with(self.unroll(dag.ops))
+
+    def unroll(self, ops: Sequence[Operation]) -> list[Operation]:
         out: list[Operation] = []
-        for op in dag.ops:
+        for op in ops:
             self._unroll(op, out, depth=0)
-        return dag.copy_with(out)
+        return out
 
     def _unroll(self, op: Operation, out: list[Operation], depth: int) -> None:
         gate = op.gate
         if not gate.is_unitary:
-            out.append(op)
+            out.append(map_blocks(op, self.unroll))  # an if block's bodies are unrolled too
             return
         if gate.definition is None and (gate.num_qubits == 1 or gate.name in self.keep):
             out.append(op)
