@@ -78,6 +78,18 @@ def metadata(engine: str, seed: int, started: float, **extra: Any) -> dict[str, 
             "xihe_version": __version__, **extra}
 
 
+# State dtype of each precision; engines other than statevector and trajectories run in double only.
+PRECISIONS: dict[str, type] = {"double": np.complex128, "single": np.complex64}
+SINGLE_PRECISION_ENGINES = ("statevector", "trajectories")
+
+
+def precision_dtype(precision: str) -> type:
+    """The state dtype of ``precision`` (``"double"``: complex128, ``"single"``: complex64)."""
+    if precision not in PRECISIONS:
+        raise ExecutionError(f"precision must be 'double' or 'single', not {precision!r}")
+    return PRECISIONS[precision]
+
+
 def check_shots(shots: int) -> int:
     if not isinstance(shots, int | np.integer) or shots < 0:
         raise ExecutionError(f"shots must be a non-negative integer, not {shots!r}")

@@ -1,4 +1,4 @@
-"""Compiled (numba) kernels that update a complex128 state vector in place.
+"""Compiled (numba) kernels that update a state vector (complex128, or complex64 in single precision) in place.
 
 Index convention: for an ``n``-qubit register, qubit ``q`` is bit ``n - 1 - q`` of the amplitude index (qubit 0 is
 the most significant bit). The kernels take *bit positions*, not qubit numbers; the caller converts.
@@ -8,6 +8,10 @@ index, as in the gate table. The dense kernel works on tiles: it gathers ``T`` g
 split real/imaginary buffers, multiplies by the matrix with loops that LLVM vectorises (a small GEMM), and scatters
 back. All kernels are ``parallel`` (numba ``prange``) and release the GIL, and are cached on disk so a worker
 pays the compile cost once (:func:`warm`).
+
+Precision: each kernel is compiled once per state dtype. The Python wrappers cast the matrix to the state's
+precision (:func:`_as`), so a complex64 state runs float32 arithmetic throughout: the tile buffers take the
+matrix's real dtype, and a 64-amplitude tile row is four 512-bit vectors of float32 (two of float64).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ _TILE = 64
 SERIAL_MAX = 1 << 14
 # Work items per parallel chunk.
 _CHUNK = 1 << 12
+
+
+def _as(mat: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """``mat`` in the state's precision, C-contiguous (no copy when it already is)."""
+    return np.ascontiguousarray(mat, dtype=state.dtype)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -98,6 +107,7 @@ def _1q_parallel(state: np.ndarray, p: int, m: np.ndarray) -> None:
 
 def apply_1q(state: np.ndarray, p: int, m: np.ndarray) -> None:
     """Apply a 2x2 matrix on bit position ``p``."""
+    m = _as(m, state)
     if state.size <= SERIAL_MAX:
         _1q_range(state, p, m, 0, state.size >> 1)
     else:
@@ -114,10 +124,10 @@ def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray,
     """
     d = offsets.size
     n_base = state.size // d
-    bre = np.empty((d, tile))
-    bim = np.empty((d, tile))
-    ore = np.empty((d, tile))
-    oim = np.empty((d, tile))
+    bre = np.empty((d, tile), dtype=mre.dtype)  # float32 for a complex64 state: twice the lanes per vector
+    bim = np.empty((d, tile), dtype=mre.dtype)
+    ore = np.empty((d, tile), dtype=mre.dtype)
+    oim = np.empty((d, tile), dtype=mre.dtype)
     idx = np.empty(tile, dtype=np.int64)
     contiguous = (1 << sorted_pos[0]) >= tile  # then a tile's bases are consecutive indices
     for t in range(t_lo, t_hi):
@@ -167,7 +177,7 @@ def _sparse_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray
     d = offsets.size
     w = cols.shape[1]
     n_base = state.size // d
-    buf = np.empty((d, tile), dtype=np.complex128)
+    buf = np.empty((d, tile), dtype=state.dtype)
     idx = np.empty(tile, dtype=np.int64)
     contiguous = (1 << sorted_pos[0]) >= tile
     for t in range(t_lo, t_hi):
@@ -210,7 +220,7 @@ def row_sparse(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nz = np.abs(mat) > 0
     w = max(int(nz.sum(axis=1).max()), 1)
     cols = np.zeros((d, w), dtype=np.int64)
-    vals = np.zeros((d, w), dtype=np.complex128)
+    vals = np.zeros((d, w), dtype=mat.dtype)
     for r in range(d):
         c = np.flatnonzero(nz[r])
         cols[r, : c.size] = c
@@ -232,6 +242,7 @@ def _dense_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarr
 def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
     """Apply a ``2^k x 2^k`` matrix (any matrix, not only unitaries) on bit positions ``pos``."""
     pos = np.asarray(pos, dtype=np.int64)
+    mat = _as(mat, state)
     k = pos.size
     sorted_pos = np.sort(pos)
     offsets = local_offsets(pos)
@@ -278,6 +289,7 @@ def _diag_parallel(state: np.ndarray, pos: np.ndarray, diag: np.ndarray) -> None
 def apply_diagonal(state: np.ndarray, pos: np.ndarray, diag: np.ndarray) -> None:
     """Multiply each amplitude by ``diag[local index]`` (a diagonal gate on bit positions ``pos``)."""
     pos = np.asarray(pos, dtype=np.int64)
+    diag = _as(diag, state)
     if state.size <= SERIAL_MAX:
         _diag_range(state, pos, diag, 0, state.size)
     else:
@@ -307,6 +319,7 @@ def _controlled_parallel(state: np.ndarray, control_mask: int, p: int, m: np.nda
 
 def apply_controlled_1q(state: np.ndarray, control_mask: int, p: int, m: np.ndarray) -> None:
     """Apply a 2x2 matrix on bit ``p`` where every bit of ``control_mask`` is set (multi-controlled gates)."""
+    m = _as(m, state)
     if state.size <= SERIAL_MAX:
         _controlled_range(state, control_mask, p, m, 0, state.size >> 1)
     else:
@@ -431,15 +444,20 @@ def _probabilities_parallel(state: np.ndarray) -> np.ndarray:
 def probabilities(state: np.ndarray) -> np.ndarray:
     """``|amplitude|^2`` of every basis state."""
     if state.size <= SERIAL_MAX:
-        return state.real**2 + state.imag**2
+        return np.asarray(state.real**2 + state.imag**2, dtype=np.float64)
     return _probabilities_parallel(state)
 
 
-def warm() -> None:
-    """Compile (or load from numba's cache) every kernel, so the first job does not pay for it."""
+def warm(dtypes: tuple[type, ...] = (np.complex128, np.complex64)) -> None:
+    """Compile (or load from numba's cache) every kernel for each state dtype, so the first job does not pay."""
+    for dtype in dtypes:
+        _warm(dtype)
+
+
+def _warm(dtype: type) -> None:
     eye2 = np.eye(2, dtype=np.complex128)
     for n in (6, 11, 15):
-        state = np.zeros(1 << n, dtype=np.complex128)
+        state: np.ndarray = np.zeros(1 << n, dtype=dtype)
         state[0] = 1.0
         apply_1q(state, 0, eye2)
         apply_1q(state, n - 1, eye2)

@@ -30,6 +30,9 @@ import numpy as np
 
 from xihe.circuit.circuit import Circuit
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
+from xihe.engines.branching import FusedNoisyBody, Step, Walker, draw_branches, mixture_only, paths_of
+from xihe.engines.fusion import fuse
+from xihe.engines.mps_kernels import SMALL_BOND, sample_chain, two_site
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower
 from xihe.engines.sampling import apply_readout, rows_to_counts
@@ -116,7 +119,20 @@ class MPS:
             self.centre -= 1
 
     def apply_1q(self, q: int, u: np.ndarray) -> None:
-        self.tensors[q] = np.einsum("ij,ajb->aib", u, self.tensors[q])
+        self.tensors[q] = np.matmul(u, self.tensors[q])  # u @ A[a] for each left index a: "ij,ajb->aib"
+
+    def _apply_pair(self, start: int, u: np.ndarray) -> None:
+        """A 4x4 matrix on neighbouring sites ``start, start + 1``: one compiled contraction, SVD and truncation."""
+        self._move_centre(start)
+        a, b, dropped, total = two_site(self.tensors[start], self.tensors[start + 1],
+                                        np.ascontiguousarray(u, dtype=np.complex128), self.cutoff,
+                                        self.max_bond_dimension)
+        self.tensors[start] = a
+        self.tensors[start + 1] = b
+        if dropped > 0.0:
+            self.truncation_error += dropped / total
+        self.max_bond_reached = max(self.max_bond_reached, a.shape[2])
+        self.centre = start + 1
 
     def _apply_contiguous(self, start: int, k: int, u: np.ndarray | BlockOp) -> None:
         """Apply ``u`` (first qubit = site ``start``) on sites ``start .. start + k - 1``.
@@ -124,6 +140,9 @@ class MPS:
         ``u`` is a matrix, or a function from the contracted block ``(chi_left, 2^k, chi_right)`` (which holds the
         whole norm: the centre is in it) to the new block.
         """
+        if k == 2 and isinstance(u, np.ndarray):
+            self._apply_pair(start, u)
+            return
         self._move_centre(start)
         theta: np.ndarray = self.tensors[start]
         for j in range(1, k):
@@ -163,6 +182,18 @@ class MPS:
         """Apply a ``2^k x 2^k`` matrix on ``qubits`` (``qubits[0]`` the most significant index bit)."""
         if len(qubits) == 1:
             self.apply_1q(qubits[0], u)
+            return
+        if len(qubits) == 2:
+            factors = product_factors(u)
+            if factors is not None:  # a product (a two-qubit Pauli error): two one-site updates, no SVD
+                self.apply_1q(qubits[0], factors[0])
+                self.apply_1q(qubits[1], factors[1])
+            elif qubits[1] == qubits[0] + 1:
+                self._apply_pair(qubits[0], u)
+            elif qubits[0] == qubits[1] + 1:  # the same gate with its qubits in site order
+                self._apply_pair(qubits[1], u.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4))
+            else:
+                self._apply_block(qubits, [u], lambda mats: mats[0])
             return
         self._apply_block(qubits, [u], lambda mats: mats[0])
 
@@ -205,6 +236,11 @@ class MPS:
         Sampling starts at the end of the chain nearer the centre (which moves there): from site 0 with every
         other site right-orthonormal, or from site ``n - 1`` (tensors mirrored) with every other left-orthonormal.
         """
+        if max(t.shape[2] for t in self.tensors) <= SMALL_BOND:  # compiled, in any gauge
+            offsets = np.cumsum([0] + [t.size for t in self.tensors])
+            flat = np.concatenate([t.reshape(-1) for t in self.tensors])
+            chis = np.array([1] + [t.shape[2] for t in self.tensors], dtype=np.int64)
+            return sample_chain(flat, offsets, chis, rng.random((shots, self.n)))
         if self.centre > (self.n - 1) / 2:
             self._move_centre(self.n - 1)
             chain = [t.transpose(2, 1, 0) for t in reversed(self.tensors)]
@@ -213,9 +249,9 @@ class MPS:
             self._move_centre(0)
             chain = self.tensors
             columns = list(range(self.n))
+        norm = float(np.vdot(chain[0], chain[0]).real)
         bits = np.zeros((shots, self.n), dtype=np.uint8)
         env = np.ones((shots, 1), dtype=np.complex128)
-        norm = float(np.vdot(chain[0], chain[0]).real)
         env /= math.sqrt(norm)
         for q, a in zip(columns, chain, strict=True):
             v0 = env @ a[:, 0, :]
@@ -236,6 +272,23 @@ class MPS:
         return out.reshape(-1)
 
 
+_PRODUCTS: dict[bytes, tuple[np.ndarray, np.ndarray] | None] = {}
+
+
+def product_factors(u: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(a, b)`` with ``u = a (x) b`` when the 4x4 ``u`` is a product of one-qubit matrices, else ``None`` (cached:
+    called for the few distinct error unitaries of a noise model)."""
+    key = u.tobytes()
+    if key not in _PRODUCTS:
+        m = u.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)  # rows (i, i'), columns (j, j')
+        uu, s, vh = np.linalg.svd(m)
+        factors = None
+        if s[1] <= 1e-12 * s[0]:
+            factors = (np.ascontiguousarray((uu[:, 0] * s[0]).reshape(2, 2)), np.ascontiguousarray(vh[0].reshape(2, 2)))
+        _PRODUCTS[key] = factors
+    return _PRODUCTS[key]
+
+
 def _check_program(prog: Program) -> None:
     if prog.is_dynamic:
         raise ExecutionError("the mps engine runs circuits whose measurements are all at the end (no mid-circuit "
@@ -252,6 +305,10 @@ def run_program(prog: Program, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENS
     """
     _check_program(prog)
     state = MPS(prog.num_qubits, max_bond_dimension, cutoff)
+    if not prog.has_channels:  # ideal: gates fused into two-qubit blocks, one SVD per block
+        for ins in fuse(prog.body, 2):
+            state.apply(ins.qubits, instruction_matrix(ins))
+        return state
     _advance(state, prog, 0, len(prog.body), rng, branches)
     return state
 
@@ -276,58 +333,52 @@ def _advance(state: MPS, prog: Program, start: int, stop: int, rng: np.random.Ge
             state.apply(ins.qubits, u)
 
 
-def _draw_branches(prog: Program, shots: int, rng: np.random.Generator) -> tuple[list[int], np.ndarray]:
-    """For each mixture channel of the body: its index and each shot's branch (-1: the identity)."""
-    where: list[int] = []
-    cols: list[np.ndarray] = []
-    for i, ins in enumerate(prog.body):
-        if ins.kind != "channel" or ins.channel is None or ins.channel.sampling_table is None:
-            continue
-        cumulative, unitaries = ins.channel.sampling_table
-        idx = np.minimum(np.searchsorted(cumulative, rng.random(shots) * cumulative[-1], side="right"),
-                         len(unitaries) - 1)
-        identity = np.array([u is None for u in unitaries])
-        where.append(i)
-        cols.append(np.where(identity[idx], -1, idx))
-    return where, (np.stack(cols, axis=1) if cols else np.zeros((shots, 0), dtype=np.int64))
-
-
 def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
                         max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF
                         ) -> tuple[np.ndarray, dict[str, float]]:
     """``shots x n`` bits from noisy trajectories, and stats (``trajectories``, worst bond and truncation).
 
     Branches of unitary-mixture channels (depolarizing, Pauli) do not depend on the state, so they are drawn for
-    all shots first and the shots that drew the same branches (most of them: the error-free ones) share one
-    trajectory. A program with other channels (damping, relaxation) runs one trajectory per shot.
+    all shots first and the shots are walked as a prefix tree over their errors (:mod:`xihe.engines.branching`),
+    with gates and channels fused into two-qubit steps (one SVD per step): shared prefixes and identical paths
+    (most shots: the error-free one) are computed once. A program with other channels (damping, relaxation) runs
+    one trajectory per shot.
     """
     _check_program(prog)
-    where, branch = _draw_branches(prog, shots, rng)
-    general = any(ins.kind == "channel" and ins.channel is not None and ins.channel.sampling_table is None
-                  for ins in prog.body)
-    if general:
-        groups, inverse = branch, np.arange(shots)
-    else:
-        groups, inverse = np.unique(branch, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+    stats = {"trajectories": 0.0, "bond_dimension": 1.0, "truncation_error": 0.0}
     bits = np.zeros((shots, prog.num_qubits), dtype=np.uint8)
-    stats = {"trajectories": float(groups.shape[0]), "bond_dimension": 1.0, "truncation_error": 0.0}
-    fixed_of = [{where[j]: int(b) for j, b in enumerate(groups[g]) if b >= 0} for g in range(groups.shape[0])]
-    # Trajectories agree up to their first error: the error-free prefix is computed once, in order of first error.
-    first = [len(prog.body) if general or not f else min(f) for f in fixed_of]
-    base = MPS(prog.num_qubits, max_bond_dimension, cutoff)
-    at = 0
-    for g in sorted(range(groups.shape[0]), key=lambda g: first[g]):
-        members = np.flatnonzero(inverse == g)
-        start = 0 if general else first[g]
-        if not general:
-            _advance(base, prog, at, start, None, None)
-            at = start
-        state = MPS(prog.num_qubits, max_bond_dimension, cutoff) if general else base.copy()
-        _advance(state, prog, start, len(prog.body), rng, fixed_of[g])
-        bits[members] = state.sample(members.size, rng)
+
+    def record(state: MPS, members: list[int] | np.ndarray) -> None:
+        bits[members] = state.sample(len(members), rng)
+        stats["trajectories"] += 1
         stats["bond_dimension"] = max(stats["bond_dimension"], state.max_bond_reached)
         stats["truncation_error"] = max(stats["truncation_error"], state.truncation_error)
+
+    if not mixture_only(prog):
+        where, branch = draw_branches(prog.body, shots, rng)
+        for shot in range(shots):
+            state = MPS(prog.num_qubits, max_bond_dimension, cutoff)
+            _advance(state, prog, 0, len(prog.body), rng, {where[j]: int(b) for j, b in enumerate(branch[shot])
+                                                           if b >= 0})
+            record(state, [shot])
+        return bits, stats
+    fused = FusedNoisyBody(prog.body, 2)
+    mats = [None if ins is None else instruction_matrix(ins) for ins in fused.steps]
+    where, branch = draw_branches(prog.body, shots, rng)
+
+    def advance(state: MPS, a: int, b: int) -> None:
+        for i in range(a, b):
+            m = mats[i]
+            if m is not None:
+                ins = fused.steps[i]
+                assert ins is not None
+                state.apply(ins.qubits, m)
+
+    def hit(state: MPS, step: Step) -> None:
+        state.apply(fused.qubits[step[0]], fused.error_unitary(step))
+
+    walker: Walker[MPS] = Walker(len(fused.steps), advance, MPS.copy, hit, record)
+    walker.walk(MPS(prog.num_qubits, max_bond_dimension, cutoff), paths_of(where, branch, fused.place))
     return bits, stats
 
 

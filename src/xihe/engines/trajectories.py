@@ -6,6 +6,13 @@ whose running sum passes ``r``, then renormalise. Channels that are mixtures of 
 have state-independent probabilities and are sampled directly. Measurements, resets and conditions are simulated
 per shot, and the shot's outcome is drawn from its final state.
 
+When every channel is a mixture of unitaries and the circuit is not dynamic, a chunk's shots do not run one by
+one: their branches are drawn up front and the shots are walked as a prefix tree over their errors, with the ideal
+gates fused around them (:mod:`xihe.engines.branching`); one final state serves every shot of a leaf.
+
+``precision="single"`` runs the state in complex64 (as Aer's ``precision="single"``); see
+:mod:`xihe.engines.statevector` for its tolerance.
+
 Shots are split into fixed chunks (:mod:`xihe.engines.chunks`) seeded from ``SeedSequence(seed).spawn``; chunks run
 in worker processes when there are enough of them, and counts never depend on how many processes ran them.
 """
@@ -22,18 +29,35 @@ import numpy as np
 
 from xihe.circuit.circuit import Circuit
 from xihe.engines import kernels
-from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
+from xihe.engines.base import (
+    check_memory,
+    check_shots,
+    metadata,
+    precision_dtype,
+    register_engine,
+    resolve_seed,
+)
+from xihe.engines.branching import FusedNoisyBody, Walker, draw_branches, mixture_only, paths_of
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.fusion import fuse
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower, set_flag
-from xihe.engines.sampling import apply_readout, marginal_probabilities, rows_to_counts, sample_indices
-from xihe.engines.statevector import apply_instr, positions, zero_state
+from xihe.engines.sampling import (
+    apply_readout,
+    marginal_probabilities,
+    rows_to_counts,
+    sample_indices,
+    terminal_rows,
+)
+from xihe.engines.statevector import DEFAULT_FUSION_QUBITS, apply_instr, positions, zero_state
 from xihe.errors import ExecutionError
 from xihe.results import Result
 
 # Below this width a trajectory is too cheap for worker processes to pay for their start-up.
 PROCESS_MIN_QUBITS = 12
+# The shared walk copies the state where paths part: at most this deep (errors per path), within this many bytes.
+SHARED_MAX_DEPTH = 16
+SHARED_WALK_BYTES = 256 << 20
 
 
 def _apply_channel(state: np.ndarray, n: int, ins: Instr, rng: np.random.Generator) -> None:
@@ -71,10 +95,10 @@ def _apply_matrix(state: np.ndarray, n: int, qubits: tuple[int, ...], m: np.ndar
 
 
 def run_shot(prog: Program, body: list[Instr], rng: np.random.Generator, row: np.ndarray,
-             measured: list[int]) -> None:
+             measured: list[int], dtype: type = np.complex128) -> None:
     """One trajectory: evolve, measure mid-circuit as drawn, then write the shot's terminal bits into ``row``."""
     n = prog.num_qubits
-    state = zero_state(n)
+    state = zero_state(n, dtype)
     clbits = 0
     for ins in body:
         if ins.condition is not None and not ins.condition.holds(clbits):
@@ -114,26 +138,64 @@ def run_shot(prog: Program, body: list[Instr], rng: np.random.Generator, row: np
             row[ins.clbit] = bit
 
 
+def shared_depth(num_qubits: int) -> int:
+    """How deep the shared walk may copy states (``depth + 2`` live double-precision states within
+    :data:`SHARED_WALK_BYTES`; the same depth in single precision, so its memory is exactly half)."""
+    state_bytes = 16 << num_qubits
+    return min(SHARED_MAX_DEPTH, max(2, SHARED_WALK_BYTES // state_bytes) - 2)
+
+
+def run_rows_shared(prog: Program, shots: int, rng: np.random.Generator, fusion_qubits: int = DEFAULT_FUSION_QUBITS,
+                    dtype: type = np.complex128) -> tuple[np.ndarray, int]:
+    """Rows of ``shots`` trajectories of a mixture-noise, non-dynamic program, walked as a prefix tree over their
+    drawn errors (:mod:`xihe.engines.branching`); also the number of distinct trajectories computed."""
+    n = prog.num_qubits
+    fused = FusedNoisyBody(prog.body, fusion_qubits)
+    where, branch = draw_branches(prog.body, shots, rng)
+    paths = paths_of(where, branch, fused.place)
+    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
+    rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
+
+    def finish(state: np.ndarray, members: list[int]) -> None:
+        if not measured:
+            return
+        block = np.zeros((len(members), prog.num_clbits), dtype=np.uint8)
+        probs = marginal_probabilities(kernels.probabilities(state), n, measured)
+        terminal_rows(sample_indices(probs, len(members), rng), measured, prog.terminal, block, rng)
+        rows[members] = block
+
+    walker: Walker[np.ndarray] = Walker(
+        len(fused.steps), lambda st, a, b: fused.advance(st, n, a, b), np.copy,
+        lambda st, step: fused.hit(st, n, step), finish, shared_depth(n))
+    walker.walk(zero_state(n, dtype), paths)
+    return rows, walker.runs
+
+
 def run_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, noise: NoiseModel | None,
-             fusion_qubits: int = 3) -> np.ndarray:
+             fusion_qubits: int = DEFAULT_FUSION_QUBITS, precision: str = "double") -> np.ndarray:
     """Classical rows of ``shots`` trajectories drawn with a generator seeded by ``seed_seq``."""
     prog = lower(circuit, noise)
+    dtype = precision_dtype(precision)
+    rng = np.random.default_rng(seed_seq)
+    if not prog.is_dynamic and mixture_only(prog):
+        return run_rows_shared(prog, shots, rng, fusion_qubits, dtype)[0]
     body = fuse(prog.body, fusion_qubits)
     measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
-    rng = np.random.default_rng(seed_seq)
     rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
     for s in range(shots):
-        run_shot(prog, body, rng, rows[s], measured)
+        run_shot(prog, body, rng, rows[s], measured, dtype)
     return rows
 
 
-def _run_chunk_rows(args: tuple[Circuit, int, np.random.SeedSequence, NoiseModel | None]) -> np.ndarray:
-    circuit, shots, seq, noise = args
-    return run_rows(circuit, shots, seq, noise)
+ChunkJob = tuple[Circuit, int, np.random.SeedSequence, NoiseModel | None, str]
 
 
-def _run_all(jobs: list[tuple[Circuit, int, np.random.SeedSequence, NoiseModel | None]], processes: int
-             ) -> list[np.ndarray]:
+def _run_chunk_rows(args: ChunkJob) -> np.ndarray:
+    circuit, shots, seq, noise, precision = args
+    return run_rows(circuit, shots, seq, noise, precision=precision)
+
+
+def _run_all(jobs: list[ChunkJob], processes: int) -> list[np.ndarray]:
     """Run the chunks, in worker processes when it pays; results are in chunk order either way."""
     if processes > 1 and len(jobs) > 1:
         try:
@@ -152,13 +214,18 @@ class TrajectoriesEngine:
     name = "trajectories"
 
     def __init__(self, chunk_shots: int = DEFAULT_CHUNK_SHOTS, processes: int | None = None,
-                 max_memory_bytes: int | None = None) -> None:
+                 max_memory_bytes: int | None = None, precision: str = "double") -> None:
         self.chunk_shots = chunk_shots
         self.processes = processes
         self.max_memory_bytes = max_memory_bytes
+        self.precision = precision
+        self.dtype = precision_dtype(precision)
 
     def estimate_memory(self, circuit: Circuit) -> int:
-        return (16 << circuit.num_qubits) * 4
+        """Four states (a shot, a Kraus candidate, probabilities), or the shared walk's live copies if more."""
+        n = circuit.num_qubits
+        state = np.dtype(self.dtype).itemsize << n
+        return state * max(4, shared_depth(n) + 2)
 
     def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
             memory: bool = False) -> Result:
@@ -171,11 +238,11 @@ class TrajectoriesEngine:
                      f"{circuit.num_qubits}-qubit trajectories")
         plan = plan_chunks(shots, self.chunk_shots)
         children = np.random.SeedSequence(seed).spawn(len(plan))
-        jobs = [(circuit, count, child, noise) for count, child in zip(plan, children, strict=True)]
+        jobs = [(circuit, count, child, noise, self.precision) for count, child in zip(plan, children, strict=True)]
         processes = self.processes if self.processes is not None else min(len(plan), os.cpu_count() or 1)
         parts = _run_all(jobs, processes if circuit.num_qubits >= PROCESS_MIN_QUBITS else 1)
         rows = np.concatenate(parts) if parts else np.zeros((0, circuit.num_clbits), dtype=np.uint8)
         counts, mem = rows_to_counts(rows, memory)
         return Result(counts=counts, shots=shots, memory=mem,
                       metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits,
-                                        chunks=len(plan), chunk_shots=self.chunk_shots))
+                                        chunks=len(plan), chunk_shots=self.chunk_shots, precision=self.precision))

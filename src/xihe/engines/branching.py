@@ -1,0 +1,214 @@
+"""Noisy trajectories that share their work: branches drawn up front, shots walked as a prefix tree.
+
+When every channel of a program is a mixture of unitaries (depolarizing, Pauli, coherent errors), which branch a
+trajectory takes at a channel does not depend on its state. So all shots' branches are drawn first
+(:func:`draw_branches`, one vector of uniforms per channel), and each shot becomes a *path*: the few places
+where it took a non-identity branch. Shots are then walked as a tree over their paths (:func:`walk`): the state
+is advanced once through the part all shots of a subtree share, copied where their paths part, and each leaf
+samples all its shots from one final state. The error-free prefix (and every shared longer prefix) is computed
+once instead of once per shot; identical paths (most shots at low noise share the empty one) cost one run.
+
+The walk is generic over the state (a statevector here; a matrix product state in :mod:`xihe.engines.mps`), and
+the caller says how to advance, copy, apply a branch and finish. Live copies are bounded by ``max_depth``: past
+that depth each remaining path runs on its own copy, so memory stays at ``max_depth + 2`` states.
+
+For the statevector, :class:`FusedNoisyBody` also keeps the ideal gates fused (:mod:`xihe.engines.fusion`): the
+channels are fused along with the gates into blocks of at most ``max_qubits`` qubits, the ideal block is applied
+as one kernel pass, and a branch ``P`` drawn inside a block whose remaining gates are ``R`` is applied after the
+block as ``R P R^dagger`` (cached), which is exact. Without this, every channel closes the fusion blocks on its
+qubits and a noisy circuit runs gate by gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from xihe.engines import kernels
+from xihe.engines.fusion import _apply_on, _Block, _block_instr, _group
+from xihe.engines.program import Instr, Program
+from xihe.engines.statevector import apply_instr, positions
+
+S = TypeVar("S")
+# One entry of a path: (position, order at that position, branch); sorted, a path is the shot's error record.
+Step = tuple[int, int, int]
+
+
+def mixture_only(prog: Program) -> bool:
+    """True when every channel of the body is a mixture of unitaries (branches independent of the state)."""
+    return all(ins.channel is not None and ins.channel.sampling_table is not None
+               for ins in prog.body if ins.kind == "channel")
+
+
+def draw_branches(body: Sequence[Instr], shots: int, rng: np.random.Generator) -> tuple[list[int], np.ndarray]:
+    """For each mixture channel of ``body``: its index and each shot's branch (-1: the identity)."""
+    where: list[int] = []
+    cols: list[np.ndarray] = []
+    for i, ins in enumerate(body):
+        if ins.kind != "channel" or ins.channel is None or ins.channel.sampling_table is None:
+            continue
+        cumulative, unitaries = ins.channel.sampling_table
+        idx = np.minimum(np.searchsorted(cumulative, rng.random(shots) * cumulative[-1], side="right"),
+                         len(unitaries) - 1)
+        identity = np.array([u is None for u in unitaries])
+        where.append(i)
+        cols.append(np.where(identity[idx], -1, idx))
+    return where, (np.stack(cols, axis=1) if cols else np.zeros((shots, 0), dtype=np.int64))
+
+
+def paths_of(where: list[int], branch: np.ndarray, place: Callable[[int], tuple[int, int]]) -> list[tuple[Step, ...]]:
+    """Each shot's path: ``(position, order, branch)`` of its non-identity draws, ``place(body index)`` giving the
+    position and order, sorted."""
+    places = [place(i) for i in where]
+    out: list[tuple[Step, ...]] = []
+    for row in branch:
+        hits = np.flatnonzero(row >= 0)
+        out.append(tuple(sorted((*places[j], int(row[j])) for j in hits)))
+    return out
+
+
+class Walker(Generic[S]):
+    """How a state is advanced, copied, hit by a branch and finished; :meth:`walk` runs shots' paths as a tree.
+
+    ``advance(state, a, b)`` applies positions ``a .. b - 1``; ``hit(state, step)`` applies one path entry after
+    its position; ``finish(state, shots)`` samples the given shots from a state advanced to the end.
+    """
+
+    def __init__(self, end: int, advance: Callable[[S, int, int], None], copy: Callable[[S], S],
+                 hit: Callable[[S, Step], None], finish: Callable[[S, list[int]], None], max_depth: int = 32
+                 ) -> None:
+        self.end = end
+        self.advance = advance
+        self.copy = copy
+        self.hit = hit
+        self.finish = finish
+        self.max_depth = max(0, int(max_depth))
+        self.runs = 0  # leaves reached: distinct final states computed
+
+    def walk(self, state: S, paths: Sequence[tuple[Step, ...]]) -> None:
+        """Run every shot (index into ``paths``) from ``state`` (at position 0), which the walk consumes."""
+        self._visit(state, 0, list(range(len(paths))), 0, paths)
+
+    def _visit(self, state: S, at: int, members: list[int], depth: int, paths: Sequence[tuple[Step, ...]]) -> None:
+        if depth >= self.max_depth:
+            self._linear(state, at, members, depth, paths)
+            return
+        done = [s for s in members if len(paths[s]) == depth]
+        groups: dict[Step, list[int]] = {}
+        for s in members:
+            if len(paths[s]) > depth:
+                groups.setdefault(paths[s][depth], []).append(s)
+        order = sorted(groups)
+        for i, step in enumerate(order):
+            if step[0] + 1 > at:
+                self.advance(state, at, step[0] + 1)
+                at = step[0] + 1
+            last = i == len(order) - 1 and not done
+            child = state if last else self.copy(state)
+            self.hit(child, step)
+            self._visit(child, at, groups[step], depth + 1, paths)
+        if done:
+            self.advance(state, at, self.end)
+            self.runs += 1
+            self.finish(state, done)
+
+    def _linear(self, state: S, at: int, members: list[int], depth: int, paths: Sequence[tuple[Step, ...]]) -> None:
+        """Below ``max_depth``: one copy per distinct remaining path, run start to end."""
+        groups: dict[tuple[Step, ...], list[int]] = {}
+        for s in members:
+            groups.setdefault(paths[s][depth:], []).append(s)
+        order = sorted(groups)
+        for i, rest in enumerate(order):
+            child = state if i == len(order) - 1 else self.copy(state)
+            pos = at
+            for step in rest:
+                if step[0] + 1 > pos:
+                    self.advance(child, pos, step[0] + 1)
+                    pos = step[0] + 1
+                self.hit(child, step)
+            self.advance(child, pos, self.end)
+            self.runs += 1
+            self.finish(child, groups[rest])
+
+
+class FusedNoisyBody:
+    """A mixture-noise program body as fused steps: each step an ideal block plus where its channels sit.
+
+    ``steps[i]`` is the ideal instruction of step ``i`` (``None`` when the step holds channels only);
+    :meth:`place` maps a channel's body index to ``(step, order in the step)``; :meth:`hit` applies a drawn branch
+    after its step as the conjugated unitary ``R U R^dagger`` (``R``: the step's gates after the channel).
+    """
+
+    def __init__(self, body: Sequence[Instr], max_qubits: int) -> None:
+        def fusable(ins: Instr) -> bool:
+            return ins.kind in ("unitary", "diagonal") or (
+                ins.kind == "channel" and ins.channel is not None and ins.channel.sampling_table is not None)
+
+        index = {id(ins): i for i, ins in enumerate(body)}
+        self.steps: list[Instr | None] = []
+        self.qubits: list[tuple[int, ...]] = []
+        self._channels: dict[int, tuple[int, int]] = {}  # body index -> (step, order)
+        self._blocks: list[_Block | None] = []
+        self._cache: dict[tuple[int, int, int], np.ndarray] = {}
+        for item in _group(list(body), max_qubits, fusable):
+            s = len(self.steps)
+            if isinstance(item, _Block):
+                gates = [ins for ins in item.instrs if ins.kind != "channel"]
+                self.steps.append(_block_instr(_Block(item.qubits, gates)) if gates else None)
+                self.qubits.append(tuple(sorted(item.qubits)))
+                self._blocks.append(item)
+                for j, ins in enumerate(item.instrs):
+                    if ins.kind == "channel":
+                        self._channels[index[id(ins)]] = (s, j)
+            elif item.kind == "channel":
+                self.steps.append(None)
+                self.qubits.append(item.qubits)
+                self._blocks.append(_Block(list(item.qubits), [item]))
+                self._channels[index[id(item)]] = (s, 0)
+            else:
+                self.steps.append(item)
+                self.qubits.append(item.qubits)
+                self._blocks.append(None)
+        self._body = body
+
+    def place(self, body_index: int) -> tuple[int, int]:
+        return self._channels[body_index]
+
+    def advance(self, state: np.ndarray, num_qubits: int, a: int, b: int) -> None:
+        for ins in self.steps[a:b]:
+            if ins is not None:
+                apply_instr(state, num_qubits, ins)
+
+    def error_unitary(self, step: Step) -> np.ndarray:
+        """``R U R^dagger`` on the step's qubits for branch ``step[2]`` of the channel at ``step[:2]``."""
+        key = step
+        if key not in self._cache:
+            s, j, b = step
+            block = self._blocks[s]
+            assert block is not None
+            qubits = sorted(block.qubits)
+            where = {q: i for i, q in enumerate(qubits)}
+            k = len(qubits)
+            ch = block.instrs[j]
+            assert ch.channel is not None and ch.channel.sampling_table is not None
+            u = ch.channel.sampling_table[1][b]
+            assert u is not None
+            r = np.eye(1 << k, dtype=np.complex128)
+            for ins in block.instrs[j + 1:]:
+                if ins.kind != "channel":
+                    assert ins.matrix is not None
+                    gate = np.diag(ins.matrix) if ins.kind == "diagonal" else ins.matrix
+                    r = _apply_on(r, gate, [where[q] for q in ins.qubits], k)
+            m = _apply_on(np.ascontiguousarray(r.conj().T), u, [where[q] for q in ch.qubits], k)
+            self._cache[key] = np.ascontiguousarray(r @ m)
+        return self._cache[key]
+
+    def hit(self, state: np.ndarray, num_qubits: int, step: Step) -> None:
+        u = self.error_unitary(step)
+        qubits = self.qubits[step[0]]
+        if len(qubits) == 1:
+            kernels.apply_1q(state, num_qubits - 1 - qubits[0], u)
+        else:
+            kernels.apply_dense(state, positions(qubits, num_qubits), u)
