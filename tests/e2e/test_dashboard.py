@@ -432,3 +432,80 @@ def test_the_composer_builds_a_bell_circuit_by_clicks_and_submits_it(demo: Page,
     expect(demo.locator("#job-status")).to_have_attribute("data-status", "DONE", timeout=60_000)
     keys = sorted(demo.locator("#histogram svg g.bar").evaluate_all("bars => bars.map(b => b.dataset.key)"))
     assert keys == ["00", "11"]
+
+
+def test_new_jobs_appear_live_and_several_can_be_cancelled_at_once(demo: Page, server: Server) -> None:
+    demo.goto(f"{server.url}/jobs")
+    demo.evaluate("window.sameDocument = true")
+    with server.client() as api:  # a long job holds line10; the next three wait behind it
+        ids = [api.post("/jobs", json={"circuits": [SLOW_LINE10] * 40, "backend": "line10", "shots": 100,
+                                       "name": f"live {i}"}).json()["id"] for i in range(4)]
+    for job_id in ids:
+        expect(demo.locator(f"#jobs tr[data-job='{job_id}']")).to_have_count(1)  # no reload: the long poll
+    assert demo.evaluate("window.sameDocument") is True
+    newest = demo.locator("#jobs tbody tr").first.get_attribute("data-job")
+    assert newest == ids[-1]
+    for job_id in ids[1:]:
+        demo.check(f"#jobs tr[data-job='{job_id}'] .pick-job")
+    expect(demo.locator("#selected-count")).to_have_text("3 selected")
+    questions: list[str] = []
+    demo.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    demo.click("#cancel-selected")
+    expect(demo.locator("#cancel-notice")).to_have_text("Cancelled 3 jobs.")
+    assert questions == ["Cancel 3 selected jobs? This cannot be undone."]
+    with server.client() as api:
+        states = [api.get(f"/jobs/{job_id}").json()["status"] for job_id in ids]
+        assert states[1:] == ["CANCELLED"] * 3 and states[0] in ("QUEUED", "RUNNING")
+        api.post(f"/jobs/{ids[0]}/cancel")
+
+
+def test_search_sort_and_page_size_from_the_form(demo: Page, server: Server) -> None:
+    demo.goto(f"{server.url}/jobs")
+    demo.fill("#filter-q", "live 2")
+    demo.select_option("#filter-per-page", "10")
+    demo.click("#filters button[type=submit]")
+    expect(demo.locator("#jobs tbody tr")).to_have_count(1)
+    expect(demo.locator("#jobs tbody tr td").nth(2)).to_have_text("live 2")
+    assert "per_page=10" in demo.url
+
+
+def test_a_tap_on_a_qubit_opens_its_panel_with_history(browser: Any, server: Server) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    assert server.password
+    log_in(page, server.url, "demo", server.password)
+    page.goto(f"{server.url}/backends/line10")
+    page.locator("#topology g.qubit[data-qubit='3']").tap()
+    expect(page.locator("#panel-title")).to_contain_text("(#3)")
+    expect(page.locator("#panel-body figure svg.history").first).to_be_visible()
+    expect(page.locator("#topology g.qubit.selected")).to_have_attribute("data-qubit", "3")
+    page.select_option("#panel-qubit", "4")  # the keyboard's way
+    expect(page.locator("#panel-title")).to_contain_text("(#4)")
+    # a horizontal line has no height, so Playwright calls it invisible: tap the screen at its middle instead
+    middle = page.locator("#topology line.coupler.working[data-pair='4-5']").evaluate(
+        "line => { const r = line.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }")
+    page.touchscreen.tap(middle[0], middle[1])
+    expect(page.locator("#panel-title")).to_contain_text("Coupler")
+    page.select_option("#metric", "t2")
+    expect(page.locator("#topology .legend")).to_contain_text("T2 echo")
+    context.close()
+
+
+def test_results_export_png_and_csv_and_switch_to_log(demo: Page, server: Server) -> None:
+    with server.client() as api:
+        job_id = api.post("/jobs", json={"qasm": BELL, "backend": "line10", "shots": 500}).json()["id"]
+        api.get(f"/jobs/{job_id}", params={"wait": 60})
+    demo.goto(f"{server.url}/jobs/{job_id}")
+    expect(demo.locator("#histogram svg g.ideal")).not_to_have_count(0)  # a twin: the ideal overlay
+    with demo.expect_download() as png:
+        demo.click("button.png")
+    assert png.value.suggested_filename == f"xihe-{job_id}-0.png"
+    head = Path(png.value.path()).read_bytes()[:8]
+    assert head == b"\x89PNG\r\n\x1a\n"
+    with demo.expect_download() as table:
+        demo.click("a.csv")
+    assert Path(table.value.path()).read_text().startswith("outcome,count,probability,ideal_probability\n")
+    demo.select_option("#view-scale", "log")
+    demo.click("#view-options button[type=submit]")
+    expect(demo.locator("#histogram svg")).to_have_attribute("data-scale", "log")
