@@ -19,6 +19,7 @@ from xihe.engines import NoiseModel, choose_engine, simulate
 from xihe.engines.channels import amplitude_damping, depolarizing, thermal_relaxation
 from xihe.engines.mps import (
     bond_dimension_bound,
+    bond_dimension_refusal,
     check_bond_dimension,
     estimate_bond_dimension,
     estimate_memory,
@@ -224,3 +225,14 @@ def test_auto_picks_mps_for_a_wide_noisy_ghz() -> None:
     # P(no gate error flips a bit and no readout flip) is about 0.4: the two GHZ outcomes stand far above the rest.
     assert ghz > 200
     assert max(v for k, v in res.counts.items() if k not in ("0" * 40, "1" * 40)) < 20
+
+
+def test_bond_dimension_refusal_names_the_bound_and_the_cap() -> None:
+    entangled = Circuit(30, 30)
+    for q in range(30):
+        entangled.h(q).t(q)
+    for q in range(15):
+        entangled.cx(q, 29 - q)
+    refusal = bond_dimension_refusal(entangled)
+    assert refusal is not None and "bond dimension of up to 32768" in refusal and "cap of 256" in refusal
+    assert bond_dimension_refusal(ghz_t(60)) is None

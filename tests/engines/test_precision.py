@@ -110,3 +110,17 @@ def test_single_precision_trajectories_with_non_unitary_channels() -> None:
     res = simulate(qc, shots=4000, seed=9, noise=nm, engine="trajectories",
                    engine_options={"precision": "single", "processes": 1})
     assert chi2_pvalue(res.counts, exact) > 1e-6
+
+
+def test_simulate_front_door_takes_precision() -> None:
+    qc = _qv_like(8, 4, 7)
+    single = simulate(qc, shots=2000, seed=3, precision="single")
+    assert single.metadata["engine"] == "statevector" and single.metadata["precision"] == "single"
+    nm = NoiseModel()
+    nm.add_gate_error(depolarizing(0.01, 1), "*")
+    noisy = simulate(qc, shots=100, seed=3, noise=nm, precision="single")  # auto: the density matrix, in double
+    assert noisy.metadata["engine"] == "density_matrix" and noisy.metadata["precision"] == "double"
+    with pytest.raises(ExecutionError, match="statevector and trajectories"):
+        simulate(qc, shots=100, noise=nm, engine="density_matrix", precision="single")
+    with pytest.raises(ExecutionError, match="precision"):
+        simulate(qc, shots=100, precision="quad")

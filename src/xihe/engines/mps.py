@@ -436,14 +436,22 @@ def estimate_memory(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND
     return 2 * tensors + 16 * 8 * peak * peak * 4
 
 
+def bond_dimension_refusal(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION) -> str | None:
+    """Why the mps engine cannot run ``circuit`` exactly within the cap (its bond bound is above it), or ``None``."""
+    chi = estimate_bond_dimension(circuit)
+    if chi <= max_bond_dimension:
+        return None
+    return (f"the mps engine would need a bond dimension of up to {chi} for this {circuit.num_qubits}-qubit "
+            f"circuit, more than the cap of {max_bond_dimension}: it is too entangled to simulate exactly as a "
+            "matrix product state")
+
+
 def check_bond_dimension(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION) -> int:
     """The bound of :func:`estimate_bond_dimension`; raise :class:`ResourceError` when it exceeds the cap."""
-    chi = estimate_bond_dimension(circuit)
-    if chi > max_bond_dimension:
-        raise ResourceError(f"the mps engine would need a bond dimension of up to {chi} for this "
-                            f"{circuit.num_qubits}-qubit circuit, more than the cap of {max_bond_dimension}: "
-                            "it is too entangled to simulate exactly as a matrix product state")
-    return chi
+    refusal = bond_dimension_refusal(circuit, max_bond_dimension)
+    if refusal is not None:
+        raise ResourceError(refusal)
+    return estimate_bond_dimension(circuit)
 
 
 @register_engine

@@ -6,6 +6,10 @@ at most Pauli noise) too wide for those -> ``stabilizer``; an ideal circuit whos
 whose bond dimension bound (:func:`xihe.engines.mps.estimate_bond_dimension`) is within the MPS cap -> ``mps``
 (noisy ones likewise when the trajectories' statevector does not fit: ``mps`` then samples trajectories).
 
+``precision="single"`` runs the statevector and trajectories engines in complex64 (half the memory, so ``auto``
+keeps them for one more qubit); the other engines run in double precision, and every result's metadata says
+which precision ran. Naming another engine with ``precision="single"`` is refused.
+
 >>> from xihe.circuit import Circuit
 >>> qc = Circuit(2, 2)
 >>> _ = qc.h(0).cx(0, 1).measure([0, 1], [0, 1])
@@ -18,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from xihe.engines.base import check_memory, default_memory_limit, get_engine
+from xihe.engines.base import (
+    SINGLE_PRECISION_ENGINES,
+    check_memory,
+    default_memory_limit,
+    get_engine,
+    precision_dtype,
+)
 from xihe.engines.mps import DEFAULT_MAX_BOND_DIMENSION, estimate_bond_dimension
 from xihe.engines.observables import estimate
 from xihe.errors import ExecutionError
@@ -37,13 +47,14 @@ def _has_gate_noise(noise: NoiseModel | None) -> bool:
     return noise is not None and noise.has_quantum_noise()
 
 
-def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_bytes: int | None = None) -> str:
-    """The engine ``engine="auto"`` runs ``circuit`` on."""
+def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_bytes: int | None = None,
+                  precision: str = "double") -> str:
+    """The engine ``engine="auto"`` runs ``circuit`` on (``precision`` prices the statevector and trajectories)."""
     from xihe.engines.clifford import is_clifford
 
     limit = default_memory_limit() if max_memory_bytes is None else max_memory_bytes
     if not _has_gate_noise(noise):
-        fits = get_engine("statevector").estimate_memory(circuit) <= limit
+        fits = get_engine("statevector", precision=precision).estimate_memory(circuit) <= limit
         if not fits and is_clifford(circuit):
             return "stabilizer"
         if not fits and estimate_bond_dimension(circuit) <= DEFAULT_MAX_BOND_DIMENSION:
@@ -52,7 +63,7 @@ def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_
     assert noise is not None
     if circuit.num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
         return "density_matrix"
-    fits = get_engine("trajectories").estimate_memory(circuit) <= limit
+    fits = get_engine("trajectories", precision=precision).estimate_memory(circuit) <= limit
     if not fits and noise.is_pauli() and is_clifford(circuit):
         return "stabilizer"
     if not fits and estimate_bond_dimension(circuit) <= DEFAULT_MAX_BOND_DIMENSION:
@@ -62,21 +73,30 @@ def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_
 
 def simulate(circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
              engine: str = "auto", memory: bool = False, max_memory_bytes: int | None = None,
-             engine_options: Mapping[str, Any] | None = None) -> Result:
+             engine_options: Mapping[str, Any] | None = None, precision: str = "double") -> Result:
     """Run ``circuit`` for ``shots`` shots on an engine and return its :class:`~xihe.results.Result`.
 
     ``shots=0`` returns the final statevector and exact probabilities (statevector engine), or exact
     probabilities (density matrix engine). Raises :class:`~xihe.errors.ResourceError` when the engine's memory
     estimate exceeds ``max_memory_bytes`` (default: half of this machine's RAM). ``engine_options`` go to the
-    engine's constructor (e.g. ``{"max_bond_dimension": 64}`` for ``mps``).
+    engine's constructor (e.g. ``{"max_bond_dimension": 64}`` for ``mps``). ``precision``: ``"double"`` or
+    ``"single"`` (statevector and trajectories; see the module docstring).
     """
-    name = choose_engine(circuit, noise, max_memory_bytes) if engine == "auto" else engine
+    precision_dtype(precision)
+    name = choose_engine(circuit, noise, max_memory_bytes, precision) if engine == "auto" else engine
     if shots == 0 and name not in ("statevector", "density_matrix"):
         raise ExecutionError(f"shots=0 (exact results) needs the statevector or density_matrix engine, not {name}")
-    eng = get_engine(name, **(engine_options or {}))
+    options = dict(engine_options or {})
+    if name in SINGLE_PRECISION_ENGINES:
+        options.setdefault("precision", precision)
+    elif precision != "double" and engine != "auto":
+        raise ExecutionError(f"precision='{precision}' is offered by the {' and '.join(SINGLE_PRECISION_ENGINES)} "
+                             f"engines, not {name}")
+    eng = get_engine(name, **options)
     check_memory(name, eng.estimate_memory(circuit), max_memory_bytes, f"a {circuit.num_qubits}-qubit circuit")
     if max_memory_bytes is not None and hasattr(eng, "max_memory_bytes"):
         eng.max_memory_bytes = max_memory_bytes
     result = eng.run(circuit, shots, seed=seed, noise=noise, memory=memory)
     result.metadata.setdefault("engine_requested", engine)
+    result.metadata.setdefault("precision", options.get("precision", "double"))
     return result
