@@ -294,10 +294,9 @@ def folded_items(device: Device, item: executor.WorkItem, factors: Sequence[int]
             for folded, seed in zip(folds, seeds, strict=True)]
 
 
-def readout_errors(device: Device, record: Mapping[str, Any]) -> list[list[float]]:
-    """Per measured bit of the estimator's register, ``[p(1|0), p(0|1)]`` of the physical qubit it measured
-    (from the circuit as it ran, whose qubits are the device's)."""
-    ran = qasm.loads(str(record["compiled_qasm"]))
+def readout_errors(device: Device, ran: Circuit) -> list[list[float]]:
+    """Per measured bit of the estimator's register, ``[p(1|0), p(0|1)]`` of the physical qubit it measured in
+    ``ran`` (the circuit as it ran, whose qubits are the device's), from ``device``'s calibration."""
     errors = device.target.readout_error
     per_bit: dict[int, list[float]] = {}
     for op in ran.operations:
@@ -307,6 +306,40 @@ def readout_errors(device: Device, record: Mapping[str, Any]) -> list[list[float
     return [per_bit.get(bit, [0.0, 0.0]) for bit in range(ran.num_clbits)]
 
 
+@dataclass(frozen=True)
+class SampledRun:
+    """One measured circuit to run: the item (and noise factor position) whose record it gives, and whether its
+    record needs the readout errors of the qubits it measured."""
+
+    item: int
+    factor: int
+    work: executor.WorkItem
+    readout: bool
+
+
+def plan_runs(device: Device, payload: Mapping[str, Any], should_stop: Callable[[], bool]
+              ) -> tuple[list[list[dict[str, Any] | None]], list[SampledRun]]:
+    """The job's record slots (per item, per noise factor) with the exact records filled in, and the measured
+    circuits still to run, in record order (ZNE items compiled and folded here). Shared by the worker
+    (:func:`run_job`) and the agents' claim (:mod:`xihe.service.cluster.agents`)."""
+    items = estimate_items(payload)
+    owners = _item_pubs(payload["estimate"]["pubs"])
+    slots: list[list[dict[str, Any] | None]] = [[None] * _records_per_item(pub) for pub in owners]
+    runs: list[SampledRun] = []
+    for item, pub in zip(items, owners, strict=True):
+        if should_stop():
+            raise executor.Stopped()
+        readout = bool(pub.get("readout"))
+        if pub["exact"]:
+            slots[item.index][0] = _exact_record(device, item, pub)
+        elif pub.get("noise_factors"):
+            runs.extend(SampledRun(item.index, k, folded, readout) for k, folded
+                        in enumerate(folded_items(device, item, pub["noise_factors"])))
+        else:
+            runs.append(SampledRun(item.index, 0, item, readout))
+    return slots, runs
+
+
 RunItems = Callable[[Any, list[executor.WorkItem], Callable[[], bool]], list[dict[str, Any]]]
 
 
@@ -314,27 +347,14 @@ def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[]
             run_items: RunItems = executor.run_items) -> list[dict[str, Any]]:
     """Run an estimation job's items: sampled items (folded per noise factor with ZNE) through ``run_items`` (the
     worker's, Ray's fan-out included), exact ones from the final state. Records in item order (then factor)."""
-    items = estimate_items(payload)
-    owners = _item_pubs(payload["estimate"]["pubs"])
-    slots: list[list[dict[str, Any] | None]] = [[None] * _records_per_item(pub) for pub in owners]
-    sampled: list[tuple[int, int, executor.WorkItem]] = []  # (item, factor position, what runs)
-    for item, pub in zip(items, owners, strict=True):
-        if should_stop():
-            raise executor.Stopped()
-        if pub["exact"]:
-            slots[item.index][0] = _exact_record(device, item, pub)
-        elif pub.get("noise_factors"):
-            sampled.extend((item.index, k, folded) for k, folded
-                           in enumerate(folded_items(device, item, pub["noise_factors"])))
-        else:
-            sampled.append((item.index, 0, item))
-    if sampled:
-        runnable = [replace(work, index=n) for n, (_, _, work) in enumerate(sampled)]
-        for (index, k, _), record in zip(sampled, run_items(device, runnable, should_stop), strict=True):
-            if owners[index].get("readout"):
-                record = {**record, "metadata": {**record["metadata"],
-                                                 "readout_errors": readout_errors(device, record)}}
-            slots[index][k] = record
+    slots, runs = plan_runs(device, payload, should_stop)
+    if runs:
+        runnable = [replace(run.work, index=n) for n, run in enumerate(runs)]
+        for run, record in zip(runs, run_items(device, runnable, should_stop), strict=True):
+            if run.readout:
+                errors = readout_errors(device, qasm.loads(str(record["compiled_qasm"])))
+                record = {**record, "metadata": {**record["metadata"], "readout_errors": errors}}
+            slots[run.item][run.factor] = record
     return [record for row in slots for record in row if record is not None]
 
 

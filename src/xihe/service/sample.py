@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from xihe.circuit import Circuit
@@ -122,6 +123,18 @@ def register_values(memory: Sequence[str], registers: Sequence[Sequence[Any]]) -
     return out
 
 
+def shots_from_counts(counts: Mapping[str, int], seed: int) -> list[str]:
+    """One key per shot, in a seeded random order: the shots of a record that holds counts only (an agent's
+    driver reports counts), so the order carries no information and the distribution is exactly the counts'.
+
+    >>> sorted(shots_from_counts({"01": 2, "11": 1}, 7))
+    ['01', '01', '11']
+    """
+    keys = [key for key, n in sorted(counts.items()) for _ in range(int(n))]
+    order = np.random.default_rng(seed).permutation(len(keys))
+    return [keys[i] for i in order]
+
+
 def pub_samples(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubSamplesPublic]:
     """Per PUB, per register, per binding, the shots' values, from the job's stored item records."""
     out: list[PubSamplesPublic] = []
@@ -129,15 +142,18 @@ def pub_samples(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
     for pub in payload["sample"]["pubs"]:
         registers = pub["registers"]
         per_register: list[list[list[str]]] = [[] for _ in registers]
+        from_counts = False
         for _binding in pub["bindings"]:
-            memory = records[position]["memory"]
-            if memory is None:
-                raise ValueError(f"item {position} of a sampling job stored no per-shot memory")
+            record = records[position]
+            memory = record["memory"]
+            if memory is None:  # a device agent's driver reports counts only
+                memory = shots_from_counts(record["counts"], int(record["metadata"].get("seed", 0)))
+                from_counts = True
             for column, values in zip(per_register, register_values([m.replace(" ", "") for m in memory],
                                                                      registers), strict=True):
                 column.append(values)
             position += 1
-        out.append(PubSamplesPublic(shots=int(pub["shots"]), registers=[
+        out.append(PubSamplesPublic(shots=int(pub["shots"]), shots_from_counts=from_counts, registers=[
             RegisterSamples(name=str(name), num_bits=int(size), samples=samples)
             for (name, size), samples in zip(registers, per_register, strict=True)]))
     return out

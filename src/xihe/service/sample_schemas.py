@@ -59,6 +59,8 @@ class RegisterSamples(BaseModel):
 class PubSamplesPublic(BaseModel):
     shots: int
     registers: list[RegisterSamples]
+    shots_from_counts: bool = Field(default=False, description="The device (a remote agent's driver) reported "
+                                    "counts only: the shots are those counts in a seeded random order.")
 
 
 class SamplePublic(BaseModel):

@@ -18,6 +18,7 @@ only them, and only for their own device.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from xihe import qasm
 from xihe.devices import Device
 from xihe.errors import XiheError
 from xihe.qasm import ParseLimits
-from xihe.service import executor
+from xihe.service import estimate, executor, sample
 from xihe.service.agent.client import AgentJob
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
@@ -103,19 +104,33 @@ class CalibratedDevices:
 def compile_plan(device: Device, payload: dict[str, Any], shots: int, limits: ParseLimits | None = None,
                  ) -> list[dict[str, Any]]:
     """Each item of the job planned for ``device`` (:func:`xihe.service.executor.plan_item`, the worker's own
-    planning): native QASM, layouts, shots, seed, calibration id."""
+    planning): native QASM, layouts, shots, seed, calibration id. Primitive jobs hand out their measured circuits
+    (an estimate job's groups, folded per noise factor for ZNE, with the readout errors mitigation needs; a sample
+    job's bindings) in the order of the records the worker would store."""
     if "suite" in payload:  # a characterization job (xihe.service.characterization) has no circuits to hand out
         raise XiheError("characterization suites run in the service's own workers, not through a remote agent")
-    plan = []
-    for item in executor.work_items(payload, shots, limits=limits):
-        planned = executor.plan_item(device, item).circuits[0]
-        compiled = planned.compiled
-        plan.append({"index": item.index, "qasm": qasm.dumps(planned.native), "shots": item.shots,
-                     "seed": item.seed, "num_clbits": int(planned.native.num_clbits),
-                     "initial_layout": list(compiled.initial_layout) if compiled is not None else None,
-                     "final_layout": list(compiled.final_layout) if compiled is not None else None,
-                     "calibration_id": str(device.calibration.id)})
-    return plan
+    if "estimate" in payload:
+        slots, runs = estimate.plan_runs(device, payload, lambda: False)
+        if any(record is not None for row in slots for record in row):
+            raise XiheError("exact values (precision 0) are computed by the service's own workers from the final "
+                            "state, not by a remote agent; give a precision > 0")
+        return [_plan_entry(device, replace(run.work, index=n), readout=run.readout) for n, run in enumerate(runs)]
+    items = sample.sample_items(payload) if "sample" in payload else executor.work_items(payload, shots,
+                                                                                         limits=limits)
+    return [_plan_entry(device, item) for item in items]
+
+
+def _plan_entry(device: Device, item: executor.WorkItem, readout: bool = False) -> dict[str, Any]:
+    planned = executor.plan_item(device, item).circuits[0]
+    compiled = planned.compiled
+    entry = {"index": item.index, "qasm": qasm.dumps(planned.native), "shots": item.shots,
+             "seed": item.seed, "num_clbits": int(planned.native.num_clbits),
+             "initial_layout": list(compiled.initial_layout) if compiled is not None else None,
+             "final_layout": list(compiled.final_layout) if compiled is not None else None,
+             "calibration_id": str(device.calibration.id)}
+    if readout:  # the calibration the job is compiled under is the one its readout is mitigated with
+        entry["metadata"] = {"readout_errors": estimate.readout_errors(device, planned.native)}
+    return entry
 
 
 def _held(session: Session, job_id: str, lease: str, device: str) -> Job | None:
@@ -198,7 +213,8 @@ def result_record(entry: dict[str, Any], counts: dict[str, int], memory: list[st
         "calibration_id": entry.get("calibration_id"),
         "versions": {"xihe": __version__, "compiler": __version__, "engine": f"agent:{driver}"},
         "bit_order": "c0_leftmost",
-        "metadata": {"seed": entry["seed"], "backend": device, "agent": agent, "driver": driver},
+        "metadata": {**dict(entry.get("metadata") or {}), "seed": entry["seed"], "backend": device, "agent": agent,
+                     "driver": driver},
     }).model_dump(mode="json")
 
 
