@@ -33,6 +33,7 @@ from qiskit.circuit import (
     Clbit,
     ControlFlowOp,
     Delay,
+    ForLoopOp,
     Gate,
     IfElseOp,
     Instruction,
@@ -275,6 +276,7 @@ def target_from_backend(info: BackendInfo) -> Target:
         target.add_instruction(Reset(), {(q,): None for q in working})
         target.add_instruction(Delay(0), {(q,): None for q in working})
     target.add_instruction(IfElseOp, name="if_else")
+    target.add_instruction(ForLoopOp, name="for_loop")  # unrolled by Xihe's OpenQASM 3 reader
     return target
 
 
@@ -372,23 +374,26 @@ _OPAQUE_DELAY = re.compile(r"opaque delay(?:_\d+)?\(param0\) q0;$")
 
 
 def export_circuit(circuit: QuantumCircuit, *, keep_parameters: bool = False) -> Exported:
-    """Xihe's OpenQASM 2 for a Qiskit circuit, dynamic parts included.
+    """The text Xihe reads for a Qiskit circuit: OpenQASM 2, or OpenQASM 3 with control flow or parameters.
 
-    - ``if_test``/``if_else`` on a register or on a single bit become OpenQASM 2 conditions on each instruction of
-      the block, one per register value that selects it (the ``else`` block on the other values); a conditioned
-      bit of a register wider than 6 bits, and every bit in no register, is declared as a one-bit register of its
-      own. Count keys are mapped back, so the result keeps Qiskit's clbit numbering.
-    - ``delay`` is written with its unit in ns (``delay(100.0ns) q[0];``), as Xihe's parser reads it.
+    - A circuit with ``if_test``/``if_else`` blocks (on a bit or a register, nested, with measurements and resets
+      inside) or ``for_loop`` over ranges is written by ``qiskit.qasm3.dumps`` (:func:`_export3`); Xihe reads
+      the blocks as blocks, so they run exactly as Qiskit means them. Its bits are first put in registers (a bit
+      in no register, or already in an earlier one, gets a one-bit register of its own). Count keys are mapped
+      back, so the result keeps Qiskit's clbit numbering.
+    - ``delay`` is written with its unit in ns (``delay(100.0ns) q[0];`` / ``delay[100.0ns]``).
     - ``initialize`` is unrolled to ``reset`` and gates.
-    Anything else Xihe cannot run (loops, ``switch``, nested conditions, classical expressions) raises
-    :class:`ExportError` naming it. Free parameters are refused unless ``keep_parameters`` (the primitives send
-    them, with names valid in OpenQASM, and bind them on the server).
+    Anything else Xihe cannot run (``while``, ``switch``, classical expressions) raises :class:`ExportError`
+    naming it. Free parameters are refused unless ``keep_parameters`` (the primitives send them, with names valid
+    in OpenQASM, and bind them on the server).
     """
     if circuit.parameters and not keep_parameters:
         names = ", ".join(sorted(p.name for p in circuit.parameters))
         raise ExportError(f"circuit '{circuit.name}' has unbound parameters ({names}); bind them "
                           "(assign_parameters) before run")
     circuit = _unroll(circuit)
+    if any(isinstance(i.operation, ControlFlowOp) for i in circuit.data):
+        return _export3(circuit)
     layout = _classical_layout(circuit)
     registers = [ClassicalRegister(len(bits), name) for name, bits in layout.items()]
     flat = QuantumCircuit(QuantumRegister(circuit.num_qubits, "q"), *registers, name=circuit.name)
@@ -399,12 +404,7 @@ def export_circuit(circuit: QuantumCircuit, *, keep_parameters: bool = False) ->
         operation = instruction.operation
         qubits = [qubit_of[q] for q in instruction.qubits]
         clbits = [bit_of[c] for c in instruction.clbits]
-        if isinstance(operation, IfElseOp):
-            _append_if_else(flat, operation, qubits, clbits, _condition_values(operation, flat, bit_of))
-        elif isinstance(operation, ControlFlowOp):
-            raise ExportError(f"Xihe cannot run '{operation.name}' (only if_test/if_else blocks); unroll it first")
-        else:
-            flat.append(_exportable(operation), qubits, clbits)
+        flat.append(_exportable(operation), qubits, clbits)  # no control flow here: _export3 takes that
     positions = [circuit.find_bit(bit).index for bits in layout.values() for bit in bits]
     if flat.parameters:  # OpenQASM 2 has no free parameters; Xihe reads OpenQASM 3's ``input float`` ones
         return Exported(qasm3.dumps(flat), positions)
@@ -417,56 +417,65 @@ def export_circuit(circuit: QuantumCircuit, *, keep_parameters: bool = False) ->
                     positions)
 
 
-# A condition OpenQASM 2 cannot write directly (a bit of a register, an else block) is written as one
-# ``if (reg == v)`` per matching value of the register; registers wider than this are split or refused instead.
-MAX_ENUMERATED_BITS = 6
+def _export3(circuit: QuantumCircuit) -> Exported:
+    """A circuit with control flow as OpenQASM 3, on one qubit register ``q`` and classical registers only."""
+    layout = _classical_layout(circuit)
+    registers = [ClassicalRegister(len(bits), name) for name, bits in layout.items()]
+    flat = QuantumCircuit(QuantumRegister(circuit.num_qubits, "q"), *registers, name=circuit.name)
+    bit_of = {bit: new for register, bits in zip(registers, layout.values(), strict=True)
+              for bit, new in zip(bits, register, strict=True)}
+    register_of = {tuple(bits): register for register, bits in zip(registers, layout.values(), strict=True)}
+    _copy_into(flat, circuit, dict(zip(circuit.qubits, flat.qubits, strict=True)), bit_of, register_of)
+    try:
+        text = qasm3.dumps(flat)
+    except Exception as exc:  # qiskit.qasm3's QASM3ExporterError, or another error on odd input
+        raise ExportError(f"circuit '{circuit.name}' cannot be sent to Xihe as OpenQASM 3: {exc}") from exc
+    positions = [circuit.find_bit(bit).index for bits in layout.values() for bit in bits]
+    return Exported(text, positions)
 
 
-def _condition_values(operation: IfElseOp, flat: QuantumCircuit, bit_of: Mapping[Clbit, Clbit]) \
-        -> tuple[ClassicalRegister, list[int], list[int]]:
-    """The exported register of the condition, and its values that select the true and the false block."""
-    target, value = operation.condition[0], int(operation.condition[1])
-    if isinstance(target, Clbit):
-        bit = bit_of[target]
-        register = next(r for r in flat.cregs if bit in r)  # _classical_layout placed every bit once
-        index = list(register).index(bit)
-        true = [v for v in range(2 ** register.size) if (v >> index) & 1 == value]
-    else:
-        bits = [bit_of[b] for b in target]
-        register = next(r for r in flat.cregs if list(r) == bits)  # kept whole by _classical_layout
-        true = [value]
-    false = [v for v in range(2 ** register.size) if v not in true]
-    return register, true, false
+def _copy_into(out: QuantumCircuit, source: QuantumCircuit, qubit_of: Mapping[Qubit, Qubit],
+               bit_of: Mapping[Clbit, Clbit], register_of: Mapping[tuple[Clbit, ...], ClassicalRegister]) -> None:
+    """Append ``source``'s instructions to ``out`` on renamed bits; blocks are rebuilt on the renamed bits."""
+    for instruction in source.data:
+        operation = instruction.operation
+        qubits = [qubit_of[q] for q in instruction.qubits]
+        clbits = [bit_of[c] for c in instruction.clbits]
+        if isinstance(operation, IfElseOp):
+            condition = operation.condition
+            if not isinstance(condition, tuple):
+                raise ExportError("Xihe reads conditions on one bit or one register compared with a value, not "
+                                  f"classical expressions ({condition})")
+            target, value = condition
+            if isinstance(target, Clbit):
+                renamed: tuple[Clbit | ClassicalRegister, int] = (bit_of[target], int(value))
+            else:
+                register = register_of.get(tuple(bit_of[b] for b in target))
+                if register is None:
+                    raise ExportError(f"the condition on register '{target.name}' shares bits with another "
+                                      "register; give it bits of its own")
+                renamed = (register, int(value))
+            blocks = [_block(body, qubits, clbits, register_of) for body in operation.blocks]
+            out.append(IfElseOp(renamed, *blocks), qubits, clbits)
+        elif isinstance(operation, ForLoopOp):
+            indexset, parameter, body = operation.params
+            out.append(ForLoopOp(indexset, parameter, _block(body, qubits, clbits, register_of)), qubits, clbits)
+        elif isinstance(operation, ControlFlowOp):
+            raise ExportError(f"Xihe cannot run '{operation.name}' (only if_else blocks and for loops over ranges)")
+        else:
+            out.append(_exportable(operation), qubits, clbits)
 
 
-def _append_if_else(flat: QuantumCircuit, operation: IfElseOp, qubits: list[Qubit], clbits: list[Clbit],
-                    condition: tuple[ClassicalRegister, list[int], list[int]]) -> None:
-    """Each instruction of the true block under each value of ``register`` that selects it, likewise the false
-    block."""
-    register, true, false = condition
-    has_else = len(operation.blocks) > 1 and len(operation.blocks[1].data) > 0
-    if register.size > MAX_ENUMERATED_BITS and (has_else or len(true) > 1):
-        raise ExportError(f"this condition on the {register.size}-bit register '{register.name}' needs "
-                          f"{len(true) + len(false) * has_else} OpenQASM 2 conditions; condition on fewer bits")
-    branches = [(operation.blocks[0], true)]
-    if has_else:
-        branches.append((operation.blocks[1], false))
-    condition_bits = set(register)
-    count = sum(len(body.data) * len(values) for body, values in branches)
-    for body, values in branches:
-        qubit_of = dict(zip(body.qubits, qubits, strict=True))
-        clbit_of = dict(zip(body.clbits, clbits, strict=True))
-        for instruction in body.data:
-            inner = instruction.operation
-            if isinstance(inner, ControlFlowOp):
-                raise ExportError(f"'{inner.name}' nested in an if block: Xihe reads one level of conditions")
-            targets = [clbit_of[c] for c in instruction.clbits]
-            if condition_bits & set(targets) and count > 1:
-                raise ExportError("an if block that writes the register of its own condition must hold a single "
-                                  "instruction")
-            for v in values:
-                with flat.if_test((register, v)):
-                    flat.append(_exportable(inner), [qubit_of[q] for q in instruction.qubits], targets)
+def _block(body: QuantumCircuit, qubits: list[Qubit], clbits: list[Clbit],
+           register_of: Mapping[tuple[Clbit, ...], ClassicalRegister]) -> QuantumCircuit:
+    """A block's body on the renamed bits (a body lists its bits in the order of its instruction's)."""
+    out = QuantumCircuit(qubits, clbits)
+    for register in register_of.values():  # a nested condition on a register needs it in the block
+        if all(bit in clbits for bit in register):
+            out.add_register(register)
+    _copy_into(out, body, dict(zip(body.qubits, qubits, strict=True)),
+               dict(zip(body.clbits, clbits, strict=True)), register_of)
+    return out
 
 
 def _unroll(circuit: QuantumCircuit) -> QuantumCircuit:
@@ -492,41 +501,14 @@ def _delay_ns(delay: Delay) -> float:
     return value * scale
 
 
-def _conditions(circuit: QuantumCircuit) -> list[Clbit | ClassicalRegister]:
-    found = []
-    for instruction in circuit.data:
-        operation = instruction.operation
-        if isinstance(operation, IfElseOp):
-            condition = operation.condition
-            if not isinstance(condition, tuple):
-                raise ExportError("Xihe reads conditions on one bit or one register compared with a value, not "
-                                  f"classical expressions ({condition})")
-            found.append(condition[0])
-    return found
-
-
 def _classical_layout(circuit: QuantumCircuit) -> dict[str, list[Clbit]]:
-    """The registers Xihe gets (name -> the Qiskit clbits they hold, in order).
-
-    The circuit's registers are kept in order, except that a wide one holding an individually conditioned bit is
-    split into one-bit registers; a bit in no register (or already given to an earlier register) gets one of its own.
-    """
-    conditioned = _conditions(circuit)
-    # A conditioned bit of a wide register gets a register of its own; in a narrow one it is enumerated.
-    single_bits = {c for c in conditioned if isinstance(c, Clbit)
-                   and all(register.size > MAX_ENUMERATED_BITS for register, _ in circuit.find_bit(c).registers)}
-    whole = {c.name for c in conditioned if isinstance(c, ClassicalRegister)}
+    """The registers Xihe gets (name -> the Qiskit clbits they hold, in order): the circuit's registers in order,
+    less bits an earlier register already holds; a bit in no register gets a one-bit register of its own."""
     layout: dict[str, list[Clbit]] = {}
     placed: set[Clbit] = set()
     for register in circuit.cregs:
         bits = [b for b in register if b not in placed]
-        if register.name in whole and (len(bits) < register.size or single_bits & set(bits)):
-            raise ExportError(f"register '{register.name}' is used in a condition but shares bits with another "
-                              "register or a bit condition; OpenQASM 2 cannot express that")
-        if single_bits & set(bits):
-            for i, bit in enumerate(bits):
-                layout[_fresh_name(f"{register.name}_{i}", layout)] = [bit]
-        elif bits:
+        if bits:
             layout[_fresh_name(register.name, layout)] = bits
         placed.update(bits)
     for bit in circuit.clbits:

@@ -20,6 +20,7 @@ from fractions import Fraction
 from html import escape
 from typing import TYPE_CHECKING
 
+from xihe.circuit.control import IfElse
 from xihe.circuit.parameter import ParameterExpression, ParamValue
 
 if TYPE_CHECKING:
@@ -71,6 +72,11 @@ def cells(op: Operation, circuit: Circuit) -> list[Cell]:
     """The cells that draw ``op``, one per qubit it acts on."""
     gate, qubits = op.gate, op.qubits
     name = gate.name
+    if isinstance(op, IfElse):
+        test = (op.register if op.register is not None
+                else "".join(_clbit_name(circuit, c) for c in op.test_bits))
+        label = f"if {test}=={op.value}" + (" (else)" if op.false_body else "")
+        return [Cell(q, "box", f"{label}:{i}" if len(qubits) > 1 else label) for i, q in enumerate(qubits)]
     suffix = f" if {op.condition[0]}=={op.condition[1]}" if op.condition is not None else ""
     if name == "measure":
         return [Cell(qubits[0], "measure", f"M→{_clbit_name(circuit, op.clbits[0])}{suffix}")]
@@ -114,17 +120,22 @@ def qubit_names(circuit: Circuit) -> list[str]:
 def layout(circuit: Circuit) -> list[list[Operation]]:
     """Operations packed into columns; an operation blocks every qubit between its lowest and highest."""
     level = [0] * circuit.num_qubits
+    written = [0] * circuit.num_clbits  # the column after the last operation that wrote each clbit
     columns: list[list[Operation]] = []
     for op in circuit.operations:
         if not op.qubits:
             continue
         low, high = min(op.qubits), max(op.qubits)
         column = max(level[low : high + 1])
+        if isinstance(op, IfElse):  # drawn after the measurements it reads
+            column = max([column, *(written[c] for c in op.clbits)])
         if column == len(columns):
             columns.append([])
         columns[column].append(op)
         for q in range(low, high + 1):
             level[q] = column + 1
+        for c in op.clbits:
+            written[c] = column + 1
     return columns
 
 
