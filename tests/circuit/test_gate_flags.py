@@ -88,3 +88,9 @@ def test_crz_is_not_symmetric_anywhere() -> None:
                         "cz": {(0, 1): InstructionProperties(0.0, 0.25)}})
     assert target.error("crz", (1, 0)) == 0.0
     assert target.error("cz", (1, 0)) == 0.25
+
+
+def test_pyquafu_multi_controlled_rotations_are_table_gates_the_checks_above_cover() -> None:
+    for name in ("mcrx", "mcry", "mcrz"):
+        assert name in SPECS and SPECS[name].variable_arity and SPECS[name].num_params == 1
+    assert SPECS["mcrz"].diagonal and not SPECS["mcrx"].diagonal and not SPECS["mcry"].diagonal

@@ -99,7 +99,7 @@ def test_random_circuit_options() -> None:
     assert set(chosen.count_ops()) <= {"h", "cx"}
     swept = random_circuit(3, 6, seed=2, parameters=["theta"], gates=["rz", "rx", "cx"])
     assert swept.parameters == {"theta"}
-    measured = random_circuit(3, 6, seed=2, measure=True, conditional=True)
+    measured = random_circuit(3, 6, seed=5, measure=True, conditional=True)
     assert measured.count_ops()["measure"] == 4
     assert any(op.condition is not None for op in measured)
     assert qasm.loads(qasm.dumps(measured)) == measured

@@ -250,4 +250,25 @@ def _mc_rotations() -> dict[str, Any]:
     return out
 
 
+@scenario("mc_rotations_exact")
+def _mc_rotations_exact() -> dict[str, Any]:
+    """Controls set, a turn of 1.1 rad: the target reads 1 with probability sin(0.55)^2 (rz between two h)."""
+    from quafu.elements import QuantumGate
+
+    out: dict[str, Any] = {}
+    for backend in ("sim", "line10-ideal"):
+        for name in ("mcrx", "mcry", "mcrz"):
+            qc = QuantumCircuit(3)
+            qc.x(0)
+            qc.x(1)
+            if name == "mcrz":
+                qc.h(2)
+            qc << QuantumGate.gate_classes[name]([0, 1], 2, 1.1)
+            if name == "mcrz":
+                qc.h(2)
+            qc.measure([0, 1, 2])
+            out[f"{backend}/{name}"] = sent(task_for(backend, 4000), qc, f"{name}-exact")
+    return out
+
+
 print(json.dumps(report, default=str))

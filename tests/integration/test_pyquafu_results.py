@@ -7,6 +7,7 @@ numbering pyquafu's ``get_chip_info`` computes.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,17 @@ def test_non_finite_angle_is_named_as_such(report: dict[str, Any]) -> None:
     error = report["non_finite"]
     assert error["raised"] == "CircuitError", error
     assert "inf" in error["message"] and "parameters" not in error["message"]
+
+
+def test_multi_controlled_rotations_give_exact_probabilities(report: dict[str, Any]) -> None:
+    """Gate-table mcrx/mcry/mcrz on the ideal simulator and compiled for line10 (its ideal variant)."""
+    run = report["mc_rotations_exact"]
+    assert "raised" not in run, run
+    p = math.sin(0.55) ** 2
+    for key, result in run.items():
+        counts = completed(result)["counts"]
+        assert set(counts) <= {"110", "111"} and sum(counts.values()) == 4000, key
+        assert abs(counts.get("111", 0) / 4000 - p) < 6 * math.sqrt(p * (1 - p) / 4000), key
 
 
 def test_multi_controlled_rotations_match_simulate(report: dict[str, Any]) -> None:

@@ -402,3 +402,31 @@ _add("mcy", None, 0, lambda n: controlled(Y, n - 1),
      "Multi-controlled Y (pyquafu); the last qubit is the target.", in_qelib1=False, self_inverse=True)
 _add("mcz", None, 0, lambda n: controlled(Z, n - 1), lambda n: [("mcp", (PI,), tuple(range(n)))], _self("mcz"),
      "Multi-controlled Z (pyquafu); the last qubit is the target.", in_qelib1=False, self_inverse=True, diagonal=True)
+
+
+# pyquafu's multi-controlled rotations. On the controls' all-ones branch rz(t) = e^(-it/2) p(t), so a controlled rz
+# is a controlled p(t) on the target and the phase e^(-it/2) as a p(-t/2) controlled by the other controls; rx and ry
+# are rz conjugated on the target (h rz h = rx, s rx sdg = ry).
+def _mcrz_steps(n: int, t: float) -> list[DecompStep]:
+    if n == 1:
+        return [("rz", (t,), (0,))]
+    if n == 2:
+        return [("crz", (t,), (0, 1))]
+    return [("mcp", (t,), tuple(range(n))), ("mcp", (-t / 2,), tuple(range(n - 1)))]
+
+
+def _mcrx_steps(n: int, t: float) -> list[DecompStep]:
+    return [("h", (), (n - 1,)), ("mcrz", (t,), tuple(range(n))), ("h", (), (n - 1,))]
+
+
+def _mcry_steps(n: int, t: float) -> list[DecompStep]:
+    return [("sdg", (), (n - 1,)), ("mcrx", (t,), tuple(range(n))), ("s", (), (n - 1,))]
+
+
+_add("mcrx", None, 1, lambda n, t: controlled(rx_matrix(t), n - 1), _mcrx_steps, _negated("mcrx"),
+     "Multi-controlled rx (pyquafu); the last qubit is the target.", in_qelib1=False, param_names=("theta",))
+_add("mcry", None, 1, lambda n, t: controlled(ry_matrix(t), n - 1), _mcry_steps, _negated("mcry"),
+     "Multi-controlled ry (pyquafu); the last qubit is the target.", in_qelib1=False, param_names=("theta",))
+_add("mcrz", None, 1, lambda n, t: controlled(rz_matrix(t), n - 1), _mcrz_steps, _negated("mcrz"),
+     "Multi-controlled rz (pyquafu); the last qubit is the target.", in_qelib1=False, param_names=("theta",),
+     diagonal=True)

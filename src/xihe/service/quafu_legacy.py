@@ -32,29 +32,7 @@ PYQUAFU_GATES = frozenset({
 _INSTRUCTIONS = frozenset({"measure", "barrier", "delay", "reset"})
 
 
-_MC_ROTATION = re.compile(r"^(\s*)mcr([xyz])\s*\((.*)\)\s*([A-Za-z_]\w*\s*\[\s*\d+\s*\](?:\s*,\s*[A-Za-z_]\w*\s*"
-                          r"\[\s*\d+\s*\])+)\s*;", re.MULTILINE)
 _NON_FINITE = re.compile(r"[(,]\s*[-+]?\s*(nan|inf)\s*[,)]")
-
-
-def expand_mc_rotations(text: str) -> str:
-    """pyquafu's ``mcrx/mcry/mcrz(theta) c..., t;`` (controls, then the target) written with ``mcx``.
-
-    A multi-controlled ``rz(theta)`` is ``rz(theta/2) t; mcx c...,t; rz(-theta/2) t; mcx c...,t;`` (exact: on the
-    controls' all-ones branch the two ``x`` turn ``rz(-theta/2)`` into ``rz(theta/2)``), likewise for ``ry``, and
-    ``rx`` is ``rz`` between two ``h`` on the target.
-
-    >>> print(expand_mc_rotations("mcry(0.5) q[0],q[1],q[2];"))
-    ry((0.5)/2) q[2]; mcx q[0],q[1],q[2]; ry(-(0.5)/2) q[2]; mcx q[0],q[1],q[2];
-    """
-    def expand(match: re.Match[str]) -> str:
-        indent, axis, theta, qubits = match.groups()
-        target = qubits.split(",")[-1].strip()
-        rot = "rz" if axis == "x" else f"r{axis}"
-        body = (f"{rot}(({theta})/2) {target}; mcx {qubits}; {rot}(-({theta})/2) {target}; mcx {qubits};")
-        return indent + (f"h {target}; {body} h {target};" if axis == "x" else body)
-
-    return _MC_ROTATION.sub(expand, text)
 
 
 def non_finite_angle(text: str) -> str | None:

@@ -45,7 +45,7 @@ from xihe.service.api.compat import status_and_queues
 from xihe.service.api.deps import AuthThrottled, authenticate, rate_limit, wait_until_finished
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
-from xihe.service.quafu_legacy import expand_mc_rotations, non_finite_angle, pyquafu_counts, pyquafu_task_qasm
+from xihe.service.quafu_legacy import non_finite_angle, pyquafu_counts, pyquafu_task_qasm
 from xihe.service.repositories import jobs
 from xihe.service.schemas import JobCreate
 from xihe.service.states import QUAFU_CODES, JobStatus
@@ -242,7 +242,7 @@ def _load_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
 
 
 def _submit(request: Request, user: User, form: dict[str, str]) -> str:
-    qasm = expand_mc_rotations(form.get("qtasm", ""))
+    qasm = form.get("qtasm", "")  # pyquafu's gates, mcrx/mcry/mcrz too, are the gate table's
     if not qasm.strip():
         raise QuafuError(INVALID_CIRCUIT, "the task has no circuit (form field 'qtasm' is empty)")
     device = _backend_by_system_id(request, _int_field(form, "selected_server"))
