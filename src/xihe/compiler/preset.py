@@ -3,7 +3,8 @@
 - 0: unroll, trivial layout, one SABRE routing, translation, scheduling.
 - 1: + terminal measurements kept last and swaps right before measurements dropped, swap-free VF2 layout
   when one exists, one SABRE layout trial, fusion and cancellation after translation.
-- 2: + two-qubit block resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
+- 2: + swaps between virtual qubits elided (a relabelling folded into the final layout), two-qubit block
+  resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
   8 seeded layout/routing trials with 2 forward-backward rounds.
 - 3: + 24 trials with 4 rounds and 4 routings each; a few routings (4, or 3 above 200 two-qubit gates, 1 above
   2000: the most likely to succeed, the one with fewest swaps, the best noise-aware one) are each optimised to the
@@ -29,6 +30,7 @@ from xihe.compiler.passes import (
     Unroll,
     VF2Layout,
 )
+from xihe.compiler.passes.permutations import ElidePermutations
 from xihe.compiler.target import Target
 from xihe.errors import CompileError
 
@@ -72,6 +74,7 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if optimization_level >= 1:
         passes.append(DeferTerminalMeasurements())
     if optimization_level >= 2:
+        passes.append(ElidePermutations())
         passes.append(ConsolidateBlocks())
         passes.append(OptimizeLoop(VIRTUAL_BASIS, max_rounds=2 if huge else 10))
     if optimization_level == 0:

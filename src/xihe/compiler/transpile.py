@@ -92,6 +92,10 @@ def _transpile(circuit: Circuit, target: Target, optimization_level: int, seed: 
     dag, properties = _run(passes, dag, properties, target)
     layout = list(properties.get("layout", range(circuit.num_qubits)))
     final = list(properties.get("final_layout", layout))
+    # Swaps elided before layout (ElidePermutations) left source qubit v's state on wire elided[v].
+    elided = properties.get("elided_permutation")
+    if elided is not None:
+        final = [final[w] for w in elided]
     return TranspileResult(dag.to_circuit(), layout, final, properties)
 
 
