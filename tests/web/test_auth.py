@@ -10,7 +10,7 @@ from http.cookies import SimpleCookie
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import PASSWORDS, Site, log_in, login_csrf, page_csrf
-from xihe.service.repositories import users
+from xihe.service.repositories import login_failures, users
 from xihe.web.sessions import SESSION_COOKIE
 
 
@@ -25,12 +25,14 @@ def _session_cookie(set_cookie_headers: list[str]) -> SimpleCookie:
 
 def test_pages_send_anonymous_users_to_the_login_form(site: Site) -> None:
     client = site.anonymous()
-    for path in ("/backends", "/backends/dongling", "/editor", "/jobs", "/account", "/admin", "/jobs/abc"):
+    for path in ("/backends", "/backends/dongling", "/editor", "/jobs", "/account", "/admin", "/jobs/abc",
+                 "/composer", "/backends/line10/qubits/3", "/jobs/abc/results/0.csv"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login?next=" + path.split("?")[0])
-    assert client.get("/jobs/status.json?ids=x").status_code == 401
+    assert client.get("/jobs/updates.json?known=x").status_code == 401
     assert client.post("/editor/validate", json={"qasm": "x"}).status_code == 401
+    assert client.post("/composer/state", json={"qasm": "x"}).status_code == 401
 
 
 def test_login_sets_a_signed_secure_httponly_cookie(site: Site) -> None:
@@ -130,7 +132,7 @@ def test_logout_revokes_the_session_on_every_replica(site: Site) -> None:
         for path in ("/jobs", "/admin"):
             refused = app_client.get(path, follow_redirects=False)
             assert refused.status_code == 303 and refused.headers["location"].startswith("/login"), path
-        assert app_client.get("/jobs/status.json?ids=x").status_code == 401
+        assert app_client.get("/jobs/updates.json?known=x").status_code == 401
         created = app_client.post("/account/tokens", data={"name": "after-logout", "csrf_token": old_csrf},
                                   follow_redirects=False)
         assert created.status_code == 303 and created.headers["location"].startswith("/login")
@@ -193,8 +195,9 @@ def test_login_backoff_doubles_with_each_further_failure(site: Site) -> None:
         pauses = []
         for _ in range(4):
             assert log_in(client, "hank", "guess").status_code == 401
-            entry = throttle._failures[keys[0]]
-            pauses.append(throttle._delay(keys[0], entry.count))
+            with site.database.read() as session:
+                count, _ = login_failures.counts(session, keys)[keys[0]]
+            pauses.append(throttle.delay(keys[0], count))
         assert pauses == [pauses[0] * 2**i for i in range(4)]
     finally:
         throttle.base_delay = site.app.state.web.web_settings.login_base_delay_seconds

@@ -268,3 +268,18 @@ class OAuthCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
     token_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class LoginFailure(Base):
+    """Failed web logins of one throttle key (a (name, address) pair or an address): the count and the last one.
+
+    In the database, not in process memory, so every API replica behind a load balancer sees the same counts (a
+    guesser cannot multiply their tries by the number of replicas). Only the key's SHA-256 is stored.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_last_at", "last_at"),)
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime]

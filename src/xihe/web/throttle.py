@@ -11,42 +11,48 @@ The client address is the connection's peer as the ASGI server reports it: uvico
 ``X-Forwarded-For`` address only when the peer is a trusted proxy (``FORWARDED_ALLOW_IPS``, default 127.0.0.1,
 the nginx of docs/deploy.md on the same host); from any other peer the header is ignored.
 
-Counted per API process (each replica counts its own).
+The counts live in the database (:mod:`xihe.service.repositories.login_failures`), so every API replica sharing
+it applies the same pauses: behind a load balancer a guesser gets no more tries than from one process.
 
->>> throttle = LoginThrottle(free_failures=2, base_delay=30, max_delay=900)
->>> pair = throttle.keys("alice", "10.0.0.1")
->>> throttle.failed(pair, now=0.0); throttle.retry_after(pair, now=0.0)
-0.0
->>> throttle.failed(pair, now=1.0); throttle.retry_after(pair, now=1.0)
-30.0
->>> throttle.failed(pair, now=31.0); throttle.retry_after(pair, now=31.0)
-60.0
->>> throttle.retry_after(throttle.keys("alice", "10.0.0.2"), now=31.0)
+>>> policy = BackoffPolicy(free_failures=2, base_delay=30, max_delay=900)
+>>> [policy.delay("pair:alice", n) for n in (1, 2, 3, 4)]
+[0.0, 30.0, 60.0, 120.0]
+>>> policy.delay("addr:10.0.0.1", 4)  # an address over all names has five times the allowance
 0.0
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from xihe.service.db import Database
+from xihe.service.repositories import login_failures
 
 ADDRESS_FACTOR = 5
-MAX_KEYS = 100_000
 
 
 @dataclass
-class _Failures:
-    count: int
-    last: float
+class BackoffPolicy:
+    """How long a key must wait after ``count`` failures: nothing within its allowance, then ``base_delay``
+    doubling with each further failure, at most ``max_delay`` (which is also how long a failure is remembered)."""
+
+    free_failures: int = 10
+    base_delay: float = 30.0
+    max_delay: float = 900.0
+
+    def allowance(self, key: str) -> int:
+        return self.free_failures * (ADDRESS_FACTOR if key.startswith("addr:") else 1)
+
+    def delay(self, key: str, count: int) -> float:
+        over = count - self.allowance(key)
+        if over < 0:
+            return 0.0
+        return min(self.max_delay, self.base_delay * 2.0 ** min(over, 62))
 
 
-class LoginThrottle:
-    def __init__(self, free_failures: int = 10, base_delay: float = 30.0, max_delay: float = 900.0) -> None:
-        self.free_failures = free_failures
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self._failures: dict[str, _Failures] = {}
-        self._lock = threading.Lock()
+class LoginThrottle(BackoffPolicy):
+    """The login form's throttle: this policy over the counts in ``database`` (the one every replica shares)."""
 
     @staticmethod
     def keys(name: str, address: str | None) -> list[str]:
@@ -54,48 +60,24 @@ class LoginThrottle:
         addr = address or "?"
         return [f"pair:{name.strip().lower()}\n{addr}", f"addr:{addr}"]
 
-    def _free(self, key: str) -> int:
-        return self.free_failures * (ADDRESS_FACTOR if key.startswith("addr:") else 1)
-
-    def _delay(self, key: str, count: int) -> float:
-        over = count - self._free(key)
-        if over < 0:
-            return 0.0
-        return min(self.max_delay, self.base_delay * 2.0 ** min(over, 62))
-
-    def _current(self, key: str, now: float) -> _Failures | None:
-        entry = self._failures.get(key)
-        if entry is not None and now - entry.last >= self.max_delay:
-            del self._failures[key]
-            return None
-        return entry
-
-    def retry_after(self, keys: list[str], now: float) -> float:
+    def retry_after(self, database: Database, keys: list[str], now: datetime) -> float:
         """Seconds until a login with these keys may be tried again (0: now)."""
+        with database.read() as session:
+            found = login_failures.counts(session, keys)
         wait = 0.0
-        with self._lock:
-            for key in keys:
-                entry = self._current(key, now)
-                if entry is not None:
-                    wait = max(wait, entry.last + self._delay(key, entry.count) - now)
+        for key, (count, last) in found.items():
+            if (now - last).total_seconds() < self.max_delay:
+                wait = max(wait, (last - now).total_seconds() + self.delay(key, count))
         return wait
 
-    def failed(self, keys: list[str], now: float) -> None:
-        with self._lock:
-            if len(self._failures) > MAX_KEYS:  # many names tried once each: drop the forgotten ones
-                for key in list(self._failures):
-                    self._current(key, now)
+    def failed(self, database: Database, keys: list[str], now: datetime) -> None:
+        forget_before = now - timedelta(seconds=self.max_delay)
+        with database.write() as session:
+            login_failures.forget_older_than(session, forget_before)
             for key in keys:
-                entry = self._current(key, now)
-                if entry is None:
-                    self._failures[key] = _Failures(1, now)
-                else:
-                    entry.count += 1
-                    entry.last = now
+                login_failures.add_failure(session, key, now, forget_before=forget_before)
 
-    def succeeded(self, keys: list[str]) -> None:
+    def succeeded(self, database: Database, keys: list[str]) -> None:
         """A good password clears its (name, address) pair (not the address's count over all names)."""
-        with self._lock:
-            for key in keys:
-                if key.startswith("pair:"):
-                    self._failures.pop(key, None)
+        with database.write() as session:
+            login_failures.clear(session, [key for key in keys if key.startswith("pair:")])

@@ -7,13 +7,13 @@ HttpOnly, SameSite=Strict cookie scoped to ``/login`` must come back in the form
 from __future__ import annotations
 
 import math
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from xihe.service.clock import utcnow
 from xihe.service.repositories import users
 from xihe.service.security import verify_password
 from xihe.web.deps import (
@@ -98,7 +98,7 @@ async def login(request: Request, name: Annotated[str, Form()] = "", password: A
                            error="The login form expired or cookies are blocked; please try again.")
     throttle = web_state(request).login_throttle
     keys = throttle.keys(name, request.client.host if request.client else None)
-    wait = throttle.retry_after(keys, time.monotonic())
+    wait = await run_in_threadpool(throttle.retry_after, database(request), keys, utcnow())
     if wait > 0:
         response = _login_form(request, next_path=next, name=name, status=429,
                                error=f"Too many failed logins from here; try again in {_wait_text(wait)}.")
@@ -106,9 +106,9 @@ async def login(request: Request, name: Annotated[str, Form()] = "", password: A
         return response
     found = await run_in_threadpool(_check_password, request, name.strip(), password)
     if found is None:
-        throttle.failed(keys, time.monotonic())
+        await run_in_threadpool(throttle.failed, database(request), keys, utcnow())
         return _login_form(request, next_path=next, name=name, status=401, error="Wrong username or password.")
-    throttle.succeeded(keys)
+    await run_in_threadpool(throttle.succeeded, database(request), keys)
     user_id, stored = found
     response = RedirectResponse(safe_next(next), status_code=303)
     start_session(request, response, user_id, stored)
