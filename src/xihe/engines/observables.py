@@ -14,7 +14,7 @@ and the parity averaged, with seeds for the terms spawned from ``SeedSequence(se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,6 +65,12 @@ def _pauli_on_state(state: np.ndarray, label: str) -> np.ndarray:
 
 def exact_expectation(circuit: Circuit, terms: dict[str, float], noise: NoiseModel | None) -> float:
     """``<O>`` from the final state, or ``Tr(rho O)`` when the noise changes the state."""
+    return exact_expectations(circuit, [terms], noise)[0]
+
+
+def exact_expectations(circuit: Circuit, observables: Sequence[dict[str, float]],
+                       noise: NoiseModel | None) -> list[float]:
+    """``<O_j>`` for each observable, from one final state (or density matrix): the circuit is simulated once."""
     stripped = _without_measurements(circuit)
     n = circuit.num_qubits
     if (noise is not None and noise.has_quantum_noise()) or any(
@@ -73,12 +79,9 @@ def exact_expectation(circuit: Circuit, terms: dict[str, float], noise: NoiseMod
 
         rho = final_density_matrix(stripped, noise)
         dim = 1 << n
-        total = 0.0
-        for label, coeff in terms.items():
-            # Tr(rho P) = sum_i (P rho)_ii, with P applied to the row qubits of the flattened matrix.
-            prho = _pauli_on_state(rho, label + "I" * n).reshape(dim, dim)
-            total += coeff * float(np.real(np.trace(prho)))
-        return total
+        # Tr(rho P) = sum_i (P rho)_ii, with P applied to the row qubits of the flattened matrix.
+        return [sum(coeff * float(np.real(np.trace(_pauli_on_state(rho, label + "I" * n).reshape(dim, dim))))
+                    for label, coeff in terms.items()) for terms in observables]
     from xihe.engines.program import lower
     from xihe.engines.statevector import final_state
 
@@ -87,8 +90,8 @@ def exact_expectation(circuit: Circuit, terms: dict[str, float], noise: NoiseMod
         raise ExecutionError("an exact expectation of a circuit with conditions needs noise-free, "
                              "condition-free circuits; give shots")
     state = final_state(prog)
-    return sum(coeff * float(np.real(np.vdot(state, _pauli_on_state(state, label))))
-               for label, coeff in terms.items())
+    return [sum(coeff * float(np.real(np.vdot(state, _pauli_on_state(state, label))))
+                for label, coeff in terms.items()) for terms in observables]
 
 
 def sampled_expectation(circuit: Circuit, terms: dict[str, float], shots: int, seed: int | None,

@@ -35,7 +35,7 @@ from xihe import qasm
 from xihe.circuit import Circuit
 from xihe.circuit.register import ClassicalRegister
 from xihe.devices import Device
-from xihe.engines.observables import exact_expectation
+from xihe.engines.observables import exact_expectations
 from xihe.errors import CircuitError, ExecutionError
 from xihe.mitigation import extrapolate, fold_global, parity_weights
 from xihe.service import executor
@@ -272,7 +272,7 @@ def _exact_record(device: Device, item: executor.WorkItem, pub: Mapping[str, Any
     per_observable: list[dict[str, float]] = [{} for _ in range(int(pub["num_observables"]))]
     for j, label, coeff, _group in pub["terms"]:
         per_observable[j][label] = per_observable[j].get(label, 0.0) + float(coeff)
-    values = [exact_expectation(circuit, terms, None) for terms in per_observable]
+    values = exact_expectations(circuit, per_observable, None)  # one final state for every observable
     record = {"counts": {}, "probabilities": {}, "shots": 0, "bit_order": "c0_leftmost",
               "metadata": {"exact_values": values, "seed": item.seed}}
     return ResultPublic.model_validate(record).model_dump(mode="json")
