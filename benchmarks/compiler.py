@@ -167,8 +167,10 @@ def large_circuits(seed: int, width: int) -> list[tuple[str, str]]:
     for label, circuit in built:
         if circuit.num_qubits > width or label in {name for name, _ in out}:
             continue
-        circuit.measure_all()
-        flat = transpile(circuit, basis_gates=["u3", "cx"], optimization_level=0)
+        plain = QuantumCircuit(circuit.num_qubits)  # one register named q (QSteed's reader needs it)
+        plain.compose(circuit, range(circuit.num_qubits), inplace=True)
+        plain.measure_all()
+        flat = transpile(plain, basis_gates=["u3", "cx"], optimization_level=0)
         out.append((label, qiskit.qasm2.dumps(flat)))
     return out
 
