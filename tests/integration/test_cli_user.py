@@ -243,3 +243,18 @@ def test_backends_table_fits_80_columns_without_cutting_names(server: Server, to
     assert max(len(line.rstrip()) for line in table.stdout.splitlines()) <= 80
     body = table.stdout.split("─" * 10, 1)[1].splitlines()
     assert set(names) <= {line.split()[0] for line in body if line.strip()}, table.stdout
+
+
+def test_run_takes_an_openqasm3_file_with_blocks_and_loops(server: Server, token: str, home: Path) -> None:
+    program = home / "dynamic.qasm"
+    program.write_text('OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[2] q;\nx q[0];\n'
+                       "c[0] = measure q[0];\nif (c[0]) {\n  x q[1];\n} else {\n  h q[1];\n}\n"
+                       "for int i in [0:1] {\n  x q[0];\n}\nc[1] = measure q[1];\n")
+    ran = xihe(home, "run", str(program), "--backend", "sim", "--shots", "100", "--seed", "2", "--url", server.url,
+               "--token", token)
+    assert ran.returncode == 0, ran.stderr
+    assert histogram_rows(ran.stdout) == {"11": 100}, ran.stdout
+    program.write_text('OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[1] q;\n'
+                       "if (c[0] == 2) {\n  x q[0];\n}\n")
+    refused = xihe(home, "run", str(program), "--url", server.url, "--token", token)
+    assert refused.returncode == 1 and "line 5, column 13" in refused.stderr and "Traceback" not in refused.stderr
