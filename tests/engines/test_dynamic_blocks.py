@@ -14,8 +14,9 @@ from qiskit_aer import AerSimulator
 
 from xihe.circuit import Circuit, IfElse
 from xihe.engines.channels import amplitude_damping
+from xihe.engines.clifford import is_clifford
 from xihe.engines.noise import NoiseModel
-from xihe.engines.simulate import simulate
+from xihe.engines.simulate import choose_engine, simulate
 from xihe.errors import CircuitError, ExecutionError
 
 SHOTS = 20_000
@@ -148,3 +149,20 @@ def test_blocks_are_values_renumbered_as_one_and_checked_when_built() -> None:
         qc.if_else(("c", 8), [])
     with pytest.raises(CircuitError, match="out of range"):
         Circuit(1, 1).if_else((0, 1), [block])
+
+
+def test_auto_picks_the_stabilizer_only_for_blocks_it_can_feed_forward() -> None:
+    wide = Circuit(40, 2)
+    wide.h(0)
+    for q in range(39):
+        wide.cx(q, q + 1)
+    wide.measure(0, 0)
+    with wide.if_test((0, 1)):
+        wide.x(39)
+    wide.measure(39, 1)
+    assert is_clifford(wide) and choose_engine(wide, max_memory_bytes=1 << 30) == "stabilizer"
+    # A GHZ state: qubit 39 equals qubit 0, and the block flips it back to 0 whenever bit 0 reads 1.
+    assert set(simulate(wide, shots=200, seed=3, max_memory_bytes=1 << 30).counts) == {"00", "10"}
+    with wide.if_test((0, 1)):
+        wide.h(5)  # not Pauli feedback: the circuit is not one the stabilizer can run
+    assert not is_clifford(wide)

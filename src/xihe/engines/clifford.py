@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import IfElse
 from xihe.circuit.gate import Gate
 from xihe.circuit.protocols import decompose, unitary
 from xihe.engines.channels import pauli_matrix
@@ -54,13 +55,25 @@ def is_clifford_gate(gate: Gate) -> bool:
     return False
 
 
+def is_pauli_feedback(block: IfElse) -> bool:
+    """Whether an if block is what a stabilizer simulator can run: a condition on one bit, Pauli x/y/z inside."""
+    return len(block.test_bits) == 1 and all(
+        not isinstance(op, IfElse) and op.gate.name in ("x", "y", "z") for op in (*block.true_body,
+                                                                                 *block.false_body))
+
+
 def is_clifford(circuit: Circuit) -> bool:
-    """True when every gate of ``circuit`` is Clifford (decomposing wide user gates where needed)."""
+    """True when every gate of ``circuit`` is Clifford (decomposing wide user gates where needed) and every if
+    block is Pauli feedback (:func:`is_pauli_feedback`), so the stabilizer engine can run it."""
     from xihe.circuit.gate import Operation
 
     stack: list[Operation] = list(circuit.operations)
     while stack:
         op = stack.pop()
+        if isinstance(op, IfElse):
+            if not is_pauli_feedback(op):
+                return False
+            continue
         if is_clifford_gate(op.gate):
             continue
         if op.gate.num_qubits > MAX_CHECK_QUBITS and op.gate.definition is not None:

@@ -19,7 +19,7 @@ from xihe.circuit.control import IfElse
 from xihe.circuit.gate import Gate
 from xihe.circuit.protocols import unitary
 from xihe.engines.base import check_shots, metadata, register_engine, resolve_seed
-from xihe.engines.clifford import is_clifford_gate
+from xihe.engines.clifford import is_clifford_gate, is_pauli_feedback
 from xihe.engines.noise import NoiseModel
 from xihe.engines.sampling import apply_readout, rows_to_counts
 from xihe.errors import ExecutionError
@@ -138,10 +138,7 @@ def _block_feedback(sc: object, block: IfElse, last_record: dict[int, int], num_
     the false body applies P, then P again where the bit is 1)."""
     import stim
 
-    paulis = ("x", "y", "z")
-    if (len(block.test_bits) != 1 or block.test_bits[0] not in last_record
-            or any(isinstance(op, IfElse) or op.gate.name not in paulis for op in (*block.true_body,
-                                                                                  *block.false_body))):
+    if not is_pauli_feedback(block) or block.test_bits[0] not in last_record:
         raise ExecutionError("the stabilizer engine runs if blocks only on one measured bit with Pauli x/y/z "
                              "gates inside (stim feedback); use engine='statevector' for other blocks")
     lookback = last_record[block.test_bits[0]] - num_records
