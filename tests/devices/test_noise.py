@@ -32,7 +32,8 @@ def test_relaxation_worse_than_the_file_leaves_no_depolarizing_part() -> None:
 def test_noise_model_on_touched_qubits_uses_a_compact_register() -> None:
     d = devices.get("dongling")
     model = d.noise_model([2, 3])
-    assert model.relaxation(0) == (d.target.t1[2], d.target.t2[2])
+    assert model.relaxation(0) == (d.target.t1[2], d.target.t2_ramsey[2])  # idle, no decoupling: T2*
+    assert d.noise_model([2, 3], decoupled={2}).relaxation(0) == (d.target.t1[2], d.target.t2[2])  # T2echo
     assert model.readout(1) == d.target.readout_error[3]
     assert model.channels_after("cz", (0, 1))
     assert not model.channels_after("rz", (0,))

@@ -48,7 +48,9 @@ def test_cx_pair_direction_follows_the_file() -> None:
 
 def test_defaults_fill_what_the_file_lacks() -> None:
     d = devices.get("line10")
-    assert d.target.readout_error[2] == (d.defaults.readout_p1_given_0, d.defaults.readout_p0_given_1)
+    info = d.calibration.data["qubits_info"][d.target.labels[2]]
+    assert d.target.readout_error[2] == d.defaults.readout_for(d.target.labels[2], info["qubit_frequency"],
+                                                               d.target.t1[2])
     assert d.target.duration("cx", (0, 1)) == d.defaults.two_qubit_gate_duration_ns
     assert d.target.t1[1] == pytest.approx(65.33e3)  # Q0103
     assert d.target.t2[1] == pytest.approx(27.79e3)
@@ -119,7 +121,7 @@ def test_simulators_are_ideal_and_unconstrained() -> None:
 def test_calibration_history_finds_the_snapshot_in_force() -> None:
     d = devices.get("line10")
     newer = json.loads(json.dumps(d.calibration.data))
-    newer["topological_structure"]["Q0102_Q0103"]["CX"]["fidelity"] = 0.9
+    newer["topological_structure"]["Q0102_Q0103"]["CX"]["fidelity"] = 0.85  # exactly 0.900 reads as a placeholder
     history = CalibrationHistory("line10", list(d.history))
     snap = history.add(newer, datetime(2025, 1, 1, tzinfo=UTC))
     assert snap.version == 2 and snap.id != d.calibration.id
@@ -127,7 +129,7 @@ def test_calibration_history_finds_the_snapshot_in_force() -> None:
     assert history.at(datetime(2025, 6, 1, tzinfo=UTC)).id == snap.id  # type: ignore[union-attr]
     assert history.at(datetime(2020, 1, 1, tzinfo=UTC)) is None
     recalibrated = d.with_calibration(snap)
-    assert recalibrated.target.error("cx", (0, 1)) == pytest.approx(0.1)
+    assert recalibrated.target.error("cx", (0, 1)) == pytest.approx(0.15)
     assert recalibrated.calibration.id == snap.id and len(recalibrated.history) == 2
     assert d.target.error("cx", (0, 1)) == pytest.approx(0.004)  # the original is unchanged
 

@@ -1,11 +1,11 @@
 """A GHZ-5 on the dongling twin keeps the fidelity its calibration numbers predict.
 
-The prediction is built here from the calibration numbers alone (file fidelities, T1, T2echo, gate durations, the
-documented readout defaults), independently of the emulator's Kraus channels: each gate's error is the Pauli channel
-with the file's average fidelity (the Pauli twirl of relaxation over the gate's duration, topped up with
-depolarizing), each idle gap relaxes, and stim's detector error model propagates every fault to the measured
-bits; readout confusion is applied exactly at the end. The emulator (density-matrix engine, untwirled channels)
-must land within 3 sigma of shot noise of that prediction.
+The prediction is built here from the calibration numbers alone (file fidelities, T1, T2echo for gates, T2* for
+idle gaps, gate durations, the documented readout defaults), independently of the emulator's Kraus channels: each
+gate's error is the Pauli channel with the file's average fidelity (the Pauli twirl of relaxation over the gate's
+duration, topped up with depolarizing), each idle gap relaxes, and stim's detector error model propagates every
+fault to the measured bits; readout confusion is applied exactly at the end. The emulator (density-matrix engine,
+untwirled channels) must land within 3 sigma of shot noise of that prediction.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def stim_circuit(native: Circuit, target: Target, qubits: list[int]) -> stim.Cir
         phys = op.qubits
         if name == "delay":
             q = phys[0]
-            probs = relaxation_paulis(target.t1[q], target.t2[q], float(op.gate.params[0]))  # type: ignore[arg-type]
+            probs = relaxation_paulis(target.t1[q], target.t2_ramsey[q], float(op.gate.params[0]))  # type: ignore[arg-type]
             out.append("PAULI_CHANNEL_1", qs, list(probs[1:]))
             continue
         if name == "cz":

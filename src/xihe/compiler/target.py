@@ -47,6 +47,7 @@ class Target:
         readout_error: Mapping[int, tuple[float, float]] | None = None,
         t1: Mapping[int, float] | None = None,
         t2: Mapping[int, float] | None = None,
+        t2_ramsey: Mapping[int, float] | None = None,
         measure_duration: float = 0.0,
         labels: list[str] | None = None,
         priority_qubits: Iterable[Iterable[int]] = (),
@@ -60,6 +61,9 @@ class Target:
         self.readout_error: dict[int, tuple[float, float]] = dict(readout_error or {})
         self.t1: dict[int, float] = dict(t1 or {})
         self.t2: dict[int, float] = dict(t2 or {})
+        # T2* (Ramsey, free induction decay) per qubit: how an idle qubit dephases without dynamical decoupling.
+        # ``t2`` (T2echo) is what a refocused qubit keeps; a qubit missing here idles with ``t2``.
+        self.t2_ramsey: dict[int, float] = dict(t2_ramsey or {})
         self.measure_duration = measure_duration
         self.labels = labels or [f"Q{i}" for i in range(num_qubits)]
         # The operator's preferred regions (a chip file's ``priority_qubits``): a circuit of exactly that many qubits
@@ -222,7 +226,8 @@ class Target:
                 kept[qs] = p
             gates[name] = kept
         view = Target(self.num_qubits, gates, working_qubits=sorted(keep), readout_error=self.readout_error,
-                      t1=self.t1, t2=self.t2, measure_duration=self.measure_duration, labels=self.labels)
+                      t1=self.t1, t2=self.t2, t2_ramsey=self.t2_ramsey, measure_duration=self.measure_duration,
+                      labels=self.labels)
         cache[key] = view
         return view
 

@@ -2,7 +2,9 @@
 
 :class:`Compiled` carries the native circuit, the layouts (lists: virtual qubit ``i`` -> physical qubit) and stats:
 two-qubit gate count, depth (delays not counted), scheduled duration and the estimated success probability from the
-calibration.
+calibration. ``dynamical_decoupling`` (``"XY4"``/``"CPMG"``, Quafu's ``open_dd``) fills the scheduled circuit's
+long idle windows with refocusing pulses (:mod:`xihe.compiler.passes.decouple`); the twin then lets idle qubits
+dephase with T2echo instead of T2*.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from xihe.circuit import Circuit
 from xihe.compiler import estimated_success_probability, transpile
+from xihe.compiler.passes import dd_sequence, decouple_circuit
 
 if TYPE_CHECKING:
     from xihe.devices.device import Device
@@ -35,6 +38,7 @@ class Compiled:
     compile_seconds: float
     swaps: int = 0
     properties: dict[str, Any] = field(default_factory=dict)
+    dynamical_decoupling: str | None = None
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -49,11 +53,16 @@ def depth_without_delays(circuit: Circuit) -> int:
     return bare.depth()
 
 
-def compile_for(circuit: Circuit, device: Device, optimization_level: int = 2, seed: int | None = None) -> Compiled:
+def compile_for(circuit: Circuit, device: Device, optimization_level: int = 2, seed: int | None = None,
+                dynamical_decoupling: str | None = None) -> Compiled:
     started = time.perf_counter()
     result = transpile(circuit, device.target, optimization_level=optimization_level, seed=seed)
-    elapsed = time.perf_counter() - started
     out = result.circuit
+    dd = None if device.target.unconstrained else dd_sequence(dynamical_decoupling)
+    windows = 0
+    if dd is not None:
+        out, windows = decouple_circuit(out, device.target, dd)
+    elapsed = time.perf_counter() - started
     return Compiled(
         circuit=out,
         initial_layout=result.initial_layout,
@@ -67,12 +76,14 @@ def compile_for(circuit: Circuit, device: Device, optimization_level: int = 2, s
         estimated_success_probability=estimated_success_probability(out, device.target),
         compile_seconds=elapsed,
         swaps=int(result.properties.get("swaps", 0)),
-        properties={k: v for k, v in result.properties.items() if k in ("layout_method",)},
+        properties={k: v for k, v in result.properties.items() if k in ("layout_method",)}
+        | ({"decoupled_windows": windows} if dd is not None else {}),
+        dynamical_decoupling=dd,
     )
 
 
-def compile(circuit: Circuit, backend: str | Device, optimization_level: int = 2, seed: int | None = None) \
-        -> Compiled:
+def compile(circuit: Circuit, backend: str | Device, optimization_level: int = 2, seed: int | None = None,
+            dynamical_decoupling: str | None = None) -> Compiled:
     """Compile ``circuit`` for ``backend`` (a device name or a :class:`~xihe.devices.Device`).
 
     >>> import xihe
@@ -83,4 +94,4 @@ def compile(circuit: Circuit, backend: str | Device, optimization_level: int = 2
     from xihe.devices.registry import get
 
     device = get(backend) if isinstance(backend, str) else backend
-    return compile_for(circuit, device, optimization_level, seed)
+    return compile_for(circuit, device, optimization_level, seed, dynamical_decoupling)

@@ -8,12 +8,13 @@ noise: what the compiled circuit would give on a perfect copy of the chip (Quafu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from xihe.circuit import Circuit
 from xihe.compiler import Target, check_native
+from xihe.compiler.passes import dd_sequence
 from xihe.devices.calibration import CalibrationHistory, CalibrationSnapshot
 from xihe.devices.connectivity import max_connected_qubits
 from xihe.devices.defaults import DeviceDefaults
@@ -24,6 +25,7 @@ from xihe.devices.plan import (
     build_plan,
     compact_circuit,
     plan_native,
+    schedule_verbatim,
     touched_qubits,
 )
 from xihe.errors import ValidationError
@@ -120,11 +122,12 @@ class Device:
         """Directed pairs; empty for an all-to-all simulator."""
         return sorted(self.target.coupling_map)
 
-    def noise_model(self, qubits: list[int] | None = None) -> NoiseModel:
-        """The calibration's noise on the compact register standing for ``qubits`` (all physical qubits if None)."""
+    def noise_model(self, qubits: list[int] | None = None, decoupled: Collection[int] = ()) -> NoiseModel:
+        """The calibration's noise on the compact register standing for ``qubits`` (all physical qubits if None);
+        the physical qubits in ``decoupled`` are refocused when idle (T2echo instead of T2*)."""
         from xihe.devices.noise import device_noise_model
 
-        return device_noise_model(self.target, qubits)
+        return device_noise_model(self.target, qubits, decoupled)
 
     def calibration_at(self, time: datetime) -> CalibrationSnapshot | None:
         return self.history.at(time)
@@ -181,10 +184,11 @@ class Device:
         if verbatim:
             check_native(circuit, self.target)
 
-    def compile(self, circuit: Circuit, optimization_level: int = 2, seed: int | None = None) -> Compiled:
+    def compile(self, circuit: Circuit, optimization_level: int = 2, seed: int | None = None,
+                dynamical_decoupling: str | None = None) -> Compiled:
         from xihe.devices.compile import compile_for
 
-        return compile_for(circuit, self, optimization_level, seed)
+        return compile_for(circuit, self, optimization_level, seed, dynamical_decoupling)
 
     def plan(self, circuits: Circuit | Sequence[Circuit], shots: int, options: PlanOptions | None = None
              ) -> ExecutionPlan:
@@ -201,14 +205,20 @@ class Device:
         return run_plan(plan)
 
     def run(self, circuit: Circuit | None, shots: int, seed: int | None = None, memory: bool = False,
-            compiled: Compiled | None = None) -> Result:
-        """Run a native circuit (or ``compiled.circuit``) under this device's noise; counts over its clbits."""
+            compiled: Compiled | None = None, dynamical_decoupling: str | None = None) -> Result:
+        """Run a native circuit (or ``compiled.circuit``) under this device's noise; counts over its clbits.
+
+        A native circuit is scheduled first (as :func:`~xihe.devices.plan.schedule_verbatim`), with
+        ``dynamical_decoupling`` if given; a compiled one runs as compiled (with the decoupling it was compiled with).
+        """
         if circuit is None:
             if compiled is None:
                 raise ValidationError("give a circuit or a compiled circuit to run")
             circuit = compiled.circuit
         options = PlanOptions(compile=False, seeds=(seed,), memory=memory)
+        native = circuit
         if compiled is None:
             self.validate(circuit, verbatim=not self.target.unconstrained)
-        planned = plan_native(self, 0, circuit, circuit, compiled, shots, seed, options.limit())
+            native = schedule_verbatim(self, circuit, dd_sequence(dynamical_decoupling))
+        planned = plan_native(self, 0, circuit, native, compiled, shots, seed, options.limit())
         return run_plan(ExecutionPlan(device=self, shots=shots, options=options, circuits=(planned,)))[0]

@@ -6,7 +6,12 @@
   is linear in the depolarizing strength, so the strength is solved exactly; if relaxation alone is already worse
   than the file's fidelity, there is no depolarizing part.
 - ``rz`` and ``id`` are virtual (frame changes): no error.
-- Idle periods (``delay`` operations from scheduling) relax with the qubit's T1 and T2.
+- Idle periods (``delay`` operations from scheduling) relax with the qubit's T1 and dephase with its T2* (Ramsey:
+  nothing refocuses an idle qubit), or with its T2echo on a qubit whose circuit refocuses it: a pi pulse between
+  two idle windows, as a Hahn echo, CPMG/XY4 dynamical decoupling (the ``dynamical_decoupling`` job option) or the
+  user's own pulses have (:func:`refocused_qubits`). The pulses undo the slow noise that makes T2* shorter than
+  T2echo; their own errors are the gate channels'. The switch is per qubit and per circuit (the engines apply one
+  idle channel per qubit), the documented approximation of noise that is really correlated in time.
 - Readout confusion per qubit, from the Target (documented defaults where the file has none).
 
 ``qubits`` maps the physical qubits a run touches onto a compact register, so a 106-qubit twin simulates only them.
@@ -14,10 +19,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 
-from xihe.circuit import is_virtual
+from xihe.circuit import Circuit, Operation, is_virtual
 from xihe.compiler.target import Target
 from xihe.engines.channels import Channel, depolarizing, thermal_relaxation
 from xihe.engines.noise import NoiseModel
@@ -75,8 +81,62 @@ def gate_channel(target: Target, name: str, qubits: tuple[int, ...]) -> Channel 
     return _cached_channel(round(1.0 - props.error, 12), t1s, t2s, float(props.duration))
 
 
-def device_noise_model(target: Target, qubits: Sequence[int] | None = None) -> NoiseModel:
-    """Noise on the compact register ``0..len(qubits)-1`` standing for physical ``qubits`` (all if omitted)."""
+def _is_pi_pulse(op: Operation) -> bool:
+    name = op.gate.name
+    if len(op.qubits) != 1 or op.condition is not None:
+        return False
+    if name in ("x", "y"):
+        return True
+    if name in ("rx", "ry") and isinstance(op.gate.params[0], (int, float)):
+        return abs(abs(float(op.gate.params[0])) - math.pi) < 1e-9
+    return False
+
+
+def refocused_qubits(circuit: Circuit) -> set[int]:
+    """Qubits on which a pi pulse (``x``, ``y``, ``rx(±pi)``, ``ry(±pi)``) sits between two idle windows (``delay``),
+    virtual frame changes and barriers aside: a Hahn echo, a decoupling sequence, or the user's own refocusing."""
+    after_delay: set[int] = set()  # the qubit's last real operation was a delay
+    pulsed: set[int] = set()  # ... then a pi pulse
+    out: set[int] = set()
+    for op in circuit.operations:
+        name = op.gate.name
+        if name == "barrier" or (len(op.qubits) == 1 and is_virtual(name)):
+            continue
+        if name == "delay":
+            for q in op.qubits:
+                if q in pulsed:
+                    out.add(q)
+                pulsed.discard(q)
+                after_delay.add(q)
+            continue
+        if _is_pi_pulse(op):
+            q = op.qubits[0]
+            if q in after_delay:
+                pulsed.add(q)
+            else:
+                pulsed.discard(q)
+            after_delay.discard(q)
+            continue
+        for q in op.qubits:
+            after_delay.discard(q)
+            pulsed.discard(q)
+    return out
+
+
+def idle_t2(target: Target, qubit: int, decoupled: bool) -> float:
+    """The T2 (ns) an idle ``qubit`` dephases with: T2echo when refocused, else T2* (Ramsey)."""
+    if decoupled:
+        return target.t2[qubit]
+    return target.t2_ramsey.get(qubit, target.t2[qubit])
+
+
+def device_noise_model(target: Target, qubits: Sequence[int] | None = None,
+                       decoupled: Collection[int] = ()) -> NoiseModel:
+    """Noise on the compact register ``0..len(qubits)-1`` standing for physical ``qubits`` (all if omitted).
+
+    ``decoupled``: the physical qubits whose idle windows are refocused (:func:`refocused_qubits`); they dephase
+    with T2echo when idle, the others with T2*.
+    """
     model = NoiseModel()
     if target.unconstrained:
         return model
@@ -84,7 +144,7 @@ def device_noise_model(target: Target, qubits: Sequence[int] | None = None) -> N
     compact = {p: i for i, p in enumerate(physical)}
     for p, i in compact.items():
         if p in target.t1:
-            model.set_relaxation(i, target.t1[p], target.t2[p])
+            model.set_relaxation(i, target.t1[p], idle_t2(target, p, p in decoupled))
         if p in target.readout_error:
             p10, p01 = target.readout_error[p]
             if p10 or p01:

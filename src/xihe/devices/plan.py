@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING
 
 from xihe.circuit import Circuit, Gate, Operation
 from xihe.circuit.register import QuantumRegister
-from xihe.devices.noise import pauli_twirled_noise_model
-from xihe.engines.base import default_memory_limit, get_engine
+from xihe.compiler.passes import dd_sequence, decouple_circuit, schedule_circuit
+from xihe.devices.noise import pauli_twirled_noise_model, refocused_qubits
+from xihe.engines.base import SINGLE_PRECISION_ENGINES, default_memory_limit, get_engine
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.clifford import is_clifford
+from xihe.engines.mps import bond_dimension_refusal
 from xihe.engines.simulate import choose_engine
 from xihe.engines.trajectories import PROCESS_MIN_QUBITS
 from xihe.errors import CompileError, ResourceError, ValidationError, XiheError
@@ -48,6 +50,9 @@ class PlanOptions:
     ``defer_compile``: plan the circuits as given although they will be compiled later (the API process prices a
     job without compiling it; compiling is the worker's work). A deferred plan's touched qubits are the logical
     circuit's, which compiling keeps unless routing borrows idle qubits.
+
+    A twin schedules a verbatim circuit as the compiler schedules a compiled one (terminal measurements together at
+    the end, idle gaps as delays, ``dynamical_decoupling`` in them), so both get the same idle noise.
     """
 
     compile: bool = True
@@ -56,6 +61,8 @@ class PlanOptions:
     memory: bool = False
     memory_limit: int | None = None
     defer_compile: bool = False
+    precision: str = "double"  # "single": complex64 statevector/trajectories, priced at half the memory
+    dynamical_decoupling: str | None = None  # "XY4" or "CPMG" in the idle windows (Quafu's ``open_dd``), or none
 
     def seed(self, index: int) -> int | None:
         return self.seeds[index] if index < len(self.seeds) else None
@@ -79,6 +86,7 @@ class PlannedCircuit:
     memory_bytes: int
     threads: int
     seed: int | None
+    precision: str = "double"  # what the engine runs in ("single" only on the statevector and trajectories)
 
     def describe(self) -> str:
         """What this circuit needs, in words (the refusal of a job too large says this)."""
@@ -116,8 +124,10 @@ class ExecutionPlan:
         for planned in self.circuits:
             if planned.memory_bytes > limit:
                 where = f"circuit {planned.index}: " if len(self.circuits) > 1 else ""
+                # Too large for a state vector: say also why the MPS engine does not take it (too entangled).
+                mps = None if planned.engine == "mps" else bond_dimension_refusal(planned.compact)
                 raise ResourceError(f"{where}on backend {self.device.name}, {planned.describe()}, more than the "
-                                    f"{_gib(limit)} allowed")
+                                    f"{_gib(limit)} allowed" + (f"; {mps}" if mps else ""))
 
 
 def touched_qubits(circuit: Circuit) -> list[int]:
@@ -133,46 +143,67 @@ def threads_for(engine: str, circuit: Circuit, shots: int) -> int:
     return 1
 
 
+def schedule_verbatim(device: Device, circuit: Circuit, dynamical_decoupling: str | None = None) -> Circuit:
+    """A verbatim circuit as a twin runs it: scheduled as compiled circuits are, with decoupling if asked for."""
+    if device.target.unconstrained:
+        return circuit
+    scheduled, _ = schedule_circuit(circuit, device.target)
+    if dynamical_decoupling is not None:
+        scheduled, _ = decouple_circuit(scheduled, device.target, dynamical_decoupling)
+    return scheduled
+
+
 def plan_native(device: Device, index: int, circuit: Circuit, native: Circuit, compiled: Compiled | None,
-                shots: int, seed: int | None, limit: int) -> PlannedCircuit:
-    """Plan one circuit that is ready to run (``native``, already validated or made by the compiler)."""
+                shots: int, seed: int | None, limit: int, precision: str = "double") -> PlannedCircuit:
+    """Plan one circuit that is ready to run (``native``, already validated or made by the compiler).
+
+    Idle qubits that ``native`` refocuses (an echo, decoupling pulses) dephase with T2echo, the others with T2*.
+    """
     noise: NoiseModel | None = None
     if device.target.unconstrained:
         qubits = list(range(native.num_qubits))
         compact = native
-        engine = "stabilizer" if device.clifford_only else choose_engine(native, None, limit)
+        engine = "stabilizer" if device.clifford_only else choose_engine(native, None, limit, precision)
     else:
         qubits = touched_qubits(native)
         compact = compact_circuit(native, qubits)
-        noise = None if device.noiseless else device.noise_model(qubits)
-        engine = choose_engine(compact, noise, limit)
+        noise = None if device.noiseless else device.noise_model(qubits, decoupled=refocused_qubits(native))
+        engine = choose_engine(compact, noise, limit, precision)
         if (noise is not None and engine == "trajectories"
-                and get_engine("trajectories").estimate_memory(compact) > limit and is_clifford(compact)):
+                and get_engine("trajectories", precision=precision).estimate_memory(compact) > limit
+                and is_clifford(compact)):
             engine, noise = "stabilizer", pauli_twirled_noise_model(device.target, qubits)
-    memory = int(get_engine(engine).estimate_memory(compact))
+    precision = precision if engine in SINGLE_PRECISION_ENGINES else "double"
+    memory = int(get_engine(engine, **({"precision": precision} if engine in SINGLE_PRECISION_ENGINES else {}))
+                 .estimate_memory(compact))
     return PlannedCircuit(index=index, circuit=circuit, compiled=compiled, native=native,
                           physical_qubits=tuple(qubits), compact=compact, noise=noise, engine=engine,
-                          memory_bytes=memory, threads=threads_for(engine, compact, shots), seed=seed)
+                          memory_bytes=memory, threads=threads_for(engine, compact, shots), seed=seed,
+                          precision=precision)
 
 
 def build_plan(device: Device, circuits: Sequence[Circuit], shots: int, options: PlanOptions) -> ExecutionPlan:
     """Compile (unless verbatim or deferred), then plan each circuit; see :meth:`Device.plan`."""
     limit = options.limit()
+    dd = dd_sequence(options.dynamical_decoupling)
     planned = []
     for index, circuit in enumerate(circuits):
         seed = options.seed(index)
         if options.compile and not options.defer_compile:
             try:
-                compiled = device.compile(circuit, optimization_level=options.optimization_level, seed=seed)
+                compiled = device.compile(circuit, optimization_level=options.optimization_level, seed=seed,
+                                          dynamical_decoupling=dd)
             except XiheError as exc:
                 raise exc if isinstance(exc, CompileError) else CompileError(str(exc)) from exc
-            planned.append(plan_native(device, index, circuit, compiled.circuit, compiled, shots, seed, limit))
+            planned.append(plan_native(device, index, circuit, compiled.circuit, compiled, shots, seed, limit,
+                                       options.precision))
         else:
             try:
                 device.validate(circuit, verbatim=not options.compile)
             except ValidationError as exc:
                 raise ValidationError(f"circuit {index}: {exc}" if len(circuits) > 1 else str(exc)) from exc
-            planned.append(plan_native(device, index, circuit, circuit, None, shots, seed, limit))
+            native = circuit if options.compile else schedule_verbatim(device, circuit, dd)
+            planned.append(plan_native(device, index, circuit, native, None, shots, seed, limit, options.precision))
     return ExecutionPlan(device=device, shots=shots, options=options, circuits=tuple(planned))
 
 

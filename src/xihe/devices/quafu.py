@@ -5,6 +5,12 @@ qubits named in ``topological_structure`` sorted by number, the chip's other qub
 chip's names (``Q0103``) stay as labels. A qubit missing from ``qubits_info`` is dead; a coupler missing from
 ``topological_structure`` or of fidelity 0 in ``all_topological_structure`` is dead. For a directed gate
 (``CX``) the pair ``Qa_Qb`` means ``a`` controls; ``CZ`` is symmetric and listed both ways in the Target.
+
+Coherence: ``T2echo`` is the Target's ``t2`` (gates, and idle qubits under dynamical decoupling), ``T2star`` its
+``t2_ramsey`` (idle qubits without decoupling); each falls back on the other, and both are capped at 2 T1. Readout:
+the file's ``readout_fidelity_0``/``readout_fidelity_1`` (F(0|0), F(1|1)) where a qubit has them, else the device
+default's model (:meth:`~xihe.devices.defaults.DeviceDefaults.readout_for`). A coupler whose fidelity is exactly the
+placeholder value (0.900 on Dongling) gets the median of the chip's measured couplers of that gate.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import statistics
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +118,33 @@ def priority_qubits(data: dict[str, Any], index: dict[str, int]) -> list[tuple[i
     return out
 
 
+def file_readout(info: dict[str, Any]) -> tuple[float, float] | None:
+    """(P(1|0), P(0|1)) from a qubit's ``readout_fidelity_0``/``readout_fidelity_1``, or ``None`` if it has neither."""
+    f0, f1 = info.get("readout_fidelity_0"), info.get("readout_fidelity_1")
+    if not isinstance(f0, (int, float)) or not isinstance(f1, (int, float)):
+        return None
+    if not (0.0 <= f0 <= 1.0 and 0.0 <= f1 <= 1.0):
+        raise ValidationError(f"chip file: readout fidelities must be in [0, 1], not {f0}, {f1}")
+    return 1.0 - float(f0), 1.0 - float(f1)
+
+
+def measured_couplers(couplers: dict[str, dict[str, float]], placeholder: float | None) \
+        -> dict[str, dict[str, float]]:
+    """``couplers`` with each placeholder fidelity replaced by the median of the measured ones of the same gate."""
+    if placeholder is None:
+        return couplers
+    measured: dict[str, list[float]] = {}
+    for by_gate in couplers.values():
+        for gate, fidelity in by_gate.items():
+            if not math.isclose(fidelity, placeholder, abs_tol=1e-12):
+                measured.setdefault(gate, []).append(fidelity)
+    out: dict[str, dict[str, float]] = {}
+    for pair, by_gate in couplers.items():
+        out[pair] = {gate: (statistics.median(measured[gate]) if math.isclose(f, placeholder, abs_tol=1e-12)
+                            and measured.get(gate) else f) for gate, f in by_gate.items()}
+    return out
+
+
 def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None = None) -> Target:
     """The compiler's view of a chip-info file, with ``defaults`` where the file is silent."""
     defaults = defaults or DeviceDefaults()
@@ -122,6 +156,7 @@ def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None 
     gates: dict[str, dict[tuple[int, ...], InstructionProperties]] = {}
     t1: dict[int, float] = {}
     t2: dict[int, float] = {}
+    t2_ramsey: dict[int, float] = {}
     readout: dict[int, tuple[float, float]] = {}
     for name, info in qubits_info.items():
         if name not in index:
@@ -130,16 +165,21 @@ def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None 
         duration = float(info.get("single_qubit_gate_duration") or defaults.single_qubit_gate_duration_ns)
         if info.get("T1"):
             t1[q] = float(info["T1"]) * 1e3
-            t2_us = float(info.get("T2echo") or info.get("T2star") or info["T1"])
-            t2[q] = min(t2_us * 1e3, 2 * t1[q])
-        readout[q] = defaults.readout_for(name)
+            echo_us = float(info.get("T2echo") or info.get("T2star") or info["T1"])
+            ramsey_us = float(info.get("T2star") or echo_us)
+            t2[q] = min(echo_us * 1e3, 2 * t1[q])
+            t2_ramsey[q] = min(ramsey_us * 1e3, 2 * t1[q])
+        frequency = info.get("qubit_frequency")
+        from_file = None if name in defaults.readout_error else file_readout(info)
+        readout[q] = from_file or defaults.readout_for(
+            name, float(frequency) if isinstance(frequency, (int, float)) else None, t1.get(q))
         for gate in basis:
             if gate not in ONE_QUBIT_NATIVE:
                 continue
             props = (InstructionProperties(0.0, 0.0) if is_virtual(gate)
                      else InstructionProperties(duration, defaults.single_qubit_gate_error))
             gates.setdefault(gate, {})[(q,)] = props
-    for pair, by_gate in working_couplers(data).items():
+    for pair, by_gate in measured_couplers(working_couplers(data), defaults.placeholder_two_qubit_fidelity).items():
         a, _, b = pair.partition("_")
         qa, qb = index[a], index[b]
         for gate, fidelity in by_gate.items():
@@ -148,7 +188,7 @@ def target_from_chip_info(data: dict[str, Any], defaults: DeviceDefaults | None 
             if is_symmetric(gate):
                 gates[gate][(qb, qa)] = props
     return Target(len(names), gates, working_qubits=working, readout_error=readout, t1=t1, t2=t2,
-                  measure_duration=defaults.measure_duration_ns, labels=names,
+                  t2_ramsey=t2_ramsey, measure_duration=defaults.measure_duration_ns, labels=names,
                   priority_qubits=priority_qubits(data, index))
 
 

@@ -1,11 +1,12 @@
 """Compiler passes: small classes with ``run(dag, properties) -> dag``."""
 
 from xihe.compiler.passes.blocks import ConsolidateBlocks
+from xihe.compiler.passes.decouple import DynamicalDecoupling, dd_sequence, decouple_circuit
 from xihe.compiler.passes.layout import ApplyLayout, SabreLayout, TrivialLayout, VF2Layout
 from xihe.compiler.passes.loop import NativeOptimizeLoop
-from xihe.compiler.passes.measure import DeferTerminalMeasurements, RemoveSwapsBeforeMeasure
+from xihe.compiler.passes.measure import DeferRoutedMeasurements, DeferTerminalMeasurements, RemoveSwapsBeforeMeasure
 from xihe.compiler.passes.optimize import CommutativeCancellation, Fuse1q, OptimizeLoop
-from xihe.compiler.passes.schedule import ASAPSchedule
+from xihe.compiler.passes.schedule import ASAPSchedule, schedule_circuit, terminal_measurements
 from xihe.compiler.passes.translate import BasisTranslation
 from xihe.compiler.passes.unroll import Unroll
 
@@ -15,7 +16,9 @@ __all__ = [
     "BasisTranslation",
     "CommutativeCancellation",
     "ConsolidateBlocks",
+    "DeferRoutedMeasurements",
     "DeferTerminalMeasurements",
+    "DynamicalDecoupling",
     "Fuse1q",
     "NativeOptimizeLoop",
     "OptimizeLoop",
@@ -24,4 +27,8 @@ __all__ = [
     "TrivialLayout",
     "Unroll",
     "VF2Layout",
+    "dd_sequence",
+    "decouple_circuit",
+    "schedule_circuit",
+    "terminal_measurements",
 ]

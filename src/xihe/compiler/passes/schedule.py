@@ -3,15 +3,50 @@
 Each qubit's clock starts at its first operation (a qubit waiting in ``|0>`` does not decay); from then on, any
 gap before its next operation becomes a ``delay`` so that the noise model applies relaxation over it. Barriers align
 their qubits. Classical wires are clocked too: a conditioned operation starts after the measurement it reads.
+
+Terminal measurements (nothing but barriers follows on the qubit, and no later operation reads or writes the bit)
+start together, when the last other operation has ended: a Quafu chip reads all its qubits out at once at the end
+of the circuit, so a qubit that finished early idles, and decays, until then. Mid-circuit measurements are
+scheduled as soon as their qubit is free, like gates. The same pass schedules compiled and verbatim circuits
+(:func:`schedule_circuit`), so the same physical circuit gets the same idle noise either way.
 """
 
 from __future__ import annotations
 
-from xihe.circuit import Gate, IfElse, Operation
+from xihe.circuit import Circuit, Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.target import Target
 
 MIN_DELAY_NS = 1e-6
+
+
+def terminal_measurements(dag: DAGCircuit) -> set[int]:
+    """Indices of the measurements after which nothing but barriers acts on their qubit and nothing uses their bit.
+
+    "Uses" is a later measurement into the same bit, a later operation conditioned on the bit's register, or a
+    later operation (an ``if_else`` block) reading the bit.
+    """
+    clbit_reg: dict[int, str] = {}
+    offset = 0
+    for reg in dag.cregs:
+        for i in range(reg.size):
+            clbit_reg[offset + i] = reg.name
+        offset += reg.size
+    busy: set[int] = set()  # qubits with a non-barrier operation later on
+    used_bits: set[int] = set()
+    conditioned: set[str] = set()
+    out: set[int] = set()
+    for i in range(len(dag.ops) - 1, -1, -1):
+        op = dag.ops[i]
+        if (op.gate.name == "measure" and op.condition is None and op.qubits[0] not in busy
+                and op.clbits[0] not in used_bits and clbit_reg.get(op.clbits[0]) not in conditioned):
+            out.add(i)
+        if op.condition is not None:
+            conditioned.add(op.condition[0])
+        if op.gate.name != "barrier":
+            busy.update(op.qubits)
+        used_bits.update(op.clbits)
+    return out
 
 
 class ASAPSchedule:
@@ -41,22 +76,46 @@ class ASAPSchedule:
             clock.update((w, finish) for w in wires)
         return max(clock.values(), default=0.0)
 
+    def _idle(self, out: list[Operation], clock: dict[int, float], qubits: tuple[int, ...], start: float) -> None:
+        if not self.insert_delays:
+            return
+        for q in qubits:
+            if q in clock and start - clock[q] > MIN_DELAY_NS:
+                out.append(Operation(Gate("delay", (start - clock[q],)), (q,)))
+
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         clock: dict[int, float] = {}
         creg_wires = dag._creg_wires()
+        terminal = terminal_measurements(dag)
         out: list[Operation] = []
         end = 0.0
-        for op in dag.ops:
+        for index, op in enumerate(dag.ops):
+            if index in terminal:
+                continue
             wires = dag.wires(op, creg_wires)
             start = max((clock.get(w, 0.0) for w in wires), default=0.0)
-            if self.insert_delays and op.gate.name != "delay":
-                for q in op.qubits:
-                    if q in clock and start - clock[q] > MIN_DELAY_NS:
-                        out.append(Operation(Gate("delay", (start - clock[q],)), (q,)))
+            if op.gate.name != "delay":
+                self._idle(out, clock, op.qubits, start)
             finish = start + self.op_duration(op)
             for w in wires:
                 clock[w] = finish
             end = max(end, finish)
             out.append(op)
+        if terminal:
+            readout = end  # every terminal measurement starts when the last other operation has ended
+            for index in sorted(terminal):
+                op = dag.ops[index]
+                self._idle(out, clock, op.qubits, readout)
+                for w in dag.wires(op, creg_wires):
+                    clock[w] = readout + self.op_duration(op)
+                end = max(end, readout + self.op_duration(op))
+                out.append(op)
         properties["duration"] = end
         return dag.copy_with(out)
+
+
+def schedule_circuit(circuit: Circuit, target: Target) -> tuple[Circuit, float]:
+    """``circuit`` (native to ``target``) scheduled as the compiler schedules, and its duration in ns."""
+    properties: PropertySet = {}
+    dag = ASAPSchedule(target).run(DAGCircuit.from_circuit(circuit), properties)
+    return dag.to_circuit(), float(properties["duration"])
