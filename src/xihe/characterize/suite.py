@@ -194,12 +194,17 @@ def choose_region(device: Any, size: int) -> list[int]:
     return best[1]
 
 
-def _expected_times(device: Any, qubits: Sequence[int]) -> tuple[float, float]:
-    """Mean T1 and T2 (ns) of ``qubits`` from the last calibration, to size the delay scans."""
+def _expected_times(device: Any, qubits: Sequence[int]) -> tuple[float, float, float]:
+    """Mean T1, T2echo and T2* (ns) of ``qubits`` from the last calibration, to size the delay scans."""
     target = getattr(device, "target", None)
     t1 = [target.t1[q] for q in qubits if target is not None and q in target.t1]
     t2 = [target.t2[q] for q in qubits if target is not None and q in target.t2]
-    return (sum(t1) / len(t1) if t1 else DEFAULT_TIME_NS, sum(t2) / len(t2) if t2 else DEFAULT_TIME_NS)
+    star = [target.t2_ramsey.get(q, target.t2[q]) for q in qubits if target is not None and q in target.t2]
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else DEFAULT_TIME_NS
+
+    return mean(t1), mean(t2), mean(star)
 
 
 def plan_suite(device: Any, suite: str = "standard", qubits: Sequence[int] | None = None, region_size: int = 4,
@@ -224,9 +229,9 @@ def plan_suite(device: Any, suite: str = "standard", qubits: Sequence[int] | Non
     if ideal:
         notes.append("ideal simulator: coherence scans left out (no decay to measure)")
     else:
-        t1_ns, t2_ns = _expected_times(device, region)
+        t1_ns, t2_ns, t2_star_ns = _expected_times(device, region)
         plan += [(T1(region, expected_ns=t1_ns, num_qubits=width), shots),
-                 (T2Ramsey(region, expected_ns=t2_ns, num_qubits=width), shots),
+                 (T2Ramsey(region, expected_ns=t2_star_ns, num_qubits=width), shots),
                  (T2Echo(region, expected_ns=t2_ns, num_qubits=width), shots)]
     samples = 4 if quick else 8
     lengths_1q = (1, 30, 80, 150, 300, 500) if quick else None
