@@ -39,11 +39,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.stop()
 
 
-def start_agent(server: Server, token: str, log: Path) -> subprocess.Popen[bytes]:
+def start_agent(server: Server, token: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {**server.env, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         xihe_command("agent", "--device", "line10", "--url", server.url, "--token", token, "--poll", "0.1",
-                     "--driver", "tests.integration.cluster_drivers:recalibrating"),
+                     "--driver", "tests.integration.cluster_drivers:recalibrating", *extra),
         env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
 

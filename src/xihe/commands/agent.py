@@ -25,6 +25,10 @@ def register(app: typer.Typer) -> None:
         = "emulator",
         name: Annotated[str | None, typer.Option("--name", help="This agent's name (default: host-pid).")] = None,
         poll: Annotated[float, typer.Option("--poll", help="Seconds between claims while idle.")] = 0.5,
+        timeout: Annotated[float, typer.Option("--timeout", help="Seconds an HTTP request may take before it "
+                                               "counts as an outage (then retried with backoff, forever).")] = 30.0,
+        max_backoff: Annotated[float, typer.Option("--max-backoff", help="Longest wait between two tries while "
+                                                   "the platform is unavailable.")] = 10.0,
     ) -> None:
         """Claim DEVICE's compiled jobs over HTTP, run them through the driver, post results and calibration."""
         import logging
@@ -44,12 +48,12 @@ def register(app: typer.Typer) -> None:
         except XiheError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
-        client = AgentClient(url, secret, device)
+        client = AgentClient(url, secret, device, timeout=timeout, max_backoff=max_backoff)
         runner = Agent(client, the_driver, name=name or f"{socket.gethostname()}-{os.getpid()}",
                        driver_name=driver.rsplit(":", 1)[-1], poll_seconds=poll)
         typer.echo(f"agent {runner.name} serving {device} at {url} with the {driver} driver", err=True)
         try:
-            runner.run_forever()
+            runner.run_forever(max_backoff=max_backoff)
         except KeyboardInterrupt:
             pass
         except XiheError as exc:

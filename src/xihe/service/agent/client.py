@@ -1,11 +1,15 @@
 """The agent API (``/api/v1/agents/{device}/...``) over httpx, with a device token.
 
-Connection failures are retried with backoff for ``retry_seconds``: a platform restart or a replica swap behind
-the load balancer must not kill an agent. A 409 (lease lost) is an answer, not an error: the caller drops the job.
+An outage of the platform -- refused connections, timeouts of a frozen server, 5xx from a proxy or a replica whose
+database is away -- is waited out with capped exponential backoff, forever by default (``retry_seconds=None``):
+a platform restart, a replica swap or a long maintenance must never leave a chip unserved once the platform is
+back. Each outage is logged once when it starts and once when it ends. A 409 (lease lost) is an answer, not an
+error: the caller drops the job.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +18,8 @@ from typing import Any
 import httpx
 
 from xihe.errors import XiheError
+
+log = logging.getLogger("xihe.agent")
 
 
 class AgentError(XiheError):
@@ -44,9 +50,11 @@ def snapshot_body(snapshot: Any) -> dict[str, Any]:
 
 class AgentClient:
     def __init__(self, url: str, token: str, device: str, *, timeout: float = 30.0,
-                 retry_seconds: float = 60.0) -> None:
+                 retry_seconds: float | None = None, max_backoff: float = 10.0) -> None:
         self.device = device
         self.retry_seconds = retry_seconds
+        self.max_backoff = max_backoff
+        self.outages = 0
         self._http = httpx.Client(base_url=f"{url.rstrip('/')}/api/v1/agents/{device}", timeout=timeout,
                                   headers={"Authorization": f"Bearer {token}"})
 
@@ -54,24 +62,32 @@ class AgentClient:
         self._http.close()
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        deadline = time.monotonic() + self.retry_seconds
+        """POST, waiting out any outage (see the module doc); 401/403/422 are :class:`AgentError` at once."""
+        started = time.monotonic()
         delay = 0.2
+        down_since: float | None = None
         while True:
             try:
                 response = self._http.post(path, json=body)
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if response.status_code >= 500 and time.monotonic() < deadline:
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if response.status_code in (401, 403, 422) or response.status_code >= 500:
-                raise AgentError(f"{path}: HTTP {response.status_code}: {_detail(response)}")
-            return response
+                failure = f"HTTP {response.status_code}" if response.status_code >= 500 else None
+            except httpx.TransportError as exc:
+                failure = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            now = time.monotonic()
+            if failure is None:
+                if down_since is not None:
+                    log.warning("platform reachable again after %.1f s; resuming", now - down_since)
+                if response.status_code in (401, 403, 422):
+                    raise AgentError(f"{path}: HTTP {response.status_code}: {_detail(response)}")
+                return response
+            if down_since is None:
+                down_since = now
+                self.outages += 1
+                log.warning("platform unavailable (%s on %s); retrying with backoff up to %g s until it is back",
+                            failure, path, self.max_backoff)
+            if self.retry_seconds is not None and now - started > self.retry_seconds:
+                raise AgentError(f"{path}: platform unavailable for {now - started:.0f} s: {failure}")
+            time.sleep(delay)
+            delay = min(delay * 2, self.max_backoff)
 
     def claim(self, agent: str) -> AgentJob | None:
         response = self._post("/claim", {"agent": agent})

@@ -39,12 +39,24 @@ class Agent:
         self.poll_seconds = poll_seconds
         self.jobs_done = 0
 
-    def run_forever(self, stop: threading.Event | None = None) -> None:
+    def run_forever(self, stop: threading.Event | None = None, *, max_backoff: float = 10.0) -> None:
+        """Serve until ``stop``. Outages are waited out inside the client; anything else that goes wrong in one
+        round (a refused request, a driver or client bug) is logged and the loop goes on after a capped backoff,
+        so the agent keeps its claim and lease loop for as long as it runs. A token refused at start is fatal."""
         stop = stop or threading.Event()
         info = self.client.post_calibration(self.driver.calibration())
         log.info("agent %s serves %s (calibration %s)", self.name, self.client.device, info.get("snapshot_id"))
+        delay = self.poll_seconds
         while not stop.is_set():
-            if not self.run_once():
+            try:
+                worked = self.run_once()
+            except Exception:
+                log.exception("agent round failed; retrying in %.1f s", delay)
+                stop.wait(delay)
+                delay = min(max(delay, 0.2) * 2, max_backoff)
+                continue
+            delay = self.poll_seconds
+            if not worked:
                 stop.wait(self.poll_seconds)
 
     def run_once(self) -> bool:
