@@ -92,7 +92,7 @@ class DAGCircuit:
         return sorted(used)
 
     def count_two_qubit(self) -> int:
-        return sum(1 for op in self.ops if op.gate.is_unitary and len(op.qubits) == 2)
+        return sum(1 for op in self.ops if len(op.qubits) == 2 and op.gate.is_unitary)
 
 
 # The facts analysis passes write, by name (a plain dict, as Qiskit's PropertySet).

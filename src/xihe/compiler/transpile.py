@@ -17,7 +17,7 @@ from typing import Any
 from xihe.circuit import Circuit
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.estimate import log_success_probability
-from xihe.compiler.passes import SabreLayout
+from xihe.compiler.passes import NativeOptimizeLoop, SabreLayout
 from xihe.compiler.preset import Pass, estimated_two_qubit_gates, preset_passes
 from xihe.compiler.target import Target
 from xihe.errors import CompileError
@@ -105,14 +105,21 @@ def two_qubit_charge(target: Target) -> float:
     return -math.log1p(-min(errors[len(errors) // 2], 0.5)) if errors else 0.0
 
 
+def _run_all(passes: list[Pass], dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
+    for p in passes:
+        dag = p.run(dag, properties)
+    return dag
+
+
 def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: Target) -> \
         tuple[DAGCircuit, PropertySet]:
     """Run the passes in order; where routing keeps several candidates, finish each and keep the best.
 
-    Best: the highest estimated log-success less a charge per two-qubit gate (:func:`two_qubit_charge`). A gate's
-    own error is already in the estimate; the charge counts it once more, so a candidate with more two-qubit gates
-    wins only where they buy more than a typical gate's worth of success each (the estimate leaves out crosstalk and
-    drift, which grow with the gate count), and near-equal estimates go to the shorter circuit.
+    Best, after the first round of the optimisation loop: the highest estimated log-success less a charge per
+    two-qubit gate (:func:`two_qubit_charge`). A gate's own error is already in the estimate; the charge counts it
+    once more, so a candidate with more two-qubit gates wins only where they buy more than a typical gate's worth of
+    success each (the estimate leaves out crosstalk and drift, which grow with the gate count), and near-equal
+    estimates go to the shorter circuit.
     """
     for index, p in enumerate(passes):
         if not isinstance(p, SabreLayout):
@@ -120,16 +127,24 @@ def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: T
             continue
         candidates = p.routings(dag, properties)
         rest = passes[index + 1:]
-        best: tuple[tuple[float, int], DAGCircuit, PropertySet] | None = None
+        # With several candidates each is ranked after one round of the optimisation loop, and only the winner
+        # gets the whole loop (that loop is most of the compile time).
+        ranking, after, finish = rest, [], []
+        loop_at = next((i for i, q in enumerate(rest) if isinstance(q, NativeOptimizeLoop)), None)
+        if len(candidates) > 1 and loop_at is not None:
+            loop = rest[loop_at]
+            assert isinstance(loop, NativeOptimizeLoop)
+            ranking, after, finish = [*rest[:loop_at], loop.first_round()], rest[loop_at + 1:], rest[loop_at:]
+        best: tuple[tuple[float, int], DAGCircuit, DAGCircuit, PropertySet] | None = None
         charge = two_qubit_charge(target)
         for routed, props in candidates:
-            out = routed
-            for q in rest:
-                out = q.run(out, props)
+            middle = _run_all(ranking, routed, props)
+            out = _run_all(after, middle, props)
             count = out.count_two_qubit()
             key = (charge * count - log_success_probability(out.to_circuit(), target), count)
             if best is None or key < best[0]:
-                best = (key, out, props)
+                best = (key, middle, out, props)
         assert best is not None
-        return best[1], best[2]
+        _, middle, out, props = best
+        return (_run_all(finish, middle, props) if finish else out), props
     return dag, properties

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 from xihe.circuit import IfElse, Operation
@@ -26,6 +27,13 @@ class NativeOptimizeLoop:
         self.optimize = OptimizeLoop.for_target(target, max_rounds=3 if max_rounds <= 2 else 10)
         self.max_rounds = max_rounds
         self.blocks = ConsolidateBlocks()
+
+    def first_round(self) -> NativeOptimizeLoop:
+        """This loop cut to one round, sharing its block memo: ``transpile`` ranks routing candidates by it (the first
+        round does most of the work) and runs the whole loop on the winner only."""
+        cut = copy.copy(self)
+        cut.max_rounds = 1
+        return cut
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         best: DAGCircuit | None = None

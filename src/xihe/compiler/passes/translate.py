@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from xihe.circuit import Gate, Operation, unitary
 from xihe.compiler.dag import DAGCircuit, PropertySet
@@ -23,8 +24,13 @@ def one_qubit_basis(target: Target) -> frozenset[str]:
 
 def synthesize_1q(op: Operation, basis: frozenset[str]) -> list[Operation]:
     """``op`` (a one-qubit unitary) as Euler rotations in ``basis``, keeping its condition."""
-    return [Operation(Gate._trusted(name, params, 1), op.qubits, (), op.condition)
-            for name, params in euler_ops(unitary(op.gate), basis)]
+    return [Operation(gate, op.qubits, (), op.condition) for gate in _euler_gates(op.gate, basis)]
+
+
+@lru_cache(maxsize=65536)
+def _euler_gates(gate: Gate, basis: frozenset[str]) -> tuple[Gate, ...]:
+    """Cached: translation meets the same few gates (the Hadamards of every cx -> cz) thousands of times."""
+    return tuple(Gate._trusted(name, params, 1) for name, params in euler_ops(unitary(gate), basis))
 
 
 class BasisTranslation:
