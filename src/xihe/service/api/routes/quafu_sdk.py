@@ -117,6 +117,9 @@ def _precheck(problem: Problem, request: Request, user: User) -> Problem:
         return problem
     if problem.code == "quota_jobs_per_day":
         return _quota_exhausted(request, user, problem)
+    if problem.code == "unbound_parameters":  # the native hint names a field quafu-sdk never sends
+        return sdk_error(422, "precheck.unbound_parameters", problem.detail.split(";")[0] + "; give their values "
+                         "with quafu.sweep (the template writes each as {{name}}) or bind them before submitting")
     if problem.code in codes:  # a per-job limit, the user's or the backend's: the SDK's precheck categories
         return sdk_error(422 if problem.status == 403 else problem.status, codes[problem.code], problem.detail)
     if problem.status == 409 and problem.code == "backend_unavailable":
@@ -322,11 +325,13 @@ def job_status(request: Request, job_id: str, user: UserDep) -> dict[str, Any]:
     return {"job_id": view.id, "status": _job_word(view), "open": view.open, "counts": _counts(view)}
 
 
-def _slot_task(view: _View, seq: int) -> dict[str, Any]:
+def _slot_task(request: Request, view: _View, seq: int) -> dict[str, Any]:
     slot = view.slots[seq]
     detail = task_detail(slot.job, slot.results, slot.local)
     detail["task_id"] = f"{view.id}-{seq}"
     detail["target"] = view.target or detail["target"]
+    if request.app.state.catalog.get(slot.job.backend).target.unconstrained:
+        detail["calibration"]["id"] = None  # ideal simulation: no calibration was used (the SDK's contract)
     detail["job"] |= {"seq": seq, "iteration": slot.iteration, "evaluation_index": slot.evaluation_index}
     if slot.parameter_values is not None:
         detail["job"]["parameter_values"] = slot.parameter_values
@@ -340,7 +345,7 @@ def task(request: Request, job_id: str, seq: int, user: UserDep) -> dict[str, An
     view = _view(request, user, job_id)
     if not 0 <= seq < len(view.slots):
         raise not_found("task", f"{job_id}-{seq}")
-    return _slot_task(view, seq)
+    return _slot_task(request, view, seq)
 
 
 @router.get("/jobs/{job_id}/results", operation_id="sdk_results")
@@ -349,7 +354,7 @@ def results_table(request: Request, job_id: str, user: UserDep, offset: int = 0,
     view = _view(request, user, job_id)
     start = max(0, offset)
     seqs = list(range(start, min(len(view.slots), start + max(0, min(limit, 1000)))))
-    rows = [_slot_task(view, seq) for seq in seqs]
+    rows = [_slot_task(request, view, seq) for seq in seqs]
     names = [str(p["name"]) for p in view.parameters]
 
     def point(row: dict[str, Any]) -> list[float] | None:
