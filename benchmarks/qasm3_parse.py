@@ -38,6 +38,25 @@ def program(num_qubits: int, num_gates: int, seed: int = 1) -> str:
     return str(qasm3.dumps(qc))
 
 
+def dynamic_program(num_qubits: int, num_blocks: int, seed: int = 1) -> str:
+    """Mid-circuit measurements, each followed by an if/else block (on a bit, or on the register) of a few gates."""
+    rng = random.Random(seed)
+    qc = QuantumCircuit(num_qubits, num_qubits)
+    for _ in range(num_blocks):
+        a, b = rng.sample(range(num_qubits), 2)
+        qc.sx(a)
+        qc.cx(a, b)
+        qc.measure(a, a)
+        condition = (qc.clbits[a], 1) if rng.random() < 0.7 else (qc.cregs[0], rng.randrange(4))
+        with qc.if_test(condition) as otherwise:
+            qc.rz(rng.uniform(-math.pi, math.pi), b)
+            qc.x(a)
+        with otherwise:
+            qc.cx(b, a)
+    qc.measure(range(num_qubits), range(num_qubits))
+    return str(qasm3.dumps(qc))
+
+
 def best_of(function: Callable[[], object], repeat: int) -> tuple[float, float]:
     times = []
     for _ in range(repeat):
@@ -60,6 +79,16 @@ def main() -> None:
             low, _median = best_of(function, repeat)
             cells.append(f"{low * 1e3:.1f} ms")
         print(f"| {qubits} qubits, {gates} gates | " + " | ".join(cells) + " |")
+    print()
+    print("| dynamic program | Xihe qasm.loads | openqasm3.parse (AST only) | qiskit.qasm3.loads |")
+    print("|---|---|---|---|")
+    for qubits, blocks in ((5, 50), (20, 1_000)):
+        text = dynamic_program(qubits, blocks)
+        cells = []
+        for reader in (qasm.loads, openqasm3.parse, qasm3.loads):
+            low, _median = best_of(functools.partial(reader, text), 3)
+            cells.append(f"{low * 1e3:.1f} ms")
+        print(f"| {qubits} qubits, {blocks} if/else blocks | " + " | ".join(cells) + " |")
     broken = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0]\ncx q[0], q[1];\n'
     undefined = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nrx(theta) q[0];\n'
     for label, text in (("missing ';'", broken), ("undeclared name", undefined)):
