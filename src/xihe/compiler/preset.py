@@ -21,6 +21,7 @@ from xihe.compiler.passes import (
     ASAPSchedule,
     BasisTranslation,
     ConsolidateBlocks,
+    DeferRoutedMeasurements,
     DeferTerminalMeasurements,
     NativeOptimizeLoop,
     OptimizeLoop,
@@ -89,6 +90,7 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         candidates = 1
     passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed, swap_trials=swap_trials,
                               candidates=candidates))
+    passes.append(DeferRoutedMeasurements())  # terminal measurements stay terminal (a chip measures at the end)
     if optimization_level >= 1:
         passes.append(RemoveSwapsBeforeMeasure())
     if optimization_level == 0:
