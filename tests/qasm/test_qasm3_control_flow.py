@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qasm3
 from qiskit_aer import AerSimulator
 
+from tests.compiler.test_control_flow import random_dynamic_circuit
 from xihe import qasm
 from xihe.circuit import Circuit, IfElse
 from xihe.engines.simulate import simulate
@@ -203,3 +204,18 @@ def test_circuits_built_in_xihe_are_written_and_read_back_by_qiskit() -> None:
         qc.measure(1, 1)
     loaded = qasm3.loads(qasm.dumps(qc))
     assert loaded.count_ops() == {"h": 1, "measure": 1, "if_else": 1}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_xihe_dynamic_circuits_round_trip_through_qiskit_exactly(seed: int) -> None:
+    circuit = random_dynamic_circuit(seed)
+    assert qasm.loads(qasm3.dumps(qasm3.loads(qasm.dumps(circuit, version=3)))) == circuit
+
+
+def test_parameters_inside_blocks_are_bound() -> None:
+    qc = qasm.loads(QISKIT_PROGRAM)
+    bound = qc.bind({"t_0": 0.4})
+    assert not bound.parameters
+    block = bound.operations[2]
+    assert isinstance(block, IfElse) and block.false_body[0].gate.params == (0.4,)
+    assert simulate(bound, shots=100, seed=1).shots == 100
