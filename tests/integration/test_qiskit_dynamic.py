@@ -17,7 +17,7 @@ from tests.integration.test_qiskit_adapter import aer_counts, two_sample_pvalue
 from tests.service.helpers import Server
 from xihe.circuit import Circuit
 from xihe.client import Client
-from xihe.qiskit import XiheProvider, fits_target
+from xihe.qiskit import SamplerV2, XiheProvider, fits_target
 
 SHOTS = 4000
 
@@ -125,3 +125,16 @@ def test_sdk_sends_a_xihe_circuit_with_blocks_as_openqasm3(client: Client) -> No
     qc.measure(1, 1)
     result = client.run(qc, backend="sim", shots=100, seed=1).result(timeout=WAIT_S)
     assert not isinstance(result, list) and result.counts == {"11": 100}
+
+
+def test_xihe_sampler_v2_runs_a_dynamic_circuit_as_aer_does(client: Client, reference: dict[str, int]) -> None:
+    backend = XiheProvider(client).get_backend("sim")
+    result = SamplerV2(mode=backend).run([dynamic_circuit()], shots=SHOTS).result()
+    data = result[0].data
+    m, r = data.m.get_counts(), data.r.get_counts()
+    assert sum(m.values()) == SHOTS and sum(r.values()) == SHOTS
+    joined = data.m.get_bitstrings(), data.r.get_bitstrings()
+    counts: dict[str, int] = {}
+    for mm, rr in zip(*joined, strict=True):
+        counts[f"{rr} {mm}"] = counts.get(f"{rr} {mm}", 0) + 1
+    assert two_sample_pvalue(counts, reference) > 1e-4
