@@ -203,3 +203,21 @@ def test_concurrent_parses_leave_the_garbage_collector_as_they_found_it() -> Non
     for t in threads:
         t.join()
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("tail", ["", "(", " ", "[0]"])
+def test_a_two_megabyte_name_that_is_no_statement_is_read_in_linear_time(tail: str) -> None:
+    # A request body's worth of one name with no ';': the statement fast path once tried every split between a
+    # gate's name and its first argument's, each rescanning the rest (8,000 x 'qubit' took 10-50 s; this size
+    # would take hours). Linear now: this answers like any other undefined gate.
+    program = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n' + "qubit" * 400_000 + tail
+    with pytest.raises(QasmError, match=r"line 4, column 1: undefined gate 'qubitqubit"):
+        qasm.loads(program)
+
+
+def test_long_digit_and_blank_runs_are_read_in_linear_time() -> None:
+    head = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n'
+    with pytest.raises(QasmError, match="line 4"):
+        qasm.loads(head + "u1(" + "1" * 1_000_000 + "x) q[0];\n")
+    with pytest.raises(QasmError, match="line 4"):
+        qasm.loads(head + "h" + " " * 1_000_000 + "x")

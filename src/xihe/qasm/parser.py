@@ -29,18 +29,21 @@ from xihe.qasm.expressions import parse_expression_list
 from xihe.qasm.lexer import SKIP, Lexer, Token, describe
 from xihe.qasm.limits import ParseLimits, QasmLimitError
 
-_ARG = r"([a-z][A-Za-z0-9_]*)[ \t]*\[[ \t]*(\d+)[ \t]*\]"
+# Possessive quantifiers (``*+``) throughout: a name or a run of blanks is taken whole or not at all. With plain
+# ones, a long name that is not a statement (``qubitqubit...`` with no ``;``) was tried at every split between the
+# gate's name and its first argument's, each split rescanning the rest: quadratic (8,000 x ``qubit``: 10-50 s).
+_ARG = r"([a-z][A-Za-z0-9_]*+)[ \t]*+\[[ \t]*+(\d++)[ \t]*+\]"
 _FAST = re.compile(
     SKIP
-    + r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:\(([^()]*)\))?\s*"
+    + r"([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+(?:\(([^()]*+)\))?\s*+"
     + _ARG
-    + r"(?:[ \t]*,\s*" + _ARG + r")?"
-    + r"(?:[ \t]*,\s*" + _ARG + r")?"
-    + r"[ \t]*;",
+    + r"(?:[ \t]*+,\s*+" + _ARG + r")?"
+    + r"(?:[ \t]*+,\s*+" + _ARG + r")?"
+    + r"[ \t]*+;",
 )
 # measure q[i] -> c[j]; (the other statement every program repeats)
-_FAST_MEASURE = re.compile(SKIP + r"measure[ \t]+" + _ARG + r"[ \t]*->[ \t]*" + _ARG + r"[ \t]*;")
-_NUMBER = r"[ \t]*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[ \t]*"
+_FAST_MEASURE = re.compile(SKIP + r"measure[ \t]++" + _ARG + r"[ \t]*+->[ \t]*+" + _ARG + r"[ \t]*+;")
+_NUMBER = r"[ \t]*+[-+]?+(?:\d++\.?+\d*+|\.\d++)(?:[eE][-+]?+\d++)?+[ \t]*+"
 _NUMBERS = re.compile(_NUMBER + r"(?:," + _NUMBER + r")*")
 
 # Words that start a statement and so cannot name a gate.
