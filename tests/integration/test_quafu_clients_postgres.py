@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.client.live import QUOTA_SHOTS, WAIT_S, new_user_token
-from tests.integration import test_quafu_sdk, test_quafusqc
+from tests.integration import test_quafu_sdk, test_quafu_sdk_login, test_quafu_sdk_targets, test_quafusqc
 from tests.integration.quafu_clients import client_python, run_client
 from tests.service.helpers import Server, fresh_postgres_database, run_xihe, server_env
 
@@ -24,8 +24,9 @@ pytestmark = pytest.mark.postgres
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("xihe-quafu-pg")
     with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, WORKERS="1", WORKER_BACKENDS='["sim", "sim-clifford", "line10", "dongling"]',
-                         DEFAULT_MAX_SHOTS=str(QUOTA_SHOTS), MAX_WAIT_SECONDS=str(WAIT_S))
+        served = '["sim", "sim-clifford", "line10", "dongling", "line10-ideal", "dongling-ideal"]'
+        env = server_env(data_dir, url, WORKERS="1", WORKER_BACKENDS=served, DEFAULT_MAX_SHOTS=str(QUOTA_SHOTS),
+                         MAX_WAIT_SECONDS=str(WAIT_S))
         run_xihe("db", "upgrade", env=env)
         srv = Server(data_dir, env).start(timeout=WAIT_S)
         try:
@@ -77,3 +78,16 @@ def test_one_job_list_on_postgresql(sqc: dict[str, Any], sdk: dict[str, Any], se
     test_quafusqc.test_one_job_list_for_quafusqc_quafu_sdk_and_native(sqc, server, token)
 
 
+def test_jiuding_targets_on_postgresql(server: Server, token: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    python = client_python("quafu-sdk", "0.2.7", 11)
+    report = run_client(python, test_quafu_sdk_targets.SCENARIO, tmp_path_factory.mktemp("pg-targets"), server.url,
+                        token)
+    test_quafu_sdk_targets.test_jiuding_is_exact_and_runs_the_chips_native_gates_on_its_coupling(report)
+    test_quafu_sdk_targets.test_deterministic_circuit_is_one_outcome_on_jiuding_and_sim_only(report)
+
+
+def test_browser_login_on_postgresql(server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
+    session = test_quafu_sdk_login.drive_login(server, tmp_path_factory.mktemp("pg-login"), "pg-login-user")
+    test_quafu_sdk_login.test_login_saves_a_qf_token_that_expires_in_90_days(session)
+    test_quafu_sdk_login.test_the_login_token_works_on_every_api(session)
+    test_quafu_sdk_login.test_logout_revokes_the_token_on_the_server(session)

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -76,13 +77,11 @@ print(json.dumps(out, default=str))
 '''
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
-    server: Server = shared_server(tmp_path_factory, request)
-    run_xihe("users", "add", NAME, "--password-value", PASSWORD, "--data-dir", str(server.data_dir), env=server.env)
-    home = tmp_path_factory.mktemp("sdk-login")
+def drive_login(server: Server, home: Path, name: str = NAME) -> dict[str, Any]:
+    """A new user ``name`` logs in with ``quafu.login()`` (Chromium as the browser), uses the token, logs out."""
+    run_xihe("users", "add", name, "--password-value", PASSWORD, "--data-dir", str(server.data_dir), env=server.env)
     browser = home / "browser.py"
-    browser.write_text(BROWSER.format(python=sys.executable, repo=str(REPO_ROOT), name=NAME, password=PASSWORD))
+    browser.write_text(BROWSER.format(python=sys.executable, repo=str(REPO_ROOT), name=name, password=PASSWORD))
     browser.chmod(0o755)
     python = client_python("quafu-sdk", "0.2.7", 11)
     os.environ["BROWSER"] = str(browser)  # inherited by the client's process (webbrowser reads it there)
@@ -98,13 +97,19 @@ def session(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReq
         logged_out = run_client(python, LOGOUT, home, server.url, token)
         after = http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     return {"in": logged_in, "native": native, "sqc": sqc, "legacy": legacy, "out": logged_out,
-            "after": after.status_code, "server": server}
+            "after": after.status_code, "name": name}
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
+    return drive_login(shared_server(tmp_path_factory, request), tmp_path_factory.mktemp("sdk-login"))
 
 
 def test_login_saves_a_qf_token_that_expires_in_90_days(session: dict[str, Any]) -> None:
     logged_in = session["in"]
-    assert logged_in["login"]["name"] == NAME and logged_in["login"]["kind"] == "oauth"
-    assert logged_in["whoami"]["name"] == NAME and logged_in["credential_kind"] == "oauth"
+    name = session["name"]
+    assert logged_in["login"]["name"] == name and logged_in["login"]["kind"] == "oauth"
+    assert logged_in["whoami"]["name"] == name and logged_in["credential_kind"] == "oauth"
     profile = logged_in["profile"]
     assert re.fullmatch(r"qf_[0-9A-Za-z]+", profile["token"]) and profile["kind"] == "oauth"
     left = datetime.fromisoformat(profile["expires_at"]) - datetime.now(UTC)
@@ -116,7 +121,7 @@ def test_the_login_token_works_on_every_api(session: dict[str, Any]) -> None:
     assert set(counts) <= {"00", "11"} and sum(counts.values()) == 200
     assert session["native"].status_code == 200
     assert session["in"]["job_id"] in {job["id"] for job in session["native"].json()["items"]}
-    assert session["sqc"].json() == f"token of {NAME} verified"
+    assert session["sqc"].json() == f"token of {session['name']} verified"
     assert session["legacy"].json()["status"] == 200
 
 
