@@ -5,6 +5,7 @@ inside them, and the compiled circuit is equivalent: its exact distribution of c
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -14,6 +15,7 @@ from xihe.circuit import Circuit, IfElse, walk
 from xihe.compiler import transpile
 from xihe.compiler.check import check_native
 from xihe.compiler.passes.control import route_block
+from xihe.compiler.passes.schedule import schedule_circuit
 from xihe.compiler.target import Target
 from xihe.devices.plan import compact_circuit
 from xihe.engines.simulate import simulate
@@ -122,3 +124,37 @@ def test_a_body_gate_on_far_qubits_is_routed_inside_and_the_layout_restored() ->
     inner = next(op for op in compiled.operations if isinstance(op, IfElse))
     assert sum(1 for op in inner.true_body if len(op.qubits) == 2) == 1
     assert_same_distribution(exact(compiled), exact(qc))
+
+
+def test_a_qubit_idle_inside_a_block_decays_as_it_would_outside() -> None:
+    """Scheduling pads each body with delays to the block's end: a qubit the taken branch leaves alone relaxes for
+    the block's duration, exactly as the same idle outside a block (before, it skipped the block's time)."""
+    device = devices.get("line10")
+    a, b = 3, 4
+
+    def scheduled(inside: bool) -> Circuit:
+        qc = Circuit(10, 2)
+        qc.rx(math.pi, a).rx(math.pi, b).measure(a, 0)
+        if inside:
+            with qc.if_test((0, 1)):
+                qc.delay(20, a, unit="us").barrier(b)
+        else:
+            qc.delay(20, a, unit="us")
+        qc.measure(b, 1)
+        check_native(qc, device.target)
+        return schedule_circuit(qc, device.target)[0]
+
+    def p_b_one(circuit: Circuit) -> float:
+        used = sorted({q for op in walk(circuit.operations) for q in op.qubits})
+        compact = compact_circuit(circuit, used)
+        noise = device.noise_model(used)
+        probabilities = simulate(compact, shots=1, seed=1, engine="density_matrix", noise=noise).exact_probabilities
+        assert probabilities is not None
+        return sum(p for key, p in probabilities.items() if key[1] == "1")
+
+    inside, outside = scheduled(True), scheduled(False)
+    block = next(op for op in inside.operations if isinstance(op, IfElse))
+    assert any(op.gate.name == "delay" and op.qubits == (b,) for op in block.true_body)
+    assert any(op.gate.name == "delay" and op.qubits == (a,) for op in block.false_body)
+    assert p_b_one(inside) == pytest.approx(p_b_one(outside), abs=1e-9)
+    assert p_b_one(outside) < 0.95  # 20 us is a visible part of line10's T1

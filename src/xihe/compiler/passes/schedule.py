@@ -76,6 +76,28 @@ class ASAPSchedule:
             clock.update((w, finish) for w in wires)
         return max(clock.values(), default=0.0)
 
+    def _padded(self, block: IfElse) -> IfElse:
+        """The block with each body scheduled on its own, from the block's start, and every qubit of the block
+        idle (a ``delay``) until the block's end: the qubits a branch leaves alone wait, and decay, while it runs."""
+        length = self.op_duration(block)
+        return block.map_bodies(lambda body: self._scheduled_body(body, block.qubits, length))
+
+    def _scheduled_body(self, ops: tuple[Operation, ...], qubits: tuple[int, ...], length: float) -> list[Operation]:
+        clock: dict[int, float] = dict.fromkeys(qubits, 0.0)
+        out: list[Operation] = []
+        for op in ops:
+            wires = [*op.qubits, *(-1 - c for c in op.clbits)]
+            start = max((clock.get(w, 0.0) for w in wires), default=0.0)
+            if op.gate.name != "delay":
+                self._idle(out, clock, op.qubits, start)
+            if isinstance(op, IfElse):
+                op = self._padded(op)
+            finish = start + self.op_duration(op)
+            clock.update((w, finish) for w in wires)
+            out.append(op)
+        self._idle(out, clock, qubits, length)
+        return out
+
     def _idle(self, out: list[Operation], clock: dict[int, float], qubits: tuple[int, ...], start: float) -> None:
         if not self.insert_delays:
             return
@@ -96,6 +118,8 @@ class ASAPSchedule:
             start = max((clock.get(w, 0.0) for w in wires), default=0.0)
             if op.gate.name != "delay":
                 self._idle(out, clock, op.qubits, start)
+            if isinstance(op, IfElse) and self.insert_delays:
+                op = self._padded(op)
             finish = start + self.op_duration(op)
             for w in wires:
                 clock[w] = finish
