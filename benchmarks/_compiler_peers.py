@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QSTEED_PYTHON = ROOT / ".venv-qsteed" / "bin" / "python"
 # Our device name -> (QSteed's chip name in its config.ini, chip file).
 QSTEED_CHIPS = {"dongling": ("Dongling", "dongling.json"), "line10": ("example", "line10.json")}
-QSTEED_TIMEOUT_S = 300  # per circuit
+QSTEED_TIMEOUT_S = 300  # CPU seconds per circuit
 
 
 def tket_compile(text: str, target: Target) -> tuple[Circuit, tuple[float, float]]:
