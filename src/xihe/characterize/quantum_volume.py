@@ -115,6 +115,17 @@ def _predicted_hop(results: Sequence[Result], ideal_hops: Sequence[float]) -> fl
     return float(np.mean(values)) if values else None
 
 
+def pass_probability(expected_hop: float, trials: int) -> float:
+    """Chance that a backend whose mean heavy-output probability is ``expected_hop`` passes the 2-sigma rule with
+    ``trials`` circuits (normal approximation, the rule's own binomial sigma): how far from a coin flip a width is.
+
+    >>> round(pass_probability(0.762, 100), 2), round(pass_probability(0.762, 300), 2)
+    (0.56, 0.98)
+    """
+    sigma = math.sqrt(expected_hop * (1 - expected_hop) / trials)
+    return float(stats.norm.cdf((expected_hop - THRESHOLD) / sigma - 2.0))
+
+
 def quantum_volume(results: Sequence[ExperimentResult]) -> int:
     """``2^n`` for the largest width ``n`` that passed with all smaller tested widths passing (1 if none)."""
     best = 0
