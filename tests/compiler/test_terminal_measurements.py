@@ -2,7 +2,7 @@
 the end of the circuit.
 
 Before, the router emitted a measurement as soon as its qubit was done and could then route a swap through the
-measured qubit (on these seeded random circuits for ``line10``, 45 of 360 compiles measured a qubit mid-circuit), and
+measured qubit (on these seeded random circuits for ``line10``, 40 of 360 compiles measured a qubit mid-circuit), and
 the scheduler started each measurement as early as its qubit allowed. The check here is independent of the
 scheduler: it replays the compiled circuit with the Target's durations (each operation starts when all its qubits
 are free) and requires every measurement to be the last operation on its qubit and all to start at one time.
