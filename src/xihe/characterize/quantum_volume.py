@@ -120,7 +120,7 @@ def pass_probability(expected_hop: float, trials: int) -> float:
     ``trials`` circuits (normal approximation, the rule's own binomial sigma): how far from a coin flip a width is.
 
     >>> round(pass_probability(0.762, 100), 2), round(pass_probability(0.762, 300), 2)
-    (0.56, 0.98)
+    (0.59, 0.97)
     """
     sigma = math.sqrt(expected_hop * (1 - expected_hop) / trials)
     return float(stats.norm.cdf((expected_hop - THRESHOLD) / sigma - 2.0))
