@@ -61,11 +61,14 @@ def test_default_filled_readout_errors_are_marked(site: Site, alice: TestClient)
     page = alice.get("/backends/dongling").text
     table = page.split('id="calibration-qubits"')[1].split("</table>")[0]
     cells = re.findall(r'<td class="num( default)?">(\d\.\d{4})(<abbr class="default"[^>]*>\*</abbr>)?</td>', table)
-    readout = [c for c in cells if c[1] == "0.0350"]
-    assert len(readout) == 106 and all(c[0] and c[2] for c in readout)  # every working qubit, each marked
+    # Each working qubit's readout (the documented model of its own numbers, not one constant) is marked ...
+    target = devices.get("dongling").target
+    expected = sorted(f"{sum(target.readout_error[q]) / 2:.4f}" for q in target.working_qubits)
+    marked = [c for c in cells if c[0]]
+    assert sorted(c[1] for c in marked) == expected and all(c[2] for c in marked)
+    assert len(set(expected)) > 50  # per qubit, not one default for all
     assert 'id="readout-default-note"' in page and 'id="readout-summary-default"' in page
-    # T1 and the other file figures are measured, not marked.
-    assert not [c for c in cells if c[1] != "0.0350" and c[0]]
+    # ... and T1 and the other file figures are measured, not marked (every marked cell is a readout error).
     job_id = submit(alice, backend="dongling", shots="100")
     site.run_jobs()
     job_page = alice.get(f"/jobs/{job_id}").text
@@ -83,7 +86,8 @@ def test_an_operators_per_qubit_readout_is_not_marked_default(tmp_path: Path,
     twin = twin_from_chip_info("line10", data)
     rows = calibration_table.qubit_rows(data, twin.target, defaults=twin.defaults)
     assert [r.index for r in rows if not r.readout_default] == [3]
-    assert rows[3].readout_error == pytest.approx(0.02) and rows[0].readout_error == pytest.approx(0.035)
+    assert rows[3].readout_error == pytest.approx(0.02)
+    assert rows[0].readout_error == pytest.approx(sum(twin.target.readout_error[0]) / 2)
     assert not any(r.readout_default for r in calibration_table.qubit_rows(data, twin.target))  # no defaults given
 
 
@@ -105,3 +109,13 @@ def test_api_client_and_cli_report_sim_cliffords_gate_set(server: Server) -> Non
     table = run_xihe("backends", "--url", server.url, "--token", token, env=env | {"COLUMNS": "200"})
     line = next(row for row in table.splitlines() if "sim-clifford" in row)
     assert f"{len(CLIFFORD)} gates" in line and f"{len(gate_specs())} gates" not in line
+
+
+def test_a_readout_the_chip_file_gives_is_not_marked_default() -> None:
+    data = json.loads(json.dumps(devices.get("line10").calibration.data))
+    label = chip_labels(data)[2]
+    data["qubits_info"][label].update({"readout_fidelity_0": 0.97, "readout_fidelity_1": 0.91})
+    twin = twin_from_chip_info("line10", data)
+    rows = calibration_table.qubit_rows(data, twin.target, defaults=twin.defaults)
+    assert rows[2].readout_error == pytest.approx(0.06) and not rows[2].readout_default
+    assert rows[3].readout_default

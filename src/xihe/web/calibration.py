@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xihe.devices.defaults import DeviceDefaults
+from xihe.devices.quafu import file_readout
 from xihe.devices.quafu import labels as chip_labels
 
 
@@ -71,7 +72,7 @@ def qubit_rows(data: dict[str, Any], target: Any, only: Iterable[int] | None = N
             frequency_ghz=_number((fields or {}).get("qubit_frequency")),
             readout_error=(sum(readout) / 2 if readout and fields is not None else None),
             readout_default=bool(readout and fields is not None and defaults is not None
-                                 and label not in defaults.readout_error),
+                                 and label not in defaults.readout_error and file_readout(fields) is None),
         ))
     return rows
 
