@@ -23,7 +23,9 @@ from xihe.circuit import Circuit
 from xihe.devices.calibration import CalibrationSnapshot
 from xihe.devices.defaults import DeviceDefaults
 from xihe.devices.device import Device
+from xihe.devices.plan import PlanOptions
 from xihe.devices.quafu import calibration_time, target_from_chip_info
+from xihe.errors import CompileError
 
 QUIET = DeviceDefaults(single_qubit_gate_error=0.0, readout_p1_given_0=0.0, readout_p0_given_1=0.0)
 
@@ -119,3 +121,22 @@ def test_a_hahn_echo_written_in_the_circuit_refocuses_and_a_lone_pulse_does_not(
     lone = (Circuit(10, 1).rx(math.pi / 2, q).rx(math.pi, q).delay(wait, q).rx(math.pi / 2, q).measure(q, 0))
     expected = (1 - math.exp(-2 * d / target.t2[q] - wait / target.t2_ramsey[q])) * math.exp(-d / target.t1[q]) / 2
     assert p1(twin, lone) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_execution_plan_schedules_verbatim_jobs_and_applies_decoupling() -> None:
+    data = chip_data()
+    data["qubits_info"]["Q0105"].update({"T1": 60.0, "T2echo": 40.0, "T2star": 10.0})
+    twin = quiet_twin(data)
+    q, wait = 3, 8000.0
+    circuit = Circuit(10, 1).rx(math.pi / 2, q).delay(wait, q).rx(-math.pi / 2, q).measure(q, 0)
+    plain = twin.plan([circuit], 100, PlanOptions(compile=False, seeds=(1,))).circuits[0]
+    dd = twin.plan([circuit], 100, PlanOptions(compile=False, seeds=(1,), dynamical_decoupling="XY4")).circuits[0]
+    assert plain.noise is not None and dd.noise is not None
+    assert plain.noise.relaxation(0) == (twin.target.t1[q], twin.target.t2_ramsey[q])
+    assert dd.noise.relaxation(0) == (twin.target.t1[q], twin.target.t2[q])
+    assert [op.gate.name for op in dd.native.operations].count("ry") == 2  # XY4's two Y pulses
+    compiled = twin.plan([Circuit(1, 1).h(0).delay(wait, 0).h(0).measure(0, 0)], 100,
+                         PlanOptions(seeds=(1,), dynamical_decoupling="CPMG")).circuits[0]
+    assert compiled.compiled is not None and compiled.compiled.dynamical_decoupling == "CPMG"
+    with pytest.raises(CompileError):
+        twin.plan([circuit], 100, PlanOptions(compile=False, dynamical_decoupling="UDD"))
