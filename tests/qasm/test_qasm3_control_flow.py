@@ -219,3 +219,11 @@ def test_parameters_inside_blocks_are_bound() -> None:
     block = bound.operations[2]
     assert isinstance(block, IfElse) and block.false_body[0].gate.params == (0.4,)
     assert simulate(bound, shots=100, seed=1).shots == 100
+
+
+def test_nested_empty_loops_are_bounded_by_the_parse_limits() -> None:
+    program = ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\n'
+               "for int i in [0:999] {\n  for int j in [0:999] {\n    for int k in [0:999] {\n    }\n  }\n}\n")
+    with pytest.raises(QasmLimitError, match="max_operations") as info:
+        qasm.loads(program, limits=ParseLimits(max_operations=100_000))
+    assert info.value.line == 6  # the innermost loop, when the iterations so far pass the limit

@@ -8,8 +8,8 @@ OpenQASM 3 mode, hands those statements here:
 - ``if (bit==v)`` / ``if (register==v)``, a braced body or one statement, an optional ``else`` body (or
   ``else if``): one :class:`~xihe.circuit.control.IfElse` whose bodies are read as the main program is.
 - ``for`` loops are unrolled at read time, the body read once per value with the loop variable bound (usable in
-  parameter expressions and as a register index). Every unrolled operation is charged to the parse limits, so a
-  long loop is refused as a long program is.
+  parameter expressions and as a register index). Every unrolled operation, and each iteration itself, is charged
+  to the parse limits, so a long loop (or nested empty loops) is refused as a long program is.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def read_for(parser: Parser, lx: Lexer, depth: int = 0) -> None:
     values = range(first, stop + (1 if step > 0 else -1), step)
     if name.text in parser.loop_values or name.text in parser.qregs or name.text in parser.cregs:
         raise lx.error(f"the loop variable '{name.text}' is already a name in scope", name.pos)
-    if len(values) > parser.max_operations:  # an empty body would otherwise spin without being charged
-        parser._charge(lx, start.pos, len(values))
+    # Each iteration is charged as one operation, before any runs: nested empty loops are bounded as bodies are.
+    parser._charge(lx, start.pos, len(values))
     brace = lx.expect("{", "to open the loop body (Xihe reads braced loop bodies)")
     end = _matching_brace(lx, brace)
     try:
