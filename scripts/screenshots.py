@@ -1,7 +1,8 @@
 """Save a PNG of every dashboard page to docs/screenshots/ (``make screenshots``).
 
-Starts a real ``xihe serve`` on a free port with a throw-away data folder, logs in as the demo user, runs a Bell
-circuit on the Dongling twin, and photographs each page in Debian's Chromium.
+Starts a real ``xihe serve`` on a free port with a throw-away data folder, logs in as the demo user, builds a Bell
+circuit in the composer, runs one on the Dongling twin, and photographs each page in Debian's Chromium at 1360 px
+and 390 px (a phone).
 """
 
 from __future__ import annotations
@@ -50,10 +51,23 @@ def shoot(url: str, password: str) -> None:
         save("backends")
         page.goto(f"{url}/backends/dongling")
         save("backend-dongling")
+        page.click("#topology g.qubit[data-qubit='2']")
+        page.wait_for_selector("#panel-body figure svg")
+        page.locator(".chip-and-panel").screenshot(path=str(OUT / "backend-dongling-panel.png"))
         page.goto(f"{url}/backends/dongling?metric=readout")
         page.locator("#topology").screenshot(path=str(OUT / "topology-dongling-readout.png"))
         page.goto(f"{url}/backends/line10")
         save("backend-line10")
+
+        page.goto(f"{url}/composer")
+        page.wait_for_selector("#probability-list li")
+        for tool, cells in (("h", ["0-0"]), ("cx", ["0-1", "1-1"]), ("measure", ["0-2", "1-2"])):
+            page.click(f".gate-tool[data-gate='{tool}']")
+            for cell in cells:
+                q, col = cell.split("-")
+                page.click(f"#grid button.cell[data-q='{q}'][data-col='{col}']")
+        page.wait_for_function("document.querySelectorAll('#probability-list li').length === 2")
+        save("composer")
 
         page.goto(f"{url}/editor?backend=dongling")
         page.fill("#qasm", TYPO)
@@ -84,7 +98,7 @@ def shoot(url: str, password: str) -> None:
                                     has_touch=True, storage_state=page.context.storage_state())
         small = phone.new_page()
         for name, path in (("phone-backends", "/backends"), ("phone-backend-dongling", "/backends/dongling"),
-                           ("phone-jobs", "/jobs"), ("phone-editor", "/editor")):
+                           ("phone-jobs", "/jobs"), ("phone-editor", "/editor"), ("phone-composer", "/composer")):
             small.goto(f"{url}{path}")
             small.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
         small.goto(f"{url}/jobs")
