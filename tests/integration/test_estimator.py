@@ -135,6 +135,14 @@ def test_bad_pubs_are_a_422_that_says_why(client: Client, observable: dict[str, 
         client.estimate(xihe_circuit(), observable, backend="sim", parameter_values=params, precision=0.0)
 
 
+def test_an_if_block_is_refused_like_a_condition(client: Client) -> None:
+    circuit = Circuit(2, 1).h(0).measure(0, 0)
+    with circuit.if_test((0, 1)):
+        circuit.x(1)
+    with pytest.raises(ValidationError, match="classically conditioned"):
+        client.estimate(circuit, {"ZI": 1.0}, backend="sim", precision=0.0)
+
+
 def test_native_api_body_with_qasm_text(server: Server, client: Client) -> None:
     body = {"backend": "sim", "precision": 0, "pubs": [
         {"circuit": qasm.dumps(Circuit(2).x(0)), "observables": [{"IZ": 1.0}, {"ZI": 1.0}]}]}

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from xihe import qasm
-from xihe.circuit import Circuit
+from xihe.circuit import Circuit, IfElse
 from xihe.circuit.register import ClassicalRegister
 from xihe.devices import Device
 from xihe.engines.observables import exact_expectations
@@ -144,7 +144,7 @@ def _pub_payload(circuit: Circuit, observables: list[dict[str, float]],
                  ) -> tuple[dict[str, Any], list[Circuit]]:
     """One PUB's payload entry and the (bound) circuits its items run, for pricing."""
     n = circuit.num_qubits
-    if any(op.condition is not None for op in circuit.operations):
+    if any(op.condition is not None or isinstance(op, IfElse) for op in circuit.operations):
         raise bad_pub("unsupported_circuit", f"{where}: an estimator circuit cannot hold classically conditioned "
                    "operations (its measurements are replaced by the observables' bases)")
     terms: list[Term] = []
