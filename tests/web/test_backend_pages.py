@@ -87,3 +87,16 @@ def test_only_an_admin_can_start_a_characterization(site: Site, alice: TestClien
         assert job is not None and job.kind == "characterize" and job.backend == "line10"
         assert job.payload["suite"] == "quick"
         job.status = "CANCELLED"  # not run here: the suite is characterization's own test
+
+
+def test_status_changes_make_the_status_history(alice: TestClient) -> None:
+    assert "no operator has changed its status" in alice.get("/backends/grid36").text
+    csrf = page_csrf(alice, "/admin")
+    for status in ("maintenance", "online"):
+        response = alice.post("/admin/backends/grid36/status", data={"status": status, "csrf_token": csrf},
+                              follow_redirects=False)
+        assert response.status_code == 303
+    page = alice.get("/backends/grid36").text
+    history = page.split('id="status-history"')[1].split("</section>")[0]
+    assert re.findall(r'<span class="badge status-(\w+)">', history) == ["online", "maintenance"]
+    assert "so far" in history and _figure(page, "status") == "online"

@@ -283,3 +283,15 @@ class LoginFailure(Base):
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[datetime]
+
+
+class BackendStatusEvent(Base):
+    """One change of a backend's status (the operator's switch), kept for the system page's status history."""
+
+    __tablename__ = "backend_status_events"
+    __table_args__ = (Index("ix_backend_status_events_backend_at", "backend", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    backend: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]

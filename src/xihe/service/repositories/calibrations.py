@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from xihe.devices import Device
 from xihe.service.clock import utcnow
-from xihe.service.models import BackendState, CalibrationSnapshotRow
+from xihe.service.models import BackendState, BackendStatusEvent, CalibrationSnapshotRow
 from xihe.status import DeviceStatus
 
 
@@ -67,9 +67,18 @@ def backend_status(session: Session, device: Device) -> DeviceStatus:
 def set_backend_status(session: Session, backend: str, status: str) -> None:
     if status not in tuple(DeviceStatus):
         raise ValueError(f"status must be online, maintenance or offline, not {status!r}")
+    now = utcnow()
     row = session.get(BackendState, backend)
     if row is None:
-        session.add(BackendState(backend=backend, status=status, updated_at=utcnow()))
+        session.add(BackendState(backend=backend, status=status, updated_at=now))
     else:
         row.status = status
-        row.updated_at = utcnow()
+        row.updated_at = now
+    session.add(BackendStatusEvent(backend=backend, status=status, at=now))
+
+
+def status_history(session: Session, backend: str, limit: int = 20) -> list[BackendStatusEvent]:
+    """The backend's latest status changes, newest first."""
+    query = (select(BackendStatusEvent).where(BackendStatusEvent.backend == backend)
+             .order_by(BackendStatusEvent.at.desc(), BackendStatusEvent.id.desc()).limit(limit))
+    return list(session.scalars(query))

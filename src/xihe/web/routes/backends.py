@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from xihe.service.catalog import calibration_fields
+from xihe.service.clock import utcnow
 from xihe.service.repositories import calibrations, jobs
 from xihe.service.repositories import performance as performance_runs
 from xihe.web import calibration as calibration_table
 from xihe.web.deps import PageError, PageUser, catalog, database, render
 from xihe.web.performance import cached_section, performance_section
 from xihe.web.routes import chip
+from xihe.web.timeline import duration_text
 from xihe.web.topology import METRICS, qubit_metric, topology_svg
 
 router = APIRouter(include_in_schema=False)
@@ -96,12 +99,24 @@ def _performance(request: Request, name: str) -> dict[str, Any] | None:
     return performance_section(runs, latest.document if latest is not None else None)
 
 
+def status_periods(request: Request, name: str) -> list[tuple[str, datetime, str]]:
+    """The backend's status changes, newest first, as (status, since, how long it lasted or has lasted)."""
+    with database(request).read() as session:
+        events = [(e.status, e.at) for e in calibrations.status_history(session, name)]
+    periods = []
+    until = utcnow()
+    for status, at in events:
+        periods.append((status, at, duration_text(max(0.0, (until - at).total_seconds()))))
+        until = at
+    return periods
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def headline(device: Any, row: BackendRow, summary: dict[str, Any] | None,
-             snapshot: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+def headline(device: Any, row: BackendRow, summary: dict[str, Any] | None, snapshot: dict[str, Any] | None,
+             periods: list[tuple[str, datetime, str]] | None = None) -> list[tuple[str, str, str, str]]:
     """The figures a system page leads with, as (key, label, value, note): quantum volume (measured by the latest
     characterization), median 1q, 2q and readout errors and T1/T2 over working qubits, status and calibration age."""
     target = device.target
@@ -124,7 +139,8 @@ def headline(device: Any, row: BackendRow, summary: dict[str, Any] | None,
          "default value" if summary.get("readout_default") else ""),
         ("t1", "Median T1", fmt(summary.get("t1_us"), "{:.1f} µs"), ""),
         ("t2", "Median T2 echo", fmt(summary.get("t2echo_us"), "{:.1f} µs"), ""),
-        ("status", "Status", row.status, f"{row.queue_length} queued, {row.running} running"),
+        ("status", "Status", row.status, (f"for {periods[0][2]}; " if periods else "")
+         + f"{row.queue_length} queued, {row.running} running"),
         ("qubits", "Working qubits", f"{row.num_working} of {row.num_qubits}", age),
     ]
 
@@ -142,13 +158,15 @@ def backend_page(request: Request, name: str, user: PageUser, metric: str = "t1"
     qubits = calibration_table.qubit_rows(data, device.target, defaults=device.defaults) if chip else []
     couplers = calibration_table.coupler_rows(data) if chip else []
     summary = calibration_table.summary(qubits, couplers) if chip else None
+    periods = status_periods(request, name)
     context = {
+        "status_periods": periods,
         "nav": "backends", "backend": row, "device": device, "snapshot": snapshot, "chip": chip,
         "metric": metric if metric in METRICS else "t1", "metrics": METRICS,
         "topology": topology_svg(device, metric=metric) if chip else None,
         "qubits": qubits, "couplers": couplers,
         "summary": summary,
-        "headline": headline(device, row, summary, snapshot) if chip else None,
+        "headline": headline(device, row, summary, snapshot, periods) if chip else None,
         "plain_data": {k: v for k, v in data.items()} if not chip else None,
         "performance": _performance(request, name),
     }

@@ -1,4 +1,5 @@
-"""login failures: the web login's backoff counters, shared by every API replica
+"""login failures and backend status events: the web login's backoff counters, shared by every API replica, and
+each backend's status changes (the system page's status history)
 
 Revision ID: 0006
 Revises: 0005
@@ -26,9 +27,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.create_index("ix_login_failures_last_at", ["last_at"], unique=False)
+    op.create_table(
+        "backend_status_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("backend", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("backend_status_events", schema=None) as batch_op:
+        batch_op.create_index("ix_backend_status_events_backend_at", ["backend", "at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("backend_status_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_backend_status_events_backend_at")
+    op.drop_table("backend_status_events")
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.drop_index("ix_login_failures_last_at")
     op.drop_table("login_failures")
