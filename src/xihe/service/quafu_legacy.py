@@ -19,9 +19,11 @@ from collections.abc import Mapping, Sequence
 
 from xihe import qasm
 from xihe.circuit.circuit import Circuit
+from xihe.circuit.control import has_control_flow
 from xihe.circuit.gate import Operation
 from xihe.circuit.parameter import ParameterExpression, ParamValue
 from xihe.circuit.protocols import decompose_to
+from xihe.errors import CircuitError
 
 # Gates pyquafu 0.4.5's QASM parser reads: its gate classes plus the definitions of its bundled qelib1.inc.
 PYQUAFU_GATES = frozenset({
@@ -106,7 +108,11 @@ def _lowered(op: Operation) -> list[Operation]:
 
 
 def pyquafu_qasm(circuit: Circuit, measure_order: Sequence[int] = ()) -> str:
-    """``circuit`` as OpenQASM 2 that pyquafu 0.4.5 parses, measurements in ``measure_order`` of classical bits."""
+    """``circuit`` as OpenQASM 2 that pyquafu 0.4.5 parses, measurements in ``measure_order`` of classical bits.
+
+    Raises :class:`CircuitError` for if/else blocks, which pyquafu's circuits cannot hold."""
+    if has_control_flow(circuit.operations):
+        raise CircuitError("pyquafu 0.4.5 has no if/else blocks; this circuit cannot be shown to it")
     qnames = [f"{reg.name}[{i}]" for reg in circuit.qregs for i in range(reg.size)]
     cnames = [f"{reg.name}[{i}]" for reg in circuit.cregs for i in range(reg.size)]
     lines = ["OPENQASM 2.0;", 'include "qelib1.inc";']
