@@ -97,3 +97,22 @@ def test_the_job_page_shows_a_status_timeline_with_durations(site: Site, bob: Te
     assert steps == ["queued", "running", "done"]
     assert re.search(r"Attempt 1 on [^<]+</span>\s*<span class=\"took\">ran [\d.]+ s", page)
     assert re.search(r"Submitted</span>\s*<span class=\"took\">queued [\d.]+ (s|min)", page)
+
+
+def test_the_account_page_counts_todays_jobs_circuits_and_execution(site: Site, alice: TestClient) -> None:
+    def today() -> tuple[int, int, float]:
+        text = alice.get("/account").text
+        match = re.search(r'id="usage-today">(\d+) jobs?,\s+(\d+) circuits?, ([\d.]+) s of execution', text)
+        assert match, text
+        return int(match.group(1)), int(match.group(2)), float(match.group(3))
+
+    jobs_before, circuits_before, _ = today()
+    job_id = submit(alice, name="today")
+    site.run_jobs()
+    with site.database.read() as session:
+        row = session.get(Job, job_id)
+        assert row is not None and row.exec_seconds is not None
+        ran = row.exec_seconds
+    jobs_after, circuits_after, seconds = today()
+    assert (jobs_after, circuits_after) == (jobs_before + 1, circuits_before + 1)
+    assert seconds >= round(ran, 1) - 0.05

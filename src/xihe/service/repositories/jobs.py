@@ -129,6 +129,13 @@ def count_jobs_since(session: Session, user_id: int, since: datetime) -> int:
     return int(session.connection().execute(_JOBS_SINCE, {"p_user": user_id, "p_since": since}).scalar() or 0)
 
 
+def exec_seconds_since(session: Session, user_id: int, since: datetime) -> float:
+    """Execution seconds of the user's jobs that finished since ``since`` (the account page's use today)."""
+    total = session.scalar(select(func.coalesce(func.sum(Job.exec_seconds), 0.0)).where(
+        Job.user_id == user_id, Job.finished_at >= since, Job.exec_seconds.is_not(None)))
+    return float(total or 0.0)
+
+
 def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -> Job:
     """Cancel a queued job at once; ask a running one to stop (its worker ends it as CANCELLED). Idempotent."""
     status = JobStatus(job.status)

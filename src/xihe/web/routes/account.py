@@ -57,7 +57,11 @@ def _quota(session: Session, settings: Settings, user_id: int, now: datetime) ->
     def limit(own: float | None, default: float | None) -> float | None:
         return own if own is not None else default
 
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return {
+        "today_jobs": jobs.count_jobs_since(session, user_id, midnight),
+        "today_circuits": jobs.count_circuits_since(session, user_id, midnight),
+        "today_seconds": jobs.exec_seconds_since(session, user_id, midnight),
         "jobs_used": jobs.count_jobs_since(session, user_id, now - timedelta(days=1)),
         "jobs_per_day": limit(account.jobs_per_day, settings.default_jobs_per_day),
         "max_shots": limit(account.max_shots, settings.default_max_shots),
