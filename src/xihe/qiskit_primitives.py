@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.circuit import Parameter, QuantumCircuit, QuantumRegister
 from qiskit.primitives import (
     BaseEstimatorV2,
     BasePrimitiveJob,
@@ -49,7 +49,7 @@ from qiskit.providers import JobStatus
 from xihe.client import EstimateJob, Job, Mitigation, PubEstimate, PubSamples, SampleJob
 from xihe.client import EstimatorPub as XiheEstimatorPub
 from xihe.client import SamplerPub as XiheSamplerPub
-from xihe.qiskit import _STATUS, XiheBackend, export_circuit
+from xihe.qiskit import _STATUS, XiheBackend, export_circuit, fits_target
 
 PARAMETER_PREFIX = "xp_"
 _T = TypeVar("_T")
@@ -118,6 +118,48 @@ def _renamed(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[Parameter]]:
         return circuit, order
     safe = {p: Parameter(f"{PARAMETER_PREFIX}{i}") for i, p in enumerate(order)}
     return circuit.assign_parameters(safe, inplace=False), order
+
+
+def _active_qubits(circuit: QuantumCircuit, observables: list[dict[str, float]]) -> list[int]:
+    """Qubits an instruction acts on or an observable reads (a label's qubit 0 is its rightmost letter)."""
+    n = circuit.num_qubits
+    used = {circuit.find_bit(q).index for instruction in circuit.data for q in instruction.qubits
+            if instruction.operation.name != "barrier"}
+    used |= {n - 1 - i for observable in observables for label in observable for i, ch in enumerate(label)
+             if ch != "I"}
+    return sorted(used) or [0]
+
+
+def _without_idle(circuit: QuantumCircuit, observables: list[dict[str, float]]
+                  ) -> tuple[QuantumCircuit, list[dict[str, float]]]:
+    """The circuit on its active qubits only, and the observables on them.
+
+    A circuit transpiled for a chip declares all of the chip's qubits (130 on ``dongling``, 24 of them broken);
+    Xihe compiles estimator circuits (their basis changes are not native gates), and it places the active qubits
+    itself, so the idle ones are left out rather than sent.
+    """
+    active = _active_qubits(circuit, observables)
+    if len(active) == circuit.num_qubits:
+        return circuit, observables
+    position = {q: i for i, q in enumerate(active)}
+    out = QuantumCircuit(QuantumRegister(len(active), "q"), *circuit.cregs, name=circuit.name,
+                         metadata=circuit.metadata)
+    for bit in circuit.clbits:
+        if not circuit.find_bit(bit).registers:
+            out.add_bits([bit])
+    for instruction in circuit.data:
+        qubits = [position[circuit.find_bit(q).index] for q in instruction.qubits if circuit.find_bit(q).index
+                  in position]
+        if instruction.operation.name == "barrier":
+            if qubits:
+                out.barrier(*qubits)
+            continue
+        out.append(instruction.operation, qubits, instruction.clbits)
+    n = circuit.num_qubits
+    keep = [n - 1 - q for q in reversed(active)]  # label positions, leftmost first
+    remapped = [{"".join(label[i] for i in keep): coeff for label, coeff in observable.items()}
+                for observable in observables]
+    return out, remapped
 
 
 def _bindings(values: Any, order: list[Parameter], shape: tuple[int, ...]) -> list[dict[str, float]] | None:
@@ -208,7 +250,7 @@ class EstimatorV2(BaseEstimatorV2):
         for pub in coerced:
             pub.validate()
             circuit, order = _renamed(pub.circuit)
-            observables = pub.observables.ravel().tolist()
+            circuit, observables = _without_idle(circuit, pub.observables.ravel().tolist())
             sent.append(XiheEstimatorPub(export_circuit(circuit, keep_parameters=True).qasm, observables,
                                          _bindings(pub.parameter_values, order, pub.parameter_values.shape),
                                          precision=pub.precision))
@@ -264,8 +306,10 @@ class SamplerV2(BaseSamplerV2):
             positions.append(exported.positions)
             sent.append(XiheSamplerPub(exported.qasm, _bindings(pub.parameter_values, order, pub.shape),
                                        shots=pub.shots))
+        # As ``backend.run``: circuits that already fit the Target (ISA circuits) run verbatim, others compiled.
+        verbatim = all(fits_target(pub.circuit, self._backend.target) for pub in coerced)
         job = self._backend._client.sample_pubs(
-            sent, backend=self._backend.name, shots=int(shots), seed=self.options.seed,
+            sent, backend=self._backend.name, shots=int(shots), seed=self.options.seed, compile=not verbatim,
             optimization_level=int(self.options.optimization_level))
         return XihePrimitiveJob(job, lambda timeout: self._result(job, coerced, positions, timeout))
 
