@@ -26,6 +26,7 @@ simulator has no noise to mitigate, so it is left off there, and ``precision=0``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
@@ -72,7 +73,11 @@ class ResilienceOptions:
 
 @dataclass
 class EstimatorOptions:
+    """``default_shots``, when set, wins over ``default_precision`` (precision ``1/sqrt(shots)``), as in
+    qiskit-ibm-runtime."""
+
     default_precision: float = 0.015625
+    default_shots: int | None = None
     resilience_level: int = 1
     seed_estimator: int | None = None
     optimization_level: int = 2
@@ -242,7 +247,8 @@ class EstimatorV2(BaseEstimatorV2):
 
     def run(self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None) -> XihePrimitiveJob:
         if precision is None:
-            precision = float(self.options.default_precision)
+            shots = self.options.default_shots
+            precision = 1.0 / math.sqrt(shots) if shots else float(self.options.default_precision)
         coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
         if not coerced:
             raise ValueError("run needs at least one PUB")

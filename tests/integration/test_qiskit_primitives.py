@@ -89,6 +89,10 @@ def test_estimator_v2_options_are_checked(sim: XiheBackend) -> None:
         EstimatorV2(mode=sim, options={"resilience": {"zne": {"order": 2}}})
     estimator = EstimatorV2(mode=sim, options={"resilience_level": 2})
     assert estimator.mitigation() is None  # an ideal simulator has no noise to mitigate
+    # default_shots wins over default_precision, as in qiskit-ibm-runtime: exactly that many shots per circuit.
+    shots = EstimatorV2(mode=sim, options={"default_shots": 1000, "default_precision": 0.5})
+    [pub] = shots.run([(QuantumCircuit(1), "Z")]).result(timeout=WAIT_S)
+    assert pub.metadata["shots"] == 1000 and float(pub.data.evs) == 1.0
 
 
 def sampler_circuit() -> QuantumCircuit:

@@ -123,8 +123,13 @@ def without_measurements(circuit: Circuit) -> Circuit:
 
 
 def shots_for(precision: float) -> int:
-    """Shots per measured circuit for a target standard error (as Qiskit's BackendEstimatorV2): ceil(1/p^2)."""
-    return math.ceil(1.0 / precision**2)
+    """Shots per measured circuit for a target standard error (as Qiskit's BackendEstimatorV2): ceil(1/p^2), read
+    with a relative tolerance so that a precision given as ``1/sqrt(n)`` asks for exactly ``n`` shots.
+
+    >>> shots_for(1 / math.sqrt(1000)), shots_for(0.02)
+    (1000, 2500)
+    """
+    return math.ceil(1.0 / precision**2 * (1.0 - 1e-12))
 
 
 @dataclass(frozen=True)
