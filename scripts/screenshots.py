@@ -66,7 +66,7 @@ def shoot(url: str, password: str) -> None:
             for cell in cells:
                 q, col = cell.split("-")
                 page.click(f"#grid button.cell[data-q='{q}'][data-col='{col}']")
-        page.wait_for_function("document.querySelectorAll('#probability-list li').length === 2")
+        page.wait_for_selector("#probability-list li[data-outcome='11']")
         save("composer")
 
         page.goto(f"{url}/editor?backend=dongling")

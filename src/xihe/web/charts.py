@@ -23,7 +23,7 @@ from html import escape
 BAR_COLOUR = "#3b6fd4"
 IDEAL_COLOUR = "#b3261e"
 HEIGHT = 260.0
-TOP = 24.0
+TOP = 34.0  # room above the tallest bar for its count and the overlay legend
 LEFT = 46.0
 BOTTOM_LABELS = 60.0
 

@@ -46,13 +46,13 @@
     state.ops.forEach((op, index) => {
       const column = columns[index];
       const low = Math.min(...op.qubits), high = Math.max(...op.qubits);
-      for (let q = low; q <= high; q++) cells[q][column] = {index, role: "through"};
+      for (let q = low; q <= high; q++) cells[q][column] = {index, role: "through", up: q > low, down: q < high};
       op.qubits.forEach((q, k) => {
         let role = "gate";
         if (op.name === "cx") role = k === 0 ? "control" : "target";
         else if (op.name === "cz") role = "control";
         else if (op.name === "swap") role = "swap";
-        cells[q][column] = {index, role};
+        cells[q][column] = {index, role, up: q > low, down: q < high};
       });
     });
     grid.replaceChildren();
@@ -75,7 +75,9 @@
           button.dataset.op = String(cell.index);
           button.dataset.gate = op.name;
           button.classList.add("role-" + cell.role);
-          button.textContent = {control: "●", target: "⊕", swap: "✕", through: "│"}[cell.role] || label(op);
+          if (cell.up) button.classList.add("link-up");  // the vertical wire of a multi-qubit gate
+          if (cell.down) button.classList.add("link-down");
+          button.textContent = ({control: "●", target: "⊕", swap: "✕", through: ""})[cell.role] ?? label(op);
           button.setAttribute("aria-label", label(op) + " on q[" + op.qubits.join("], q[") + "]");
         } else {
           button.setAttribute("aria-label", "q[" + q + "], column " + (column + 1) + ": empty");
