@@ -138,3 +138,15 @@ def test_xihe_sampler_v2_runs_a_dynamic_circuit_as_aer_does(client: Client, refe
     for mm, rr in zip(*joined, strict=True):
         counts[f"{rr} {mm}"] = counts.get(f"{rr} {mm}", 0) + 1
     assert two_sample_pvalue(counts, reference) > 1e-4
+
+
+def test_a_transpiled_circuit_dumped_on_physical_qubits_runs_verbatim(client: Client,
+                                                                     reference: dict[str, int]) -> None:
+    """qiskit.qasm3.dumps writes a transpiled circuit on physical qubits ($3...): sent as is, compile off."""
+    backend = XiheProvider(client).get_backend("line10-ideal")
+    isa = transpile(dynamic_circuit(), backend, optimization_level=1, seed_transpiler=5)
+    text = qasm3.dumps(isa)
+    assert "$" in text and "qubit[" not in text
+    result = client.run(text, backend="line10-ideal", shots=SHOTS, seed=6, compile=False).result(timeout=WAIT_S)
+    assert not isinstance(result, list)
+    assert two_sample_pvalue(qiskit_keys(result.counts), reference) > 1e-4

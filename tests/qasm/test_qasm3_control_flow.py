@@ -227,3 +227,18 @@ def test_nested_empty_loops_are_bounded_by_the_parse_limits() -> None:
     with pytest.raises(QasmLimitError, match="max_operations") as info:
         qasm.loads(program, limits=ParseLimits(max_operations=100_000))
     assert info.value.line == 6  # the innermost loop, when the iterations so far pass the limit
+
+
+def test_physical_qubits_as_qiskit_writes_a_transpiled_circuit() -> None:
+    text = ('OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nrz(pi/2) $3;\nc[0] = measure $3;\n'
+            "if (c[0]) {\n  x $0;\n}\nc[1] = measure $0;\n")
+    qc = qasm.loads(text)
+    assert [(r.name, r.size) for r in qc.qregs] == [("q", 4)]
+    block = qc.operations[2]
+    assert isinstance(block, IfElse) and block.true_body[0].qubits == (0,)
+    with pytest.raises(QasmError, match="declares no qubit registers") as info:
+        qasm.loads(text.replace("bit[2] c;", "bit[2] c;\nqubit[1] r;"))
+    assert (info.value.line, info.value.column) == (4, 1)
+    with pytest.raises(QasmError, match="undefined gate 'foo'") as info:
+        qasm.loads(text.replace("x $0;", "foo $0;"))
+    assert info.value.line == 7  # lines are kept (the register is declared on the version line)

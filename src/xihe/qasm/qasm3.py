@@ -5,14 +5,15 @@ Read: ``OPENQASM 3[.0];``, ``include "stdgates.inc";``, ``input float[64] name;`
 ``qubit[n] q;`` / ``qubit q;``, ``bit[n] c;`` / ``bit c;``, gate calls with parameter expressions, ``gate``
 definitions, ``c[0] = measure q[0];`` / ``c = measure q;``, ``reset``, ``barrier``, ``delay[100ns] q[0];`` (units
 ns, us, µs, ms, s), ``if (c[0]) { ... } else { ... }`` / ``if (!c[0])`` / ``if (c[0] == 1)`` / ``if (c == 3)``
-(nested, ``else if``, or one statement without braces) as if/else blocks, and ``for int i in [0:3] { ... }``
-(literal ranges, unrolled; see :mod:`xihe.qasm.control_flow`). Refused with line and column: ``while``,
-``switch``, loops over sets, subroutines, ``let`` aliases, classical types and assignments, durations in ``dt``,
-and any name used in an expression that no ``input`` declares.
+(nested, ``else if``, or one statement without braces) as if/else blocks, ``for int i in [0:3] { ... }``
+(literal ranges, unrolled; see :mod:`xihe.qasm.control_flow`), and physical qubits ``$0``, ``$3`` (as
+``qiskit.qasm3.dumps`` writes a transpiled circuit; they become register ``q`` of ``max + 1`` qubits). Refused
+with line and column: ``while``, ``switch``, loops over sets, subroutines, ``let`` aliases, classical types and
+assignments, durations in ``dt``, and any name used in an expression that no ``input`` declares.
 
 Because the rewritten text goes through :class:`xihe.qasm.parser.Parser`, the same :class:`ParseLimits`, gate
 table and error messages apply to both versions, and a QASM 3 error keeps its line (columns shift only inside a
-rewritten declaration or measurement).
+rewritten declaration or measurement, after a bare bit condition, and after a physical qubit).
 
 >>> from xihe import qasm
 >>> qc = qasm.loads('OPENQASM 3.0; include "stdgates.inc"; input float[64] t; qubit[2] q; bit[2] c;'
@@ -33,6 +34,7 @@ from xihe.qasm.exporter import dumps as dumps2
 
 _VERSION3 = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+3(?:\.\d+)?\s*;", re.DOTALL)
 _STRING = re.compile(r'"[^"\n]*"')
+_PHYSICAL = re.compile(r"\$(\d+)")
 # Every match consumes at least one character and none fails, so finditer is linear even without terminators.
 _STATEMENT = re.compile(r"[^;{}]+[;{}]?|[;{}]")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -99,6 +101,8 @@ class _Rewriter:
         self.filename = filename
         self.inputs: set[str] = set()
         self.gate_depth = 0
+        self.physical_size = 0
+        self.physical_name = "q"
 
     def error(self, message: str, offset: int) -> QasmError:
         line, column = _position(self.source, offset)
@@ -108,6 +112,12 @@ class _Rewriter:
         masked = _mask_comments(self.source)
         # Strings (an include's file name) are copied as they are; the statement matcher must not look inside.
         protected = _STRING.sub(lambda m: "\x00" * len(m.group()), masked)
+        # Physical qubits ($0, $3: what qiskit.qasm3.dumps writes for a transpiled circuit) become one register.
+        physical = [int(m.group(1)) for m in _PHYSICAL.finditer(protected)]
+        if physical:
+            self.physical_size = max(physical) + 1
+            taken = re.search(r"\bbit\s*(?:\[\s*\d+\s*\])?\s+q\s*;", protected) is not None
+            self.physical_name = "qphys" if taken else "q"
         out: list[str] = []
         position = 0
         for match in _STATEMENT.finditer(protected):
@@ -118,6 +128,12 @@ class _Rewriter:
         return "".join(out)
 
     def statement(self, text: str, offset: int) -> str:
+        out = self._statement(text, offset)
+        if self.physical_size and "$" in out:
+            out = _PHYSICAL.sub(lambda m: f"{self.physical_name}[{m.group(1)}]", out)
+        return out
+
+    def _statement(self, text: str, offset: int) -> str:
         body = text.strip()
         lead = len(text) - len(text.lstrip())
         at = offset + lead
@@ -136,7 +152,12 @@ class _Rewriter:
         if head in _REFUSED:
             raise self.error(f"{_REFUSED[head]} is not supported in OpenQASM 3 input yet", at)
         if head == "OPENQASM":
-            return re.sub(r"OPENQASM\s+3(?:\.\d+)?", "OPENQASM 2.0", text, count=1)
+            version = re.sub(r"OPENQASM\s+3(?:\.\d+)?", "OPENQASM 2.0", text, count=1)
+            if self.physical_size:  # declared on the version line, so every other line keeps its number
+                version += f" qreg {self.physical_name}[{self.physical_size}];"
+            return version
+        if head == "qubit" and self.physical_size:
+            raise self.error("a program that uses physical qubits ($0, $1, ...) declares no qubit registers", at)
         if head == "input":
             return self.input(text, body, at)
         if head in ("qubit", "bit"):
