@@ -50,6 +50,10 @@ twin = line10.run(qc, shots=2000)
 out["twin_counts"] = twin.result().get_counts()
 out["transpiled_width"] = transpile(qc, line10).num_qubits
 out["transpiled_twin_counts"] = line10.run(transpile(qc, line10), shots=2000).result().get_counts()
+# Jiuding: the Target is the chip's (noise "none" on a real chip's graph), and the run is exact.
+jiuding = provider.get_backend("line10-sim-jiuding")
+out["jiuding_edges"] = sorted(list(e) for e in jiuding.target.build_coupling_map().get_edges())
+out["jiuding_counts"] = jiuding.run(transpile(qc, jiuding, seed_transpiler=3), shots=2000).result().get_counts()
 theta = Parameter("theta")
 pq = QuantumCircuit(1, 1); pq.rx(theta, 0); pq.measure(0, 0)
 sw = sweep(pq, [[0.0], [math.pi]], "sim", shots=300, client=Client(api_key=token, base_url=url))
@@ -111,3 +115,11 @@ def test_qiskit_transpiled_circuit_declaring_the_whole_chip_runs_on_the_twin(rep
 def test_qiskit_sweep_binds_locally_and_tables_by_point(report: dict[str, Any]) -> None:
     assert report["sweep"]["theta"] == [0.0, 3.141592653589793]
     assert report["sweep"]["counts"] == [{"0": 300}, {"1": 300}]
+
+
+def test_jiuding_backend_is_the_chips_graph_and_runs_exactly(report: dict[str, Any]) -> None:
+    assert report["jiuding_edges"] == report["target"]["edges"]
+    exact, counts = report["exact"], report["jiuding_counts"]
+    assert set(counts) == set(exact) and sum(counts.values()) == 2000
+    for key, p in exact.items():
+        assert abs(counts[key] / 2000 - p) < 6 * (p * (1 - p) / 2000) ** 0.5
