@@ -358,6 +358,10 @@ def test_the_composer_builds_a_bell_circuit_by_clicks_and_submits_it(demo: Page,
     demo.click("#grid button.cell[data-gate='x']")
     expect(demo.locator("#grid button.cell[data-gate='x']")).to_have_count(0)
     expect(text).not_to_have_value(re.compile(r"x q\[1\]"))
+    demo.drag_and_drop(".gate-tool[data-gate='z']", "#grid button.cell[data-q='0'][data-col='3']")  # by drag
+    expect(text).to_have_value(re.compile(r"measure q\[1\] -> c\[1\];\nz q\[0\];\n$"))
+    demo.click("#grid button.cell[data-gate='z']")  # the Delete tool is still chosen
+    expect(text).not_to_have_value(re.compile(r"z q\[0\]"))
     demo.select_option("#composer-backend", "sim")
     demo.fill("#composer-name", "bell by clicks")
     demo.click("#composer-submit")
