@@ -84,3 +84,14 @@ def test_a_mid_circuit_measurement_stays_where_it_is() -> None:
     names = [op.gate.name for op in compiled.circuit.operations if op.gate.name != "delay"]
     first = names.index("measure")
     assert "measure" in names[first + 1:] and any(n not in ("measure", "barrier") for n in names[first + 1:])
+
+
+def test_over_many_seeds_no_compile_measures_mid_circuit() -> None:
+    device = devices.get("line10")
+    rng = random.Random(5)
+    circuits = [random_circuit(rng) for _ in range(40)]
+    for index in (33, 35, 38):
+        for seed in range(24):
+            compiled = device.compile(circuits[index], optimization_level=1 + seed % 3, seed=seed)
+            starts = measurement_starts(compiled.circuit, device.target)
+            assert max(starts) - min(starts) < 1e-6, (index, seed, starts)
