@@ -218,6 +218,13 @@ def wall_limit_ending(running: RunningJob, elapsed: float) -> queue.Ending:
 
 
 
+# How often a running job's cancel flag is read between beats, and how long a run may take to reach a cooperative
+# check after a cancel before its worker records CANCELLED and ends itself: a cancel takes effect within about
+# their sum (issue 18: "RUNNING, cancel requested" once ended DONE seconds later).
+CANCEL_POLL_SECONDS = 0.5
+CANCEL_GRACE_SECONDS = 1.0
+
+
 class Heartbeat:
     """One long-lived thread per worker that renews the lease of the job in hand.
 
@@ -245,10 +252,45 @@ class Heartbeat:
         self._current = None
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval / 2):
+        tick = min(self.interval / 2, CANCEL_POLL_SECONDS)
+        last_beat = 0.0
+        while not self._stop.wait(tick):
             running = self._current
-            if running is not None and time.monotonic() - running.started >= self.interval:
+            if running is None:
+                continue
+            now = time.monotonic()
+            if now - running.started >= self.interval and now - last_beat >= self.interval / 2:
+                last_beat = now
                 self.beat(running)
+            elif now - running.started >= CANCEL_POLL_SECONDS:
+                self.poll_cancel(running)
+
+    def poll_cancel(self, running: RunningJob) -> None:
+        """Between beats: read the cancel flag (no write), so a cancel is seen within ``CANCEL_POLL_SECONDS``."""
+        try:
+            with self.worker.database.read() as session:
+                requested = queue.cancel_requested(session, running.job_id)
+        except Exception:  # the next beat tries again
+            log.exception("cancel check for %s failed", running.job_id)
+            return
+        if requested:
+            self._on_cancel(running)
+
+    def _on_cancel(self, running: RunningJob) -> None:
+        """A cancel was requested: the run's cooperative checks stop it; if it reaches none within
+        ``CANCEL_GRACE_SECONDS`` (one long kernel), record CANCELLED and end this process (the supervisor starts a
+        fresh worker). If the job ended meanwhile, keep going."""
+        worker = self.worker
+        running.cancel_requested = True
+        if not worker.hard_wall_limit:
+            return
+        if running.cancel_seen is None:
+            running.cancel_seen = time.monotonic()
+        elif time.monotonic() - running.cancel_seen >= CANCEL_GRACE_SECONDS:
+            elapsed = time.monotonic() - running.started
+            if worker.finish(running.job_id, queue.Ending.cancelled(elapsed)):
+                log.warning("job %s cancelled while running; ending this worker to stop it", running.job_id)
+                os._exit(75)
 
     def beat(self, running: RunningJob) -> None:
         worker = self.worker
@@ -260,17 +302,8 @@ class Heartbeat:
             log.exception("heartbeat for %s failed", running.job_id)
             return
         running.lease_lost = not state.held
-        running.cancel_requested = state.cancel_requested
-        if state.cancel_requested and worker.hard_wall_limit:
-            if running.cancel_seen is None:
-                running.cancel_seen = time.monotonic()
-            elif time.monotonic() - running.cancel_seen >= self.interval:
-                # The run reached no cooperative check within a beat (one long kernel): record CANCELLED, then
-                # end this process; the supervisor starts a fresh worker. If the job ended meanwhile, keep going.
-                elapsed = time.monotonic() - running.started
-                if worker.finish(running.job_id, queue.Ending.cancelled(elapsed)):
-                    log.warning("job %s cancelled while running; ending this worker to stop it", running.job_id)
-                    os._exit(75)
+        if state.cancel_requested:
+            self._on_cancel(running)
         if time.monotonic() - running.started > running.wall_seconds:
             running.wall_exceeded = True
             if worker.hard_wall_limit:

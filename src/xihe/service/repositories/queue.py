@@ -139,6 +139,12 @@ def renew_lease(session: Session, job_id: str, worker_id: str, *, lease_seconds:
     return LeaseState(held=bool(result.rowcount), cancel_requested=cancel)
 
 
+def cancel_requested(session: Session, job_id: str) -> bool:
+    """Whether a cancel of ``job_id`` was requested: a read, polled between heartbeats so a cancel is seen within
+    a fraction of a second without a write per poll."""
+    return bool(session.connection().execute(_CANCEL_FLAG, {"p_job_id": job_id}).scalar())
+
+
 @dataclass(frozen=True)
 class Ending:
     """How an attempt ends: the job's next state, the attempt's outcome, and what is stored with them.
