@@ -19,7 +19,7 @@ from xihe.engines.noise import NoiseModel
 from xihe.engines.simulate import choose_engine, simulate
 from xihe.errors import CircuitError, ExecutionError
 
-SHOTS = 20_000
+SHOTS = 8_000
 
 
 def xihe_circuit() -> Circuit:
