@@ -24,6 +24,9 @@ Module map (where to find things; other layers build on these):
 - ``worker.py``    -- :class:`Worker`: claim -> heartbeat -> execute -> store once; ``python -m xihe.service.worker``.
 - ``characterization.py`` -- characterization suites as jobs (kind ``characterize``): enqueue, run in the worker,
   and the ``XIHE_CHARACTERIZE_EVERY_HOURS`` schedule of ``xihe serve``.
+- ``estimate.py``, ``sample.py`` -- the Estimator and Sampler primitives as job kinds (``estimate``, ``sample``):
+  PUBs -> work items -> values/stds or per-register shots; ``primitive_jobs.py`` what they share; mitigation
+  options through :mod:`xihe.mitigation`.
 - ``supervisor.py`` -- local worker processes of ``xihe serve`` / ``xihe worker`` (restart on death).
 - ``bootstrap.py`` -- demo user on first start, schema check.
 - ``schemas.py``   -- wire schemas (JobCreate, JobPublic, ResultPublic, BackendDetail, Token*...).
