@@ -119,7 +119,13 @@ def error_of(call):
         return {"type": type(exc).__name__, "category": getattr(exc, "category", None), "text": str(exc)}
 out["over_quota_shots"] = error_of(lambda: c.submit(SKEW, target="sim", shots=200000))
 out["bad_qasm"] = error_of(lambda: c.submit("OPENQASM 2.0;\nqreg q[1];\nbogus q[0];\n", target="sim"))
-out["mixed_shots"] = error_of(lambda: c.submit([SKEW, {"qasm": SKEW, "shots": 7}], target="sim", shots=10))
+mixed = c.submit([SKEW, {"qasm": SKEW, "shots": 7, "name": "seven"}, SWAP, {"qasm": SWAP, "shots": 10}],
+                 target="sim", shots=10)
+out["mixed_shots"] = {"results": [[r.task_id, r.shots_returned, r.shots_requested, r.name] for r in
+                                  mixed.results(timeout=300)], "id": mixed.id, "n_tasks": mixed.n_tasks,
+                      "table": mixed.table(timeout=60).shots_returned}
+one_own = c.submit({"qasm": SWAP, "shots": 33}, target="sim", shots=10).result(timeout=300)
+out["own_shots"] = [one_own.shots_returned, one_own.counts]
 out["unknown_target"] = error_of(lambda: c.submit(SKEW, target="nochip"))
 out["stats"] = c.stats(days=7)
 print(json.dumps(out, default=str))
@@ -204,9 +210,18 @@ def test_unknown_job_is_job_not_found(report: dict[str, Any]) -> None:
 
 
 def test_stats_count_the_users_jobs(report: dict[str, Any]) -> None:
-    # skew, swapped, collection, sweep, labelled, held, and the iterative job's two appends: a fresh user's
-    assert report["stats"]["jobs"] == 8
-    assert report["stats"]["tasks"] == 12  # 1 + 1 + 2 + 2 + 2 + 1 + 2 + 1
+    # skew, swapped, collection, sweep, labelled, held, the iterative job's two appends, the mixed-shots
+    # collection (three runs of equal shots: three jobs) and one circuit with its own shots: a fresh user's
+    assert report["stats"]["jobs"] == 12
+    assert report["stats"]["tasks"] == 17  # 1 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + (1 + 1 + 2) + 1
+
+
+def test_each_circuit_of_a_collection_runs_with_its_own_shots(report: dict[str, Any]) -> None:
+    mixed = report["mixed_shots"]
+    assert [r[1] for r in mixed["results"]] == [10, 7, 10, 10] == mixed["table"]
+    assert [r[0] for r in mixed["results"]] == [f"{mixed['id']}-{k}" for k in range(4)] and mixed["n_tasks"] == 4
+    assert mixed["results"][1][3] == "seven"
+    assert report["own_shots"] == [33, {"10": 33}]
 
 
 def test_replayed_client_ref_returns_the_same_job(server: Server, token: str) -> None:
@@ -217,6 +232,18 @@ def test_replayed_client_ref_returns_the_same_job(server: Server, token: str) ->
         first, second = api.post("/jobs", json=body), api.post("/jobs", json=body)
     assert first.status_code == second.status_code == 201
     assert first.json()["job_id"] == second.json()["job_id"]
+
+
+def test_replayed_client_ref_of_a_mixed_shots_collection_adds_nothing(server: Server) -> None:
+    token = new_user_token(server, "quafu-sdk-mixed-replay")
+    body = {"mode": "collection", "target": "sim", "shots": 10, "circuit_level": "logical",
+            "circuits": [{"qasm": BELL}, {"qasm": BELL, "shots": 20}], "client_ref": str(uuid.uuid4())}
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as api:
+        first, second = api.post("/jobs", json=body).json(), api.post("/jobs", json=body).json()
+        assert first["job_id"] == second["job_id"] and first["task_ids"] == second["task_ids"]
+        assert api.get(f"/jobs/{first['job_id']}/status").json()["counts"]["total"] == 2
+        assert api.get("/jobs").json()["total"] == 2  # two runs of equal shots, once
 
 
 def test_native_submit_and_cancel_still_answer_natively(server: Server, token: str) -> None:
@@ -235,7 +262,6 @@ def test_server_side_refusals_map_to_the_sdks_exceptions(report: dict[str, Any])
     assert report["over_quota_shots"]["type"] == "PrecheckError"
     assert report["over_quota_shots"]["category"] == "precheck.shotsOutOfRange"
     assert report["bad_qasm"]["type"] == "BadRequest" and "bogus" in report["bad_qasm"]["text"]
-    assert report["mixed_shots"]["type"] == "BadRequest"
     assert report["unknown_target"]["type"] == "BadRequest" and "nochip" in report["unknown_target"]["text"]
 
 

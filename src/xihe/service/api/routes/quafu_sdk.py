@@ -68,10 +68,6 @@ def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
             raise sdk_error(400, "bad_request", "'circuits' must be a list of {qasm: ...} items", field="circuits")
         if mode == "single" and len(items) != 1:
             raise sdk_error(400, "bad_request", "a single job has exactly one circuit", field="circuits")
-        other_shots = {item["shots"] for item in items if "shots" in item} - {shots}
-        if other_shots:
-            raise sdk_error(400, "bad_request", "Xihe runs every task of a job with the job's shots; submit tasks "
-                            "with other shots as another job", field="shots")
         texts = [item["qasm"] for item in items]
         return JobCreate(qasm=texts[0], **common) if mode == "single" else JobCreate(circuits=texts, **common)
     if mode == "sweep":
@@ -169,33 +165,67 @@ def _labels(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any], list
     return parameters, values, names
 
 
-def _submit_labelled(request: Request, user: User, body: dict[str, Any], create: JobCreate,
-                     labels: tuple[list[dict[str, Any]], list[Any], list[Any]]) -> dict[str, Any]:
-    """A collection whose tasks carry labels: one batch job, a closed group of one member that keeps them."""
-    parameters, values, names = labels
+def _shot_runs(body: dict[str, Any]) -> list[tuple[int, list[int]]]:
+    """The circuits as contiguous runs sharing their shots (an item's own ``shots``, else the job's):
+    ``[(shots, [item index, ...]), ...]``. One Xihe job runs one number of shots, so each run is one job."""
+    runs: list[tuple[int, list[int]]] = []
+    for index, item in enumerate(body.get("circuits") or []):
+        shots = item.get("shots", body.get("shots", 1024))
+        if not isinstance(shots, int) or isinstance(shots, bool):
+            raise sdk_error(400, "bad_request", f"circuit {index}: shots must be an integer", field="shots")
+        if runs and runs[-1][0] == shots:
+            runs[-1][1].append(index)
+        else:
+            runs.append((shots, [index]))
+    return runs
+
+
+def _submit_grouped(request: Request, user: User, body: dict[str, Any], create: JobCreate,
+                    labels: tuple[list[dict[str, Any]], list[Any], list[Any]] | None,
+                    runs: list[tuple[int, list[int]]]) -> dict[str, Any]:
+    """A collection as a closed group: its labels kept per task, and one batch job per run of equal shots.
+
+    Each run is submitted with its own idempotency key (the first with the job's), and joins the group in its own
+    transaction, in order; a replay of the same ``client_ref`` returns the same group and adds nothing.
+    """
+    texts = [item["qasm"] for item in body["circuits"]]
+    parameters, values, names = labels or ([], [None] * len(texts), [None] * len(texts))
     ref = str(body["client_ref"]) if body.get("client_ref") else None
     group_id: list[str] = []
+    words: list[str] = []
+    for run, (shots, members) in enumerate(runs):
+        if len(runs) == 1:
+            part = create
+        else:
+            try:
+                part = JobCreate(circuits=[texts[k] for k in members], backend=create.backend, shots=shots,
+                                 compile=create.compile, name=create.name)
+            except ValidationError as exc:
+                raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
 
-    def record(session: Session, outcome: SubmitOutcome) -> None:
-        group = job_groups.find_by_client_ref(session, user.id, ref) if ref and not outcome.created else None
-        if group is None:
-            group = job_groups.create_group(session, user.id, open=False, client_ref=ref,
-                                            target=str(body.get("target")), backend=create.backend,
-                                            shots=create.shots, compile=create.compile, name=create.name,
-                                            template=None, parameters=parameters)
-            n = len(values)
+        def record(session: Session, outcome: SubmitOutcome, members: list[int] = members) -> None:
+            group = (job_groups.get_user_group(session, user.id, group_id[0]) if group_id else
+                     job_groups.find_by_client_ref(session, user.id, ref) if ref else None)
+            if group is None:
+                group = job_groups.create_group(session, user.id, open=False, client_ref=ref,
+                                                target=str(body.get("target")), backend=create.backend,
+                                                shots=create.shots, compile=create.compile, name=create.name,
+                                                template=None, parameters=parameters)
+            n = len(members)
             job_groups.add_member(session, group, outcome.job.id, n, [None] * n, [None] * n,
-                                  parameter_values=values, names=names)
-        group_id.append(group.id)
+                                  parameter_values=[values[k] for k in members], names=[names[k] for k in members])
+            if not group_id:
+                group_id.append(group.id)
 
-    try:
-        job = compat.submit(request, user, create, source=SOURCE, then=record,
-                            idempotency_key=f"quafu-sdk:{ref}" if ref else None).job
-    except Problem as exc:
-        raise _precheck(exc, request, user) from None
-    n = int(job.num_circuits)
+        key = None if ref is None else f"quafu-sdk:{ref}" if run == 0 else f"quafu-sdk:{ref}:{run}"
+        try:
+            job = compat.submit(request, user, part, source=SOURCE, then=record, idempotency_key=key).job
+        except Problem as exc:
+            raise _precheck(exc, request, user) from None
+        words.append(compat.STATUS_WORDS[JobStatus(job.status)])
+    n = len(texts)
     return {"job_id": group_id[0], "task_ids": [f"{group_id[0]}-{k}" for k in range(n)], "n_tasks": n,
-            "status": compat.STATUS_WORDS[JobStatus(job.status)], "open": False}
+            "status": words[0] if len(set(words)) == 1 else "Queued", "open": False}
 
 
 def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str, Any]:
@@ -206,9 +236,16 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
         create = _sdk_body(request, body)
     except ValidationError as exc:
         raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
-    labels = _labels(body) if body.get("mode") in ("single", "collection") else None
-    if labels is not None:
-        return _submit_labelled(request, user, body, create, labels)
+    grouped = body.get("mode") in ("single", "collection")
+    labels = _labels(body) if grouped else None
+    runs = _shot_runs(body) if grouped else []
+    if labels is not None or len(runs) > 1:
+        return _submit_grouped(request, user, body, create, labels, runs)
+    if runs and runs[0][0] != create.shots:  # one circuit (or all) with its own shots
+        try:
+            create = JobCreate.model_validate(create.model_dump() | {"shots": runs[0][0]})
+        except ValidationError as exc:
+            raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
     try:
         job = compat.submit(request, user, create, source=SOURCE,
                             idempotency_key=f"quafu-sdk:{client_ref}" if client_ref else None).job
