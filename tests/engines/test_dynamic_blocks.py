@@ -12,12 +12,13 @@ from _qasmbench import chi2_pvalue
 from qiskit import QuantumCircuit
 from qiskit_aer import AerSimulator
 
+import xihe.devices as devices
 from xihe.circuit import Circuit, IfElse
 from xihe.engines.channels import amplitude_damping
 from xihe.engines.clifford import is_clifford
 from xihe.engines.noise import NoiseModel
 from xihe.engines.simulate import choose_engine, simulate
-from xihe.errors import CircuitError, ExecutionError
+from xihe.errors import CircuitError, ExecutionError, ValidationError
 
 SHOTS = 8_000
 
@@ -166,3 +167,16 @@ def test_auto_picks_the_stabilizer_only_for_blocks_it_can_feed_forward() -> None
     with wide.if_test((0, 1)):
         wide.h(5)  # not Pauli feedback: the circuit is not one the stabilizer can run
     assert not is_clifford(wide)
+
+
+def test_the_clifford_simulator_refuses_at_submit_a_block_it_cannot_run() -> None:
+    backend = devices.get("sim-clifford")
+    feedback = Circuit(2, 2).h(0).measure(0, 0)
+    with feedback.if_test((0, 1)):
+        feedback.x(1)
+    backend.validate(feedback)  # Pauli feedback: runs
+    other = Circuit(2, 2).h(0).measure(0, 0)
+    with other.if_test((0, 1)):
+        other.h(1)
+    with pytest.raises(ValidationError, match="Pauli x/y/z"):
+        backend.validate(other)

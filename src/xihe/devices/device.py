@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from xihe.circuit import Circuit
+from xihe.circuit import Circuit, IfElse
 from xihe.compiler import Target, check_native
 from xihe.compiler.passes import dd_sequence
 from xihe.devices.calibration import CalibrationHistory, CalibrationSnapshot
@@ -173,9 +173,12 @@ class Device:
                 f"{self.max_connected_qubits} together (max_connected_qubits: its largest connected group of "
                 f"working qubits; {working} of {self.num_qubits} qubits work)")
         if self.clifford_only:
-            from xihe.engines.clifford import is_clifford_gate
+            from xihe.engines.clifford import is_clifford_gate, is_pauli_feedback
 
             for index, op in enumerate(circuit.operations):
+                if isinstance(op, IfElse) and not is_pauli_feedback(op):
+                    raise ValidationError(f"operation {index}: backend {self.name} (a stabilizer simulator) runs if "
+                                          "blocks only on one bit with Pauli x/y/z gates inside")
                 if op.gate.is_parametrized:
                     continue
                 if not is_clifford_gate(op.gate):
