@@ -242,3 +242,11 @@ def test_physical_qubits_as_qiskit_writes_a_transpiled_circuit() -> None:
     with pytest.raises(QasmError, match="undefined gate 'foo'") as info:
         qasm.loads(text.replace("x $0;", "foo $0;"))
     assert info.value.line == 7  # lines are kept (the register is declared on the version line)
+
+
+def test_empty_blocks_are_charged_to_the_parse_limits() -> None:
+    program = ('OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[1] q;\n'
+               + "if (c[0]) { }\n" * 200)
+    with pytest.raises(QasmLimitError, match="max_operations"):
+        qasm.loads(program, limits=ParseLimits(max_operations=100))
+    assert len(qasm.loads(program).operations) == 200

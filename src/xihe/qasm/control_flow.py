@@ -36,6 +36,7 @@ def read_if(parser: Parser, lx: Lexer, depth: int = 0) -> None:
     start = lx.next()
     if depth > MAX_NESTING:
         raise lx.error(f"blocks nest more than {MAX_NESTING} deep", start.pos)
+    parser._charge(lx, start.pos, 1)  # the block is an operation of its own (an empty one costs too)
     lx.expect("(", "after 'if'")
     bits, value, register = _condition(parser, lx)
     lx.expect(")", "to close the condition")
