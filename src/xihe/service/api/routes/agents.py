@@ -134,6 +134,7 @@ def create_device_token(body: DeviceTokenCreate, _admin: AdminDep, database: Dat
 def claim(request: Request, device: DeviceDep, body: ClaimRequest, settings: SettingsDep,
           database: DatabaseDep) -> Any:
     """Lease the device's next job, compiled for it; 204 if none is waiting."""
+    request.app.state.metrics.agents.saw(device, body.agent)
     job = agents.claim(database, settings, _devices(request), device, body.agent)
     if job is None:
         return Response(status_code=204)
@@ -141,9 +142,10 @@ def claim(request: Request, device: DeviceDep, body: ClaimRequest, settings: Set
 
 
 @router.post("/{device}/jobs/{job_id}/heartbeat", response_model=LeaseOut, operation_id="agent_heartbeat")
-def heartbeat(device: DeviceDep, job_id: str, body: LeaseBody, settings: SettingsDep,
+def heartbeat(request: Request, device: DeviceDep, job_id: str, body: LeaseBody, settings: SettingsDep,
               database: DatabaseDep) -> LeaseOut:
     """Renew the lease; ``held: false`` tells the agent to drop the job, ``cancel_requested`` to stop it."""
+    request.app.state.metrics.agents.saw(device, None)
     state = agents.heartbeat(database, settings, device, job_id, body.lease)
     return LeaseOut(held=state.held, cancel_requested=state.cancel_requested)
 
