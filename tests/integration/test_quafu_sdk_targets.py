@@ -47,6 +47,8 @@ for target, text in (("sim", SKEW), ("line10-sim-jiuding", SKEW), ("line10-sim",
         "counts": r.counts, "backend": r.backend, "executed": r.executed_qasm, "measurements": r.measurements,
         "by_qubit": r.counts_by_qubit(physical[::-1]), "z1": r.expectation_z([1])}
 out["runs"] = runs
+jiuding = c.device("Line10-sim-jiuding")
+out["jiuding_device"] = {"name": jiuding.name, "calibration": jiuding.calibration().chip}
 print(json.dumps(out, default=str))
 '''
 
@@ -81,6 +83,8 @@ def test_every_listed_target_has_metadata_of_its_kind(report: dict[str, Any]) ->
     # The SDK reads a Jiuding row's n_qubits as the chip's numbering and max_qubits as the usable width.
     assert rows["dongling-sim-jiuding"]["n_qubits"] == 130 and rows["dongling-sim-jiuding"]["max_qubits"] == 106
     assert all(row["kind"] == "sim" for row in rows.values())
+    # device() echoes the name as the SDK lists it, and its calibration is the chip's
+    assert report["jiuding_device"] == {"name": "line10-sim-jiuding", "calibration": "line10"}
 
 
 def test_jiuding_is_exact_and_runs_the_chips_native_gates_on_its_coupling(report: dict[str, Any]) -> None:

@@ -110,7 +110,7 @@ def device(request: Request, name: str) -> dict[str, Any]:
     """Public: one device's status, size and queue, and its current calibration id."""
     backend, found = resolve(request, name)
     states, queues = compat.status_and_queues(request)
-    return {"name": backend, "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
+    return {"name": sdk_name(found), "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
             "kind": "real" if found.kind == DeviceKind.HARDWARE else "sim", "calibration_id": _calibration_id(found),
             "calibration_source": "xihe"}
 
@@ -130,7 +130,7 @@ def _calibration(name: str, device: Any) -> dict[str, Any]:
                 pair = (min(qs), max(qs))
                 entry = couplers.setdefault(pair, {"qubits": list(pair)})
                 entry[f"{gate}_fidelity"] = None if prop.error is None else 1.0 - float(prop.error)
-    return {"id": fields["snapshot_id"] if fields else None, "chip": name,
+    return {"id": fields["snapshot_id"] if fields else None, "chip": device.ideal_of or name,
             "calibrated_at": fields["time"].isoformat() if fields and fields["time"] else None, "source": "xihe",
             "basis_gates": sorted(str(g) for g in device.native_gates), "grid": None, "qubits": qubits,
             "couplers": list(couplers.values()), "measured": None}
