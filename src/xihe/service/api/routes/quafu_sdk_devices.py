@@ -110,9 +110,9 @@ def device(request: Request, name: str) -> dict[str, Any]:
     """Public: one device's status, size and queue, and its current calibration id."""
     backend, found = resolve(request, name)
     states, queues = compat.status_and_queues(request)
-    return {"name": sdk_name(found), "status": states[backend], "n_qubits": len(found.working_qubits), "queue": queues[backend],
-            "kind": "real" if found.kind == DeviceKind.HARDWARE else "sim", "calibration_id": _calibration_id(found),
-            "calibration_source": "xihe"}
+    return {"name": sdk_name(found), "status": states[backend], "n_qubits": len(found.working_qubits),
+            "queue": queues[backend], "kind": "real" if found.kind == DeviceKind.HARDWARE else "sim",
+            "calibration_id": _calibration_id(found), "calibration_source": "xihe"}
 
 
 def _calibration(name: str, device: Any) -> dict[str, Any]:
