@@ -37,7 +37,7 @@ STATUSES = [s.value for s in JobStatus]
 ORDER_LABELS = {"newest": "newest first", "oldest": "oldest first", "name": "name", "status": "status",
                 "backend": "backend", "shots": "most shots"}
 MAX_WAIT_SECONDS = 25.0
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0  # a database read per open tab per second at most
 MAX_CANCEL = 200
 
 
