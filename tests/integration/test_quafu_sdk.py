@@ -63,7 +63,7 @@ out["collection"] = [res.counts for res in coll.results(timeout=300)]
 TEMPLATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nrx({{theta}}) q[0];\nmeasure q[0] -> c[0];\n'
 sweep = c.sweep(TEMPLATE, [{"name": "theta", "unit": "rad"}], [[0.0], [math.pi]], target="sim", shots=500)
 table = sweep.table(timeout=300)
-out["sweep"] = {"theta": table.column("theta"), "counts": table.counts}
+out["sweep"] = {"theta": table.column("theta"), "counts": table.counts, "parameters": table.parameters}
 labelled = c.submit([{"qasm": SWAP, "name": "first", "parameter_values": {"theta": 0.5}},
                      {"qasm": SKEW, "name": "second", "parameter_values": {"theta": 1.5}}],
                     target="sim", shots=100, parameters=[{"name": "theta", "unit": "rad"}])
@@ -197,6 +197,7 @@ def test_collection_and_sweep(report: dict[str, Any]) -> None:
     assert first == {"10": 1000} and set(second) <= {"100", "101"}
     assert report["sweep"]["theta"] == [0.0, math.pi]
     assert report["sweep"]["counts"] == [{"0": 500}, {"1": 500}]
+    assert report["sweep"]["parameters"] == [{"name": "theta", "unit": "rad"}]  # as declared, unit kept
 
 
 def test_cancel_a_queued_job_is_idempotent(report: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -49,6 +50,7 @@ router.include_router(quafu_sdk_devices.router)
 router.include_router(oauth.router)
 
 SOURCE = "quafu-sdk"
+PARAMETERS_KEY = "quafu_sdk_parameters"  # a sweep's declared parameters ({name, unit[, symbol]}) in its payload
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -246,8 +248,16 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
             create = JobCreate.model_validate(create.model_dump() | {"shots": runs[0][0]})
         except ValidationError as exc:
             raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+    declared = [{"name": str(p["name"]), "unit": str(p.get("unit") or "1"), **({"symbol": str(p["symbol"])} if
+                 p.get("symbol") else {})} for p in body.get("parameters") or [] if isinstance(p, dict)]
+
+    def keep_parameters(session: Session, outcome: SubmitOutcome) -> None:
+        if declared and outcome.created:  # the sweep's declared names and units, for its results table
+            session.execute(update(Job).where(Job.id == outcome.job.id).values(
+                payload={**(outcome.job.payload or {}), PARAMETERS_KEY: declared}))
+
     try:
-        job = compat.submit(request, user, create, source=SOURCE,
+        job = compat.submit(request, user, create, source=SOURCE, then=keep_parameters,
                             idempotency_key=f"quafu-sdk:{client_ref}" if client_ref else None).job
     except Problem as exc:
         raise _precheck(exc, request, user) from None
@@ -327,8 +337,8 @@ def _view(request: Request, user: User, job_id: str) -> _View:
         results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
         bindings = (job.payload or {}).get("parameters")
         names = list(bindings[0]) if bindings else []
-        return _View(job.id, False, [_Slot(job, results, k) for k in range(int(job.num_circuits))],
-                     [{"name": n, "unit": "1"} for n in names],
+        declared = (job.payload or {}).get(PARAMETERS_KEY) or [{"name": n, "unit": "1"} for n in names]
+        return _View(job.id, False, [_Slot(job, results, k) for k in range(int(job.num_circuits))], declared,
                      quafu_sdk_devices.sdk_name(request.app.state.catalog.get(job.backend)))
 
 
