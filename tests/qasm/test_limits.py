@@ -211,8 +211,9 @@ def test_a_two_megabyte_name_that_is_no_statement_is_read_in_linear_time(tail: s
     # gate's name and its first argument's, each rescanning the rest (8,000 x 'qubit' took 10-50 s; this size
     # would take hours). Linear now: this answers like any other undefined gate.
     program = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n' + "qubit" * 400_000 + tail
-    with pytest.raises(QasmError, match=r"line 4, column 1: undefined gate 'qubitqubit"):
+    with pytest.raises(QasmError, match=r"line 4, column 1: a name of 2000000 characters") as error:
         qasm.loads(program)
+    assert len(str(error.value)) < 200  # the answer does not echo the name
 
 
 def test_long_digit_and_blank_runs_are_read_in_linear_time() -> None:

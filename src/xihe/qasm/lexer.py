@@ -29,6 +29,9 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _SKIP = re.compile(SKIP)
+# Longer names are refused where they are read: an error message quotes a name, and its "did you mean" hint
+# compares it with every known one, so a 2 MB name made a 2 MB answer after seconds of comparing.
+MAX_NAME_LENGTH = 256
 
 
 class Token(NamedTuple):
@@ -84,6 +87,9 @@ class Lexer:
             if char == "=":
                 raise self.error("unexpected '='; a condition compares with '==', as in if (c == 1)", pos)
             raise self.error(f"unexpected character {char!r}", pos)
+        if kind == "id" and m.end() - pos > MAX_NAME_LENGTH:
+            raise self.error(f"a name of {m.end() - pos} characters ('{m.group()[:24]}...'); names are at most "
+                             f"{MAX_NAME_LENGTH} characters", pos)
         return Token(kind, m.group(), pos)
 
     def seek(self, pos: int) -> None:
