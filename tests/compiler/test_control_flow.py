@@ -14,6 +14,7 @@ import xihe.devices as devices
 from xihe.circuit import Circuit, IfElse, walk
 from xihe.compiler import transpile
 from xihe.compiler.check import check_native
+from xihe.compiler.estimate import estimated_success_probability
 from xihe.compiler.passes.control import route_block
 from xihe.compiler.passes.schedule import schedule_circuit
 from xihe.compiler.target import Target
@@ -158,3 +159,12 @@ def test_a_qubit_idle_inside_a_block_decays_as_it_would_outside() -> None:
     assert any(op.gate.name == "delay" and op.qubits == (a,) for op in block.false_body)
     assert p_b_one(inside) == pytest.approx(p_b_one(outside), abs=1e-9)
     assert p_b_one(outside) < 0.95  # 20 us is a visible part of line10's T1
+
+
+def test_estimated_success_counts_the_gates_inside_blocks() -> None:
+    target = devices.get("line10").target
+    plain = Circuit(10, 1).measure(2, 0)
+    with_block = plain.copy()
+    with with_block.if_test((0, 1)):
+        with_block.cx(2, 3).rx(0.3, 3)
+    assert estimated_success_probability(with_block, target) < estimated_success_probability(plain, target)

@@ -3,19 +3,20 @@
 ESP = product over gates of (1 - gate error) times product over measurements of the readout fidelity, and, over
 each explicit ``delay``, the chance of no relaxation, ``exp(-t/T1)``. It ranks compilations (as in Nishio et al.
 2020) and predicts roughly what fraction of shots run without any error; it is not an exact outcome probability.
+The operations of both bodies of an if block count (a bound: one branch runs), so routing inside blocks is ranked.
 """
 
 from __future__ import annotations
 
 import math
 
-from xihe.circuit import Circuit
+from xihe.circuit import Circuit, walk
 from xihe.compiler.target import Target
 
 
 def log_success_probability(circuit: Circuit, target: Target) -> float:
     total = 0.0
-    for op in circuit.operations:
+    for op in walk(circuit.operations):
         name = op.gate.name
         if name == "measure":
             total += math.log(max(target.readout_fidelity(op.qubits[0]), 1e-12))
