@@ -39,11 +39,16 @@ with sync_playwright() as playwright:
     page.fill("#password", {password!r})
     page.click("button[type=submit]")
     page.wait_for_selector("#oauth-allow")
-    with page.expect_response(re.compile(r"http://127\.0\.0\.1:\d+/callback\?code=")) as answer:
+    if "%2Fcallback&" in sys.argv[1]:  # the SDK's loopback listener gets the code
+        with page.expect_response(re.compile(r"http://127\.0\.0\.1:\d+/callback\?code=")) as answer:
+            page.click("#oauth-allow")
+        ok = answer.value.status == 200
+    else:  # the paste page shows code#state
         page.click("#oauth-allow")
-    status = answer.value.status
+        print(page.inner_text("#oauth-pasted"))
+        ok = True
     browser.close()
-sys.exit(0 if status == 200 else 1)
+sys.exit(0 if ok else 1)
 '''
 
 LOGIN = r'''
@@ -61,6 +66,31 @@ out["job_id"] = job.id
 saved = json.load(open(os.path.join(os.environ["QUAFU_CONFIG_DIR"], "credentials.json")))
 out["profile"] = next(iter(saved["profiles"].values()))
 print(json.dumps(out, default=str))
+'''
+
+PASTE = r'''
+import io, json, re, subprocess, sys
+import quafu
+from quafu.client import web_login
+
+url, browser = sys.argv[1], sys.argv[2]
+shown = io.StringIO()
+links = []
+
+
+def reader(prompt, stop, deadline):
+    """The user at the terminal: opens the printed link, allows, pastes what the page shows."""
+    link = re.search(r"(http://\S+/oauth/authorize\?\S+)", shown.getvalue()).group(1)
+    links.append(link)
+    return subprocess.run([browser, link], capture_output=True, text=True, timeout=180,
+                          check=True).stdout.strip().splitlines()[-1]
+
+
+client = quafu.Client(base_url=url)
+credential = web_login(client, open_browser=False, timeout=240, reader=reader, out=shown)
+out = {"kind": credential.kind, "who": client.whoami()["name"], "link": links[0],
+       "revoked": quafu.logout(base_url=url)["revoked"]}
+print(json.dumps(out))
 '''
 
 LOGOUT = r'''
@@ -129,3 +159,17 @@ def test_logout_revokes_the_token_on_the_server(session: dict[str, Any]) -> None
     assert session["out"]["logout"]["revoked"] is True and session["out"]["logout"]["kind"] == "oauth"
     assert session["out"]["after"] == "LoginRevoked" and session["after"] == 401
 
+
+def test_pasting_the_code_from_xihes_page_logs_in(tmp_path_factory: pytest.TempPathFactory,
+                                                   request: pytest.FixtureRequest) -> None:
+    """The terminal path (no loopback): the SDK prints the link, the page shows code#state, the user pastes it."""
+    server: Server = shared_server(tmp_path_factory, request)
+    name = "quafu-sdk-paste"
+    run_xihe("users", "add", name, "--password-value", PASSWORD, "--data-dir", str(server.data_dir), env=server.env)
+    home = tmp_path_factory.mktemp("sdk-paste")
+    browser = home / "browser.py"
+    browser.write_text(BROWSER.format(python=sys.executable, repo=str(REPO_ROOT), name=name, password=PASSWORD))
+    browser.chmod(0o755)
+    report = run_client(client_python("quafu-sdk", "0.2.7", 11), PASTE, home, server.url, str(browser))
+    assert "%2Foauth%2Fcode&" in report["link"]  # Xihe's paste page, not a loopback listener
+    assert report["kind"] == "oauth" and report["who"] == name and report["revoked"] is True
