@@ -69,6 +69,7 @@ class ResilienceOptions:
     measure_mitigation: bool | None = None
     zne_mitigation: bool | None = None
     zne: ZneOptions = field(default_factory=ZneOptions)
+    readout_calibration: str = "calibrated"  # Xihe's: or "measured", two circuits in the same job
 
 
 @dataclass
@@ -243,7 +244,7 @@ class EstimatorV2(BaseEstimatorV2):
         if not readout and not zne:
             return None
         return Mitigation(readout=bool(readout), zne_factors=tuple(res.zne.noise_factors) if zne else None,
-                          extrapolator=res.zne.extrapolator)
+                          extrapolator=res.zne.extrapolator, readout_calibration=res.readout_calibration)
 
     def run(self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None) -> XihePrimitiveJob:
         if precision is None:

@@ -60,7 +60,7 @@ def bell() -> str:
 def test_estimate_with_readout_and_zne_runs_on_the_agent_as_on_a_worker(platform: Server, agent: Path) -> None:
     body = {"backend": "line10", "precision": 0.05, "seed": 13, "pubs": [{"circuit": bell(),
                                                                          "observables": OBSERVABLES}],
-            "mitigation": {"readout": True, "zne": {"noise_factors": [1, 3]}}}
+            "mitigation": {"readout": True, "zne": {"noise_factors": [1, 3]}, "readout_calibration": "measured"}}
     with platform.client() as client:
         created = client.post("/estimate", json=body)
         assert created.status_code == 201, created.text
@@ -69,15 +69,17 @@ def test_estimate_with_readout_and_zne_runs_on_the_agent_as_on_a_worker(platform
         answer = client.get(f"/estimate/{done['id']}")
     assert answer.status_code == 200, answer.text
     [pub] = answer.json()["pubs"]
-    assert done["num_circuits"] == 2 * 2 and len(done["results"]) == 4  # 2 groups x 2 noise factors
+    # 2 groups x 2 noise factors, then the readout calibration's all-|0> and all-|1> circuits.
+    assert done["num_circuits"] == 2 * 2 + 2 and len(done["results"]) == 6
     assert all(r["versions"]["engine"] == "agent:emulator" for r in done["results"])
+    assert [r["metadata"]["readout_calibration"]["prepared"] for r in done["results"][-2:]] == [0, 1]
     # The worker's path on the same job (same seed: same compiled circuits, folds and samples) gives the same
     # values; the agent's records carry the readout errors mitigation used.
     request = EstimateCreate.model_validate(body)
     payload = {**prepare_estimate(Settings(), DeviceCatalog(), request).payload, "seed": 13}
     [expected] = pub_estimates(payload, run_job(devices.get("line10"), payload, lambda: False))
     np.testing.assert_allclose(pub["values"], expected.values, atol=1e-12)
-    assert all(len(r["metadata"]["readout_errors"]) == 2 for r in done["results"])
+    assert all(len(r["metadata"]["readout_qubits"]) == 2 for r in done["results"][:4])
     assert 0.8 < pub["values"][0][0] < 1.7 and pub["readout_mitigated"]  # <ZZ> + 0.5 <IZ> of a Bell pair: 1
 
 

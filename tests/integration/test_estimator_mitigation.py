@@ -74,6 +74,26 @@ def test_readout_and_zne_bring_twin_values_closer_to_exact(client: Client) -> No
     assert np.all(np.array(zne_pub.stds) > np.array(readout_pub.stds))
 
 
+def test_readout_confusion_measured_in_the_same_job_mitigates_as_well(client: Client) -> None:
+    """``readout_calibration="measured"``: two more circuits at the end of the job (all |0>, all |1> on every qubit
+    the job measured) give the confusion; the same measure (RMS error, same seed) at most half the raw one."""
+    raw, _ = rms_error(client, None)
+    measured, pub = rms_error(client, Mitigation(readout=True, readout_calibration="measured"))
+    assert pub.readout_mitigated
+    assert measured < 0.5 * raw, (raw, measured)
+    job = client.estimate(circuit(), OBSERVABLES, backend="line10", parameter_values=[{f"t{i}": 0.1 for i in
+                          range(12)}], precision=0.05, seed=5,
+                          mitigation=Mitigation(readout=True, readout_calibration="measured"))
+    job.estimates(timeout=WAIT_S)
+    results = job.result()
+    assert isinstance(results, list) and job.info.num_circuits == 2 + 2  # Z and X groups, then the calibrations
+    zeros, ones = results[-2:]
+    assert zeros.metadata["readout_calibration"]["prepared"] == 0 and ones.metadata["readout_calibration"]["prepared"]
+    assert len(zeros.metadata["readout_calibration"]["qubits"]) == 4
+    assert max(zeros.counts, key=zeros.counts.__getitem__) == "0000"
+    assert max(ones.counts, key=ones.counts.__getitem__) == "1111"
+
+
 def test_zne_job_holds_one_measured_circuit_per_group_and_factor(client: Client) -> None:
     job = client.estimate(Circuit(2).h(0).cx(0, 1), [{"ZZ": 1.0}, {"XX": 1.0}], backend="line10", precision=0.05,
                           seed=2, mitigation=Mitigation(zne_factors=(1, 3), extrapolator="exponential"))

@@ -14,7 +14,16 @@ from qiskit.quantum_info import Operator
 from xihe import devices, qasm
 from xihe.circuit import Circuit
 from xihe.devices.plan import PlanOptions
-from xihe.mitigation import check_noise_factors, exponential, extrapolate, fold_global, parity_weights, richardson
+from xihe.mitigation import (
+    calibration_circuits,
+    check_noise_factors,
+    exponential,
+    extrapolate,
+    fold_global,
+    measured_confusion,
+    parity_weights,
+    richardson,
+)
 
 RNG = np.random.default_rng(77)
 
@@ -109,3 +118,22 @@ def test_folding_a_compiled_line10_circuit_keeps_its_unitary_its_measurements_an
 def test_folding_refuses_a_gate_after_a_measurement() -> None:
     with pytest.raises(ValueError, match="terminal"):
         fold_global(Circuit(1, 1).measure(0, 0).x(0), 3)
+
+
+def test_calibration_circuits_on_the_twin_measure_its_calibrated_readout_errors() -> None:
+    """The twin applies each qubit's calibrated p(1|0), p(0|1): the two calibration circuits, run verbatim, measure
+    them back within 4 standard errors (20,000 shots, seeded)."""
+    line10 = devices.get("line10")
+    qubits = [1, 4, 7]
+    shots = 20_000
+    zeros, ones = (line10.run(c, shots=shots, seed=9 + i)  # a native circuit: run verbatim
+                   for i, c in enumerate(calibration_circuits(10, qubits, line10.target.native_gates)))
+    confusion = measured_confusion(qubits, zeros.counts, ones.counts)
+    for q in qubits:
+        for measured, calibrated in zip(confusion[q], line10.target.readout_error[q], strict=True):
+            assert abs(measured - calibrated) <= 4 * math.sqrt(calibrated * (1 - calibrated) / shots)
+
+
+def test_calibration_needs_a_native_gate_that_flips_a_qubit() -> None:
+    with pytest.raises(ValueError, match="no native gate flips"):
+        calibration_circuits(2, [0], {"cz", "rz"})

@@ -57,7 +57,9 @@ def observable_json(observable: ObservableLike) -> dict[str, float]:
 class Mitigation:
     """Error mitigation of sampled estimates, done by the server.
 
-    ``readout``: undo each measured qubit's calibrated readout confusion. ``zne_factors``: zero-noise extrapolation
+    ``readout``: undo each measured qubit's readout confusion, from the device's calibration data
+    (``readout_calibration="calibrated"``) or from two circuits the job runs for it (``"measured"``: all |0> and all
+    |1> on the qubits the job measured). ``zne_factors``: zero-noise extrapolation
     over these odd noise factors (global folding of the compiled circuit), fitted by ``extrapolator``
     (``"richardson"`` or ``"exponential"``). qiskit-ibm-runtime's ``resilience_level`` 1 is
     ``Mitigation(readout=True)``, 2 is ``Mitigation(readout=True, zne_factors=(1, 3, 5))``.
@@ -66,12 +68,13 @@ class Mitigation:
     readout: bool = False
     zne_factors: tuple[int, ...] | None = None
     extrapolator: str = "richardson"
+    readout_calibration: str = "calibrated"
 
     def to_json(self) -> dict[str, Any]:
         zne = None if not self.zne_factors else {"noise_factors": [json_int(f, "noise factor")
                                                                    for f in self.zne_factors],
                                                  "extrapolator": self.extrapolator}
-        return {"readout": bool(self.readout), "zne": zne}
+        return {"readout": bool(self.readout), "zne": zne, "readout_calibration": self.readout_calibration}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Pure of the service: circuits in (the IR), numbers out. The Estimator job kind (``xihe.service.estimate``) uses it
 as its ``mitigation`` options, and Qiskit's ``resilience_level`` maps onto those (``xihe.qiskit_primitives``).
 
-- :mod:`.readout` -- per-shot weights that undo a tensored (per-qubit) readout confusion in a Pauli-Z parity.
+- :mod:`.readout` -- per-shot weights that undo a tensored (per-qubit) readout confusion in a Pauli-Z parity, and
+  the two circuits that measure that confusion afresh.
 - :mod:`.folding` -- global unitary folding ``U (U^dagger U)^k`` of a compiled circuit, for odd noise factors.
 - :mod:`.extrapolation` -- Richardson and exponential fits to noise factor 0, with their standard errors.
 
@@ -13,15 +14,17 @@ oracle").
 
 from xihe.mitigation.extrapolation import EXTRAPOLATORS, Extrapolated, exponential, extrapolate, richardson
 from xihe.mitigation.folding import check_noise_factors, fold_global
-from xihe.mitigation.readout import parity_weights
+from xihe.mitigation.readout import calibration_circuits, measured_confusion, parity_weights
 
 __all__ = [
     "EXTRAPOLATORS",
     "Extrapolated",
+    "calibration_circuits",
     "check_noise_factors",
     "exponential",
     "extrapolate",
     "fold_global",
+    "measured_confusion",
     "parity_weights",
     "richardson",
 ]

@@ -11,9 +11,11 @@ expectation of every observable (from the final state), std 0.
 
 Mitigation (``request.mitigation``, sampled PUBs only; the mathematics is :mod:`xihe.mitigation`):
 
-- ``readout``: the worker writes, with each measured circuit's record, the calibrated readout errors of the
-  physical qubit behind each measured bit (from the circuit as compiled); each shot's parity is then weighted so
-  that the mean is unbiased under that tensored confusion (:func:`xihe.mitigation.parity_weights`).
+- ``readout``: the worker writes, with each measured circuit's record, the physical qubit behind each measured bit
+  (from the circuit as compiled) and its calibrated readout errors; each shot's parity is then weighted so that the
+  mean is unbiased under that tensored confusion (:func:`xihe.mitigation.parity_weights`). With
+  ``readout_calibration="measured"`` the job ends with two more circuits (all |0>, all |1> on every qubit the job
+  measured, run verbatim) and the confusion comes from their counts instead.
 - ``zne``: the worker compiles each measured circuit once, folds the compiled circuit globally to each noise factor
   and runs the folds verbatim (so nothing cancels them), one record per (circuit, factor); the values per factor
   are extrapolated to zero noise, with the fit's standard error.
@@ -37,7 +39,7 @@ from xihe.circuit.register import ClassicalRegister
 from xihe.devices import Device
 from xihe.engines.observables import exact_expectations
 from xihe.errors import CircuitError, ExecutionError
-from xihe.mitigation import extrapolate, fold_global, parity_weights
+from xihe.mitigation import calibration_circuits, extrapolate, fold_global, measured_confusion, parity_weights
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.estimate_schemas import EstimateCreate, PubEstimatePublic
@@ -50,6 +52,7 @@ from xihe.service.submit import plan_on_device
 from xihe.status import DeviceKind, JobKind
 
 ESTIMATE_KIND = JobKind.ESTIMATE
+CALIBRATION_RECORDS = 2  # all |0>, all |1>: a measured readout calibration's circuits, at the end of the job
 MEASURE_REGISTER = "xihe_est"
 Term = dict[int, str]
 
@@ -216,7 +219,9 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
         pubs.append(entry)
         runs.extend(bound)
         max_shots = max(max_shots, shots)
-    num_records = sum(_records_per_item(pub) for pub in _item_pubs(pubs))
+    measured = bool(mitigation is not None and mitigation.readout
+                    and mitigation.readout_calibration == "measured" and not all(pub["exact"] for pub in pubs))
+    num_records = sum(_records_per_item(pub) for pub in _item_pubs(pubs)) + (CALIBRATION_RECORDS if measured else 0)
     if num_records > settings.max_circuits_per_job:
         raise bad_pub("too_many_circuits", f"the PUBs make {num_records} measured circuits (bindings x qubit-wise "
                       f"commuting groups x noise factors); a job holds at most {settings.max_circuits_per_job}")
@@ -230,7 +235,7 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
                       f"would run on {sorted(exact_engines - {'statevector'})}: give a precision > 0")
     payload: dict[str, Any] = {"circuits": [], "parameters": None, "compile": request.compile,
                                "optimization_level": request.optimization_level, "seed": None, "memory": False,
-                               "estimate": {"pubs": pubs}}
+                               "estimate": {"pubs": pubs, "readout_calibration": "measured" if measured else None}}
     return PreparedEstimate(request=request, payload=payload, widths=[c.num_qubits for c in runs],
                             num_items=num_records, shots=max_shots, memory=plan.memory_bytes)
 
@@ -299,16 +304,31 @@ def folded_items(device: Device, item: executor.WorkItem, factors: Sequence[int]
             for folded, seed in zip(folds, seeds, strict=True)]
 
 
-def readout_errors(device: Device, ran: Circuit) -> list[list[float]]:
-    """Per measured bit of the estimator's register, ``[p(1|0), p(0|1)]`` of the physical qubit it measured in
-    ``ran`` (the circuit as it ran, whose qubits are the device's), from ``device``'s calibration."""
+def readout_metadata(device: Device, ran: Circuit) -> dict[str, Any]:
+    """Per bit of the estimator's register, the physical qubit it measured in ``ran`` (the circuit as it ran, whose
+    qubits are the device's; -1 if none) and that qubit's calibrated ``[p(1|0), p(0|1)]``."""
     errors = device.target.readout_error
-    per_bit: dict[int, list[float]] = {}
-    for op in ran.operations:
-        if op.gate.name == "measure":
-            p10, p01 = errors.get(op.qubits[0], (0.0, 0.0))
-            per_bit[op.clbits[0]] = [float(p10), float(p01)]
-    return [per_bit.get(bit, [0.0, 0.0]) for bit in range(ran.num_clbits)]
+    qubit_of = {op.clbits[0]: op.qubits[0] for op in ran.operations if op.gate.name == "measure"}
+    qubits = [qubit_of.get(bit, -1) for bit in range(ran.num_clbits)]
+    return {"readout_qubits": qubits,
+            "readout_errors": [[float(p) for p in errors.get(q, (0.0, 0.0))] for q in qubits]}
+
+
+def calibration_items(device: Device, payload: Mapping[str, Any], qubits: Sequence[int], width: int,
+                      first_index: int) -> list[executor.WorkItem]:
+    """The measured readout calibration's two verbatim circuits on ``qubits`` (a device of ``width`` qubits)."""
+    try:
+        circuits = calibration_circuits(width, qubits, device.target.native_gates)
+    except ValueError as exc:
+        raise ExecutionError(f"readout calibration: {exc}") from exc
+    shots = max(int(pub["shots"]) for pub in payload["estimate"]["pubs"])
+    seeds = executor.item_seeds(int(payload["seed"]) ^ 0x5EED, len(circuits))
+    return [executor.WorkItem(index=first_index + i, qasm=qasm.dumps(c), binding=None, shots=shots, seed=seeds[i],
+                              compile=False, optimization_level=0, memory=False) for i, c in enumerate(circuits)]
+
+
+def calibration_metadata(qubits: Sequence[int], prepared: int) -> dict[str, Any]:
+    return {"readout_calibration": {"qubits": list(qubits), "prepared": prepared}}
 
 
 @dataclass(frozen=True)
@@ -353,14 +373,22 @@ def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[]
     """Run an estimation job's items: sampled items (folded per noise factor with ZNE) through ``run_items`` (the
     worker's, Ray's fan-out included), exact ones from the final state. Records in item order (then factor)."""
     slots, runs = plan_runs(device, payload, should_stop)
+    width = 0
     if runs:
         runnable = [replace(run.work, index=n) for n, run in enumerate(runs)]
         for run, record in zip(runs, run_items(device, runnable, should_stop), strict=True):
             if run.readout:
-                errors = readout_errors(device, qasm.loads(str(record["compiled_qasm"])))
-                record = {**record, "metadata": {**record["metadata"], "readout_errors": errors}}
+                ran = qasm.loads(str(record["compiled_qasm"]))
+                width = max(width, ran.num_qubits)
+                record = {**record, "metadata": {**record["metadata"], **readout_metadata(device, ran)}}
             slots[run.item][run.factor] = record
-    return [record for row in slots for record in row if record is not None]
+    records = [record for row in slots for record in row if record is not None]
+    if payload["estimate"].get("readout_calibration") == "measured":
+        qubits = sorted({q for r in records for q in r["metadata"].get("readout_qubits", []) if q >= 0})
+        items = calibration_items(device, payload, qubits, width, len(records))
+        for prepared, record in enumerate(run_items(device, items, should_stop)):
+            records.append({**record, "metadata": {**record["metadata"], **calibration_metadata(qubits, prepared)}})
+    return records
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------
@@ -412,10 +440,27 @@ def _binding_moments(pub: Mapping[str, Any], records: Sequence[Mapping[str, Any]
     return row, variance
 
 
+def _with_measured_confusion(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records with each bit's readout errors taken from the job's own calibration circuits (its last two
+    records) instead of the device's calibration data."""
+    zeros, ones = records[-CALIBRATION_RECORDS:]
+    qubits = zeros["metadata"]["readout_calibration"]["qubits"]
+    confusion = measured_confusion(qubits, zeros["counts"], ones["counts"])
+    out: list[Mapping[str, Any]] = []
+    for record in records[:-CALIBRATION_RECORDS]:
+        if "readout_qubits" in record["metadata"]:
+            errors = [list(confusion.get(q, (0.0, 0.0))) for q in record["metadata"]["readout_qubits"]]
+            record = {**record, "metadata": {**record["metadata"], "readout_errors": errors}}
+        out.append(record)
+    return out
+
+
 def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubEstimatePublic]:
     """Expectation values and standard errors per PUB element, from the job's stored item records."""
     out: list[PubEstimatePublic] = []
     position = 0
+    if payload["estimate"].get("readout_calibration") == "measured":
+        records = _with_measured_confusion(records)
     for pub in payload["estimate"]["pubs"]:
         k = int(pub["num_observables"])
         constants = [0.0] * k

@@ -64,7 +64,10 @@ class MitigationOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    readout: bool = Field(default=False, description="Undo each measured qubit's calibrated readout confusion.")
+    readout: bool = Field(default=False, description="Undo each measured qubit's readout confusion.")
+    readout_calibration: Literal["calibrated", "measured"] = Field(
+        default="calibrated", description="'calibrated': the device's calibration data; 'measured': two circuits "
+                                          "in the same job (all |0>, all |1>) measure it afresh on the qubits used.")
     zne: ZneOptions | None = None
 
 

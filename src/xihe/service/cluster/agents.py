@@ -114,7 +114,15 @@ def compile_plan(device: Device, payload: dict[str, Any], shots: int, limits: Pa
         if any(record is not None for row in slots for record in row):
             raise XiheError("exact values (precision 0) are computed by the service's own workers from the final "
                             "state, not by a remote agent; give a precision > 0")
-        return [_plan_entry(device, replace(run.work, index=n), readout=run.readout) for n, run in enumerate(runs)]
+        plan = [_plan_entry(device, replace(run.work, index=n), readout=run.readout) for n, run in enumerate(runs)]
+        if payload["estimate"].get("readout_calibration") == "measured":  # two circuits on every qubit read
+            qubits = sorted({q for entry in plan for q in entry.get("metadata", {}).get("readout_qubits", [])
+                             if q >= 0})
+            width = max(qasm.loads(entry["qasm"]).num_qubits for entry in plan)
+            items = estimate.calibration_items(device, payload, qubits, width, len(plan))
+            plan.extend({**_plan_entry(device, item), "metadata": estimate.calibration_metadata(qubits, prepared)}
+                        for prepared, item in enumerate(items))
+        return plan
     items = sample.sample_items(payload) if "sample" in payload else executor.work_items(payload, shots,
                                                                                          limits=limits)
     return [_plan_entry(device, item) for item in items]
@@ -129,7 +137,7 @@ def _plan_entry(device: Device, item: executor.WorkItem, readout: bool = False) 
              "final_layout": list(compiled.final_layout) if compiled is not None else None,
              "calibration_id": str(device.calibration.id)}
     if readout:  # the calibration the job is compiled under is the one its readout is mitigated with
-        entry["metadata"] = {"readout_errors": estimate.readout_errors(device, planned.native)}
+        entry["metadata"] = estimate.readout_metadata(device, planned.native)
     return entry
 
 
