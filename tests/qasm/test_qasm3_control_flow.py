@@ -106,6 +106,14 @@ def test_else_if_one_line_bodies_and_bit_comparisons_are_read() -> None:
     assert [op.gate.params[0] for op in qc.operations[3:]] == [4.0, 2.0, 0.0]
 
 
+def test_else_with_one_statement_or_a_brace_on_the_next_line() -> None:
+    text = ('OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[2] q;\nc[0] = measure q[0];\n'
+            "if (c[0]) x q[1]; else c[0] = measure q[1];\nif (c[0]) {\n  x q[0];\n}\nelse\n{\n  z q[0];\n}\n")
+    first, second = qasm.loads(text).operations[1:]
+    assert isinstance(first, IfElse) and [op.gate.name for op in first.false_body] == ["measure"]
+    assert isinstance(second, IfElse) and [op.gate.name for op in second.false_body] == ["z"]
+
+
 @pytest.mark.parametrize(("body", "line", "column", "message"), [
     ("if (c == 9) {\n  x q[0];\n}\n", 6, 10, "does not fit"),
     ("if (c[0] == 2) x q[0];\n", 6, 13, "0 or 1"),

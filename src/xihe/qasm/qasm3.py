@@ -177,9 +177,11 @@ class _Rewriter:
             rest = body[4:].lstrip()
             if rest == "{":
                 return text
-            if not rest.startswith("if"):
-                raise self.error("expected '{' or 'if' after 'else'", at)
             offset = len(body) - len(rest)
+            if not re.match(r"if\b", rest):  # else with one statement and no braces
+                if not rest.endswith(";"):
+                    raise self.error("expected '{', 'if' or one statement after 'else'", at)
+                return text[:lead] + "else " + self.statement(rest, at + offset)
             return text[:lead] + "else " + self.control(rest, rest, "if", 0, at + offset)
         if head == "for":
             return text[:lead] + self.loop(body, at)
