@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.service.helpers import BELL
 from tests.web.conftest import Site
 from tests.web.test_pages import submit
 from xihe.service.clock import utcnow
@@ -66,7 +67,41 @@ def test_a_queued_job_gets_a_start_band_a_finish_and_the_reason(site: Site, alic
 
 def test_the_band_widens_with_the_queue() -> None:
     now = utcnow()
-    near = queue_estimate(1, 0, 1, now, mean_seconds=60.0, spread_seconds=20.0)
-    far = queue_estimate(16, 0, 1, now, mean_seconds=60.0, spread_seconds=20.0)
+    near = queue_estimate(1, 0, 1, now, seconds_per_circuit=60.0, spread_seconds=20.0)
+    far = queue_estimate(16, 0, 1, now, seconds_per_circuit=60.0, spread_seconds=20.0)
     assert (far.start_latest - far.start) > (near.start_latest - near.start) * 3.9  # sqrt(16 / 1) = 4
     assert "in about 16 min (" in far.text(now) and "16 jobs ahead, 0 running on 1 slot" in far.text(now)
+
+
+def test_a_batch_ahead_counts_as_its_circuits(site: Site, alice: TestClient) -> None:
+    """The service rate is per circuit: a job behind a 20-circuit batch waits 20 circuits' time, not one job's."""
+    measured = [submit(alice, backend="grid36", shots="10") for _ in range(5)]
+    now = utcnow()
+    with site.database.write() as session:  # grid36 ran five one-circuit jobs of 2 s each
+        for job_id in measured:
+            row = session.get(Job, job_id)
+            assert row is not None
+            row.status, row.exec_seconds, row.started_at, row.finished_at = "DONE", 2.0, now, now
+        owner = users.get_user_by_name(session, "alice")
+        assert owner is not None
+        token = users.create_token(session, owner, name="batch").secret
+    api = {"Authorization": f"Bearer {token}"}
+    program = BELL.replace("qreg q[2];", "qreg q[2];\nx q[1];")
+    big = alice.post("/api/v1/jobs", json={"circuits": [program] * 20, "backend": "grid36", "shots": 10},
+                     headers=api).json()["id"]
+    after_big = alice.post("/api/v1/jobs", json={"qasm": program, "backend": "grid36", "shots": 10},
+                           headers=api).json()["id"]
+    etas = {job_id: alice.get(f"/api/v1/jobs/{job_id}", headers=api).json()["eta"] for job_id in (big, after_big)}
+
+    def seconds(job_id: str, field: str) -> float:
+        return (datetime.fromisoformat(etas[job_id][field]) - utcnow()).total_seconds()
+
+    assert seconds(big, "start") == pytest.approx(0.0, abs=1.0)  # a free slot
+    assert seconds(big, "finish") == pytest.approx(40.0, abs=1.0)  # its own 20 circuits of 2 s
+    assert seconds(after_big, "start") == pytest.approx(40.0, abs=1.0)  # behind the batch: 40 s, not 2 s
+    assert "in under a minute" in etas[after_big]["text"] and "1 job ahead, 0 running" in etas[after_big]["text"]
+    with site.database.write() as session:
+        for job_id in (big, after_big):
+            row = session.get(Job, job_id)
+            assert row is not None
+            row.status = "CANCELLED"

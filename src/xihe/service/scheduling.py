@@ -50,26 +50,6 @@ def effective_priority(requested: int, allowance: int) -> int:
     return min(requested, allowance)
 
 
-def estimated_start(position: int, mean_job_seconds: float, parallelism: int, now: datetime, *,
-                    running: int = 0) -> datetime:
-    """When a job ``position`` places from the head should start, if jobs keep their recent mean duration.
-
-    The backend's ``running`` jobs hold slots too: the job starts once ``position + running - parallelism + 1``
-    jobs ahead of it have finished, ``parallelism`` at a time. A running job is counted as a whole mean job
-    (its remaining time is unknown), which errs on the late side.
-
-    >>> from datetime import UTC
-    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> (estimated_start(6, 40.0, 1, t0, running=1) - t0).total_seconds()  # 7 jobs ahead of an exclusive chip
-    280.0
-    >>> estimated_start(0, 40.0, 4, t0, running=2) == t0  # free slots: now
-    True
-    """
-    slots = max(1, parallelism)
-    must_finish = max(0, position + max(0, running) - slots + 1)
-    return now + timedelta(seconds=must_finish / slots * mean_job_seconds)
-
-
 BAND_SIGMAS = 2.0
 UNKNOWN_SPREAD = 0.5  # relative spread of job durations assumed until enough jobs were measured
 
@@ -105,7 +85,8 @@ class QueueEstimate:
         """One sentence: "starts in about 5 min (3-8 min), done by about 12:09 UTC; 7 jobs ahead, ...".
 
         >>> t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-        >>> text = queue_estimate(6, 1, 1, t0, mean_seconds=40.0, spread_seconds=10.0, usage_seconds=12.0).text(t0)
+        >>> text = queue_estimate(6, 1, 1, t0, seconds_per_circuit=40.0, spread_seconds=10.0,
+        ...                       usage_seconds=12.0).text(t0)
         >>> text.split("; ")
         ['starts in about 5 min (4-6 min), done by about 12:06 UTC', '6 jobs ahead, 1 running on 1 slot', \
 'your share this hour: 12 s of execution (lighter users go first)']
@@ -125,25 +106,40 @@ class QueueEstimate:
         return f"starts {when}{band}, done by about {done}; {reason}"
 
 
-def queue_estimate(position: int, running: int, parallelism: int, now: datetime, *, mean_seconds: float,
-                   spread_seconds: float | None = None, usage_seconds: float | None = None) -> QueueEstimate:
-    """The one queue estimate (API, pages): :func:`estimated_start` with a band from the measured spread of job
-    durations (two standard deviations of the sum of the durations that must pass first), and the finish one
-    mean job after the start. ``usage_seconds``: the owner's decayed execution time (the fair-share key).
+def queue_estimate(position: int, running: int, parallelism: int, now: datetime, *, seconds_per_circuit: float,
+                   spread_seconds: float | None = None, circuits_ahead: int | None = None,
+                   running_circuits: int | None = None, own_circuits: int = 1,
+                   usage_seconds: float | None = None) -> QueueEstimate:
+    """The one queue estimate (API, pages) of a job ``position`` places from the head of its backend's queue.
+
+    The backend's measured service rate is ``seconds_per_circuit`` (its recent jobs' execution time per circuit,
+    spread ``spread_seconds``; half the mean when unknown). The job starts at once if a slot is free
+    (``position + running < parallelism``), else once the work ahead -- the ``circuits_ahead`` of the queued jobs
+    before it and the ``running_circuits`` of the running ones (a running job counts whole: its progress is not
+    known, which errs late) -- has passed through the ``parallelism`` slots. The band is two standard deviations of
+    that sum of durations; the finish is the job's own ``own_circuits`` later. ``usage_seconds``: the owner's
+    decayed execution time, the fair-share key that orders users.
 
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> e = queue_estimate(6, 1, 1, t0, mean_seconds=40.0, spread_seconds=10.0)
+    >>> e = queue_estimate(6, 1, 1, t0, seconds_per_circuit=40.0, spread_seconds=10.0)
     >>> [round((t - t0).total_seconds(), 1) for t in (e.start_earliest, e.start, e.start_latest, e.finish)]
     [227.1, 280.0, 332.9, 320.0]
+    >>> batch = queue_estimate(1, 1, 1, t0, seconds_per_circuit=2.0, circuits_ahead=20, running_circuits=10)
+    >>> (batch.start - t0).total_seconds()  # 30 circuits of 2 s ahead, one slot
+    60.0
+    >>> queue_estimate(0, 2, 4, t0, seconds_per_circuit=40.0).start == t0  # a free slot: now
+    True
     """
     slots = max(1, parallelism)
-    start = estimated_start(position, mean_seconds, slots, now, running=running)
-    must_finish = max(0, position + max(0, running) - slots + 1)
-    spread = spread_seconds if spread_seconds is not None else UNKNOWN_SPREAD * mean_seconds
-    sigma = spread * math.sqrt(must_finish / slots) if must_finish else 0.0
-    band = timedelta(seconds=BAND_SIGMAS * sigma)
-    own = timedelta(seconds=mean_seconds)
+    ahead = position if circuits_ahead is None else circuits_ahead
+    busy = max(0, running) if running_circuits is None else running_circuits
+    work = 0 if position + max(0, running) < slots else ahead + busy
+    spread = spread_seconds if spread_seconds is not None else UNKNOWN_SPREAD * seconds_per_circuit
+    start = now + timedelta(seconds=work / slots * seconds_per_circuit)
+    band = timedelta(seconds=BAND_SIGMAS * spread * math.sqrt(work / slots))
+    own = max(1, own_circuits)
+    finish = start + timedelta(seconds=own * seconds_per_circuit)
     return QueueEstimate(ahead=position, running=max(0, running), slots=slots, start=start,
-                         start_earliest=max(now, start - band), start_latest=start + band, finish=start + own,
-                         finish_latest=start + band + own + timedelta(seconds=BAND_SIGMAS * spread),
+                         start_earliest=max(now, start - band), start_latest=start + band, finish=finish,
+                         finish_latest=finish + band + timedelta(seconds=BAND_SIGMAS * spread * math.sqrt(own)),
                          usage_seconds=usage_seconds)

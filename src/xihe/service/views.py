@@ -22,14 +22,17 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     status = JobStatus(job.status)
     position = start = eta = None
     if status == JobStatus.QUEUED:
-        position = jobs.queue_position(session, job)
         at = now or utcnow()
-        mean, spread = jobs.exec_seconds_stats(session, job.backend)
+        stats = jobs.exec_stats(session, job.backend)
+        jobs_ahead, circuits_ahead = jobs.work_ahead(session, job)
+        running, running_circuits = jobs.running_work(session, job.backend)
         owner = session.get(User, job.user_id)
-        estimate = queue_estimate(position, jobs.running_count(session, job.backend), parallelism, at,
-                                  mean_seconds=mean or DEFAULT_JOB_SECONDS, spread_seconds=spread,
+        estimate = queue_estimate(jobs_ahead, running, parallelism, at,
+                                  seconds_per_circuit=stats.per_circuit or DEFAULT_JOB_SECONDS,
+                                  spread_seconds=stats.per_circuit_spread, circuits_ahead=circuits_ahead,
+                                  running_circuits=running_circuits, own_circuits=job.num_circuits,
                                   usage_seconds=decayed_usage(owner.usage_log2, at) if owner is not None else None)
-        start = estimate.start
+        position, start = jobs_ahead, estimate.start
         eta = QueueEta(start=estimate.start, start_earliest=estimate.start_earliest,
                        start_latest=estimate.start_latest, finish=estimate.finish,
                        finish_latest=estimate.finish_latest, jobs_ahead=estimate.ahead, running=estimate.running,

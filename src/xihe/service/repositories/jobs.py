@@ -7,10 +7,11 @@ import math
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, case, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
@@ -168,11 +169,12 @@ def attempts_for(session: Session, job_id: str) -> Sequence[JobAttempt]:
     return session.scalars(select(JobAttempt).where(JobAttempt.job_id == job_id).order_by(JobAttempt.number)).all()
 
 
-def _queue_position_statement() -> Any:
+def _queue_position_statement(*columns: Any) -> Any:
+    """The queued jobs of the same backend the scheduler would take before a given one, as ``columns``."""
     owner_usage = select(User.usage_log2).where(User.id == bindparam("p_user")).scalar_subquery()
     priority: Any = bindparam("p_priority")
     created = bindparam("p_created", type_=Job.created_at.type)
-    return select(func.count()).select_from(Job).join(User, User.id == Job.user_id).where(
+    return select(*(columns or (func.count(),))).select_from(Job).join(User, User.id == Job.user_id).where(
         Job.status == JobStatus.QUEUED.value,
         Job.backend == bindparam("p_backend"),
         Job.id != bindparam("p_id"),
@@ -188,6 +190,8 @@ def _queue_position_statement() -> Any:
 
 
 _QUEUE_POSITION = _queue_position_statement()
+_CIRCUITS = case((Job.num_circuits > 1, Job.num_circuits), else_=1)  # a job is at least one circuit's work
+_WORK_AHEAD = _queue_position_statement(func.count(), func.coalesce(func.sum(_CIRCUITS), 0))
 
 
 def queue_position(session: Session, job: Job) -> int:
@@ -196,6 +200,21 @@ def queue_position(session: Session, job: Job) -> int:
         "p_user": job.user_id, "p_priority": job.effective_priority, "p_created": job.created_at,
         "p_backend": job.backend, "p_id": job.id}).scalar()
     return int(ahead or 0)
+
+
+def work_ahead(session: Session, job: Job) -> tuple[int, int]:
+    """The jobs ahead of this queued one (as :func:`queue_position` counts them) and their circuits in all."""
+    ahead, circuits = session.connection().execute(_WORK_AHEAD, {
+        "p_user": job.user_id, "p_priority": job.effective_priority, "p_created": job.created_at,
+        "p_backend": job.backend, "p_id": job.id}).one()
+    return int(ahead or 0), int(circuits or 0)
+
+
+def running_work(session: Session, backend: str) -> tuple[int, int]:
+    """The backend's running jobs and their circuits in all."""
+    count, circuits = session.execute(select(func.count(), func.coalesce(func.sum(_CIRCUITS), 0)).where(
+        Job.status == JobStatus.RUNNING.value, Job.backend == backend)).one()
+    return int(count or 0), int(circuits or 0)
 
 
 def queue_length(session: Session, backend: str | None = None) -> int | dict[str, int]:
@@ -213,34 +232,46 @@ def running_count(session: Session, backend: str) -> int:
         Job.status == JobStatus.RUNNING.value, Job.backend == backend)) or 0)
 
 
-_RECENT = (select(Job.exec_seconds).where(Job.backend == bindparam("p_backend"), Job.status == JobStatus.DONE.value,
-                                          Job.exec_seconds.is_not(None))
+_RECENT = (select(Job.exec_seconds.label("job"),
+                  (Job.exec_seconds / _CIRCUITS).label("circuit"))
+           .where(Job.backend == bindparam("p_backend"), Job.status == JobStatus.DONE.value,
+                  Job.exec_seconds.is_not(None))
            .order_by(Job.finished_at.desc()).limit(50).subquery())
-_MEAN_EXEC = select(func.avg(_RECENT.c.exec_seconds), func.avg(_RECENT.c.exec_seconds * _RECENT.c.exec_seconds),
-                    func.count())
-_SPREAD_CACHE: dict[tuple[str, str], tuple[float, float | None, float | None]] = {}
+_MEAN_EXEC = select(func.avg(_RECENT.c.job), func.avg(_RECENT.c.circuit),
+                    func.avg(_RECENT.c.circuit * _RECENT.c.circuit), func.count())
+_STATS_CACHE: dict[tuple[str, str], tuple[float, ExecStats]] = {}
 MIN_SPREAD_SAMPLES = 5
 
 
-def exec_seconds_stats(session: Session, backend: str) -> tuple[float | None, float | None]:
-    """Mean and standard deviation of the execution time of the backend's 50 latest finished jobs (its measured
-    service rate, for queue estimates; cached 2 s). The deviation is None under 5 samples."""
+@dataclass(frozen=True)
+class ExecStats:
+    """A backend's measured service rate over its 50 latest finished jobs: seconds per job, and per circuit with
+    the standard deviation (None under 5 samples). A batch of 20 circuits takes about 20 circuits' time."""
+
+    per_job: float | None
+    per_circuit: float | None
+    per_circuit_spread: float | None
+
+
+def exec_stats(session: Session, backend: str) -> ExecStats:
+    """The backend's :class:`ExecStats` (for queue estimates; cached 2 s)."""
     key = (str(getattr(session.get_bind(), "url", "")), backend)
     now = time.monotonic()
-    cached = _SPREAD_CACHE.get(key)
+    cached = _STATS_CACHE.get(key)
     if cached is not None and now - cached[0] < 2.0:
-        return cached[1], cached[2]
-    mean_value, square_value, count = session.connection().execute(_MEAN_EXEC, {"p_backend": backend}).one()
-    mean = float(mean_value) if mean_value is not None else None
-    spread = (math.sqrt(max(0.0, float(square_value) - mean * mean))
-              if mean is not None and square_value is not None and int(count or 0) >= MIN_SPREAD_SAMPLES else None)
-    _SPREAD_CACHE[key] = (now, mean, spread)
-    return mean, spread
+        return cached[1]
+    per_job, mean, square, count = session.connection().execute(_MEAN_EXEC, {"p_backend": backend}).one()
+    circuit = float(mean) if mean is not None else None
+    spread = (math.sqrt(max(0.0, float(square) - circuit * circuit))
+              if circuit is not None and square is not None and int(count or 0) >= MIN_SPREAD_SAMPLES else None)
+    stats = ExecStats(float(per_job) if per_job is not None else None, circuit, spread)
+    _STATS_CACHE[key] = (now, stats)
+    return stats
 
 
 def mean_exec_seconds(session: Session, backend: str) -> float | None:
-    """Mean execution time of the backend's 50 latest finished jobs (for estimated starts; cached 2 s)."""
-    return exec_seconds_stats(session, backend)[0]
+    """Mean execution time of the backend's 50 latest finished jobs (cached 2 s)."""
+    return exec_stats(session, backend).per_job
 
 
 def status_counts(session: Session) -> dict[str, int]:
