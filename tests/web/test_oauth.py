@@ -94,7 +94,8 @@ def test_s256_verified_and_the_token_is_a_revocable_qf_token(site: Site) -> None
     assert api.get("/task/verify", headers={"token": token["access_token"]}).json() == "token of bob verified"
     with site.database.read() as session:
         row = next(t for t in users.list_tokens(session, 2) if t.kind == "oauth")
-    assert row.name == "lab-pc"  # listed on the account page under the device's name
+    assert row.name == "quafu-sdk on lab-pc"  # listed on the account page under the client and device
+    assert "quafu-sdk on lab-pc" in bob.get("/account").text
     assert api.post("/api/v1/oauth/revoke", data={"token": token["access_token"], "token_type_hint":
                                                   "access_token", "client_id": "quafu-sdk"}).json() == {}
     assert api.get("/api/v1/auth/me", headers=bearer).status_code == 401

@@ -63,7 +63,8 @@ def redeem(session: Session, code: str, *, client_id: str, redirect_uri: str, ve
     if user is None or not user.active:
         raise GrantError("the account is disabled")
     expires_at = now + TOKEN_LIFETIME
-    issued = users.create_token(session, user, name=row.device_name, expires_at=expires_at, kind=TOKEN_KIND)
+    issued = users.create_token(session, user, name=f"{row.client_id} on {row.device_name}", expires_at=expires_at,
+                                kind=TOKEN_KIND)  # how the Account page lists the login
     session.execute(update(OAuthCode).where(OAuthCode.code_hash == row.code_hash).values(token_id=issued.row.id))
     return Grant(issued.secret, expires_at, user.id)
 
