@@ -79,3 +79,15 @@ def test_estimate_errors_are_one_line(server: Server, token: str, program: Path,
     done = xihe(tmp_path, "estimate", str(program), "-o", "ZZZ", "--bind", "a=0.3", "--url", server.url,
                 "--token", token)
     assert done.returncode == 1 and done.stderr.strip().startswith("error:") and "2 letters" in done.stderr
+
+
+def test_estimate_with_measured_readout_calibration_on_the_twin(server: Server, token: str, program: Path,
+                                                                 tmp_path: Path) -> None:
+    done = xihe(tmp_path, "estimate", str(program), "-o", "ZZ", "--bind", "a=0.3", "--backend", "line10",
+                "--precision", "0.03", "--seed", "2", "--readout", "--readout-calibration", "measured", "--json",
+                "--url", server.url, "--token", token)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    [[value]], [[std]] = answer["values"], answer["stds"]
+    assert abs(value - exact(0.3, "ZZ")) <= 5 * std + 0.05  # mitigated readout; gate noise stays
+    assert answer["readout_mitigated"] and answer["measured_circuits"] == 1 + 2  # one group, two calibrations

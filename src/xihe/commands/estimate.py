@@ -86,6 +86,8 @@ def register(app: typer.Typer) -> None:
             min=0.0, max=1.0, help="Target standard error; 0 gives exact values on ideal simulators.")] = 0.015625,
         seed: Annotated[int | None, typer.Option(help="Seed for compilation and sampling.")] = None,
         readout: Annotated[bool, typer.Option(help="Mitigate readout errors (twins, hardware).")] = False,
+        readout_calibration: Annotated[str, typer.Option(
+            help="calibrated: the device's calibration data; measured: two circuits in the same job.")] = "calibrated",
         zne: Annotated[str | None, typer.Option(
             help="Zero-noise extrapolation over these odd noise factors, e.g. 1,3,5.")] = None,
         timeout: Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")] = None,
@@ -99,7 +101,8 @@ def register(app: typer.Typer) -> None:
         observables = [parse_observable(text) for text in observable]
         bindings = [parse_binding(text) for text in bind] if bind else None
         factors = tuple(int(f) for f in zne.split(",")) if zne else None
-        mitigation = Mitigation(readout=readout, zne_factors=factors) if readout or factors else None
+        mitigation = Mitigation(readout=readout, zne_factors=factors, readout_calibration=readout_calibration) \
+            if readout or factors else None
         with _client(url, token) as client:
             job = client.estimate(file, observables, backend=backend, parameter_values=bindings,
                                   precision=precision, seed=seed, name=file.stem, mitigation=mitigation)
@@ -108,6 +111,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps({"id": job.id, "backend": backend, "label_order": "qubit0_rightmost",
                                    "observables": observables, "values": pub.values, "stds": pub.stds,
-                                   "shots": pub.shots, "exact": pub.exact}, indent=2))
+                                   "shots": pub.shots, "exact": pub.exact, "readout_mitigated": pub.readout_mitigated,
+                                   "noise_factors": pub.noise_factors, "measured_circuits": job.info.num_circuits},
+                                  indent=2))
             return
         _console().print(estimates_table(pub, observable))
