@@ -126,7 +126,7 @@ def test_version_2_is_still_the_default() -> None:
 
 @pytest.mark.parametrize(("program", "line", "column", "message"), [
     ("OPENQASM 3.0;\nqubit[1] q;\nbit[1] c;\nwhile (c[0]) {\n  x q[0];\n}\n", 4, 1, "'while' loops"),
-    ("OPENQASM 3.0;\nqubit[2] q;\nfor int i in {0, 1} {\n  x q[i];\n}\n", 3, 14, "not over sets"),
+    ("OPENQASM 3.0;\nqubit[2] q;\nfor int i in [0:n] {\n  x q[i];\n}\n", 3, 14, "a loop range is"),
     ("OPENQASM 3.0;\nqubit[2] q;\nrx(th) q[0];\n", 3, 4, "'th' is not declared"),
     ("OPENQASM 3.0;\nqubit[2] q;\ndelay[10dt] q[0];\n", 3, 9, "unit 'dt'"),
     ("OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[2] q;\nfoo q[0];\n", 4, 1, "undefined gate 'foo'"),

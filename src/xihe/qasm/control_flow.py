@@ -2,7 +2,7 @@
 
 The OpenQASM 3 front end (:mod:`xihe.qasm.qasm3`) rewrites each block header into a canonical form the
 OpenQASM 2 lexer tokenizes, keeping the line (``if (c[0]) {`` becomes ``if (c[0]==1) {``; ``for int i in [0:2] {``
-becomes ``for i(0,1,2) {``: start, step, stop). The parser, in its
+becomes ``for i(0,1,2) {``: start, step, stop; a set ``{1, 5}`` becomes ``for i[1,5] {``). The parser, in its
 OpenQASM 3 mode, hands those statements here:
 
 - ``if (bit==v)`` / ``if (register==v)``, a braced body or one statement, an optional ``else`` body (or
@@ -133,17 +133,24 @@ def _statement(parser: Parser, lx: Lexer, depth: int) -> None:
 
 
 def read_for(parser: Parser, lx: Lexer, depth: int = 0) -> None:
-    """``for name(start,step,stop) { ... }`` (rewritten), unrolled."""
+    """``for name(start,step,stop) { ... }`` or ``for name[v, ...] { ... }`` (rewritten), unrolled."""
     start = lx.next()
     if depth > MAX_NESTING:
         raise lx.error(f"loops nest more than {MAX_NESTING} deep", start.pos)
     name = lx.expect_id("as the loop variable")
-    lx.expect("(", "before the loop's range")
-    first, step, stop = _range(lx)
-    lx.expect(")", "to close the range")
-    if step == 0:
-        raise lx.error("a range's step cannot be 0", name.pos)
-    values = range(first, stop + (1 if step > 0 else -1), step)
+    values: range | list[int]
+    if lx.accept("["):  # a set of values
+        values = [_signed(lx)]
+        while lx.accept(","):
+            values.append(_signed(lx))
+        lx.expect("]", "after the loop's values")
+    else:
+        lx.expect("(", "before the loop's range")
+        first, step, stop = _range(lx)
+        lx.expect(")", "to close the range")
+        if step == 0:
+            raise lx.error("a range's step cannot be 0", name.pos)
+        values = range(first, stop + (1 if step > 0 else -1), step)
     if name.text in parser.loop_values or name.text in parser.qregs or name.text in parser.cregs:
         raise lx.error(f"the loop variable '{name.text}' is already a name in scope", name.pos)
     # Each iteration is charged as one operation, before any runs: nested empty loops are bounded as bodies are.

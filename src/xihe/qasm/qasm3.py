@@ -6,9 +6,9 @@ Read: ``OPENQASM 3[.0];``, ``include "stdgates.inc";``, ``input float[64] name;`
 definitions, ``c[0] = measure q[0];`` / ``c = measure q;``, ``reset``, ``barrier``, ``delay[100ns] q[0];`` (units
 ns, us, µs, ms, s), ``if (c[0]) { ... } else { ... }`` / ``if (!c[0])`` / ``if (c[0] == 1)`` / ``if (c == 3)``
 (nested, ``else if``, or one statement without braces) as if/else blocks, ``for int i in [0:3] { ... }``
-(literal ranges, unrolled; see :mod:`xihe.qasm.control_flow`), and physical qubits ``$0``, ``$3`` (as
+(literal ranges or sets, unrolled; see :mod:`xihe.qasm.control_flow`), and physical qubits ``$0``, ``$3`` (as
 ``qiskit.qasm3.dumps`` writes a transpiled circuit; they become register ``q`` of ``max + 1`` qubits). Refused
-with line and column: ``while``, ``switch``, loops over sets, subroutines, ``let`` aliases, classical types and
+with line and column: ``while``, ``switch``, subroutines, ``let`` aliases, classical types and
 assignments, durations in ``dt``, and any name used in an expression that no ``input`` declares.
 
 Because the rewritten text goes through :class:`xihe.qasm.parser.Parser`, the same :class:`ParseLimits`, gate
@@ -35,6 +35,8 @@ from xihe.qasm.exporter import dumps as dumps2
 _VERSION3 = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+3(?:\.\d+)?\s*;", re.DOTALL)
 _STRING = re.compile(r'"[^"\n]*"')
 _PHYSICAL = re.compile(r"\$(\d+)")
+# Bounded repeats: each 'for' is looked at over a few hundred characters at most, so hostile text stays linear.
+_LOOP_SET = re.compile(r"\bfor\b[^;{}]{0,200}?\bin\s{0,20}(\{[^{};]{0,100000}\})")
 # Every match consumes at least one character and none fails, so finditer is linear even without terminators.
 _STATEMENT = re.compile(r"[^;{}]+[;{}]?|[;{}]")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -112,6 +114,12 @@ class _Rewriter:
         masked = _mask_comments(self.source)
         # Strings (an include's file name) are copied as they are; the statement matcher must not look inside.
         protected = _STRING.sub(lambda m: "\x00" * len(m.group()), masked)
+        # A loop over a set, ``for int i in {0, 2} {``: its braces become brackets (same columns), so the statement
+        # split below does not take them for a block.
+        for found in _LOOP_SET.finditer(protected):
+            for brace, bracket in ((found.start(1), "["), (found.end(1) - 1, "]")):
+                masked = masked[:brace] + bracket + masked[brace + 1:]
+                protected = protected[:brace] + bracket + protected[brace + 1:]
         # Physical qubits ($0, $3: what qiskit.qasm3.dumps writes for a transpiled circuit) become one register.
         physical = [int(m.group(1)) for m in _PHYSICAL.finditer(protected)]
         if physical:
@@ -223,7 +231,7 @@ class _Rewriter:
         return "".join(out)
 
     def loop(self, body: str, at: int) -> str:
-        """``for [type] name in [a:b] {`` (or ``[a:s:b]``) as ``for name(a,s,b) {``."""
+        """``for [type] name in [a:b] {`` (or ``[a:s:b]``) as ``for name(a,s,b) {``; a set as ``for name[a,b] {``."""
         match = re.fullmatch(rf"for\s+(?:(?:u?int|float|angle)(?:\s*\[\s*\d+\s*\])?\s+)?({_IDENT})\s+in\s+"
                              r"(\[[^\]]*\]|\{.*)\s*\{?", body, re.DOTALL)
         if not match:
@@ -231,6 +239,11 @@ class _Rewriter:
                              "literal ranges and sets)", at)
         name, values = match.group(1), match.group(2)
         integer = r"\s*(-?\s*\d+)\s*"
+        if values.startswith("[") and ":" not in values:  # a set {0, 2, 5}, its braces made brackets by rewrite()
+            items = [item.replace(" ", "").replace("\n", "") for item in values[1:-1].split(",")]
+            if not all(re.fullmatch(r"-?\d+", item) for item in items):
+                raise self.error("a loop set holds integer literals, as in {0, 2, 5}", at + match.start(2))
+            return f"for {name}[{','.join(items)}] {{"
         if values.startswith("["):
             parts = re.fullmatch(rf"\[{integer}:{integer}(?::{integer})?\]", values)
             if not parts:
@@ -239,7 +252,7 @@ class _Rewriter:
             numbers = [p.replace(" ", "") for p in parts.groups() if p is not None]
             first, step, stop = (numbers[0], "1", numbers[1]) if len(numbers) == 2 else numbers
             return f"for {name}({first},{step},{stop}) {{"
-        raise self.error("Xihe unrolls loops over ranges ([start:stop] or [start:step:stop]), not over sets",
+        raise self.error("expected a range [start:stop] or a set {a, b, ...} of integer literals after 'in'",
                          at + match.start(2))
 
     def input(self, text: str, body: str, at: int) -> str:
