@@ -114,9 +114,24 @@ def qsteed_compile_all(device: str, items: list[tuple[str, str]]) -> dict[str, d
         return dict(json.loads((Path(home) / "results.json").read_text()))
 
 
-def qsteed_circuit(compiled_qasm: str, target: Target) -> Circuit:
-    """QSteed's output (physical qubits in the chip file's numbering, as Xihe's) as a Xihe circuit."""
-    return _on_device(qasm.loads(compiled_qasm), target)
+def qsteed_numbering(device: str, target: Target) -> list[int]:
+    """QSteed's qubit number -> Xihe's. QSteed numbers every qubit of the file (``all_qubits_info`` by the number in
+    its name, ``Q0101`` = 0); Xihe numbers the coupled qubits first (``xihe.devices.quafu.labels``). Both keep the
+    chip's names, so the names translate."""
+    data = json.loads((ROOT / "src/xihe/devices/chips" / QSTEED_CHIPS[device][1]).read_text())
+    names = sorted(data.get("all_qubits_info") or data.get("qubits_info") or {},
+                   key=lambda name: int("".join(c for c in name if c.isdigit()) or 0))
+    index = {name: i for i, name in enumerate(target.labels)}
+    return [index[name] for name in names]
+
+
+def qsteed_circuit(compiled_qasm: str, device: str, target: Target) -> Circuit:
+    """QSteed's output, its qubits renumbered to Xihe's, as a Xihe circuit on the device's qubits."""
+    numbering = qsteed_numbering(device, target)
+    raw = qasm.loads(compiled_qasm)
+    out = Circuit(target.num_qubits, raw.num_clbits)
+    out.operations = [op.replace(qubits=tuple(numbering[q] for q in op.qubits)) for op in raw.operations]
+    return out
 
 
 if __name__ == "__main__":  # a quick check: python benchmarks/_compiler_peers.py

@@ -67,6 +67,12 @@ def scored(circuit: Circuit, target: Target) -> dict[str, float]:
     }
 
 
+def off_coupler(circuit: Circuit, target: Target) -> int:
+    """Two-qubit gates on pairs that are not working couplers (a peer's output that the chip could not run)."""
+    edges = set(target.coupling_map)
+    return sum(1 for op in circuit.operations if op.gate.is_unitary and len(op.qubits) == 2 and op.qubits not in edges)
+
+
 def qiskit_compile(text: str, target: Target, seed: int) -> tuple[Circuit, tuple[float, float]]:
     """Qiskit level 3 on the working qubits (relabelled 0..k-1 and back), converted to a Xihe circuit."""
     import qiskit.qasm2
@@ -214,7 +220,10 @@ def run_device(name: str, files: list[Path] | list[tuple[str, str]], seed: int, 
                     got = qsteed.get(stem)
                     if got is None or "error" in got:
                         raise RuntimeError(got["error"] if got else "not run")
-                    out, wall, cpu_s = qsteed_circuit(got["qasm"], target), got["seconds"], got["cpu"]
+                    out, wall, cpu_s = qsteed_circuit(got["qasm"], name, target), got["seconds"], got["cpu"]
+                off = off_coupler(out, target)
+                if off:
+                    raise RuntimeError(f"{off} two-qubit gates on pairs the device does not couple")
                 results[peer] = {**scored(out, target), "seconds": wall, "cpu_seconds": cpu_s}
             except Exception as exc:  # a peer that fails on a circuit is reported, not hidden
                 results[peer] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
