@@ -197,6 +197,7 @@ def run_device(name: str, files: list[Path] | list[tuple[str, str]], seed: int, 
             qsteed = qsteed_compile_all(name, items)
         else:
             print(f"QSteed not run on {name}: {why}")
+            peers = [p for p in peers if p != "qsteed"]
     print(f"\n## {name}: Xihe level 3 against {', '.join(peers)} (2q count, depth, ESP, CPU seconds)")
     columns = ["xihe", *peers]
     print(f"{'circuit':22} {'n':>3} " + " ".join(f"{'2q ' + c[:2]:>6} {'d ' + c[:2]:>6} {'esp ' + c[:2]:>9} "
