@@ -129,7 +129,7 @@ def headline(device: Any, row: BackendRow, summary: dict[str, Any] | None, snaps
     two_q = _median([float(target.two_qubit_error(a, b)) for a, b in target.edges])
     summary = summary or {}
     taken = (snapshot or {}).get("time")
-    age = f"taken {taken.strftime('%Y-%m-%d')}" if taken is not None else ""
+    age = f"calibration taken {taken.strftime('%Y-%m-%d')}" if taken is not None else ""
     return [
         ("qv", "Quantum volume", fmt(row.quantum_volume, "{:d}"),
          "measured" if row.quantum_volume is not None else "not characterized yet"),
