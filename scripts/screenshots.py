@@ -16,10 +16,11 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.e2e.browser import launch, log_in  # noqa: E402
-from tests.service.helpers import BELL, Server, run_xihe, server_env  # noqa: E402
+from tests.service.helpers import BELL, Server, basis_state_qasm, run_xihe, server_env  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 TYPO = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")  # a missing comma on line 6
+SLOW = basis_state_qasm(0b10110101, 8).replace("measure", "barrier q;\n" + "h q;\n" * 6 + "measure")
 
 
 def main() -> None:
@@ -31,13 +32,14 @@ def main() -> None:
             run_xihe("users", "add", "bob", "--password-value", "bob-password-1", "--data-dir", str(data_dir),
                      env=server.env)
             assert server.password is not None
-            shoot(server.url, server.password)
+            shoot(server)
         finally:
             server.stop()
     print(f"screenshots in {OUT.relative_to(ROOT)}: {', '.join(sorted(p.name for p in OUT.glob('*.png')))}")
 
 
-def shoot(url: str, password: str) -> None:
+def shoot(server: Server) -> None:
+    url, password = server.url, server.password or ""
     with sync_playwright() as playwright:
         browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
@@ -68,6 +70,9 @@ def shoot(url: str, password: str) -> None:
                 page.click(f"#grid button.cell[data-q='{q}'][data-col='{col}']")
         page.wait_for_selector("#probability-list li[data-outcome='11']")
         save("composer")
+        page.fill("#composer-name", "bell from the composer")
+        page.click("#composer-submit")
+        page.wait_for_selector("#job-status[data-status=DONE]", timeout=60_000)
 
         page.goto(f"{url}/editor?backend=dongling")
         page.fill("#qasm", TYPO)
@@ -83,8 +88,16 @@ def shoot(url: str, password: str) -> None:
         page.wait_for_selector("#histogram svg")
         save("job")
 
+        with server.client() as api:  # a queue on line10: one running, the others waiting with their estimates
+            for i in range(3):
+                api.post("/jobs", json={"circuits": [SLOW] * 20, "backend": "line10", "shots": 100,
+                                        "name": f"sweep part {i + 1}", "tags": ["sweep"]})
         page.goto(f"{url}/jobs")
+        page.wait_for_selector("#jobs .job-status[data-status=RUNNING]", timeout=60_000)
         save("jobs")
+        page.click("#jobs tr:has(.job-status[data-status=QUEUED]) a")
+        page.wait_for_selector("#queue-text")
+        save("job-queued", full_page=False)
         page.goto(f"{url}/account")
         page.fill("#token-name", "laptop")
         page.click("#create-token button[type=submit]")
@@ -102,7 +115,7 @@ def shoot(url: str, password: str) -> None:
             small.goto(f"{url}{path}")
             small.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
         small.goto(f"{url}/jobs")
-        small.click("#jobs tr[data-job] a")
+        small.click("#jobs tr:has(.job-status[data-status=DONE]) a")
         small.wait_for_selector("#histogram svg")
         small.screenshot(path=str(OUT / "phone-job.png"), full_page=False)
         phone.close()
