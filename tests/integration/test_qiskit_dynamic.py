@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qasm3, transpile
+from qiskit.primitives import BackendSamplerV2
 
 from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.integration.test_qiskit_adapter import aer_counts, two_sample_pvalue
@@ -150,3 +151,15 @@ def test_a_transpiled_circuit_dumped_on_physical_qubits_runs_verbatim(client: Cl
     result = client.run(text, backend="line10-ideal", shots=SHOTS, seed=6, compile=False).result(timeout=WAIT_S)
     assert not isinstance(result, list)
     assert two_sample_pvalue(qiskit_keys(result.counts), reference) > 1e-4
+
+
+def test_qiskit_backend_sampler_v2_over_xihe_runs_a_dynamic_circuit(client: Client,
+                                                                   reference: dict[str, int]) -> None:
+    backend = XiheProvider(client).get_backend("sim")
+    isa = transpile(dynamic_circuit(), backend, seed_transpiler=1)
+    sampler = BackendSamplerV2(backend=backend, options={"seed_simulator": 12})
+    data = sampler.run([isa], shots=SHOTS).result()[0].data
+    counts: dict[str, int] = {}
+    for m, r in zip(data.m.get_bitstrings(), data.r.get_bitstrings(), strict=True):
+        counts[f"{r} {m}"] = counts.get(f"{r} {m}", 0) + 1
+    assert two_sample_pvalue(counts, reference) > 1e-4
