@@ -450,7 +450,11 @@ def test_results_export_png_and_csv_and_switch_to_log(demo: Page, server: Server
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"  # axe-core from npm (see vendor/VERSION)
 PAGES = ("/backends", "/backends/line10", "/backends/dongling", "/backends/sim", "/composer", "/editor", "/jobs",
-         "/jobs?q=bell&per_page=10", "/account", "/admin", "/docs", "/redoc", "/jobs/0000000000000000")
+         "/jobs?q=bell&per_page=10", "/account", "/admin", "/docs", "/redoc", "/jobs/0000000000000000",
+         # quafu-sdk's browser login: the consent page and the page showing a code to paste
+         "/oauth/authorize?response_type=code&client_id=quafu-sdk&redirect_uri=http%3A%2F%2F127.0.0.1%3A54321%2Fcb"
+         "&code_challenge=" + "A" * 43 + "&code_challenge_method=S256&state=s&device_name=lab-pc",
+         "/oauth/code?code=abc&state=s")
 SERIOUS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
   .filter(v => v.impact === "serious" || v.impact === "critical")
   .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "))"""
