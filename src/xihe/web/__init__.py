@@ -7,12 +7,19 @@ Module map:
 - ``sessions.py``    -- signed session tokens (HMAC-SHA256) carrying the per-session CSRF token.
 - ``deps.py``        -- the logged-in user, CSRF checks, rendering with security headers, page errors.
 - ``topology.py``    -- a chip's topology as SVG (chip positions, colours by T1/readout/2q fidelity, dead qubits).
-- ``charts.py``      -- the histogram SVG.  ``calibration.py`` -- calibration tables from Quafu chip-info data.
+- ``charts.py``      -- the histogram SVG (log scale, ideal overlay, marginals) and small history line charts.
+  ``calibration.py`` -- calibration tables from Quafu chip-info data; ``history.py`` -- a qubit's or coupler's
+  figures over the calibration snapshots.
+- ``results.py``     -- a job's result views (top-k, scale, marginal bits, ideal overlay, CSV); ``ideal.py`` -- the
+  exact distribution of a small circuit from the statevector engine (bounded); ``composer.py`` -- the composer's
+  server half (grid operations, live probabilities).
 - ``timeline.py``    -- a job's status timeline with durations (from its attempt records).
-- ``routes/``        -- ``auth`` (login/logout), ``backends``, ``editor`` (live validation JSON, submit), ``joblist``
-  (search, sort, date range, page size, long-poll updates, multi-select cancel), ``jobs`` (job page, live status
-  JSON, JSON download, cancel), ``account`` (API tokens), ``admin`` (users, quotas,
-  maintenance switch).
+- ``throttle.py``    -- the login backoff policy over counts in the database (shared by replicas).
+- ``routes/``        -- ``auth`` (login/logout), ``backends`` (list, system page; ``chip``: the qubit/coupler panel
+  and the characterize button), ``editor`` (live validation JSON, submit; ``composer``: the visual composer),
+  ``joblist`` (search, sort, date range, page size, long-poll updates, multi-select cancel), ``jobs`` (job page,
+  result CSV, live status JSON, JSON download, cancel), ``account`` (quota, today's use, API tokens), ``admin``
+  (users, quotas, maintenance switch).
 - ``routes/apidocs`` -- ``/docs`` and ``/redoc`` from the vendored Swagger UI and ReDoc in ``static/vendor/``.
 - ``routes/oauth``   -- ``/oauth/authorize`` (consent after Xihe's login) and ``/oauth/code``: the PKCE browser
   login of quafu-sdk (:mod:`xihe.service.oauth`).
