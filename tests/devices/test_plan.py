@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from xihe import devices
+from xihe import devices, qasm
 from xihe.circuit import Circuit
-from xihe.devices.plan import PlanOptions
+from xihe.devices.plan import PlanOptions, result_bytes
 from xihe.errors import ResourceError
 
 
@@ -25,7 +25,7 @@ def test_plan_of_a_twin_job_holds_compiled_compact_noise_and_engine() -> None:
     assert list(planned.physical_qubits) == sorted(planned.compiled.initial_layout[:3])
     assert planned.compact.num_qubits == 3 and planned.noise is not None
     assert planned.engine == "density_matrix" and planned.memory_bytes < 2**20 and planned.threads == 1
-    assert plan.memory_bytes == planned.memory_bytes
+    assert plan.memory_bytes == planned.memory_bytes + planned.result_bytes  # the state, plus the counts held
 
 
 def test_executing_a_plan_gives_the_counts_of_device_run() -> None:
@@ -66,3 +66,24 @@ def test_simulator_plan_keeps_the_ideal_engine_choice() -> None:
     qc.measure(list(range(34)), list(range(34)))
     planned = devices.get("sim").plan([qc], 10, PlanOptions(compile=False)).circuits[0]
     assert planned.engine == "stabilizer" and planned.noise is None
+
+
+def test_the_plan_prices_results_and_a_refusal_names_them() -> None:
+    # Issue 18: 12 circuits x 20 measured bits x 10^6 shots with per-shot memory once took 737 MB stored and 4 GiB
+    # in the API; the plan priced only the engine's state (32 MiB here).
+    wide = qasm.loads('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[20];\ncreg c[20];\nh q;\nmeasure q -> c;\n')
+    sim = devices.get("sim")
+    plain = sim.plan([wide] * 12, 1_000_000, PlanOptions(memory=False, defer_compile=True))
+    per_shot = sim.plan([wide] * 12, 1_000_000, PlanOptions(memory=True, defer_compile=True))
+    state = plain.largest.memory_bytes
+    assert plain.memory_bytes == state + 12 * result_bytes(1_000_000, 20, False)
+    assert per_shot.memory_bytes - plain.memory_bytes == 12 * 1_000_000 * (2 * 20 + 68)  # shots x bits x memory
+    with pytest.raises(ResourceError) as refused:
+        sim.plan([wide] * 12, 1_000_000, PlanOptions(memory=True, memory_limit=2**30, defer_compile=True)) \
+            .check_memory()
+    message = str(refused.value)
+    assert "1,000,000 shots x 20 bits, per-shot memory" in message and "12 results" in message
+    assert "1 GiB allowed" in message
+    # An ordinary job is priced as before, give or take its small counts.
+    small = sim.plan([wide], 1000, PlanOptions(defer_compile=True))
+    assert small.memory_bytes - small.largest.memory_bytes < 1 << 20

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from xihe.circuit import Circuit, Gate, Operation
@@ -87,13 +87,23 @@ class PlannedCircuit:
     threads: int
     seed: int | None
     precision: str = "double"  # what the engine runs in ("single" only on the statevector and trajectories)
+    result_bytes: int = 0  # its result as the worker holds it until the job's results are stored
+    shots_priced: int = 0  # the shots and the per-shot flag that result was priced for
+    per_shot: bool = False
 
     def describe(self) -> str:
         """What this circuit needs, in words (the refusal of a job too large says this)."""
         qubits = list(self.physical_qubits)
         shown = qubits if len(qubits) <= 12 else [*qubits[:12], "..."]
+        results = (f", and its result about {_gib(self.result_bytes)} ({self.result_shape})"
+                   if self.result_bytes >= RESULT_MENTION_BYTES else "")
         return (f"the {self.engine} engine needs about {_gib(self.memory_bytes)} for {len(qubits)} touched qubits "
-                f"{shown} of a {self.native.num_qubits}-qubit circuit")
+                f"{shown} of a {self.native.num_qubits}-qubit circuit{results}")
+
+    @property
+    def result_shape(self) -> str:
+        return f"{self.shots_priced:,} shots x {self.circuit.num_clbits} bits" + (
+            ", per-shot memory" if self.per_shot else "")
 
 
 @dataclass(frozen=True)
@@ -110,9 +120,15 @@ class ExecutionPlan:
         return max(self.circuits, key=lambda planned: planned.memory_bytes)
 
     @property
+    def result_bytes(self) -> int:
+        """What the job's results take while the worker holds them (all circuits' until they are stored)."""
+        return sum(planned.result_bytes for planned in self.circuits)
+
+    @property
     def memory_bytes(self) -> int:
-        """What the largest circuit needs (circuits of a job run one after another)."""
-        return self.largest.memory_bytes if self.circuits else 0
+        """What the largest circuit's engine needs (circuits of a job run one after another), plus every circuit's
+        result, held until the job's results are stored: the one place results are priced."""
+        return (self.largest.memory_bytes if self.circuits else 0) + self.result_bytes
 
     @property
     def threads(self) -> int:
@@ -122,12 +138,32 @@ class ExecutionPlan:
         """Raise :class:`ResourceError` naming the engine and the touched qubits if a circuit exceeds ``limit``."""
         limit = self.options.limit() if limit is None else int(limit)
         for planned in self.circuits:
-            if planned.memory_bytes > limit:
+            if planned.memory_bytes + self.result_bytes - planned.result_bytes > limit:
                 where = f"circuit {planned.index}: " if len(self.circuits) > 1 else ""
                 # Too large for a state vector: say also why the MPS engine does not take it (too entangled).
                 mps = None if planned.engine == "mps" else bond_dimension_refusal(planned.compact)
-                raise ResourceError(f"{where}on backend {self.device.name}, {planned.describe()}, more than the "
-                                    f"{_gib(limit)} allowed" + (f"; {mps}" if mps else ""))
+                others = (f" (with the job's {len(self.circuits)} results, about {_gib(self.result_bytes)})"
+                          if len(self.circuits) > 1 and self.result_bytes >= RESULT_MENTION_BYTES else "")
+                raise ResourceError(f"{where}on backend {self.device.name}, {planned.describe()}{others}, more than "
+                                    f"the {_gib(limit)} allowed" + (f"; {mps}" if mps else ""))
+
+
+# Below this a result is not worth a word in a refusal.
+RESULT_MENTION_BYTES = 16 * 1024**2
+# Python's cost of one counts entry (a str key of the bits, an int, the dict slot) and of one per-shot memory
+# entry (a str in a list, plus its JSON text when stored), beyond the bits themselves.
+_COUNT_ENTRY_BYTES = 120
+_SHOT_ENTRY_BYTES = 64 + 4
+
+
+def result_bytes(shots: int, num_clbits: int, memory: bool) -> int:
+    """Bytes of one circuit's result: its counts (at most one entry per shot or per outcome) and, with ``memory``,
+    one bit string per shot (shots x measured bits: the figure a large per-shot result is refused by)."""
+    outcomes = min(shots, 1 << min(num_clbits, 62))
+    total = outcomes * (num_clbits + _COUNT_ENTRY_BYTES)
+    if memory:
+        total += shots * (2 * num_clbits + _SHOT_ENTRY_BYTES)
+    return total
 
 
 def touched_qubits(circuit: Circuit) -> list[int]:
@@ -204,7 +240,9 @@ def build_plan(device: Device, circuits: Sequence[Circuit], shots: int, options:
                 raise ValidationError(f"circuit {index}: {exc}" if len(circuits) > 1 else str(exc)) from exc
             native = circuit if options.compile else schedule_verbatim(device, circuit, dd)
             planned.append(plan_native(device, index, circuit, native, None, shots, seed, limit, options.precision))
-    return ExecutionPlan(device=device, shots=shots, options=options, circuits=tuple(planned))
+    priced = tuple(replace(p, result_bytes=result_bytes(shots, p.circuit.num_clbits, options.memory),
+                           shots_priced=shots, per_shot=options.memory) for p in planned)
+    return ExecutionPlan(device=device, shots=shots, options=options, circuits=priced)
 
 
 def compact_circuit(circuit: Circuit, qubits: list[int]) -> Circuit:
