@@ -68,9 +68,11 @@ def scored(circuit: Circuit, target: Target) -> dict[str, float]:
 
 
 def off_coupler(circuit: Circuit, target: Target) -> int:
-    """Two-qubit gates on pairs that are not working couplers (a peer's output that the chip could not run)."""
-    edges = set(target.coupling_map)
-    return sum(1 for op in circuit.operations if op.gate.is_unitary and len(op.qubits) == 2 and op.qubits not in edges)
+    """Two-qubit gates on pairs that are not working couplers (a peer's output that the chip could not run). Either
+    direction counts as coupled: the scored basis is cz, symmetric, also on line10 (whose file lists CX one way)."""
+    edges = {frozenset(edge) for edge in target.coupling_map}
+    return sum(1 for op in circuit.operations
+               if op.gate.is_unitary and len(op.qubits) == 2 and frozenset(op.qubits) not in edges)
 
 
 def qiskit_compile(text: str, target: Target, seed: int) -> tuple[Circuit, tuple[float, float]]:
