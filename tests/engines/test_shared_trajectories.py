@@ -14,7 +14,8 @@ from _qasmbench import chi2_pvalue
 from xihe.circuit import Circuit
 from xihe.engines import NoiseModel, simulate
 from xihe.engines.branching import FusedNoisyBody, Walker, draw_branches, paths_of
-from xihe.engines.channels import depolarizing, pauli_channel
+from xihe.engines.channels import amplitude_damping, depolarizing, pauli_channel
+from xihe.engines.chunks import merge_results, run_chunk
 from xihe.engines.mps import MPS, product_factors
 from xihe.engines.mps_kernels import sample_chain, two_site
 from xihe.engines.program import lower
@@ -158,3 +159,28 @@ def test_noisy_mps_walk_follows_the_density_matrix_with_reversed_gates() -> None
     res = simulate(qc, shots=5000, seed=4, noise=nm, engine="mps")
     assert chi2_pvalue(res.counts, exact) > 1e-6
     assert res.metadata["trajectories"] < 5000
+
+
+def test_noisy_mps_chunks_merge_to_the_engines_own_counts() -> None:
+    """The fan-out runs ``run_chunk`` per seeded chunk; merged, that is exactly the engine's local run."""
+    qc = Circuit(8, 8).h(0)
+    for q in range(7):
+        qc.cx(q, q + 1)
+    qc.t(2).measure(list(range(8)), list(range(8)))
+    nm = _noise()
+    local = simulate(qc, shots=700, seed=13, noise=nm, engine="mps", engine_options={"chunk_shots": 256})
+    assert local.metadata["chunks"] == 3
+    children = np.random.SeedSequence(13).spawn(3)
+    parts = [run_chunk(qc, count, child, nm, "mps") for count, child in zip([256, 256, 188], children, strict=True)]
+    assert merge_results(parts).counts == local.counts
+
+
+def test_one_qubit_kraus_channels_on_the_mps_follow_the_density_matrix() -> None:
+    qc = Circuit(4, 4).h(0).cx(0, 1).x(2).h(3).cx(3, 2)
+    qc.measure(list(range(4)), list(range(4)))
+    nm = NoiseModel()
+    nm.add_gate_error(amplitude_damping(0.3), ["h", "x"])
+    exact = simulate(qc, shots=0, noise=nm, engine="density_matrix").exact_probabilities
+    assert exact is not None
+    res = simulate(qc, shots=3000, seed=6, noise=nm, engine="mps")
+    assert chi2_pvalue(res.counts, exact) > 1e-6

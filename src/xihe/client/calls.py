@@ -70,16 +70,18 @@ def run(
     parameters: Sequence[Mapping[str, float]] | None = None,
     priority: int = 0,
     memory: bool = False,
+    precision: str = "double",
 ) -> Call[JobInfo]:
     """Submit a circuit (or a list of circuits: one batch job); returns at once with a handle on the job.
 
     ``compile=False`` runs the circuit verbatim (it must already use native gates on coupled qubits);
-    ``parameters`` is a list of bindings that makes a parameter sweep. The submit carries a fresh
+    ``parameters`` is a list of bindings that makes a parameter sweep; ``precision="single"`` simulates in
+    complex64 (statevector and trajectories engines; as Aer's option). The submit carries a fresh
     ``Idempotency-Key``, so a retried request never makes a second job.
     """
     body = submit_body(circuits, backend, shots=shots, compile=compile, seed=seed, name=name, tags=tags,
                        optimization_level=optimization_level, parameters=parameters, priority=priority,
-                       memory=memory)
+                       memory=memory, precision=precision)
     return Call("POST", "jobs", JobInfo.from_json, json=body, headers={"Idempotency-Key": new_idempotency_key()})
 
 

@@ -65,8 +65,10 @@ def submit_body(
     parameters: Sequence[Mapping[Any, Any]] | None,
     priority: int,
     memory: bool,
+    precision: str = "double",
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /jobs``: ``qasm`` for one circuit, ``circuits`` for a batch."""
+    """The JSON body of ``POST /jobs``: ``qasm`` for one circuit, ``circuits`` for a batch (``precision`` is sent
+    only when it is not the default, so servers without the option still take the job)."""
     body: dict[str, Any] = {
         "backend": backend,
         "shots": json_int(shots, "shots"),
@@ -79,6 +81,8 @@ def submit_body(
         "memory": bool(memory),
         "parameters": [binding_json(p) for p in parameters] if parameters is not None else None,
     }
+    if precision != "double":
+        body["precision"] = precision
     if isinstance(circuits, (Circuit, str, Path)):
         body["qasm"] = circuit_to_qasm(circuits)
     else:

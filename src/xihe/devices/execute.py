@@ -35,7 +35,7 @@ def stamp_result(device: Device, planned: PlannedCircuit, result: Result) -> Res
 def run_planned(device: Device, planned: PlannedCircuit, shots: int, memory: bool, limit: int) -> Result:
     """Run one planned circuit for ``shots`` shots on its engine; the result is stamped."""
     result = simulate(planned.compact, shots, seed=planned.seed, noise=planned.noise, engine=planned.engine,
-                      memory=memory, max_memory_bytes=limit)
+                      memory=memory, max_memory_bytes=limit, precision=planned.precision)
     return stamp_result(device, planned, result)
 
 

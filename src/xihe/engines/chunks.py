@@ -48,24 +48,38 @@ def seed_of(seed_seq: np.random.SeedSequence) -> int:
 
 
 def run_chunk(circuit: Circuit, shots: int, seed_seq_child: np.random.SeedSequence, noise: NoiseModel | None,
-              engine: str = "auto", memory: bool = False) -> Result:
-    """Run one chunk of ``shots`` shots seeded by its child seed sequence."""
+              engine: str = "auto", memory: bool = False, precision: str = "double") -> Result:
+    """Run one chunk of ``shots`` shots seeded by its child seed sequence.
+
+    Trajectories and noisy MPS chunks run exactly as the engines run their own chunks, so merged fanned-out
+    counts equal a local run's.
+    """
     import time
 
     from xihe.engines.base import metadata
     from xihe.engines.sampling import rows_to_counts
     from xihe.engines.simulate import choose_engine, simulate
 
-    name = choose_engine(circuit, noise) if engine == "auto" else engine
+    name = choose_engine(circuit, noise, precision=precision) if engine == "auto" else engine
+    started = time.perf_counter()
     if name == "trajectories":
         from xihe.engines.trajectories import run_rows
 
-        started = time.perf_counter()
-        rows = run_rows(circuit, shots, seed_seq_child, noise)
+        rows = run_rows(circuit, shots, seed_seq_child, noise, precision=precision)
         counts, mem = rows_to_counts(rows, memory)
         return Result(counts=counts, shots=shots, memory=mem,
-                      metadata=metadata(name, seed_of(seed_seq_child), started, num_qubits=circuit.num_qubits))
-    return simulate(circuit, shots, seed=seed_of(seed_seq_child), noise=noise, engine=name, memory=memory)
+                      metadata=metadata(name, seed_of(seed_seq_child), started, num_qubits=circuit.num_qubits,
+                                        precision=precision))
+    if name == "mps" and noise is not None and noise.has_quantum_noise():
+        from xihe.engines.mps import noisy_rows
+
+        rows, stats = noisy_rows(circuit, shots, seed_seq_child, noise)
+        counts, mem = rows_to_counts(rows, memory)
+        return Result(counts=counts, shots=shots, memory=mem,
+                      metadata=metadata(name, seed_of(seed_seq_child), started, num_qubits=circuit.num_qubits,
+                                        **stats))
+    return simulate(circuit, shots, seed=seed_of(seed_seq_child), noise=noise, engine=name, memory=memory,
+                    precision=precision)
 
 
 def merge_results(results: Sequence[Result]) -> Result:

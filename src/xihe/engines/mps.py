@@ -31,6 +31,7 @@ import numpy as np
 from xihe.circuit.circuit import Circuit
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
 from xihe.engines.branching import FusedNoisyBody, Step, Walker, draw_branches, mixture_only, paths_of
+from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.fusion import fuse
 from xihe.engines.mps_kernels import SMALL_BOND, sample_chain, two_site
 from xihe.engines.noise import NoiseModel
@@ -199,6 +200,15 @@ class MPS:
 
     def apply_kraus(self, qubits: tuple[int, ...], kraus: list[np.ndarray], rng: np.random.Generator) -> None:
         """One trajectory step of a channel: Kraus operator ``K_i`` drawn with probability ``||K_i psi||^2``."""
+        if len(qubits) == 1:  # on the centre site the weights are local: no contraction, no SVD
+            q = qubits[0]
+            self._move_centre(q)
+            outs = [np.matmul(m, self.tensors[q]) for m in kraus]
+            weights = np.array([float(np.vdot(o, o).real) for o in outs])
+            i = min(int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right")),
+                    len(outs) - 1)
+            self.tensors[q] = outs[i] * math.sqrt(weights.sum() / weights[i])
+            return
 
         def choose(mats: list[np.ndarray]) -> BlockOp:
             def op(block: np.ndarray) -> np.ndarray:
@@ -454,6 +464,28 @@ def check_bond_dimension(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX
     return estimate_bond_dimension(circuit)
 
 
+def _rows(prog: Program, bits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Classical rows from sampled qubit bits: each terminal measurement's bit, with its readout flips."""
+    rows = np.zeros((bits.shape[0], prog.num_clbits), dtype=np.uint8)
+    for ins in prog.terminal:
+        bit = bits[:, ins.qubits[0]]
+        rows[:, ins.clbit] = apply_readout(bit, ins.readout, rng) if ins.readout is not None else bit
+    return rows
+
+
+def noisy_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, noise: NoiseModel | None,
+               max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF
+               ) -> tuple[np.ndarray, dict[str, float | int]]:
+    """Rows of one seeded chunk of noisy MPS trajectories (the engine's own chunk, and a fanned-out one), and its
+    stats (``trajectories``, ``bond_dimension``, ``truncation_error``)."""
+    prog = lower(circuit, noise)
+    rng = np.random.default_rng(seed_seq)
+    bits, traj = sample_trajectories(prog, shots, rng, max_bond_dimension, cutoff)
+    return _rows(prog, bits, rng), {"trajectories": int(traj["trajectories"]),
+                                    "bond_dimension": int(traj["bond_dimension"]),
+                                    "truncation_error": traj["truncation_error"]}
+
+
 @register_engine
 class MPSEngine:
     """Matrix product state simulation (noise by trajectories); memory grows with the bond dimension, not ``2^n``."""
@@ -461,10 +493,11 @@ class MPSEngine:
     name = "mps"
 
     def __init__(self, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF,
-                 max_memory_bytes: int | None = None) -> None:
+                 max_memory_bytes: int | None = None, chunk_shots: int = DEFAULT_CHUNK_SHOTS) -> None:
         self.max_bond_dimension = int(max_bond_dimension)
         self.cutoff = float(cutoff)
         self.max_memory_bytes = max_memory_bytes
+        self.chunk_shots = chunk_shots
 
     def estimate_memory(self, circuit: Circuit) -> int:
         return estimate_memory(circuit, self.max_bond_dimension)
@@ -479,20 +512,23 @@ class MPSEngine:
         check_memory(self.name, self.estimate_memory(circuit), self.max_memory_bytes,
                      f"a {circuit.num_qubits}-qubit matrix product state")
         prog = lower(circuit, noise)
-        rng = np.random.default_rng(seed)
-        if prog.has_channels:
-            bits, traj = sample_trajectories(prog, shots, rng, self.max_bond_dimension, self.cutoff)
-            stats: dict[str, float | int] = {"trajectories": int(traj["trajectories"]),
-                                             "bond_dimension": int(traj["bond_dimension"]),
-                                             "truncation_error": traj["truncation_error"]}
+        stats: dict[str, float | int]
+        if prog.has_channels:  # seeded chunks, as the trajectories engine and the Ray fan-out cut them
+            plan = plan_chunks(shots, self.chunk_shots)
+            parts = []
+            stats = {"trajectories": 0, "bond_dimension": 1, "truncation_error": 0.0, "chunks": len(plan)}
+            for count, child in zip(plan, np.random.SeedSequence(seed).spawn(len(plan)), strict=True):
+                part, got = noisy_rows(circuit, count, child, noise, self.max_bond_dimension, self.cutoff)
+                parts.append(part)
+                stats["trajectories"] += got["trajectories"]
+                stats["bond_dimension"] = max(stats["bond_dimension"], got["bond_dimension"])
+                stats["truncation_error"] = max(stats["truncation_error"], got["truncation_error"])
+            rows = np.concatenate(parts)
         else:
+            rng = np.random.default_rng(seed)
             state = run_program(prog, self.max_bond_dimension, self.cutoff)
-            bits = state.sample(shots, rng)
+            rows = _rows(prog, state.sample(shots, rng), rng)
             stats = {"bond_dimension": state.max_bond_reached, "truncation_error": state.truncation_error}
-        rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
-        for ins in prog.terminal:
-            bit = bits[:, ins.qubits[0]]
-            rows[:, ins.clbit] = apply_readout(bit, ins.readout, rng) if ins.readout is not None else bit
         counts, mem = rows_to_counts(rows, memory)
         return Result(counts=counts, shots=shots, memory=mem,
                       metadata=metadata(self.name, seed, started, num_qubits=circuit.num_qubits, **stats,

@@ -25,6 +25,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import numba
 import numpy as np
 
 from xihe.circuit.circuit import Circuit
@@ -195,12 +196,18 @@ def _run_chunk_rows(args: ChunkJob) -> np.ndarray:
     return run_rows(circuit, shots, seq, noise, precision=precision)
 
 
+def _serial_kernels() -> None:
+    """A chunk worker process runs its kernels on one thread: the processes already use the cores, and parallel
+    kernel launches in every process would put two threads per core on a two-core machine."""
+    numba.set_num_threads(1)
+
+
 def _run_all(jobs: list[ChunkJob], processes: int) -> list[np.ndarray]:
     """Run the chunks, in worker processes when it pays; results are in chunk order either way."""
     if processes > 1 and len(jobs) > 1:
         try:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, initializer=_serial_kernels) as pool:
                 return list(pool.map(_run_chunk_rows, jobs))
         except (AssertionError, OSError, RuntimeError):
             pass  # e.g. inside a daemonic worker process, which may not have children: run here instead

@@ -56,10 +56,11 @@ def split_evenly(parts: Sequence[Any], groups: int) -> list[list[Any]]:
 
 
 # -- task bodies (module level: Ray ships them by reference) -----------------------------------------------------
-def run_shot_chunks(shared: tuple[Any, Any, bool], specs: list[tuple[int, np.random.SeedSequence]]) -> list[Any]:
+def run_shot_chunks(shared: tuple[Any, Any, bool, str, str], specs: list[tuple[int, np.random.SeedSequence]]
+                    ) -> list[Any]:
     """Run trajectories chunks ``(shots, seed sequence)`` of one compact circuit; one Result per chunk."""
-    circuit, noise, memory = shared
-    return [run_chunk(circuit, shots, seq, noise, "trajectories", memory) for shots, seq in specs]
+    circuit, noise, memory, engine, precision = shared
+    return [run_chunk(circuit, shots, seq, noise, engine, memory, precision) for shots, seq in specs]
 
 
 def run_item_group(device: Device, items: list[WorkItem]) -> list[dict[str, Any]]:
@@ -97,7 +98,7 @@ class FanOut:
         for planned in plan.circuits:
             if self.splits(plan, planned):
                 result = self.run_shots(planned.compact, planned.noise, plan.shots, planned.seed,
-                                        plan.options.memory, should_stop)
+                                        plan.options.memory, should_stop, planned.engine, planned.precision)
                 results.append(stamp_result(plan.device, planned, result))
             else:
                 results.append(run_planned(plan.device, planned, plan.shots, plan.options.memory,
@@ -106,8 +107,9 @@ class FanOut:
 
     def splits(self, plan: ExecutionPlan, planned: PlannedCircuit) -> bool:
         """Whether a planned circuit is a heavy trajectories run worth cutting into shot chunks."""
-        return (plan.shots >= self.min_shots and planned.engine == "trajectories"
-                and not plan.device.target.unconstrained)
+        return (plan.shots >= self.min_shots and not plan.device.target.unconstrained
+                and (planned.engine == "trajectories" or (planned.engine == "mps" and planned.noise is not None
+                                                          and planned.noise.has_quantum_noise())))
 
     # -- executing parts, with the local fallback ----------------------------------------------------------------
     def _tasks(self) -> int:
@@ -140,21 +142,22 @@ class FanOut:
 
     # -- shot chunks -------------------------------------------------------------------------------------------------
     def run_shots(self, compact: Circuit, noise: NoiseModel | None, shots: int, seed: int | None, memory: bool,
-                  should_stop: Callable[[], bool]) -> Result:
-        """The trajectories engine's own chunks, run by the executor, merged in chunk order."""
+                  should_stop: Callable[[], bool], engine: str = "trajectories", precision: str = "double"
+                  ) -> Result:
+        """The engine's own chunks (trajectories, or noisy mps), run by the executor, merged in chunk order."""
         started = time.perf_counter()
         seed = resolve_seed(seed)
-        chunk_shots = int(getattr(get_engine("trajectories"), "chunk_shots", DEFAULT_CHUNK_SHOTS))
+        chunk_shots = int(getattr(get_engine(engine), "chunk_shots", DEFAULT_CHUNK_SHOTS))
         plan = plan_chunks(shots, chunk_shots)
         specs = list(zip(plan, np.random.SeedSequence(seed).spawn(len(plan)), strict=True))
         groups = split_evenly(specs, self._tasks())
-        name, outcomes = self._map(run_shot_chunks, (compact, noise, memory), groups, should_stop)
+        name, outcomes = self._map(run_shot_chunks, (compact, noise, memory, engine, precision), groups, should_stop)
         chunk_results = [result for _node, group in outcomes for result in group]
         nodes: dict[str, int] = {}
         for (node, group_results) in outcomes:
             nodes[node] = nodes.get(node, 0) + len(group_results)
         merged = merge_results(chunk_results)
-        merged.metadata.update({"engine": "trajectories", "seed": seed, "chunks": len(plan),
+        merged.metadata.update({"engine": engine, "seed": seed, "chunks": len(plan),
                                 "chunk_shots": chunk_shots, "num_qubits": compact.num_qubits,
                                 "wall_s": round(time.perf_counter() - started, 6),
                                 "fanout": {"executor": name, "tasks": len(groups), "nodes": nodes}})
