@@ -1,4 +1,5 @@
-"""Noisy and wide emulation: Xihe's density matrix and MPS engines against Qiskit Aer's, same circuits and noise.
+"""Noisy and wide emulation: Xihe's density matrix, trajectories and MPS engines against Qiskit Aer's (same circuits
+and noise), and Xihe's single-precision statevector against qsim.
 
 Run: ``.venv/bin/python benchmarks/noisy.py`` (options: ``--cases dm10,dm12,mps-ghz40,...`` ``--threads 2``).
 
@@ -12,6 +13,10 @@ Cases:
 - ``trajN``: QV-N with the ``dm`` noise on Xihe's ``trajectories`` engine against Aer's ``statevector`` method
   (which samples trajectories); ``noisy-mps-ghzN``: the GHZ case with that noise (1e-3 on ``h``/``t`` too) on
   Xihe's ``mps`` engine (trajectories) against Aer's ``matrix_product_state`` with the same noise model.
+- ``sv1-qv20``, ``sv1-qv24``, ``sv1-qft24``: the statevector benchmark's circuits (``benchmarks/statevector.py``)
+  on Xihe's statevector engine in single precision (``precision="single"``, complex64) against qsim (qsimcirq,
+  single precision, ``max_fused_gate_size=4``); the time is the call that returns the final state, and
+  ``fidelity`` is ``|<xihe|qsim>|^2`` of the two final states.
 
 Each (case, simulator) runs in its own process with ``threads`` threads (numba's and Aer's); the time is the wall
 time of the call that returns the counts (circuit construction and kernel compilation excluded). Xihe's density
@@ -27,12 +32,14 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
-DEFAULT_CASES = ["dm10", "dm12", "traj14", "traj16", "mps-ghz40", "mps-ghz60", "mps-ghz100", "mps-brick50",
-                 "noisy-mps-ghz40"]
+DEFAULT_CASES = ["dm10", "dm12", "traj14", "traj16", "traj20", "mps-ghz40", "mps-ghz60", "mps-ghz100",
+                 "mps-brick50", "noisy-mps-ghz40", "noisy-mps-ghz100", "sv1-qv20", "sv1-qv24", "sv1-qft24"]
 SHOTS = 1000
 
 
@@ -81,6 +88,37 @@ def case_qasm(case: str) -> str:
     if case.startswith("mps-brick"):
         return _brick_qasm(int(case[9:]), 6)
     raise SystemExit(f"unknown case {case}")
+
+
+def _state_path(sim: str, case: str) -> str:
+    return os.path.join(os.environ["XIHE_BENCH_STATES"], f"{sim}-{case}.npy")
+
+
+def _run_single_sv(sim: str, case: str, threads: int) -> tuple[float, dict[str, int], dict[str, object]]:
+    """Xihe's single-precision statevector or qsim on a statevector-benchmark circuit; the state goes to a file."""
+    import numpy as np
+    from _peers import run_qsim
+    from statevector import make_circuit
+
+    qc = make_circuit(case[4:])
+    if sim == "xihe":
+        from xihe.engines import simulate, warm
+
+        warm()
+        simulate(qc, shots=0, engine="statevector", precision="single")  # warm-up: numba's dispatch, page faults
+        start = time.perf_counter()
+        res = simulate(qc, shots=0, engine="statevector", precision="single")
+        seconds = time.perf_counter() - start
+        state = res.statevector
+        meta: dict[str, object] = {"kernel_passes": res.metadata.get("kernel_passes"),
+                                   "precision": res.metadata.get("precision")}
+    else:
+        run_qsim(qc, threads, False)
+        seconds, state = run_qsim(qc, threads, True)
+        meta = {}
+    assert state is not None
+    np.save(_state_path(sim, case), np.asarray(state, dtype=np.complex64))
+    return seconds, {}, meta
 
 
 def _run_xihe(case: str, text: str) -> tuple[float, dict[str, int], dict[str, object]]:
@@ -143,6 +181,10 @@ def _run_aer(case: str, text: str, threads: int) -> tuple[float, dict[str, int],
 
 
 def child(sim: str, case: str, threads: int) -> None:
+    if case.startswith("sv1-"):
+        seconds, counts, meta = _run_single_sv(sim, case, threads)
+        print(json.dumps({"seconds": seconds, "counts": counts, **meta}))
+        return
     text = case_qasm(case)
     seconds, counts, meta = _run_xihe(case, text) if sim == "xihe" else _run_aer(case, text, threads)
     print(json.dumps({"seconds": seconds, "counts": counts, **meta}))
@@ -155,6 +197,8 @@ def _tvd(a: dict[str, float], b: dict[str, float]) -> float:
 
 def _max_marginal_diff(a: dict[str, int], b: dict[str, int]) -> float:
     """Largest difference of one clbit's frequency of 1 between two count sets (wide outcomes never repeat)."""
+    if not a or not b:
+        return 0.0
     width = len(next(iter(a)))
     na, nb = sum(a.values()), sum(b.values())
     diffs = [abs(sum(v for k, v in a.items() if k[i] == "1") / na - sum(v for k, v in b.items() if k[i] == "1") / nb)
@@ -177,11 +221,15 @@ def main() -> None:
     from xihe import __version__
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
-          f"xihe {__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+          f"xihe {__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    states = tempfile.mkdtemp(prefix="xihe-noisy-")
+    os.environ["XIHE_BENCH_STATES"] = states
     rows = []
     for case in args.cases.split(","):
         res: dict[str, dict] = {}
-        for sim in ("xihe", "aer"):
+        peer = "qsim" if case.startswith("sv1-") else "aer"
+        for sim in ("xihe", peer):
             try:
                 proc = subprocess.run([sys.executable, __file__, "--child", sim, case, str(args.threads)],
                                       capture_output=True, text=True, timeout=args.timeout, env=os.environ.copy())
@@ -194,17 +242,26 @@ def main() -> None:
             res[sim] = json.loads(proc.stdout.strip().splitlines()[-1])
         if len(res) < 2:
             continue
-        x, a = res["xihe"], res["aer"]
-        row = {"case": case, "xihe_s": round(x["seconds"], 4), "aer_s": round(a["seconds"], 4),
+        x, a = res["xihe"], res[peer]
+        row = {"case": case, "peer": peer, "xihe_s": round(x["seconds"], 4), "aer_s": round(a["seconds"], 4),
                "ratio": round(x["seconds"] / a["seconds"], 3), "tvd_xihe_aer": round(_tvd(x["counts"], a["counts"]), 4),
                "max_marginal_diff": round(_max_marginal_diff(x["counts"], a["counts"]), 4),
                **{k: v for k, v in x.items() if k not in ("seconds", "counts", "probabilities")}}
         if "probabilities" in x and "probabilities" in a:
             row["tvd_exact"] = _tvd(x["probabilities"], a["probabilities"])
+        if peer == "qsim":
+            import numpy as np
+
+            sx, sq = np.load(_state_path("xihe", case)), np.load(_state_path("qsim", case))
+            row["fidelity"] = float(abs(np.vdot(sx.astype(np.complex128), sq.astype(np.complex128))) ** 2)
+            del row["tvd_xihe_aer"], row["max_marginal_diff"]
+        row["load_after"] = round(os.getloadavg()[0], 1)
         rows.append(row)
-        extra = {k: v for k, v in row.items() if k not in ("case", "xihe_s", "aer_s", "ratio", "tvd_xihe_aer")}
-        print(f"{case:>12}: xihe {row['xihe_s']:8.4f} s  aer {row['aer_s']:8.4f} s  ratio {row['ratio']:6.3f}  "
-              f"TVD(counts) {row['tvd_xihe_aer']:.4f}  {json.dumps(extra)}", flush=True)
+        extra = {k: v for k, v in row.items() if k not in ("case", "peer", "xihe_s", "aer_s", "ratio", "tvd_xihe_aer")}
+        tvd = f"TVD(counts) {row['tvd_xihe_aer']:.4f}  " if "tvd_xihe_aer" in row else ""
+        print(f"{case:>16}: xihe {row['xihe_s']:8.4f} s  {peer} {row['aer_s']:8.4f} s  ratio {row['ratio']:6.3f}  "
+              f"{tvd}{json.dumps(extra)}", flush=True)
+    shutil.rmtree(states, ignore_errors=True)
     print(json.dumps(rows))
 
 
