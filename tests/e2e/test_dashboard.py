@@ -397,12 +397,15 @@ def test_new_jobs_appear_live_and_several_can_be_cancelled_at_once(demo: Page, s
 
 
 def test_search_sort_and_page_size_from_the_form(demo: Page, server: Server) -> None:
+    with server.client() as api:
+        api.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10, "name": "findable 2"})
+        api.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10, "name": "findable 3"})
     demo.goto(f"{server.url}/jobs")
-    demo.fill("#filter-q", "live 2")
+    demo.fill("#filter-q", "findable 2")
     demo.select_option("#filter-per-page", "10")
     demo.click("#filters button[type=submit]")
     expect(demo.locator("#jobs tbody tr")).to_have_count(1)
-    expect(demo.locator("#jobs tbody tr td").nth(2)).to_have_text("live 2")
+    expect(demo.locator("#jobs tbody tr td").nth(2)).to_have_text("findable 2")
     assert "per_page=10" in demo.url
 
 
