@@ -17,6 +17,7 @@ from typing import Any
 from xihe.service.agent.client import AgentClient, AgentJob
 
 log = logging.getLogger("xihe.agent")
+CANCEL_POLL_SECONDS = 1.0
 
 
 class _Lease:
@@ -103,7 +104,9 @@ class Agent:
             log.warning("job %s: the platform refused the result (lease lost)", job.job_id)
 
     def _heartbeat(self, job: AgentJob, lease: _Lease, done: threading.Event) -> None:
-        while not done.wait(job.heartbeat_seconds):
+        # At least once a second: the beat also brings back a cancel, which then stops the job before its next
+        # circuit (one agent per chip, so one small write a second at most).
+        while not done.wait(min(job.heartbeat_seconds, CANCEL_POLL_SECONDS)):
             try:
                 held, cancel = self.client.heartbeat(job)
             except Exception:  # unreachable for a moment: the lease still has time
