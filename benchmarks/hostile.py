@@ -58,6 +58,15 @@ def entangled(num_qubits: int) -> str:
     return (H + f"qreg q[{num_qubits}];\ncreg c[{num_qubits}];\nh q;\nt q;\n{pairs}t q;\nmeasure q -> c;\n")
 
 
+WIDE_MEASURED = H + "qreg q[20];\ncreg c[20];\nh q;\nmeasure q -> c;\n"
+
+
+def mid_circuit(num_qubits: int, measurements: int) -> str:
+    lines = [H, f"qreg q[{num_qubits}];\ncreg m[{measurements}];\ncreg c[{num_qubits}];\nh q;\n"]
+    lines += [f"cx q[{i}],q[{i + 1}];\nmeasure q[{i}] -> m[{i}];\nh q[{i}];\n" for i in range(measurements)]
+    return "".join([*lines, "measure q -> c;\n"])
+
+
 def memory_kb(pid: int, field: str) -> int:
     match = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(match.group(1)) if match else 0
@@ -147,6 +156,9 @@ def bombs(server: Server) -> list[tuple[str, Callable[[httpx.Client], httpx.Resp
                                             + ")" * 100_000 + ") q[0];\n"})),
         ("10,001-circuit batch", lambda c: c.post(f"{native}/jobs", json={"backend": "sim", "shots": 10,
                                                                            "circuits": [BELL] * 10_001})),
+        ("12 x 20q x 10^6 shots, per-shot memory", lambda c: c.post(f"{native}/jobs", json={
+            "backend": "sim", "circuits": [WIDE_MEASURED] * 12, "shots": 1_000_000, "memory": True})),
+        ("18q, 12 mid-circuit measurements, 10^5 shots", submit({"qasm": mid_circuit(18, 12), "shots": 100_000})),
         ("10^6-point sweep", submit({"qasm": H + "qreg q[1];\ncreg c[1];\nrx(t) q[0];\nmeasure q -> c;\n",
                                      "parameters": [{"t": 0.1}] * 1_000_000})),
     ]
@@ -173,8 +185,9 @@ def cancel_running(client: httpx.Client, server: Server) -> tuple[int, float]:
 @contextmanager
 def live_server(database: str) -> Iterator[Server]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"xihe-hostile-{database}-"))
+    # A 2 GiB job budget: the large-result attack ran under a 4 GiB cap.
     settings = {"WORKERS": "1", "RATE_LIMIT_PER_SECOND": "100000", "RATE_LIMIT_BURST": "100000",
-                "MAX_BODY_BYTES": str(4 * MIB)}
+                "MAX_BODY_BYTES": str(4 * MIB), "MEMORY_BUDGET_BYTES": str(2 << 30)}
     if database == "sqlite":
         server = Server(data_dir, server_env(data_dir, **settings)).start()
         try:
