@@ -82,7 +82,8 @@ def test_the_plan_prices_results_and_a_refusal_names_them() -> None:
         sim.plan([wide] * 12, 1_000_000, PlanOptions(memory=True, memory_limit=2**30, defer_compile=True)) \
             .check_memory()
     message = str(refused.value)
-    assert "1,000,000 shots x 20 bits, per-shot memory" in message and "12 results" in message
+    assert "1,000,000 shots x 20 bits, per-shot memory" in message
+    assert "the job's 12 results together about 2.77 GiB" in message
     assert "1 GiB allowed" in message
     # An ordinary job is priced as before, give or take its small counts.
     small = sim.plan([wide], 1000, PlanOptions(defer_compile=True))

@@ -91,6 +91,8 @@ class PlannedCircuit:
     result_bytes: int = 0  # its result as the worker holds it until the job's results are stored
     shots_priced: int = 0  # the shots and the per-shot flag that result was priced for
     per_shot: bool = False
+    job_circuits: int = 1  # the job's circuits and all their results together (held until stored)
+    job_result_bytes: int = 0
 
     def describe(self) -> str:
         """What this circuit needs, in words (the refusal of a job too large says this)."""
@@ -98,6 +100,8 @@ class PlannedCircuit:
         shown = qubits if len(qubits) <= 12 else [*qubits[:12], "..."]
         results = (f", and its result about {_gib(self.result_bytes)} ({self.result_shape})"
                    if self.result_bytes >= RESULT_MENTION_BYTES else "")
+        if self.job_circuits > 1 and self.job_result_bytes >= RESULT_MENTION_BYTES:
+            results += f" (the job's {self.job_circuits} results together about {_gib(self.job_result_bytes)})"
         return (f"the {self.engine} engine needs about {_gib(self.memory_bytes)} for {len(qubits)} touched qubits "
                 f"{shown} of a {self.native.num_qubits}-qubit circuit{results}")
 
@@ -143,10 +147,8 @@ class ExecutionPlan:
                 where = f"circuit {planned.index}: " if len(self.circuits) > 1 else ""
                 # Too large for a state vector: say also why the MPS engine does not take it (too entangled).
                 mps = None if planned.engine == "mps" else bond_dimension_refusal(planned.compact)
-                others = (f" (with the job's {len(self.circuits)} results, about {_gib(self.result_bytes)})"
-                          if len(self.circuits) > 1 and self.result_bytes >= RESULT_MENTION_BYTES else "")
-                raise ResourceError(f"{where}on backend {self.device.name}, {planned.describe()}{others}, more than "
-                                    f"the {_gib(limit)} allowed" + (f"; {mps}" if mps else ""))
+                raise ResourceError(f"{where}on backend {self.device.name}, {planned.describe()}, more than the "
+                                    f"{_gib(limit)} allowed" + (f"; {mps}" if mps else ""))
 
 
 # Below this a result is not worth a word in a refusal.
@@ -258,8 +260,10 @@ def build_plan(device: Device, circuits: Sequence[Circuit], shots: int, options:
                 raise ValidationError(f"circuit {index}: {exc}" if len(circuits) > 1 else str(exc)) from exc
             native = circuit if options.compile else schedule_verbatim(device, circuit, dd)
             planned.append(plan_native(device, index, circuit, native, None, shots, seed, limit, options.precision))
-    priced = tuple(replace(p, result_bytes=result_bytes(shots, p.circuit.num_clbits, options.memory),
-                           shots_priced=shots, per_shot=options.memory) for p in planned)
+    sizes = [result_bytes(shots, p.circuit.num_clbits, options.memory) for p in planned]
+    priced = tuple(replace(p, result_bytes=size, shots_priced=shots, per_shot=options.memory,
+                           job_circuits=len(planned), job_result_bytes=sum(sizes))
+                   for p, size in zip(planned, sizes, strict=True))
     return ExecutionPlan(device=device, shots=shots, options=options, circuits=priced)
 
 
