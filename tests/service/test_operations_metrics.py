@@ -55,3 +55,12 @@ def test_histograms_lost_leases_and_agents(server: Server) -> None:
     assert (sample(text, "xihe_job_queue_wait_seconds_bucket", '{le="+Inf"}') or 0) >= 2
     assert (sample(text, "xihe_job_run_seconds_count") or 0) >= 2  # the DONE attempt and the LOST one
     assert sample(text, "xihe_job_retries_total") is not None
+
+
+def test_a_job_shows_its_effective_priority_after_the_users_cap(server: Server) -> None:
+    # The demo user's allowance is the default XIHE_DEFAULT_MAX_PRIORITY, 5: a request for 9 is queued at 5.
+    with server.client() as client:
+        job = client.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10, "priority": 9}).json()
+        assert (job["priority"], job["effective_priority"]) == (9, 5)
+        low = client.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10, "priority": 2}).json()
+        assert client.get(f"/jobs/{low['id']}").json()["effective_priority"] == 2

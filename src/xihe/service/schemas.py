@@ -92,6 +92,8 @@ class JobPublic(BaseModel):
     name: str | None
     tags: list[str]
     priority: int
+    effective_priority: int = Field(description="The priority the queue orders by: the requested one, capped by "
+                                                "the user's allowance.")
     kind: str
     num_circuits: int
     created_at: datetime

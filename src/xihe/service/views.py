@@ -48,7 +48,8 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     error = JobError(stage=job.error_stage, detail=job.error_detail) if job.error_stage or job.error_detail else None
     return JobPublic(
         id=job.id, status=status, backend=job.backend, shots=job.shots, name=job.name, tags=list(job.tags or []),
-        priority=job.priority, kind=job.kind, num_circuits=job.num_circuits, created_at=job.created_at,
+        priority=job.priority, effective_priority=job.effective_priority, kind=job.kind,
+        num_circuits=job.num_circuits, created_at=job.created_at,
         started_at=job.started_at, finished_at=job.finished_at, queue_position=position, estimated_start=start, eta=eta,
         attempts=job.attempts, error=error, result=result, results=results,
     )
