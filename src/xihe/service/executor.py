@@ -53,6 +53,7 @@ class WorkItem:
     memory: bool
     circuit: Circuit | None = None
     memory_limit: int | None = None
+    precision: str = "double"
 
 
 def item_seeds(seed: int, count: int) -> list[int]:
@@ -79,7 +80,8 @@ def work_items(payload: Mapping[str, Any], shots: int, *, limits: ParseLimits | 
                      compile=bool(payload.get("compile", True)),
                      optimization_level=int(payload.get("optimization_level", 2)),
                      memory=bool(payload.get("memory", False)), circuit=parsed[texts[i]],
-                     memory_limit=memory_limit) for i in range(len(texts))]
+                     memory_limit=memory_limit, precision=str(payload.get("precision", "double")))
+            for i in range(len(texts))]
 
 
 def _jsonable(value: Any) -> Any:
@@ -106,7 +108,7 @@ def plan_item(device: Device, item: WorkItem) -> ExecutionPlan:
     if item.binding is not None:
         circuit = circuit.bind(dict(item.binding))
     options = PlanOptions(compile=item.compile, optimization_level=item.optimization_level, seeds=(item.seed,),
-                          memory=item.memory, memory_limit=item.memory_limit)
+                          memory=item.memory, memory_limit=item.memory_limit, precision=item.precision)
     try:
         return device.plan([circuit], item.shots, options)
     except CompileError:

@@ -32,6 +32,9 @@ class JobCreate(BaseModel):
     parameters: list[dict[str, float]] | None = Field(default=None, min_length=1,
                                                        description="Bindings of a parametrized qasm (a sweep).")
     memory: bool = False
+    precision: Literal["double", "single"] = Field(
+        default="double", description="Simulation precision: 'single' (complex64, as Aer's) runs the statevector "
+        "and trajectories engines in half the memory; other engines run in double.")
 
     @model_validator(mode="after")
     def _one_source(self) -> JobCreate:

@@ -85,7 +85,8 @@ def plan_on_device(settings: Settings, device: Device, circuits: list[Circuit], 
                       f"{device.max_shots}", stage="validate")
     budget = settings.resolved_memory_budget()
     options = PlanOptions(compile=request.compile, optimization_level=request.optimization_level,
-                          memory=request.memory, memory_limit=budget, defer_compile=True)
+                          memory=request.memory, memory_limit=budget, defer_compile=True,
+                          precision=request.precision)
     try:
         plan = device.plan(circuits, request.shots, options)
     except XiheError as exc:
@@ -195,6 +196,7 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     payload: dict[str, Any] = {
         "circuits": prepared.texts, "parameters": request.parameters, "compile": request.compile,
         "optimization_level": request.optimization_level, "seed": seed, "memory": request.memory,
+        "precision": request.precision,
     }
     job = jobs.insert_job(
         session, user_id=user.id, backend=request.backend, kind=request.kind, name=request.name,
