@@ -26,9 +26,9 @@ from tests.service.helpers import (
 )
 
 SEED = 18
-NUM_JOBS = 40
-NUM_CANCELS = 8
-NUM_FAULTS = 5
+NUM_JOBS = 24
+NUM_CANCELS = 6
+NUM_FAULTS = 4
 NUM_QUBITS = 10
 SHOTS = 200
 
@@ -67,29 +67,37 @@ def test_kill_9_of_workers_at_random_moments_ends_every_job_exactly_once(tmp_pat
     faults = 0
     try:
         with server.client() as client:
-            for index in range(NUM_JOBS):
-                value = rng.randrange(2**NUM_QUBITS)
-                layers = rng.choice((2, 8, 20))
-                response = client.post("/jobs", json={"qasm": slow_basis_state_qasm(value, NUM_QUBITS, layers),
-                                                      "backend": "sim", "shots": SHOTS, "seed": index})
-                assert response.status_code == 201, response.text
-                expected[response.json()["id"]] = format(value, f"0{NUM_QUBITS}b")
-            to_cancel = rng.sample(sorted(expected), NUM_CANCELS)
             actions = ["kill"] * NUM_FAULTS + ["cancel"] * NUM_CANCELS
             rng.shuffle(actions)
             cancelled_ok: set[str] = set()
-            for action in actions:
-                time.sleep(rng.uniform(0.1, 1.0))
+
+            def act(action: str) -> None:
+                nonlocal faults
+                time.sleep(rng.uniform(0.05, 0.5))
                 if action == "cancel":
-                    job_id = to_cancel.pop()
+                    job_id = rng.choice(sorted(set(expected) - cancelled_ok))
                     answer = client.post(f"/jobs/{job_id}/cancel")
                     if answer.status_code == 200 and answer.json()["status"] in ("CANCELLED", "RUNNING"):
                         cancelled_ok.add(job_id)  # accepted: it must end CANCELLED
-                    continue
+                    return
                 workers = worker_pids(server)
                 if workers:
                     os.kill(rng.choice(sorted(workers)), signal.SIGKILL)
                     faults += 1
+
+            # The faults and cancels land while jobs are still being submitted and run: one after every second
+            # submission once a few jobs are queued, the rest after the last.
+            for index in range(NUM_JOBS):
+                value = rng.randrange(2**NUM_QUBITS)
+                layers = rng.choice((4, 10, 20))
+                response = client.post("/jobs", json={"qasm": slow_basis_state_qasm(value, NUM_QUBITS, layers),
+                                                      "backend": "sim", "shots": SHOTS, "seed": index})
+                assert response.status_code == 201, response.text
+                expected[response.json()["id"]] = format(value, f"0{NUM_QUBITS}b")
+                if index >= 4 and index % 2 == 0 and actions:
+                    act(actions.pop())
+            while actions:
+                act(actions.pop())
             final = wait_all(client, list(expected), timeout=300)
     finally:
         server.stop()
