@@ -52,7 +52,11 @@ def tket_compile(text: str, target: Target) -> tuple[Circuit, tuple[float, float
 
     process = context.Process(target=child)
     process.start()
-    got = receive.recv() if receive.poll(QSTEED_TIMEOUT_S * 4) else None
+    send.close()  # the child holds the only writer now: its death is an EOF here, not a wait
+    try:
+        got = receive.recv() if receive.poll(QSTEED_TIMEOUT_S * 4) else None
+    except EOFError:
+        got = None
     process.join()
     if got is None:
         raise RuntimeError(f"TKET aborted (exit code {process.exitcode})")
