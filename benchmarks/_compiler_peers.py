@@ -6,7 +6,7 @@ compile alone (building the peer's circuit and device description is outside the
 
 - TKET: its default compilation pass for an architecture as pytket-qiskit builds it at optimisation level 2
   (``FullPeepholeOptimise``, noise-aware placement from the same calibration, routing, KAK, Clifford and
-  TK1 resynthesis, rebase to cz/rx/ry/rz, redundancy removal), on the working coupling graph.
+  TK1 resynthesis, rebase to the native 2q gate and rx/ry/rz, redundancy removal), on the working coupling graph.
 - QSteed 0.2.3 pins numpy 1.26, which the project's environment cannot take (numpy 2), so it lives in its own
   virtual environment (``python3 -m venv .venv-qsteed && .venv-qsteed/bin/pip install qsteed``) and runs as a
   worker process: one per device, its resource database built from the same chip file (``update_chip_api``) in a
@@ -94,10 +94,12 @@ def tket_compile_here(text: str, target: Target) -> tuple[Circuit, tuple[float, 
     node_errors = {nodes[q]: 1e-4 for q in target.working_qubits}
     readout = {nodes[q]: 1 - target.readout_fidelity(q) for q in target.working_qubits}
     placement = NoiseAwarePlacement(arch, node_errors, link_errors, readout)
-    rebase = AutoRebase({OpType.CZ, OpType.Rx, OpType.Ry, OpType.Rz})
+    native = OpType.CZ if "cz" in target.two_qubit_gates else OpType.CX  # line10: cx, one way
+    rebase = AutoRebase({native, OpType.Rx, OpType.Ry, OpType.Rz})
     passes = SequencePass([
         DecomposeBoxes(), FullPeepholeOptimise(),
-        CXMappingPass(arch, placement, directed_cx=False, delay_measures=True), NaivePlacementPass(arch),
+        CXMappingPass(arch, placement, directed_cx=native == OpType.CX, delay_measures=True),
+        NaivePlacementPass(arch),
         KAKDecomposition(allow_swaps=False), CliffordSimp(False), SynthesiseTket(), rebase, RemoveRedundancies(),
     ])
     circuit = circuit_from_qasm_str(text, maxwidth=1 << 12)

@@ -43,7 +43,11 @@ from xihe.compiler.passes import ASAPSchedule
 from xihe.compiler.target import Target
 from xihe.devices.compile import depth_without_delays
 
-BASIS = ["cz", "rx", "ry", "rz"]
+
+def basis(target: Target) -> list[str]:
+    """The peers' gate set: the device's native 2q gate (cz; cx on line10, one way) and rx/ry/rz. A non-native 2q
+    gate would be scored without its duration and its direction change."""
+    return ["cz" if "cz" in target.two_qubit_gates else "cx", "rx", "ry", "rz"]
 BAD_COUPLER = 0.075  # a 2q gate on a coupler with more error than this counts as "bad" (dongling's ~10 % ones)
 
 
@@ -75,11 +79,11 @@ def scored(circuit: Circuit, target: Target) -> dict[str, float]:
 
 
 def off_coupler(circuit: Circuit, target: Target) -> int:
-    """Two-qubit gates on pairs that are not working couplers (a peer's output that the chip could not run). Either
-    direction counts as coupled: the scored basis is cz, symmetric, also on line10 (whose file lists CX one way)."""
-    edges = {frozenset(edge) for edge in target.coupling_map}
-    return sum(1 for op in circuit.operations
-               if op.gate.is_unitary and len(op.qubits) == 2 and frozenset(op.qubits) not in edges)
+    """Two-qubit gates the chip cannot run: a cz on a pair that is not a working coupler, any other 2q gate
+    (line10's cx) against the file's direction."""
+    edges = set(target.coupling_map)
+    return sum(1 for op in circuit.operations if op.gate.is_unitary and len(op.qubits) == 2
+               and op.qubits not in edges and not (op.gate.name == "cz" and op.qubits[::-1] in edges))
 
 
 def qiskit_compile(text: str, target: Target, seed: int) -> tuple[Circuit, tuple[float, float]]:
@@ -93,7 +97,8 @@ def qiskit_compile(text: str, target: Target, seed: int) -> tuple[Circuit, tuple
     coupling = CouplingMap([[index[a], index[b]] for a, b in sorted(target.coupling_map)])
     source = qiskit.qasm2.loads(text, custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     started, cpu = time.perf_counter(), time.process_time()
-    out = transpile(source, coupling_map=coupling, basis_gates=BASIS, optimization_level=3, seed_transpiler=seed)
+    out = transpile(source, coupling_map=coupling, basis_gates=basis(target), optimization_level=3,
+                    seed_transpiler=seed)
     elapsed = (time.perf_counter() - started, time.process_time() - cpu)
     circuit = Circuit(QuantumRegister("q", target.num_qubits))
     if out.num_clbits:
