@@ -40,7 +40,8 @@ import time
 
 DEFAULT_CASES = ["dm10", "dm12", "traj14", "traj16", "traj20", "mps-ghz40", "mps-ghz60", "mps-ghz100",
                  "mps-brick50", "noisy-mps-ghz40", "noisy-mps-ghz100", "sv1-qv20", "sv1-qv24", "sv1-qft24"]
-SHOTS = 1000
+# Shots per case (``--shots``; the children read it from the environment).
+SHOTS = int(os.environ.get("XIHE_BENCH_SHOTS", "1000"))
 
 
 def _qv_qasm(n: int) -> str:
@@ -211,6 +212,7 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=600)
+    parser.add_argument("--shots", type=int, default=SHOTS, help="shots per case (default 1,000)")
     parser.add_argument("--child", nargs=3, metavar=("SIM", "CASE", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -218,11 +220,12 @@ def main() -> None:
         return
     for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(args.threads)
+    os.environ["XIHE_BENCH_SHOTS"] = str(args.shots)
     from xihe import __version__
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
           f"xihe {__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}, {args.shots} shots")
     states = tempfile.mkdtemp(prefix="xihe-noisy-")
     os.environ["XIHE_BENCH_STATES"] = states
     rows = []
