@@ -2,12 +2,12 @@
 
 Every QASMBench circuit of at most ``--max-qubits`` qubits (the source files, not the ``_transpiled`` ones) is
 compiled for each device by Xihe (level 3) and by each peer in one run: Qiskit's ``transpile`` (optimization level
-3, the same working coupling map, basis cz/rx/ry/rz, same seed), TKET's default level-2 pass for the architecture
-and QSteed at level 3 on the same chip file (see ``_compiler_peers.py``). All outputs are scored by the same
-functions: the 2q count, the depth without delays, and the estimated success probability from the device's
-calibration after the same ASAP schedule. Ratios are Xihe / peer; geometric means are printed at the end of each
-device's table. Compile times are wall clock and CPU time of the compiling process (Qiskit's Rust passes may use
-both cores; QSteed runs in its own worker process and is timed there).
+3, the same working coupling map, the device's native 2q gate and rx/ry/rz, same seed), TKET's default level-2 pass
+for the architecture and QSteed at level 3 on the same chip file (see ``_compiler_peers.py``). All outputs are
+scored by the same functions: the 2q count, the depth without delays, and the estimated success probability from
+the device's calibration after the same ASAP schedule. Ratios are Xihe / peer; geometric means are printed at the
+end of each device's table. Compile times are wall clock and CPU time of the compiling process (Qiskit's Rust
+passes may use both cores; QSteed runs in its own worker process and is timed there).
 
     python benchmarks/compiler.py                       # dongling and grid36, every circuit <= 27 qubits
     python benchmarks/compiler.py --devices line10 --max-qubits 9 --json out.json
