@@ -162,9 +162,12 @@ def test_bond_dimension_cap_truncates_and_reports_error() -> None:
 
 def test_bound_is_tight_for_brickwork_and_counts_long_range_gates() -> None:
     qc = Circuit(6)
+    qc.u3(0.3, 0.2, 0.1, 0).u3(0.4, 0.5, 0.6, 1)  # 16 Pauli branches: the Clifford-skeleton bound says little
     qc.cx(0, 5)  # crosses every cut once: rank 2 each
-    qc.cx(1, 2).cx(1, 2)  # cancels, but the bound cannot know: 2 * 2 * 2 at cut 1, capped by 2^2
+    qc.cx(1, 2).cx(1, 2)  # cancels, but the gate product cannot know: 2 * 2 * 2 at cut 1, capped by 2^2
     assert bond_dimension_bound(qc) == [2, 4, 2, 2, 2]
+    clifford = Circuit(6).h(0).cx(0, 5).cx(1, 2).cx(1, 2)  # the skeleton sees the cancelling pair and the Bell pair
+    assert bond_dimension_bound(clifford) == [2, 2, 2, 2, 2]
     assert bond_dimension_bound(brickwork(10, 10, 0)) == [2, 4, 8, 16, 32, 16, 8, 4, 2]
     reached = final_mps(brickwork(10, 10, 0), max_bond_dimension=64).bond_dimensions
     assert reached == [2, 4, 8, 16, 32, 16, 8, 4, 2]

@@ -8,8 +8,9 @@ the worker, the Ray fan-out and the device agents all read a plan; none decides 
 Engine rule (the one place it is applied): a simulator runs the circuit as given (``stabilizer`` on a Clifford-only
 backend, else :func:`~xihe.engines.simulate.choose_engine` ideal); a twin runs the compact circuit of its touched
 qubits under the calibration's noise with ``choose_engine``'s pick, except that a Clifford circuit too wide for
-trajectories goes to the stabilizer engine under the Pauli-twirled noise. A twin's ideal variant runs its compact
-circuit without noise.
+trajectories goes to the stabilizer engine under the Pauli-twirled noise (milliseconds, where the MPS engine would
+sample relaxation shot by shot); a non-Clifford one goes to the MPS engine when its bond bound fits the cap. A
+twin's ideal variant runs its compact circuit without noise.
 
 >>> from xihe import devices
 >>> from xihe.circuit import Circuit
@@ -223,7 +224,7 @@ def plan_native(device: Device, index: int, circuit: Circuit, native: Circuit, c
         compact = compact_circuit(native, qubits)
         noise = None if device.noiseless else device.noise_model(qubits, decoupled=refocused_qubits(native))
         engine = choose_engine(compact, noise, limit, precision)
-        if (noise is not None and engine == "trajectories"
+        if (noise is not None and engine in ("trajectories", "mps")
                 and get_engine("trajectories", precision=precision).estimate_memory(compact) > limit
                 and is_clifford(compact)):
             engine, noise = "stabilizer", pauli_twirled_noise_model(device.target, qubits)

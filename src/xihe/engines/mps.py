@@ -32,6 +32,7 @@ from xihe.circuit.circuit import Circuit
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
 from xihe.engines.branching import FusedNoisyBody, Step, Walker, draw_branches, mixture_only, paths_of
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
+from xihe.engines.entanglement import clifford_skeleton_bound
 from xihe.engines.fusion import fuse
 from xihe.engines.mps_kernels import SMALL_BOND, sample_chain, two_site
 from xihe.engines.noise import NoiseModel
@@ -413,7 +414,9 @@ def bond_dimension_bound(circuit: Circuit) -> list[int]:
 
     At cut ``c`` (between qubits ``c`` and ``c + 1``) it is ``min(2^min(c + 1, n - c - 1), prod r_g)``, the
     product over the gates ``g`` that straddle the cut of ``g``'s operator Schmidt rank across it (2 for CX or
-    CZ, up to 4 for a general two-qubit gate). Exact for GHZ chains; pessimistic where gates cancel.
+    CZ, up to 4 for a general two-qubit gate). Exact for GHZ chains; pessimistic where gates cancel or SWAPs move
+    qubits, so the smaller of it and :func:`~xihe.engines.entanglement.clifford_skeleton_bound` (a routed GHZ
+    state with a ``t`` gate: 4, where the gate product says 4096) is taken at each cut.
     """
     n = circuit.num_qubits
     log2 = [0.0] * max(n - 1, 0)
@@ -430,7 +433,11 @@ def bond_dimension_bound(circuit: Circuit) -> list[int]:
             if key not in ranks:
                 ranks[key] = math.log2(_operator_schmidt_rank(u, k, left))
             log2[c] += ranks[key]
-    return [int(min(2.0 ** min(c + 1, n - c - 1, 62), 2.0 ** min(log2[c], 62))) for c in range(n - 1)]
+    bounds = [int(min(2.0 ** min(c + 1, n - c - 1, 62), 2.0 ** min(log2[c], 62))) for c in range(n - 1)]
+    if max(bounds, default=1) <= 2:
+        return bounds
+    skeleton = clifford_skeleton_bound(circuit)
+    return bounds if skeleton is None else [min(a, b) for a, b in zip(bounds, skeleton, strict=True)]
 
 
 def estimate_bond_dimension(circuit: Circuit) -> int:
