@@ -54,6 +54,7 @@ class WorkItem:
     circuit: Circuit | None = None
     memory_limit: int | None = None
     precision: str = "double"
+    dynamical_decoupling: str | None = None
 
 
 def item_seeds(seed: int, count: int) -> list[int]:
@@ -80,7 +81,8 @@ def work_items(payload: Mapping[str, Any], shots: int, *, limits: ParseLimits | 
                      compile=bool(payload.get("compile", True)),
                      optimization_level=int(payload.get("optimization_level", 2)),
                      memory=bool(payload.get("memory", False)), circuit=parsed[texts[i]],
-                     memory_limit=memory_limit, precision=str(payload.get("precision", "double")))
+                     memory_limit=memory_limit, precision=str(payload.get("precision", "double")),
+                     dynamical_decoupling=payload.get("dynamical_decoupling"))
             for i in range(len(texts))]
 
 
@@ -108,7 +110,8 @@ def plan_item(device: Device, item: WorkItem) -> ExecutionPlan:
     if item.binding is not None:
         circuit = circuit.bind(dict(item.binding))
     options = PlanOptions(compile=item.compile, optimization_level=item.optimization_level, seeds=(item.seed,),
-                          memory=item.memory, memory_limit=item.memory_limit, precision=item.precision)
+                          memory=item.memory, memory_limit=item.memory_limit, precision=item.precision,
+                          dynamical_decoupling=item.dynamical_decoupling)
     try:
         return device.plan([circuit], item.shots, options)
     except CompileError:

@@ -35,6 +35,9 @@ class JobCreate(BaseModel):
     precision: Literal["double", "single"] = Field(
         default="double", description="Simulation precision: 'single' (complex64, as Aer's) runs the statevector "
         "and trajectories engines in half the memory; other engines run in double.")
+    dynamical_decoupling: Literal["XY4", "CPMG"] | None = Field(
+        default=None, description="On a twin, fill the circuit's long idle windows with XY4 or CPMG refocusing pulses "
+        "(Quafu's open_dd); its idle qubits then dephase with T2echo instead of T2*. Compiled and verbatim jobs alike.")
 
     @model_validator(mode="after")
     def _one_source(self) -> JobCreate:

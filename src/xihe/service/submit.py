@@ -196,7 +196,7 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     payload: dict[str, Any] = {
         "circuits": prepared.texts, "parameters": request.parameters, "compile": request.compile,
         "optimization_level": request.optimization_level, "seed": seed, "memory": request.memory,
-        "precision": request.precision,
+        "precision": request.precision, "dynamical_decoupling": request.dynamical_decoupling,
     }
     job = jobs.insert_job(
         session, user_id=user.id, backend=request.backend, kind=request.kind, name=request.name,
