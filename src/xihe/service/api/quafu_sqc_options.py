@@ -9,8 +9,10 @@ keys are ``compiler`` (null, ``quarkcircuit``, ``qsteed``, ``qiskit``), ``correc
 - honours ``correct``: the result gains ``corrected``, the counts with each measured qubit's readout confusion (the
   calibration's ``p(1|0)``, ``p(0|1)`` of the physical qubit the compiled circuit measured) inverted, negative
   parts clipped and the total kept at the shots, as quafusqc's lesson reads it (floats);
-- refuses ``open_dd`` other than null (no dynamical decoupling is offered on this route) and a non-empty
-  ``target_qubits`` (Xihe's layout is noise-aware; a fixed placement is a ``compile: false`` circuit);
+- honours ``open_dd`` (``XY4`` or ``CPMG``): the job's ``dynamical_decoupling``, refocusing pulses in the idle
+  windows of the compiled (or verbatim) circuit on a twin;
+- refuses a non-empty ``target_qubits`` (Xihe's layout is noise-aware; a fixed placement is a ``compile: false``
+  circuit);
 - ignores ``clientip`` (informational) and refuses any other key, so no option is dropped unnoticed.
 """
 
@@ -26,6 +28,7 @@ from xihe.service.problems import Problem
 STORED_KEY = "quafusqc_options"  # where a job's honoured options are kept in its payload
 DEFAULT_COMPILERS = (None, "quarkcircuit")
 KNOWN = ("compiler", "correct", "open_dd", "target_qubits", "clientip")
+DD_SEQUENCES = ("XY4", "CPMG")  # the job's dynamical_decoupling values
 MAX_CORRECTED_BITS = 20  # the correction builds the full 2^n distribution
 
 
@@ -47,8 +50,9 @@ def parse_options(options: Any, n_clbits: int) -> dict[str, Any]:
         raise _refuse(f"compiler {compiler!r} is not offered: Xihe compiles with its own compiler (null or "
                       "'quarkcircuit', the platform's default); to use another, transpile locally and send "
                       "compile: false")
-    if options.get("open_dd") is not None:
-        raise _refuse(f"open_dd {options['open_dd']!r} is not offered on this route; send null")
+    open_dd = options.get("open_dd")
+    if open_dd is not None and open_dd not in DD_SEQUENCES:
+        raise _refuse(f"open_dd {open_dd!r} is not offered; send null, {' or '.join(map(repr, DD_SEQUENCES))}")
     if options.get("target_qubits"):
         raise _refuse("target_qubits is not offered: Xihe places the circuit on the best-calibrated qubits; to run "
                       "on given physical qubits, write the circuit on them and send compile: false")
@@ -58,7 +62,7 @@ def parse_options(options: Any, n_clbits: int) -> dict[str, Any]:
     if correct and n_clbits > MAX_CORRECTED_BITS:
         raise _refuse(f"readout correction is offered for up to {MAX_CORRECTED_BITS} classical bits; this circuit "
                       f"has {n_clbits}")
-    return {"correct": True} if correct else {}
+    return ({"correct": True} if correct else {}) | ({"open_dd": open_dd} if open_dd is not None else {})
 
 
 def corrected_counts(counts: Mapping[str, int], n_clbits: int, readout: Mapping[int, tuple[float, float]]

@@ -152,7 +152,8 @@ def _run(request: Request, user: User, name: str, chip: str, shots: int, raw: by
         raise Problem(422, "invalid_request", f"'compile' must be true or false, got {compile_!r}")
     options = parse_options(task.get("options"), clbit_count(task["circuit"]))
     try:
-        body = JobCreate(qasm=task["circuit"], backend=backend, shots=shots, compile=compile_, name=name or None)
+        body = JobCreate(qasm=task["circuit"], backend=backend, shots=shots, compile=compile_, name=name or None,
+                         dynamical_decoupling=options.get("open_dd"))
     except ValidationError as exc:
         raise Problem(422, "invalid_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
 
