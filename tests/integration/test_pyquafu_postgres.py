@@ -23,8 +23,8 @@ pytestmark = pytest.mark.postgres
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("xihe-pg-pyquafu")
     with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, WORKERS="1", MAX_WAIT_SECONDS=str(WAIT_S),
-                         WORKER_BACKENDS='["sim", "sim-clifford", "line10", "dongling"]')
+        served = '["sim", "sim-clifford", "line10", "dongling", "line10-ideal", "dongling-ideal"]'
+        env = server_env(data_dir, url, WORKERS="1", MAX_WAIT_SECONDS=str(WAIT_S), WORKER_BACKENDS=served)
         run_xihe("db", "upgrade", env=env)
         srv = Server(data_dir, env).start(timeout=WAIT_S)
         yield srv
