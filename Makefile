@@ -34,7 +34,7 @@ test: $(DEV_STAMP)
 	@$(PY) -m tests.e2e.browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
