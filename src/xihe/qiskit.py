@@ -111,11 +111,12 @@ class XiheBackend(BackendV2):
     @classmethod
     def _default_options(cls) -> Options:
         return Options(shots=1024, seed_simulator=None, memory=False, compile=None, optimization_level=2,
-                       precision="double")
+                       precision="double", dynamical_decoupling=None)
 
     def run(self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any) -> XiheJob:
         """Submit one circuit or a list; options: shots, seed_simulator, memory, compile, optimization_level,
-        precision (``"single"``: complex64 simulation, as Aer's ``precision`` option).
+        precision (``"single"``: complex64 simulation, as Aer's ``precision`` option), dynamical_decoupling
+        (``"XY4"``, ``"CPMG"`` or None: refocusing pulses in long idle windows on twins).
 
         A list longer than :attr:`max_circuits` becomes several Xihe jobs behind one Qiskit job. Every circuit is
         exported (:func:`export_circuit`) before anything is submitted, so a circuit Xihe cannot run fails here.
@@ -148,6 +149,7 @@ class XiheBackend(BackendV2):
                 optimization_level=int(merged["optimization_level"]),
                 memory=bool(merged["memory"]),
                 precision=str(merged["precision"]),
+                dynamical_decoupling=merged["dynamical_decoupling"],
             ))
         return XiheJob(self, jobs, circuits, [e.positions for e in exported], memory=bool(merged["memory"]))
 

@@ -71,17 +71,19 @@ def run(
     priority: int = 0,
     memory: bool = False,
     precision: str = "double",
+    dynamical_decoupling: str | None = None,
 ) -> Call[JobInfo]:
     """Submit a circuit (or a list of circuits: one batch job); returns at once with a handle on the job.
 
     ``compile=False`` runs the circuit verbatim (it must already use native gates on coupled qubits);
     ``parameters`` is a list of bindings that makes a parameter sweep; ``precision="single"`` simulates in
-    complex64 (statevector and trajectories engines; as Aer's option). The submit carries a fresh
-    ``Idempotency-Key``, so a retried request never makes a second job.
+    complex64 (statevector and trajectories engines; as Aer's option); ``dynamical_decoupling`` (``"XY4"``,
+    ``"CPMG"`` or ``"none"``) fills long idle windows with refocusing pulses on twins (Quafu's ``open_dd``). The
+    submit carries a fresh ``Idempotency-Key``, so a retried request never makes a second job.
     """
     body = submit_body(circuits, backend, shots=shots, compile=compile, seed=seed, name=name, tags=tags,
                        optimization_level=optimization_level, parameters=parameters, priority=priority,
-                       memory=memory, precision=precision)
+                       memory=memory, precision=precision, dynamical_decoupling=dynamical_decoupling)
     return Call("POST", "jobs", JobInfo.from_json, json=body, headers={"Idempotency-Key": new_idempotency_key()})
 
 

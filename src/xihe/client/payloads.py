@@ -66,9 +66,11 @@ def submit_body(
     priority: int,
     memory: bool,
     precision: str = "double",
+    dynamical_decoupling: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /jobs``: ``qasm`` for one circuit, ``circuits`` for a batch (``precision`` is sent
-    only when it is not the default, so servers without the option still take the job)."""
+    """The JSON body of ``POST /jobs``: ``qasm`` for one circuit, ``circuits`` for a batch (``precision`` and
+    ``dynamical_decoupling`` are sent only when they are not the default, so servers without the options still
+    take the job)."""
     body: dict[str, Any] = {
         "backend": backend,
         "shots": json_int(shots, "shots"),
@@ -83,6 +85,9 @@ def submit_body(
     }
     if precision != "double":
         body["precision"] = precision
+    sequence = dd_sequence(dynamical_decoupling)
+    if sequence is not None:
+        body["dynamical_decoupling"] = sequence
     if isinstance(circuits, (Circuit, str, Path)):
         body["qasm"] = circuit_to_qasm(circuits)
     else:
@@ -91,6 +96,24 @@ def submit_body(
             raise ValueError("a batch needs at least one circuit")
         body["circuits"] = [circuit_to_qasm(c) for c in items]
     return body
+
+
+DD_SEQUENCES = ("XY4", "CPMG")
+
+
+def dd_sequence(value: str | None) -> str | None:
+    """A ``dynamical_decoupling`` choice as the API takes it: ``"XY4"``, ``"CPMG"`` (any case), or None for
+    ``None``/``"none"`` (no decoupling).
+
+    >>> dd_sequence("xy4"), dd_sequence("none"), dd_sequence(None)
+    ('XY4', None, None)
+    """
+    if value is None or str(value).lower() == "none":
+        return None
+    name = str(value).upper()
+    if name not in DD_SEQUENCES:
+        raise ValueError(f"dynamical_decoupling must be one of {', '.join(DD_SEQUENCES)} or none, got {value!r}")
+    return name
 
 
 def json_int(value: Any, what: str) -> int:

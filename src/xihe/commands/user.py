@@ -65,6 +65,13 @@ def _reports_api_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _dd_choice(value: str | None) -> str | None:
+    """``--dd``'s value checked here (XY4, CPMG or none, any case), so a typo is a usage error before any request."""
+    if value is not None and value.upper() not in ("XY4", "CPMG", "NONE"):
+        raise typer.BadParameter(f"'{value}' is not one of XY4, CPMG, none")
+    return value
+
+
 def histogram(
     counts: Mapping[str, int], shots: int | None = None, rows: int = HISTOGRAM_ROWS, width: int = HISTOGRAM_WIDTH
 ) -> Table:
@@ -193,6 +200,9 @@ def register(app: typer.Typer) -> None:
         optimization_level: Annotated[int, typer.Option("--optimization-level", "-O", min=0, max=3)] = 2,
         name: Annotated[str | None, typer.Option(help="A name for the job.")] = None,
         tag: Annotated[list[str] | None, typer.Option(help="A tag (repeatable).")] = None,
+        dd: Annotated[str | None, typer.Option(
+            "--dd", callback=_dd_choice, help="Dynamical decoupling in idle windows on twins: XY4, CPMG or none.")
+        ] = None,
         wait: Annotated[bool, typer.Option(help="Wait for the result and show it.")] = True,
         timeout: Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the finished job as JSON.")] = False,
@@ -211,6 +221,7 @@ def register(app: typer.Typer) -> None:
                 optimization_level=optimization_level,
                 name=name or file.stem,
                 tags=tuple(tag or ()),
+                dynamical_decoupling=dd,
             )
             _console(stderr=True).print(f"submitted job [bold]{job.id}[/bold] to {backend}")
             if not wait:
