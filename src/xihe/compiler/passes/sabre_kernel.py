@@ -65,6 +65,10 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
     cand_t = np.empty(num_phys * 8, dtype=np.int64)
     best_s = np.empty(num_phys * 8, dtype=np.int64)
     best_t = np.empty(num_phys * 8, dtype=np.int64)
+    front_at = -np.ones(num_phys, dtype=np.int64)  # physical qubit -> the other qubit of its front gate
+    ext_head = -np.ones(num_phys, dtype=np.int64)  # physical qubit -> its extended-set gates (linked list)
+    ext_next = np.empty(2 * EXTENDED_SIZE, dtype=np.int64)
+    ext_other = np.empty(2 * EXTENDED_SIZE, dtype=np.int64)
     swaps = 0
     since_gate = 0
     log_fid = 0.0
@@ -194,32 +198,58 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
                         cand_s[nc] = lo
                         cand_t[nc] = hi
                         nc += 1
+        # Scores by difference: a swap moves two physical qubits, so only the gates on them change distance. The
+        # sums are integers, so the scores are exactly those of summing every gate's distance per candidate.
+        base_front = 0
+        for k in range(nf):
+            i = front[k]
+            if q0[i] < 0:
+                continue
+            a = v2p[q0[i]]
+            b = v2p[q1[i]]
+            front_at[a] = b
+            front_at[b] = a
+            base_front += dist[a, b]
+        base_ext = 0
+        for k in range(n_ext):
+            i = ext[k]
+            a = v2p[q0[i]]
+            b = v2p[q1[i]]
+            base_ext += dist[a, b]
+            ext_other[2 * k] = b
+            ext_next[2 * k] = ext_head[a]
+            ext_head[a] = 2 * k
+            ext_other[2 * k + 1] = a
+            ext_next[2 * k + 1] = ext_head[b]
+            ext_head[b] = 2 * k + 1
         best_score = 1e300
         n_best = 0
         for c in range(nc):
             s_ = cand_s[c]
             t_ = cand_t[c]
-            front_cost = 0.0
-            for k in range(nf):
-                i = front[k]
-                if q0[i] < 0:
-                    continue
-                a = v2p[q0[i]]
-                b = v2p[q1[i]]
-                a = t_ if a == s_ else (s_ if a == t_ else a)
-                b = t_ if b == s_ else (s_ if b == t_ else b)
-                front_cost += dist[a, b]
-            score = front_cost / n2
+            front_delta = 0
+            o = front_at[s_]
+            if o >= 0 and o != t_:
+                front_delta += dist[t_, o] - dist[s_, o]
+            o = front_at[t_]
+            if o >= 0 and o != s_:
+                front_delta += dist[s_, o] - dist[t_, o]
+            score = float(base_front + front_delta) / n2
             if n_ext > 0:
-                ext_cost = 0.0
-                for k in range(n_ext):
-                    i = ext[k]
-                    a = v2p[q0[i]]
-                    b = v2p[q1[i]]
-                    a = t_ if a == s_ else (s_ if a == t_ else a)
-                    b = t_ if b == s_ else (s_ if b == t_ else b)
-                    ext_cost += dist[a, b]
-                score += EXTENDED_WEIGHT * ext_cost / n_ext
+                ext_delta = 0
+                e = ext_head[s_]
+                while e >= 0:
+                    o = ext_other[e]
+                    if o != t_:
+                        ext_delta += dist[t_, o] - dist[s_, o]
+                    e = ext_next[e]
+                e = ext_head[t_]
+                while e >= 0:
+                    o = ext_other[e]
+                    if o != s_:
+                        ext_delta += dist[s_, o] - dist[t_, o]
+                    e = ext_next[e]
+                score += EXTENDED_WEIGHT * float(base_ext + ext_delta) / n_ext
             score = score * max(decay[s_], decay[t_]) + error_weight * swap_err[s_, t_]
             if last_partner[s_] == t_ and last_partner[t_] == s_:
                 score *= MERGE_FACTOR
@@ -230,6 +260,15 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
                 best_s[n_best] = s_
                 best_t[n_best] = t_
                 n_best += 1
+        for k in range(nf):
+            i = front[k]
+            if q0[i] >= 0:
+                front_at[v2p[q0[i]]] = -1
+                front_at[v2p[q1[i]]] = -1
+        for k in range(n_ext):
+            i = ext[k]
+            ext_head[v2p[q0[i]]] = -1
+            ext_head[v2p[q1[i]]] = -1
         pick = np.random.randint(0, n_best) if n_best > 1 else 0
         s_ = best_s[pick]
         t_ = best_t[pick]
