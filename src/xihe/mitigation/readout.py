@@ -44,15 +44,27 @@ def parity_weights(p10: float, p01: float) -> tuple[float, float]:
     return (1.0 - p01 + p10) / det, -(1.0 - p10 + p01) / det
 
 
+def native_flip(natives: Collection[str]) -> Callable[[Circuit, int], object]:
+    """A function appending an X (up to a global phase) on one qubit with one of the device's native gates.
+
+    >>> qc = Circuit(1)
+    >>> _ = native_flip({"rx", "cx"})(qc, 0)
+    >>> qc.operations[0].gate.name
+    'rx'
+    """
+    flip = next((make for name, make in _FLIPS if name in natives), None)
+    if flip is None:
+        raise ValueError(f"no native gate flips a qubit (the device has {sorted(natives)}; one of "
+                         f"{[name for name, _ in _FLIPS]} is needed)")
+    return flip
+
+
 def calibration_circuits(num_qubits: int, qubits: Sequence[int], natives: Collection[str]) -> list[Circuit]:
     """Two circuits on a device of ``num_qubits`` qubits measuring ``qubits`` (bit i = ``qubits[i]``): prepared in
     |0...0>, and flipped to |1...1> with one native gate each, to run verbatim; their counts give each qubit's
     confusion as it is now (:func:`measured_confusion`).
     """
-    flip = next((make for name, make in _FLIPS if name in natives), None)
-    if flip is None:
-        raise ValueError(f"no native gate flips a qubit (the device has {sorted(natives)}; one of "
-                         f"{[name for name, _ in _FLIPS]} is needed) to measure its readout confusion")
+    flip = native_flip(natives)
     out = []
     for prepared in (0, 1):
         qc = Circuit(QuantumRegister("q", num_qubits), ClassicalRegister(CALIBRATION_REGISTER, len(qubits)),
