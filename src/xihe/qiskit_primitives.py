@@ -20,7 +20,9 @@ Options (dicts or the dataclasses here), named as in qiskit-ibm-runtime where th
 ``default_precision``/``default_shots``, ``seed_estimator``/``seed``, ``resilience_level`` (0: none; 1: readout
 mitigation; 2: readout mitigation and zero-noise extrapolation), ``resilience.measure_mitigation``,
 ``resilience.zne_mitigation``, ``resilience.zne.noise_factors``/``extrapolator`` (``"richardson"`` or
-``"exponential"``), ``optimization_level``. Mitigation applies on noisy backends (twins, hardware); an ideal
+``"exponential"``), ``twirling.enable_measure``/``num_randomizations``/``shots_per_randomization`` (measure
+mitigation with twirled measurements is TREX, as runtime's level 1; off unless asked, see
+:class:`TwirlingOptions`), ``optimization_level``. Mitigation applies on noisy backends (twins, hardware); an ideal
 simulator has no noise to mitigate, so it is left off there, and ``precision=0`` gives exact values there.
 """
 
@@ -73,6 +75,19 @@ class ResilienceOptions:
 
 
 @dataclass
+class TwirlingOptions:
+    """qiskit-ibm-runtime's ``twirling`` options. ``enable_measure`` twirls the measurements; with measure
+    mitigation on, that mitigation is then TREX (the twirled |0...0>'s factors), as runtime's. Unlike runtime,
+    ``enable_measure`` is off unless set (level 1 then inverts the calibrated confusion, at no extra circuits);
+    ``resilience.readout_calibration="twirled"`` also selects TREX. Gate twirling is not offered."""
+
+    enable_gates: bool = False
+    enable_measure: bool | None = None
+    num_randomizations: int | str = "auto"
+    shots_per_randomization: int | str = "auto"
+
+
+@dataclass
 class EstimatorOptions:
     """``default_shots``, when set, wins over ``default_precision`` (precision ``1/sqrt(shots)``), as in
     qiskit-ibm-runtime."""
@@ -83,6 +98,7 @@ class EstimatorOptions:
     seed_estimator: int | None = None
     optimization_level: int = 2
     resilience: ResilienceOptions = field(default_factory=ResilienceOptions)
+    twirling: TwirlingOptions = field(default_factory=TwirlingOptions)
 
 
 @dataclass
@@ -239,12 +255,19 @@ class EstimatorV2(BaseEstimatorV2):
         if level not in (0, 1, 2):
             raise ValueError(f"resilience_level must be 0, 1 or 2 (Xihe has no level {level})")
         res = self.options.resilience
+        twirling = self.options.twirling
+        if twirling.enable_gates:
+            raise ValueError("twirling.enable_gates: Xihe twirls measurements only (twirling.enable_measure)")
         readout = res.measure_mitigation if res.measure_mitigation is not None else level >= 1
         zne = res.zne_mitigation if res.zne_mitigation is not None else level >= 2
-        if not readout and not zne:
+        twirl = bool(twirling.enable_measure) or bool(readout and res.readout_calibration == "twirled")
+        if not readout and not zne and not twirl:
             return None
         return Mitigation(readout=bool(readout), zne_factors=tuple(res.zne.noise_factors) if zne else None,
-                          extrapolator=res.zne.extrapolator, readout_calibration=res.readout_calibration)
+                          extrapolator=res.zne.extrapolator,
+                          readout_calibration="twirled" if readout and twirl else res.readout_calibration,
+                          measure_twirling=twirl, num_randomizations=twirling.num_randomizations,
+                          shots_per_randomization=twirling.shots_per_randomization)
 
     def run(self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None) -> XihePrimitiveJob:
         if precision is None:
@@ -281,6 +304,11 @@ class EstimatorV2(BaseEstimatorV2):
         metadata: dict[str, Any] = {"target_precision": pub.precision, "shots": answer.shots,
                                     "circuit_metadata": dict(pub.circuit.metadata or {}),
                                     "readout_mitigated": answer.readout_mitigated}
+        if answer.measure_twirling:
+            metadata["twirling"] = {"num_randomizations": answer.measure_twirling[0],
+                                    "shots_per_randomization": answer.measure_twirling[1]}
+        if answer.trex_factors:
+            metadata["trex_factors"] = answer.trex_factors  # [binding][term], the PUB's terms in order
         if answer.noise_factors:
             metadata["zne"] = {"noise_factors": answer.noise_factors, "extrapolation": answer.extrapolation,
                                "evs_noise_factors": np.asarray(answer.factor_values)[b, :, o]}

@@ -58,23 +58,41 @@ class Mitigation:
     """Error mitigation of sampled estimates, done by the server.
 
     ``readout``: undo each measured qubit's readout confusion, from the device's calibration data
-    (``readout_calibration="calibrated"``) or from two circuits the job runs for it (``"measured"``: all |0> and all
-    |1> on the qubits the job measured). ``zne_factors``: zero-noise extrapolation
-    over these odd noise factors (global folding of the compiled circuit), fitted by ``extrapolator``
-    (``"richardson"`` or ``"exponential"``). qiskit-ibm-runtime's ``resilience_level`` 1 is
-    ``Mitigation(readout=True)``, 2 is ``Mitigation(readout=True, zne_factors=(1, 3, 5))``.
+    (``readout_calibration="calibrated"``), from two circuits the job runs for it (``"measured"``: all |0> and all
+    |1> on the qubits the job measured), or by TREX (``"twirled"``: measurements twirled with random X flips, and
+    each Pauli term divided by its factor measured on a twirled |0...0> in the same job). ``measure_twirling``
+    twirls the measurements (implied by ``"twirled"``); ``num_randomizations`` and ``shots_per_randomization``
+    (int or ``"auto"``, as qiskit-ibm-runtime's ``twirling`` options) size it. ``zne_factors``: zero-noise
+    extrapolation over these odd noise factors (global folding of the compiled circuit), fitted by
+    ``extrapolator`` (``"richardson"`` or ``"exponential"``). qiskit-ibm-runtime's ``resilience_level`` 1 is
+    ``Mitigation(readout=True, readout_calibration="twirled")``, 2 adds ``zne_factors=(1, 3, 5)``.
     """
 
     readout: bool = False
     zne_factors: tuple[int, ...] | None = None
     extrapolator: str = "richardson"
     readout_calibration: str = "calibrated"
+    measure_twirling: bool = False
+    num_randomizations: int | str = "auto"
+    shots_per_randomization: int | str = "auto"
 
     def to_json(self) -> dict[str, Any]:
+        """The ``mitigation`` body (``measure_twirling`` only when twirled, so older servers take the rest)."""
         zne = None if not self.zne_factors else {"noise_factors": [json_int(f, "noise factor")
                                                                    for f in self.zne_factors],
                                                  "extrapolator": self.extrapolator}
-        return {"readout": bool(self.readout), "zne": zne, "readout_calibration": self.readout_calibration}
+        body: dict[str, Any] = {"readout": bool(self.readout), "zne": zne,
+                                "readout_calibration": self.readout_calibration}
+        if self.measure_twirling or self.readout_calibration == "twirled":
+            body["measure_twirling"] = {"num_randomizations": _auto_or_int(self.num_randomizations,
+                                                                           "num_randomizations"),
+                                        "shots_per_randomization": _auto_or_int(self.shots_per_randomization,
+                                                                                "shots_per_randomization")}
+        return body
+
+
+def _auto_or_int(value: int | str, what: str) -> int | str:
+    return "auto" if value == "auto" else json_int(value, what)
 
 
 @dataclass(frozen=True)
@@ -133,6 +151,8 @@ class PubEstimate:
     noise_factors: list[int] | None = None
     factor_values: list[list[list[float]]] | None = None  # with ZNE: [binding][factor][observable]
     extrapolation: str | None = None
+    measure_twirling: list[int] | None = None  # [randomizations, shots per randomization] when twirled
+    trex_factors: list[list[float]] | None = None  # with TREX: [binding][term], terms in observable order
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PubEstimate:
@@ -143,7 +163,11 @@ class PubEstimate:
                    readout_mitigated=bool(data.get("readout_mitigated", False)),
                    noise_factors=[int(f) for f in data["noise_factors"]] if data.get("noise_factors") else None,
                    factor_values=[[[float(v) for v in row] for row in block] for block in factor_values]
-                   if factor_values else None, extrapolation=data.get("extrapolation"))
+                   if factor_values else None, extrapolation=data.get("extrapolation"),
+                   measure_twirling=[int(v) for v in data["measure_twirling"]] if data.get("measure_twirling")
+                   else None,
+                   trex_factors=[[float(v) for v in row] for row in data["trex_factors"]]
+                   if data.get("trex_factors") else None)
 
 
 def estimates_from_json(data: Mapping[str, Any]) -> list[PubEstimate]:

@@ -57,6 +57,19 @@ def parse_binding(text: str) -> dict[str, float]:
     return out
 
 
+def _auto_or_count(text: str) -> int | str:
+    """``"auto"`` or a positive count, as the twirling options take them.
+
+    >>> _auto_or_count("auto"), _auto_or_count("16")
+    ('auto', 16)
+    """
+    if text == "auto":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise typer.BadParameter(f"'{text}' is neither auto nor a positive whole number")
+    return int(text)
+
+
 def estimates_table(pub: PubEstimate, observables: list[str]) -> Table:
     from rich.table import Table
 
@@ -87,7 +100,13 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(help="Seed for compilation and sampling.")] = None,
         readout: Annotated[bool, typer.Option(help="Mitigate readout errors (twins, hardware).")] = False,
         readout_calibration: Annotated[str, typer.Option(
-            help="calibrated: the device's calibration data; measured: two circuits in the same job.")] = "calibrated",
+            help="calibrated: the device's calibration data; measured: two circuits in the same job; twirled: TREX "
+                 "(twirled measurements, factors from a twirled |0...0>). measured or twirled implies --readout.")
+        ] = "calibrated",
+        randomizations: Annotated[str, typer.Option(
+            help="Measurement twirls per measured circuit with twirled readout (a number, or auto).")] = "auto",
+        shots_per_randomization: Annotated[str, typer.Option(
+            help="Shots per twirl with twirled readout (a number, or auto).")] = "auto",
         zne: Annotated[str | None, typer.Option(
             help="Zero-noise extrapolation over these odd noise factors, e.g. 1,3,5.")] = None,
         timeout: Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")] = None,
@@ -101,7 +120,10 @@ def register(app: typer.Typer) -> None:
         observables = [parse_observable(text) for text in observable]
         bindings = [parse_binding(text) for text in bind] if bind else None
         factors = tuple(int(f) for f in zne.split(",")) if zne else None
-        mitigation = Mitigation(readout=readout, zne_factors=factors, readout_calibration=readout_calibration) \
+        readout = readout or readout_calibration != "calibrated"
+        mitigation = Mitigation(readout=readout, zne_factors=factors, readout_calibration=readout_calibration,
+                                num_randomizations=_auto_or_count(randomizations),
+                                shots_per_randomization=_auto_or_count(shots_per_randomization)) \
             if readout or factors else None
         with _client(url, token) as client:
             job = client.estimate(file, observables, backend=backend, parameter_values=bindings,
@@ -112,6 +134,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({"id": job.id, "backend": backend, "label_order": "qubit0_rightmost",
                                    "observables": observables, "values": pub.values, "stds": pub.stds,
                                    "shots": pub.shots, "exact": pub.exact, "readout_mitigated": pub.readout_mitigated,
+                                   "measure_twirling": pub.measure_twirling, "trex_factors": pub.trex_factors,
                                    "noise_factors": pub.noise_factors, "measured_circuits": job.info.num_circuits},
                                   indent=2))
             return

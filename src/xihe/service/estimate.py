@@ -39,7 +39,19 @@ from xihe.circuit.register import ClassicalRegister
 from xihe.devices import Device
 from xihe.engines.observables import exact_expectations
 from xihe.errors import CircuitError, ExecutionError
-from xihe.mitigation import calibration_circuits, extrapolate, fold_global, measured_confusion, parity_weights
+from xihe.mitigation import (
+    calibration_circuits,
+    extrapolate,
+    fold_global,
+    measured_confusion,
+    merge_counts,
+    parity_mean,
+    parity_weights,
+    randomizations,
+    twirl_masks,
+    twirl_measurements,
+    untwirl_counts,
+)
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.estimate_schemas import EstimateCreate, PubEstimatePublic
@@ -53,6 +65,8 @@ from xihe.status import DeviceKind, JobKind
 
 ESTIMATE_KIND = JobKind.ESTIMATE
 CALIBRATION_RECORDS = 2  # all |0>, all |1>: a measured readout calibration's circuits, at the end of the job
+TWIRLED_CALIBRATION_RECORDS = 1  # TREX: the twirled |0...0>, its randomizations merged into one record
+MIN_TREX_FACTOR = 0.05  # below this the rescaling would multiply shot noise more than twentyfold
 MEASURE_REGISTER = "xihe_est"
 Term = dict[int, str]
 
@@ -193,6 +207,8 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
                                 settings, device)
     mitigation = request.mitigation
     factors = list(mitigation.zne.noise_factors) if mitigation is not None and mitigation.zne is not None else None
+    twirling = mitigation.twirling() if mitigation is not None else None
+    trex = bool(mitigation is not None and mitigation.trex)
     pubs: list[dict[str, Any]] = []
     runs: list[Circuit] = []
     max_shots = 0
@@ -203,7 +219,7 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
         if exact and device.kind != DeviceKind.SIMULATOR:
             raise bad_pub("exact_needs_simulator", f"{where}: precision 0 (exact values) needs an ideal simulator; "
                           f"{device.name} is a {device.kind}: give a precision > 0")
-        if exact and mitigation is not None and (mitigation.readout or factors):
+        if exact and mitigation is not None and (mitigation.readout or factors or twirling):
             raise bad_pub("mitigation_needs_shots", f"{where}: precision 0 gives exact values, which have no noise "
                           "to mitigate; give a precision > 0 or no mitigation")
         shots = 0 if exact else shots_for(precision)
@@ -213,18 +229,29 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
         bindings = pub_bindings(circuit, pub.parameter_values, where)
         entry, bound = _pub_payload(circuit, list(pub.observables), bindings, exact, shots,
                                     where)
-        entry["readout"] = bool(mitigation is not None and mitigation.readout)
+        entry["readout"] = bool(mitigation is not None and mitigation.readout) and not trex
+        entry["trex"] = trex and not exact
+        if twirling is not None and not exact:
+            entry["twirl"] = list(randomizations(shots, twirling.num_randomizations,
+                                                 twirling.shots_per_randomization))
+            entry["shots"] = shots = entry["twirl"][0] * entry["twirl"][1]
         entry["noise_factors"] = factors
         entry["extrapolator"] = mitigation.zne.extrapolator if mitigation is not None and mitigation.zne else None
         pubs.append(entry)
         runs.extend(bound)
         max_shots = max(max_shots, shots)
-    measured = bool(mitigation is not None and mitigation.readout
-                    and mitigation.readout_calibration == "measured" and not all(pub["exact"] for pub in pubs))
-    num_records = sum(_records_per_item(pub) for pub in _item_pubs(pubs)) + (CALIBRATION_RECORDS if measured else 0)
-    if num_records > settings.max_circuits_per_job:
-        raise bad_pub("too_many_circuits", f"the PUBs make {num_records} measured circuits (bindings x qubit-wise "
-                      f"commuting groups x noise factors); a job holds at most {settings.max_circuits_per_job}")
+    sampled = not all(pub["exact"] for pub in pubs)
+    calibration = mitigation.readout_calibration if mitigation is not None and mitigation.readout and sampled \
+        else None
+    calibration = None if calibration == "calibrated" else calibration
+    twirl_calibration = max((pub["twirl"] for pub in pubs if pub["trex"]), key=lambda t: t[0] * t[1], default=None)
+    num_records = sum(_records_per_item(pub) for pub in _item_pubs(pubs)) + calibration_records(calibration)
+    num_runs = sum(_records_per_item(pub) * _twirls(pub) for pub in _item_pubs(pubs)) \
+        + (twirl_calibration[0] if twirl_calibration else calibration_records(calibration))
+    if num_runs > settings.max_circuits_per_job:
+        raise bad_pub("too_many_circuits", f"the PUBs make {num_runs} circuits to run (bindings x qubit-wise "
+                      "commuting groups x noise factors x measurement twirls, and calibrations); a job runs at "
+                      f"most {settings.max_circuits_per_job}")
     pricing = JobCreate(qasm=request.pubs[0].circuit, backend=request.backend, shots=max(max_shots, 1),
                         compile=request.compile, optimization_level=request.optimization_level)
     plan = plan_on_device(settings, device, runs, pricing)
@@ -235,7 +262,8 @@ def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: Estima
                       f"would run on {sorted(exact_engines - {'statevector'})}: give a precision > 0")
     payload: dict[str, Any] = {"circuits": [], "parameters": None, "compile": request.compile,
                                "optimization_level": request.optimization_level, "seed": None, "memory": False,
-                               "estimate": {"pubs": pubs, "readout_calibration": "measured" if measured else None}}
+                               "estimate": {"pubs": pubs, "readout_calibration": calibration,
+                                            "twirl_calibration": twirl_calibration}}
     return PreparedEstimate(request=request, payload=payload, widths=[c.num_qubits for c in runs],
                             num_items=num_records, shots=max_shots, memory=plan.memory_bytes)
 
@@ -248,6 +276,17 @@ def _item_pubs(pubs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 def _records_per_item(pub: Mapping[str, Any]) -> int:
     """Stored records per item: one per noise factor with ZNE, else one."""
     return len(pub.get("noise_factors") or [1])
+
+
+def _twirls(pub: Mapping[str, Any]) -> int:
+    """Circuits run per stored record: one per measurement randomization when twirled, else one."""
+    return int(pub["twirl"][0]) if pub.get("twirl") else 1
+
+
+def calibration_records(calibration: str | None) -> int:
+    """Records a readout calibration adds at the end of the job: all |0> and all |1> when measured, the merged
+    twirled |0...0> for TREX."""
+    return {"measured": CALIBRATION_RECORDS, "twirled": TWIRLED_CALIBRATION_RECORDS}.get(calibration or "", 0)
 
 
 def submit_estimate(session: Session, settings: Settings, catalog: DeviceCatalog, user: User,
@@ -331,15 +370,44 @@ def calibration_metadata(qubits: Sequence[int], prepared: int) -> dict[str, Any]
     return {"readout_calibration": {"qubits": list(qubits), "prepared": prepared}}
 
 
+def twirled_items(device: Device, work: executor.WorkItem, count: int, shots: int
+                  ) -> list[tuple[int, executor.WorkItem]]:
+    """``work`` as it runs (compiled once, unless verbatim) with ``count`` seeded random X-flip masks before its
+    measurements, each ``(mask, verbatim item of shots)``; the masks' bits are undone in the counts
+    (:func:`merge_twirled`)."""
+    native = executor.plan_item(device, work).circuits[0].native
+    masks = twirl_masks(native.num_clbits, count, work.seed)
+    seeds = executor.item_seeds(work.seed ^ 0x7E1C, count)
+    try:
+        circuits = [twirl_measurements(native, mask, device.target.native_gates) for mask in masks]
+    except ValueError as exc:
+        raise ExecutionError(f"measurement twirling: {exc}") from exc
+    return [(mask, replace(work, qasm=qasm.dumps(c), circuit=c, binding=None, compile=False, seed=seed,
+                           shots=shots)) for mask, c, seed in zip(masks, circuits, seeds, strict=True)]
+
+
+def merge_twirled(parts: Sequence[tuple[int, Mapping[str, Any]]], twirl: Sequence[int]) -> dict[str, Any]:
+    """One record from a twirled circuit's randomizations ``(mask, record)``: counts untwirled and summed (so the
+    ideal outcomes are as without twirling), the first randomization's record otherwise."""
+    counts = merge_counts(untwirl_counts(record["counts"], mask) for mask, record in parts)
+    total = sum(counts.values())
+    first = parts[0][1]
+    metadata = {**first["metadata"], "measure_twirling": {"randomizations": int(twirl[0]),
+                                                          "shots_per_randomization": int(twirl[1])}}
+    return {**first, "counts": counts, "shots": total,
+            "probabilities": {key: n / total for key, n in counts.items()}, "metadata": metadata}
+
+
 @dataclass(frozen=True)
 class SampledRun:
-    """One measured circuit to run: the item (and noise factor position) whose record it gives, and whether its
-    record needs the readout errors of the qubits it measured."""
+    """One measured circuit to run: the item (and noise factor position) whose record it gives, whether its
+    record needs the readout errors of the qubits it measured, and with twirled measurements its flip mask."""
 
     item: int
     factor: int
     work: executor.WorkItem
     readout: bool
+    mask: int | None = None
 
 
 def plan_runs(device: Device, payload: Mapping[str, Any], should_stop: Callable[[], bool]
@@ -354,15 +422,29 @@ def plan_runs(device: Device, payload: Mapping[str, Any], should_stop: Callable[
     for item, pub in zip(items, owners, strict=True):
         if should_stop():
             raise executor.Stopped()
-        readout = bool(pub.get("readout"))
+        readout = bool(pub.get("readout") or pub.get("trex"))  # TREX maps each bit to its physical qubit too
         if pub["exact"]:
             slots[item.index][0] = _exact_record(device, item, pub)
-        elif pub.get("noise_factors"):
-            runs.extend(SampledRun(item.index, k, folded, readout) for k, folded
-                        in enumerate(folded_items(device, item, pub["noise_factors"])))
-        else:
-            runs.append(SampledRun(item.index, 0, item, readout))
+            continue
+        plain = [SampledRun(item.index, k, folded, readout) for k, folded
+                 in enumerate(folded_items(device, item, pub["noise_factors"]))] if pub.get("noise_factors") \
+            else [SampledRun(item.index, 0, item, readout)]
+        if not pub.get("twirl"):
+            runs.extend(plain)
+            continue
+        count, shots = pub["twirl"]
+        for run in plain:
+            runs.extend(SampledRun(run.item, run.factor, twirled, readout, mask)
+                        for mask, twirled in twirled_items(device, run.work, int(count), int(shots)))
     return slots, runs
+
+
+def twirled_calibration_items(device: Device, payload: Mapping[str, Any], qubits: Sequence[int], width: int,
+                              first_index: int) -> list[tuple[int, executor.WorkItem]]:
+    """TREX's calibration: |0...0> on ``qubits`` measured with the job's twirl (randomizations, shots each)."""
+    zeros = calibration_items(device, payload, qubits, width, first_index)[0]
+    count, shots = payload["estimate"]["twirl_calibration"]
+    return twirled_items(device, replace(zeros, circuit=qasm.loads(zeros.qasm)), int(count), int(shots))
 
 
 RunItems = Callable[[Any, list[executor.WorkItem], Callable[[], bool]], list[dict[str, Any]]]
@@ -374,6 +456,7 @@ def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[]
     worker's, Ray's fan-out included), exact ones from the final state. Records in item order (then factor)."""
     slots, runs = plan_runs(device, payload, should_stop)
     width = 0
+    twirled: dict[tuple[int, int], list[tuple[int, Mapping[str, Any]]]] = {}
     if runs:
         runnable = [replace(run.work, index=n) for n, run in enumerate(runs)]
         for run, record in zip(runs, run_items(device, runnable, should_stop), strict=True):
@@ -381,13 +464,29 @@ def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[]
                 ran = qasm.loads(str(record["compiled_qasm"]))
                 width = max(width, ran.num_qubits)
                 record = {**record, "metadata": {**record["metadata"], **readout_metadata(device, ran)}}
-            slots[run.item][run.factor] = record
+            if run.mask is None:
+                slots[run.item][run.factor] = record
+            else:
+                twirled.setdefault((run.item, run.factor), []).append((run.mask, record))
+    pubs = _item_pubs(payload["estimate"]["pubs"])
+    for (item, factor), parts in twirled.items():
+        slots[item][factor] = merge_twirled(parts, pubs[item]["twirl"])
     records = [record for row in slots for record in row if record is not None]
-    if payload["estimate"].get("readout_calibration") == "measured":
+    calibration = payload["estimate"].get("readout_calibration")
+    if calibration in ("measured", "twirled"):
         qubits = sorted({q for r in records for q in r["metadata"].get("readout_qubits", []) if q >= 0})
-        items = calibration_items(device, payload, qubits, width, len(records))
-        for prepared, record in enumerate(run_items(device, items, should_stop)):
-            records.append({**record, "metadata": {**record["metadata"], **calibration_metadata(qubits, prepared)}})
+        if calibration == "measured":
+            items = calibration_items(device, payload, qubits, width, len(records))
+            for prepared, record in enumerate(run_items(device, items, should_stop)):
+                records.append({**record, "metadata": {**record["metadata"],
+                                                       **calibration_metadata(qubits, prepared)}})
+        else:
+            pairs = twirled_calibration_items(device, payload, qubits, width, len(records))
+            done = run_items(device, [replace(item, index=len(records) + n) for n, (_, item) in enumerate(pairs)],
+                             should_stop)
+            merged = merge_twirled([(mask, r) for (mask, _), r in zip(pairs, done, strict=True)],
+                                   payload["estimate"]["twirl_calibration"])
+            records.append({**merged, "metadata": {**merged["metadata"], **calibration_metadata(qubits, 0)}})
     return records
 
 
@@ -455,21 +554,66 @@ def _with_measured_confusion(records: Sequence[Mapping[str, Any]]) -> list[Mappi
     return out
 
 
+class TrexFactors:
+    """TREX's factor ``f_S`` of each set ``S`` of physical qubits, from the job's twirled |0...0> record (its last):
+    the mean twirled parity of their bits (:func:`xihe.mitigation.parity_mean`)."""
+
+    def __init__(self, calibration: Mapping[str, Any]) -> None:
+        self._counts: Mapping[str, int] = calibration["counts"]
+        self._bit = {q: i for i, q in enumerate(calibration["metadata"]["readout_calibration"]["qubits"])}
+        self._cache: dict[frozenset[int], float] = {}
+
+    def __call__(self, qubits: frozenset[int]) -> float:
+        if qubits not in self._cache:
+            factor = parity_mean(self._counts, [self._bit[q] for q in sorted(qubits)])
+            if factor < MIN_TREX_FACTOR:
+                raise ExecutionError(f"the twirled readout calibration of qubits {sorted(qubits)} gave a factor of "
+                                     f"{factor:.4f}: too little signal to rescale by")
+            self._cache[qubits] = factor
+        return self._cache[qubits]
+
+
+def _trex_terms(pub: Mapping[str, Any], block: Sequence[Mapping[str, Any]], per_item: int,
+                indexed: Mapping[int, list[tuple[int, int, str, float]]], factors: TrexFactors, num_terms: int
+                ) -> tuple[dict[int, list[tuple[int, str, float]]], list[float]]:
+    """Each group's terms with their coefficients divided by the TREX factor of the physical qubits they read
+    (from the group's first record: every noise factor ran on the same qubits), and every term's factor."""
+    scaled: dict[int, list[tuple[int, str, float]]] = {}
+    used = [1.0] * num_terms
+    for g, basis in enumerate(pub["bases"]):
+        bit_of = {q: i for i, q in enumerate(q for q, ch in enumerate(basis) if ch != "I")}
+        physical = block[g * per_item]["metadata"]["readout_qubits"]
+        for t, j, label, coeff in indexed.get(g, []):
+            used[t] = factors(frozenset(physical[bit_of[q]] for q, ch in enumerate(label) if ch != "I"))
+            scaled.setdefault(g, []).append((j, label, coeff / used[t]))
+    return scaled, used
+
+
 def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubEstimatePublic]:
-    """Expectation values and standard errors per PUB element, from the job's stored item records."""
+    """Expectation values and standard errors per PUB element, from the job's stored item records.
+
+    With TREX, each term's twirled estimate is divided by its factor; the standard error is the data's divided
+    likewise (the calibration's own spread, about ``sqrt(1 - f^2) / f`` over its shots relative, is not added)."""
     out: list[PubEstimatePublic] = []
     position = 0
+    trex: TrexFactors | None = None
     if payload["estimate"].get("readout_calibration") == "measured":
         records = _with_measured_confusion(records)
+    elif payload["estimate"].get("readout_calibration") == "twirled":
+        trex = TrexFactors(records[-1])
+        records = records[:-TWIRLED_CALIBRATION_RECORDS]
     for pub in payload["estimate"]["pubs"]:
         k = int(pub["num_observables"])
         constants = [0.0] * k
         by_group: dict[int, list[tuple[int, str, float]]] = {}
-        for j, label, coeff, group in pub["terms"]:
+        indexed: dict[int, list[tuple[int, int, str, float]]] = {}
+        for t, (j, label, coeff, group) in enumerate(pub["terms"]):
             if group < 0:
                 constants[j] += float(coeff)
             else:
                 by_group.setdefault(int(group), []).append((int(j), str(label), float(coeff)))
+                indexed.setdefault(int(group), []).append((t, int(j), str(label), float(coeff)))
+        trex_factors: list[list[float]] = []
         factors: list[int] = list(pub.get("noise_factors") or [])
         per_item = max(len(factors), 1)
         values: list[list[float]] = []
@@ -485,7 +629,11 @@ def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any
             groups = len(pub["bases"])
             block = records[position:position + groups * per_item]  # group-major, then factor
             position += groups * per_item
-            at_factor = [_binding_moments(pub, block[f::per_item], by_group, constants) for f in range(per_item)]
+            terms = by_group
+            if trex is not None and pub.get("trex"):
+                terms, used = _trex_terms(pub, block, per_item, indexed, trex, len(pub["terms"]))
+                trex_factors.append(used)
+            at_factor = [_binding_moments(pub, block[f::per_item], terms, constants) for f in range(per_item)]
             if not factors:
                 row, variance = at_factor[0]
             else:
@@ -497,7 +645,9 @@ def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any
             values.append(row)
             stds.append([math.sqrt(v) for v in variance])
         out.append(PubEstimatePublic(values=values, stds=stds, shots=int(pub["shots"]), exact=bool(pub["exact"]),
-                                     groups=len(pub["bases"]), readout_mitigated=bool(pub.get("readout")),
-                                     noise_factors=factors or None, factor_values=factor_values or None,
-                                     extrapolation=method))
+                                     groups=len(pub["bases"]),
+                                     readout_mitigated=bool(pub.get("readout") or pub.get("trex")),
+                                     measure_twirling=[int(v) for v in pub["twirl"]] if pub.get("twirl") else None,
+                                     trex_factors=trex_factors or None, noise_factors=factors or None,
+                                     factor_values=factor_values or None, extrapolation=method))
     return out

@@ -58,6 +58,22 @@ class ZneOptions(BaseModel):
         return self
 
 
+Randomizations = Annotated[int, Field(ge=1, le=1000)] | Literal["auto"]
+ShotsPerRandomization = Annotated[int, Field(ge=1, le=10_000_000)] | Literal["auto"]
+
+
+class MeasureTwirling(BaseModel):
+    """Measurement twirling (qiskit-ibm-runtime's ``twirling.enable_measure``): each measured circuit runs as
+    ``num_randomizations`` circuits with random X flips before their measurements (seeded), ``shots_per_randomization``
+    shots each, the flips undone in the counts. "auto" follows qiskit-ibm-runtime: ``max(64, ceil(shots / 32))``
+    shots each and as many randomizations as cover the PUB's shots."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_randomizations: Randomizations = "auto"
+    shots_per_randomization: ShotsPerRandomization = "auto"
+
+
 class MitigationOptions(BaseModel):
     """Error mitigation of sampled estimates (qiskit-ibm-runtime's ``resilience_level`` 1 is ``readout``, 2 adds
     ``zne``)."""
@@ -65,10 +81,33 @@ class MitigationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     readout: bool = Field(default=False, description="Undo each measured qubit's readout confusion.")
-    readout_calibration: Literal["calibrated", "measured"] = Field(
+    readout_calibration: Literal["calibrated", "measured", "twirled"] = Field(
         default="calibrated", description="'calibrated': the device's calibration data; 'measured': two circuits "
-                                          "in the same job (all |0>, all |1>) measure it afresh on the qubits used.")
+                                          "in the same job (all |0>, all |1>) measure it afresh on the qubits used; "
+                                          "'twirled': TREX, measurements twirled and each Pauli term divided by its "
+                                          "factor measured on a twirled |0...0> in the same job.")
+    measure_twirling: MeasureTwirling | None = Field(
+        default=None, description="Twirl the measurements (default randomizations with 'twirled' readout; without "
+                                  "readout mitigation the twirled estimates are not rescaled).")
     zne: ZneOptions | None = None
+
+    @model_validator(mode="after")
+    def _twirling(self) -> MitigationOptions:
+        if self.measure_twirling is not None and self.readout and self.readout_calibration != "twirled":
+            raise ValueError("twirled measurements make each qubit's readout a symmetric flip, which the "
+                             f"'{self.readout_calibration}' confusion does not describe: use readout_calibration="
+                             "'twirled' (TREX) with measure_twirling")
+        return self
+
+    def twirling(self) -> MeasureTwirling | None:
+        """The measurement twirling the job runs: as given, or the default one for TREX."""
+        if self.measure_twirling is None and self.readout and self.readout_calibration == "twirled":
+            return MeasureTwirling()
+        return self.measure_twirling
+
+    @property
+    def trex(self) -> bool:
+        return self.readout and self.readout_calibration == "twirled"
 
 
 class EstimateCreate(BaseModel):
@@ -103,6 +142,11 @@ class PubEstimatePublic(BaseModel):
     exact: bool
     groups: int = Field(description="Qubit-wise commuting groups: measured circuits per binding.")
     readout_mitigated: bool = False
+    measure_twirling: list[int] | None = Field(
+        default=None, description="With twirled measurements: [randomizations, shots per randomization].")
+    trex_factors: list[list[float]] | None = Field(
+        default=None, description="With TREX: trex_factors[i][t] is the factor the t-th Pauli term (observables in "
+                                  "order, each one's terms in order) was divided by under binding i (1 for identity).")
     noise_factors: list[int] | None = None
     factor_values: list[list[list[float]]] | None = Field(
         default=None, description="With ZNE: factor_values[i][k][j] is <observable j> under binding i at "

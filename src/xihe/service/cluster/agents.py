@@ -110,6 +110,9 @@ def compile_plan(device: Device, payload: dict[str, Any], shots: int, limits: Pa
     if "suite" in payload:  # a characterization job (xihe.service.characterization) has no circuits to hand out
         raise XiheError("characterization suites run in the service's own workers, not through a remote agent")
     if "estimate" in payload:
+        if any(pub.get("twirl") for pub in payload["estimate"]["pubs"]):
+            raise XiheError("twirled measurements (TREX) are merged and rescaled by the service's own workers, not "
+                            "by a remote agent; use readout_calibration 'calibrated' or 'measured' here")
         slots, runs = estimate.plan_runs(device, payload, lambda: False)
         if any(record is not None for row in slots for record in row):
             raise XiheError("exact values (precision 0) are computed by the service's own workers from the final "
