@@ -22,7 +22,7 @@ from xihe.client import calls
 from xihe.client.calls import Call
 from xihe.client.config import resolve_config
 from xihe.client.estimate import PubEstimate
-from xihe.client.models import JobInfo, JobPage, page_from_json, results_of
+from xihe.client.models import JobInfo, JobPage, memory_wanted, page_from_json, results_of, with_memory
 from xihe.client.polling import WaitSchedule, needs_full_record
 from xihe.client.progress import WaitProgress
 from xihe.client.sample import PubSamples
@@ -76,6 +76,16 @@ class AsyncJob:
             await self.wait(timeout=timeout, progress=progress)
         if needs_full_record(self.info):
             await self.refresh()
+        memory = {}
+        for index, shots in memory_wanted(self.info):  # a large result's per-shot keys come in pages
+            keys: list[str] = []
+            while len(keys) < shots:
+                page = await self._client._send(calls.memory_page(self.id, index, len(keys)))
+                if not page:
+                    break
+                keys += page
+            memory[index] = keys
+        self.info = with_memory(self.info, memory)
         return results_of(self.info)
 
     async def cancel(self) -> JobInfo:
@@ -173,6 +183,7 @@ class AsyncClient:
     sample_pubs = _submits(calls.sample_pubs, AsyncSampleJob)
     backends = _reads(calls.backends)
     backend = _reads(calls.backend)
+    memory_page = _reads(calls.memory_page)
 
     async def job(self, job_id: str) -> AsyncJob:
         """A handle on an existing job."""

@@ -198,6 +198,16 @@ def jobs(
     return Call("GET", "jobs", _raw, params=list_params(status, backend, tag, limit, offset))
 
 
+MEMORY_PAGE_SHOTS = 16384  # the server's largest page of per-shot keys
+
+
+def memory_page(job_id: str, index: int, offset: int = 0, limit: int = MEMORY_PAGE_SHOTS) -> Call[list[str]]:
+    """Per-shot keys ``offset`` to ``offset + limit`` of item ``index`` of a finished job (``Job.result()`` reads
+    every page itself; this is for reading a very large result piece by piece)."""
+    return Call("GET", f"jobs/{job_id}/items/{index}/memory", lambda data: [str(k) for k in data["memory"]],
+                params={"offset": offset, "limit": limit})
+
+
 def cancel(job_id: str) -> Call[JobInfo]:
     """Ask the server to cancel a job; a job that has already finished answers 200 with its snapshot."""
     return Call("POST", f"jobs/{job_id}/cancel", JobInfo.from_json)

@@ -7,7 +7,7 @@ keeps the whole JSON in ``raw`` so fields added by newer servers are never lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -172,6 +172,38 @@ def result_from_json(data: Mapping[str, Any], *, job_id: str | None = None, inde
         metadata=metadata,
         bit_order=str(data.get("bit_order") or BIT_ORDER),
     )
+
+
+def memory_wanted(info: JobInfo) -> list[tuple[int, int]]:
+    """(item, shots) of each result whose per-shot keys the server left in pages (a large job's record links to
+    them instead of carrying them); the SDK fetches those before it builds the results."""
+    wanted = []
+    for index, record in enumerate(_records(info)):
+        shots = record.get("memory_shots")
+        if record.get("memory") is None and shots:
+            wanted.append((index, int(shots)))
+    return wanted
+
+
+def with_memory(info: JobInfo, memory: Mapping[int, list[str]]) -> JobInfo:
+    """The snapshot with the fetched per-shot keys of item ``i`` put in its record, as an inline answer has them."""
+    if not memory:
+        return info
+    raw = dict(info.raw)
+    if raw.get("results"):
+        raw["results"] = [{**record, "memory": memory[i]} if i in memory else record
+                          for i, record in enumerate(raw["results"])]
+    elif raw.get("result") and 0 in memory:
+        raw["result"] = {**raw["result"], "memory": memory[0]}
+    return replace(info, raw=raw)
+
+
+def _records(info: JobInfo) -> list[Mapping[str, Any]]:
+    many = info.raw.get("results")
+    if many:
+        return list(many)
+    one = info.raw.get("result")
+    return [one] if one else []
 
 
 def items_of(data: Any) -> list[Any]:

@@ -152,6 +152,23 @@ class JobResult(Base):
     created_at: Mapped[datetime]
 
 
+class JobMemoryPage(Base):
+    """One page of an item's per-shot memory (at most ``PAGE_SHOTS`` shots, newline-separated keys).
+
+    Kept apart from :class:`JobResult` (the counts summary) so that reading a job never reads its per-shot
+    memory, and written item by item while the job runs, so neither the worker nor the API ever holds a whole
+    large result (see :mod:`xihe.service.repositories.memory_pages`).
+    """
+
+    __tablename__ = "job_memory_pages"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    page: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shots: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+
+
 class CalibrationSnapshotRow(Base):
     __tablename__ = "calibration_snapshots"
     __table_args__ = (

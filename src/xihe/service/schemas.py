@@ -80,7 +80,13 @@ class ResultPublic(BaseModel):
     counts: dict[str, int]
     probabilities: dict[str, float]
     shots: int
-    memory: list[str] | None = None
+    memory: list[str] | None = Field(default=None, description=(
+        "Per-shot keys, inline only when the job holds few of them in all; otherwise read them in pages from "
+        "memory_url."))
+    memory_shots: int | None = Field(default=None, description="How many per-shot keys the result holds (None: "
+                                                                "per-shot memory was not asked for).")
+    memory_url: str | None = Field(default=None, description="Where the per-shot keys are served in pages "
+                                                              "(?offset=&limit=).")
     compiled_qasm: str | None = None
     initial_layout: Any = None
     final_layout: Any = None
@@ -112,6 +118,17 @@ class JobPublic(BaseModel):
     error: JobError | None = None
     result: ResultPublic | None = None
     results: list[ResultPublic] | None = None
+
+
+class MemoryPagePublic(BaseModel):
+    """A slice of one item's per-shot keys: ``memory[k]`` is shot ``offset + k``; ``total`` keys in all."""
+
+    job_id: str
+    index: int
+    offset: int
+    limit: int
+    total: int
+    memory: list[str]
 
 
 class JobPage(BaseModel):
@@ -214,8 +231,10 @@ class TokenCreated(TokenPublic):
 
 
 class Health(BaseModel):
+    """``status`` for everyone; the rest only for a client in XIHE_METRICS_NETWORKS or with an admin's token."""
+
     status: Literal["ok", "degraded"]
-    database: str
-    version: str
-    queued: int
-    running: int
+    database: str | None = None
+    version: str | None = None
+    queued: int | None = None
+    running: int | None = None

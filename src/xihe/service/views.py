@@ -7,14 +7,32 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
-from xihe.service.models import Job, User
-from xihe.service.repositories import jobs
+from xihe.service.models import Job
+from xihe.service.repositories import jobs, memory_pages
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.scheduling import decayed_usage, queue_estimate
 from xihe.service.schemas import JobError, JobPublic, QueueEta, ResultPublic
 from xihe.service.states import JobStatus
 
 DEFAULT_JOB_SECONDS = 0.05
+# Where an item's per-shot keys are served in pages (the route in xihe.service.api.routes.jobs).
+MEMORY_PATH = "/api/v1/jobs/{job_id}/items/{index}/memory"
+
+
+def stored_results(session: Session, job: Job) -> list[ResultPublic]:
+    """A finished job's results for the wire: per-shot keys inline only when the job holds few in all
+    (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, so a job
+    record stays small however many shots it kept."""
+    records = jobs.results_for(session, job.id)
+    inline = sum(int(record.get("memory_shots") or 0) for record in records) <= memory_pages.INLINE_SHOTS
+    out = []
+    for index, record in enumerate(records):
+        if record.get("memory_shots") is not None:
+            record = {**record, "memory_url": f"{MEMORY_PATH.format(job_id=job.id, index=index)}"}
+            if inline:
+                record = jobs.with_item_memory(session, job.id, index, record)
+        out.append(ResultPublic.model_validate(record))
+    return out
 
 
 def job_public(session: Session, job: Job, *, with_results: bool = True, parallelism: int = 1,
@@ -24,15 +42,14 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     if status == JobStatus.QUEUED:
         at = now or utcnow()
         stats = jobs.exec_stats(session, job.backend)
-        jobs_ahead, circuits_ahead = jobs.work_ahead(session, job)
-        running, running_circuits = jobs.running_work(session, job.backend)
-        owner = session.get(User, job.user_id)
-        estimate = queue_estimate(jobs_ahead, running, parallelism, at,
+        queue = jobs.queue_snapshot(session, job)
+        usage = queue.owner_usage_log2
+        estimate = queue_estimate(queue.jobs_ahead, queue.running, parallelism, at,
                                   seconds_per_circuit=stats.per_circuit or DEFAULT_JOB_SECONDS,
-                                  spread_seconds=stats.per_circuit_spread, circuits_ahead=circuits_ahead,
-                                  running_circuits=running_circuits, own_circuits=job.num_circuits,
-                                  usage_seconds=decayed_usage(owner.usage_log2, at) if owner is not None else None)
-        position, start = jobs_ahead, estimate.start
+                                  spread_seconds=stats.per_circuit_spread, circuits_ahead=queue.circuits_ahead,
+                                  running_circuits=queue.running_circuits, own_circuits=job.num_circuits,
+                                  usage_seconds=decayed_usage(usage, at) if usage is not None else None)
+        position, start = queue.jobs_ahead, estimate.start
         eta = QueueEta(start=estimate.start, start_earliest=estimate.start_earliest,
                        start_latest=estimate.start_latest, finish=estimate.finish,
                        finish_latest=estimate.finish_latest, jobs_ahead=estimate.ahead, running=estimate.running,
@@ -40,7 +57,7 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     result = results = None
     # A characterization job's result is a suite document, served by /backends/{name}/performance.
     if with_results and status == JobStatus.DONE and job.kind != CHARACTERIZE_KIND:
-        stored = [ResultPublic.model_validate(data) for data in jobs.results_for(session, job.id)]
+        stored = stored_results(session, job)
         if job.kind == "single" and stored:
             result = stored[0]
         else:

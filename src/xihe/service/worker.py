@@ -25,7 +25,7 @@ from xihe.service.clock import utcnow
 from xihe.service.db import Database
 from xihe.service.limits import input_limits
 from xihe.service.models import Job
-from xihe.service.repositories import calibrations, idempotency, performance, queue
+from xihe.service.repositories import calibrations, idempotency, memory_pages, performance, queue
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.retry import RetryDecision, RetryPolicy
 from xihe.service.settings import Settings
@@ -187,7 +187,20 @@ class Worker:
             return sample.run_job(device, job.payload, running.should_stop, self.run_items)
         items = executor.work_items(job.payload, job.shots, limits=input_limits(self.settings, device),
                                     memory_limit=self.settings.resolved_memory_budget())
-        return self.run_items(device, items, running.should_stop)
+        if not job.payload.get("memory"):
+            return self.run_items(device, items, running.should_stop)
+        # Per-shot memory: one item at a time, its pages stored before the next runs, so the worker holds one
+        # item's keys at most (items of such a job are not fanned out together; each item's shots still are).
+        records = []
+        for item in items:
+            record = self.run_items(device, [item], running.should_stop)[0]
+            try:
+                with self.database.write() as session:
+                    records.append(memory_pages.store_item(session, job.id, self.worker_id, item.index, record))
+            except memory_pages.LeaseLost:
+                running.lease_lost = True
+                raise executor.Stopped() from None
+        return records
 
     def finish(self, job_id: str, ending: queue.Ending) -> bool:
         """End this worker's attempt at ``job_id`` (the one path: :func:`queue.finish_attempt`)."""

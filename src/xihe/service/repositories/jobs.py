@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, case, cast, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, case, cast, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobAttempt, JobResult, User
+from xihe.service.repositories import memory_pages
 from xihe.service.states import JobStatus, check_transition
 from xihe.service.wakeup import DONE_CHANNEL
 
@@ -160,9 +161,26 @@ def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -
     return job
 
 
-def results_for(session: Session, job_id: str) -> list[dict[str, Any]]:
+def results_for(session: Session, job_id: str, *, with_memory: bool = False) -> list[dict[str, Any]]:
+    """The job's result records in item order, per-shot memory left in its pages (``memory`` None, see
+    :mod:`.memory_pages`) unless ``with_memory`` (for a protocol that answers with every shot)."""
     rows = session.scalars(select(JobResult).where(JobResult.job_id == job_id).order_by(JobResult.index))
-    return [row.data for row in rows]
+    records = [row.data for row in rows]
+    if with_memory:
+        records = [with_item_memory(session, job_id, index, record) for index, record in enumerate(records)]
+    return records
+
+
+def result_summary(session: Session, job_id: str, index: int) -> dict[str, Any] | None:
+    """One item's stored record (counts and metadata; per-shot keys are in their pages), or None."""
+    return session.scalar(select(JobResult.data).where(JobResult.job_id == job_id, JobResult.index == index))
+
+
+def with_item_memory(session: Session, job_id: str, index: int, record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its per-shot keys read back from their pages (as it was before storage split them)."""
+    if record.get("memory") is not None or not record.get("memory_shots"):
+        return record
+    return {**record, "memory": memory_pages.read_item(session, job_id, index)}
 
 
 def attempts_for(session: Session, job_id: str) -> Sequence[JobAttempt]:
@@ -191,7 +209,6 @@ def _queue_position_statement(*columns: Any) -> Any:
 
 _QUEUE_POSITION = _queue_position_statement()
 _CIRCUITS = case((Job.num_circuits > 1, Job.num_circuits), else_=1)  # a job is at least one circuit's work
-_WORK_AHEAD = _queue_position_statement(func.count(), func.coalesce(func.sum(_CIRCUITS), 0))
 
 
 def queue_position(session: Session, job: Job) -> int:
@@ -202,19 +219,41 @@ def queue_position(session: Session, job: Job) -> int:
     return int(ahead or 0)
 
 
-def work_ahead(session: Session, job: Job) -> tuple[int, int]:
-    """The jobs ahead of this queued one (as :func:`queue_position` counts them) and their circuits in all."""
-    ahead, circuits = session.connection().execute(_WORK_AHEAD, {
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """What a queued job's estimate reads from storage: the jobs ahead of it (as :func:`queue_position` counts
+    them) and their circuits, the backend's running jobs and their circuits, and the owner's fair-share key."""
+
+    jobs_ahead: int
+    circuits_ahead: int
+    running: int
+    running_circuits: int
+    owner_usage_log2: float | None
+
+
+def _queue_snapshot_statement() -> Any:
+    ahead = _queue_position_statement(func.count().label("jobs"),
+                                      func.coalesce(func.sum(_CIRCUITS), 0).label("circuits")).subquery()
+    running = select(func.count().label("jobs"), func.coalesce(func.sum(_CIRCUITS), 0).label("circuits")).where(
+        Job.status == JobStatus.RUNNING.value, Job.backend == bindparam("p_backend")).subquery()
+    owner = select(User.usage_log2).where(User.id == bindparam("p_user")).scalar_subquery()
+    # Two one-row aggregates side by side (joined on TRUE: the linter's word for an intended cross join).
+    return select(ahead.c.jobs, ahead.c.circuits, running.c.jobs, running.c.circuits, owner).select_from(
+        ahead.join(running, true()))
+
+
+# Read on every submit and every read of a queued job: one prebuilt statement, one round trip (three ORM queries
+# and a User load took 0.6 ms of the submit's write transaction).
+_QUEUE_SNAPSHOT = _queue_snapshot_statement()
+
+
+def queue_snapshot(session: Session, job: Job) -> QueueSnapshot:
+    """The :class:`QueueSnapshot` of a queued job, in one query."""
+    ahead, circuits, running, running_circuits, usage = session.connection().execute(_QUEUE_SNAPSHOT, {
         "p_user": job.user_id, "p_priority": job.effective_priority, "p_created": job.created_at,
         "p_backend": job.backend, "p_id": job.id}).one()
-    return int(ahead or 0), int(circuits or 0)
-
-
-def running_work(session: Session, backend: str) -> tuple[int, int]:
-    """The backend's running jobs and their circuits in all."""
-    count, circuits = session.execute(select(func.count(), func.coalesce(func.sum(_CIRCUITS), 0)).where(
-        Job.status == JobStatus.RUNNING.value, Job.backend == backend)).one()
-    return int(count or 0), int(circuits or 0)
+    return QueueSnapshot(int(ahead or 0), int(circuits or 0), int(running or 0), int(running_circuits or 0),
+                         None if usage is None else float(usage))
 
 
 def queue_length(session: Session, backend: str | None = None) -> int | dict[str, int]:
@@ -277,3 +316,12 @@ def mean_exec_seconds(session: Session, backend: str) -> float | None:
 def status_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
     return {status: int(count) for status, count in rows}
+
+
+_ACTIVE_COUNTS = (select(Job.status, func.count())
+                  .where(Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])).group_by(Job.status))
+
+
+def active_counts(session: Session) -> dict[str, int]:
+    """Queued and running jobs (through the queue index: only the active rows are read, not the history)."""
+    return {str(status): int(count) for status, count in session.execute(_ACTIVE_COUNTS)}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from xihe.service.db import WAKEUP_KEY
 from xihe.service.models import BackendState, Job, JobAttempt, JobResult, User
+from xihe.service.repositories import memory_pages
 from xihe.service.repositories.users import record_usage
 from xihe.service.retry import RetryDecision, RetryPolicy
 from xihe.service.states import AttemptOutcome, ErrorStage, JobStatus, check_transition
@@ -230,8 +231,13 @@ def finish_attempt(session: Session, job_id: str, ending: Ending, *, now: dateti
         return False
     user_id, attempts = held
     if ending.results:
-        connection.execute(_INSERT_RESULT, [{"job_id": job_id, "index": index, "data": data, "created_at": now}
-                                            for index, data in enumerate(ending.results)])
+        # Per-shot memory still inside a record (an agent's, a sampling job's) goes to its pages here; the worker
+        # stores a plain job's pages item by item while it runs (memory_pages.store_item).
+        connection.execute(_INSERT_RESULT, [
+            {"job_id": job_id, "index": index, "data": memory_pages.split_record(connection, job_id, index, data),
+             "created_at": now} for index, data in enumerate(ending.results)])
+    elif goal is not JobStatus.DONE:
+        memory_pages.delete_for(connection, job_id)  # pages of an attempt that ends without results
     connection.execute(_CLOSE_ATTEMPT, {"p_job_id": job_id, "p_number": attempts, "p_now": now,
                                         "p_outcome": ending.outcome.value, "p_detail": ending.attempt_detail})
     if ending.exec_seconds:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -20,8 +21,8 @@ from xihe.service.api.deps import (
 from xihe.service.db import Database
 from xihe.service.models import User
 from xihe.service.problems import Problem, not_found, problem_responses
-from xihe.service.repositories import jobs
-from xihe.service.schemas import JobCreate, JobPage, JobPublic
+from xihe.service.repositories import jobs, memory_pages
+from xihe.service.schemas import JobCreate, JobPage, JobPublic, MemoryPagePublic
 from xihe.service.states import JobStatus
 from xihe.service.submit import prepare_job, submit_job
 from xihe.service.views import job_public
@@ -109,6 +110,34 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
 
         await wait_until_finished(request, job_id, wait, finished)
     return await _off_loop(database, _load, database, user, job_id, request)  # type: ignore[no-any-return]
+
+
+@router.get("/{job_id}/items/{index}/memory", response_model=MemoryPagePublic, operation_id="get_job_memory")
+def memory(job_id: str, index: Annotated[int, Path(ge=0, le=10**6)], user: UserDep, database: DatabaseDep,
+           offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+           limit: Annotated[int, Query(ge=1, le=memory_pages.MAX_SLICE)] = memory_pages.MAX_SLICE
+           ) -> Response:
+    """A slice of one finished item's per-shot keys (``memory[k]`` is shot ``offset + k``): large per-shot results
+    are read in pages of at most 16,384 shots, each from at most two stored rows, never whole (nor is the item's
+    counts summary read)."""
+    with database.read() as session:
+        job = jobs.get_user_job(session, user.id, job_id)
+        if job is None:
+            raise not_found("job", job_id)
+        if job.status != JobStatus.DONE.value:
+            raise Problem(409, "job_not_done", f"job {job_id} is {job.status}: its per-shot memory comes once DONE")
+        total = memory_pages.stored_shots(session, job_id, index)
+        if total:
+            keys = memory_pages.read_slice(session, job_id, index, offset, min(limit, max(0, total - offset)))
+        else:  # none in pages: a result stored before memory had pages of its own, or none asked for
+            record = jobs.result_summary(session, job_id, index)
+            inline = record.get("memory") if record is not None else None
+            if inline is None:
+                raise Problem(404, "memory_not_found", f"job {job_id} has no per-shot memory for item {index}")
+            total, keys = len(inline), [str(key) for key in inline[offset:offset + limit]]
+    # Written directly (the keys are plain strings): no model copy of a page that may be 65,536 keys long.
+    body = {"job_id": job_id, "index": index, "offset": offset, "limit": limit, "total": total, "memory": keys}
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, operation_id="cancel_job")

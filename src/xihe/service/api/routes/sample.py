@@ -40,7 +40,7 @@ def get(job_id: str, user: UserDep, database: DatabaseDep) -> SamplePublic:
         if job is None or job.kind != SAMPLE_KIND:
             raise not_found("job", job_id)
         status = JobStatus(job.status)
-        records = jobs.results_for(session, job.id) if status == JobStatus.DONE else []
+        records = jobs.results_for(session, job.id, with_memory=True) if status == JobStatus.DONE else []
     answer = SamplePublic(id=job.id, status=status, backend=job.backend)
     if status == JobStatus.DONE:
         if len(records) != job.num_circuits:
