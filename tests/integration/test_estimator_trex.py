@@ -28,11 +28,17 @@ from tests.client.live import WAIT_S, new_user_token, shared_server
 from tests.integration.test_cli_user import xihe
 from tests.integration.test_estimator_mitigation import OBSERVABLES, POINTS, exact, rms_error
 from tests.service.helpers import Server
-from xihe import qasm
+from xihe import devices, qasm
 from xihe.circuit import Circuit
 from xihe.client import Client, Mitigation
 from xihe.client.errors import ValidationError
+from xihe.errors import XiheError
 from xihe.qiskit import EstimatorV2, XiheProvider
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.cluster.agents import compile_plan
+from xihe.service.estimate import prepare_estimate
+from xihe.service.estimate_schemas import EstimateCreate, EstimatePub, MitigationOptions
+from xihe.service.settings import Settings
 
 TREX = Mitigation(readout=True, readout_calibration="twirled")
 
@@ -149,3 +155,16 @@ def test_twirling_alone_is_not_rescaled_and_twirling_with_a_confusion_is_refused
     with pytest.raises(ValidationError, match="no noise to mitigate"):
         client.estimate(Circuit(1).h(0), {"X": 1.0}, backend="sim", precision=0.0, mitigation=TREX)
 
+
+
+def test_an_agent_does_not_take_a_trex_job(tmp_path: Path) -> None:
+    """Twirled randomizations are merged and rescaled by the service's workers: an agent's claim refuses the job
+    (it fails at compile with that reason) instead of returning unmerged records."""
+    request = EstimateCreate(pubs=[EstimatePub(circuit=qasm.dumps(Circuit(2).h(0).cx(0, 1)),
+                                               observables=[{"ZZ": 1.0}])],
+                             backend="line10", precision=0.05, mitigation=MitigationOptions(
+                                 readout=True, readout_calibration="twirled"))
+    prepared = prepare_estimate(Settings(data_dir=tmp_path), DeviceCatalog(), request)
+    assert prepared.payload["estimate"]["pubs"][0]["twirl"] == [7, 64]  # runtime's auto rule for 400 shots
+    with pytest.raises(XiheError, match="service's own workers"):
+        compile_plan(devices.get("line10"), {**prepared.payload, "seed": 1}, prepared.shots)
