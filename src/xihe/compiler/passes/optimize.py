@@ -7,92 +7,161 @@ operations commute when on every qubit they share both are Z-type or both are X-
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
 
 from xihe.circuit import Gate, Operation, gate_spec, is_self_inverse, is_symmetric
 from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.passes.optimize_kernel import (
+    G_U3,
+    KIND_1Q,
+    KIND_OTHER,
+    KIND_SI2Q,
+    TYPE_NONE,
+    TYPE_X,
+    TYPE_Z,
+    cancel_kernel,
+    fuse_kernel,
+    optimize_loop_kernel,
+)
 from xihe.compiler.passes.translate import one_qubit_basis
-from xihe.compiler.synthesis import euler_ops, is_diagonal, is_x_like
+from xihe.compiler.synthesis import is_diagonal, is_x_like
 from xihe.compiler.target import Target
 from xihe.compiler.two_qubit import gate_matrix
+from xihe.errors import CompileError
 
-SCAN_WINDOW = 400
+NAMES_1Q = ("rz", "rx", "ry")
+TYPE_CODE = {None: TYPE_NONE, "Z": TYPE_Z, "X": TYPE_X}
+# Self-inverse two-qubit gate names by code (only equality matters), shared by every conversion.
+_CODES_2Q: dict[str, int] = {}
+
+# The kernels' array form of a gate list (see :mod:`.optimize_kernel`).
+Rows = tuple[np.ndarray, ...]
 
 
-def _fusable(op: Operation) -> bool:
-    return op.gate.is_unitary and len(op.qubits) == 1 and op.condition is None
+class Basis1q:
+    """A one-qubit basis as the kernels take it: which of rz, rx, ry and u3 (or u) Euler synthesis may emit."""
+
+    def __init__(self, basis: frozenset[str]) -> None:
+        self.names = basis
+        self.rz, self.rx, self.ry = "rz" in basis, "rx" in basis, "ry" in basis
+        self.u3_name = "u3" if "u3" in basis else ("u" if "u" in basis else None)
+
+    def fuse_flags(self) -> tuple[bool, bool, bool, bool]:
+        """The flags fusion takes; raises :class:`CompileError` if Euler synthesis cannot write this basis."""
+        if self.u3_name is None and not self.rz:
+            raise CompileError(f"cannot synthesise one-qubit gates into the basis {sorted(self.names)}: it has no "
+                               "'rz'")
+        if self.u3_name is None and not (self.rx or self.ry):
+            raise CompileError(f"cannot synthesise one-qubit gates into the basis {sorted(self.names)}: no 'rx' or "
+                               "'ry'")
+        return self.rz, self.rx, self.ry, self.u3_name is not None
+
+
+@lru_cache(maxsize=65536)
+def _gate_row(gate: Gate, basis: frozenset[str]) -> tuple[int, bool, int, bool, bool, bool, tuple[int, ...],
+                                                          np.ndarray | None]:
+    """(kind, is a 2q unitary, 2q code, symmetric, native, is rz, commutation types, 2x2 matrix) of an unconditioned
+    operation with this gate."""
+    n = gate.num_qubits
+    types = tuple(TYPE_CODE[t] for t in _gate_action_types(gate, n)) if gate.is_unitary else (TYPE_NONE,) * n
+    if gate.is_unitary and n == 1 and not gate.is_parametrized:
+        native = gate.name in basis and gate.definition is None
+        return KIND_1Q, False, -1, False, native, gate.name == "rz", types, gate_matrix(gate)
+    if gate.is_unitary and n == 2 and gate.definition is None and is_self_inverse(gate.name):
+        code = _CODES_2Q.setdefault(gate.name, len(_CODES_2Q))
+        return KIND_SI2Q, True, code, is_symmetric(gate.name), False, False, types, None
+    # A symbolic one-qubit gate only blocks (no matrix to fuse it with).
+    return KIND_OTHER, gate.is_unitary and n == 2, -1, False, False, False, (TYPE_NONE,) * n, None
+
+
+_IDENTITY = np.eye(2, dtype=complex)
+
+
+def to_rows(ops: list[Operation], basis: frozenset[str]) -> Rows:
+    """The kernels' arrays for ``ops`` (row ``i`` is ``ops[i]``, ``src`` pointing back to it)."""
+    n = len(ops)
+    qptr = [0]
+    qidx: list[int] = []
+    qtyp: list[int] = []
+    kind: list[int] = []
+    is2q: list[bool] = []
+    code2: list[int] = []
+    sym2: list[bool] = []
+    native: list[bool] = []
+    isrz: list[bool] = []
+    mat_index: list[int] = []
+    table: dict[int, int] = {}
+    matrices: list[np.ndarray] = [_IDENTITY]
+    for op in ops:
+        k, two, code, sym, nat, rz, types, matrix = _gate_row(op.gate, basis)
+        qubits = op.qubits
+        if op.condition is not None or len(qubits) != len(types):
+            k, code, sym, nat, rz, types = KIND_OTHER, -1, False, False, False, (TYPE_NONE,) * len(qubits)
+            matrix = None
+        qidx.extend(qubits)
+        qtyp.extend(types)
+        qptr.append(len(qidx))
+        kind.append(k)
+        is2q.append(two)
+        code2.append(code)
+        sym2.append(sym)
+        native.append(nat)
+        isrz.append(rz)
+        if matrix is None:
+            mat_index.append(0)
+        else:
+            key = id(matrix)  # cached per gate: the same array object for equal gates
+            at = table.get(key)
+            if at is None:
+                at = table[key] = len(matrices)
+                matrices.append(matrix)
+            mat_index.append(at)
+    mats = np.array(matrices, dtype=complex)[np.array(mat_index, dtype=np.int64)] if n else np.zeros((0, 2, 2),
+                                                                                                      dtype=complex)
+    return (np.array(qptr, dtype=np.int64), np.array(qidx, dtype=np.int64), np.array(qtyp, dtype=np.int8),
+            np.array(kind, dtype=np.int8), np.array(is2q, dtype=np.bool_), np.array(code2, dtype=np.int64),
+            np.array(sym2, dtype=np.bool_), np.array(native, dtype=np.bool_), np.array(isrz, dtype=np.bool_), mats,
+            np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int8), np.zeros((n, 3)))
+
+
+def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operation]:
+    """Operations for the kernels' rows: the source operation where a row points to one, else the row's gate."""
+    qptr, qidx, src, gname, gpar = rows[0], rows[1], rows[10], rows[11], rows[12]
+    out: list[Operation] = []
+    first = np.append(qidx, -1)[qptr[:-1]]  # a row's first qubit (-1 for an operation on none)
+    for s, g, q, params in zip(src.tolist(), gname.tolist(), first.tolist(), gpar.tolist(), strict=True):
+        if s >= 0:
+            out.append(ops[s])
+        elif g == G_U3:
+            out.append(Operation(Gate._trusted(str(basis.u3_name), (params[0], params[1], params[2]), 1), (q,)))
+        else:
+            out.append(Operation(Gate._trusted(NAMES_1Q[g], (params[0],), 1), (q,)))
+    return out
+
+
+def _width(ops: list[Operation]) -> int:
+    return max((q for op in ops for q in op.qubits), default=-1) + 1
 
 
 class Fuse1q:
-    """Replace each run of unconditioned 1q gates on a qubit by its Euler synthesis (nothing if identity)."""
+    """Replace each run of unconditioned 1q gates on a qubit by its Euler synthesis (nothing if identity).
+
+    A run already minimal (native gates, at most one pulse, no two ``rz`` in a row) is kept as it is.
+    """
 
     def __init__(self, basis: frozenset[str]) -> None:
-        self.basis = basis
+        self.basis = Basis1q(basis)
 
     @classmethod
     def for_target(cls, target: Target) -> Fuse1q:
         return cls(one_qubit_basis(target))
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        out: list[Operation | None] = []
-        pending: dict[int, list[Operation]] = {}
-        slot: dict[int, int] = {}
-
-        def flush(q: int) -> None:
-            run = pending.pop(q, None)
-            if not run:
-                return
-            index = slot.pop(q)
-            if self._already_minimal(run):
-                out[index] = run  # type: ignore[call-overload]
-                return
-            m = np.eye(2, dtype=complex)
-            for op in run:
-                m = gate_matrix(op.gate) @ m
-            pieces = [Operation(Gate._trusted(n, p, 1), (q,)) for n, p in euler_ops(m, self.basis)]
-            out[index] = pieces  # type: ignore[call-overload]
-
-        for op in dag.ops:
-            if _fusable(op):
-                q = op.qubits[0]
-                if q not in pending:
-                    pending[q] = []
-                    slot[q] = len(out)
-                    out.append(None)
-                pending[q].append(op)
-                continue
-            for q in op.qubits:
-                flush(q)
-            out.append(op)
-        for q in list(pending):
-            flush(q)
-        flat: list[Operation] = []
-        for item in out:
-            if item is None:
-                continue
-            if isinstance(item, list):
-                flat.extend(item)
-            else:
-                flat.append(item)
-        return dag.copy_with(flat)
-
-    def _already_minimal(self, run: list[Operation]) -> bool:
-        """A run that Euler synthesis could not shorten: native gates, at most one pulse, no two ``rz`` in a row."""
-        if len(run) == 1:
-            gate = run[0].gate
-            return gate.name in self.basis and gate.definition is None
-        pulses = 0
-        previous = ""
-        for op in run:
-            name = op.gate.name
-            if name not in self.basis or op.gate.definition is not None or (name == "rz" and previous == "rz"):
-                return False
-            pulses += name != "rz"
-            previous = name
-        return pulses <= 1 and (len(run) == 1 or "rz" in self.basis)
+        rows = to_rows(dag.ops, self.basis.names)
+        out = fuse_kernel(_width(dag.ops), *rows, *self.basis.fuse_flags())
+        return dag.copy_with(from_rows(dag.ops, out, self.basis))
 
 
 def action_types(op: Operation) -> tuple[str | None, ...]:
@@ -117,106 +186,27 @@ def _gate_action_types(gate: Gate, num_qubits: int) -> tuple[str | None, ...]:
     return letters
 
 
-def _same_2q(a: Operation, b: Operation) -> bool:
-    if a.gate.name != b.gate.name or a.condition is not None or b.condition is not None:
-        return False
-    if a.qubits == b.qubits:
-        return True
-    return is_symmetric(a.gate.name) and a.qubits == (b.qubits[1], b.qubits[0])
-
-
 class CommutativeCancellation:
-    """Cancel pairs of self-inverse 2q gates, and merge ``rz``/``rx`` rotations, across commuting operations."""
+    """Cancel pairs of self-inverse 2q gates, and merge ``rz``/``rx`` rotations, across commuting operations
+    (each operation's next ones on its qubits, while they commute with it, at most ``SCAN_WINDOW``)."""
 
     def __init__(self, basis: frozenset[str]) -> None:
-        self.basis = basis
+        self.basis = Basis1q(basis)
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        ops: list[Operation | None] = list(dag.ops)
-        types = [action_types(op) for op in dag.ops]
-        # Each qubit's operations in order, and each operation's place on its qubits: walk wires, not the list.
-        wire: dict[int, list[int]] = {}
-        place: list[tuple[int, ...]] = []
-        for i, source in enumerate(dag.ops):
-            here = []
-            for q in source.qubits:
-                lane = wire.setdefault(q, [])
-                here.append(len(lane))
-                lane.append(i)
-            place.append(tuple(here))
-        for i in range(len(ops)):
-            op = ops[i]
-            if op is None or op.condition is not None or not op.gate.is_unitary:
-                continue
-            kind = types[i]
-            two = len(op.qubits) == 2 and op.gate.definition is None and is_self_inverse(op.gate.name)
-            merge_1q = len(op.qubits) == 1 and kind[0] is not None and self._rotation_name(kind[0]) in self.basis
-            if not (two or merge_1q):
-                continue
-            my_type = dict(zip(op.qubits, kind, strict=True))
-            cursor = {q: place[i][k] + 1 for k, q in enumerate(op.qubits)}
-            for _ in range(SCAN_WINDOW):
-                j = self._next(ops, wire, cursor)
-                if j is None:
-                    break
-                other = ops[j]
-                assert other is not None
-                if two and len(other.qubits) == 2 and _same_2q(op, other):
-                    ops[i] = ops[j] = None
-                    break
-                if merge_1q and len(other.qubits) == 1 and other.qubits == op.qubits and types[j][0] == kind[0]:
-                    merged = self._merge(op, other, str(kind[0]))
-                    ops[i] = None
-                    ops[j] = merged
-                    if merged is None:
-                        types[j] = (None,)
-                    break
-                other_type = dict(zip(other.qubits, types[j], strict=True))
-                shared = [q for q in other.qubits if q in my_type]
-                if any(my_type[q] is None or other_type[q] != my_type[q] for q in shared):
-                    break
-                for q in shared:
-                    cursor[q] += 1
-        return dag.copy_with([op for op in ops if op is not None])
-
-    @staticmethod
-    def _next(ops: list[Operation | None], wire: dict[int, list[int]], cursor: dict[int, int]) -> int | None:
-        """The earliest live operation after the cursors on any of their qubits (cursors skip removed ones)."""
-        best: int | None = None
-        for q in cursor:
-            lane = wire[q]
-            k = cursor[q]
-            while k < len(lane) and ops[lane[k]] is None:
-                k += 1
-            cursor[q] = k
-            if k < len(lane) and (best is None or lane[k] < best):
-                best = lane[k]
-        return best
-
-    @staticmethod
-    def _rotation_name(kind: str) -> str:
-        return "rz" if kind == "Z" else "rx"
-
-    def _merge(self, a: Operation, b: Operation, kind: str) -> Operation | None:
-        """One ``rz`` (or ``rx``) equal to ``b @ a`` up to phase, or ``None`` when that is the identity."""
-        m = gate_matrix(b.gate) @ gate_matrix(a.gate)
-        if kind == "Z":
-            angle = float(np.angle(m[1, 1] / m[0, 0]))
-        else:
-            plus, minus = m[0, 0] + m[0, 1], m[0, 0] - m[0, 1]
-            angle = float(np.angle(minus / plus))
-        angle = math.remainder(angle, 2 * math.pi)
-        if abs(angle) < 1e-11:
-            return None
-        return Operation(Gate._trusted(self._rotation_name(kind), (angle,), 1), a.qubits)
+        rows = to_rows(dag.ops, self.basis.names)
+        out = cancel_kernel(_width(dag.ops), *rows, self.basis.rz, self.basis.rx)
+        return dag.copy_with(from_rows(dag.ops, out, self.basis))
 
 
 class OptimizeLoop:
-    """Run fusion and cancellation until neither the 2q count nor the operation count drops."""
+    """Run fusion and cancellation until neither the 2q count nor the operation count drops.
+
+    The whole loop runs in :func:`.optimize_kernel.optimize_loop_kernel` on one array form of the gate list.
+    """
 
     def __init__(self, basis: frozenset[str], max_rounds: int = 10) -> None:
-        self.fuse = Fuse1q(basis)
-        self.cancel = CommutativeCancellation(basis)
+        self.basis = Basis1q(basis)
         self.max_rounds = max_rounds
 
     @classmethod
@@ -224,12 +214,6 @@ class OptimizeLoop:
         return cls(one_qubit_basis(target), max_rounds)
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        best = (dag.count_two_qubit(), len(dag.ops))
-        dag = self.fuse.run(dag, properties)
-        for _ in range(self.max_rounds):
-            dag = self.fuse.run(self.cancel.run(dag, properties), properties)
-            now = (dag.count_two_qubit(), len(dag.ops))
-            if now >= best:
-                break
-            best = now
-        return dag
+        rows = to_rows(dag.ops, self.basis.names)
+        out = optimize_loop_kernel(_width(dag.ops), *rows, *self.basis.fuse_flags(), self.max_rounds)
+        return dag.copy_with(from_rows(dag.ops, out, self.basis))
