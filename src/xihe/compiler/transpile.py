@@ -134,7 +134,8 @@ def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: T
         if len(candidates) > 1 and loop_at is not None:
             loop = rest[loop_at]
             assert isinstance(loop, NativeOptimizeLoop)
-            ranking, after, finish = [*rest[:loop_at], loop.first_round()], rest[loop_at + 1:], rest[loop_at:]
+            ranking, after = [*rest[:loop_at], loop.first_round()], rest[loop_at + 1:]
+            finish = [loop.resumed(), *after]
         best: tuple[tuple[float, int], DAGCircuit, DAGCircuit, PropertySet] | None = None
         charge = two_qubit_charge(target)
         for routed, props in candidates:

@@ -44,6 +44,8 @@ class ConsolidateBlocks:
             for q in pair:
                 if open_block.get(q) is block:
                     del open_block[q]
+            if not self._worth_trying(ops, block):
+                return
             key = tuple(ops[i] for i in block)
             if key not in self._memo:
                 self._memo[key] = self._resynthesise(ops, block, pair)
@@ -86,6 +88,13 @@ class ConsolidateBlocks:
             elif i not in removed:
                 out.append(op)
         return dag.copy_with(out)
+
+    @staticmethod
+    def _worth_trying(ops: list[Operation], block: list[int]) -> bool:
+        """Whether the block could get fewer two-qubit gates: not when it has one CX or CZ (most blocks), decided
+        before the block is hashed for the memo."""
+        two = [ops[i] for i in block if len(ops[i].qubits) == 2]
+        return len(two) > 1 or two[0].gate.name not in ("cx", "cz")
 
     @staticmethod
     def _resynthesise(ops: list[Operation], block: list[int], pair: tuple[int, ...]) -> list[Operation] | None:

@@ -174,10 +174,15 @@ def dense_region(target: Target, start: int, size: int, rng: np.random.Generator
 
 
 def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.random.Generator,
-                    shuffle: bool, home: Target | None = None) -> list[int]:
+                    shuffle: bool, home: Target | None = None,
+                    facts: tuple[Counter[tuple[int, int]], list[int]] | None = None) -> list[int]:
     """Map virtual qubits onto ``region``: heaviest interacting first, each next to its placed partners; qubits the
-    circuit declares but never uses go to the best free working qubits of ``home`` (the whole device)."""
-    counts = interaction_counts(dag)
+    circuit declares but never uses go to the best free working qubits of ``home`` (the whole device).
+
+    ``facts``: the DAG's :func:`interaction_counts` and active qubits, when the caller has them (every layout trial
+    asks for the same).
+    """
+    counts, active_list = facts if facts is not None else (interaction_counts(dag), dag.active_qubits())
     weight: Counter[int] = Counter()
     partners: dict[int, Counter[int]] = {}
     for (a, b), n in counts.items():
@@ -185,7 +190,7 @@ def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.
         weight[b] += n
         partners.setdefault(a, Counter())[b] += n
         partners.setdefault(b, Counter())[a] += n
-    active = set(dag.active_qubits())
+    active = set(active_list)
     order = sorted(range(dag.num_qubits), key=lambda v: (-weight[v], v not in active, v))
     if shuffle:
         heavy = [v for v in order if weight[v]]
@@ -197,7 +202,14 @@ def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.
         if not free:
             break
         placed = [(place[u], n) for u, n in partners.get(v, Counter()).items() if u in place]
-        p = min(free, key=lambda q: (sum(n * dist[q, pu] for pu, n in placed), q)) if placed else free[0]
+        if placed:
+            # The free qubit with the least weighted distance to v's placed partners, the lowest-numbered on a tie
+            # (integer sums: the same choice as summing per qubit).
+            cost = dist[np.ix_(free, [pu for pu, _ in placed])] @ np.array([n for _, n in placed], dtype=np.int64)
+            best = cost.min()
+            p = min(q for q, c in zip(free, cost.tolist(), strict=True) if c == best)
+        else:
+            p = free[0]
         place[v] = p
         free.remove(p)
     return complete_layout(place, dag.num_qubits, home or target)
@@ -258,13 +270,14 @@ class SabreLayout:
         measured = sorted({op.qubits[0] for op in dag.ops if op.gate.name == "measure"})
         readout = {q: math.log(max(target.readout_fidelity(q), 1e-12)) for q in target.working_qubits}
         found: dict[tuple[float, int], tuple[list[int], int, float]] = {}
+        facts = (interaction_counts(dag), active)
         for trial in range(self.trials):
             trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
             start = starts[trial % len(starts)]
             first_round = trial < len(starts)
             region = dense_region(target, start, size, trial_rng, noise=0.0 if first_round else 0.5)
             layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1,
-                                     home=self.target)
+                                     home=self.target, facts=facts)
             for _ in range(self.iterations):
                 forward = router.route(forward_problem, layout, trial_rng, emit=False)
                 backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False)

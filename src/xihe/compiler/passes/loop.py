@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 
-from xihe.circuit import IfElse, Operation
+from xihe.circuit import Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.blocks import ConsolidateBlocks
 from xihe.compiler.passes.control import map_blocks
@@ -27,6 +27,8 @@ class NativeOptimizeLoop:
         self.optimize = OptimizeLoop.for_target(target, max_rounds=3 if max_rounds <= 2 else 10)
         self.max_rounds = max_rounds
         self.blocks = ConsolidateBlocks()
+        self._translated: dict[tuple[Gate, tuple[int, ...]], list[Operation]] = {}  # 2q gate -> native pieces
+        self._resumed = False
 
     def first_round(self) -> NativeOptimizeLoop:
         """This loop cut to one round, sharing its block memo: ``transpile`` ranks routing candidates by it (the first
@@ -35,12 +37,22 @@ class NativeOptimizeLoop:
         cut.max_rounds = 1
         return cut
 
+    def resumed(self) -> NativeOptimizeLoop:
+        """The rest of this loop after :meth:`first_round`: its input is the first round's output and counts as the
+        best so far, so the rounds go on only while they improve on it (the first round is not done twice)."""
+        rest = copy.copy(self)
+        rest.max_rounds = self.max_rounds - 1
+        rest._resumed = True
+        return rest
+
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        best: DAGCircuit | None = None
+        best: DAGCircuit | None = dag if self._resumed else None
+        if self._resumed and not self.consolidate:
+            return dag  # without consolidation the loop is one round
         for _ in range(self.max_rounds):
             if self.consolidate:
                 dag = self.blocks.run(dag, properties)
-            dag = self.optimize.run(self.translate.run(dag, properties), properties)
+            dag = self.optimize.run(dag, properties, self.translate, self._translated)
             dag = self._optimize_blocks(dag, properties)
             score = (dag.count_two_qubit(), len(dag.ops))
             if best is not None and score >= (best.count_two_qubit(), len(best.ops)):

@@ -7,7 +7,9 @@ operations commute when on every qubit they share both are Z-type or both are X-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
@@ -76,54 +78,81 @@ def _gate_row(gate: Gate, basis: frozenset[str]) -> tuple[int, bool, int, bool, 
     return KIND_OTHER, gate.is_unitary and n == 2, -1, False, False, False, (TYPE_NONE,) * n, None
 
 
+@lru_cache(maxsize=64)
+def _blocking_row(width: int) -> tuple[int, bool, int, bool, bool, bool, tuple[int, ...], np.ndarray | None]:
+    """The row of a conditioned operation on ``width`` qubits: it only blocks."""
+    return KIND_OTHER, False, -1, False, False, False, (TYPE_NONE,) * width, None
+
+
 _IDENTITY = np.eye(2, dtype=complex)
 
 
-def to_rows(ops: list[Operation], basis: frozenset[str]) -> Rows:
-    """The kernels' arrays for ``ops`` (row ``i`` is ``ops[i]``, ``src`` pointing back to it)."""
-    n = len(ops)
+class Translator(Protocol):
+    """What :func:`to_rows` needs of :class:`~xihe.compiler.passes.translate.BasisTranslation`."""
+
+    def translate(self, ops: Sequence[Operation]) -> list[Operation]: ...
+
+    def two_qubit(self, op: Operation) -> list[Operation]: ...
+
+
+def to_rows(ops: list[Operation], basis: frozenset[str], translate: Translator | None = None,
+            memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]] | None = None) -> tuple[Rows, list[Operation]]:
+    """The kernels' arrays for ``ops`` and the operations their rows come from (``src`` indexes that list).
+
+    With ``translate``, the operations are translated to the device's gates on the way: a two-qubit gate becomes its
+    native pieces (``memo`` keeps them per gate and qubits), whose one-qubit gates (Hadamards) stay as they are,
+    since fusion writes every run of one-qubit gates in the basis anyway; conditioned and non-unitary operations go
+    through ``translate.translate``.
+    """
+    sources: list[Operation] = []
+    if translate is None:
+        sources = list(ops)
+    else:
+        memo = {} if memo is None else memo
+        for op in ops:
+            gate = op.gate
+            if op.condition is None and gate.is_unitary and not gate.is_parametrized and len(op.qubits) <= 2:
+                if len(op.qubits) == 1:
+                    sources.append(op)
+                    continue
+                key = (gate, op.qubits)
+                pieces = memo.get(key)
+                if pieces is None:
+                    pieces = memo[key] = translate.two_qubit(op)
+                sources.extend(pieces)
+            else:
+                sources.extend(translate.translate([op]))
+    n = len(sources)
     qptr = [0]
     qidx: list[int] = []
     qtyp: list[int] = []
-    kind: list[int] = []
-    is2q: list[bool] = []
-    code2: list[int] = []
-    sym2: list[bool] = []
-    native: list[bool] = []
-    isrz: list[bool] = []
-    mat_index: list[int] = []
-    table: dict[int, int] = {}
-    matrices: list[np.ndarray] = [_IDENTITY]
-    for op in ops:
-        k, two, code, sym, nat, rz, types, matrix = _gate_row(op.gate, basis)
+    row_info: list[int] = []
+    infos: dict[int, int] = {}
+    table: list[tuple[int, bool, int, bool, bool, bool, tuple[int, ...], np.ndarray | None]] = []
+    for op in sources:
+        info = _gate_row(op.gate, basis)
         qubits = op.qubits
-        if op.condition is not None or len(qubits) != len(types):
-            k, code, sym, nat, rz, types = KIND_OTHER, -1, False, False, False, (TYPE_NONE,) * len(qubits)
-            matrix = None
+        if op.condition is not None or len(qubits) != len(info[6]):
+            info = _blocking_row(len(qubits))
+        at = infos.get(id(info))
+        if at is None:
+            at = infos[id(info)] = len(table)
+            table.append(info)
+        row_info.append(at)
         qidx.extend(qubits)
-        qtyp.extend(types)
+        qtyp.extend(info[6])
         qptr.append(len(qidx))
-        kind.append(k)
-        is2q.append(two)
-        code2.append(code)
-        sym2.append(sym)
-        native.append(nat)
-        isrz.append(rz)
-        if matrix is None:
-            mat_index.append(0)
-        else:
-            key = id(matrix)  # cached per gate: the same array object for equal gates
-            at = table.get(key)
-            if at is None:
-                at = table[key] = len(matrices)
-                matrices.append(matrix)
-            mat_index.append(at)
-    mats = np.array(matrices, dtype=complex)[np.array(mat_index, dtype=np.int64)] if n else np.zeros((0, 2, 2),
-                                                                                                      dtype=complex)
-    return (np.array(qptr, dtype=np.int64), np.array(qidx, dtype=np.int64), np.array(qtyp, dtype=np.int8),
-            np.array(kind, dtype=np.int8), np.array(is2q, dtype=np.bool_), np.array(code2, dtype=np.int64),
-            np.array(sym2, dtype=np.bool_), np.array(native, dtype=np.bool_), np.array(isrz, dtype=np.bool_), mats,
-            np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int8), np.zeros((n, 3)))
+    index = np.array(row_info, dtype=np.int64)
+
+    def column(k: int, dtype: type) -> np.ndarray:
+        return np.array([t[k] for t in table], dtype=dtype)[index] if n else np.zeros(0, dtype=dtype)
+
+    mats = (np.array([_IDENTITY if t[7] is None else t[7] for t in table], dtype=complex)[index] if n else
+            np.zeros((0, 2, 2), dtype=complex))
+    rows = (np.array(qptr, dtype=np.int64), np.array(qidx, dtype=np.int64), np.array(qtyp, dtype=np.int8),
+            column(0, np.int8), column(1, np.bool_), column(2, np.int64), column(3, np.bool_), column(4, np.bool_),
+            column(5, np.bool_), mats, np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int8), np.zeros((n, 3)))
+    return rows, sources
 
 
 def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operation]:
@@ -159,9 +188,9 @@ class Fuse1q:
         return cls(one_qubit_basis(target))
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        rows = to_rows(dag.ops, self.basis.names)
-        out = fuse_kernel(_width(dag.ops), *rows, *self.basis.fuse_flags())
-        return dag.copy_with(from_rows(dag.ops, out, self.basis))
+        rows, sources = to_rows(dag.ops, self.basis.names)
+        out = fuse_kernel(_width(sources), *rows, *self.basis.fuse_flags())
+        return dag.copy_with(from_rows(sources, out, self.basis))
 
 
 def action_types(op: Operation) -> tuple[str | None, ...]:
@@ -194,9 +223,9 @@ class CommutativeCancellation:
         self.basis = Basis1q(basis)
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        rows = to_rows(dag.ops, self.basis.names)
-        out = cancel_kernel(_width(dag.ops), *rows, self.basis.rz, self.basis.rx)
-        return dag.copy_with(from_rows(dag.ops, out, self.basis))
+        rows, sources = to_rows(dag.ops, self.basis.names)
+        out = cancel_kernel(_width(sources), *rows, self.basis.rz, self.basis.rx)
+        return dag.copy_with(from_rows(sources, out, self.basis))
 
 
 class OptimizeLoop:
@@ -213,7 +242,10 @@ class OptimizeLoop:
     def for_target(cls, target: Target, max_rounds: int = 10) -> OptimizeLoop:
         return cls(one_qubit_basis(target), max_rounds)
 
-    def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        rows = to_rows(dag.ops, self.basis.names)
-        out = optimize_loop_kernel(_width(dag.ops), *rows, *self.basis.fuse_flags(), self.max_rounds)
-        return dag.copy_with(from_rows(dag.ops, out, self.basis))
+    def run(self, dag: DAGCircuit, properties: PropertySet, translate: Translator | None = None,
+            memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]] | None = None) -> DAGCircuit:
+        """The loop's result; with ``translate``, on the operations translated to the device's gates first (one
+        conversion to arrays for both, see :func:`to_rows`)."""
+        rows, sources = to_rows(dag.ops, self.basis.names, translate, memo)
+        out = optimize_loop_kernel(_width(sources), *rows, *self.basis.fuse_flags(), self.max_rounds)
+        return dag.copy_with(from_rows(sources, out, self.basis))
