@@ -87,6 +87,14 @@ def bin_dir() -> Path:
     return max(found)[1]
 
 
+def _as_user() -> dict[str, object]:
+    """PostgreSQL refuses to run as root: under root, initdb and postgres run as nobody (in a folder nobody owns)."""
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return {}
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+
 @dataclass
 class PrivateServer:
     """A PostgreSQL server of our own in ``folder`` (data, log), listening on 127.0.0.1:``port``."""
@@ -105,11 +113,9 @@ class PrivateServer:
         binaries = bin_dir()
         folder = Path(tempfile.mkdtemp(prefix="xihe-test-pg-"))
         data = folder / "data"
-        as_user: dict[str, object] = {}
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            # PostgreSQL refuses to run as root: initdb and postgres run as nobody, in a folder nobody owns.
+        as_user = _as_user()
+        if as_user:
             nobody = pwd.getpwnam("nobody")
-            as_user = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
             os.chown(folder, nobody.pw_uid, nobody.pw_gid)
         try:
             done = subprocess.run(
@@ -128,9 +134,10 @@ class PrivateServer:
             raise
 
     @classmethod
-    def _launch(cls, binaries: Path, folder: Path, as_user: dict[str, object]) -> PrivateServer | None:
-        """Start postgres on a free port; ``None`` when another process took the port first (try again)."""
-        port = _free_port()
+    def _launch(cls, binaries: Path, folder: Path, as_user: dict[str, object],
+                port: int | None = None) -> PrivateServer | None:
+        """Start postgres on ``port`` (else a free one); ``None`` when another process took the port first."""
+        port = port or _free_port()
         log_path = folder / "postgres.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(  # type: ignore[call-overload]
@@ -157,6 +164,20 @@ class PrivateServer:
         watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(process.pid),
                                      str(folder)], start_new_session=True)
         return cls(folder=folder, port=port, process=process, watchdog=watchdog)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Fast shutdown, ``down_seconds`` with no server, then the same data on the same port again: a database
+        outage for the chaos tests. The watchdog goes first (it would remove the folder once the server is gone)
+        and a new one watches the new server."""
+        self.watchdog.kill()
+        self.watchdog.wait()
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=30)
+        time.sleep(down_seconds)
+        server = self._launch(bin_dir(), self.folder, _as_user(), self.port)
+        if server is None:
+            raise RuntimeError(f"port {self.port} was taken while PostgreSQL was down")
+        self.process, self.watchdog = server.process, server.watchdog
 
     def stop(self) -> None:
         """Fast shutdown, then remove the folder (and the watchdog, no longer needed)."""

@@ -57,7 +57,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     """The engines and session factories of one database; built once per process from the settings."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, idle_transaction_seconds: float = 0.0) -> None:
+        """``idle_transaction_seconds`` (PostgreSQL; 0: never): the server ends a session of this process that sits
+        idle inside a transaction that long. A process frozen mid-transaction (SIGSTOP, a paused VM) would otherwise
+        hold its row locks for as long as it is frozen: the reaper skips locked rows, so the job it held stayed
+        RUNNING, and every transaction waiting on those rows stalled with it (issue 18, the chaos suite)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -67,7 +71,10 @@ class Database:
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
-            self.write_engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            idle_ms = round(idle_transaction_seconds * 1000)
+            connect_args = {"options": f"-c idle_in_transaction_session_timeout={idle_ms}"} if idle_ms > 0 else {}
+            self.write_engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                              connect_args=connect_args)
             self.read_engine = self.write_engine
         self._thread_lock = threading.Lock() if self.is_sqlite else None
         self._lock_path: str | None = None
@@ -99,7 +106,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(settings.resolved_database_url())
+        return cls(settings.resolved_database_url(), idle_transaction_seconds=settings.idle_transaction_seconds)
 
     @property
     def dialect(self) -> str:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     lease_seconds: float = 15.0
     heartbeat_seconds: float = 3.0
     max_attempts: int = 3
+    idle_transaction_seconds: float = Field(
+        default=30.0, description="PostgreSQL: end a session left idle inside a transaction this long (a process "
+        "frozen mid-transaction releases its row locks, so its leases can be reaped); 0: never.")
     poll_interval_seconds: float = 0.005
     idle_poll_max_seconds: float = 0.5
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xihe.errors import XiheError
@@ -48,6 +49,44 @@ def validation_problem(exc: RequestValidationError) -> Problem:
                    extra={"errors": cleaned})
 
 
+# How long a client should wait before retrying after a database outage or a full disk (``Retry-After``).
+DATABASE_RETRY_AFTER_S = 2
+STORAGE_RETRY_AFTER_S = 30
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+# SQLSTATEs of a session the server ended or cannot serve: connection exceptions (08), operator intervention such as
+# a restart (57P), the idle-in-transaction timeout (25P03, see ``Database``), and too many connections (53300).
+_PG_UNAVAILABLE = ("08", "57P", "25P03", "53300")
+
+
+def storage_full(error: BaseException) -> bool:
+    """Did the database refuse a write for want of disk space (SQLite's SQLITE_FULL, PostgreSQL's disk_full)?"""
+    original = getattr(error, "orig", error)
+    return (getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL
+            or getattr(original, "sqlstate", None) == _PG_DISK_FULL)
+
+
+def database_problem(error: sa_exc.SQLAlchemyError) -> Problem | None:
+    """The answer to a request the database could not serve for reasons of its own (restarting, unreachable, out
+    of connections or of disk): a 503, or a 507 for a full disk, with ``Retry-After``, never the catch-all 500.
+
+    A 503 is what clients retry (the SDK does, and a submit's Idempotency-Key makes the retry safe); the request
+    changed nothing, since its transaction did not commit. ``None``: an error of the program (a bad statement, a
+    constraint), which stays a 500 with its trace in the log.
+    """
+    if storage_full(error):
+        return Problem(507, "insufficient_storage", "the server's storage is full; nothing was stored, try again "
+                       "later", headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)})
+    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
+    unavailable = (isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
+                   or (isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated)
+                   or (bool(sqlstate) and sqlstate.startswith(_PG_UNAVAILABLE)))
+    if unavailable:
+        return Problem(503, "database_unavailable", "the database is unavailable; nothing was changed, try again "
+                       "shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
@@ -71,6 +110,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(XiheError)
     async def _xihe(_request: Request, exc: XiheError) -> JSONResponse:
         return problem_response(Problem(422, type(exc).__name__.lower(), str(exc), stage=exc.stage))
+
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        problem = database_problem(exc)
+        if problem is None:
+            return await _unexpected(request, exc)
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, problem.detail, str(exc).splitlines()[0])
+        return problem_response(problem)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
