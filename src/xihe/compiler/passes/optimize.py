@@ -158,15 +158,15 @@ def to_rows(ops: list[Operation], basis: frozenset[str], translate: Translator |
 def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operation]:
     """Operations for the kernels' rows: the source operation where a row points to one, else the row's gate."""
     qptr, qidx, src, gname, gpar = rows[0], rows[1], rows[10], rows[11], rows[12]
-    out: list[Operation] = []
-    first = np.append(qidx, -1)[qptr[:-1]]  # a row's first qubit (-1 for an operation on none)
-    for s, g, q, params in zip(src.tolist(), gname.tolist(), first.tolist(), gpar.tolist(), strict=True):
-        if s >= 0:
-            out.append(ops[s])
-        elif g == G_U3:
-            out.append(Operation(Gate._trusted(str(basis.u3_name), (params[0], params[1], params[2]), 1), (q,)))
+    out: list[Operation] = [ops[s] for s in src.tolist()]  # a new row (-1) is written over below
+    new = np.flatnonzero(src < 0)
+    u3_name = str(basis.u3_name)
+    for k, g, q, params in zip(new.tolist(), gname[new].tolist(), qidx[qptr[new]].tolist(), gpar[new].tolist(),
+                               strict=True):
+        if g == G_U3:
+            out[k] = Operation(Gate._trusted(u3_name, (params[0], params[1], params[2]), 1), (q,))
         else:
-            out.append(Operation(Gate._trusted(NAMES_1Q[g], (params[0],), 1), (q,)))
+            out[k] = Operation(Gate._trusted(NAMES_1Q[g], (params[0],), 1), (q,))
     return out
 
 
