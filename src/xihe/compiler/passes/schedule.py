@@ -103,7 +103,7 @@ class ASAPSchedule:
             return
         for q in qubits:
             if q in clock and start - clock[q] > MIN_DELAY_NS:
-                out.append(Operation(Gate("delay", (start - clock[q],)), (q,)))
+                out.append(Operation(Gate._trusted("delay", (start - clock[q],), 1), (q,)))
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         clock: dict[int, float] = {}
@@ -111,16 +111,26 @@ class ASAPSchedule:
         terminal = terminal_measurements(dag)
         out: list[Operation] = []
         end = 0.0
+        durations: dict[tuple[str, tuple[int, ...]], float] = {}  # a gate's duration per qubits, looked up once
         for index, op in enumerate(dag.ops):
             if index in terminal:
                 continue
-            wires = dag.wires(op, creg_wires)
+            plain = op.condition is None and not op.clbits and not isinstance(op, IfElse)
+            wires = op.qubits if plain else dag.wires(op, creg_wires)
             start = max((clock.get(w, 0.0) for w in wires), default=0.0)
-            if op.gate.name != "delay":
+            name = op.gate.name
+            if name != "delay":
                 self._idle(out, clock, op.qubits, start)
             if isinstance(op, IfElse) and self.insert_delays:
                 op = self._padded(op)
-            finish = start + self.op_duration(op)
+            if plain and name != "delay":
+                key = (name, op.qubits)
+                duration = durations.get(key)
+                if duration is None:
+                    duration = durations[key] = self.op_duration(op)
+            else:
+                duration = self.op_duration(op)
+            finish = start + duration
             for w in wires:
                 clock[w] = finish
             end = max(end, finish)
