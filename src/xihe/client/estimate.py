@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from xihe.client.payloads import CircuitLike, binding_json, circuit_to_qasm, json_int
+from xihe.client.payloads import CircuitLike, bindings_json, circuit_to_qasm, json_int
 
 ObservableLike = str | Mapping[str, Any] | Any
 LABEL_ORDER = "qubit0_rightmost"
@@ -111,7 +111,7 @@ class EstimatorPub:
         pub: dict[str, Any] = {"circuit": circuit_to_qasm(self.circuit),
                                "observables": [observable_json(o) for o in items]}
         if self.parameter_values is not None:
-            pub["parameter_values"] = [binding_json(b) for b in self.parameter_values]
+            pub["parameter_values"] = bindings_json(self.parameter_values, "parameter_values")
         if self.precision is not None:
             pub["precision"] = float(self.precision)
         return pub

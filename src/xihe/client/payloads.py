@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numbers
 import re
+import reprlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ def submit_body(
         "tags": list(tags),
         "priority": int(priority),
         "memory": bool(memory),
-        "parameters": [binding_json(p) for p in parameters] if parameters is not None else None,
+        "parameters": bindings_json(parameters, "parameters") if parameters is not None else None,
     }
     if precision != "double":
         body["precision"] = precision
@@ -123,7 +124,20 @@ def json_int(value: Any, what: str) -> int:
     return int(value)
 
 
-def binding_json(binding: Mapping[Any, Any]) -> dict[str, float]:
+def bindings_json(bindings: Any, what: str) -> list[dict[str, float]]:
+    """A list of parameter bindings (``what`` names the argument) as JSON, one :func:`binding_json` each.
+
+    Users coming from Qiskit pass values by position (``[[0.3], [1.2]]``, a numpy array) or one mapping without
+    the list; both are refused here with the shape expected, not with an ``AttributeError`` from deep inside.
+    """
+    if isinstance(bindings, (Mapping, str, bytes)) or not isinstance(bindings, Iterable):
+        raise TypeError(f"{what} must be a list of bindings, one {{name: value}} mapping per point, e.g. "
+                        f"[{{'theta': 0.5}}, {{'theta': 1.0}}]; got {reprlib.repr(bindings)} "
+                        f"({type(bindings).__name__})")
+    return [binding_json(binding, what) for binding in bindings]
+
+
+def binding_json(binding: Mapping[Any, Any], what: str = "parameter_values") -> dict[str, float]:
     """One parameter binding as JSON: keys are names (a ``Parameter`` gives its ``name``), values plain floats.
 
     >>> import numpy as np
@@ -131,6 +145,10 @@ def binding_json(binding: Mapping[Any, Any]) -> dict[str, float]:
     >>> binding_json({Parameter("theta"): np.float32(0.5), "phi": np.int64(2)})
     {'theta': 0.5, 'phi': 2.0}
     """
+    if not isinstance(binding, Mapping):
+        raise TypeError(f"each binding in {what} must be a {{name: value}} mapping (names or Parameters as keys), "
+                        f"e.g. {{'theta': 0.5}}: values are bound by name, not by position; got "
+                        f"{reprlib.repr(binding)} ({type(binding).__name__})")
     out: dict[str, float] = {}
     for key, value in binding.items():
         name = key if isinstance(key, str) else getattr(key, "name", None)

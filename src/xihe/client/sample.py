@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from xihe.client.payloads import CircuitLike, binding_json, circuit_to_qasm, json_int
+from xihe.client.payloads import CircuitLike, bindings_json, circuit_to_qasm, json_int
 
 BIT_ORDER = "register_bit0_lsb"
 
@@ -31,7 +31,7 @@ class SamplerPub:
     def to_json(self) -> dict[str, Any]:
         pub: dict[str, Any] = {"circuit": circuit_to_qasm(self.circuit)}
         if self.parameter_values is not None:
-            pub["parameter_values"] = [binding_json(b) for b in self.parameter_values]
+            pub["parameter_values"] = bindings_json(self.parameter_values, "parameter_values")
         if self.shots is not None:
             pub["shots"] = json_int(self.shots, "shots")
         return pub
