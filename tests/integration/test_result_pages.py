@@ -10,6 +10,7 @@ the job runs, and a cancel removes them.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from qiskit import QuantumCircuit
 from sqlalchemy import func, select
 
 from tests.service.helpers import Server, fresh_postgres_database, run_xihe, server_env, slow_basis_state_qasm
-from xihe.client import Client
+from xihe.client import AsyncClient, Client
 from xihe.qiskit import XiheProvider
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
@@ -136,12 +137,21 @@ def test_pages_concatenate_to_the_engines_memory(served: tuple[Server, str], lar
     assert max(rises) < SHOTS * (QUBITS + 1) // 4, [r / 2**20 for r in rises]
 
 
+async def async_memory(server: Server, job_id: str) -> list[str] | None:
+    async with AsyncClient(server.url, str(server.token)) as client:
+        result = await (await client.job(job_id)).result()
+        assert not isinstance(result, list)
+        return result.memory
+
+
 def test_the_sdk_and_the_qiskit_adapter_give_the_whole_memory(served: tuple[Server, str], large_job: dict) -> None:
     server, _url = served
+    expected = engine_memory()
+    assert asyncio.run(async_memory(server, large_job["id"])) == expected
     with Client(server.url, str(server.token)) as client:
         result = client.job(large_job["id"]).result()
         assert not isinstance(result, list)
-        assert result.memory == engine_memory()
+        assert result.memory == expected
         # A batch past the inline size, through Qiskit: each experiment's memory is its shots' keys.
         circuit = QuantumCircuit(3, 3)
         circuit.h(0)
