@@ -18,77 +18,19 @@ from functools import lru_cache
 import numpy as np
 
 from xihe.circuit import Gate, unitary
+from xihe.compiler.kak_kernel import MAGIC, MAGIC_DAG, MIXES, PAIRS, PATTERN, kak_factors
 from xihe.compiler.synthesis import zyz_angles
 
 # A step: (gate name, params, qubit indices 0/1 of the block); first qubit is the most significant.
 Step = tuple[str, tuple[float, ...], tuple[int, ...]]
 
-MAGIC = np.array([[1, 0, 0, 1j], [0, 1j, 1, 0], [0, 1j, -1, 0], [1, 0, 0, -1j]], dtype=complex) / math.sqrt(2)
-MAGIC_DAG = MAGIC.conj().T
-PAULI_X = np.array([[0, 1], [1, 0]], dtype=complex)
-PAULI_Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
-PAULI_Z = np.array([[1, 0], [0, -1]], dtype=complex)
-PAIRS = [np.kron(p, p) for p in (PAULI_X, PAULI_Y, PAULI_Z)]
-# Eigenvalues of XX, YY, ZZ on the magic basis vectors, and a column for the global phase.
-_PATTERN = np.array([np.real(np.diag(MAGIC_DAG @ p @ MAGIC)) for p in PAIRS] + [np.ones(4)]).T
 TOL = 1e-9
 
 
 def canonical(a: float, b: float, c: float) -> np.ndarray:
     """``exp(i (a XX + b YY + c ZZ))``."""
-    diag = np.exp(1j * (_PATTERN[:, :3] @ np.array([a, b, c])))
+    diag = np.exp(1j * (PATTERN[:, :3] @ np.array([a, b, c])))
     return MAGIC @ np.diag(diag) @ MAGIC_DAG
-
-
-def kak(u: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
-    """``(K1, (a, b, c), K2)`` with ``u`` equal to ``K1 @ canonical(a, b, c) @ K2`` up to global phase."""
-    u = u / np.linalg.det(u) ** 0.25
-    up = MAGIC_DAG @ u @ MAGIC
-    m2 = up.T @ up
-    rng = np.random.default_rng(2024)
-    p = None
-    for _ in range(100):
-        mix = rng.random()
-        _, vecs = np.linalg.eigh(mix * m2.real + (1 - mix) * m2.imag)
-        diag = vecs.T @ m2 @ vecs
-        # Diagonal to 1e-10 (np.allclose with the diagonal part, without its cost: this runs per block).
-        if np.abs(diag - np.diag(np.diag(diag))).max() <= 1e-10:
-            p = vecs
-            break
-    if p is None:
-        raise ValueError("KAK: could not diagonalise")
-    if np.linalg.det(p) < 0:
-        p[:, 0] = -p[:, 0]
-    d2 = np.diag(p.T @ m2 @ p)
-    d = np.sqrt(d2.astype(complex))
-    o1 = up @ p @ np.diag(1 / d)
-    if np.linalg.det(o1).real < 0:
-        d[0] = -d[0]
-        o1 = up @ p @ np.diag(1 / d)
-    angles = np.angle(d)
-    coords = np.linalg.lstsq(_PATTERN, angles, rcond=None)[0][:3]
-    k1 = MAGIC @ o1.real.astype(complex) @ MAGIC_DAG
-    k2 = MAGIC @ p.T.astype(complex) @ MAGIC_DAG
-    # Move multiples of pi/2 out of each coordinate: exp(i pi/2 PP) = i PP, a local gate.
-    reduced = []
-    for coord, pair in zip(coords, PAIRS, strict=True):
-        k = math.floor((coord + math.pi / 4 - 1e-10) / (math.pi / 2))
-        coord -= k * math.pi / 2
-        if k % 2:
-            k1 = k1 @ pair
-        reduced.append(float(coord))
-    return k1, (reduced[0], reduced[1], reduced[2]), k2
-
-
-def kron_factor(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, B)`` with ``k`` equal to ``kron(A, B)`` up to phase (``k`` must be local)."""
-    r = k.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
-    uu, s, vh = np.linalg.svd(r)
-    a = (uu[:, 0] * math.sqrt(s[0])).reshape(2, 2)
-    b = (vh[0, :] * math.sqrt(s[0])).reshape(2, 2)
-    a = a / math.sqrt(abs(np.linalg.det(a)))
-    b = b / math.sqrt(abs(np.linalg.det(b)))
-    return a, b
 
 
 def _u3(m: np.ndarray, q: int) -> list[Step]:
@@ -196,14 +138,16 @@ def equal_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float = 1e-9) -> bool:
 def synthesize_two_qubit(u: np.ndarray) -> list[Step] | None:
     """Steps (``cx`` and 1q gates) equal to ``u`` up to phase with the fewest CX; ``None`` if the check fails."""
     try:
-        k1, (a, b, c), k2 = kak(u)
+        ok, coords, a1, b1, a2, b2 = kak_factors(np.ascontiguousarray(u, dtype=complex), MAGIC, MAGIC_DAG, PATTERN,
+                                                 PAIRS, MIXES)
     except (ValueError, np.linalg.LinAlgError):
         return None
+    if not ok:
+        return None
+    a, b, c = (float(x) for x in coords)
     core = _core(a, b, c)
     # The core equals canonical(a, b, c) up to phase by construction; put the locals around it. The check of the
     # whole against u covers the core too.
-    a2, b2 = kron_factor(k2)
-    a1, b1 = kron_factor(k1)
     steps = [*_u3(a2, 0), *_u3(b2, 1), *core, *_u3(a1, 0), *_u3(b1, 1)]
     if not equal_up_to_phase(steps_unitary(steps), u):
         return None
