@@ -29,6 +29,7 @@ import math
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,17 +261,29 @@ def schedule(ops: list[Op], cal: Calibration) -> Timeline:
 _STANDARD = get_standard_gate_name_mapping()
 
 
-def outcome_probabilities(qasm_text: str, cal: Calibration, *, idle_rule: str = "documented",
-                          readout: bool = True) -> tuple[dict[str, float], Timeline]:
-    """Aer's exact outcome distribution (keys in Qiskit's order, clbit 0 rightmost) of a physical circuit.
+@dataclass
+class NoisyCircuit:
+    """The physical circuit on its touched qubits for Aer: gates, idle channels in place, gate noise as a model."""
 
-    ``idle_rule``: ``"documented"`` (T2* unless refocused), or a wrong rule (always T2echo / always T2*) that the
-    tests use to show the comparison can tell the rules apart.
-    """
+    circuit: QuantumCircuit  # no measurements yet
+    noise: NoiseModel
+    clbits: list[int]  # the classical bits it measures, ascending
+    measured: list[int]  # compact qubit of each of those bits
+    readout: list[ReadoutError]  # of each classical bit's qubit
+    timeline: Timeline
+
+
+def noisy_circuit(qasm_text: str, cal: Calibration, idle_rule: str = "documented",
+                  only: Collection[int] | None = None) -> NoisyCircuit:
+    """``idle_rule``: ``"documented"`` (T2* unless refocused), or a wrong rule (always T2echo / always T2*) that the
+    tests use to show the comparison can tell the rules apart. ``only``: the part of the circuit on these physical
+    qubits (a connected component: no gate joins it to the rest), scheduled with the whole circuit."""
     assert idle_rule in IDLE_RULES
     ops, width = parse_physical(qasm_text)
     timeline = schedule(ops, cal)
-    touched = sorted({q for op in ops if op.name not in ("barrier",) for q in op.qubits})
+    assert sorted(timeline.measured) == list(range(width)), f"every classical bit measured once: {timeline.measured}"
+    touched = sorted({q for op in ops if op.name != "barrier" for q in op.qubits
+                      if only is None or q in only})
     compact = {q: i for i, q in enumerate(touched)}
     circuit = QuantumCircuit(len(touched))
     noise = NoiseModel(basis_gates=sorted({op.name for op in ops if op.name in _STANDARD}))
@@ -278,11 +291,16 @@ def outcome_probabilities(qasm_text: str, cal: Calibration, *, idle_rule: str = 
     for kind, item in timeline.steps:
         if kind == "idle":
             q, ns = item
+            if q not in compact:
+                continue
             echo = q in timeline.refocused if idle_rule == "documented" else idle_rule == "always_t2echo"
             circuit.append(thermal_relaxation_error(cal.t1[q], cal.t2echo[q] if echo else cal.t2star[q], ns),
                            [compact[q]])
             continue
         op: Op = item
+        if not all(q in compact for q in op.qubits):
+            assert not any(q in compact for q in op.qubits), f"{op} joins the component to the rest"
+            continue
         gate = _STANDARD[op.name]
         if op.params:
             gate = type(gate)(*op.params)
@@ -293,19 +311,62 @@ def outcome_probabilities(qasm_text: str, cal: Calibration, *, idle_rule: str = 
             error = gate_error(cal, op.name, op.qubits)
             if error is not None:
                 noise.add_quantum_error(error, op.name, list(key[1]))
-    clbits = sorted(timeline.measured)
-    assert clbits == list(range(width)), f"every classical bit measured once, got {clbits} of {width}"
-    circuit.save_probabilities([compact[timeline.measured[c]] for c in clbits])
-    simulator = AerSimulator(method="density_matrix", noise_model=noise)
+    clbits = sorted(c for c, q in timeline.measured.items() if q in compact)
+    readout = []
+    for c in clbits:
+        p10, p01 = cal.readout[timeline.measured[c]]
+        readout.append(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]))
+    return NoisyCircuit(circuit, noise, clbits, [compact[timeline.measured[c]] for c in clbits], readout, timeline)
+
+
+def outcome_probabilities(qasm_text: str, cal: Calibration, *, idle_rule: str = "documented",
+                          readout: bool = True, only: Collection[int] | None = None
+                          ) -> tuple[dict[str, float], Timeline]:
+    """Aer's exact outcome distribution (density matrix; keys in Qiskit's order, clbit 0 rightmost) of the
+    circuit's classical bits, or with ``only`` of the bits measuring those qubits (ascending, relabelled from 0)."""
+    model = noisy_circuit(qasm_text, cal, idle_rule, only)
+    circuit = model.circuit.copy()
+    width = len(model.measured)
+    circuit.save_probabilities(model.measured)
+    simulator = AerSimulator(method="density_matrix", noise_model=model.noise)
     probs = np.asarray(simulator.run(circuit, shots=1).result().data()["probabilities"], dtype=float)
     if readout:
         tensor = probs.reshape([2] * width)  # axis 0 is the highest clbit
-        for c in clbits:
-            p10, p01 = cal.readout[timeline.measured[c]]
-            confusion = np.asarray(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]).probabilities)
+        for c, error in enumerate(model.readout):
+            confusion = np.asarray(error.probabilities)  # [true, read]
             tensor = np.moveaxis(np.tensordot(confusion.T, tensor, axes=([1], [width - 1 - c])), 0, width - 1 - c)
         probs = tensor.reshape(-1)
-    return {format(i, f"0{width}b"): float(p) for i, p in enumerate(probs) if p > 1e-15}, timeline
+    return {format(i, f"0{width}b"): float(p) for i, p in enumerate(probs) if p > 1e-15}, model.timeline
+
+
+def components(qasm_text: str) -> list[list[int]]:
+    """The physical qubits of the circuit grouped by the two-qubit gates that join them."""
+    ops, _ = parse_physical(qasm_text)
+    parent: dict[int, int] = {}
+
+    def root(q: int) -> int:
+        while parent.setdefault(q, q) != q:
+            q = parent[q]
+        return q
+
+    for op in ops:
+        if op.name == "barrier":
+            continue
+        for q in op.qubits[1:]:
+            parent[root(q)] = root(op.qubits[0])
+        root(op.qubits[0])
+    groups: dict[int, list[int]] = defaultdict(list)
+    for q in sorted(parent):
+        groups[root(q)].append(q)
+    return sorted(groups.values())
+
+
+def marginal(counts: dict[str, int], clbits: list[int]) -> dict[str, int]:
+    """Counts of the given clbits only (Qiskit-ordered keys; the result's clbit 0 is ``clbits[0]``)."""
+    out: dict[str, int] = defaultdict(int)
+    for key, n in counts.items():
+        out["".join(key[len(key) - 1 - c] for c in reversed(clbits))] += n
+    return dict(out)
 
 
 def chi_square_pvalue(counts: dict[str, int], probabilities: dict[str, float]) -> float:
