@@ -24,6 +24,10 @@ class _Block:
     qubits: list[int]
     instrs: list[Instr] = field(default_factory=list)
 
+    @property
+    def diagonal(self) -> bool:
+        return all(i.kind == "diagonal" for i in self.instrs)
+
 
 def _apply_on(block_matrix: np.ndarray, gate: np.ndarray, local: list[int], k: int) -> np.ndarray:
     """``embed(gate, local) @ block_matrix`` for a ``2^k`` block, in place, without building the embedding.
@@ -63,12 +67,16 @@ def _block_instr(block: _Block) -> Instr:
     return Instr("unitary", tuple(qubits), mat, name="fused")
 
 
-def _group(instrs: list[Instr], max_qubits: int, fusable: Callable[[Instr], bool]) -> list[_Block | Instr]:
+def _group(instrs: list[Instr], max_qubits: int, fusable: Callable[[Instr], bool],
+           max_diagonal: int | None = None) -> list[_Block | Instr]:
     """Group the ``fusable`` instructions into blocks of at most ``max_qubits`` qubits; others stay in place.
 
     Anything not fusable closes the blocks on its own qubits only: a block on other qubits commutes with it and
-    keeps growing past it.
+    keeps growing past it. A block made only of diagonal gates may grow to ``max_diagonal`` qubits (default
+    ``max_qubits``): its pass costs a table lookup per amplitude whatever its width, where a dense block's work
+    doubles with each qubit.
     """
+    wide = max_qubits if max_diagonal is None else max(max_diagonal, max_qubits)
     items: list[_Block | Instr | None] = []
     last: dict[int, int] = {}
 
@@ -77,7 +85,8 @@ def _group(instrs: list[Instr], max_qubits: int, fusable: Callable[[Instr], bool
         return isinstance(item, _Block) and all(last[q] == i for q in item.qubits)
 
     for ins in instrs:
-        if not (fusable(ins) and ins.condition is None and len(ins.qubits) <= max_qubits):
+        is_diag = ins.kind == "diagonal"
+        if not (fusable(ins) and ins.condition is None and len(ins.qubits) <= (wide if is_diag else max_qubits)):
             items.append(ins)
             for q in ins.qubits:
                 last[q] = len(items) - 1
@@ -87,12 +96,15 @@ def _group(instrs: list[Instr], max_qubits: int, fusable: Callable[[Instr], bool
                             key=lambda i: -len(items[i].qubits))  # type: ignore[union-attr]
         union = set(qs)
         chosen: list[int] = []
+        diagonal = is_diag
         for i in candidates:
             block = items[i]
             assert isinstance(block, _Block)
-            if len(union | set(block.qubits)) <= max_qubits:
+            still = diagonal and block.diagonal
+            if len(union | set(block.qubits)) <= (wide if still else max_qubits):
                 union |= set(block.qubits)
                 chosen.append(i)
+                diagonal = still
         merged = _Block(sorted(union))
         for i in sorted(chosen):
             block = items[i]
@@ -106,13 +118,45 @@ def _group(instrs: list[Instr], max_qubits: int, fusable: Callable[[Instr], bool
     return [item for item in items if item is not None]
 
 
-def fuse(instrs: list[Instr], max_qubits: int = 4) -> list[Instr]:
-    """Fuse unconditioned ``unitary``/``diagonal`` instructions into blocks of at most ``max_qubits`` qubits.
+# How many items back :func:`_pair_disjoint` looks for a partner block.
+_PAIR_LOOKBACK = 8
+
+
+def _pair_disjoint(items: list[_Block | Instr], max_qubits: int) -> list[_Block | Instr]:
+    """Merge blocks on disjoint qubits whose union fits ``max_qubits`` (the grouping only merges blocks that share
+    a qubit): a block moves forward to a later one when nothing in between touches its qubits, so two small
+    blocks (a layer's leftover pairs, the final swaps of a QFT) cost one pass instead of two."""
+    out: list[_Block | Instr] = []
+    for item in items:
+        if isinstance(item, _Block):
+            mine = set(item.qubits)
+            touched: set[int] = set()
+            for j in range(len(out) - 1, max(-1, len(out) - 1 - _PAIR_LOOKBACK), -1):
+                other = out[j]
+                theirs = set(other.qubits)
+                if isinstance(other, _Block) and not (theirs & mine) and not (theirs & touched) \
+                        and len(theirs | mine) <= max_qubits:
+                    del out[j]
+                    item = _Block(sorted(theirs | mine), [*other.instrs, *item.instrs])
+                    break
+                touched |= theirs
+        out.append(item)
+    return out
+
+
+def fuse(instrs: list[Instr], max_qubits: int = 4, max_diagonal: int | None = None,
+         pair_disjoint: bool = False) -> list[Instr]:
+    """Fuse unconditioned ``unitary``/``diagonal`` instructions into blocks of at most ``max_qubits`` qubits
+    (blocks of diagonal gates only: ``max_diagonal``, by default ``max_qubits``); with ``pair_disjoint``, blocks
+    on disjoint qubits are merged too (:func:`_pair_disjoint`; not for the MPS engine, whose two-qubit blocks
+    must stay on the gates' own pairs).
 
     Anything else (measurement, reset, channel, conditioned or wide gate) stays where it is and closes the blocks
     on its own qubits only: a block on other qubits commutes with it and keeps growing past it.
     """
-    items = _group(instrs, max_qubits, lambda ins: ins.kind in ("unitary", "diagonal"))
+    items = _group(instrs, max_qubits, lambda ins: ins.kind in ("unitary", "diagonal"), max_diagonal)
+    if pair_disjoint:
+        items = _pair_disjoint(items, max_qubits)
     return [_block_instr(item) if isinstance(item, _Block) else item for item in items]
 
 

@@ -4,14 +4,16 @@ Index convention: for an ``n``-qubit register, qubit ``q`` is bit ``n - 1 - q`` 
 the most significant bit). The kernels take *bit positions*, not qubit numbers; the caller converts.
 
 A k-qubit matrix acts on bit positions ``pos[0..k-1]`` with ``pos[0]`` the most significant bit of the matrix
-index, as in the gate table. The dense kernel works on tiles: it gathers ``T`` groups of ``2^k`` amplitudes into
-split real/imaginary buffers, multiplies by the matrix with loops that LLVM vectorises (a small GEMM), and scatters
-back. All kernels are ``parallel`` (numba ``prange``) and release the GIL, and are cached on disk so a worker
-pays the compile cost once (:func:`warm`).
+index, as in the gate table. The dense kernels work on tiles: they gather up to 256 groups of ``2^k`` amplitudes
+into a real buffer, multiply it by a real form of the matrix with one BLAS product (scipy's OpenBLAS through
+numba's ``np.dot``: its micro-kernels use the machine's full vector width and keep the partial sums in
+registers), and scatter back; on the ``k`` lowest bits the state itself is the tile. All kernels are ``parallel``
+(numba ``prange``) and release the GIL, and are cached on disk so a worker pays the compile cost once
+(:func:`warm`).
 
 Precision: each kernel is compiled once per state dtype. The Python wrappers cast the matrix to the state's
-precision (:func:`_as`), so a complex64 state runs float32 arithmetic throughout: the tile buffers take the
-matrix's real dtype, and a 64-amplitude tile row is four 512-bit vectors of float32 (two of float64).
+precision (:func:`_as`), so a complex64 state runs float32 arithmetic throughout (``sgemm``; ``dgemm`` for
+complex128).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ _TILE = 64
 SERIAL_MAX = 1 << 14
 # Work items per parallel chunk.
 _CHUNK = 1 << 12
+# Largest m * n * k of one BLAS product in the dense kernels: OpenBLAS runs a gemm of up to 4 * 65536 multiply-adds
+# on the calling thread, so the products called from the kernels' own threads (half that, to stay clear of the
+# threshold) never start BLAS threads.
+_GEMM_MNK = 1 << 17
+# A dense block whose lowest bit position is below this is gathered base by base (:func:`_row_tiles`).
+_ROW_BELOW = 3
 
 
 def _as(mat: np.ndarray, state: np.ndarray) -> np.ndarray:
@@ -115,55 +123,75 @@ def apply_1q(state: np.ndarray, p: int, m: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, mre: np.ndarray,
-                 mim: np.ndarray, nonzero: np.ndarray, t_lo: int, t_hi: int, tile: int) -> None:
-    """Tiles ``t_lo..t_hi`` of a dense ``2^k`` block (``k >= 2``): gather, small GEMM, scatter.
+def _dense_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, m2: np.ndarray, t_lo: int,
+                 t_hi: int, tile: int) -> None:
+    """Tiles ``t_lo..t_hi`` of a dense ``2^k`` block (``k >= 2``): gather, one BLAS product, scatter.
 
-    The product works on two output rows and two input columns at a time so each loaded amplitude feeds eight
-    fused multiply-adds; the inner loop runs over the tile, contiguous, and vectorises.
+    A tile is ``tile`` bases; each base's ``2^k`` amplitudes are gathered as columns of split real/imaginary rows
+    (``inp[c]`` real parts of matrix index ``c``, ``inp[d + c]`` imaginary parts), so the tile product is the real
+    ``(2d x 2d) @ (2d x tile)`` product with :func:`real_form`'s matrix, which BLAS runs at the full vector width
+    with its accumulators in registers. Bases are gathered in runs of consecutive indices (``2^p`` below the
+    lowest gate bit ``p``), so the copies are contiguous whenever that bit is not among the lowest.
     """
     d = offsets.size
-    n_base = state.size // d
-    bre = np.empty((d, tile), dtype=mre.dtype)  # float32 for a complex64 state: twice the lanes per vector
-    bim = np.empty((d, tile), dtype=mre.dtype)
-    ore = np.empty((d, tile), dtype=mre.dtype)
-    oim = np.empty((d, tile), dtype=mre.dtype)
-    idx = np.empty(tile, dtype=np.int64)
-    contiguous = (1 << sorted_pos[0]) >= tile  # then a tile's bases are consecutive indices
+    fs = state.view(m2.dtype)  # float32 pairs for a complex64 state
+    run = min(1 << sorted_pos[0], tile)
+    inp = np.empty((2 * d, tile), dtype=m2.dtype)
+    out = np.empty((2 * d, tile), dtype=m2.dtype)
     for t in range(t_lo, t_hi):
         start = t * tile
-        cnt = min(tile, n_base - start)
-        _tile_bases(idx, start, cnt, sorted_pos, contiguous)
-        for c in range(d):
-            off = offsets[c]
-            for j in range(cnt):
-                a = state[idx[j] + off]
-                bre[c, j] = a.real
-                bim[c, j] = a.imag
-        for r in range(0, d, 2):
-            for j in range(tile):
-                ore[r, j] = 0.0
-                oim[r, j] = 0.0
-                ore[r + 1, j] = 0.0
-                oim[r + 1, j] = 0.0
-            for c in range(0, d, 2):
-                a0r, a0i, a1r, a1i = mre[r, c], mim[r, c], mre[r, c + 1], mim[r, c + 1]
-                b0r, b0i, b1r, b1i = mre[r + 1, c], mim[r + 1, c], mre[r + 1, c + 1], mim[r + 1, c + 1]
-                if not nonzero[r >> 1, c >> 1]:
-                    continue  # sparse blocks (permutations, controlled gates) skip their zero 2x2 sub-blocks
-                for j in range(tile):
-                    x0 = bre[c, j]
-                    y0 = bim[c, j]
-                    x1 = bre[c + 1, j]
-                    y1 = bim[c + 1, j]
-                    ore[r, j] += a0r * x0 - a0i * y0 + a1r * x1 - a1i * y1
-                    oim[r, j] += a0r * y0 + a0i * x0 + a1r * y1 + a1i * x1
-                    ore[r + 1, j] += b0r * x0 - b0i * y0 + b1r * x1 - b1i * y1
-                    oim[r + 1, j] += b0r * y0 + b0i * x0 + b1r * y1 + b1i * x1
-        for r in range(d):
-            off = offsets[r]
-            for j in range(cnt):
-                state[idx[j] + off] = complex(ore[r, j], oim[r, j])
+        for s in range(0, tile, run):
+            i0 = 2 * _insert_zeros(start + s, sorted_pos)
+            for c in range(d):
+                src = i0 + 2 * offsets[c]
+                for j in range(run):
+                    inp[c, s + j] = fs[src + 2 * j]
+                    inp[d + c, s + j] = fs[src + 2 * j + 1]
+        np.dot(m2, inp, out)
+        for s in range(0, tile, run):
+            i0 = 2 * _insert_zeros(start + s, sorted_pos)
+            for r in range(d):
+                dst = i0 + 2 * offsets[r]
+                for j in range(run):
+                    fs[dst + 2 * j] = out[r, s + j]
+                    fs[dst + 2 * j + 1] = out[d + r, s + j]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _row_tiles(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, b: np.ndarray, t_lo: int,
+               t_hi: int, tile: int) -> None:
+    """Tiles of a dense block whose lowest gate bit is among the lowest (runs of consecutive bases too short to
+    copy as vectors): each base's ``2^k`` amplitudes are gathered as one row of interleaved (real, imaginary)
+    pairs, and the tile is the ``(tile x 2d) @ (2d x 2d)`` product with :func:`row_form`'s matrix. On the ``k``
+    lowest bits a base's amplitudes are already such a row in the state: the tile is copied once and the product
+    written straight back (``offsets`` is then ``0..d-1`` and ``b`` is in state order).
+    """
+    d = offsets.size
+    w = 2 * d
+    fin = np.empty(tile * w, dtype=b.dtype)
+    fout = np.empty(tile * w, dtype=b.dtype)
+    cin = fin.view(state.dtype)
+    cout = fout.view(state.dtype)
+    inp = fin.reshape(tile, w)
+    out = fout.reshape(tile, w)
+    low = sorted_pos[sorted_pos.size - 1] == sorted_pos.size - 1  # the k lowest bits
+    fs = state.view(b.dtype)
+    for t in range(t_lo, t_hi):
+        start = t * tile
+        if low:
+            blk = fs[2 * start * d:2 * (start + tile) * d]
+            fin[:] = blk
+            np.dot(inp, b, blk.reshape(tile, w))
+            continue
+        for j in range(tile):
+            i0 = _insert_zeros(start + j, sorted_pos)
+            for c in range(d):
+                cin[j * d + c] = state[i0 + offsets[c]]
+        np.dot(inp, b, out)
+        for j in range(tile):
+            i0 = _insert_zeros(start + j, sorted_pos)
+            for r in range(d):
+                state[i0 + offsets[r]] = cout[j * d + r]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -229,14 +257,49 @@ def row_sparse(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _dense_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, mre: np.ndarray,
-                    mim: np.ndarray, nonzero: np.ndarray, tile: int) -> None:
-    n_base = state.size // offsets.size
-    ntiles = (n_base + tile - 1) // tile
-    per = 16
+def _dense_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, m2: np.ndarray,
+                    tile: int) -> None:
+    ntiles = state.size // offsets.size // tile
+    per = max(1, _CHUNK // tile)
     nchunks = (ntiles + per - 1) // per
     for c in prange(nchunks):
-        _dense_tiles(state, sorted_pos, offsets, mre, mim, nonzero, c * per, min(ntiles, (c + 1) * per), tile)
+        _dense_tiles(state, sorted_pos, offsets, m2, c * per, min(ntiles, (c + 1) * per), tile)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _row_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, b: np.ndarray,
+                  tile: int) -> None:
+    ntiles = state.size // offsets.size // tile
+    per = max(1, _CHUNK // tile)
+    nchunks = (ntiles + per - 1) // per
+    for c in prange(nchunks):
+        _row_tiles(state, sorted_pos, offsets, b, c * per, min(ntiles, (c + 1) * per), tile)
+
+
+def real_form(mat: np.ndarray) -> np.ndarray:
+    """The real ``2d x 2d`` matrix ``[[Re, -Im], [Im, Re]]`` that acts on split (real rows, imaginary rows)
+    columns as ``mat`` acts on complex ones, in the state's real precision."""
+    re, im = mat.real, mat.imag
+    return np.ascontiguousarray(np.block([[re, -im], [im, re]]))
+
+
+def row_form(mat: np.ndarray) -> np.ndarray:
+    """The real ``2d x 2d`` matrix ``B`` with ``row @ B`` = ``mat`` applied to a row of interleaved (real,
+    imaginary) pairs."""
+    d = mat.shape[0]
+    re, im = mat.real.T, mat.imag.T
+    b = np.empty((2 * d, 2 * d), dtype=re.dtype)
+    b[0::2, 0::2] = re
+    b[1::2, 0::2] = -im
+    b[0::2, 1::2] = im
+    b[1::2, 1::2] = re
+    return b
+
+
+def gemm_tile(d: int, n_base: int) -> int:
+    """Bases per tile for a ``d x d`` block: at most :data:`_GEMM_MNK` multiply-adds per BLAS product (so BLAS
+    never starts threads of its own inside the kernels' threads), at most 256, and no more than the state has."""
+    return max(1, min(256, _GEMM_MNK // (4 * d * d), n_base))
 
 
 def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
@@ -244,39 +307,77 @@ def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
     pos = np.asarray(pos, dtype=np.int64)
     mat = _as(mat, state)
     k = pos.size
-    sorted_pos = np.sort(pos)
-    offsets = local_offsets(pos)
-    mre = np.ascontiguousarray(mat.real)
-    mim = np.ascontiguousarray(mat.imag)
-    d = 1 << k
-    nonzero = np.abs(mat).reshape(d // 2, 2, d // 2, 2).max(axis=(1, 3)) > 0 if k > 1 else np.ones((1, 1), bool)
-    n_base = state.size >> k
-    tile = min(_TILE, n_base)
     if k == 1:
         apply_1q(state, int(pos[0]), mat)
         return
+    sorted_pos = np.sort(pos)
+    offsets = local_offsets(pos)
+    d = 1 << k
+    n_base = state.size >> k
     if k >= 3 and np.count_nonzero(np.abs(mat) > 0) <= (d * d) // 4:
         cols, vals = row_sparse(mat)
         if cols.shape[1] <= d // 4:
+            tile = min(_TILE, n_base)
             if state.size <= SERIAL_MAX:
                 _sparse_tiles(state, sorted_pos, offsets, cols, vals, 0, (n_base + tile - 1) // tile, tile)
             else:
                 _sparse_parallel(state, sorted_pos, offsets, cols, vals, tile)
             return
+    tile = gemm_tile(d, n_base)
+    ntiles = n_base // tile
+    if sorted_pos[0] < _ROW_BELOW:
+        if sorted_pos[-1] == k - 1:  # the k lowest bits: rows and columns in state order
+            inv = np.empty(d, dtype=np.int64)
+            inv[offsets] = np.arange(d)
+            mat = mat[np.ix_(inv, inv)]
+            offsets = np.arange(d, dtype=np.int64)
+        b = row_form(mat)
+        if state.size <= SERIAL_MAX:
+            _row_tiles(state, sorted_pos, offsets, b, 0, ntiles, tile)
+        else:
+            _row_parallel(state, sorted_pos, offsets, b, tile)
+        return
+    m2 = real_form(mat)
     if state.size <= SERIAL_MAX:
-        _dense_tiles(state, sorted_pos, offsets, mre, mim, nonzero, 0, (n_base + tile - 1) // tile, tile)
+        _dense_tiles(state, sorted_pos, offsets, m2, 0, ntiles, tile)
     else:
-        _dense_parallel(state, sorted_pos, offsets, mre, mim, nonzero, tile)
+        _dense_parallel(state, sorted_pos, offsets, m2, tile)
+
+
+# Amplitudes per group in the diagonal kernel: the gate bits above log2(_GROUP) are fixed within a group.
+_GROUP = 8
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _diag_range(state: np.ndarray, pos: np.ndarray, diag: np.ndarray, lo: int, hi: int) -> None:
+    """Amplitudes ``lo..hi`` (multiples of :data:`_GROUP`) times ``diag[local index]``.
+
+    The local index is split into the part from gate bits inside an aligned group of :data:`_GROUP` amplitudes
+    (a table of ``_GROUP`` entries, made once) and the part from the bits above it (once per group), so each
+    amplitude costs one lookup and one multiply, not ``k`` bit extractions.
+    """
     k = pos.size
-    for i in range(lo, hi):
+    low = np.zeros(_GROUP, dtype=np.int64)
+    high_mask = 0
+    for o in range(_GROUP):
         r = 0
         for j in range(k):
-            r = (r << 1) | ((i >> pos[j]) & 1)
-        state[i] *= diag[r]
+            r = (r << 1) | (((o >> pos[j]) & 1) if pos[j] < 3 else 0)
+        low[o] = r
+    for j in range(k):
+        if pos[j] >= 3:
+            high_mask |= 1 << pos[j]
+    prev = -1
+    rh = 0
+    for g in range(lo, hi, _GROUP):
+        key = g & high_mask
+        if key != prev:
+            prev = key
+            rh = 0
+            for j in range(k):
+                rh = (rh << 1) | (((g >> pos[j]) & 1) if pos[j] >= 3 else 0)
+        for o in range(_GROUP):
+            state[g + o] *= diag[rh | low[o]]
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -290,7 +391,13 @@ def apply_diagonal(state: np.ndarray, pos: np.ndarray, diag: np.ndarray) -> None
     """Multiply each amplitude by ``diag[local index]`` (a diagonal gate on bit positions ``pos``)."""
     pos = np.asarray(pos, dtype=np.int64)
     diag = _as(diag, state)
-    if state.size <= SERIAL_MAX:
+    if state.size < _GROUP:
+        idx = np.arange(state.size)
+        local = np.zeros(state.size, dtype=np.int64)
+        for p in pos:
+            local = (local << 1) | ((idx >> p) & 1)
+        state *= diag[local]
+    elif state.size <= SERIAL_MAX:
         _diag_range(state, pos, diag, 0, state.size)
     else:
         _diag_parallel(state, pos, diag)
@@ -463,7 +570,8 @@ def _warm(dtype: type) -> None:
         apply_1q(state, n - 1, eye2)
         for k in (2, 3, 4, 5):
             apply_dense(state, np.arange(k, dtype=np.int64), np.eye(1 << k, dtype=np.complex128))  # sparse path
-            apply_dense(state, np.arange(k, dtype=np.int64), np.ones((1 << k, 1 << k), dtype=np.complex128))
+            apply_dense(state, np.arange(k, dtype=np.int64), np.ones((1 << k, 1 << k), dtype=np.complex128))  # low
+            apply_dense(state, np.arange(1, k + 1, dtype=np.int64), np.ones((1 << k, 1 << k), dtype=np.complex128))
         apply_diagonal(state, np.array([0, 1], dtype=np.int64), np.ones(4, dtype=np.complex128))
         apply_controlled_1q(state, 3, 2, eye2)
         probability_of_one(state, 0)
