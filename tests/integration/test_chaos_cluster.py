@@ -1,10 +1,10 @@
 """Chaos on a cluster, seeded (issue 18, "faults as tests"): a private PostgreSQL, two API replicas (``xihe serve
 --no-workers``), two ``xihe worker`` processes and one ``xihe agent`` serving ``line10``. A mixed load (native
 single circuits, batches and sweeps through the SDK on both replicas, legacy Quafu-protocol submits, cancels) runs
-while, at seeded moments, a worker, a replica and the agent are killed with kill -9 (and started again), the
-worker holding a lease is frozen with SIGSTOP for longer than its lease and then let go (its late result must be
-refused by the guarded update), and PostgreSQL itself is restarted. The SDK retries through the outages (connection
-errors, 503).
+while, at seeded moments, workers, replicas and the agent are killed with kill -9 (and started again), a worker
+and the agent are each frozen with SIGSTOP while they hold a lease, for longer than the lease, and then let go
+(what they report late must be refused by the guarded update), and PostgreSQL itself is restarted. The SDK retries
+through the outages (connection errors, 503).
 
 Afterwards, read straight from the database: every accepted submit (a 2xx with an id) ended DONE with its one
 stored result per circuit and one DONE attempt, FAILED with its reason, or CANCELLED with nothing stored (every
@@ -16,6 +16,7 @@ The machine's shared PostgreSQL is never touched: the test starts and restarts i
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -57,7 +58,8 @@ LEASE_SECONDS = 3.0
 # Patient clients: about a minute of retries, longer than any outage the test makes (a replica's restart, the
 # database's).
 RETRY = RetryPolicy(max_attempts=40, backoff=0.2, max_backoff=2.0)
-FAULTS = {"kill_worker": 2, "kill_replica": 2, "kill_agent": 1, "stop_lease_holder": 1, "restart_postgres": 1}
+FAULTS = {"kill_worker": 2, "kill_replica": 2, "kill_agent": 1, "stop_worker": 1, "stop_agent": 1,
+          "restart_postgres": 1}
 NUM_CANCELS = 5
 GHZ = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nh q[0];\ncx q[0],q[1];\ncx q[1],q[2];\n'
        "measure q -> c;\n")
@@ -119,6 +121,9 @@ def mixed_load(rng: random.Random) -> list[Submit]:
         load.append(Submit(f"clifford-{i}", "native", [GHZ], "sim-clifford", 300, 300 + i, support={"000", "111"}))
     for i in range(4):
         load.append(Submit(f"agent-{i}", "native", [GHZ], "line10", 200, 400 + i))
+    for i in range(2):  # long enough to be caught running on the agent
+        load.append(Submit(f"agent-sweep-{i}", "native", [SWEEP], "line10", 500, 450 + i,
+                           parameters=[{"theta": 0.05 * k} for k in range(60)]))
     for i in range(3):
         load.append(Submit(f"quafu-{i}", "quafu", [BELL], "sim", 100, 500 + i, support={"00", "11"}))
     rng.shuffle(load)
@@ -190,6 +195,7 @@ class Chaos:
 
     cluster: Cluster
     rng: random.Random
+    feed: Callable[[str], None]  # submit one more long job for "worker" or "agent" (when nothing runs there)
     injected: Counter[str] = field(default_factory=Counter)
     frozen_jobs: list[str] = field(default_factory=list)
 
@@ -213,17 +219,29 @@ class Chaos:
         time.sleep(self.rng.uniform(0.2, 1.0))
         self.cluster.start_agent()
 
-    def stop_lease_holder(self) -> None:
-        """SIGSTOP the worker that holds a running job's lease until another has taken the job over (or it was
-        ended by the reaper): longer than the lease. Then SIGCONT: whatever it finishes must be refused."""
-        deadline = time.monotonic() + 60
+    def stop_worker(self) -> None:
+        self._stop_lease_holder("stop_worker", "worker", self.cluster.worker_pids)
+
+    def stop_agent(self) -> None:
+        self._stop_lease_holder("stop_agent", "agent",
+                                lambda: {self.cluster.agent.pid} if self.cluster.agent else set())
+
+    def _stop_lease_holder(self, kind: str, where: str, holders: Callable[[], set[int]]) -> None:
+        """SIGSTOP a process (one of ``holders``) while it holds a running job's lease, until the job was taken from
+        it (the reaper requeued it, another holder may have claimed it): longer than the lease. Then SIGCONT:
+        whatever it goes on to report for that attempt must be refused by the guarded update."""
+        deadline = time.monotonic() + 90
+        fed_at = time.monotonic()
         while True:
             if time.monotonic() > deadline:
-                return  # nothing ran on a worker for a minute: no fault (the count says so)
-            pids = self.cluster.worker_pids()
+                return  # nothing ran there: no fault (the count says so)
+            pids = holders()
             held = {job: owner for job, owner in running_owners(self.cluster.database_url).items()
                     if _owner_pid(owner) in pids}
             if not held:
+                if time.monotonic() - fed_at > 5:  # the load has moved on: give the holder a long job to hold
+                    self.feed(where)
+                    fed_at = time.monotonic()
                 time.sleep(0.05)
                 continue
             job_id, owner = sorted(held.items())[0]
@@ -233,7 +251,7 @@ class Chaos:
             if running_owners(self.cluster.database_url).get(job_id) == owner:
                 break  # frozen while it holds the lease
             os.kill(pid, signal.SIGCONT)  # the job ended just before: try another
-        self.injected["stop_lease_holder"] += 1
+        self.injected[kind] += 1
         self.frozen_jobs.append(job_id)
         try:
             stopped_at = time.monotonic()
@@ -275,17 +293,19 @@ def submit_native(client: Client, submit: Submit) -> str:
     return job.id
 
 
-def submit_quafu(replica: Server, token: str, submit: Submit, system_id: int) -> str | None:
+def submit_quafu(replica: Server, token: str, submit: Submit, system_id: int) -> tuple[str | None, str]:
     """The legacy protocol has no idempotency key: one try; an error answer is a submit not accepted."""
     form = {"qtasm": submit.circuits[0], "shots": str(submit.shots), "qubits": "2", "scan": "0", "tomo": "0",
             "selected_server": str(system_id), "compile": "1", "priority": "2", "task_name": submit.name,
             "pyquafu_version": "0.4.5", "runtime_job_id": ""}
-    with contextlib.suppress(httpx.HTTPError, ValueError):
+    try:
         answer = httpx.post(f"{replica.url}/qbackend/scq_kit_asyc/", data=form, headers={"api_token": token},
                             timeout=30).json()
-        if answer.get("status") in (0, 1, 2) and answer.get("task_id"):
-            return str(answer["task_id"])
-    return None
+    except (httpx.HTTPError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if answer.get("status") in (0, 1, 2) and answer.get("task_id"):
+        return str(answer["task_id"]), ""
+    return None, f"legacy answer {answer.get('status')}: {answer.get('message')}"
 
 
 def all_jobs(database_url: str) -> list[tuple[str, str | None, str]]:
@@ -307,7 +327,6 @@ def test_kill_9_sigstop_and_a_database_restart_under_load_end_every_job_exactly_
         run_xihe("db", "upgrade", env=env)
         token = run_xihe("users", "add", "ops", "--admin", env=env).splitlines()[-1]
         cluster = Cluster(tmp_path, env, token, pg, database_url).start()
-        chaos = Chaos(cluster, random.Random(SEED + 1))
         accepted: dict[str, Submit] = {}  # job id -> its submit
         refused: dict[str, str] = {}  # submit name -> why it was not accepted
         lock = threading.Lock()
@@ -319,24 +338,43 @@ def test_kill_9_sigstop_and_a_database_restart_under_load_end_every_job_exactly_
                 assert probe.get("/health").status_code == 200
             clients = [Client(replica.url, token, retry=RETRY, timeout=30.0) for replica in cluster.replicas]
 
+            def record(submit: Submit, job_id: str | None, reason: str) -> None:
+                with lock:
+                    if job_id is None:
+                        refused[submit.name] = reason
+                    else:
+                        accepted[job_id] = submit
+
+            baits = itertools.count()
+
+            def feed(where: str) -> None:
+                """One more long job for a frozen-holder fault: part of the load, checked like the rest."""
+                count = next(baits)
+                bait = (Submit(f"bait-{count}", "native", [slow_basis_state_qasm(count, 12, 60)], "sim", 32,
+                               600 + count, exact=[format(count, "012b")]) if where == "worker" else
+                        Submit(f"bait-{count}", "native", [SWEEP], "line10", 500, 600 + count,
+                               parameters=[{"theta": 0.05 * k} for k in range(60)]))
+                try:
+                    record(bait, submit_native(clients[count % 2], bait), "")
+                except (APIError, TransportError) as exc:
+                    record(bait, None, f"{type(exc).__name__}: {exc}")
+
+            chaos = Chaos(cluster, random.Random(SEED + 1), feed)
+
             def submit_all() -> None:
                 pace = random.Random(SEED + 2)
                 for index, submit in enumerate(load):
                     time.sleep(pace.uniform(0.05, 0.4))
                     job_id: str | None = None
+                    reason = ""
                     if submit.protocol == "quafu":
-                        job_id = submit_quafu(cluster.replicas[index % 2], token, submit, system_id)
-                        reason = "legacy submit answered with an error"
+                        job_id, reason = submit_quafu(cluster.replicas[index % 2], token, submit, system_id)
                     else:
                         try:
                             job_id = submit_native(clients[index % 2], submit)
                         except (APIError, TransportError) as exc:
                             reason = f"{type(exc).__name__}: {exc}"
-                    with lock:
-                        if job_id is None:
-                            refused[submit.name] = reason
-                        else:
-                            accepted[job_id] = submit
+                    record(submit, job_id, reason)
 
             submitter = threading.Thread(target=submit_all, name="chaos-load")
             submitter.start()
@@ -347,7 +385,8 @@ def test_kill_9_sigstop_and_a_database_restart_under_load_end_every_job_exactly_
             cancelled_ok: set[str] = set()
             faults: dict[str, Callable[[], None]] = {
                 "kill_worker": chaos.kill_worker, "kill_replica": chaos.kill_replica, "kill_agent": chaos.kill_agent,
-                "stop_lease_holder": chaos.stop_lease_holder, "restart_postgres": chaos.restart_postgres}
+                "stop_worker": chaos.stop_worker, "stop_agent": chaos.stop_agent,
+                "restart_postgres": chaos.restart_postgres}
             time.sleep(2.0)  # a few jobs queued and running first
             for action in actions:
                 time.sleep(chaos.rng.uniform(0.2, 1.5))
@@ -398,7 +437,8 @@ def test_kill_9_sigstop_and_a_database_restart_under_load_end_every_job_exactly_
     for job_id in chaos.frozen_jobs:  # the frozen worker's attempt was taken from it; its result never stored
         assert rows[job_id]["attempts"] >= 2 or rows[job_id]["status"] == "CANCELLED", rows[job_id]
     statuses = Counter(job["status"] for job in final.values())
-    assert sum(chaos.injected.values()) >= sum(FAULTS.values()) - 1, chaos.injected
-    print(f"chaos cluster: {len(load)} submits, {len(accepted)} accepted, {len(refused)} refused {refused}; "
+    assert chaos.injected == Counter(FAULTS), chaos.injected  # every fault landed
+    print(f"chaos cluster: {len(accepted) + len(refused)} submits, {len(accepted)} accepted, "
+          f"{len(refused)} refused {refused}; "
           f"faults {dict(chaos.injected)}; {len(cancelled_ok)} cancels accepted; {dict(statuses)}; "
-          f"lost 0, duplicated 0")
+          f"frozen holders' jobs: {[rows[j]['outcomes'] for j in chaos.frozen_jobs]}; lost 0, duplicated 0")
