@@ -210,7 +210,7 @@ def test_noisy_trajectories_follow_the_density_matrix_relaxation() -> None:
     assert exact is not None
     res = simulate(qc, shots=800, seed=3, noise=nm, engine="mps")
     assert chi2_pvalue(res.counts, exact) > 1e-6
-    assert res.metadata["trajectories"] == 800
+    assert res.metadata["trajectories"] < 800  # relaxation drawn as identity or remainder: shots share (jumps.py)
     assert res.metadata["truncation_error"] < 1e-12
 
 

@@ -141,10 +141,13 @@ class FusedNoisyBody:
     after its step as the conjugated unitary ``R U R^dagger`` (``R``: the step's gates after the channel).
     """
 
-    def __init__(self, body: Sequence[Instr], max_qubits: int) -> None:
+    def __init__(self, body: Sequence[Instr], max_qubits: int, all_channels: bool = False) -> None:
+        """``all_channels``: fuse every channel, not only unitary mixtures (for :meth:`conjugated` operators)."""
+
         def fusable(ins: Instr) -> bool:
             return ins.kind in ("unitary", "diagonal") or (
-                ins.kind == "channel" and ins.channel is not None and ins.channel.sampling_table is not None)
+                ins.kind == "channel" and ins.channel is not None
+                and (all_channels or ins.channel.sampling_table is not None))
 
         index = {id(ins): i for i, ins in enumerate(body)}
         self.steps: list[Instr | None] = []
@@ -188,22 +191,31 @@ class FusedNoisyBody:
             s, j, b = step
             block = self._blocks[s]
             assert block is not None
-            qubits = sorted(block.qubits)
-            where = {q: i for i, q in enumerate(qubits)}
-            k = len(qubits)
             ch = block.instrs[j]
             assert ch.channel is not None and ch.channel.sampling_table is not None
             u = ch.channel.sampling_table[1][b]
             assert u is not None
-            r = np.eye(1 << k, dtype=np.complex128)
-            for ins in block.instrs[j + 1:]:
-                if ins.kind != "channel":
-                    assert ins.matrix is not None
-                    gate = np.diag(ins.matrix) if ins.kind == "diagonal" else ins.matrix
-                    r = _apply_on(r, gate, [where[q] for q in ins.qubits], k)
-            m = _apply_on(np.ascontiguousarray(r.conj().T), u, [where[q] for q in ch.qubits], k)
-            self._cache[key] = np.ascontiguousarray(r @ m)
+            self._cache[key] = self.conjugated(s, j, u)
         return self._cache[key]
+
+    def conjugated(self, s: int, j: int, op: np.ndarray) -> np.ndarray:
+        """``R op R^dagger`` on step ``s``'s qubits (sorted, first most significant) for an operator ``op`` on the
+        qubits of the channel at order ``j`` (``R``: the step's gates after it). Applying it after the step equals
+        applying ``op`` at the channel, for any operator (``R`` is unitary), and preserves norms."""
+        block = self._blocks[s]
+        assert block is not None
+        qubits = sorted(block.qubits)
+        where = {q: i for i, q in enumerate(qubits)}
+        k = len(qubits)
+        ch = block.instrs[j]
+        r = np.eye(1 << k, dtype=np.complex128)
+        for ins in block.instrs[j + 1:]:
+            if ins.kind != "channel":
+                assert ins.matrix is not None
+                gate = np.diag(ins.matrix) if ins.kind == "diagonal" else ins.matrix
+                r = _apply_on(r, gate, [where[q] for q in ins.qubits], k)
+        m = _apply_on(np.ascontiguousarray(r.conj().T), np.ascontiguousarray(op), [where[q] for q in ch.qubits], k)
+        return np.ascontiguousarray(r @ m)
 
     def hit(self, state: np.ndarray, num_qubits: int, step: Step) -> None:
         u = self.error_unitary(step)

@@ -142,6 +142,49 @@ class Channel:
     def is_pauli(self) -> bool:
         return self.pauli_probabilities is not None
 
+    @cached_property
+    def identity_split(self) -> tuple[float, list[np.ndarray]]:
+        """``(w, F)`` with this channel ``E = (1 - w) Id + w F``, ``w`` as small as possible and ``F`` (Kraus
+        operators, trace preserving) a channel.
+
+        Trajectories of a channel that is no mixture of unitaries (relaxation) can then draw *whether* it acts
+        before knowing the state (probability ``w``, about the channel's error rate), and only a shot that drew it
+        picks a Kraus operator of ``F`` from its state. The identity weight ``1 - w`` is the largest ``l`` with
+        ``J - l |I>><<I|`` positive semidefinite (``J`` the Choi matrix): ``1 / <<I| J^+ |I>>`` when ``|I>>`` lies
+        in ``J``'s range, else 0 (then ``w = 1`` and ``F = E``).
+        """
+        d = 1 << self.num_qubits
+        vecs = np.array([k.reshape(-1) for k in self.kraus])
+        choi = vecs.T @ vecs.conj()  # sum_k |vec K_k>><<vec K_k|, row-major vec
+        values, vectors = np.linalg.eigh(choi)
+        keep = values > 1e-12 * values.max()
+        ident = np.eye(d, dtype=np.complex128).reshape(-1)
+        coeff = vectors[:, keep].conj().T @ ident
+        outside = np.linalg.norm(ident - vectors[:, keep] @ coeff)
+        stay = 0.0 if outside > 1e-9 else float(1.0 / np.sum(np.abs(coeff) ** 2 / values[keep]))
+        stay = min(max(stay * (1.0 - 1e-12), 0.0), 1.0)  # a hair inside, so the remainder stays positive
+        if stay >= 1.0 - 1e-15:
+            return 0.0, [np.eye(d, dtype=np.complex128)]
+        w = 1.0 - stay
+        rest_values, rest_vectors = np.linalg.eigh((choi - stay * np.outer(ident, ident.conj())) / w)
+        kraus = [math.sqrt(v) * rest_vectors[:, i].reshape(d, d) for i, v in enumerate(rest_values)
+                 if v > 1e-14 * rest_values.max()]
+        return w, kraus
+
+    @cached_property
+    def outcome_matrix(self) -> np.ndarray | None:
+        """``T[b, a] = <b| E(|a><a|) |b>`` when the channel's effect on computational-basis outcomes depends only on
+        the outcomes (no coherence ``|a><a'|`` reaches a diagonal entry: Pauli, damping and relaxation channels),
+        else ``None``. Such a channel right before the measurement of its qubits is a classical confusion ``T``."""
+        d = 1 << self.num_qubits
+        gram = np.zeros((d, d, d), dtype=np.complex128)  # gram[b] = sum_k conj(K[b, :])^T K[b, :]... per row b
+        for k in self.kraus:
+            gram += np.einsum("ba,bc->bac", k, k.conj())
+        off = gram - np.einsum("bac,ac->bac", gram, np.eye(d))
+        if np.abs(off).max() > 1e-12:
+            return None
+        return np.ascontiguousarray(np.einsum("baa->ba", gram).real)
+
 
 def _check_probability(name: str, value: float, upper: float = 1.0) -> float:
     value = float(value)

@@ -12,8 +12,10 @@ round-off is dropped, so the engine is exact until the bond dimension reaches th
 Shots are drawn one qubit at a time from the canonical form (centre on site 0, all shots at once), which costs
 ``shots * n * chi^2``. Every result's metadata states ``bond_dimension`` (largest reached), ``truncation_error``,
 ``max_bond_dimension`` and ``cutoff``. Gate noise runs as seeded trajectories (:func:`sample_trajectories`):
-shots that draw the same branches of unitary-mixture channels share one trajectory; other channels draw a Kraus
-operator per shot from the state (``trajectories`` in the metadata counts the runs).
+shots that draw the same branches of unitary-mixture channels share one trajectory; other channels (relaxation)
+are split into the identity and a remainder drawn up front, so error-free shots share too
+(:mod:`xihe.engines.jumps`; ``trajectories`` in the metadata counts the runs). Noisy and sampled runs put the
+qubits on the chain in an order that keeps two-qubit gates between neighbours (:mod:`xihe.engines.mps_layout`).
 
 Before running, :func:`bond_dimension_bound` bounds the bond dimension a circuit can reach (from the operator
 Schmidt rank of each gate across each cut) and :func:`estimate_memory` prices the tensors from it, so a caller
@@ -34,7 +36,9 @@ from xihe.engines.branching import FusedNoisyBody, Step, Walker, draw_branches, 
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.entanglement import clifford_skeleton_bound
 from xihe.engines.fusion import fuse
-from xihe.engines.mps_kernels import SMALL_BOND, sample_chain, two_site
+from xihe.engines.jumps import JumpWalk, apply_tail, branch_table, classical_tail, draw_events
+from xihe.engines.mps_kernels import SMALL_BOND, sample_chain, shift_left, shift_right, two_site
+from xihe.engines.mps_layout import relabel, site_order
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower
 from xihe.engines.sampling import apply_readout, rows_to_counts
@@ -105,19 +109,14 @@ class MPS:
         return [t.shape[2] for t in self.tensors[:-1]]
 
     def _move_centre(self, site: int) -> None:
+        t = self.tensors
         while self.centre < site:
-            a = self.tensors[self.centre]
-            cl, _, cr = a.shape
-            q, r = np.linalg.qr(a.reshape(cl * 2, cr))
-            self.tensors[self.centre] = q.reshape(cl, 2, q.shape[1])
-            self.tensors[self.centre + 1] = np.tensordot(r, self.tensors[self.centre + 1], axes=(1, 0))
+            c = self.centre
+            t[c], t[c + 1] = shift_right(t[c], t[c + 1])
             self.centre += 1
         while self.centre > site:
-            a = self.tensors[self.centre]
-            cl, _, cr = a.shape
-            q, r = np.linalg.qr(a.reshape(cl, 2 * cr).T)
-            self.tensors[self.centre] = q.T.reshape(q.shape[1], 2, cr)
-            self.tensors[self.centre - 1] = np.tensordot(self.tensors[self.centre - 1], r.T, axes=(2, 0))
+            c = self.centre
+            t[c - 1], t[c] = shift_left(t[c - 1], t[c])
             self.centre -= 1
 
     def apply_1q(self, q: int, u: np.ndarray) -> None:
@@ -222,6 +221,35 @@ class MPS:
             return op
 
         self._apply_block(qubits, kraus, choose)
+
+    def apply_operator(self, qubits: tuple[int, ...], op: np.ndarray) -> None:
+        """Apply any (not necessarily unitary) matrix on sorted ``qubits`` and renormalise the state (a Kraus operator
+        of a trajectory). It is applied on the centre (one site, or an SVD of the pair), so the canonical form
+        survives it; a product of one-qubit factors off the centre would break it."""
+        if len(qubits) == 1:
+            self._move_centre(qubits[0])
+            self.apply_1q(qubits[0], op)
+        elif len(qubits) == 2 and qubits[1] == qubits[0] + 1:
+            self._apply_pair(qubits[0], np.ascontiguousarray(op, dtype=np.complex128))  # the centre ends on the pair
+        else:
+            self._apply_block(qubits, [op], lambda mats: mats[0])
+        centre = self.tensors[self.centre]
+        self.tensors[self.centre] = centre / math.sqrt(float(np.vdot(centre, centre).real))
+
+    def density(self, qubits: tuple[int, ...]) -> np.ndarray:
+        """The reduced density matrix of one or two ``qubits`` (sorted; the first is the most significant bit)."""
+        lo, hi = qubits[0], qubits[-1]
+        self._move_centre(lo)
+        a = self.tensors[lo]
+        if len(qubits) == 1:
+            return np.einsum("asb,atb->st", a, a.conj())
+        env = np.einsum("asb,atc->stbc", a, a.conj())  # open indices of qubit lo, then the bond pair
+        for site in range(lo + 1, hi):
+            m = self.tensors[site]
+            env = np.einsum("stbc,bud,cue->stde", env, m, m.conj())
+        m = self.tensors[hi]
+        rho = np.einsum("stbc,bud,cvd->sutv", env, m, m.conj())
+        return rho.reshape(4, 4)
 
     def _apply_block(self, qubits: tuple[int, ...], mats: list[np.ndarray],
                      make: Callable[[list[np.ndarray]], np.ndarray | BlockOp]) -> None:
@@ -352,8 +380,8 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
     Branches of unitary-mixture channels (depolarizing, Pauli) do not depend on the state, so they are drawn for
     all shots first and the shots are walked as a prefix tree over their errors (:mod:`xihe.engines.branching`),
     with gates and channels fused into two-qubit steps (one SVD per step): shared prefixes and identical paths
-    (most shots: the error-free one) are computed once. A program with other channels (damping, relaxation) runs
-    one trajectory per shot.
+    (most shots: the error-free one) are computed once. A program with other channels (damping, relaxation) is
+    walked over the events of their identity split (:func:`_walk_jumps`).
     """
     _check_program(prog)
     stats = {"trajectories": 0.0, "bond_dimension": 1.0, "truncation_error": 0.0}
@@ -366,12 +394,7 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
         stats["truncation_error"] = max(stats["truncation_error"], state.truncation_error)
 
     if not mixture_only(prog):
-        where, branch = draw_branches(prog.body, shots, rng)
-        for shot in range(shots):
-            state = MPS(prog.num_qubits, max_bond_dimension, cutoff)
-            _advance(state, prog, 0, len(prog.body), rng, {where[j]: int(b) for j, b in enumerate(branch[shot])
-                                                           if b >= 0})
-            record(state, [shot])
+        _walk_jumps(prog, shots, rng, MPS(prog.num_qubits, max_bond_dimension, cutoff), bits, record)
         return bits, stats
     fused = FusedNoisyBody(prog.body, 2)
     mats = [None if ins is None else instruction_matrix(ins) for ins in fused.steps]
@@ -391,6 +414,50 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
     walker: Walker[MPS] = Walker(len(fused.steps), advance, MPS.copy, hit, record)
     walker.walk(MPS(prog.num_qubits, max_bond_dimension, cutoff), paths_of(where, branch, fused.place))
     return bits, stats
+
+
+def _walk_jumps(prog: Program, shots: int, rng: np.random.Generator, start: MPS, bits: np.ndarray,
+                record: Callable[[MPS, np.ndarray], None]) -> None:
+    """Shots of a program with channels that are no unitary mixtures (relaxation), walked as a tree over their
+    events with the channels' identity split, and their classical tail drawn per shot (:mod:`xihe.engines.jumps`).
+    """
+    body, tail = classical_tail(prog)
+    fused = FusedNoisyBody(body, 2, all_channels=True)
+    mats = [None if ins is None else instruction_matrix(ins) for ins in fused.steps]
+    sites = [tuple(sorted(q)) for q in fused.qubits]
+    events = draw_events(body, shots, rng, fused.place)
+    cache: dict[tuple[int, int, int], tuple[list[np.ndarray], np.ndarray]] = {}
+    channels = {fused.place(i): ins.channel for i, ins in enumerate(body) if ins.kind == "channel"}
+
+    def operators(step: int, order: int, branch: int) -> tuple[list[np.ndarray], np.ndarray]:
+        key = (step, order, branch)
+        if key not in cache:
+            channel = channels[(step, order)]
+            assert channel is not None
+            ops = branch_table(channel)[1][branch]
+            assert ops is not None
+            conj = [fused.conjugated(step, order, op) for op in ops]
+            cache[key] = (conj, np.array([op.conj().T @ op for op in conj]))
+        return cache[key]
+
+    def advance(state: MPS, a: int, b: int) -> None:
+        for i in range(a, b):
+            m = mats[i]
+            if m is not None:
+                ins = fused.steps[i]
+                assert ins is not None
+                state.apply(ins.qubits, m)
+
+    def apply(state: MPS, step: int, op: np.ndarray, unitary: bool) -> None:
+        if unitary:
+            state.apply(sites[step], op)
+        else:
+            state.apply_operator(sites[step], op)
+
+    walk: JumpWalk[MPS] = JumpWalk(len(fused.steps), advance, MPS.copy, operators,
+                                   lambda state, step: state.density(sites[step]), apply, record, rng)
+    walk.walk(start, events, shots)
+    apply_tail(bits, tail, rng)
 
 
 def final_mps(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
@@ -471,6 +538,14 @@ def check_bond_dimension(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX
     return estimate_bond_dimension(circuit)
 
 
+def on_sites(prog: Program) -> Program:
+    """``prog`` renumbered onto a chain order with its two-qubit gates side by side, when that helps
+    (:func:`~xihe.engines.mps_layout.site_order`); sampled bits then come per site, and the renumbered terminal
+    measurements read them back into the right clbits."""
+    site = site_order(prog)
+    return prog if site is None else relabel(prog, site)
+
+
 def _rows(prog: Program, bits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Classical rows from sampled qubit bits: each terminal measurement's bit, with its readout flips."""
     rows = np.zeros((bits.shape[0], prog.num_clbits), dtype=np.uint8)
@@ -485,7 +560,7 @@ def noisy_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, n
                ) -> tuple[np.ndarray, dict[str, float | int]]:
     """Rows of one seeded chunk of noisy MPS trajectories (the engine's own chunk, and a fanned-out one), and its
     stats (``trajectories``, ``bond_dimension``, ``truncation_error``)."""
-    prog = lower(circuit, noise)
+    prog = on_sites(lower(circuit, noise))
     rng = np.random.default_rng(seed_seq)
     bits, traj = sample_trajectories(prog, shots, rng, max_bond_dimension, cutoff)
     return _rows(prog, bits, rng), {"trajectories": int(traj["trajectories"]),
@@ -533,6 +608,7 @@ class MPSEngine:
             rows = np.concatenate(parts)
         else:
             rng = np.random.default_rng(seed)
+            prog = on_sites(prog)
             state = run_program(prog, self.max_bond_dimension, self.cutoff)
             rows = _rows(prog, state.sample(shots, rng), rng)
             stats = {"bond_dimension": state.max_bond_reached, "truncation_error": state.truncation_error}
