@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, case, cast, func, insert, or_, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobAttempt, JobResult, User
@@ -45,9 +45,12 @@ def get_job(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id)
 
 
-def get_user_job(session: Session, user_id: int, job_id: str) -> Job | None:
-    """The job if it belongs to ``user_id``; another user's job is indistinguishable from a missing one."""
-    job = session.get(Job, job_id)
+def get_user_job(session: Session, user_id: int, job_id: str, *, with_payload: bool = True) -> Job | None:
+    """The job if it belongs to ``user_id``; another user's job is indistinguishable from a missing one.
+
+    ``with_payload=False`` leaves the stored request (the programs' text, megabytes for a long circuit) unread
+    until something asks for it: a job's record and its long polls never do."""
+    job = session.get(Job, job_id, options=() if with_payload else (defer(Job.payload),))
     return job if job is not None and job.user_id == user_id else None
 
 

@@ -71,7 +71,7 @@ def list_(user: UserDep, database: DatabaseDep, status: JobStatus | None = None,
 
 def _load(database: Database, user: User, job_id: str, parallelism_of: Request) -> JobPublic:
     with database.read() as session:
-        job = jobs.get_user_job(session, user.id, job_id)
+        job = jobs.get_user_job(session, user.id, job_id, with_payload=False)
         if job is None:
             raise not_found("job", job_id)
         return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend))
@@ -109,7 +109,9 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
             return status.is_terminal
 
         await wait_until_finished(request, job_id, wait, finished)
-    return await _off_loop(database, _load, database, user, job_id, request)  # type: ignore[no-any-return]
+    # Always on the thread pool: a record may hold large results (counts of many outcomes) to decode and encode,
+    # which must not hold up the event loop (/health, every other answer), even on SQLite.
+    return await run_in_threadpool(_load, database, user, job_id, request)
 
 
 @router.get("/{job_id}/items/{index}/memory", response_model=MemoryPagePublic, operation_id="get_job_memory")
