@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from xihe.service.api.deps import FailureLimiter, RateLimiter, document_auth_responses, trusted_proxies
 from xihe.service.api.errors import install_error_handlers
+from xihe.service.api.health_probe import DatabaseProbe
 from xihe.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware, SecurityHeadersMiddleware
 from xihe.service.api.routes import agents, backends, estimate, health, jobs, sample, tokens
 from xihe.service.api.text_guard import ControlCharacterMiddleware
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             await watcher.stop()
+            probe.close()
             database.dispose()
 
     app = FastAPI(title="Xihe", version=__version__, lifespan=lifespan,
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.rate_limiter = RateLimiter()
     app.state.auth_failures = FailureLimiter()
     app.state.token_touch = {}
+    app.state.health_probe = probe = DatabaseProbe(database)
     install_error_handlers(app)
     sdk = _optional("xihe.service.api.routes.quafu_sdk")
     if sdk is not None:  # first: it hands POST /jobs and /jobs/{id}/cancel that are not its own to jobs' handlers
