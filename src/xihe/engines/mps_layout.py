@@ -78,10 +78,6 @@ def _spectral(members: list[int], weights: dict[tuple[int, int], int]) -> list[i
     return [members[i] for i in np.argsort(fiedler, kind="stable")]
 
 
-def _distance(weights: dict[tuple[int, int], int], site: list[int]) -> int:
-    return sum(w * (abs(site[a] - site[b]) - 1) for (a, b), w in weights.items())
-
-
 def _sites(order: list[int]) -> list[int]:
     site = [0] * len(order)
     for s, q in enumerate(order):
@@ -90,18 +86,24 @@ def _sites(order: list[int]) -> list[int]:
 
 
 def _refine(order: list[int], weights: dict[tuple[int, int], int]) -> list[int]:
-    """Swap neighbours on the chain while that shortens the total distance (a few passes on a few dozen qubits)."""
+    """Swap neighbours on the chain while that shortens the total distance; a swap changes only the terms of the
+    two qubits' own gates, so each try costs their degree (at most ``len(order)`` passes)."""
     order = list(order)
-    best = _distance(weights, _sites(order))
-    for _ in range(len(order)):  # bounded: each pass that changes nothing ends it
+    site = _sites(order)
+    neighbours: dict[int, list[tuple[int, int]]] = {q: [] for q in order}
+    for (a, b), w in weights.items():
+        neighbours[a].append((b, w))
+        neighbours[b].append((a, w))
+    for _ in range(len(order)):
         improved = False
         for i in range(len(order) - 1):
-            order[i], order[i + 1] = order[i + 1], order[i]
-            d = _distance(weights, _sites(order))
-            if d < best:
-                best, improved = d, True
-            else:
-                order[i], order[i + 1] = order[i + 1], order[i]
+            a, b = order[i], order[i + 1]
+            delta = sum(w * (abs(i + 1 - site[c]) - abs(i - site[c])) for c, w in neighbours[a] if c != b)
+            delta += sum(w * (abs(i - site[c]) - abs(i + 1 - site[c])) for c, w in neighbours[b] if c != a)
+            if delta < 0:
+                order[i], order[i + 1] = b, a
+                site[a], site[b] = i + 1, i
+                improved = True
         if not improved:
             break
     return order
@@ -114,10 +116,12 @@ def site_order(prog: Program) -> list[int] | None:
     weights = _pair_weights(prog.body)
     if n < 3 or not weights:
         return None
+    old_distance, old_crossing = _cost(weights, list(range(n)), n)
+    if old_distance == 0:  # every gate already acts on neighbours
+        return None
     order = [q for members in _components(n, weights) for q in _spectral(members, weights)]
     site = _sites(_refine(order, weights))
     new_distance, new_crossing = _cost(weights, site, n)
-    old_distance, old_crossing = _cost(weights, list(range(n)), n)
     if new_distance >= old_distance or new_crossing > old_crossing:
         return None
     return site
