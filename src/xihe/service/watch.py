@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 from xihe.service.db import Database
 from xihe.service.repositories import jobs
@@ -105,20 +106,18 @@ class ChangeWatcher:
         for event in events:
             event.set()
 
-    async def wait_finished(self, job_id: str, timeout: float) -> bool:
-        """Wait until ``job_id`` is finished (True: the watcher saw it in a terminal state) or ``timeout`` passed."""
-        if self._thread is None:
-            await asyncio.sleep(min(timeout, 0.05))
-            return False
+    @contextlib.contextmanager
+    def watching(self, job_id: str) -> Iterator[Watch]:
+        """Register interest in ``job_id`` for the whole block, *before* the caller reads the job's status.
+
+        Registering first closes the window a check-then-register wait has: a job that finishes after the check
+        but before the registration is seen by the watcher's next query (its commit wakes the watcher), instead of
+        only at the watcher's half-second tick, or never while nothing else changes."""
         event = asyncio.Event()
         with self._lock:
             self._waiters.setdefault(job_id, set()).add(event)
         try:
-            try:
-                await asyncio.wait_for(event.wait(), timeout)
-            except TimeoutError:
-                return False
-            return True
+            yield Watch(event, self._thread is not None)
         finally:
             with self._lock:
                 waiting = self._waiters.get(job_id)
@@ -126,3 +125,28 @@ class ChangeWatcher:
                     waiting.discard(event)
                     if not waiting:
                         del self._waiters[job_id]
+
+    async def wait_finished(self, job_id: str, timeout: float) -> bool:
+        """Wait until ``job_id`` is finished (True: the watcher saw it in a terminal state) or ``timeout`` passed."""
+        with self.watching(job_id) as watch:
+            return await watch.wait(timeout)
+
+
+class Watch:
+    """One registered long poll (see :meth:`ChangeWatcher.watching`): wait for the watcher to see the job finished."""
+
+    def __init__(self, event: asyncio.Event, live: bool) -> None:
+        self._event = event
+        self._live = live
+
+    async def wait(self, timeout: float) -> bool:
+        """True once the watcher saw the job in a terminal state (at once if it already has), False after
+        ``timeout`` seconds. Without a running watcher: a short sleep, so the caller polls."""
+        if not self._live:
+            await asyncio.sleep(min(timeout, 0.05))
+            return False
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

@@ -20,6 +20,7 @@ from xihe.service.models import User
 from xihe.service.problems import Problem, ProblemDetail, problem_responses, unauthorized
 from xihe.service.repositories import users
 from xihe.service.settings import Settings
+from xihe.service.watch import ChangeWatcher
 
 RECHECK_TOKEN_SECONDS = 1.0
 bearer = HTTPBearer(auto_error=False, description="An API token from `xihe users add` or POST /api/v1/tokens.")
@@ -147,6 +148,7 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
         raise unauthorized("invalid, expired or revoked token")
     user, token = found
     request.state.token_id = token.id
+    request.state.token_checked_at = time.monotonic()  # long polls re-check the token a second after this
     touched: dict[str, float] = request.app.state.token_touch
     now = time.monotonic()
     if now - touched.get(token.id, -math.inf) > 60:
@@ -201,16 +203,22 @@ async def wait_until_finished(request: Request, job_id: str, seconds: float,
     ``max_wait_seconds``); the watcher wakes the wait when the job finishes (see :mod:`xihe.service.watch`)."""
     settings: Settings = request.app.state.settings
     deadline = time.monotonic() + min(seconds, float(settings.max_wait_seconds))
-    watcher = request.app.state.watcher
-    while not await finished():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        # The token is checked again every second: a revoked token stops the poll (401) within about a second.
-        if not await run_in_threadpool(_token_still_valid, request):
-            raise unauthorized("the token was revoked or expired during the wait")
-        if await watcher.wait_finished(job_id, min(remaining, RECHECK_TOKEN_SECONDS)):
-            return
+    watcher: ChangeWatcher = request.app.state.watcher
+    # The token is checked again every second: a revoked token stops the poll (401) within about a second. The
+    # first re-check is due a second after authentication, not at once (the token was read milliseconds ago).
+    recheck_at = getattr(request.state, "token_checked_at", -math.inf) + RECHECK_TOKEN_SECONDS
+    with watcher.watching(job_id) as watch:  # registered before the first status read: no finish goes unseen
+        while not await finished():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if now >= recheck_at:
+                if not await run_in_threadpool(_token_still_valid, request):
+                    raise unauthorized("the token was revoked or expired during the wait")
+                now = time.monotonic()
+                recheck_at = now + RECHECK_TOKEN_SECONDS
+            if await watch.wait(max(0.0, min(deadline, recheck_at) - now)):
+                return
 
 
 async def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
