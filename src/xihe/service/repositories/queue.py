@@ -199,6 +199,26 @@ _CLOSE_ATTEMPT = (
 )
 
 
+@lru_cache(maxsize=16)
+def _finish_statement(goal: JobStatus, by_holder: bool) -> Any:
+    """The guarded UPDATE that ends an attempt as ``goal``, built once per (goal, who may end it): building it took
+    a third of a millisecond of every job's finish. Parameters: ``p_job_id``, ``p_now``, ``p_holder`` (by the
+    lease holder) and, as ``goal`` needs, ``p_exec_seconds``, ``p_stage``, ``p_detail``."""
+    now = bindparam("p_now", type_=Job.lease_expires_at.type)
+    guard = Job.lease_owner == bindparam("p_holder") if by_holder else Job.lease_expires_at < now
+    if goal is JobStatus.DONE:
+        guard = guard & Job.cancel_requested.is_(False)
+    values: dict[str, Any] = {"status": goal.value, "lease_owner": None, "lease_expires_at": None}
+    if goal.is_terminal:
+        values.update(finished_at=bindparam("p_now", type_=Job.finished_at.type),
+                      exec_seconds=bindparam("p_exec_seconds", type_=Job.exec_seconds.type))
+    if goal is JobStatus.FAILED:
+        values.update(error_stage=bindparam("p_stage", type_=Job.error_stage.type),
+                      error_detail=bindparam("p_detail", type_=Job.error_detail.type))
+    return (update(Job).where(Job.id == bindparam("p_job_id"), Job.status == JobStatus.RUNNING.value, guard)
+            .values(**values).returning(Job.user_id, Job.attempts))
+
+
 def finish_attempt(session: Session, job_id: str, ending: Ending, *, now: datetime, holder: str | None) -> bool:
     """End the running attempt of ``job_id`` as ``ending``, atomically; False if this caller may not.
 
@@ -212,19 +232,15 @@ def finish_attempt(session: Session, job_id: str, ending: Ending, *, now: dateti
     holder whose job was cancelled while it ran ends it CANCELLED instead (and gets False: nothing was stored).
     """
     goal = check_transition(JobStatus.RUNNING, ending.status)
-    guard = Job.lease_owner == holder if holder is not None else Job.lease_expires_at < now
-    if goal is JobStatus.DONE:
-        guard = guard & Job.cancel_requested.is_(False)
-    values: dict[str, Any] = {"status": goal.value, "lease_owner": None, "lease_expires_at": None}
+    parameters: dict[str, Any] = {"p_job_id": job_id, "p_now": now}
+    if holder is not None:
+        parameters["p_holder"] = holder
     if goal.is_terminal:
-        values.update(finished_at=now, exec_seconds=ending.exec_seconds)
+        parameters["p_exec_seconds"] = ending.exec_seconds
     if goal is JobStatus.FAILED:
-        values.update(error_stage=ending.stage, error_detail=ending.detail)
+        parameters.update(p_stage=ending.stage, p_detail=ending.detail)
     connection = session.connection()
-    held = connection.execute(
-        update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value, guard).values(**values)
-        .returning(Job.user_id, Job.attempts)
-    ).first()
+    held = connection.execute(_finish_statement(goal, holder is not None), parameters).first()
     if held is None:
         if goal is JobStatus.DONE and holder is not None:
             finish_attempt(session, job_id, Ending.cancelled(ending.exec_seconds), now=now, holder=holder)
