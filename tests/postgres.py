@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -165,14 +166,17 @@ class PrivateServer:
                                      str(folder)], start_new_session=True)
         return cls(folder=folder, port=port, process=process, watchdog=watchdog)
 
-    def restart(self, down_seconds: float = 0.0) -> None:
+    def restart(self, down_seconds: float = 0.0, while_down: Callable[[], None] | None = None) -> None:
         """Fast shutdown, ``down_seconds`` with no server, then the same data on the same port again: a database
-        outage for the chaos tests. The watchdog goes first (it would remove the folder once the server is gone)
-        and a new one watches the new server."""
+        outage for the chaos tests. ``while_down`` runs once the server is gone (it must not wait for it to come
+        back). The watchdog goes first (it would remove the folder once the server is gone) and a new one watches
+        the new server."""
         self.watchdog.kill()
         self.watchdog.wait()
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=30)
+        if while_down is not None:
+            while_down()
         time.sleep(down_seconds)
         server = self._launch(bin_dir(), self.folder, _as_user(), self.port)
         if server is None:

@@ -264,8 +264,12 @@ class Chaos:
             os.kill(pid, signal.SIGCONT)
 
     def restart_postgres(self) -> None:
-        self.cluster.pg.restart(down_seconds=self.rng.uniform(1.0, 3.0))
+        """Restart PostgreSQL; a submit made while it is down must get through once it is back (the SDK retries
+        the 503s and refused connections of the outage, its Idempotency-Key keeps the retries one job)."""
+        during = threading.Thread(target=self.feed, args=("worker",), name="submit-during-outage")
+        self.cluster.pg.restart(down_seconds=self.rng.uniform(1.0, 3.0), while_down=during.start)
         self.injected["restart_postgres"] += 1
+        during.join(timeout=120)
 
 
 def _owner_pid(owner: str) -> int | None:
