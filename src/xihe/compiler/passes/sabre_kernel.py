@@ -72,6 +72,8 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
     swaps = 0
     since_gate = 0
     log_fid = 0.0
+    ext_stale = True
+    n_ext = 0
     while nf > 0:
         # Run everything runnable, repeatedly.
         executed_any = False
@@ -120,6 +122,7 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
         if nf == 0:
             break
         if executed_any:
+            ext_stale = True
             since_gate = 0
             decay[:] = 1.0
         if since_gate > valve:
@@ -157,28 +160,32 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
                 swaps += 1
                 a = nxt
             since_gate = 0
+            ext_stale = True
             continue
-        # Extended set: the next 2q gates after the front, breadth first.
+        # Extended set: the next 2q gates after the front, breadth first. It depends on the front alone, so it is
+        # kept while swaps follow swaps without a gate running.
         current += 1
-        n_ext = 0
-        head = 0
-        tail = 0
-        for k in range(nf):
-            stamp[front[k]] = current
-            queue[tail] = front[k]
-            tail += 1
-        while head < tail and n_ext < EXTENDED_SIZE:
-            i = queue[head]
-            head += 1
-            for s in range(succ_ptr[i], succ_ptr[i + 1]):
-                j = succ_idx[s]
-                if stamp[j] != current:
-                    stamp[j] = current
-                    queue[tail] = j
-                    tail += 1
-                    if q0[j] >= 0 and n_ext < EXTENDED_SIZE:
-                        ext[n_ext] = j
-                        n_ext += 1
+        if ext_stale:
+            n_ext = 0
+            head = 0
+            tail = 0
+            for k in range(nf):
+                stamp[front[k]] = current
+                queue[tail] = front[k]
+                tail += 1
+            while head < tail and n_ext < EXTENDED_SIZE:
+                i = queue[head]
+                head += 1
+                for s in range(succ_ptr[i], succ_ptr[i + 1]):
+                    j = succ_idx[s]
+                    if stamp[j] != current:
+                        stamp[j] = current
+                        queue[tail] = j
+                        tail += 1
+                        if q0[j] >= 0 and n_ext < EXTENDED_SIZE:
+                            ext[n_ext] = j
+                            n_ext += 1
+            ext_stale = False
         # Candidate swaps: every coupler touching a blocked gate's qubit.
         nc = 0
         n2 = 0
