@@ -279,8 +279,14 @@ def _row_parallel(state: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray
 def real_form(mat: np.ndarray) -> np.ndarray:
     """The real ``2d x 2d`` matrix ``[[Re, -Im], [Im, Re]]`` that acts on split (real rows, imaginary rows)
     columns as ``mat`` acts on complex ones, in the state's real precision."""
+    d = mat.shape[0]
     re, im = mat.real, mat.imag
-    return np.ascontiguousarray(np.block([[re, -im], [im, re]]))
+    out = np.empty((2 * d, 2 * d), dtype=re.dtype)  # four slice copies: np.block took 40 us on a 4 x 4 gate
+    out[:d, :d] = re
+    out[:d, d:] = -im
+    out[d:, :d] = im
+    out[d:, d:] = re
+    return out
 
 
 def row_form(mat: np.ndarray) -> np.ndarray:
