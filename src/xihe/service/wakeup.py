@@ -20,6 +20,7 @@ import select
 import socket
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Protocol
 
@@ -137,11 +138,34 @@ def _libpq_url(url: str) -> str:
     return "postgresql://" + rest if scheme.startswith("postgresql") else url
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return path if path and path != ":memory:" else None
+
+
+def forget_processes(url: str, pids: Collection[int]) -> None:
+    """Remove the wake-up sockets that ended processes left (a worker killed before it could close its own), then
+    the database's socket folder if nothing else uses it: a stopped server leaves nothing under the temp folder."""
+    path = _sqlite_file(url)
+    if path is None:
+        return
+    folder = socket_folder(path)
+    for pid in pids:
+        for stale in folder.glob(f"*-{pid}-*.sock"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    with contextlib.suppress(OSError):  # still in use (the API's own socket, another server): kept
+        folder.rmdir()
+
+
 def wakeup_for(url: str, channel: str) -> Wakeup:
     """The wake-up source for a database URL (SQLAlchemy form)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        return SocketWakeup(socket_folder(path), channel) if path and path != ":memory:" else SleepWakeup()
+        path = _sqlite_file(url)
+        return SocketWakeup(socket_folder(path), channel) if path else SleepWakeup()
     if url.startswith("postgresql"):
         return PostgresWakeup(url, channel)
     return SleepWakeup()

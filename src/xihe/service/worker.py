@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
 import threading
 import time
@@ -327,7 +328,10 @@ class Heartbeat:
 
 
 def warm_up(catalog: DeviceCatalog) -> None:
-    """Compile the engines' kernels once (numba caches them) so the first real job is not slow."""
+    """Compile the ``sim`` path's kernels (numba caches them on disk) so the quickstart's first job is not slow.
+
+    Only that path, in seconds: the worker claims jobs right after. The chip compiler's and the noisy engines'
+    kernels are compiled in the background by the supervisor's warmer (:mod:`xihe.service.warmer`)."""
     from xihe import qasm
 
     try:
@@ -339,16 +343,21 @@ def warm_up(catalog: DeviceCatalog) -> None:
         log.debug("warm-up failed", exc_info=True)
 
 
-def _set_parent_death_signal() -> None:
+def set_parent_death_signal() -> None:
     """On Linux, die with the parent (kill -9 of ``xihe serve`` must not leave orphan workers running)."""
     try:
         import ctypes
-        import signal
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    """The supervisor stops a worker with SIGTERM: leave through ``finally`` blocks (the wake-up socket is removed,
+    the lease of a job in hand expires and the job is put back)."""
+    raise SystemExit(0)
 
 
 def limit_threads(threads: int) -> None:
@@ -368,11 +377,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     limit_threads(args.threads)
     if args.parent_pid is not None:
-        _set_parent_death_signal()
+        set_parent_death_signal()
         if os.getppid() != args.parent_pid:
             return
     logging.basicConfig(level=os.environ.get("XIHE_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     settings = Settings()
     database = Database.from_settings(settings)
     catalog = DeviceCatalog()
