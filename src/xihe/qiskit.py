@@ -98,6 +98,11 @@ class XiheBackend(BackendV2):
         self._client = provider.client
         self._target = target_from_backend(info)
 
+    def __repr__(self) -> str:
+        """As Qiskit's backends print (``<IBMBackend('ibm_brisbane')>``), with what tells Xihe's apart: the size,
+        the kind (simulator, twin, device) and the server."""
+        return f"<XiheBackend({self.name!r}, {self.info.num_qubits} qubits, {self.info.kind}, {self._client.url})>"
+
     @property
     def target(self) -> Target:
         return self._target

@@ -77,6 +77,13 @@ def test_backend_target_comes_from_the_device(provider: XiheProvider) -> None:
     assert sim.target.instruction_supported("cx", (0, 33)) and sim.num_qubits == 34
 
 
+def test_backend_repr_names_the_backend_its_size_and_server(provider: XiheProvider) -> None:
+    """Like Qiskit's ``<IBMBackend('ibm_brisbane')>``; it was the default ``<...XiheBackend object at ...>``."""
+    line = provider.get_backend("line10")
+    assert repr(line) == f"<XiheBackend('line10', 10 qubits, {line.info.kind}, {provider.client.url})>"
+    assert repr(provider.get_backend("sim")).startswith("<XiheBackend('sim', 34 qubits, ")
+
+
 def test_counts_match_aer_on_the_ideal_simulator(provider: XiheProvider) -> None:
     backend = provider.get_backend("sim")
     circuit = entangled_circuit()
