@@ -197,3 +197,18 @@ def test_the_worker_stores_each_items_keys_as_it_goes_and_a_cancel_removes_them(
                                   .where(JobMemoryPage.job_id == job["id"])) == 0
     finally:
         database.dispose()
+
+
+def test_a_small_batch_keeps_its_memory_inline(served: tuple[Server, str]) -> None:
+    server, _url = served
+    circuits = [H + f"qreg q[2];\ncreg c[2];\nx q[{i % 2}];\nmeasure q -> c;\n" for i in range(3)]
+    with server.client() as client:
+        job = client.post("/jobs", json={"backend": "sim", "circuits": circuits, "shots": 100, "memory": True}).json()
+        done = client.get(f"/jobs/{job['id']}", params={"wait": 60}).json()
+        page = client.get(f"/jobs/{job['id']}/items/1/memory", params={"offset": 98}).json()
+    assert done["status"] == "DONE"
+    for index, result in enumerate(done["results"]):
+        key = "10" if index % 2 == 0 else "01"  # c[0] leftmost
+        assert result["memory"] == [key] * 100 and result["memory_shots"] == 100
+        assert result["memory_url"].endswith(f"/items/{index}/memory")
+    assert page["memory"] == ["01", "01"] and page["total"] == 100

@@ -24,13 +24,14 @@ def stored_results(session: Session, job: Job) -> list[ResultPublic]:
     (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, so a job
     record stays small however many shots it kept."""
     records = jobs.results_for(session, job.id)
-    inline = sum(int(record.get("memory_shots") or 0) for record in records) <= memory_pages.INLINE_SHOTS
+    held = sum(int(record.get("memory_shots") or 0) for record in records)
+    inline = memory_pages.read_job(session, job.id) if 0 < held <= memory_pages.INLINE_SHOTS else {}
     out = []
     for index, record in enumerate(records):
         if record.get("memory_shots") is not None:
-            record = {**record, "memory_url": f"{MEMORY_PATH.format(job_id=job.id, index=index)}"}
-            if inline:
-                record = jobs.with_item_memory(session, job.id, index, record)
+            record = {**record, "memory_url": MEMORY_PATH.format(job_id=job.id, index=index)}
+            if record.get("memory") is None and (index in inline or record["memory_shots"] == 0):
+                record["memory"] = inline.get(index, [])
         out.append(ResultPublic.model_validate(record))
     return out
 

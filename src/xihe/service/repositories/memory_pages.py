@@ -100,6 +100,16 @@ def read_slice(session: Session, job_id: str, item: int, offset: int, limit: int
     return keys[start:start + limit]
 
 
+def read_job(session: Session, job_id: str) -> dict[int, list[str]]:
+    """Every item's keys in one query (a small job's record inlines them: one round trip, not one per item)."""
+    keys: dict[int, list[str]] = {}
+    rows = session.execute(select(JobMemoryPage.item, JobMemoryPage.data).where(JobMemoryPage.job_id == job_id)
+                           .order_by(JobMemoryPage.item, JobMemoryPage.page))
+    for item, data in rows:
+        keys.setdefault(int(item), []).extend(data.split(_SEPARATOR))
+    return keys
+
+
 def read_item(session: Session, job_id: str, item: int) -> list[str]:
     """Every key of one item, in shot order (for protocols that answer with every shot)."""
     keys: list[str] = []
