@@ -10,6 +10,9 @@ states smaller than a tile, serial and parallel sizes, 2..5 qubits, non-unitary 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -169,3 +172,18 @@ def test_disjoint_blocks_pair_into_one_pass() -> None:
     state = simulate(qc, shots=0, engine="statevector").statevector
     assert state is not None
     assert np.allclose(state, _qiskit_state(qc), atol=1e-12)
+
+
+def test_kernel_threads_wait_passively_unless_told_otherwise() -> None:
+    """Importing the kernels sets OpenMP's passive wait policy before numba starts its threads, and keeps a
+    policy the environment already gives."""
+    code = ("import os; import xihe.engines.kernels as k; import numpy as np; "
+            "s = np.zeros(1 << 16, np.complex64); k.apply_1q(s, 3, np.eye(2)); "
+            "import numba; print(os.environ.get('OMP_WAIT_POLICY'), numba.threading_layer())")
+    env = {key: v for key, v in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    policy, _layer = out.stdout.split()
+    assert policy == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[0] == "ACTIVE"
