@@ -135,16 +135,25 @@ class VF2Layout:
         gate_counts = Counter(q for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 1 for q in op.qubits)
         qubit_cost = one_qubit_cost(target)
         best: tuple[float, dict[int, int]] | None = None
+        # Per coupler and per virtual qubit, the terms of the score, computed once (thousands of mappings share them).
+        coupler: dict[tuple[int, int], float] = {}
+        pairs = list(counts.items())
+        weights = {v: (v in measured, 1e-3 * gate_counts.get(v, 0)) for v in active}
         for k, mapping in enumerate(mappings):
             if k >= self.max_mappings:
                 break
             # mapping: physical node index -> virtual node index
             place = {virtual[vn]: physical[pn] for pn, vn in mapping.items()}
             score = 0.0
-            for (a, b), n in counts.items():
-                score -= n * _log1m(target.two_qubit_error(place[a], place[b]))
+            for (a, b), n in pairs:
+                key = (place[a], place[b])
+                cost = coupler.get(key)
+                if cost is None:
+                    cost = coupler[key] = _log1m(target.two_qubit_error(*key))
+                score -= n * cost
             for v, p in place.items():
-                score += (v in measured) * qubit_cost[p] + 1e-3 * gate_counts.get(v, 0) * qubit_cost[p]
+                is_measured, gates = weights[v]
+                score += is_measured * qubit_cost[p] + gates * qubit_cost[p]
             if best is None or score < best[0]:
                 best = (score, place)
         if best is not None:
