@@ -6,7 +6,8 @@ The grid shows one quantum register ``q`` and one classical register ``c``, unco
 table and ``measure q[i] -> c[j]``; a program with anything else (custom gates, conditions, more registers) is
 still simulated, but the page keeps it as text only (``representable`` False, ``why`` says what).
 Without any measurement the probabilities are over every qubit (q[0] leftmost), as IBM's and Quafu's composers
-show them.
+show them; ``measures`` False tells the page to warn before submitting, since a job that measures nothing is refused
+(422 ``no_measurement``) and the composer used to say "Valid" and then land the user on the editor's error.
 
 >>> state = composer_state('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; h q[0]; cx q[0],q[1];')
 >>> state["representable"], [op["name"] for op in state["ops"]], state["probabilities"][0]
@@ -70,12 +71,13 @@ def _probe(circuit: Circuit) -> tuple[Circuit, str]:
 
 def composer_state(text: str, limits: ParseLimits | None = None) -> dict[str, Any]:
     """What the composer shows for ``text``: ``ok``, an ``error`` (line, column, message), ``representable`` and
-    ``why``, ``num_qubits``, ``ops``, the ideal ``probabilities`` (most likely first) and what they are ``over``."""
+    ``why``, ``num_qubits``, ``ops``, ``measures`` (whether any qubit is measured), the ideal ``probabilities``
+    (most likely first) and what they are ``over``."""
     base = limits or ParseLimits()
     bounded = ParseLimits(max_qubits=min(base.max_qubits or MAX_QUBITS, MAX_QUBITS),
                           max_operations=min(base.max_operations or MAX_OPERATIONS, MAX_OPERATIONS))
     answer: dict[str, Any] = {"ok": False, "error": None, "representable": False, "why": None, "num_qubits": 0,
-                              "ops": [], "probabilities": [], "over": "", "note": None}
+                              "ops": [], "measures": False, "probabilities": [], "over": "", "note": None}
     try:
         circuit = qasm.loads(text, limits=bounded)
     except QasmError as exc:
@@ -84,7 +86,8 @@ def composer_state(text: str, limits: ParseLimits | None = None) -> dict[str, An
     except (XiheError, RecursionError) as exc:
         answer["error"] = {"line": None, "column": None, "message": str(exc) or "the program cannot be read"}
         return answer
-    answer.update(ok=True, num_qubits=circuit.num_qubits, ops=grid_ops(circuit))
+    answer.update(ok=True, num_qubits=circuit.num_qubits, ops=grid_ops(circuit),
+                  measures="measure" in circuit.count_ops())
     answer["why"] = _why_not_representable(circuit)
     answer["representable"] = answer["why"] is None
     probe, over = _probe(circuit)

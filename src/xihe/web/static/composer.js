@@ -14,6 +14,7 @@
   const hint = document.getElementById("composer-hint");
   const status = document.getElementById("composer-status");
   const submit = document.getElementById("composer-submit");
+  const measureOffer = document.getElementById("composer-measure");
   const csrf = document.body.dataset.csrf;
   const state = {n: 2, ops: [], editable: true};
   let tool = null;
@@ -145,11 +146,14 @@
           status.textContent = where + body.error.message;
           status.className = "validation bad";
           submit.disabled = true;
+          measureOffer.hidden = true;
           state.editable = false;
           render();
           return;
         }
-        submit.disabled = false;
+        // A job that measures nothing is refused (422): say so here and offer the measurements, not after submit.
+        submit.disabled = !body.measures;
+        measureOffer.hidden = body.measures;
         state.editable = body.representable;
         if (!fromGrid && body.representable) {
           state.n = Math.max(1, body.num_qubits);
@@ -157,9 +161,10 @@
           pending = null;
         }
         render();
-        status.textContent = body.representable ? "Valid: " + body.num_qubits + " qubits, " + body.ops.length + " operations."
-          : "Valid, but the grid cannot show it (" + body.why + "); edit it as text.";
-        status.className = body.representable ? "validation good" : "validation warn";
+        status.textContent = (body.representable ? "Valid: " + body.num_qubits + " qubits, " + body.ops.length + " operations."
+          : "Valid, but the grid cannot show it (" + body.why + "); edit it as text.") +
+          (body.measures ? "" : " It measures nothing, so a job would be refused: add measurements before submitting.");
+        status.className = body.representable && body.measures ? "validation good" : "validation warn";
         showProbabilities(body);
       })
       .catch(() => { if (mine === sequence) { status.textContent = "Could not reach the server."; status.className = "validation bad"; } });
@@ -239,6 +244,15 @@
     if (!state.editable) { state.editable = true; }
     state.ops = [];
     changed();
+  });
+  document.getElementById("composer-measure-all").addEventListener("click", () => {
+    if (state.editable) {
+      for (let q = 0; q < state.n; q++) state.ops.push({name: "measure", params: [], qubits: [q], clbits: [q]});
+      changed();
+    } else {
+      text.value = text.value.replace(/\s*$/, "\n") + "measure q -> c;\n";
+      ask(false);
+    }
   });
   text.addEventListener("input", () => {
     clearTimeout(typingTimer);
