@@ -35,7 +35,7 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -57,6 +57,12 @@ def mount(app: FastAPI) -> None:
         app.include_router(module.router)
     apidocs.replace_default_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """Browsers ask for it on every first visit, whatever the page links (a 404 was a console error)."""
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     async def _login_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
