@@ -80,7 +80,7 @@ def test_login_refuses_a_wrong_password_then_lets_the_user_in(browser: Any, serv
 def test_dongling_shows_its_106_working_qubits_and_marks_the_dead(demo: Page, server: Server) -> None:
     demo.goto(f"{server.url}/backends")
     demo.click("a[href='/backends/dongling']")
-    expect(demo.locator("#topology svg")).to_be_visible()
+    expect(demo.locator("#topology svg.topology")).to_be_visible()
     expect(demo.locator("#topology g.qubit.working")).to_have_count(106)
     expect(demo.locator("#topology g.qubit.dead")).to_have_count(24)
     expect(demo.locator("#working-count")).to_have_text("106")
@@ -504,7 +504,7 @@ def test_every_page_passes_axe_fits_the_screen_and_stays_on_the_origin(browser: 
     if phone:  # the header's "Log out" and the chip drawing stay on screen
         logout = page.locator("form.logout button").bounding_box()
         assert logout is not None and logout["x"] + logout["width"] <= PHONE["width"]
-        chip = page.locator("#topology svg").bounding_box()
+        chip = page.locator("#topology svg.topology").bounding_box()
         assert chip is not None and chip["x"] >= 0 and chip["x"] + chip["width"] <= PHONE["width"]
     page.select_option("#panel-qubit", "2")
     expect(page.locator("#panel-body figure svg").first).to_be_visible()

@@ -6,6 +6,10 @@ figure of :data:`METRICS` (T1, T2 echo, T2*, readout error, 1q gate error), coup
 dead qubits and dead couplers (missing from the calibration's
 working set) are drawn grey, dashed and crossed, so the chip's holes are visible. A job page passes the layout
 (virtual qubit i on physical ``layout[i]``) to ring the qubits its circuit used.
+
+The legend is a second, narrow SVG after the chip's (:data:`LEGEND_WIDTH` wide): a page shrinks a wide chip to
+the screen, and a legend inside the chip's drawing shrank with it (5 px text for ``dongling`` on a 390 px phone);
+on its own it fits a phone at full size.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 SPACING = 46.0
 RADIUS = 14.0
 MARGIN = 34.0
-LEGEND_HEIGHT = 78.0
+LEGEND_WIDTH = 340.0
+LEGEND_HEIGHT = 92.0
 # Bad -> good (ColorBrewer RdYlGn, colour-blind safer ends than pure red/green).
 PALETTE = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
 DEAD_FILL = "#e3e3e3"
@@ -138,7 +143,7 @@ def topology_svg(device: Any, *, metric: str = "t1", layout: Sequence[int] | Non
     rows = max((r for _, r in cells), default=0) + 1
     width = max(2 * MARGIN + (cols - 1) * SPACING, 420.0)
     chip_height = 2 * MARGIN + (rows - 1) * SPACING
-    height = chip_height + LEGEND_HEIGHT
+    height = chip_height
 
     def xy(q: int) -> tuple[float, float]:
         c, r = cells[q]
@@ -158,7 +163,6 @@ def topology_svg(device: Any, *, metric: str = "t1", layout: Sequence[int] | Non
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" role="img" '
         f'aria-label="{escape(device.name)}: {len(working)} working of {len(labels)} qubits" '
         f'data-working="{len(working)}" data-dead="{len(labels) - len(working)}">',
-        _gradient_defs(),
         '<rect width="100%" height="100%" fill="white"/>',
     ]
     for a, b in dead_couplers(data, labels, set(edges)):
@@ -176,8 +180,8 @@ def topology_svg(device: Any, *, metric: str = "t1", layout: Sequence[int] | Non
             f"<title>{escape(labels[a])}–{escape(labels[b])}: 2q fidelity {f:.4f}</title></line>")
     for q, label in enumerate(labels):
         parts.append(_node(q, label, xy(q), q in working, values.get(q), node_scale, metric, used.get(q)))
-    parts.append(_legend(chip_height, metric, node_scale, edge_scale, bool(edges)))
     parts.append("</svg>")
+    parts.append(_legend(metric, node_scale, edge_scale, bool(edges)))
     return "\n".join(parts)
 
 
@@ -219,10 +223,15 @@ def _gradient_defs() -> str:
             f'<linearGradient id="scale-good-left">{reverse}</linearGradient></defs>')
 
 
-def _legend(top: float, metric: str, nodes: Scale, edges: Scale, has_edges: bool) -> str:
-    y = top + 8
+def _legend(metric: str, nodes: Scale, edges: Scale, has_edges: bool) -> str:
+    """The legend's own SVG: the two colour scales, then what dead and used qubits look like."""
     node_fmt = "{:.1f}" if metric in MICROSECONDS else "{:.4f}"
-    parts = [f'<g class="legend" font-size="11" fill="#222" transform="translate({MARGIN - 14:.0f},{y:.0f})">']
+    label = f"Legend: qubits coloured by {METRICS[metric]}" + (", couplers by 2q fidelity" if has_edges else "")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="topology-legend" width="{LEGEND_WIDTH:.0f}" '
+             f'height="{LEGEND_HEIGHT:.0f}" viewBox="0 0 {LEGEND_WIDTH:.0f} {LEGEND_HEIGHT:.0f}" '
+             f'font-family="sans-serif" role="img" aria-label="{escape(label)}">',
+             _gradient_defs(),
+             '<g class="legend" font-size="11" fill="#222" transform="translate(4,4)">']
     gradient = "scale-good-right" if nodes.higher_is_better else "scale-good-left"
     parts.append(f'<text x="0" y="10">Qubits: {escape(METRICS[metric])}</text>'
                  f'<rect x="0" y="16" width="150" height="10" fill="url(#{gradient})" stroke="#555" '
@@ -245,7 +254,7 @@ def _legend(top: float, metric: str, nodes: Scale, edges: Scale, has_edges: bool
                  f'<text x="18" y="62">dead qubit</text>'
                  f'<line x1="90" y1="58" x2="120" y2="58" stroke="{DEAD_STROKE}" stroke-dasharray="3,3"/>'
                  '<text x="126" y="62">dead coupler</text>'
-                 '<circle cx="226" cy="58" r="7" fill="none" stroke="#1f2a44" stroke-width="3"/>'
-                 '<text x="238" y="62">used by the job (q<tspan font-style="italic">i</tspan>)</text>')
-    parts.append("</g>")
+                 '<circle cx="6" cy="76" r="6" fill="none" stroke="#1f2a44" stroke-width="3"/>'
+                 '<text x="18" y="80">used by the job (q<tspan font-style="italic">i</tspan>)</text>')
+    parts.append("</g></svg>")
     return "".join(parts)
