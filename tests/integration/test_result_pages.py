@@ -176,7 +176,8 @@ def test_the_worker_stores_each_items_keys_as_it_goes_and_a_cancel_removes_them(
     database = Database(url)
     try:
         with server.client() as client:
-            job = client.post("/jobs", json={"backend": "sim", "circuits": [quick, slow], "shots": 1000,
+            # A page row's worth of shots each: the worker stores each item's keys before it runs the next.
+            job = client.post("/jobs", json={"backend": "sim", "circuits": [quick, slow], "shots": PAGE,
                                              "memory": True, "compile": False}).json()
             deadline = time.monotonic() + 120
             stored = 0
@@ -188,7 +189,7 @@ def test_the_worker_stores_each_items_keys_as_it_goes_and_a_cancel_removes_them(
                 status = client.get(f"/jobs/{job['id']}").json()["status"]
                 assert status in ("QUEUED", "RUNNING"), status
                 time.sleep(0.05)
-            assert stored == 1000
+            assert stored == PAGE
             client.post(f"/jobs/{job['id']}/cancel")
             final = client.get(f"/jobs/{job['id']}", params={"wait": 60}).json()
         assert final["status"] == "CANCELLED"

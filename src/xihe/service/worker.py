@@ -190,14 +190,16 @@ class Worker:
                                     memory_limit=self.settings.resolved_memory_budget())
         if not job.payload.get("memory"):
             return self.run_items(device, items, running.should_stop)
-        # Per-shot memory: one item at a time, its pages stored before the next runs, so the worker holds one
-        # item's keys at most (items of such a job are not fanned out together; each item's shots still are).
+        # Per-shot memory: items run in groups of at most a page row's worth of shots (a larger item alone), each
+        # group's pages stored before the next runs, so the worker holds one group's keys, not the job's (a
+        # group's items still fan out together, an item's shots too).
         records = []
-        for item in items:
-            record = self.run_items(device, [item], running.should_stop)[0]
+        for group in memory_pages.shot_groups(items):
+            done = self.run_items(device, group, running.should_stop)
             try:
                 with self.database.write() as session:
-                    records.append(memory_pages.store_item(session, job.id, self.worker_id, item.index, record))
+                    records += [memory_pages.store_item(session, job.id, self.worker_id, item.index, record)
+                                for item, record in zip(group, done, strict=True)]
             except memory_pages.LeaseLost:
                 running.lease_lost = True
                 raise executor.Stopped() from None

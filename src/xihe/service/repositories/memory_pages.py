@@ -2,8 +2,9 @@
 
 A stored result record (:class:`~xihe.service.schemas.ResultPublic` as a dict) keeps its counts and metadata, with
 ``memory`` set to None and ``memory_shots`` to the number of per-shot keys; the keys themselves are rows of
-``job_memory_pages``, :data:`PAGE_SHOTS` shots a row. The worker writes an item's pages as soon as the item has
-run, under its lease (:func:`store_item`), so it never holds a whole job's memory; :func:`split_record` stores the
+``job_memory_pages``, :data:`PAGE_SHOTS` shots a row. The worker runs items in groups of at most that many shots
+(:func:`shot_groups`) and writes a group's pages under its lease (:func:`store_item`) before the next group runs,
+so it never holds a whole job's memory; :func:`split_record` stores the
 memory of records that arrive whole (device agents, sampling jobs) when the attempt ends. Readers get a slice of
 one item (:func:`read_slice`: at most two rows for a page of the API's size) or, where a protocol needs every
 shot and the job is small, the whole item (:func:`read_item`).
@@ -15,7 +16,7 @@ whenever an attempt ends without results, and a holder writes only while its lea
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.engine import Connection
@@ -30,6 +31,14 @@ MAX_SLICE = PAGE_SHOTS
 # A job whose items hold this many per-shot keys in all, or fewer, still gets them inline in its record.
 INLINE_SHOTS = PAGE_SHOTS
 _SEPARATOR = "\n"
+
+
+class _HasShots(Protocol):
+    @property
+    def shots(self) -> int: ...
+
+
+T = TypeVar("T", bound=_HasShots)
 
 _INSERT = insert(JobMemoryPage)
 
@@ -61,6 +70,22 @@ def split_record(connection: Connection, job_id: str, item: int, record: dict[st
     if memory is not None:
         write_pages(connection, job_id, item, memory)
     return stored
+
+
+def shot_groups(items: Sequence[T]) -> Iterator[list[T]]:
+    """Consecutive items (anything with ``shots``) in groups of at most :data:`PAGE_SHOTS` shots in all, a larger
+    item alone: the worker stores a group's pages in one transaction before it runs the next group."""
+    group: list[T] = []
+    held = 0
+    for item in items:
+        shots = int(item.shots)
+        if group and held + shots > PAGE_SHOTS:
+            yield group
+            group, held = [], 0
+        group.append(item)
+        held += shots
+    if group:
+        yield group
 
 
 class LeaseLost(Exception):
