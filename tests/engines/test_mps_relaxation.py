@@ -20,7 +20,8 @@ from xihe import devices
 from xihe.circuit import Circuit
 from xihe.devices.plan import PlanOptions
 from xihe.engines import NoiseModel, simulate
-from xihe.engines.channels import amplitude_damping, depolarizing, pauli_channel, thermal_relaxation
+from xihe.engines.channels import Channel, amplitude_damping, depolarizing, pauli_channel, thermal_relaxation
+from xihe.engines.chunks import merge_results, run_chunk
 from xihe.engines.jumps import classical_tail
 from xihe.engines.mps_layout import site_order
 from xihe.engines.program import lower
@@ -62,8 +63,6 @@ def test_outcome_matrix_is_the_classical_decay() -> None:
     np.testing.assert_allclose(thermal_relaxation(T1, T2, 700).outcome_matrix, [[1, 1 - p], [0, p]], atol=1e-12)
     np.testing.assert_allclose(pauli_channel(px=0.1, py=0.05, pz=0.2).outcome_matrix, [[0.85, 0.15], [0.15, 0.85]],
                                atol=1e-12)
-    from xihe.engines.channels import Channel
-
     hadamard = Channel([np.array([[1, 1], [1, -1]]) / math.sqrt(2)])
     assert hadamard.outcome_matrix is None  # coherences reach the outcomes: not classical
 
@@ -190,3 +189,14 @@ def test_a_circuit_compiled_for_dongling_gets_a_chain_order() -> None:
         return sum(abs(order[i.qubits[0]] - order[i.qubits[1]]) - 1 for i in prog.body if len(i.qubits) == 2)
 
     assert distance(site) < distance(list(range(40))) / 2
+
+
+def test_relaxation_chunks_merge_to_the_engines_own_counts() -> None:
+    """The fan-out runs ``run_chunk`` per seeded chunk (lowering and preparing the walk itself); merged, that is
+    exactly the engine's local run, which prepares the walk once for all chunks."""
+    qc, nm = _relaxing_circuit(6, 8), _relaxing_noise(6)
+    local = simulate(qc, shots=700, seed=13, noise=nm, engine="mps", engine_options={"chunk_shots": 256})
+    assert local.metadata["chunks"] == 3
+    children = np.random.SeedSequence(13).spawn(3)
+    parts = [run_chunk(qc, count, child, nm, "mps") for count, child in zip([256, 256, 188], children, strict=True)]
+    assert merge_results(parts).counts == local.counts

@@ -155,6 +155,7 @@ class FusedNoisyBody:
         self._channels: dict[int, tuple[int, int]] = {}  # body index -> (step, order)
         self._blocks: list[_Block | None] = []
         self._cache: dict[tuple[int, int, int], np.ndarray] = {}
+        self._rest: dict[tuple[int, int], np.ndarray] = {}  # (step, order) -> the step's gates after the channel
         for item in _group(list(body), max_qubits, fusable):
             s = len(self.steps)
             if isinstance(item, _Block):
@@ -208,12 +209,15 @@ class FusedNoisyBody:
         where = {q: i for i, q in enumerate(qubits)}
         k = len(qubits)
         ch = block.instrs[j]
-        r = np.eye(1 << k, dtype=np.complex128)
-        for ins in block.instrs[j + 1:]:
-            if ins.kind != "channel":
-                assert ins.matrix is not None
-                gate = np.diag(ins.matrix) if ins.kind == "diagonal" else ins.matrix
-                r = _apply_on(r, gate, [where[q] for q in ins.qubits], k)
+        if (s, j) not in self._rest:  # R, shared by every operator of the channel (a remainder F has up to 16)
+            r = np.eye(1 << k, dtype=np.complex128)
+            for ins in block.instrs[j + 1:]:
+                if ins.kind != "channel":
+                    assert ins.matrix is not None
+                    gate = np.diag(ins.matrix) if ins.kind == "diagonal" else ins.matrix
+                    r = _apply_on(r, gate, [where[q] for q in ins.qubits], k)
+            self._rest[(s, j)] = r
+        r = self._rest[(s, j)]
         m = _apply_on(np.ascontiguousarray(r.conj().T), np.ascontiguousarray(op), [where[q] for q in ch.qubits], k)
         return np.ascontiguousarray(r @ m)
 

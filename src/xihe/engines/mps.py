@@ -373,15 +373,16 @@ def _advance(state: MPS, prog: Program, start: int, stop: int, rng: np.random.Ge
 
 
 def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
-                        max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF
-                        ) -> tuple[np.ndarray, dict[str, float]]:
+                        max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION, cutoff: float = DEFAULT_CUTOFF,
+                        jumps: _JumpSetup | None = None) -> tuple[np.ndarray, dict[str, float]]:
     """``shots x n`` bits from noisy trajectories, and stats (``trajectories``, worst bond and truncation).
 
     Branches of unitary-mixture channels (depolarizing, Pauli) do not depend on the state, so they are drawn for
     all shots first and the shots are walked as a prefix tree over their errors (:mod:`xihe.engines.branching`),
     with gates and channels fused into two-qubit steps (one SVD per step): shared prefixes and identical paths
     (most shots: the error-free one) are computed once. A program with other channels (damping, relaxation) is
-    walked over the events of their identity split (:func:`_walk_jumps`).
+    walked over the events of their identity split (:class:`_JumpSetup`, which ``jumps`` passes in prepared
+    when several chunks of one program run).
     """
     _check_program(prog)
     stats = {"trajectories": 0.0, "bond_dimension": 1.0, "truncation_error": 0.0}
@@ -394,7 +395,7 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
         stats["truncation_error"] = max(stats["truncation_error"], state.truncation_error)
 
     if not mixture_only(prog):
-        _walk_jumps(prog, shots, rng, MPS(prog.num_qubits, max_bond_dimension, cutoff), bits, record)
+        (jumps or _JumpSetup(prog)).walk(shots, rng, MPS(prog.num_qubits, max_bond_dimension, cutoff), bits, record)
         return bits, stats
     fused = FusedNoisyBody(prog.body, 2)
     mats = [None if ins is None else instruction_matrix(ins) for ins in fused.steps]
@@ -416,48 +417,52 @@ def sample_trajectories(prog: Program, shots: int, rng: np.random.Generator,
     return bits, stats
 
 
-def _walk_jumps(prog: Program, shots: int, rng: np.random.Generator, start: MPS, bits: np.ndarray,
-                record: Callable[[MPS, np.ndarray], None]) -> None:
-    """Shots of a program with channels that are no unitary mixtures (relaxation), walked as a tree over their
-    events with the channels' identity split, and their classical tail drawn per shot (:mod:`xihe.engines.jumps`).
-    """
-    body, tail = classical_tail(prog)
-    fused = FusedNoisyBody(body, 2, all_channels=True)
-    mats = [None if ins is None else instruction_matrix(ins) for ins in fused.steps]
-    sites = [tuple(sorted(q)) for q in fused.qubits]
-    events = draw_events(body, shots, rng, fused.place)
-    cache: dict[tuple[int, int, int], tuple[list[np.ndarray], np.ndarray]] = {}
-    channels = {fused.place(i): ins.channel for i, ins in enumerate(body) if ins.kind == "channel"}
+class _JumpSetup:
+    """What the walk over relaxation events needs from a program, built once for all its chunks: the body without
+    its classical tail, the fused steps, and the conjugated operators of each event (:mod:`xihe.engines.jumps`)."""
 
-    def operators(step: int, order: int, branch: int) -> tuple[list[np.ndarray], np.ndarray]:
+    def __init__(self, prog: Program) -> None:
+        self.body, self.tail = classical_tail(prog)
+        self.fused = FusedNoisyBody(self.body, 2, all_channels=True)
+        self.mats = [None if ins is None else instruction_matrix(ins) for ins in self.fused.steps]
+        self.sites = [tuple(sorted(q)) for q in self.fused.qubits]
+        self.channels = {self.fused.place(i): ins.channel for i, ins in enumerate(self.body) if ins.kind == "channel"}
+        self._ops: dict[tuple[int, int, int], tuple[list[np.ndarray], np.ndarray]] = {}
+
+    def operators(self, step: int, order: int, branch: int) -> tuple[list[np.ndarray], np.ndarray]:
         key = (step, order, branch)
-        if key not in cache:
-            channel = channels[(step, order)]
+        if key not in self._ops:
+            channel = self.channels[(step, order)]
             assert channel is not None
             ops = branch_table(channel)[1][branch]
             assert ops is not None
-            conj = [fused.conjugated(step, order, op) for op in ops]
-            cache[key] = (conj, np.array([op.conj().T @ op for op in conj]))
-        return cache[key]
+            conj = [self.fused.conjugated(step, order, op) for op in ops]
+            self._ops[key] = (conj, np.array([op.conj().T @ op for op in conj]))
+        return self._ops[key]
 
-    def advance(state: MPS, a: int, b: int) -> None:
+    def advance(self, state: MPS, a: int, b: int) -> None:
         for i in range(a, b):
-            m = mats[i]
+            m = self.mats[i]
             if m is not None:
-                ins = fused.steps[i]
+                ins = self.fused.steps[i]
                 assert ins is not None
                 state.apply(ins.qubits, m)
 
-    def apply(state: MPS, step: int, op: np.ndarray, unitary: bool) -> None:
+    def apply(self, state: MPS, step: int, op: np.ndarray, unitary: bool) -> None:
         if unitary:
-            state.apply(sites[step], op)
+            state.apply(self.sites[step], op)
         else:
-            state.apply_operator(sites[step], op)
+            state.apply_operator(self.sites[step], op)
 
-    walk: JumpWalk[MPS] = JumpWalk(len(fused.steps), advance, MPS.copy, operators,
-                                   lambda state, step: state.density(sites[step]), apply, record, rng)
-    walk.walk(start, events, shots)
-    apply_tail(bits, tail, rng)
+    def walk(self, shots: int, rng: np.random.Generator, start: MPS, bits: np.ndarray,
+             record: Callable[[MPS, np.ndarray], None]) -> None:
+        """Shots walked as a tree over their events with the channels' identity split, then their classical tail
+        drawn per shot."""
+        events = draw_events(self.body, shots, rng, self.fused.place)
+        walk: JumpWalk[MPS] = JumpWalk(len(self.fused.steps), self.advance, MPS.copy, self.operators,
+                                       lambda state, step: state.density(self.sites[step]), self.apply, record, rng)
+        walk.walk(start, events, shots)
+        apply_tail(bits, self.tail, rng)
 
 
 def final_mps(circuit: Circuit, max_bond_dimension: int = DEFAULT_MAX_BOND_DIMENSION,
@@ -560,9 +565,13 @@ def noisy_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, n
                ) -> tuple[np.ndarray, dict[str, float | int]]:
     """Rows of one seeded chunk of noisy MPS trajectories (the engine's own chunk, and a fanned-out one), and its
     stats (``trajectories``, ``bond_dimension``, ``truncation_error``)."""
-    prog = on_sites(lower(circuit, noise))
+    return _chunk_rows(on_sites(lower(circuit, noise)), shots, seed_seq, max_bond_dimension, cutoff, None)
+
+
+def _chunk_rows(prog: Program, shots: int, seed_seq: np.random.SeedSequence, max_bond_dimension: int,
+                cutoff: float, jumps: _JumpSetup | None) -> tuple[np.ndarray, dict[str, float | int]]:
     rng = np.random.default_rng(seed_seq)
-    bits, traj = sample_trajectories(prog, shots, rng, max_bond_dimension, cutoff)
+    bits, traj = sample_trajectories(prog, shots, rng, max_bond_dimension, cutoff, jumps)
     return _rows(prog, bits, rng), {"trajectories": int(traj["trajectories"]),
                                     "bond_dimension": int(traj["bond_dimension"]),
                                     "truncation_error": traj["truncation_error"]}
@@ -599,8 +608,10 @@ class MPSEngine:
             plan = plan_chunks(shots, self.chunk_shots)
             parts = []
             stats = {"trajectories": 0, "bond_dimension": 1, "truncation_error": 0.0, "chunks": len(plan)}
+            prog = on_sites(prog)  # lowered, laid out and prepared once; each chunk as noisy_rows would run it
+            jumps = None if mixture_only(prog) else _JumpSetup(prog)
             for count, child in zip(plan, np.random.SeedSequence(seed).spawn(len(plan)), strict=True):
-                part, got = noisy_rows(circuit, count, child, noise, self.max_bond_dimension, self.cutoff)
+                part, got = _chunk_rows(prog, count, child, self.max_bond_dimension, self.cutoff, jumps)
                 parts.append(part)
                 stats["trajectories"] += got["trajectories"]
                 stats["bond_dimension"] = max(stats["bond_dimension"], got["bond_dimension"])
