@@ -31,12 +31,13 @@ def test_probabilities_are_exact_and_match_qiskit(alice: TestClient) -> None:
     assert [op["name"] for op in answer["ops"]] == ["h", "ry", "cx", "cz"]
     assert answer["ops"][2]["qubits"] == [0, 2] and answer["ops"][1]["params"] == ["0.7"]
     assert "no measurement yet" in answer["over"]
+    assert answer["measures"] is False  # the page warns: a job without measurements is refused (422)
     oracle = Statevector(QuantumCircuit.from_qasm_str(program)).probabilities_dict()
     expected = {key[::-1]: p for key, p in oracle.items() if p > 1e-12}  # q[0] leftmost, as Xihe's keys
     got = {item["outcome"]: item["probability"] for item in answer["probabilities"]}
     assert got == pytest.approx(expected, abs=1e-9)
     measured = _state(alice, program + "measure q[0] -> c[0];\nmeasure q[2] -> c[1];\n").json()
-    assert measured["over"].startswith("measured bits")
+    assert measured["over"].startswith("measured bits") and measured["measures"] is True
     # c[2] is never written: it stays 0
     assert {item["outcome"][2] for item in measured["probabilities"]} == {"0"}
 
