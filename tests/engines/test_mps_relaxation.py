@@ -200,3 +200,17 @@ def test_relaxation_chunks_merge_to_the_engines_own_counts() -> None:
     children = np.random.SeedSequence(13).spawn(3)
     parts = [run_chunk(qc, count, child, nm, "mps") for count, child in zip([256, 256, 188], children, strict=True)]
     assert merge_results(parts).counts == local.counts
+
+
+def test_a_three_qubit_relaxation_channel_follows_the_density_matrix() -> None:
+    """A channel wider than the walk's two-qubit steps stands alone; its Kraus weights come from a three-qubit
+    reduced density matrix."""
+    qc = Circuit(4, 4).h(0).h(1).ry(1.1, 2).x(3).ccx(0, 1, 3).cx(2, 1)
+    qc.measure([0, 1, 2, 3], [0, 1, 2, 3])
+    relax = thermal_relaxation(T1, T2, 4000)
+    nm = NoiseModel()
+    nm.add_gate_error(relax.tensor(relax).tensor(relax), ["ccx"])
+    exact = simulate(qc, shots=0, noise=nm, engine="density_matrix").exact_probabilities
+    assert exact is not None
+    res = simulate(qc, shots=8000, seed=2, noise=nm, engine="mps")
+    assert chi2_pvalue(res.counts, exact) > 1e-6

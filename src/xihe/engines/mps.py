@@ -237,19 +237,21 @@ class MPS:
         self.tensors[self.centre] = centre / math.sqrt(float(np.vdot(centre, centre).real))
 
     def density(self, qubits: tuple[int, ...]) -> np.ndarray:
-        """The reduced density matrix of one or two ``qubits`` (sorted; the first is the most significant bit)."""
+        """The reduced density matrix of ``qubits`` (sorted; the first is the most significant bit), contracted from
+        the centre moved to the first of them over the sites up to the last (right of it all is orthonormal)."""
         lo, hi = qubits[0], qubits[-1]
         self._move_centre(lo)
-        a = self.tensors[lo]
-        if len(qubits) == 1:
-            return np.einsum("asb,atb->st", a, a.conj())
-        env = np.einsum("asb,atc->stbc", a, a.conj())  # open indices of qubit lo, then the bond pair
-        for site in range(lo + 1, hi):
+        chi = self.tensors[lo].shape[0]
+        env = np.eye(chi, dtype=np.complex128).reshape(1, 1, chi, chi)  # open row, open column, bond, bond
+        for site in range(lo, hi + 1):
             m = self.tensors[site]
-            env = np.einsum("stbc,bud,cue->stde", env, m, m.conj())
-        m = self.tensors[hi]
-        rho = np.einsum("stbc,bud,cvd->sutv", env, m, m.conj())
-        return rho.reshape(4, 4)
+            if site in qubits:
+                env = np.einsum("xybc,bsd,cte->xsytde", env, m, m.conj())
+                x, y, d = env.shape[0] * 2, env.shape[2] * 2, m.shape[2]
+                env = env.reshape(x, y, d, d)
+            else:
+                env = np.einsum("xybc,bsd,cse->xyde", env, m, m.conj())
+        return np.einsum("xybb->xy", env)
 
     def _apply_block(self, qubits: tuple[int, ...], mats: list[np.ndarray],
                      make: Callable[[list[np.ndarray]], np.ndarray | BlockOp]) -> None:
