@@ -22,9 +22,12 @@ from xihe.devices.plan import PlanOptions
 from xihe.engines import NoiseModel, simulate
 from xihe.engines.channels import Channel, amplitude_damping, depolarizing, pauli_channel, thermal_relaxation
 from xihe.engines.chunks import merge_results, run_chunk
+from xihe.engines.fusion import fuse
 from xihe.engines.jumps import classical_tail
 from xihe.engines.mps_layout import site_order
 from xihe.engines.program import lower
+from xihe.engines.sampling import rows_to_counts
+from xihe.engines.trajectories import run_rows_jumps, run_shot
 
 T1, T2 = 30e3, 20e3  # ns
 
@@ -149,8 +152,9 @@ def _weights(counts: dict[str, int], n: int) -> np.ndarray:
 
 
 def test_wide_relaxation_agrees_with_the_trajectories_engine() -> None:
-    """14 qubits: GHZ with a t gate under relaxation; Hamming weights and per-qubit marginals against the
-    trajectories engine (one statevector trajectory per shot, the Kraus operators drawn as they stand)."""
+    """14 qubits: GHZ with a t gate under relaxation; Hamming weights and per-qubit marginals against one
+    statevector trajectory per shot with the Kraus operators drawn as they stand (the trajectories engine's
+    shot-by-shot path, ``run_shot``: no identity split, no classical tail, no shared walk)."""
     n = 14
     qc = Circuit(n, n).h(0).t(0)
     for q in range(n - 1):
@@ -162,7 +166,13 @@ def test_wide_relaxation_agrees_with_the_trajectories_engine() -> None:
     nm = _relaxing_noise(n)
     shots = 3000
     mps = simulate(qc, shots=shots, seed=11, noise=nm, engine="mps").counts
-    traj = simulate(qc, shots=shots, seed=12, noise=nm, engine="trajectories").counts
+    prog = lower(qc, nm)
+    body = fuse(prog.body, 4)
+    rows = np.zeros((shots, n), dtype=np.uint8)
+    rng = np.random.default_rng(12)
+    for shot in range(shots):
+        run_shot(prog, body, rng, rows[shot], list(range(n)))
+    traj, _ = rows_to_counts(rows, False)
     a, b = _weights(mps, n), _weights(traj, n)
     keep = (a + b) >= 10
     table = np.array([np.append(a[keep], a[~keep].sum()), np.append(b[keep], b[~keep].sum())])
@@ -214,3 +224,16 @@ def test_a_three_qubit_relaxation_channel_follows_the_density_matrix() -> None:
     assert exact is not None
     res = simulate(qc, shots=8000, seed=2, noise=nm, engine="mps")
     assert chi2_pvalue(res.counts, exact) > 1e-6
+
+
+@pytest.mark.parametrize("n", [6, 9])
+def test_trajectories_engine_walks_relaxation_and_follows_the_density_matrix(n: int) -> None:
+    """The statevector trajectories engine walks the same events (a twin's 13-28-qubit jobs used to run shot by
+    shot); its counts follow the density matrix and its shots share states."""
+    qc, nm = _relaxing_circuit(n, 20 + n), _relaxing_noise(n)
+    exact = simulate(qc, shots=0, noise=nm, engine="density_matrix").exact_probabilities
+    assert exact is not None
+    res = simulate(qc, shots=4000, seed=n, noise=nm, engine="trajectories")
+    assert chi2_pvalue(res.counts, exact) > 1e-6
+    _, runs = run_rows_jumps(lower(qc, nm), 4000, np.random.default_rng(1))
+    assert runs < 4000

@@ -25,11 +25,12 @@ state, so the counts are distributed as one trajectory per shot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
 
+from xihe.engines.branching import FusedNoisyBody
 from xihe.engines.channels import Channel
 from xihe.engines.program import Instr, Program
 
@@ -55,14 +56,20 @@ def branch_table(channel: Channel) -> tuple[np.ndarray, list[Branch]]:
     return np.array([1.0 - w, 1.0]), [None, kraus]
 
 
-def classical_tail(prog: Program) -> tuple[list[Instr], list[Instr]]:
+def classical_tail(prog: Program, measured: Collection[int] | None = None) -> tuple[list[Instr], list[Instr]]:
     """The body without its classical tail, and the tail: channels (in body order) after which only channels of
-    the tail act on their qubits, each with an :attr:`~xihe.engines.channels.Channel.outcome_matrix`."""
+    the tail act on their qubits, each with an :attr:`~xihe.engines.channels.Channel.outcome_matrix`.
+
+    ``measured``: the qubits whose bits will be sampled (all when ``None``); a channel on some measured and some
+    unmeasured qubits stays in the body, since the tail needs every bit it acts on (one on unmeasured qubits only
+    changes nothing that is read)."""
     open_qubits = set(range(prog.num_qubits))
+    sampled = set(range(prog.num_qubits)) if measured is None else set(measured)
     tail_ids: set[int] = set()
     for ins in reversed(prog.body):
         if (ins.kind == "channel" and ins.channel is not None and ins.condition is None
-                and set(ins.qubits) <= open_qubits and ins.channel.outcome_matrix is not None):
+                and set(ins.qubits) <= open_qubits and ins.channel.outcome_matrix is not None
+                and (set(ins.qubits) <= sampled or not set(ins.qubits) & sampled)):
             tail_ids.add(id(ins))
         else:
             open_qubits -= set(ins.qubits)
@@ -124,6 +131,27 @@ def draw_events(body: Sequence[Instr], shots: int, rng: np.random.Generator,
     return Events(*(np.concatenate(a).astype(np.int64) for a in (steps, orders, who, branches)))
 
 
+class EventOperators:
+    """``(operators, K^dagger K)`` of each event ``(step, order, branch)`` of a fused body, conjugated to act after
+    their step (:meth:`~xihe.engines.branching.FusedNoisyBody.conjugated`), built once and cached."""
+
+    def __init__(self, fused: FusedNoisyBody, body: Sequence[Instr]) -> None:
+        self.fused = fused
+        self.channels = {fused.place(i): ins.channel for i, ins in enumerate(body) if ins.kind == "channel"}
+        self._cache: dict[tuple[int, int, int], tuple[list[np.ndarray], np.ndarray]] = {}
+
+    def __call__(self, step: int, order: int, branch: int) -> tuple[list[np.ndarray], np.ndarray]:
+        key = (step, order, branch)
+        if key not in self._cache:
+            channel = self.channels[(step, order)]
+            assert channel is not None
+            ops = branch_table(channel)[1][branch]
+            assert ops is not None
+            conj = [self.fused.conjugated(step, order, op) for op in ops]
+            self._cache[key] = (conj, np.array([op.conj().T @ op for op in conj]))
+        return self._cache[key]
+
+
 class JumpWalk(Generic[S]):
     """Walks shots through a program's steps as a tree over their events (module docstring).
 
@@ -149,10 +177,7 @@ class JumpWalk(Generic[S]):
 
     def walk(self, state: S, events: Events, shots: int) -> None:
         """Run shots ``0 .. shots - 1`` from ``state`` (at step 0), which the walk consumes."""
-        stack: list[tuple[S, int, np.ndarray, np.ndarray]] = [
-            (state, 0, np.arange(len(events)), np.arange(shots))]
-        while stack:
-            self._run(*stack.pop(), events, stack)
+        self._run(state, 0, np.arange(len(events)), np.arange(shots), events)
 
     def _split(self, state: S, step: int, order: int, shots: np.ndarray, branches: np.ndarray
                ) -> list[tuple[np.ndarray, bool, np.ndarray]]:
@@ -180,8 +205,10 @@ class JumpWalk(Generic[S]):
                 out.append((ops[k], len(ops) == 1, who))
         return out
 
-    def _run(self, state: S, at: int, idx: np.ndarray, members: np.ndarray, events: Events,
-             stack: list[tuple[S, int, np.ndarray, np.ndarray]]) -> None:
+    def _run(self, state: S, at: int, idx: np.ndarray, members: np.ndarray, events: Events) -> None:
+        """Advance ``state`` with its ``members`` (shots) through their events ``idx``; a group that parts is run to
+        its end before the next parts (depth first), so at most one state per event on the current path is alive
+        (a few statevectors, not one per shot)."""
         i = 0
         while i < len(idx):
             keys = events.key[idx]
@@ -196,11 +223,15 @@ class JumpWalk(Generic[S]):
                 i = stop
                 continue
             rest = idx[stop:]
+            if len(movers) == 1 and len(movers[0][2]) == len(members):  # the whole group moves: no copy needed
+                self.apply(state, step, movers[0][0], movers[0][1])
+                idx, i = rest, 0
+                continue
             rest_shots = events.shot[rest]
             for op, unitary, who in movers:
                 child = self.copy(state)
                 self.apply(child, step, op, unitary)
-                stack.append((child, at, rest[np.isin(rest_shots, who)], who))
+                self._run(child, at, rest[np.isin(rest_shots, who)], who, events)
             moved = np.concatenate([who for _, _, who in movers])
             idx = rest[~np.isin(rest_shots, moved)]
             members = members[~np.isin(members, moved)]

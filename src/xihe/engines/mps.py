@@ -36,7 +36,7 @@ from xihe.engines.branching import FusedNoisyBody, Step, Walker, draw_branches, 
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.entanglement import clifford_skeleton_bound
 from xihe.engines.fusion import fuse
-from xihe.engines.jumps import JumpWalk, apply_tail, branch_table, classical_tail, draw_events
+from xihe.engines.jumps import EventOperators, JumpWalk, apply_tail, classical_tail, draw_events
 from xihe.engines.mps_kernels import SMALL_BOND, sample_chain, shift_left, shift_right, two_site
 from xihe.engines.mps_layout import relabel, site_order
 from xihe.engines.noise import NoiseModel
@@ -428,19 +428,7 @@ class _JumpSetup:
         self.fused = FusedNoisyBody(self.body, 2, all_channels=True)
         self.mats = [None if ins is None else instruction_matrix(ins) for ins in self.fused.steps]
         self.sites = [tuple(sorted(q)) for q in self.fused.qubits]
-        self.channels = {self.fused.place(i): ins.channel for i, ins in enumerate(self.body) if ins.kind == "channel"}
-        self._ops: dict[tuple[int, int, int], tuple[list[np.ndarray], np.ndarray]] = {}
-
-    def operators(self, step: int, order: int, branch: int) -> tuple[list[np.ndarray], np.ndarray]:
-        key = (step, order, branch)
-        if key not in self._ops:
-            channel = self.channels[(step, order)]
-            assert channel is not None
-            ops = branch_table(channel)[1][branch]
-            assert ops is not None
-            conj = [self.fused.conjugated(step, order, op) for op in ops]
-            self._ops[key] = (conj, np.array([op.conj().T @ op for op in conj]))
-        return self._ops[key]
+        self.operators = EventOperators(self.fused, self.body)
 
     def advance(self, state: MPS, a: int, b: int) -> None:
         for i in range(a, b):

@@ -8,7 +8,9 @@ per shot, and the shot's outcome is drawn from its final state.
 
 When every channel is a mixture of unitaries and the circuit is not dynamic, a chunk's shots do not run one by
 one: their branches are drawn up front and the shots are walked as a prefix tree over their errors, with the ideal
-gates fused around them (:mod:`xihe.engines.branching`); one final state serves every shot of a leaf.
+gates fused around them (:mod:`xihe.engines.branching`); one final state serves every shot of a leaf. With other
+channels (relaxation: a twin's noise) a non-dynamic circuit is walked the same way over the events of the channels'
+identity split, with a classical tail (:mod:`xihe.engines.jumps`); only dynamic circuits run shot by shot.
 
 ``precision="single"`` runs the state in complex64 (as Aer's ``precision="single"``); see
 :mod:`xihe.engines.statevector` for its tolerance.
@@ -41,6 +43,7 @@ from xihe.engines.base import (
 from xihe.engines.branching import FusedNoisyBody, Walker, draw_branches, mixture_only, paths_of
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.fusion import fuse
+from xihe.engines.jumps import EventOperators, JumpWalk, apply_tail, classical_tail, draw_events
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower, set_flag
 from xihe.engines.sampling import (
@@ -172,6 +175,51 @@ def run_rows_shared(prog: Program, shots: int, rng: np.random.Generator, fusion_
     return rows, walker.runs
 
 
+def run_rows_jumps(prog: Program, shots: int, rng: np.random.Generator, fusion_qubits: int = DEFAULT_FUSION_QUBITS,
+                   dtype: type = np.complex128) -> tuple[np.ndarray, int]:
+    """Rows of ``shots`` trajectories of a non-dynamic program with channels that are no unitary mixtures
+    (relaxation), walked together over the events of their identity split with a classical tail
+    (:mod:`xihe.engines.jumps`); also the number of distinct trajectories computed."""
+    n = prog.num_qubits
+    measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
+    body, tail = classical_tail(prog, measured)
+    fused = FusedNoisyBody(body, fusion_qubits, all_channels=True)
+    sites = [tuple(sorted(q)) for q in fused.qubits]
+    rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
+
+    def density(state: np.ndarray, step: int) -> np.ndarray:
+        qubits = sites[step]
+        k = len(qubits)
+        m = np.moveaxis(state.reshape((2,) * n), qubits, range(k)).reshape(1 << k, -1)  # qubit 0 is axis 0
+        return np.asarray(m @ m.conj().T, dtype=np.complex128)
+
+    def apply(state: np.ndarray, step: int, op: np.ndarray, unitary: bool) -> None:
+        _apply_matrix(state, n, sites[step], op)
+        if not unitary:
+            state /= math.sqrt(kernels.norm_squared(state))
+
+    def finish(state: np.ndarray, members: np.ndarray) -> None:
+        if not measured:
+            return
+        probs = marginal_probabilities(kernels.probabilities(state), n, measured)
+        idx = sample_indices(probs, len(members), rng)
+        bits = np.zeros((len(members), n), dtype=np.uint8)
+        k = len(measured)
+        for j, q in enumerate(measured):
+            bits[:, q] = (idx >> (k - 1 - j)) & 1
+        apply_tail(bits, tail, rng)
+        block = np.zeros((len(members), prog.num_clbits), dtype=np.uint8)
+        for ins in prog.terminal:
+            bit = bits[:, ins.qubits[0]]
+            block[:, ins.clbit] = apply_readout(bit, ins.readout, rng) if ins.readout is not None else bit
+        rows[members] = block
+
+    walk: JumpWalk[np.ndarray] = JumpWalk(len(fused.steps), lambda st, a, b: fused.advance(st, n, a, b), np.copy,
+                                          EventOperators(fused, body), density, apply, finish, rng)
+    walk.walk(zero_state(n, dtype), draw_events(body, shots, rng, fused.place), shots)
+    return rows, walk.runs
+
+
 def run_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, noise: NoiseModel | None,
              fusion_qubits: int = DEFAULT_FUSION_QUBITS, precision: str = "double") -> np.ndarray:
     """Classical rows of ``shots`` trajectories drawn with a generator seeded by ``seed_seq``."""
@@ -180,6 +228,8 @@ def run_rows(circuit: Circuit, shots: int, seed_seq: np.random.SeedSequence, noi
     rng = np.random.default_rng(seed_seq)
     if not prog.is_dynamic and mixture_only(prog):
         return run_rows_shared(prog, shots, rng, fusion_qubits, dtype)[0]
+    if not prog.is_dynamic:
+        return run_rows_jumps(prog, shots, rng, fusion_qubits, dtype)[0]
     body = fuse(prog.body, fusion_qubits)
     measured = list(dict.fromkeys(ins.qubits[0] for ins in prog.terminal))
     rows = np.zeros((shots, prog.num_clbits), dtype=np.uint8)
