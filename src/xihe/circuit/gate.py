@@ -136,12 +136,14 @@ class Gate:
     True
     """
 
-    __slots__ = ("definition", "name", "num_qubits", "params")
+    # ``_hash``: set on the first ``hash()`` (every cache and memo of the compiler hashes gates), never compared.
+    __slots__ = ("_hash", "definition", "name", "num_qubits", "params")
 
     name: str
     params: tuple[ParamValue, ...]
     num_qubits: int
     definition: GateDefinition | None
+    _hash: int
 
     def __init__(
         self,
@@ -218,7 +220,13 @@ class Gate:
         )
 
     def __hash__(self) -> int:
-        return hash((self.name, self.params, self.num_qubits))
+        # Immutable, so the hash is computed once; the compiler's caches and memos hash the same gates many times.
+        try:
+            return self._hash
+        except AttributeError:
+            value = hash((self.name, self.params, self.num_qubits))
+            object.__setattr__(self, "_hash", value)
+            return value
 
     def __repr__(self) -> str:
         args = [repr(self.name)]
@@ -239,12 +247,13 @@ class Operation:
     ``value`` (OpenQASM 2 ``if``).
     """
 
-    __slots__ = ("clbits", "condition", "gate", "qubits")
+    __slots__ = ("_hash", "clbits", "condition", "gate", "qubits")  # ``_hash``: as :class:`Gate`'s
 
     gate: Gate
     qubits: tuple[int, ...]
     clbits: tuple[int, ...]
     condition: tuple[str, int] | None
+    _hash: int
 
     def __init__(
         self,
@@ -291,7 +300,12 @@ class Operation:
         )
 
     def __hash__(self) -> int:
-        return hash((self.gate, self.qubits, self.clbits, self.condition))
+        try:
+            return self._hash
+        except AttributeError:
+            value = hash((self.gate, self.qubits, self.clbits, self.condition))
+            object.__setattr__(self, "_hash", value)
+            return value
 
     def __repr__(self) -> str:
         text = f"Operation({self.gate!r}, {self.qubits!r}"
