@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xihe.circuit.parameter import ParameterExpression
 from xihe.errors import CircuitError
 
 if TYPE_CHECKING:
@@ -206,9 +207,9 @@ class Gate:
 
     @property
     def is_parametrized(self) -> bool:
-        from xihe.circuit.parameter import ParameterExpression
-
-        return any(isinstance(p, ParameterExpression) for p in self.params)
+        # No import per call and a float fast path: the compiler asks this of every operation it converts to arrays.
+        return bool(self.params) and any(type(p) is not float and isinstance(p, ParameterExpression)
+                                         for p in self.params)
 
     def __eq__(self, other: object) -> bool:
         return (
