@@ -13,14 +13,14 @@ Cases:
 - ``trajN``: QV-N with the ``dm`` noise on Xihe's ``trajectories`` engine against Aer's ``statevector`` method
   (which samples trajectories); ``noisy-mps-ghzN``: the GHZ case with that noise (1e-3 on ``h``/``t`` too) on
   Xihe's ``mps`` engine (trajectories) against Aer's ``matrix_product_state`` with the same noise model.
-- ``twin-dongling-ghz40``: the GHZ-40 with a ``t`` gate (``h``, ``t`` on qubit 0, a ``cx`` chain) compiled for
-  ``dongling`` (seed 5) and run on its twin (relaxation and depolarizing on every gate, T2* idling, readout; the
-  plan picks the ``mps`` engine); the time is ``device.execute`` of the plan (compiling and planning excluded,
-  ``plan_s`` reports them). Aer's ``matrix_product_state`` runs the same compiled circuit with the same noise:
-  each lowered gate as a ``unitary`` and each channel as a ``kraus`` instruction; it takes about a minute per shot,
-  so it runs ``AER_TWIN_SHOTS`` shots and its time is scaled to the case's shots (``aer_shots`` says so; the
-  counts comparison is then meaningless). ``cpu_s`` and ``aer_cpu_s`` are the processes' CPU times, which the
-  load of a shared machine does not inflate.
+- ``twin-dongling-ghzN`` (N = 16, 40): the GHZ-N with a ``t`` gate (``h``, ``t`` on qubit 0, a ``cx`` chain)
+  compiled for ``dongling`` (seed 5) and run on its twin (relaxation and depolarizing on every gate, T2* idling,
+  readout; the plan picks ``trajectories`` at 16 qubits, ``mps`` at 40); the time is ``device.execute`` of the plan
+  (compiling and planning excluded, ``plan_s`` reports them). Aer runs the same compiled circuit with the same
+  noise (each lowered gate as a ``unitary``, each channel as a ``kraus`` instruction) on its ``statevector`` or
+  ``matrix_product_state`` method; the latter takes about a minute per shot, so it runs ``AER_TWIN_SHOTS`` shots
+  and its time is scaled to the case's shots (``aer_shots`` says so; the counts comparison is then meaningless).
+  ``cpu_s`` and ``aer_cpu_s`` are the processes' CPU times, which the load of a shared machine does not inflate.
 - ``sv1-qv20``, ``sv1-qv24``, ``sv1-qft24``: the statevector benchmark's circuits (``benchmarks/statevector.py``)
   on Xihe's statevector engine in single precision (``precision="single"``, complex64) against qsim (qsimcirq,
   single precision, ``max_fused_gate_size=4``); the time is the call that returns the final state, and
@@ -47,8 +47,8 @@ import tempfile
 import time
 
 DEFAULT_CASES = ["dm10", "dm12", "traj14", "traj16", "traj20", "mps-ghz40", "mps-ghz60", "mps-ghz100",
-                 "mps-brick50", "noisy-mps-ghz40", "noisy-mps-ghz100", "twin-dongling-ghz40", "sv1-qv20", "sv1-qv24",
-                 "sv1-qft24"]
+                 "mps-brick50", "noisy-mps-ghz40", "noisy-mps-ghz100", "twin-dongling-ghz16", "twin-dongling-ghz40",
+                 "sv1-qv20", "sv1-qv24", "sv1-qft24"]
 # Aer's shots on the dongling twin case (about a minute each); its time is scaled to SHOTS.
 AER_TWIN_SHOTS = int(os.environ.get("XIHE_BENCH_AER_TWIN_SHOTS", "2"))
 # Shots per case (``--shots``; the children read it from the environment).
@@ -102,36 +102,43 @@ def case_qasm(case: str) -> str:
     raise SystemExit(f"unknown case {case}")
 
 
-def _twin_plan() -> tuple[object, object]:
-    """The dongling twin, and its plan for the GHZ-40 with a ``t`` gate (compiled, seed 5)."""
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the trajectories engine's chunk workers): what the
+    load of a shared machine does not inflate."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _twin_plan(n: int) -> tuple[object, object]:
+    """The dongling twin, and its plan for the GHZ-``n`` with a ``t`` gate (compiled, seed 5)."""
     from xihe import devices
     from xihe.circuit import Circuit
     from xihe.devices.plan import PlanOptions
 
-    circuit = Circuit(40, 40).h(0).t(0)
-    for i in range(39):
+    circuit = Circuit(n, n).h(0).t(0)
+    for i in range(n - 1):
         circuit.cx(i, i + 1)
-    circuit.measure(list(range(40)), list(range(40)))
+    circuit.measure(list(range(n)), list(range(n)))
     device = devices.get("dongling")
     return device, device.plan([circuit], SHOTS, PlanOptions(seeds=(5,)))
 
 
-def _run_twin(sim: str, threads: int) -> tuple[float, dict[str, int], dict[str, object]]:
+def _run_twin(sim: str, n: int, threads: int) -> tuple[float, dict[str, int], dict[str, object]]:
     """The dongling twin job on Xihe, or its compiled circuit and noise on Aer's MPS (see the module docstring)."""
     from xihe.engines import warm
 
     warm()
     start = time.perf_counter()
-    device, plan = _twin_plan()
+    device, plan = _twin_plan(n)
     plan_s = time.perf_counter() - start
     if sim == "xihe":
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), _cpu()
         [res] = device.execute(plan)  # type: ignore[attr-defined]
         seconds = time.perf_counter() - start
         meta: dict[str, object] = {k: v for k, v in res.metadata.items()
                                    if k in ("engine", "bond_dimension", "truncation_error", "trajectories")}
         meta["plan_s"] = round(plan_s, 2)
-        meta["cpu_s"] = round(time.process_time() - cpu, 2)  # the process's CPU time: what load does not inflate
+        meta["cpu_s"] = round(_cpu() - cpu, 2)
         top = sorted(res.counts.items(), key=lambda kv: -kv[1])[:3]
         meta["top_outcomes"] = top
         return seconds, dict(res.counts), meta
@@ -152,11 +159,14 @@ def _run_twin(sim: str, threads: int) -> tuple[float, dict[str, int], dict[str, 
             qc.unitary(instruction_matrix(ins), list(reversed(ins.qubits)))
     for ins in prog.terminal:
         qc.measure(ins.qubits[0], ins.clbit)
-    sim_aer = AerSimulator(method="matrix_product_state", max_parallel_threads=threads)
-    start, cpu = time.perf_counter(), time.process_time()
-    counts = sim_aer.run(qc, shots=AER_TWIN_SHOTS, seed_simulator=1).result().get_counts()
-    seconds = (time.perf_counter() - start) * SHOTS / AER_TWIN_SHOTS
-    meta = {"aer_shots": AER_TWIN_SHOTS, "aer_cpu_s": round((time.process_time() - cpu) * SHOTS / AER_TWIN_SHOTS, 1)}
+    # The planned engine's counterpart: Aer's MPS for the 40-qubit job, its statevector (trajectories) below.
+    method = "matrix_product_state" if planned.engine == "mps" else "statevector"
+    shots = AER_TWIN_SHOTS if method == "matrix_product_state" else SHOTS
+    sim_aer = AerSimulator(method=method, max_parallel_threads=threads)
+    start, cpu = time.perf_counter(), _cpu()
+    counts = sim_aer.run(qc, shots=shots, seed_simulator=1).result().get_counts()
+    seconds = (time.perf_counter() - start) * SHOTS / shots
+    meta = {"aer_shots": shots, "aer_cpu_s": round((_cpu() - cpu) * SHOTS / shots, 1)}
     return seconds, {k.replace(" ", "")[::-1]: v for k, v in counts.items()}, meta
 
 
@@ -255,8 +265,8 @@ def child(sim: str, case: str, threads: int) -> None:
         seconds, counts, meta = _run_single_sv(sim, case, threads)
         print(json.dumps({"seconds": seconds, "counts": counts, **meta}))
         return
-    if case == "twin-dongling-ghz40":
-        seconds, counts, meta = _run_twin(sim, threads)
+    if case.startswith("twin-dongling-ghz"):
+        seconds, counts, meta = _run_twin(sim, int(case[17:]), threads)
         print(json.dumps({"seconds": seconds, "counts": counts, **meta}))
         return
     text = case_qasm(case)
