@@ -12,10 +12,39 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.two_qubit import at_most_one_cx, cx_needed, synthesize_two_qubit, two_qubit_matrix
+from xihe.compiler.two_qubit import at_most_one_cx, cx_needed, gate_matrix, synthesize_two_qubit, two_qubit_matrix
 
 # What a two-qubit gate costs in CX when counting a block (a swap is three).
 CX_COST = {"swap": 3, "iswap": 2}
+
+
+def block_unitary(block: list[Operation], pair: tuple[int, ...]) -> np.ndarray:
+    """The 4x4 product of a block on ``pair`` (``pair[0]`` the most significant). A run of one-qubit gates is
+    multiplied as 2x2 matrices and applied to the running product once, at the next two-qubit gate or the end (no 4x4
+    per one-qubit gate: most of a block's gates are one-qubit)."""
+    u = np.eye(4, dtype=complex)
+    side: list[np.ndarray | None] = [None, None]  # the pending 2x2 product on local qubit 0 and 1
+    for op in block:
+        if len(op.qubits) == 1:
+            k = 0 if op.qubits[0] == pair[0] else 1
+            m = gate_matrix(op.gate)
+            pending = side[k]
+            side[k] = m if pending is None else m @ pending
+            continue
+        u = _apply_sides(u, side)
+        u = two_qubit_matrix(op.gate, (0, 1) if op.qubits[0] == pair[0] else (1, 0)) @ u
+    return _apply_sides(u, side)
+
+
+def _apply_sides(u: np.ndarray, side: list[np.ndarray | None]) -> np.ndarray:
+    """``(side[0] x side[1]) u`` for the pending one-qubit products (``None`` is the identity); clears them."""
+    if side[0] is not None:
+        u = (side[0] @ u.reshape(2, 8)).reshape(4, 4)
+        side[0] = None
+    if side[1] is not None:
+        u = np.matmul(side[1], u.reshape(2, 2, 4)).reshape(4, 4)
+        side[1] = None
+    return u
 
 
 def _cost(op: Operation) -> int:
@@ -103,11 +132,7 @@ class ConsolidateBlocks:
         foreign = any(ops[i].gate.name not in ("cx", "cz") and len(ops[i].qubits) == 2 for i in block)
         if cost <= 1 and not foreign:
             return None
-        local = {pair[0]: 0, pair[1]: 1}
-        u = np.eye(4, dtype=complex)
-        for i in block:
-            op = ops[i]
-            u = two_qubit_matrix(op.gate, tuple(local[q] for q in op.qubits)) @ u
+        u = block_unitary([ops[i] for i in block], pair)
         if cost == 2 and not foreign and not at_most_one_cx(u):
             return None
         # A block already at the fewest CX it can have (most of a quantum-volume circuit's) is kept without the
