@@ -22,7 +22,16 @@ from xihe.client import calls
 from xihe.client.calls import Call
 from xihe.client.config import resolve_config
 from xihe.client.estimate import PubEstimate
-from xihe.client.models import JobInfo, JobPage, memory_wanted, page_from_json, results_of, with_memory
+from xihe.client.models import (
+    JobInfo,
+    JobPage,
+    counts_wanted,
+    memory_wanted,
+    page_from_json,
+    results_of,
+    with_counts,
+    with_memory,
+)
 from xihe.client.polling import WaitSchedule, needs_full_record
 from xihe.client.progress import WaitProgress
 from xihe.client.sample import PubSamples
@@ -86,6 +95,16 @@ class AsyncJob:
                 keys += page
             memory[index] = keys
         self.info = with_memory(self.info, memory)
+        counts = {}
+        for index, outcomes in counts_wanted(self.info):  # counts of many outcomes come in pages too
+            whole: dict[str, int] = {}
+            while len(whole) < outcomes:
+                part = await self._client._send(calls.counts_page(self.id, index, len(whole)))
+                if not part:
+                    break
+                whole.update(part)
+            counts[index] = whole
+        self.info = with_counts(self.info, counts)
         return results_of(self.info)
 
     async def cancel(self) -> JobInfo:
@@ -184,6 +203,7 @@ class AsyncClient:
     backends = _reads(calls.backends)
     backend = _reads(calls.backend)
     memory_page = _reads(calls.memory_page)
+    counts_page = _reads(calls.counts_page)
 
     async def job(self, job_id: str) -> AsyncJob:
         """A handle on an existing job."""

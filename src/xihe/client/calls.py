@@ -208,6 +208,18 @@ def memory_page(job_id: str, index: int, offset: int = 0, limit: int = MEMORY_PA
                 params={"offset": offset, "limit": limit})
 
 
+COUNTS_PAGE_OUTCOMES = 16384  # the server's largest page of counts
+
+
+def counts_page(job_id: str, index: int, offset: int = 0, limit: int = COUNTS_PAGE_OUTCOMES
+                ) -> Call[dict[str, int]]:
+    """Outcomes ``offset`` to ``offset + limit`` of item ``index``'s counts, most frequent first (``Job.result()``
+    reads every page itself when a result has more outcomes than its record carries)."""
+    return Call("GET", f"jobs/{job_id}/items/{index}/counts",
+                lambda data: {str(k): int(v) for k, v in data["counts"].items()},
+                params={"offset": offset, "limit": limit})
+
+
 def cancel(job_id: str) -> Call[JobInfo]:
     """Ask the server to cancel a job; a job that has already finished answers 200 with its snapshot."""
     return Call("POST", f"jobs/{job_id}/cancel", JobInfo.from_json)

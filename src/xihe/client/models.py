@@ -198,6 +198,30 @@ def with_memory(info: JobInfo, memory: Mapping[int, list[str]]) -> JobInfo:
     return replace(info, raw=raw)
 
 
+def counts_wanted(info: JobInfo) -> list[tuple[int, int]]:
+    """(item, outcomes) of each result whose record carries only the first page of its counts (more distinct
+    outcomes than a record holds); the SDK reads the pages before it builds the results."""
+    wanted = []
+    for index, record in enumerate(_records(info)):
+        outcomes = int(record.get("counts_outcomes") or 0)
+        if outcomes > len(record.get("counts") or {}):
+            wanted.append((index, outcomes))
+    return wanted
+
+
+def with_counts(info: JobInfo, counts: Mapping[int, dict[str, int]]) -> JobInfo:
+    """The snapshot with item ``i``'s whole counts (read from its pages) in its record, as a small result has them."""
+    if not counts:
+        return info
+    raw = dict(info.raw)
+    if raw.get("results"):
+        raw["results"] = [{**record, "counts": counts[i]} if i in counts else record
+                          for i, record in enumerate(raw["results"])]
+    elif raw.get("result") and 0 in counts:
+        raw["result"] = {**raw["result"], "counts": counts[0]}
+    return replace(info, raw=raw)
+
+
 def _records(info: JobInfo) -> list[Mapping[str, Any]]:
     many = info.raw.get("results")
     if many:

@@ -169,6 +169,23 @@ class JobMemoryPage(Base):
     data: Mapped[str] = mapped_column(Text)
 
 
+class JobCountPage(Base):
+    """One page of an item's counts when it has more distinct outcomes than a record carries (issue 18).
+
+    ``data`` is a JSON object of at most ``PAGE_OUTCOMES`` outcomes; pages in order are the counts most frequent
+    first (ties by outcome), so page 0 is also what the job's record shows (see
+    :mod:`xihe.service.repositories.count_pages`).
+    """
+
+    __tablename__ = "job_count_pages"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    page: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    outcomes: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+
+
 class CalibrationSnapshotRow(Base):
     __tablename__ = "calibration_snapshots"
     __table_args__ = (

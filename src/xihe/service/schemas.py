@@ -77,7 +77,13 @@ class QueueEta(BaseModel):
 
 
 class ResultPublic(BaseModel):
-    counts: dict[str, int]
+    counts: dict[str, int] = Field(description=(
+        "Counts by outcome; when counts_outcomes is set, only the 16,384 most frequent (the first page of "
+        "counts_url, whose pages in order are the whole counts)."))
+    counts_outcomes: int | None = Field(default=None, description=(
+        "Distinct outcomes in all, set only when there are more than a record carries (read them from counts_url)."))
+    counts_url: str | None = Field(default=None, description="Where the whole counts are served in pages "
+                                                              "(?offset=&limit=), most frequent first.")
     probabilities: dict[str, float]
     shots: int
     memory: list[str] | None = Field(default=None, description=(
@@ -129,6 +135,18 @@ class MemoryPagePublic(BaseModel):
     limit: int
     total: int
     memory: list[str]
+
+
+class CountsPagePublic(BaseModel):
+    """A slice of one item's counts in page order (most frequent first, ties by outcome): outcomes ``offset`` to
+    ``offset + limit`` of ``total``."""
+
+    job_id: str
+    index: int
+    offset: int
+    limit: int
+    total: int
+    counts: dict[str, int]
 
 
 class JobPage(BaseModel):

@@ -17,13 +17,16 @@ from xihe.service.states import JobStatus
 DEFAULT_JOB_SECONDS = 0.05
 # Where an item's per-shot keys are served in pages (the route in xihe.service.api.routes.jobs).
 MEMORY_PATH = "/api/v1/jobs/{job_id}/items/{index}/memory"
+# Where an item's counts of many outcomes are served in pages.
+COUNTS_PATH = "/api/v1/jobs/{job_id}/items/{index}/counts"
 
 
 def stored_results(session: Session, job: Job) -> list[ResultPublic]:
     """A finished job's results for the wire: per-shot keys inline only when the job holds few in all
-    (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, so a job
-    record stays small however many shots it kept."""
-    records = jobs.results_for(session, job.id)
+    (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, and counts of
+    more than a page of outcomes as their first page (the most frequent) with a link to the rest, so a job record
+    stays small however many shots and outcomes it kept."""
+    records = jobs.results_for(session, job.id, all_counts=False)
     held = sum(int(record.get("memory_shots") or 0) for record in records)
     inline = memory_pages.read_job(session, job.id) if 0 < held <= memory_pages.INLINE_SHOTS else {}
     out = []
@@ -32,6 +35,8 @@ def stored_results(session: Session, job: Job) -> list[ResultPublic]:
             record = {**record, "memory_url": MEMORY_PATH.format(job_id=job.id, index=index)}
             if record.get("memory") is None and (index in inline or record["memory_shots"] == 0):
                 record["memory"] = inline.get(index, [])
+        if record.get("counts_outcomes") is not None:
+            record = {**record, "counts_url": COUNTS_PATH.format(job_id=job.id, index=index)}
         out.append(ResultPublic.model_validate(record))
     return out
 

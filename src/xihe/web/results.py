@@ -106,7 +106,8 @@ def result_view(index: int, result: ResultPublic, options: ResultOptions, source
     ideal, note = _ideal(sources, index, with_ideal and options.ideal)
     if ideal is not None and bits:
         ideal = marginal_probabilities(ideal, bits)
-    total = sum(counts.values()) or 1
+    # Counts of many outcomes arrive as their most frequent page only: fractions are of all the shots.
+    total = (result.shots if result.counts_outcomes else 0) or sum(counts.values()) or 1
     rows = [(key, count, count / total) for key, count in by_count(counts)]
     svg, compiled_note = compiled_drawing(result.compiled_qasm)
     return ResultView(index, result, histogram_svg(counts, max_bars=options.top, log=options.log, ideal=ideal),

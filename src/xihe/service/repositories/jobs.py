@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, defer
 
 from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobAttempt, JobResult, User
-from xihe.service.repositories import memory_pages
+from xihe.service.repositories import count_pages, memory_pages
 from xihe.service.states import JobStatus, check_transition
 from xihe.service.wakeup import DONE_CHANNEL
 
@@ -164,11 +164,17 @@ def request_cancel(session: Session, job: Job, *, now: datetime | None = None) -
     return job
 
 
-def results_for(session: Session, job_id: str, *, with_memory: bool = False) -> list[dict[str, Any]]:
+def results_for(session: Session, job_id: str, *, with_memory: bool = False, all_counts: bool = True,
+                counts_limit: int | None = None) -> list[dict[str, Any]]:
     """The job's result records in item order, per-shot memory left in its pages (``memory`` None, see
-    :mod:`.memory_pages`) unless ``with_memory`` (for a protocol that answers with every shot)."""
+    :mod:`.memory_pages`) unless ``with_memory`` (for a protocol that answers with every shot); counts of many
+    outcomes read back whole from their pages unless not ``all_counts`` (the native record: page 0 only, see
+    :mod:`.count_pages`), refused past ``counts_limit`` outcomes (a 413)."""
     rows = session.scalars(select(JobResult).where(JobResult.job_id == job_id).order_by(JobResult.index))
     records = [row.data for row in rows]
+    if all_counts:
+        records = [count_pages.with_all_counts(session, job_id, index, record, limit=counts_limit)
+                   for index, record in enumerate(records)]
     if with_memory:
         records = [with_item_memory(session, job_id, index, record) for index, record in enumerate(records)]
     return records

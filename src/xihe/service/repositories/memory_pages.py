@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from xihe.service.models import Job, JobMemoryPage
+from xihe.service.repositories import count_pages
 
 # Shots per stored row: 16,384 keys of 20 bits are 344 kB of text, a few MB in Python while a page is served.
 PAGE_SHOTS = 1 << 14
@@ -69,7 +70,7 @@ def split_record(connection: Connection, job_id: str, item: int, record: dict[st
     stored, memory = strip_memory(record)
     if memory is not None:
         write_pages(connection, job_id, item, memory)
-    return stored
+    return count_pages.split_counts(connection, job_id, item, stored)  # many outcomes: counts in pages too
 
 
 def shot_groups(items: Sequence[T]) -> Iterator[list[T]]:
@@ -102,8 +103,9 @@ def store_item(session: Session, job_id: str, holder: str, item: int, record: di
 
 
 def delete_for(connection: Connection, job_id: str) -> None:
-    """Forget every page of the job (its attempt ended without results)."""
+    """Forget every page of the job, per-shot keys and counts (its attempt ended without results)."""
     connection.execute(delete(JobMemoryPage).where(JobMemoryPage.job_id == job_id))
+    count_pages.delete_for(connection, job_id)
 
 
 _SLICE = (select(JobMemoryPage.page, JobMemoryPage.data)

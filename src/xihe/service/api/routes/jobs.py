@@ -21,8 +21,8 @@ from xihe.service.api.deps import (
 from xihe.service.db import Database
 from xihe.service.models import User
 from xihe.service.problems import Problem, not_found, problem_responses
-from xihe.service.repositories import jobs, memory_pages
-from xihe.service.schemas import JobCreate, JobPage, JobPublic, MemoryPagePublic
+from xihe.service.repositories import count_pages, jobs, memory_pages
+from xihe.service.schemas import CountsPagePublic, JobCreate, JobPage, JobPublic, MemoryPagePublic
 from xihe.service.states import JobStatus
 from xihe.service.submit import prepare_job, submit_job
 from xihe.service.views import job_public
@@ -145,6 +145,33 @@ def memory(job_id: str, index: Annotated[int, Path(ge=0, le=10**6)], user: UserD
             total, keys = len(inline), [str(key) for key in inline[offset:offset + limit]]
     # Written directly (the keys are plain strings): no model copy of a page that may be 65,536 keys long.
     body = {"job_id": job_id, "index": index, "offset": offset, "limit": limit, "total": total, "memory": keys}
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+@router.get("/{job_id}/items/{index}/counts", response_model=CountsPagePublic, operation_id="get_job_counts")
+def counts(job_id: str, index: Annotated[int, Path(ge=0, le=10**6)], user: UserDep, database: DatabaseDep,
+           offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+           limit: Annotated[int, Query(ge=1, le=count_pages.MAX_SLICE)] = count_pages.MAX_SLICE) -> Response:
+    """A slice of one finished item's counts, most frequent outcome first (ties by outcome): the pages in order
+    are the whole counts. A result of more than 16,384 outcomes is read this way, each answer from at most two
+    stored rows; a smaller one is served from its record."""
+    with database.read() as session:
+        job = jobs.get_user_job(session, user.id, job_id, with_payload=False)
+        if job is None:
+            raise not_found("job", job_id)
+        if job.status != JobStatus.DONE.value:
+            raise Problem(409, "job_not_done", f"job {job_id} is {job.status}: its counts come once DONE")
+        record = jobs.result_summary(session, job_id, index)
+        if record is None:
+            raise Problem(404, "counts_not_found", f"job {job_id} has no result for item {index}")
+        if count_pages.is_paged(record):
+            total = int(record["counts_outcomes"])
+            page = count_pages.read_slice(session, job_id, index, offset, min(limit, max(0, total - offset)))
+        else:
+            ordered = count_pages.ordered(record.get("counts") or {})
+            total, page = len(ordered), dict(ordered[offset:offset + limit])
+    # Written directly, as the memory pages are: no model copy of a page of 16,384 outcomes.
+    body = {"job_id": job_id, "index": index, "offset": offset, "limit": limit, "total": total, "counts": page}
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
 

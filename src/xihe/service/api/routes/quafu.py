@@ -47,6 +47,7 @@ from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.quafu_legacy import non_finite_angle, pyquafu_counts, pyquafu_task_qasm
 from xihe.service.repositories import jobs
+from xihe.service.repositories.count_pages import WHOLE_COUNTS_LIMIT
 from xihe.service.schemas import JobCreate
 from xihe.service.states import QUAFU_CODES, JobStatus
 from xihe.service.submit import prepare_job, submit_job
@@ -238,7 +239,7 @@ def _load_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
         job = jobs.get_user_job(session, user.id, task_id)
         if job is None:
             raise QuafuError(BAD_REQUEST, f"no task {task_id!r} for this token", http_status=404)
-        return task_json(job, jobs.results_for(session, job.id))
+        return task_json(job, jobs.results_for(session, job.id, counts_limit=WHOLE_COUNTS_LIMIT))
 
 
 def _submit(request: Request, user: User, form: dict[str, str]) -> str:

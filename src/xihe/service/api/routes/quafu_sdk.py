@@ -40,6 +40,7 @@ from xihe.service.clock import utcnow
 from xihe.service.models import Job, JobGroup, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import job_groups, jobs
+from xihe.service.repositories.count_pages import WHOLE_COUNTS_LIMIT
 from xihe.service.schemas import JobCreate
 from xihe.service.states import JobStatus
 from xihe.service.submit import SubmitOutcome
@@ -326,7 +327,7 @@ def _view(request: Request, user: User, job_id: str) -> _View:
             for member in group.members:
                 job = jobs.get_job(session, member["job_id"])
                 assert job is not None  # members are written in the job's own transaction
-                results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
+                results = _whole_results(session, job)
                 n = int(member["n"])
                 values, names = member.get("parameter_values") or [None] * n, member.get("names") or [None] * n
                 slots += [_Slot(job, results, k, member["iterations"][k], member["evaluation_index"][k], values[k],
@@ -335,7 +336,7 @@ def _view(request: Request, user: User, job_id: str) -> _View:
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise not_found("job", job_id)
-        results = jobs.results_for(session, job.id) if job.status == JobStatus.DONE.value else []
+        results = _whole_results(session, job)
         bindings = (job.payload or {}).get("parameters")
         names = list(bindings[0]) if bindings else []
         declared = (job.payload or {}).get(PARAMETERS_KEY) or [{"name": n, "unit": "1"} for n in names]
@@ -345,6 +346,14 @@ def _view(request: Request, user: User, job_id: str) -> _View:
 
 _COUNT_KEYS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.DONE: "finished",
                JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
+
+
+def _whole_results(session: Session, job: Job) -> list[dict[str, Any]]:
+    """A finished job's records with their whole counts (the SDK reads them in one answer; past
+    ``WHOLE_COUNTS_LIMIT`` outcomes a 413 points to the native pages), none before."""
+    if job.status != JobStatus.DONE.value:
+        return []
+    return jobs.results_for(session, job.id, counts_limit=WHOLE_COUNTS_LIMIT)
 
 
 def _counts(view: _View) -> dict[str, int]:

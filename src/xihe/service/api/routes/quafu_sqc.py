@@ -30,6 +30,7 @@ from xihe.service.api.quafu_sqc_options import STORED_KEY, corrected_counts, par
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import jobs
+from xihe.service.repositories.count_pages import WHOLE_COUNTS_LIMIT
 from xihe.service.schemas import JobCreate
 from xihe.service.states import JobStatus
 from xihe.service.submit import SubmitOutcome
@@ -75,7 +76,7 @@ def _load(request: Request, user: User, tid: str) -> tuple[Job, list[dict[str, A
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             return None
-        return job, jobs.results_for(session, job.id)
+        return job, jobs.results_for(session, job.id, counts_limit=WHOLE_COUNTS_LIMIT)
 
 
 def _word(job: Job) -> str:
