@@ -3,14 +3,21 @@
 Compiles with a seed are cached per target (a new calibration is a new :class:`Target`, so a new cache), keyed by
 the circuit's registers and operations, the level and the seed: a sweep or a resubmission of the same circuit is
 compiled once. Each call gets its own copy of the result.
+
+The cyclic garbage collector is paused while a compile runs (:class:`_CollectorPause`): a compile allocates some 10^5
+short-lived gates and operations, none in reference cycles, and the collections those allocations triggered were
+a tenth of the compile's CPU time (issue 19).
 """
 
 from __future__ import annotations
 
+import gc
 import math
+import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +44,38 @@ class TranspileResult:
 CACHE_SIZE = 128
 CACHE_MAX_OPERATIONS = 100_000  # a bigger compiled circuit is not kept (memory)
 _cache: weakref.WeakKeyDictionary[Target, OrderedDict[Hashable, TranspileResult]] = weakref.WeakKeyDictionary()
+
+
+class _CollectorPause:
+    """Pause the cyclic garbage collector while any compile runs, in any thread; restore it when the last one ends.
+
+    The collector is switched back on only if it was on when the first of the overlapping compiles began, so a
+    caller that turned it off keeps it off. Reference counting still frees everything a compile drops; cycles
+    made meanwhile (by other threads) wait for the next collection after the compile.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._resume = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0 and self._resume:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
 
 
 def _copy(result: TranspileResult) -> TranspileResult:
@@ -71,7 +110,8 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
         if entries is not None and cached is not None:
             entries.move_to_end(key)
             return _copy(cached)
-    result = _transpile(circuit, target, optimization_level, seed)
+    with _collector_paused():
+        result = _transpile(circuit, target, optimization_level, seed)
     if key is not None and len(result.circuit.operations) <= CACHE_MAX_OPERATIONS:
         kept = _cache.setdefault(target, OrderedDict())
         kept[key] = _copy(result)
