@@ -13,7 +13,9 @@ from qiskit.quantum_info import Statevector
 
 from tests.web.conftest import Site
 from tests.web.test_pages import submit
+from xihe.service.schemas import ResultPublic
 from xihe.web.charts import histogram_svg
+from xihe.web.results import ResultOptions, result_view
 
 # GHZ-3 with a tilt: the ideal distribution is not uniform, so a wrong ideal shows.
 TILTED = """OPENQASM 2.0;
@@ -115,3 +117,13 @@ def test_log_scale_shows_rare_outcomes_that_linear_flattens() -> None:
     assert heights(linear)[2] < 1.0  # 1 in 10,000: under a pixel on a linear axis
     assert heights(log)[2] > 40.0  # a fifth of the log axis (1e-5 .. 1)
     assert ">0.0001</text>" in log or ">1e-04</text>" in log
+
+
+def test_a_result_of_paged_counts_shows_its_most_frequent_page_as_fractions_of_every_shot() -> None:
+    """A record of more than 16,384 outcomes carries only the most frequent page (issue 18): the table's
+    fractions are of all the result's shots, not of the page's."""
+    page = {"00": 30, "01": 20}  # the most frequent outcomes of 100 shots; the other 50 are in later pages
+    result = ResultPublic(counts=page, probabilities={k: v / 100 for k, v in page.items()}, shots=100,
+                          counts_outcomes=40, counts_url="/api/v1/jobs/j/items/0/counts")
+    view = result_view(0, result, ResultOptions(), [""], with_ideal=False)
+    assert view.counts == [("00", 30, 0.3), ("01", 20, 0.2)]
