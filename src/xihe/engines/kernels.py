@@ -25,7 +25,7 @@ from numba import njit, prange
 
 # Kernel threads that finish their share of a pass sleep at the barrier instead of spinning (OpenMP's passive wait
 # policy), unless the environment already says otherwise. Every pass ends in a barrier; on a busy machine a
-# spinning thread takes the core from its sibling that still works, and a 24-qubit single-precision QV run took
+# spinning thread takes the core from its sibling that still works, and a 22-qubit single-precision QV run took
 # 1.3x the wall time and 1.3x the CPU time with spinning (load 15 on 2 cores). libgomp reads this when numba
 # first starts its OpenMP threads, which is after this module is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
