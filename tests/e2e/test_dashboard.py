@@ -23,6 +23,12 @@ BOB_PASSWORD = "bob-password-1"
 BELL_WITH_TYPO = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")
 # Some tenths of a second each on line10 (8-qubit noisy simulation): a batch of them runs for seconds.
 SLOW_LINE10 = basis_state_qasm(0b10110101, 8).replace("measure", "barrier q;\n" + "h q;\n" * 6 + "measure")
+# A job that holds a twin for minutes whatever the engines' speed: 16 qubits on grid36 take the trajectories engine,
+# about 5 ms a shot on the quiet machine, so 100,000 shots are some 8 minutes (the test cancels it).
+HOLD_GRID36 = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[16];\ncreg c[16];\n'
+               + ("".join(f"h q[{i}];\nt q[{i}];\n" for i in range(16))
+                  + "".join(f"cx q[{i}],q[{i + 1}];\n" for i in range(15))) * 4
+               + "measure q -> c;\n")
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +181,7 @@ def test_a_second_user_cannot_open_the_first_users_job(browser: Any, demo: Page,
 
 def test_the_job_list_follows_status_live(demo: Page, server: Server) -> None:
     with server.client() as api:
-        response = api.post("/jobs", json={"circuits": [SLOW_LINE10] * 12, "backend": "line10", "shots": 100})
+        response = api.post("/jobs", json={"qasm": HOLD_GRID36, "backend": "grid36", "shots": 1_000})  # seconds
         assert response.status_code == 201, response.text
         job_id = response.json()["id"]
     demo.goto(f"{server.url}/jobs")
@@ -316,7 +322,7 @@ def test_the_editor_blocks_what_the_backend_refuses_and_points_at_the_column(dem
 
 def test_cancel_asks_first(demo: Page, server: Server) -> None:
     with server.client() as api:
-        response = api.post("/jobs", json={"circuits": [SLOW_LINE10] * 40, "backend": "line10", "shots": 100})
+        response = api.post("/jobs", json={"qasm": HOLD_GRID36, "backend": "grid36", "shots": 100_000})
         assert response.status_code == 201, response.text
         job_id = response.json()["id"]
     demo.goto(f"{server.url}/jobs/{job_id}")
@@ -374,9 +380,11 @@ def test_the_composer_builds_a_bell_circuit_by_clicks_and_submits_it(demo: Page,
 def test_new_jobs_appear_live_and_several_can_be_cancelled_at_once(demo: Page, server: Server) -> None:
     demo.goto(f"{server.url}/jobs")
     demo.evaluate("window.sameDocument = true")
-    with server.client() as api:  # a long job holds line10; the next three wait behind it
-        ids = [api.post("/jobs", json={"circuits": [SLOW_LINE10] * 40, "backend": "line10", "shots": 100,
-                                       "name": f"live {i}"}).json()["id"] for i in range(4)]
+    with server.client() as api:  # a long job holds grid36 (minutes of noisy shots); the next three wait behind it
+        ids = [api.post("/jobs", json={"qasm": HOLD_GRID36, "backend": "grid36", "shots": 100_000,
+                                       "name": "live 0"}).json()["id"]]
+        ids += [api.post("/jobs", json={"qasm": BELL, "backend": "grid36", "shots": 100,
+                                        "name": f"live {i}"}).json()["id"] for i in range(1, 4)]
     for job_id in ids:
         expect(demo.locator(f"#jobs tr[data-job='{job_id}']")).to_have_count(1)  # no reload: the long poll
     assert demo.evaluate("window.sameDocument") is True

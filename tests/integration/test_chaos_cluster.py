@@ -55,6 +55,8 @@ pytestmark = pytest.mark.postgres
 
 SEED = 18
 LEASE_SECONDS = 3.0
+# How long a result sent just before a SIGSTOP may take to land (a commit, or the agent's POST through a replica).
+IN_FLIGHT_SECONDS = 1.5
 # Patient clients: about a minute of retries, longer than any outage the test makes (a replica's restart, the
 # database's).
 RETRY = RetryPolicy(max_attempts=40, backoff=0.2, max_backoff=2.0)
@@ -248,8 +250,11 @@ class Chaos:
             pid = _owner_pid(owner)
             assert pid is not None
             os.kill(pid, signal.SIGSTOP)
-            if running_owners(self.cluster.database_url).get(job_id) == owner:
-                break  # frozen while it holds the lease
+            # A result already on its way when the signal came (a COMMIT in PostgreSQL's socket, the agent's POST in
+            # a replica) still lands: that attempt was not frozen. Give it time to land, then look again.
+            time.sleep(IN_FLIGHT_SECONDS)
+            if _job_status(self.cluster.database_url, job_id) in ("RUNNING", "QUEUED"):
+                break  # frozen while it held the lease (the reaper may already have taken it back)
             os.kill(pid, signal.SIGCONT)  # the job ended just before: try another
         self.injected[kind] += 1
         self.frozen_jobs.append(job_id)
@@ -270,6 +275,15 @@ class Chaos:
         self.cluster.pg.restart(down_seconds=self.rng.uniform(1.0, 3.0), while_down=during.start)
         self.injected["restart_postgres"] += 1
         during.join(timeout=120)
+
+
+def _job_status(database_url: str, job_id: str) -> str | None:
+    database = Database(database_url)
+    try:
+        with database.read() as session:
+            return session.execute(select(Job.status).where(Job.id == job_id)).scalar_one_or_none()
+    finally:
+        database.dispose()
 
 
 def _owner_pid(owner: str) -> int | None:
