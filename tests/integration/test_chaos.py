@@ -16,13 +16,13 @@ import pytest
 
 from tests.service.helpers import (
     Server,
-    child_pids,
     fresh_postgres_database,
     job_rows,
     run_xihe,
     server_env,
     slow_basis_state_qasm,
     wait_all,
+    worker_pids,
 )
 
 SEED = 18
@@ -40,20 +40,6 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     else:
         with fresh_postgres_database() as url:
             yield url
-
-
-def worker_pids(server: Server) -> list[int]:
-    """The server's worker processes (its children that run ``python -m xihe.service.worker``)."""
-    assert server.process is not None
-    pids = []
-    for pid in child_pids(server.process.pid):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"xihe.service.worker" in command:
-            pids.append(pid)
-    return pids
 
 
 def test_kill_9_of_workers_at_random_moments_ends_every_job_exactly_once(tmp_path: Path,

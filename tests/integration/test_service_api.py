@@ -12,11 +12,11 @@ from tests.service.helpers import (
     BELL,
     Server,
     basis_state_qasm,
-    child_pids,
     entangled_qasm,
     run_xihe,
     server_env,
     wait_all,
+    worker_pids,
 )
 
 RX_SWEEP = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nrx(theta) q[0];\nmeasure q[0] -> c[0];\n'
@@ -246,7 +246,7 @@ def test_wall_time_limit_fails_the_job(server: Server) -> None:
     token = add_user(server, "slow")
     run_xihe("users", "limits", "slow", "--wall-seconds", "0.3", "--data-dir", str(server.data_dir), env=server.env)
     assert server.process is not None
-    workers_before = set(child_pids(server.process.pid))
+    workers_before = set(worker_pids(server))
     with server.client(token) as slow:
         job = slow.post("/jobs", json={"circuits": [LONG_LINE10] * 400, "backend": "line10", "shots": 20000})
         assert job.status_code == 201
@@ -256,7 +256,7 @@ def test_wall_time_limit_fails_the_job(server: Server) -> None:
     # The overrunning worker ended itself; the supervisor has started a fresh one.
     deadline = time.monotonic() + 30
     while True:
-        workers_now = set(child_pids(server.process.pid))
+        workers_now = set(worker_pids(server))
         if len(workers_now) == len(workers_before) and workers_now != workers_before:
             break
         assert time.monotonic() < deadline, (workers_before, workers_now)

@@ -208,3 +208,18 @@ def child_pids(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             out.append(int(entry.name))
     return out
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The server's worker processes: its children that run ``python -m xihe.service.worker`` (not the one-off
+    kernel warmer beside them, which ends on its own)."""
+    assert server.process is not None
+    pids = []
+    for pid in child_pids(server.process.pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"xihe.service.worker" in command:
+            pids.append(pid)
+    return pids
