@@ -12,7 +12,16 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.two_qubit import at_most_one_cx, cx_needed, gate_matrix, synthesize_two_qubit, two_qubit_matrix
+from xihe.compiler.passes.blocks_kernel import collect_blocks, splice_order, take_qubits
+from xihe.compiler.passes.optimize import Rows, Translator, native_pieces, to_rows, two_qubit_table, width
+from xihe.compiler.two_qubit import (
+    Step,
+    at_most_one_cx,
+    cx_needed,
+    gate_matrix,
+    synthesize_two_qubit,
+    two_qubit_matrix,
+)
 
 # What a two-qubit gate costs in CX when counting a block (a swap is three).
 CX_COST = {"swap": 3, "iswap": 2}
@@ -146,5 +155,46 @@ class ConsolidateBlocks:
         new_cost = sum(1 for _, _, qs in steps if len(qs) == 2)
         if new_cost > cost or (new_cost == cost and not foreign):
             return None
-        return [Operation(Gate._trusted(name, params, len(qs)), tuple(pair[q] for q in qs))
-                for name, params, qs in steps]
+        return step_operations(steps, pair)
+
+
+def step_operations(steps: list[Step], pair: tuple[int, ...]) -> list[Operation]:
+    """The synthesis steps as operations on the block's qubits (step qubit 0 is ``pair[0]``)."""
+    return [Operation(Gate._trusted(name, params, len(qs)), tuple(pair[q] for q in qs)) for name, params, qs in steps]
+
+
+def consolidate_rows(rows: Rows, sources: list[Operation], translate: Translator,
+                     memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]], basis: frozenset[str]) -> Rows:
+    """:class:`ConsolidateBlocks` on the optimisation kernels' arrays of native gates: the kernel collects the blocks
+    and their products and flags those that need fewer two-qubit gates; each flagged block is synthesised by KAK and,
+    where that saves two-qubit gates, replaced by the synthesis translated to native pieces. The replacements'
+    operations are appended to ``sources`` (the new rows' ``src`` points there); their one-qubit rows are left for
+    fusion to write in the basis.
+    """
+    qptr, qidx, qtyp, kind, code2, mats = rows[0], rows[1], rows[2], rows[3], rows[5], rows[9]
+    block_of, last, pair, cost, flagged, products = collect_blocks(width(sources), qptr, qidx, kind, code2, mats,
+                                                                   two_qubit_table())
+    candidates = np.flatnonzero(flagged).tolist()
+    if not candidates:
+        return rows
+    ptr = np.zeros(len(cost) + 1, dtype=np.int64)
+    replaced = np.zeros(len(cost), dtype=np.bool_)
+    new_ops: list[Operation] = []
+    for b in candidates:
+        steps = synthesize_two_qubit(products[b])
+        if steps is None or sum(1 for _, _, qs in steps if len(qs) == 2) >= cost[b]:
+            continue
+        for op in step_operations(steps, (int(pair[b, 0]), int(pair[b, 1]))):
+            new_ops.extend(native_pieces(op, translate, memo))
+        replaced[b] = True
+        ptr[b + 1] = len(new_ops)
+    if not new_ops:
+        return rows
+    ptr = np.maximum.accumulate(ptr)
+    new, _ = to_rows(new_ops, basis)
+    new[10][:] += len(sources)
+    sources.extend(new_ops)
+    order = splice_order(block_of, last, replaced, ptr, len(kind))
+    qubits = take_qubits(order, np.concatenate((qptr, new[0][1:] + qptr[-1])), np.concatenate((qidx, new[1])),
+                         np.concatenate((qtyp, new[2])))
+    return (*qubits, *(np.concatenate((old, added))[order] for old, added in zip(rows[3:], new[3:], strict=True)))

@@ -7,17 +7,18 @@ from collections.abc import Sequence
 
 from xihe.circuit import Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.passes.blocks import ConsolidateBlocks
+from xihe.compiler.passes.blocks import consolidate_rows
 from xihe.compiler.passes.control import map_blocks
-from xihe.compiler.passes.optimize import OptimizeLoop
+from xihe.compiler.passes.optimize import OptimizeLoop, Rows, from_rows, score, to_rows, width
 from xihe.compiler.passes.translate import BasisTranslation
 from xihe.compiler.target import Target
 
 
 class NativeOptimizeLoop:
-    """Repeat [consolidate 2q blocks -> translate -> fuse/cancel] while the 2q count (then op count) drops.
+    """Translate, then repeat [consolidate 2q blocks -> fuse/cancel] while the 2q count (then op count) drops.
 
-    The output is always native: the loop keeps the last translated and optimised DAG.
+    The output is always native: the loop keeps the best round's gates. The rounds run on the kernels' array form
+    (:mod:`.optimize_kernel`, :mod:`.blocks_kernel`), converted once from operations and once back.
     """
 
     def __init__(self, target: Target, consolidate: bool = True, max_rounds: int = 4) -> None:
@@ -26,7 +27,6 @@ class NativeOptimizeLoop:
         self.translate = BasisTranslation(target)
         self.optimize = OptimizeLoop.for_target(target, max_rounds=3 if max_rounds <= 2 else 10)
         self.max_rounds = max_rounds
-        self.blocks = ConsolidateBlocks()
         self._translated: dict[tuple[Gate, tuple[int, ...]], list[Operation]] = {}  # 2q gate -> native pieces
         self._resumed = False
 
@@ -46,22 +46,27 @@ class NativeOptimizeLoop:
         return rest
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        best: DAGCircuit | None = dag if self._resumed else None
         if self._resumed and not self.consolidate:
             return dag  # without consolidation the loop is one round
+        # The gate list stays in the kernels' array form across the rounds; operations are made once, at the end.
+        basis = self.optimize.basis
+        rows, sources = to_rows(dag.ops, basis.names, self.translate, self._translated)
+        num_qubits = width(sources)
+        best: Rows | None = None
+        start = score(rows)  # with _resumed, the first round's output: the best so far
         for _ in range(self.max_rounds):
             if self.consolidate:
-                dag = self.blocks.run(dag, properties)
-            dag = self.optimize.run(dag, properties, self.translate, self._translated)
-            dag = self._optimize_blocks(dag, properties)
-            score = (dag.count_two_qubit(), len(dag.ops))
-            if best is not None and score >= (best.count_two_qubit(), len(best.ops)):
+                rows = consolidate_rows(rows, sources, self.translate, self._translated, basis.names)
+            rows = self.optimize.run_rows(rows, num_qubits)
+            if best is not None and score(rows) >= score(best):
                 break
-            best = dag
+            if best is None and self._resumed and score(rows) >= start:
+                return dag
+            best = rows
             if not self.consolidate:
                 break
         assert best is not None
-        return best
+        return self._optimize_blocks(dag.copy_with(from_rows(sources, best, basis)), properties)
 
     def _optimize_blocks(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         """Each if block's bodies (already native) fused and cancelled as a circuit of their own: routing's swaps

@@ -37,6 +37,7 @@ NAMES_1Q = ("rz", "rx", "ry")
 TYPE_CODE = {None: TYPE_NONE, "Z": TYPE_Z, "X": TYPE_X}
 # Self-inverse two-qubit gate names by code (only equality matters), shared by every conversion.
 _CODES_2Q: dict[str, int] = {}
+_TABLE_2Q: list[np.ndarray] = []  # their matrices, by code (see two_qubit_table)
 
 # The kernels' array form of a gate list (see :mod:`.optimize_kernel`).
 Rows = tuple[np.ndarray, ...]
@@ -110,18 +111,7 @@ def to_rows(ops: list[Operation], basis: frozenset[str], translate: Translator |
     else:
         memo = {} if memo is None else memo
         for op in ops:
-            gate = op.gate
-            if op.condition is None and gate.is_unitary and not gate.is_parametrized and len(op.qubits) <= 2:
-                if len(op.qubits) == 1:
-                    sources.append(op)
-                    continue
-                key = (gate, op.qubits)
-                pieces = memo.get(key)
-                if pieces is None:
-                    pieces = memo[key] = translate.two_qubit(op)
-                sources.extend(pieces)
-            else:
-                sources.extend(translate.translate([op]))
+            sources.extend(native_pieces(op, translate, memo))
     n = len(sources)
     qptr = [0]
     qidx: list[int] = []
@@ -155,6 +145,38 @@ def to_rows(ops: list[Operation], basis: frozenset[str], translate: Translator |
     return rows, sources
 
 
+def native_pieces(op: Operation, translate: Translator,
+                  memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]]) -> list[Operation]:
+    """``op`` translated for :func:`to_rows`: a one-qubit unitary as it is (fusion writes it in the basis), a
+    two-qubit gate as its native pieces (kept in ``memo`` per gate and qubits), anything else by ``translate``."""
+    gate = op.gate
+    if op.condition is None and gate.is_unitary and not gate.is_parametrized and len(op.qubits) <= 2:
+        if len(op.qubits) == 1:
+            return [op]
+        key = (gate, op.qubits)
+        pieces = memo.get(key)
+        if pieces is None:
+            pieces = memo[key] = translate.two_qubit(op)
+        return pieces
+    return translate.translate([op])
+
+
+def two_qubit_table() -> np.ndarray:
+    """The 4x4 matrices of the self-inverse two-qubit gates by their rows' ``code2`` (what the block kernel
+    multiplies)."""
+    if len(_TABLE_2Q) != len(_CODES_2Q):
+        names = sorted(_CODES_2Q, key=_CODES_2Q.__getitem__)
+        _TABLE_2Q[:] = [gate_matrix(Gate(name)) for name in names]
+    if not _TABLE_2Q:
+        return np.zeros((0, 4, 4), dtype=complex)
+    return np.array(_TABLE_2Q, dtype=complex)
+
+
+def score(rows: Rows) -> tuple[int, int]:
+    """What the optimisation loops minimise: (two-qubit gates, rows)."""
+    return int(np.count_nonzero(rows[4])), len(rows[3])
+
+
 def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operation]:
     """Operations for the kernels' rows: the source operation where a row points to one, else the row's gate."""
     qptr, qidx, src, gname, gpar = rows[0], rows[1], rows[10], rows[11], rows[12]
@@ -170,7 +192,8 @@ def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operatio
     return out
 
 
-def _width(ops: list[Operation]) -> int:
+def width(ops: list[Operation]) -> int:
+    """How many qubits the operations span (the highest index plus one)."""
     return max((q for op in ops for q in op.qubits), default=-1) + 1
 
 
@@ -189,7 +212,7 @@ class Fuse1q:
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         rows, sources = to_rows(dag.ops, self.basis.names)
-        out = fuse_kernel(_width(sources), *rows, *self.basis.fuse_flags())
+        out = fuse_kernel(width(sources), *rows, *self.basis.fuse_flags())
         return dag.copy_with(from_rows(sources, out, self.basis))
 
 
@@ -224,7 +247,7 @@ class CommutativeCancellation:
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         rows, sources = to_rows(dag.ops, self.basis.names)
-        out = cancel_kernel(_width(sources), *rows, self.basis.rz, self.basis.rx)
+        out = cancel_kernel(width(sources), *rows, self.basis.rz, self.basis.rx)
         return dag.copy_with(from_rows(sources, out, self.basis))
 
 
@@ -247,5 +270,9 @@ class OptimizeLoop:
         """The loop's result; with ``translate``, on the operations translated to the device's gates first (one
         conversion to arrays for both, see :func:`to_rows`)."""
         rows, sources = to_rows(dag.ops, self.basis.names, translate, memo)
-        out = optimize_loop_kernel(_width(sources), *rows, *self.basis.fuse_flags(), self.max_rounds)
+        out = self.run_rows(rows, width(sources))
         return dag.copy_with(from_rows(sources, out, self.basis))
+
+    def run_rows(self, rows: Rows, num_qubits: int) -> Rows:
+        """The loop on the array form (qubits below ``num_qubits``)."""
+        return optimize_loop_kernel(num_qubits, *rows, *self.basis.fuse_flags(), self.max_rounds)

@@ -1,0 +1,245 @@
+"""Two-qubit blocks of the optimisation kernels' array form, their 4x4 products and which need fewer CZs (numba).
+
+The optimisation loop after routing keeps its gate list as the arrays of :mod:`.optimize_kernel` across its rounds
+(issue 19): collecting the blocks over :class:`~xihe.circuit.Operation` objects, multiplying them out with NumPy and
+converting to and from the arrays each round were most of the loop's time. Here a block is what
+:class:`~.blocks.ConsolidateBlocks` calls one (a maximal run on one pair of qubits of ``KIND_1Q`` rows and
+``KIND_SI2Q`` rows on that pair, with the pair's one-qubit rows just before its first two-qubit row); any other row
+ends the blocks on its qubits. The kernel flags the blocks whose product needs fewer two-qubit gates than the block
+has (:func:`cx_needed`), and only those go to the KAK synthesis, in Python (:mod:`.blocks`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from xihe.compiler.passes.optimize_kernel import KIND_1Q, KIND_SI2Q
+
+# gamma(u) = u (Y x Y) u^T (Y x Y) is taken with Y x Y as its entries: it is real, anti-diagonal, (-1, 1, 1, -1).
+_YY_SIGNS = np.array([-1.0, 1.0, 1.0, -1.0])
+NEEDED_TOLERANCE = 1e-7
+
+
+@njit(cache=True)
+def _left_1q(u: np.ndarray, m: np.ndarray, local: int) -> None:
+    """``u = (m x I) u`` (``local`` 0, the most significant qubit) or ``(I x m) u`` (``local`` 1), in place."""
+    for j in range(4):
+        for rest in range(2):
+            if local == 0:
+                r0 = rest
+                r1 = 2 + rest
+            else:
+                r0 = 2 * rest
+                r1 = 2 * rest + 1
+            a = u[r0, j]
+            b = u[r1, j]
+            u[r0, j] = m[0, 0] * a + m[0, 1] * b
+            u[r1, j] = m[1, 0] * a + m[1, 1] * b
+
+
+@njit(cache=True)
+def _left_2q(u: np.ndarray, g: np.ndarray, reverse: bool, scratch: np.ndarray) -> None:
+    """``u = g u``, or ``(SWAP g SWAP) u`` with ``reverse`` (the gate's first qubit is the block's second), in
+    place."""
+    for i in range(4):
+        gi = i if not reverse or i == 0 or i == 3 else 3 - i
+        for j in range(4):
+            s = 0j
+            for k in range(4):
+                gk = k if not reverse or k == 0 or k == 3 else 3 - k
+                s += g[gi, gk] * u[k, j]
+            scratch[i, j] = s
+    u[:, :] = scratch
+
+
+@njit(cache=True)
+def cx_needed(u: np.ndarray) -> int:
+    """The fewest CX (or CZ) that make the 4x4 unitary ``u``, from gamma(u) alone (Shende, Bullock and Markov 2004),
+    as :func:`xihe.compiler.two_qubit.cx_needed`: near a boundary between counts it answers the lower one."""
+    v = u / np.linalg.det(u) ** 0.25
+    # w = u (Y x Y) u^T (Y x Y): (Y x Y)[i, 3 - i] = _YY_SIGNS[i].
+    w = np.empty((4, 4), dtype=np.complex128)
+    for i in range(4):
+        for j in range(4):
+            s = 0j
+            for k in range(4):
+                # (u (YxY))[i, k] = u[i, 3 - k] * signs[3 - k]; ((YxY) ...)[k, j] -> u^T[3 - k', ...]
+                s += v[i, 3 - k] * _YY_SIGNS[3 - k] * v[3 - j, k] * _YY_SIGNS[3 - j]
+            w[i, j] = s
+    t = 0j
+    for i in range(4):
+        t += w[i, i]
+    if abs(t.imag) < NEEDED_TOLERANCE and abs(abs(t.real) - 4) < NEEDED_TOLERANCE:
+        return 0
+    if abs(t) < NEEDED_TOLERANCE:
+        square_is_minus_one = True
+        for i in range(4):
+            for j in range(4):
+                s = 0j
+                for k in range(4):
+                    s += w[i, k] * w[k, j]
+                want = -1.0 if i == j else 0.0
+                if abs(s - want) > NEEDED_TOLERANCE + 1e-5 * abs(want):
+                    square_is_minus_one = False
+        if square_is_minus_one:
+            return 1
+    if abs(t.imag) < NEEDED_TOLERANCE:
+        return 2
+    return 3
+
+
+@njit(cache=True)
+def collect_blocks(num_qubits, qptr, qidx, kind, code2, mats, mats2):  # type: ignore[no-untyped-def]
+    """``(block_of, last, pair, cost, flagged, products)``: each row's block (-1 for none), each block's last row, its
+    qubits (``pair[b, 0]`` those of its first two-qubit row, the most significant in ``products``), its two-qubit
+    row count, whether its product (computed for blocks of two or more two-qubit rows) needs fewer, and the product.
+    ``mats2[code]`` is the 4x4 matrix of the self-inverse two-qubit gate with that code."""
+    n = kind.shape[0]
+    block_of = -np.ones(n, dtype=np.int64)
+    last = np.empty(n, dtype=np.int64)
+    pair = np.empty((n, 2), dtype=np.int64)
+    cost = np.zeros(n, dtype=np.int64)
+    open_block = -np.ones(num_qubits, dtype=np.int64)
+    pend_head = -np.ones(num_qubits, dtype=np.int64)
+    pend_tail = -np.ones(num_qubits, dtype=np.int64)
+    pend_next = -np.ones(n, dtype=np.int64)
+    n_blocks = 0
+    for i in range(n):
+        lo = qptr[i]
+        width = qptr[i + 1] - lo
+        if kind[i] == KIND_1Q and width == 1:
+            q = qidx[lo]
+            b = open_block[q]
+            if b >= 0:
+                block_of[i] = b
+                last[b] = i
+            else:
+                if pend_head[q] < 0:
+                    pend_head[q] = i
+                else:
+                    pend_next[pend_tail[q]] = i
+                pend_tail[q] = i
+            continue
+        if kind[i] == KIND_SI2Q and width == 2 and code2[i] < mats2.shape[0]:
+            p = qidx[lo]
+            q = qidx[lo + 1]
+            b = open_block[p]
+            if b >= 0 and open_block[q] == b:
+                block_of[i] = b
+                last[b] = i
+                cost[b] += 1
+                continue
+            for r in (p, q):
+                c = open_block[r]
+                if c >= 0:
+                    open_block[pair[c, 0]] = -1
+                    open_block[pair[c, 1]] = -1
+            b = n_blocks
+            n_blocks += 1
+            for r in (p, q):
+                k = pend_head[r]
+                while k >= 0:
+                    block_of[k] = b
+                    k = pend_next[k]
+                pend_head[r] = -1
+            block_of[i] = b
+            last[b] = i
+            pair[b, 0] = p
+            pair[b, 1] = q
+            cost[b] = 1
+            open_block[p] = b
+            open_block[q] = b
+            continue
+        for k in range(lo, lo + width):
+            r = qidx[k]
+            pend_head[r] = -1
+            c = open_block[r]
+            if c >= 0:
+                open_block[pair[c, 0]] = -1
+                open_block[pair[c, 1]] = -1
+    products = np.zeros((n_blocks, 4, 4), dtype=np.complex128)
+    side = np.zeros((n_blocks, 2, 2, 2), dtype=np.complex128)
+    has_side = np.zeros((n_blocks, 2), dtype=np.bool_)
+    for b in range(n_blocks):
+        if cost[b] > 1:
+            for k in range(4):
+                products[b, k, k] = 1
+    scratch = np.empty((4, 4), dtype=np.complex128)
+    m = np.empty((2, 2), dtype=np.complex128)
+    for i in range(n):
+        b = block_of[i]
+        if b < 0 or cost[b] < 2:
+            continue
+        lo = qptr[i]
+        if qptr[i + 1] - lo == 1:
+            local = 0 if qidx[lo] == pair[b, 0] else 1
+            if has_side[b, local]:
+                for r in range(2):
+                    for c in range(2):
+                        m[r, c] = mats[i, r, 0] * side[b, local, 0, c] + mats[i, r, 1] * side[b, local, 1, c]
+                side[b, local] = m
+            else:
+                side[b, local] = mats[i]
+                has_side[b, local] = True
+            continue
+        for local in range(2):
+            if has_side[b, local]:
+                _left_1q(products[b], side[b, local], local)
+                has_side[b, local] = False
+        _left_2q(products[b], mats2[code2[i]], qidx[lo] != pair[b, 0], scratch)
+    flagged = np.zeros(n_blocks, dtype=np.bool_)
+    for b in range(n_blocks):
+        if cost[b] < 2:
+            continue
+        for local in range(2):
+            if has_side[b, local]:
+                _left_1q(products[b], side[b, local], local)
+        flagged[b] = cx_needed(products[b]) < cost[b]
+    return block_of, last[:n_blocks], pair[:n_blocks], cost[:n_blocks], flagged, products
+
+
+@njit(cache=True)
+def splice_order(block_of, last, replaced, new_ptr, n_old):  # type: ignore[no-untyped-def]
+    """Row order after replacing blocks: old rows keep their place (indices ``< n_old``) except those of a replaced
+    block, whose new rows (``n_old + new_ptr[b] .. n_old + new_ptr[b + 1]``) stand where its last row was."""
+    count = 0
+    for i in range(n_old):
+        b = block_of[i]
+        if b < 0 or not replaced[b]:
+            count += 1
+        elif i == last[b]:
+            count += new_ptr[b + 1] - new_ptr[b]
+    order = np.empty(count, dtype=np.int64)
+    w = 0
+    for i in range(n_old):
+        b = block_of[i]
+        if b < 0 or not replaced[b]:
+            order[w] = i
+            w += 1
+        elif i == last[b]:
+            for k in range(new_ptr[b], new_ptr[b + 1]):
+                order[w] = n_old + k
+                w += 1
+    return order
+
+
+@njit(cache=True)
+def take_qubits(order, qptr, qidx, qtyp):  # type: ignore[no-untyped-def]
+    """The CSR qubit arrays of the rows ``order`` (in that order)."""
+    total = 0
+    for r in order:
+        total += qptr[r + 1] - qptr[r]
+    o_qptr = np.empty(order.shape[0] + 1, dtype=np.int64)
+    o_qidx = np.empty(total, dtype=np.int64)
+    o_qtyp = np.empty(total, dtype=np.int8)
+    o_qptr[0] = 0
+    w = 0
+    for t in range(order.shape[0]):
+        r = order[t]
+        for k in range(qptr[r], qptr[r + 1]):
+            o_qidx[w] = qidx[k]
+            o_qtyp[w] = qtyp[k]
+            w += 1
+        o_qptr[t + 1] = w
+    return o_qptr, o_qidx, o_qtyp
