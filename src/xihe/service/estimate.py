@@ -492,18 +492,23 @@ def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[]
 
 # -- the answer ---------------------------------------------------------------------------------------------------
 def _group_moments(record: Mapping[str, Any], terms: list[tuple[int, str, float]], qubits: list[int],
-                   num_observables: int, readout: bool) -> tuple[list[float], list[float]]:
+                   num_observables: int, readout: bool, confusion: Mapping[int, tuple[float, float]] | None = None
+                   ) -> tuple[list[float], list[float]]:
     """Per observable, the mean and the variance of the mean of this group's part, from one measured circuit.
 
     Each shot gives each term the product of its qubits' per-bit values: +1/-1, or with ``readout`` the weights
-    that undo the bit's calibrated confusion (:func:`xihe.mitigation.parity_weights`)."""
+    that undo the bit's readout confusion (:func:`xihe.mitigation.parity_weights`): the job's own measured
+    ``confusion`` per physical qubit when given, else the calibrated errors stored with the record. The counts are
+    read once, in one pass (a paged record's page by page)."""
     counts: Mapping[str, int] = record["counts"]
     position = {q: i for i, q in enumerate(qubits)}
     errors = record["metadata"].get("readout_errors") if readout else None
+    if readout and confusion is not None and "readout_qubits" in record["metadata"]:
+        errors = [list(confusion.get(q, (0.0, 0.0))) for q in record["metadata"]["readout_qubits"]]
     if readout and errors is None:
         raise ValueError("a readout-mitigated record lacks its readout errors")
     weights = [parity_weights(*errors[i]) if errors is not None else (1.0, -1.0) for i in range(len(qubits))]
-    shots = sum(counts.values())
+    shots = 0
     sums = [0.0] * num_observables
     squares = [0.0] * num_observables
     for key, count in counts.items():
@@ -516,6 +521,7 @@ def _group_moments(record: Mapping[str, Any], terms: list[tuple[int, str, float]
                     i = position[q]
                     value *= weights[i][bits[i] == "1"]
             shot[j] += value
+        shots += count
         for j in range(num_observables):
             sums[j] += count * shot[j]
             squares[j] += count * shot[j] ** 2
@@ -525,33 +531,27 @@ def _group_moments(record: Mapping[str, Any], terms: list[tuple[int, str, float]
 
 
 def _binding_moments(pub: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
-                     by_group: Mapping[int, list[tuple[int, str, float]]], constants: list[float]
-                     ) -> tuple[list[float], list[float]]:
+                     by_group: Mapping[int, list[tuple[int, str, float]]], constants: list[float],
+                     confusion: Mapping[int, tuple[float, float]] | None) -> tuple[list[float], list[float]]:
     """One binding's values and variances (every group's measured circuit, one record each)."""
     k = len(constants)
     row = list(constants)
     variance = [0.0] * k
     for g, basis in enumerate(pub["bases"]):
         qubits = [q for q, ch in enumerate(basis) if ch != "I"]
-        means, variances = _group_moments(records[g], by_group.get(g, []), qubits, k, bool(pub.get("readout")))
+        means, variances = _group_moments(records[g], by_group.get(g, []), qubits, k, bool(pub.get("readout")),
+                                          confusion)
         row = [a + b for a, b in zip(row, means, strict=True)]
         variance = [a + b for a, b in zip(variance, variances, strict=True)]
     return row, variance
 
 
-def _with_measured_confusion(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The records with each bit's readout errors taken from the job's own calibration circuits (its last two
-    records) instead of the device's calibration data."""
+def _measured_confusion(records: Sequence[Mapping[str, Any]]) -> dict[int, tuple[float, float]]:
+    """Each physical qubit's readout errors from the job's own calibration circuits (its last two records), which
+    replace the device's calibration data in every record that maps its bits to qubits."""
     zeros, ones = records[-CALIBRATION_RECORDS:]
     qubits = zeros["metadata"]["readout_calibration"]["qubits"]
-    confusion = measured_confusion(qubits, zeros["counts"], ones["counts"])
-    out: list[Mapping[str, Any]] = []
-    for record in records[:-CALIBRATION_RECORDS]:
-        if "readout_qubits" in record["metadata"]:
-            errors = [list(confusion.get(q, (0.0, 0.0))) for q in record["metadata"]["readout_qubits"]]
-            record = {**record, "metadata": {**record["metadata"], "readout_errors": errors}}
-        out.append(record)
-    return out
+    return measured_confusion(qubits, zeros["counts"], ones["counts"])
 
 
 class TrexFactors:
@@ -592,13 +592,18 @@ def _trex_terms(pub: Mapping[str, Any], block: Sequence[Mapping[str, Any]], per_
 def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubEstimatePublic]:
     """Expectation values and standard errors per PUB element, from the job's stored item records.
 
-    With TREX, each term's twirled estimate is divided by its factor; the standard error is the data's divided
-    likewise (the calibration's own spread, about ``sqrt(1 - f^2) / f`` over its shots relative, is not added)."""
+    ``records`` is read by position and slice, each record's counts in one pass per use, never copied: the API
+    passes :class:`~xihe.service.repositories.jobs.StoredRecords`, so a job of many large records is answered
+    holding a few rows and one page of counts at a time. With TREX, each term's twirled estimate is divided by its
+    factor; the standard error is the data's divided likewise (the calibration's own spread, about
+    ``sqrt(1 - f^2) / f`` over its shots relative, is not added)."""
     out: list[PubEstimatePublic] = []
     position = 0
     trex: TrexFactors | None = None
+    confusion: dict[int, tuple[float, float]] | None = None
     if payload["estimate"].get("readout_calibration") == "measured":
-        records = _with_measured_confusion(records)
+        confusion = _measured_confusion(records)
+        records = records[:-CALIBRATION_RECORDS]
     elif payload["estimate"].get("readout_calibration") == "twirled":
         trex = TrexFactors(records[-1])
         records = records[:-TWIRLED_CALIBRATION_RECORDS]
@@ -633,7 +638,8 @@ def pub_estimates(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any
             if trex is not None and pub.get("trex"):
                 terms, used = _trex_terms(pub, block, per_item, indexed, trex, len(pub["terms"]))
                 trex_factors.append(used)
-            at_factor = [_binding_moments(pub, block[f::per_item], terms, constants) for f in range(per_item)]
+            at_factor = [_binding_moments(pub, block[f::per_item], terms, constants, confusion)
+                         for f in range(per_item)]
             if not factors:
                 row, variance = at_factor[0]
             else:

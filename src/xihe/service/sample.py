@@ -3,12 +3,14 @@
 One sampling request is one job (kind ``sample``). Each (PUB, binding) pair is one work item run with per-shot
 memory through the ordinary :func:`~xihe.service.executor.run_items` path (so the Ray fan-out applies); submit
 prices the job with the :class:`~xihe.devices.plan.ExecutionPlan` of its bound circuits, like any other job.
-:func:`pub_samples` cuts each item's stored shots (``c0_leftmost`` keys) into its classical registers.
+:func:`stream_answer` cuts each item's stored shots (``c0_leftmost`` keys) into its classical registers, a page at
+a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +21,15 @@ from xihe.circuit import Circuit
 from xihe.devices import Device
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
+from xihe.service.db import Database
 from xihe.service.limits import input_limits, parse_job_circuits
 from xihe.service.models import Job, User
 from xihe.service.primitive_jobs import bad_pub, pub_bindings, store_primitive_job
-from xihe.service.sample_schemas import PubSamplesPublic, RegisterSamples, SampleCreate
+from xihe.service.repositories import count_pages, jobs, memory_pages
+from xihe.service.sample_schemas import SampleCreate, SamplePublic
 from xihe.service.schemas import JobCreate
 from xihe.service.settings import Settings
+from xihe.service.states import JobStatus
 from xihe.service.submit import plan_on_device
 from xihe.status import JobKind
 
@@ -108,52 +113,89 @@ def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[]
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------
-def register_values(memory: Sequence[str], registers: Sequence[Sequence[Any]]) -> list[list[str]]:
-    """Per register, each shot's value as hex (register bit i = bit i), from ``c0_leftmost`` per-shot keys.
+def register_column(memory: Sequence[str], offset: int, width: int) -> list[str]:
+    """One register's value in each shot, as hex (register bit i = bit i), from ``c0_leftmost`` per-shot keys
+    whose bits ``offset`` to ``offset + width`` are that register's.
 
-    >>> register_values(["101", "011"], [["a", 2], ["b", 1]])
-    [['0x1', '0x2'], ['0x1', '0x1']]
+    >>> register_column(["101", "011"], 0, 2), register_column(["101", "011"], 2, 1)
+    (['0x1', '0x2'], ['0x1', '0x1'])
     """
-    out: list[list[str]] = []
-    offset = 0
-    for _name, size in registers:
-        width = int(size)
-        out.append([hex(int(key[offset:offset + width][::-1], 2)) if width else "0x0" for key in memory])
-        offset += width
-    return out
+    if not width:
+        return ["0x0"] * len(memory)
+    return [hex(int(key[offset:offset + width][::-1], 2)) for key in memory]
 
 
-def shots_from_counts(counts: Mapping[str, int], seed: int) -> list[str]:
-    """One key per shot, in a seeded random order: the shots of a record that holds counts only (an agent's
-    driver reports counts), so the order carries no information and the distribution is exactly the counts'.
+def shot_chunks_from_counts(counts: Mapping[str, int], seed: int, chunk: int) -> Iterator[list[str]]:
+    """One key per shot, in a seeded random order, ``chunk`` shots at a time: the shots of a record that holds
+    counts only (an agent's driver reports counts), so the order carries no information and the distribution is
+    exactly the counts'. Holds the distinct outcomes and the shot order, never a key per shot.
 
-    >>> sorted(shots_from_counts({"01": 2, "11": 1}, 7))
-    ['01', '01', '11']
+    >>> [sorted(part) for part in shot_chunks_from_counts({"01": 2, "11": 1}, 7, 2)]
+    [['01', '11'], ['01']]
     """
-    keys = [key for key, n in sorted(counts.items()) for _ in range(int(n))]
-    order = np.random.default_rng(seed).permutation(len(keys))
-    return [keys[i] for i in order]
+    pairs = sorted((str(key), int(n)) for key, n in counts.items())
+    keys = [key for key, _n in pairs]
+    ends = np.cumsum([n for _key, n in pairs])
+    order = np.random.default_rng(seed).permutation(int(ends[-1]) if len(ends) else 0)
+    for start in range(0, len(order), chunk):
+        yield [keys[int(i)] for i in np.searchsorted(ends, order[start:start + chunk], side="right")]
 
 
-def pub_samples(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[PubSamplesPublic]:
-    """Per PUB, per register, per binding, the shots' values, from the job's stored item records."""
-    out: list[PubSamplesPublic] = []
+def stored_shot_chunks(database: Database, job_id: str, item: int) -> Iterator[tuple[list[str], bool]]:
+    """A stored item's shots (``c0_leftmost`` keys), a memory page at a time, and whether they were made from
+    counts. Each page is read in a short read transaction of its own and nothing is held between pages, so a
+    streamed answer may take its time without holding a database session open."""
+    counts: Mapping[str, int] = {}
+    with database.read() as session:
+        total = memory_pages.stored_shots(session, job_id, item)
+        record = None if total else jobs.result_summary(session, job_id, item)
+        if record is not None and record.get("memory") is None:  # an agent's counts only: each outcome once
+            counts = count_pages.with_all_counts(session, job_id, item, record)["counts"]
+    for offset in range(0, total, memory_pages.PAGE_SHOTS):
+        with database.read() as session:
+            keys = memory_pages.read_slice(session, job_id, item, offset,
+                                           min(memory_pages.PAGE_SHOTS, total - offset))
+        yield [key.replace(" ", "") for key in keys], False
+    if record is None:
+        return
+    if record.get("memory") is not None:  # a small result stored before memory had pages of its own
+        yield [str(key).replace(" ", "") for key in record["memory"]], False
+        return
+    seed = int(record["metadata"].get("seed", 0))
+    for part in shot_chunks_from_counts(counts, seed, memory_pages.PAGE_SHOTS):
+        yield [key.replace(" ", "") for key in part], True
+
+
+ShotChunks = Callable[[int], Iterator[tuple[list[str], bool]]]
+
+
+def stream_answer(job_id: str, backend: str, payload: Mapping[str, Any], shots_of: ShotChunks) -> Iterator[str]:
+    """A DONE sampling job's answer, :class:`~xihe.service.sample_schemas.SamplePublic` as JSON, in pieces of at
+    most a memory page's values: per PUB, per register, per binding, the item's shots read again from
+    ``shots_of(item)`` (:func:`stored_shot_chunks`), so the API holds one page whatever the job's size."""
+    head = SamplePublic(id=job_id, status=JobStatus.DONE, backend=backend).model_dump(mode="json", exclude={"pubs"})
+    yield json.dumps(head)[:-1] + ',"pubs":['
     position = 0
-    for pub in payload["sample"]["pubs"]:
-        registers = pub["registers"]
-        per_register: list[list[list[str]]] = [[] for _ in registers]
+    for p, pub in enumerate(payload["sample"]["pubs"]):
+        items = range(position, position + len(pub["bindings"]))
+        position += len(items)
+        yield ("," if p else "") + json.dumps({"shots": int(pub["shots"])})[:-1] + ',"registers":['
         from_counts = False
-        for _binding in pub["bindings"]:
-            record = records[position]
-            memory = record["memory"]
-            if memory is None:  # a device agent's driver reports counts only
-                memory = shots_from_counts(record["counts"], int(record["metadata"].get("seed", 0)))
-                from_counts = True
-            for column, values in zip(per_register, register_values([m.replace(" ", "") for m in memory],
-                                                                     registers), strict=True):
-                column.append(values)
-            position += 1
-        out.append(PubSamplesPublic(shots=int(pub["shots"]), shots_from_counts=from_counts, registers=[
-            RegisterSamples(name=str(name), num_bits=int(size), samples=samples)
-            for (name, size), samples in zip(registers, per_register, strict=True)]))
-    return out
+        offset = 0
+        for r, (name, size) in enumerate(pub["registers"]):
+            width = int(size)
+            yield ("," if r else "") + json.dumps({"name": str(name), "num_bits": width})[:-1] + ',"samples":['
+            for b, item in enumerate(items):
+                yield ("," if b else "") + "["
+                first = True
+                for keys, counted in shots_of(item):
+                    from_counts |= counted
+                    if keys:
+                        yield ("" if first else ",") + ",".join(f'"{v}"' for v in register_column(keys, offset,
+                                                                                                    width))
+                        first = False
+                yield "]"
+            yield "]}"
+            offset += width
+        yield "]," + json.dumps({"shots_from_counts": from_counts})[1:]
+    yield "]}"

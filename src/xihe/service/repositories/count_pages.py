@@ -16,6 +16,7 @@ an attempt ends without results.
 from __future__ import annotations
 
 import json
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -96,6 +97,73 @@ def read_item(session: Session, job_id: str, item: int) -> dict[str, int]:
     for (data,) in rows:
         counts.update(json.loads(data))
     return counts
+
+
+def iter_pages(session: Session, job_id: str, item: int, outcomes: int) -> Iterator[dict[str, int]]:
+    """One item's count pages in order, each read by a query of its own, so that a reader holds one page (16,384
+    outcomes) whatever the number of outcomes."""
+    for page in range(-(-outcomes // PAGE_OUTCOMES)):
+        for (data,) in session.connection().execute(
+                _SLICE, {"p_job": job_id, "p_item": item, "p_first": page, "p_last": page}):
+            yield json.loads(data)
+
+
+class PagedCounts(Mapping[str, int]):
+    """An item's whole counts as a read-only mapping read page by page each time it is iterated (``items()``,
+    ``values()``, iteration), from ``session`` while it is open: what computes over every outcome (the estimator's
+    moments, a marginal) then holds one page (16,384 outcomes), not the counts. Looking one outcome up scans the
+    pages: for the rare reader that needs it, never in a loop."""
+
+    def __init__(self, session: Session, job_id: str, item: int, outcomes: int) -> None:
+        self._session, self._job_id, self._item, self._outcomes = session, job_id, item, outcomes
+
+    def _pairs(self) -> Iterator[tuple[str, int]]:
+        for page in iter_pages(self._session, self._job_id, self._item, self._outcomes):
+            yield from page.items()
+
+    def __len__(self) -> int:
+        return self._outcomes
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _count in self._pairs())
+
+    def __getitem__(self, key: str) -> int:
+        for k, count in self._pairs():
+            if k == key:
+                return count
+        raise KeyError(key)
+
+    def items(self) -> ItemsView[str, int]:
+        return _StreamedItems(self)
+
+    def values(self) -> ValuesView[int]:
+        return _StreamedValues(self)
+
+    def __repr__(self) -> str:
+        return f"PagedCounts({self._job_id!r}, item={self._item}, outcomes={self._outcomes})"
+
+
+class _StreamedItems(ItemsView[str, int]):
+    _mapping: PagedCounts
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return self._mapping._pairs()
+
+
+class _StreamedValues(ValuesView[int]):
+    _mapping: PagedCounts
+
+    def __iter__(self) -> Iterator[int]:
+        return (count for _key, count in self._mapping._pairs())
+
+
+def streamed(session: Session, job_id: str, item: int, record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its whole counts as :class:`PagedCounts` when they are paged (read page by page as they are
+    iterated; probabilities left out), else as stored."""
+    if not is_paged(record):
+        return record
+    return {**record, "counts": PagedCounts(session, job_id, item, int(record["counts_outcomes"])),
+            "probabilities": None}
 
 
 def with_all_counts(session: Session, job_id: str, item: int, record: dict[str, Any], *,

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import String, and_, bindparam, case, cast, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session, defer
@@ -178,6 +178,55 @@ def results_for(session: Session, job_id: str, *, with_memory: bool = False, all
     if with_memory:
         records = [with_item_memory(session, job_id, index, record) for index, record in enumerate(records)]
     return records
+
+
+_RECORD_ROWS = (select(JobResult.index, JobResult.data)
+                .where(JobResult.job_id == bindparam("p_job"), JobResult.index >= bindparam("p_first"),
+                       JobResult.index < bindparam("p_stop"))
+                .order_by(JobResult.index))
+_RECORD_COUNT = select(func.count()).select_from(JobResult).where(JobResult.job_id == bindparam("p_job"))
+
+
+class StoredRecords(Sequence[dict[str, Any]]):
+    """A finished job's result records read on demand from ``session`` while it is open, a few rows a query, with
+    counts of many outcomes as :class:`~.count_pages.PagedCounts` (read page by page as they are iterated): what
+    turns a job's records into an answer (the estimator's values) holds a few records' first pages at a time,
+    not the job's results, whatever their size. Slices are views over the same rows; only the last few rows read
+    are kept."""
+
+    ROWS_PER_READ = 8
+
+    def __init__(self, session: Session, job_id: str, indices: range | None = None,
+                 cache: dict[int, dict[str, Any]] | None = None) -> None:
+        self._session, self._job_id = session, job_id
+        if indices is None:
+            total = int(session.connection().execute(_RECORD_COUNT, {"p_job": job_id}).scalar() or 0)
+            indices = range(total)
+        self._indices = indices
+        self._cache: dict[int, dict[str, Any]] = {} if cache is None else cache
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def _record(self, index: int) -> dict[str, Any]:
+        if index not in self._cache:
+            self._cache.clear()
+            rows = self._session.connection().execute(_RECORD_ROWS, {
+                "p_job": self._job_id, "p_first": index, "p_stop": index + self.ROWS_PER_READ})
+            for stored, data in rows:
+                self._cache[int(stored)] = count_pages.streamed(self._session, self._job_id, int(stored), data)
+        return self._cache[index]
+
+    @overload
+    def __getitem__(self, position: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> StoredRecords: ...
+
+    def __getitem__(self, position: int | slice) -> dict[str, Any] | StoredRecords:
+        if isinstance(position, slice):
+            return StoredRecords(self._session, self._job_id, self._indices[position], self._cache)
+        return self._record(self._indices[position])
 
 
 def result_summary(session: Session, job_id: str, index: int) -> dict[str, Any] | None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
+from xihe.service.api.primitives import finished_job, store_checked
 from xihe.service.estimate import ESTIMATE_KIND, prepare_estimate, pub_estimates, submit_estimate
 from xihe.service.estimate_schemas import EstimateCreate, EstimatePublic
-from xihe.service.problems import Problem, not_found, problem_responses
-from xihe.service.repositories import jobs
+from xihe.service.problems import problem_responses
 from xihe.service.schemas import JobPublic
-from xihe.service.states import JobStatus
-from xihe.service.views import job_public
 
 router = APIRouter(prefix="/estimate", tags=["estimate"], responses=problem_responses(400, 401, 403, 404, 409, 422))
 
@@ -25,26 +23,17 @@ def submit(request: Request, body: EstimateCreate, user: UserDep, settings: Sett
            catalog: CatalogDep) -> JobPublic:
     """Queue PUBs (circuit, observables, parameter values, precision) as one estimation job."""
     prepared = prepare_estimate(settings, catalog, body, user)  # parse, group and price outside the write lock
-    with database.write() as session:
-        job = submit_estimate(session, settings, catalog, user, prepared)
-        public = job_public(session, job)
-    request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=ESTIMATE_KIND.value).inc()
-    return public
+    return store_checked(request, database, ESTIMATE_KIND, body.backend,
+                         lambda session: submit_estimate(session, settings, catalog, user, prepared))
 
 
 @router.get("/{job_id}", response_model=EstimatePublic, operation_id="get_estimate")
 def get(job_id: str, user: UserDep, database: DatabaseDep) -> EstimatePublic:
-    """An estimation job's status and, once DONE, per PUB: ``values[binding][observable]`` and ``stds``."""
+    """An estimation job's status and, once DONE, per PUB: ``values[binding][observable]`` and ``stds``.
+
+    The values are computed from the stored records as they are read, a few rows and one page of counts at a
+    time, so a measured circuit of many outcomes costs the API one page, not its counts."""
     with database.read() as session:
-        job = jobs.get_user_job(session, user.id, job_id)
-        if job is None or job.kind != ESTIMATE_KIND:
-            raise not_found("job", job_id)
-        status = JobStatus(job.status)
-        records = jobs.results_for(session, job.id) if status == JobStatus.DONE else []
-    answer = EstimatePublic(id=job.id, status=status, backend=job.backend)
-    if status == JobStatus.DONE:
-        if len(records) != job.num_circuits:
-            raise Problem(409, "estimate_incomplete", f"job {job_id} stored {len(records)} of its "
-                          f"{job.num_circuits} measured circuits", stage="execute")
-        answer.pubs = pub_estimates(job.payload, records)
-    return answer
+        job, status, records = finished_job(session, user, job_id, ESTIMATE_KIND, "measured circuits")
+        pubs = pub_estimates(job.payload, records) if records is not None else None
+    return EstimatePublic(id=job.id, status=status, backend=job.backend, pubs=pubs)

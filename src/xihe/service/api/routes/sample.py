@@ -6,16 +6,15 @@ item's counts; ``GET /api/v1/sample/{id}`` answers the shots per classical regis
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 
 from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
-from xihe.service.problems import Problem, not_found, problem_responses
-from xihe.service.repositories import jobs
-from xihe.service.sample import SAMPLE_KIND, prepare_sample, pub_samples, submit_sample
+from xihe.service.api.primitives import finished_job, store_checked
+from xihe.service.problems import problem_responses
+from xihe.service.sample import SAMPLE_KIND, prepare_sample, stored_shot_chunks, stream_answer, submit_sample
 from xihe.service.sample_schemas import SampleCreate, SamplePublic
 from xihe.service.schemas import JobPublic
-from xihe.service.states import JobStatus
-from xihe.service.views import job_public
 
 router = APIRouter(prefix="/sample", tags=["sample"], responses=problem_responses(400, 401, 403, 404, 409, 422))
 
@@ -25,26 +24,22 @@ def submit(request: Request, body: SampleCreate, user: UserDep, settings: Settin
            catalog: CatalogDep) -> JobPublic:
     """Queue PUBs (circuit, parameter values, shots) as one sampling job."""
     prepared = prepare_sample(settings, catalog, body, user)  # parse, bind and price outside the write lock
-    with database.write() as session:
-        job = submit_sample(session, settings, catalog, user, prepared)
-        public = job_public(session, job)
-    request.app.state.metrics.jobs_submitted.labels(backend=body.backend, kind=SAMPLE_KIND.value).inc()
-    return public
+    return store_checked(request, database, SAMPLE_KIND, body.backend,
+                         lambda session: submit_sample(session, settings, catalog, user, prepared))
 
 
 @router.get("/{job_id}", response_model=SamplePublic, operation_id="get_sample")
-def get(job_id: str, user: UserDep, database: DatabaseDep) -> SamplePublic:
-    """A sampling job's status and, once DONE, per PUB and register: ``samples[binding][shot]`` as hex."""
+def get(job_id: str, user: UserDep, database: DatabaseDep) -> Response:
+    """A sampling job's status and, once DONE, per PUB and register: ``samples[binding][shot]`` as hex.
+
+    A DONE job's answer is streamed, each item's shots read a memory page at a time in short read transactions
+    of their own, so the API holds one page whatever the number of shots (the answer itself is as large as the
+    shots it carries)."""
     with database.read() as session:
-        job = jobs.get_user_job(session, user.id, job_id)
-        if job is None or job.kind != SAMPLE_KIND:
-            raise not_found("job", job_id)
-        status = JobStatus(job.status)
-        records = jobs.results_for(session, job.id, with_memory=True) if status == JobStatus.DONE else []
-    answer = SamplePublic(id=job.id, status=status, backend=job.backend)
-    if status == JobStatus.DONE:
-        if len(records) != job.num_circuits:
-            raise Problem(409, "sample_incomplete", f"job {job_id} stored {len(records)} of its "
-                          f"{job.num_circuits} circuits", stage="execute")
-        answer.pubs = pub_samples(job.payload, records)
-    return answer
+        job, status, records = finished_job(session, user, job_id, SAMPLE_KIND, "circuits")
+    if records is None:
+        return Response(SamplePublic(id=job.id, status=status, backend=job.backend).model_dump_json(),
+                        media_type="application/json")
+    chunks = stream_answer(job.id, job.backend, job.payload,
+                           lambda item: stored_shot_chunks(database, job.id, item))
+    return StreamingResponse(chunks, media_type="application/json")
