@@ -99,7 +99,7 @@ def two_qubit_matrix(gate: Gate, qubits: tuple[int, ...]) -> np.ndarray:
     return m if qubits == (0, 1) else _SWAP @ m @ _SWAP
 
 
-def _rotation(name: str, params: tuple[float, ...]) -> np.ndarray:
+def step_matrix(name: str, params: tuple[float, ...]) -> np.ndarray:
     """The 2x2 matrix of a one-qubit step: rotations by formula (new angles each time, so not worth caching),
     the fixed gates from the cache."""
     if name in ("u3", "rz", "rx", "ry"):
@@ -121,7 +121,7 @@ def steps_unitary(steps: list[Step]) -> np.ndarray:
     total = np.eye(4, dtype=complex)
     for name, params, qubits in steps:
         if len(qubits) == 1:
-            m = _rotation(name, params)
+            m = step_matrix(name, params)
             if qubits[0] == 0:
                 total = (m @ total.reshape(2, 8)).reshape(4, 4)
             else:
@@ -135,8 +135,13 @@ def equal_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float = 1e-9) -> bool:
     return abs(abs(np.trace(a.conj().T @ b)) - a.shape[0]) < atol * a.shape[0]
 
 
-def synthesize_two_qubit(u: np.ndarray) -> list[Step] | None:
-    """Steps (``cx`` and 1q gates) equal to ``u`` up to phase with the fewest CX; ``None`` if the check fails."""
+# u = kron(A1, B1) core kron(A2, B2): (A2, B2, the core's steps, A1, B1).
+KakParts = tuple[np.ndarray, np.ndarray, list[Step], np.ndarray, np.ndarray]
+
+
+def kak_parts(u: np.ndarray) -> KakParts | None:
+    """``u``'s local factors and its core (``cx`` and 1q steps, the fewest CX) up to phase, unchecked; ``None`` when
+    no mix diagonalised. The core equals ``canonical(a, b, c)`` up to phase by construction."""
     try:
         ok, coords, a1, b1, a2, b2 = kak_factors(np.ascontiguousarray(u, dtype=complex), MAGIC, MAGIC_DAG, PATTERN,
                                                  PAIRS, MIXES)
@@ -145,9 +150,16 @@ def synthesize_two_qubit(u: np.ndarray) -> list[Step] | None:
     if not ok:
         return None
     a, b, c = (float(x) for x in coords)
-    core = _core(a, b, c)
-    # The core equals canonical(a, b, c) up to phase by construction; put the locals around it. The check of the
-    # whole against u covers the core too.
+    return a2, b2, _core(a, b, c), a1, b1
+
+
+def synthesize_two_qubit(u: np.ndarray) -> list[Step] | None:
+    """Steps (``cx`` and 1q gates) equal to ``u`` up to phase with the fewest CX; ``None`` if the check fails."""
+    parts = kak_parts(u)
+    if parts is None:
+        return None
+    a2, b2, core, a1, b1 = parts
+    # Put the locals around the core; the check of the whole against u covers the core too.
     steps = [*_u3(a2, 0), *_u3(b2, 1), *core, *_u3(a1, 0), *_u3(b1, 1)]
     if not equal_up_to_phase(steps_unitary(steps), u):
         return None

@@ -12,13 +12,18 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.passes.blocks_kernel import collect_blocks, splice_order, take_qubits
+from xihe.compiler.passes.blocks_kernel import block_products, collect_blocks, splice_order, take_qubits
+from xihe.compiler.passes.blocks_kernel import equal_up_to_phase as kernel_equal_up_to_phase
 from xihe.compiler.passes.optimize import Rows, Translator, native_pieces, to_rows, two_qubit_table, width
+from xihe.compiler.passes.optimize_kernel import KIND_1Q, TYPE_NONE
+from xihe.compiler.passes.translate import CX
 from xihe.compiler.two_qubit import (
     Step,
     at_most_one_cx,
     cx_needed,
     gate_matrix,
+    kak_parts,
+    step_matrix,
     synthesize_two_qubit,
     two_qubit_matrix,
 )
@@ -163,38 +168,106 @@ def step_operations(steps: list[Step], pair: tuple[int, ...]) -> list[Operation]
     return [Operation(Gate._trusted(name, params, len(qs)), tuple(pair[q] for q in qs)) for name, params, qs in steps]
 
 
-def consolidate_rows(rows: Rows, sources: list[Operation], translate: Translator,
-                     memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]], basis: frozenset[str]) -> Rows:
-    """:class:`ConsolidateBlocks` on the optimisation kernels' arrays of native gates: the kernel collects the blocks
-    and their products and flags those that need fewer two-qubit gates; each flagged block is synthesised by KAK and,
-    where that saves two-qubit gates, replaced by the synthesis translated to native pieces. The replacements'
-    operations are appended to ``sources`` (the new rows' ``src`` points there); their one-qubit rows are left for
-    fusion to write in the basis.
+# A row of the kernels' array form as Python values: (qubits, their commutation types, kind, is2q, code2, sym2,
+# native, isrz, 2x2 matrix, index into its operations or -1).
+_Row = tuple[tuple[int, ...], tuple[int, ...], int, bool, int, bool, bool, bool, np.ndarray, int]
+
+
+class RowResynthesis:
+    """:class:`ConsolidateBlocks` on the optimisation kernels' arrays of native gates (issue 19).
+
+    :func:`.blocks_kernel.collect_blocks` finds the blocks and their products and flags those that need fewer
+    two-qubit gates than they have; each flagged block gets its KAK parts, and its replacement is written as rows
+    straight away: the local factors and the core's one-qubit steps as matrices (left for fusion to write in the basis),
+    each ``cx`` as the rows of its native pieces. The replacements' products are checked against the blocks' in the
+    kernel before any is spliced in.
     """
-    qptr, qidx, qtyp, kind, code2, mats = rows[0], rows[1], rows[2], rows[3], rows[5], rows[9]
-    block_of, last, pair, cost, flagged, products = collect_blocks(width(sources), qptr, qidx, kind, code2, mats,
-                                                                   two_qubit_table())
-    candidates = np.flatnonzero(flagged).tolist()
-    if not candidates:
-        return rows
-    ptr = np.zeros(len(cost) + 1, dtype=np.int64)
-    replaced = np.zeros(len(cost), dtype=np.bool_)
-    new_ops: list[Operation] = []
-    for b in candidates:
-        steps = synthesize_two_qubit(products[b])
-        if steps is None or sum(1 for _, _, qs in steps if len(qs) == 2) >= cost[b]:
-            continue
-        for op in step_operations(steps, (int(pair[b, 0]), int(pair[b, 1]))):
-            new_ops.extend(native_pieces(op, translate, memo))
-        replaced[b] = True
-        ptr[b + 1] = len(new_ops)
-    if not new_ops:
-        return rows
-    ptr = np.maximum.accumulate(ptr)
-    new, _ = to_rows(new_ops, basis)
-    new[10][:] += len(sources)
-    sources.extend(new_ops)
-    order = splice_order(block_of, last, replaced, ptr, len(kind))
-    qubits = take_qubits(order, np.concatenate((qptr, new[0][1:] + qptr[-1])), np.concatenate((qidx, new[1])),
-                         np.concatenate((qtyp, new[2])))
-    return (*qubits, *(np.concatenate((old, added))[order] for old, added in zip(rows[3:], new[3:], strict=True)))
+
+    def __init__(self, translate: Translator, memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]],
+                 basis: frozenset[str]) -> None:
+        self.translate = translate
+        self.memo = memo
+        self.basis = basis
+        self._cx_rows: dict[tuple[int, int], tuple[list[Operation], list[_Row]]] = {}
+
+    def _cx(self, control: int, target: int) -> tuple[list[Operation], list[_Row]]:
+        """A ``cx`` as its native pieces and their rows (``src`` indexing those pieces)."""
+        got = self._cx_rows.get((control, target))
+        if got is None:
+            ops = native_pieces(Operation(CX, (control, target)), self.translate, self.memo)
+            r, _ = to_rows(ops, self.basis)
+            rows = [(tuple(r[1][r[0][k]:r[0][k + 1]].tolist()), tuple(r[2][r[0][k]:r[0][k + 1]].tolist()),
+                     int(r[3][k]), bool(r[4][k]), int(r[5][k]), bool(r[6][k]), bool(r[7][k]), bool(r[8][k]), r[9][k],
+                     int(r[10][k])) for k in range(len(ops))]
+            got = self._cx_rows[(control, target)] = (ops, rows)
+        return got
+
+    def run(self, rows: Rows, sources: list[Operation]) -> Rows:
+        """``rows`` with the flagged blocks that KAK writes with fewer two-qubit gates replaced; the pieces' operations
+        are appended to ``sources``."""
+        qptr, qidx, qtyp, kind, code2, mats = rows[0], rows[1], rows[2], rows[3], rows[5], rows[9]
+        table = two_qubit_table()
+        block_of, last, pair, cost, flagged, products = collect_blocks(width(sources), qptr, qidx, kind, code2, mats,
+                                                                       table)
+        candidates = np.flatnonzero(flagged).tolist()
+        if not candidates:
+            return rows
+        ptr = np.zeros(len(cost) + 1, dtype=np.int64)
+        replaced = np.zeros(len(cost), dtype=np.bool_)
+        new: list[_Row] = []
+        placed: dict[tuple[int, int], int] = {}  # cx pieces -> where they start in sources
+        for b in candidates:
+            parts = kak_parts(products[b])
+            if parts is None:
+                continue
+            a2, b2, core, a1, b1 = parts
+            p, q = int(pair[b, 0]), int(pair[b, 1])
+            steps: list[tuple[int, np.ndarray] | tuple[int, int]] = [(p, a2), (q, b2)]
+            two = 0
+            for name, params, qs in core:
+                if len(qs) == 2:
+                    cx = (p, q) if qs == (0, 1) else (q, p)
+                    two += sum(1 for row in self._cx(*cx)[1] if row[3])
+                    steps.append(cx)
+                else:
+                    steps.append(((p, q)[qs[0]], step_matrix(name, params)))
+            steps += [(p, a1), (q, b1)]
+            if two >= cost[b]:
+                continue
+            for first, second in steps:
+                if isinstance(second, np.ndarray):
+                    new.append(((first,), (TYPE_NONE,), KIND_1Q, False, -1, False, False, False, second, -1))
+                    continue
+                ops, pieces = self._cx(first, second)
+                at = placed.get((first, second))
+                if at is None:
+                    at = placed[(first, second)] = len(sources)
+                    sources.extend(ops)
+                new.extend((*row[:9], at + row[9]) for row in pieces)
+            replaced[b] = True
+            ptr[b + 1] = len(new)
+        if not new:
+            return rows
+        ptr = np.maximum.accumulate(ptr)
+        added = _as_rows(new)
+        segment = np.repeat(np.arange(len(cost), dtype=np.int64), np.diff(ptr))
+        written = block_products(added[0], added[1], added[5], added[9], table, segment, pair, replaced)
+        for b in np.flatnonzero(replaced).tolist():
+            replaced[b] = kernel_equal_up_to_phase(written[b], products[b])
+        order = splice_order(block_of, last, replaced, ptr, len(kind))
+        qubits = take_qubits(order, np.concatenate((qptr, added[0][1:] + qptr[-1])), np.concatenate((qidx, added[1])),
+                             np.concatenate((qtyp, added[2])))
+        return (*qubits, *(np.concatenate((old, more))[order] for old, more in zip(rows[3:], added[3:], strict=True)))
+
+
+def _as_rows(rows: list[_Row]) -> Rows:
+    """The kernels' arrays for rows given as Python values (new rows: no gate name or parameters of their own)."""
+    n = len(rows)
+    qptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(r[0]) for r in rows], out=qptr[1:])
+    return (qptr, np.array([q for r in rows for q in r[0]], dtype=np.int64),
+            np.array([t for r in rows for t in r[1]], dtype=np.int8), np.array([r[2] for r in rows], dtype=np.int8),
+            np.array([r[3] for r in rows], dtype=np.bool_), np.array([r[4] for r in rows], dtype=np.int64),
+            np.array([r[5] for r in rows], dtype=np.bool_), np.array([r[6] for r in rows], dtype=np.bool_),
+            np.array([r[7] for r in rows], dtype=np.bool_), np.array([r[8] for r in rows], dtype=complex),
+            np.array([r[9] for r in rows], dtype=np.int64), np.zeros(n, dtype=np.int8), np.zeros((n, 3)))

@@ -158,18 +158,33 @@ def collect_blocks(num_qubits, qptr, qidx, kind, code2, mats, mats2):  # type: i
             if c >= 0:
                 open_block[pair[c, 0]] = -1
                 open_block[pair[c, 1]] = -1
+    wanted = cost[:n_blocks] > 1
+    products = block_products(qptr, qidx, code2, mats, mats2, block_of, pair[:n_blocks], wanted)
+    flagged = np.zeros(n_blocks, dtype=np.bool_)
+    for b in range(n_blocks):
+        if wanted[b]:
+            flagged[b] = cx_needed(products[b]) < cost[b]
+    return block_of, last[:n_blocks], pair[:n_blocks], cost[:n_blocks], flagged, products
+
+
+@njit(cache=True)
+def block_products(qptr, qidx, code2, mats, mats2, block_of, pair, wanted):  # type: ignore[no-untyped-def]
+    """The 4x4 product of each wanted block's rows (``block_of``; one-qubit and self-inverse two-qubit rows on
+    ``pair[b]``, ``pair[b, 0]`` the most significant); a run of one-qubit rows is multiplied as 2x2 matrices and
+    applied once, at the next two-qubit row or the end."""
+    n_blocks = wanted.shape[0]
     products = np.zeros((n_blocks, 4, 4), dtype=np.complex128)
     side = np.zeros((n_blocks, 2, 2, 2), dtype=np.complex128)
     has_side = np.zeros((n_blocks, 2), dtype=np.bool_)
     for b in range(n_blocks):
-        if cost[b] > 1:
+        if wanted[b]:
             for k in range(4):
                 products[b, k, k] = 1
     scratch = np.empty((4, 4), dtype=np.complex128)
     m = np.empty((2, 2), dtype=np.complex128)
-    for i in range(n):
+    for i in range(block_of.shape[0]):
         b = block_of[i]
-        if b < 0 or cost[b] < 2:
+        if b < 0 or not wanted[b]:
             continue
         lo = qptr[i]
         if qptr[i + 1] - lo == 1:
@@ -188,15 +203,21 @@ def collect_blocks(num_qubits, qptr, qidx, kind, code2, mats, mats2):  # type: i
                 _left_1q(products[b], side[b, local], local)
                 has_side[b, local] = False
         _left_2q(products[b], mats2[code2[i]], qidx[lo] != pair[b, 0], scratch)
-    flagged = np.zeros(n_blocks, dtype=np.bool_)
     for b in range(n_blocks):
-        if cost[b] < 2:
-            continue
         for local in range(2):
             if has_side[b, local]:
                 _left_1q(products[b], side[b, local], local)
-        flagged[b] = cx_needed(products[b]) < cost[b]
-    return block_of, last[:n_blocks], pair[:n_blocks], cost[:n_blocks], flagged, products
+    return products
+
+
+@njit(cache=True)
+def equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
+    """``|tr(a^dag b)| = 4`` to 1e-9 relative, as :func:`xihe.compiler.two_qubit.equal_up_to_phase`."""
+    t = 0j
+    for i in range(4):
+        for j in range(4):
+            t += a[i, j].conjugate() * b[i, j]
+    return abs(abs(t) - 4) < 4e-9
 
 
 @njit(cache=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from xihe.circuit import Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.passes.blocks import consolidate_rows
+from xihe.compiler.passes.blocks import RowResynthesis
 from xihe.compiler.passes.control import map_blocks
 from xihe.compiler.passes.optimize import OptimizeLoop, Rows, from_rows, score, to_rows, width
 from xihe.compiler.passes.translate import BasisTranslation
@@ -28,6 +28,7 @@ class NativeOptimizeLoop:
         self.optimize = OptimizeLoop.for_target(target, max_rounds=3 if max_rounds <= 2 else 10)
         self.max_rounds = max_rounds
         self._translated: dict[tuple[Gate, tuple[int, ...]], list[Operation]] = {}  # 2q gate -> native pieces
+        self.blocks = RowResynthesis(self.translate, self._translated, self.optimize.basis.names)
         self._resumed = False
 
     def first_round(self) -> NativeOptimizeLoop:
@@ -56,7 +57,7 @@ class NativeOptimizeLoop:
         start = score(rows)  # with _resumed, the first round's output: the best so far
         for _ in range(self.max_rounds):
             if self.consolidate:
-                rows = consolidate_rows(rows, sources, self.translate, self._translated, basis.names)
+                rows = self.blocks.run(rows, sources)
             rows = self.optimize.run_rows(rows, num_qubits)
             if best is not None and score(rows) >= score(best):
                 break
