@@ -152,7 +152,7 @@ def test_resynthesised_rows_keep_the_unitary_and_cut_the_cz_count(ops: list[Oper
     rows = optimize.run_rows(rows, width(sources))
     before = int(np.count_nonzero(rows[4]))
     blocks = collect_blocks(width(sources), rows[0], rows[1], rows[3], rows[5], rows[9], two_qubit_table())
-    written = RowResynthesis(translate, memo, basis).run(rows, sources)
+    written = RowResynthesis(translate, memo, basis).run(rows, sources, width(sources))
     out = from_rows(sources, optimize.run_rows(written, width(sources)), optimize.basis)
     local = {p: i for i, p in enumerate(path)}
     n = len(path)

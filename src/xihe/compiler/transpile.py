@@ -187,5 +187,9 @@ def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: T
                 best = (key, middle, out, props)
         assert best is not None
         _, middle, out, props = best
-        return (_run_all(finish, middle, props) if finish else out), props
+        if not finish:
+            return out, props
+        rest = finish[0].run(middle, props)
+        # Where the rest of the loop kept the first round's output, ``out`` is already what the passes after it make.
+        return (out if rest is middle else _run_all(finish[1:], rest, props)), props
     return dag, properties

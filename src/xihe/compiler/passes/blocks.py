@@ -14,7 +14,7 @@ from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.blocks_kernel import block_products, collect_blocks, splice_order, take_qubits
 from xihe.compiler.passes.blocks_kernel import equal_up_to_phase as kernel_equal_up_to_phase
-from xihe.compiler.passes.optimize import Rows, Translator, native_pieces, to_rows, two_qubit_table, width
+from xihe.compiler.passes.optimize import Rows, Translator, native_pieces, to_rows, two_qubit_table
 from xihe.compiler.passes.optimize_kernel import KIND_1Q, TYPE_NONE
 from xihe.compiler.passes.translate import CX
 from xihe.compiler.two_qubit import (
@@ -188,10 +188,10 @@ class RowResynthesis:
         self.translate = translate
         self.memo = memo
         self.basis = basis
-        self._cx_rows: dict[tuple[int, int], tuple[list[Operation], list[_Row]]] = {}
+        self._cx_rows: dict[tuple[int, int], tuple[list[Operation], list[_Row], int]] = {}
 
-    def _cx(self, control: int, target: int) -> tuple[list[Operation], list[_Row]]:
-        """A ``cx`` as its native pieces and their rows (``src`` indexing those pieces)."""
+    def _cx(self, control: int, target: int) -> tuple[list[Operation], list[_Row], int]:
+        """A ``cx`` as its native pieces, their rows (``src`` indexing those pieces) and its two-qubit gates."""
         got = self._cx_rows.get((control, target))
         if got is None:
             ops = native_pieces(Operation(CX, (control, target)), self.translate, self.memo)
@@ -199,15 +199,15 @@ class RowResynthesis:
             rows = [(tuple(r[1][r[0][k]:r[0][k + 1]].tolist()), tuple(r[2][r[0][k]:r[0][k + 1]].tolist()),
                      int(r[3][k]), bool(r[4][k]), int(r[5][k]), bool(r[6][k]), bool(r[7][k]), bool(r[8][k]), r[9][k],
                      int(r[10][k])) for k in range(len(ops))]
-            got = self._cx_rows[(control, target)] = (ops, rows)
+            got = self._cx_rows[(control, target)] = (ops, rows, sum(1 for row in rows if row[3]))
         return got
 
-    def run(self, rows: Rows, sources: list[Operation]) -> Rows:
-        """``rows`` with the flagged blocks that KAK writes with fewer two-qubit gates replaced; the pieces' operations
-        are appended to ``sources``."""
+    def run(self, rows: Rows, sources: list[Operation], num_qubits: int) -> Rows:
+        """``rows`` (on qubits below ``num_qubits``) with the flagged blocks that KAK writes with fewer two-qubit
+        gates replaced; the pieces' operations are appended to ``sources``."""
         qptr, qidx, qtyp, kind, code2, mats = rows[0], rows[1], rows[2], rows[3], rows[5], rows[9]
         table = two_qubit_table()
-        block_of, last, pair, cost, flagged, products = collect_blocks(width(sources), qptr, qidx, kind, code2, mats,
+        block_of, last, pair, cost, flagged, products = collect_blocks(num_qubits, qptr, qidx, kind, code2, mats,
                                                                        table)
         candidates = np.flatnonzero(flagged).tolist()
         if not candidates:
@@ -227,7 +227,7 @@ class RowResynthesis:
             for name, params, qs in core:
                 if len(qs) == 2:
                     cx = (p, q) if qs == (0, 1) else (q, p)
-                    two += sum(1 for row in self._cx(*cx)[1] if row[3])
+                    two += self._cx(*cx)[2]
                     steps.append(cx)
                 else:
                     steps.append(((p, q)[qs[0]], step_matrix(name, params)))
@@ -238,7 +238,7 @@ class RowResynthesis:
                 if isinstance(second, np.ndarray):
                     new.append(((first,), (TYPE_NONE,), KIND_1Q, False, -1, False, False, False, second, -1))
                     continue
-                ops, pieces = self._cx(first, second)
+                ops, pieces, _ = self._cx(first, second)
                 at = placed.get((first, second))
                 if at is None:
                     at = placed[(first, second)] = len(sources)

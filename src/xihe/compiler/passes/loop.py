@@ -57,7 +57,7 @@ class NativeOptimizeLoop:
         start = score(rows)  # with _resumed, the first round's output: the best so far
         for _ in range(self.max_rounds):
             if self.consolidate:
-                rows = self.blocks.run(rows, sources)
+                rows = self.blocks.run(rows, sources, num_qubits)
             rows = self.optimize.run_rows(rows, num_qubits)
             if best is not None and score(rows) >= score(best):
                 break
