@@ -189,7 +189,7 @@ def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: T
         _, middle, out, props = best
         if not finish:
             return out, props
-        rest = finish[0].run(middle, props)
+        finished = finish[0].run(middle, props)
         # Where the rest of the loop kept the first round's output, ``out`` is already what the passes after it make.
-        return (out if rest is middle else _run_all(finish[1:], rest, props)), props
+        return (out if finished is middle else _run_all(finish[1:], finished, props)), props
     return dag, properties
