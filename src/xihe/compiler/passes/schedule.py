@@ -45,7 +45,8 @@ def terminal_measurements(dag: DAGCircuit) -> set[int]:
             conditioned.add(op.condition[0])
         if op.gate.name != "barrier":
             busy.update(op.qubits)
-        used_bits.update(op.clbits)
+        if op.clbits:
+            used_bits.update(op.clbits)
     return out
 
 
@@ -113,24 +114,36 @@ class ASAPSchedule:
         end = 0.0
         durations: dict[tuple[str, tuple[int, ...]], float] = {}  # a gate's duration per qubits, looked up once
         for index, op in enumerate(dag.ops):
-            if index in terminal:
+            name = op.gate.name
+            if name == "measure" and index in terminal:
                 continue
             plain = op.condition is None and not op.clbits and not isinstance(op, IfElse)
+            if plain and name != "delay":  # most operations: a gate, its duration looked up once per qubits
+                qubits = op.qubits
+                key = (name, qubits)
+                duration = durations.get(key)
+                if duration is None:
+                    duration = durations[key] = self.op_duration(op)
+                if len(qubits) == 1:  # starts on its qubit's clock: never an idle stretch before it
+                    finish = clock.get(qubits[0], 0.0) + duration
+                    clock[qubits[0]] = finish
+                else:
+                    start = max([clock.get(w, 0.0) for w in qubits])
+                    self._idle(out, clock, qubits, start)
+                    finish = start + duration
+                    for w in qubits:
+                        clock[w] = finish
+                if finish > end:
+                    end = finish
+                out.append(op)
+                continue
             wires = op.qubits if plain else dag.wires(op, creg_wires)
             start = max((clock.get(w, 0.0) for w in wires), default=0.0)
-            name = op.gate.name
             if name != "delay":
                 self._idle(out, clock, op.qubits, start)
             if isinstance(op, IfElse) and self.insert_delays:
                 op = self._padded(op)
-            if plain and name != "delay":
-                key = (name, op.qubits)
-                duration = durations.get(key)
-                if duration is None:
-                    duration = durations[key] = self.op_duration(op)
-            else:
-                duration = self.op_duration(op)
-            finish = start + duration
+            finish = start + self.op_duration(op)
             for w in wires:
                 clock[w] = finish
             end = max(end, finish)
