@@ -6,7 +6,7 @@ import pytest
 
 from xihe import devices, qasm
 from xihe.circuit import Circuit
-from xihe.devices.plan import PlanOptions, result_bytes
+from xihe.devices.plan import PlanOptions, ResultStorage, result_bytes
 from xihe.errors import ResourceError
 
 
@@ -88,6 +88,27 @@ def test_the_plan_prices_results_and_a_refusal_names_them() -> None:
     # An ordinary job is priced as before, give or take its small counts.
     small = sim.plan([wide], 1000, PlanOptions(defer_compile=True))
     assert small.memory_bytes - small.largest.memory_bytes < 1 << 20
+
+
+def test_per_shot_results_stored_in_groups_are_priced_as_held_at_once() -> None:
+    # Issue 18: the worker stores per-shot results group by group as they finish (at most 16,384 shots a group, a
+    # larger circuit alone), keeping a summary of at most 16,384 counts per circuit: a 12-circuit job holds one
+    # circuit's whole result and 12 summaries, not 12 whole results.
+    wide = qasm.loads('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[20];\ncreg c[20];\nh q;\nmeasure q -> c;\n')
+    sim = devices.get("sim")
+    storage = ResultStorage(shots=16384, outcomes=16384)
+    together = sim.plan([wide] * 12, 100_000, PlanOptions(memory=True, defer_compile=True))
+    grouped = sim.plan([wide] * 12, 100_000, PlanOptions(memory=True, defer_compile=True, stored_in_groups=storage))
+    assert together.result_bytes == 12 * result_bytes(100_000, 20, True)
+    assert grouped.result_bytes == result_bytes(100_000, 20, True) + 12 * result_bytes(16384, 20, False)
+    # Small circuits share a group: 4,000 shots each, four to a group.
+    small = sim.plan([wide] * 12, 4000, PlanOptions(memory=True, defer_compile=True, stored_in_groups=storage))
+    assert small.result_bytes == 4 * result_bytes(4000, 20, True) + 12 * result_bytes(4000, 20, False)
+    # Counts-only results are held until the job ends whatever the storage.
+    counts = sim.plan([wide] * 12, 100_000, PlanOptions(defer_compile=True, stored_in_groups=storage))
+    assert counts.result_bytes == 12 * result_bytes(100_000, 20, False)
+    large = sim.plan([wide] * 12, 1_000_000, PlanOptions(memory=True, defer_compile=True, stored_in_groups=storage))
+    assert "the job's 12 results held at once, stored as they finish, about 0.257 GiB" in large.largest.describe()
 
 
 def _mid_circuit(num_qubits: int, measurements: int) -> Circuit:

@@ -47,6 +47,34 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ResultStorage:
+    """How a runner stores per-shot results while a job runs (the service's memory and count pages): groups of
+    circuits of at most ``shots`` shots in all, and per stored circuit a summary of at most ``outcomes`` counts."""
+
+    shots: int
+    outcomes: int
+
+
+def shot_groups(shots: Sequence[int], limit: int) -> list[range]:
+    """Positions of consecutive circuits in groups of at most ``limit`` shots in all (a larger circuit alone): the
+    groups a runner stores per-shot results in, and what the plan prices as held at once.
+
+    >>> shot_groups([10, 10, 30, 5], 25)
+    [range(0, 2), range(2, 3), range(3, 4)]
+    """
+    groups: list[range] = []
+    start = held = 0
+    for position, count in enumerate(shots):
+        if position > start and held + int(count) > limit:
+            groups.append(range(start, position))
+            start, held = position, 0
+        held += int(count)
+    if len(shots) > start:
+        groups.append(range(start, len(shots)))
+    return groups
+
+
+@dataclass(frozen=True)
 class PlanOptions:
     """How to plan: compile or run verbatim, the seeds, and the memory the engine choice may assume.
 
@@ -66,6 +94,10 @@ class PlanOptions:
     defer_compile: bool = False
     precision: str = "double"  # "single": complex64 statevector/trajectories, priced at half the memory
     dynamical_decoupling: str | None = None  # "XY4" or "CPMG" in the idle windows (Quafu's ``open_dd``), or none
+    # How the runner stores per-shot results (``memory``) as they finish: None, all held until the job ends; else
+    # in groups of circuits of at most ``stored_in_groups.shots`` shots (:func:`shot_groups`), each group's keys
+    # stored before the next group runs and each circuit kept as a summary of at most ``.outcomes`` counts.
+    stored_in_groups: ResultStorage | None = None
 
     def seed(self, index: int) -> int | None:
         return self.seeds[index] if index < len(self.seeds) else None
@@ -90,11 +122,12 @@ class PlannedCircuit:
     threads: int
     seed: int | None
     precision: str = "double"  # what the engine runs in ("single" only on the statevector and trajectories)
-    result_bytes: int = 0  # its result as the worker holds it until the job's results are stored
+    result_bytes: int = 0  # its whole result as the worker holds it until it is stored
     shots_priced: int = 0  # the shots and the per-shot flag that result was priced for
     per_shot: bool = False
-    job_circuits: int = 1  # the job's circuits and all their results together (held until stored)
+    job_circuits: int = 1  # the job's circuits and the most of their results held at once
     job_result_bytes: int = 0
+    results_in_groups: bool = False  # per-shot results stored group by group as they finish
 
     def describe(self) -> str:
         """What this circuit needs, in words (the refusal of a job too large says this)."""
@@ -103,7 +136,8 @@ class PlannedCircuit:
         results = (f", and its result about {_gib(self.result_bytes)} ({self.result_shape})"
                    if self.result_bytes >= RESULT_MENTION_BYTES else "")
         if self.job_circuits > 1 and self.job_result_bytes >= RESULT_MENTION_BYTES:
-            results += f" (the job's {self.job_circuits} results together about {_gib(self.job_result_bytes)})"
+            held = "held at once, stored as they finish," if self.results_in_groups else "together"
+            results += f" (the job's {self.job_circuits} results {held} about {_gib(self.job_result_bytes)})"
         return (f"the {self.engine} engine needs about {_gib(self.memory_bytes)} for {len(qubits)} touched qubits "
                 f"{shown} of a {self.native.num_qubits}-qubit circuit{results}")
 
@@ -128,13 +162,15 @@ class ExecutionPlan:
 
     @property
     def result_bytes(self) -> int:
-        """What the job's results take while the worker holds them (all circuits' until they are stored)."""
-        return sum(planned.result_bytes for planned in self.circuits)
+        """The most of the job's results the worker holds at once: every circuit's until the job's results are
+        stored, or, for per-shot results stored in groups as they finish (``options.stored_in_groups``), one
+        group's whole results plus every circuit's stored summary."""
+        return held_result_bytes(self.circuits, self.options)
 
     @property
     def memory_bytes(self) -> int:
-        """What the largest circuit's engine needs (circuits of a job run one after another), plus every circuit's
-        result, held until the job's results are stored: the one place results are priced."""
+        """What the largest circuit's engine needs (circuits of a job run one after another), plus the most of
+        the job's results held at once (:attr:`result_bytes`): the one place results are priced."""
         return (self.largest.memory_bytes if self.circuits else 0) + self.result_bytes
 
     @property
@@ -169,6 +205,19 @@ def result_bytes(shots: int, num_clbits: int, memory: bool) -> int:
     if memory:
         total += shots * (2 * num_clbits + _SHOT_ENTRY_BYTES)
     return total
+
+
+def held_result_bytes(circuits: Sequence[PlannedCircuit], options: PlanOptions) -> int:
+    """See :attr:`ExecutionPlan.result_bytes`: with per-shot results stored in groups, the largest group's whole
+    results plus each circuit's summary (its counts, at most ``stored_in_groups.outcomes`` of them)."""
+    storage = options.stored_in_groups
+    if not options.memory or storage is None:
+        return sum(planned.result_bytes for planned in circuits)
+    groups = shot_groups([planned.shots_priced for planned in circuits], storage.shots)
+    largest = max((sum(circuits[i].result_bytes for i in group) for group in groups), default=0)
+    kept = sum(result_bytes(min(planned.shots_priced, storage.outcomes), planned.circuit.num_clbits, False)
+               for planned in circuits)
+    return largest + kept
 
 
 def branch_bytes(circuit: Circuit, shots: int, precision: str = "double", *, readout: bool = False) -> int:
@@ -293,10 +342,12 @@ def build_plan(device: Device, circuits: Sequence[Circuit], shots: int, options:
                 raise ValidationError(f"circuit {index}: {exc}" if len(circuits) > 1 else str(exc)) from exc
             native = circuit if options.compile else schedule_verbatim(device, circuit, dd)
             planned.append(plan_native(device, index, circuit, native, None, shots, seed, limit, options.precision))
-    sizes = [result_bytes(shots, p.circuit.num_clbits, options.memory) for p in planned]
-    priced = tuple(replace(p, result_bytes=size, shots_priced=shots, per_shot=options.memory,
-                           job_circuits=len(planned), job_result_bytes=sum(sizes))
-                   for p, size in zip(planned, sizes, strict=True))
+    sized = [replace(p, result_bytes=result_bytes(shots, p.circuit.num_clbits, options.memory), shots_priced=shots,
+                     per_shot=options.memory) for p in planned]
+    held = held_result_bytes(sized, options)
+    grouped = options.memory and options.stored_in_groups is not None
+    priced = tuple(replace(p, job_circuits=len(sized), job_result_bytes=held, results_in_groups=grouped)
+                   for p in sized)
     return ExecutionPlan(device=device, shots=shots, options=options, circuits=priced)
 
 

@@ -18,7 +18,6 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from xihe.circuit import Circuit
-from xihe.devices import Device
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.db import Database
@@ -101,15 +100,6 @@ def sample_items(payload: Mapping[str, Any]) -> list[executor.WorkItem]:
                               compile=bool(payload.get("compile", True)),
                               optimization_level=int(payload.get("optimization_level", 2)), memory=True)
             for i, (text, binding, shots) in enumerate(plain)]
-
-
-RunItems = Callable[[Any, list[executor.WorkItem], Callable[[], bool]], list[dict[str, Any]]]
-
-
-def run_job(device: Device, payload: Mapping[str, Any], should_stop: Callable[[], bool],
-            run_items: RunItems = executor.run_items) -> list[dict[str, Any]]:
-    """Run a sampling job's items through ``run_items`` (the worker's, Ray's fan-out included)."""
-    return run_items(device, sample_items(payload), should_stop)
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------

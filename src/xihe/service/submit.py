@@ -27,7 +27,7 @@ from xihe.service.clock import utcnow
 from xihe.service.limits import bounded_parse, input_limits, parse_job_circuits
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
-from xihe.service.repositories import calibrations, idempotency, jobs, queue
+from xihe.service.repositories import calibrations, idempotency, jobs, memory_pages, queue
 from xihe.service.scheduling import effective_priority
 from xihe.service.schemas import JobCreate
 from xihe.service.settings import Settings
@@ -86,16 +86,18 @@ def plan_on_device(settings: Settings, device: Device, circuits: list[Circuit], 
     budget = settings.resolved_memory_budget()
     options = PlanOptions(compile=request.compile, optimization_level=request.optimization_level,
                           memory=request.memory, memory_limit=budget, defer_compile=True,
-                          precision=request.precision)
+                          precision=request.precision, stored_in_groups=memory_pages.STORED_IN_GROUPS)
     try:
         plan = device.plan(circuits, request.shots, options)
     except XiheError as exc:
         raise Problem(422, "invalid_for_backend", str(exc), stage="validate") from exc
-    if job_memory(plan) > budget:
+    need = job_memory(plan)
+    if need > budget:
         largest = plan.largest
         where = f"circuit {largest.index}: " if len(circuits) > 1 else ""
-        raise Problem(422, "too_large", f"{where}on backend {device.name}, {largest.describe()}, more than this "
-                      f"machine's budget of {budget / 2**30:.1f} GiB", stage="validate")
+        raise Problem(422, "too_large", f"{where}on backend {device.name}, {largest.describe()}: the job needs "
+                      f"about {need / 2**30:.2f} GiB at once, more than this machine's budget of "
+                      f"{budget / 2**30:.2f} GiB", stage="validate")
     return plan
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from xihe.devices import Device
 from xihe.errors import XiheError
 from xihe.service import characterization, estimate, executor, sample
 from xihe.service.catalog import DeviceCatalog, calibration_fields
@@ -185,14 +186,19 @@ class Worker:
         if job.kind == estimate.ESTIMATE_KIND:
             return estimate.run_job(device, job.payload, running.should_stop, self.run_items)
         if job.kind == sample.SAMPLE_KIND:
-            return sample.run_job(device, job.payload, running.should_stop, self.run_items)
+            return self._run_stored(job, device, sample.sample_items(job.payload), running)
         items = executor.work_items(job.payload, job.shots, limits=input_limits(self.settings, device),
                                     memory_limit=self.settings.resolved_memory_budget())
         if not job.payload.get("memory"):
             return self.run_items(device, items, running.should_stop)
-        # Per-shot memory: items run in groups of at most a page row's worth of shots (a larger item alone), each
-        # group's pages stored before the next runs, so the worker holds one group's keys, not the job's (a
-        # group's items still fan out together, an item's shots too).
+        return self._run_stored(job, device, items, running)
+
+    def _run_stored(self, job: Job, device: Device, items: list[executor.WorkItem], running: RunningJob
+                    ) -> list[dict[str, Any]]:
+        """Per-shot memory (a plain job's or a sampling job's): items run in groups of at most a page row's worth
+        of shots (a larger item alone), each group's pages stored before the next runs, so the worker holds one
+        group's keys, not the job's (a group's items still fan out together, an item's shots too); the plan
+        prices the job so (``memory_pages.STORED_IN_GROUPS``)."""
         records = []
         for group in memory_pages.shot_groups(items):
             done = self.run_items(device, group, running.should_stop)

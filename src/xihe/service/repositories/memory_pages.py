@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from xihe.devices import plan
 from xihe.service.models import Job, JobMemoryPage
 from xihe.service.repositories import count_pages
 
@@ -75,18 +76,14 @@ def split_record(connection: Connection, job_id: str, item: int, record: dict[st
 
 def shot_groups(items: Sequence[T]) -> Iterator[list[T]]:
     """Consecutive items (anything with ``shots``) in groups of at most :data:`PAGE_SHOTS` shots in all, a larger
-    item alone: the worker stores a group's pages in one transaction before it runs the next group."""
-    group: list[T] = []
-    held = 0
-    for item in items:
-        shots = int(item.shots)
-        if group and held + shots > PAGE_SHOTS:
-            yield group
-            group, held = [], 0
-        group.append(item)
-        held += shots
-    if group:
-        yield group
+    item alone (:func:`xihe.devices.plan.shot_groups`, which the plan prices by): the worker stores a group's
+    pages in one transaction before it runs the next group."""
+    for group in plan.shot_groups([int(item.shots) for item in items], PAGE_SHOTS):
+        yield [items[i] for i in group]
+
+
+# What the plan of a per-shot job is told of this storage (so it prices what the worker holds at once).
+STORED_IN_GROUPS = plan.ResultStorage(shots=PAGE_SHOTS, outcomes=count_pages.PAGE_OUTCOMES)
 
 
 class LeaseLost(Exception):
