@@ -43,10 +43,6 @@ class Settings(BaseSettings):
     idle_transaction_seconds: float = Field(
         default=30.0, description="PostgreSQL: end a session left idle inside a transaction this long (a process "
         "frozen mid-transaction releases its row locks, so its leases can be reaped); 0: never.")
-    write_wait_seconds: float = Field(
-        default=10.0, description="How long a write waits for the database's write lock (SQLite: the machine's "
-        "writer lock, held by a frozen or stuck process; PostgreSQL: a row or table lock, as lock_timeout) before "
-        "it gives up and the request answers 503 with Retry-After; nothing is changed. 0: wait without limit.")
     poll_interval_seconds: float = 0.005
     idle_poll_max_seconds: float = 0.5
 

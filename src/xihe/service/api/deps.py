@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
-from xihe.service.db import Database, WriteLockTimeout
+from xihe.service.db import Database
 from xihe.service.models import User
 from xihe.service.problems import Problem, ProblemDetail, problem_responses, unauthorized
 from xihe.service.repositories import users
@@ -153,15 +153,10 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     now = time.monotonic()
     if now - touched.get(token.id, -math.inf) > 60:
         touched[token.id] = now
-        try:
-            # One try for the write lock: a stamp is not worth a wait, and a process frozen while it holds the
-            # lock must not hold up every authenticated read (issue 18).
-            with database.write(wait=0.0) as session:
-                row = session.get(type(token), token.id)
-                if row is not None:
-                    row.last_used_at = utcnow()
-        except WriteLockTimeout:
-            touched.pop(token.id, None)  # stamped by a later request
+        with database.write() as session:
+            row = session.get(type(token), token.id)
+            if row is not None:
+                row.last_used_at = utcnow()
     return user
 
 
