@@ -24,6 +24,7 @@ from xihe.service.api.text_guard import ControlCharacterMiddleware
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.db import Database
 from xihe.service.metrics import ServiceMetrics
+from xihe.service.parse_pool import ParsePool
 from xihe.service.settings import Settings
 from xihe.service.watch import ChangeWatcher
 from xihe.version import __version__
@@ -54,13 +55,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     catalog = catalog or DeviceCatalog()
     metrics = ServiceMetrics(database)
     watcher = ChangeWatcher(database)
+    parse_pool = ParsePool(settings, catalog)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await watcher.start()
+        parse_pool.start()
         try:
             yield
         finally:
+            parse_pool.close()
             await watcher.stop()
             probe.close()
             database.dispose()
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.catalog = catalog
     app.state.metrics = metrics
     app.state.watcher = watcher
+    app.state.parse_pool = parse_pool
     app.state.rate_limiter = RateLimiter()
     app.state.auth_failures = FailureLimiter()
     app.state.token_touch = {}

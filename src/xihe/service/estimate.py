@@ -55,7 +55,7 @@ from xihe.mitigation import (
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.estimate_schemas import EstimateCreate, PubEstimatePublic
-from xihe.service.limits import input_limits, parse_job_circuits
+from xihe.service.limits import QubitQuota, input_limits, parse_job_circuits
 from xihe.service.models import Job, User
 from xihe.service.primitive_jobs import bad_pub, pub_bindings, store_primitive_job
 from xihe.service.schemas import JobCreate, ResultPublic
@@ -200,11 +200,12 @@ def _pub_payload(circuit: Circuit, observables: list[dict[str, float]],
 
 
 def prepare_estimate(settings: Settings, catalog: DeviceCatalog, request: EstimateCreate,
-                     user: User | None = None) -> PreparedEstimate:
+                     user: QubitQuota | None = None, *,
+                     inline_operations: int | None = None) -> PreparedEstimate:
     """Parse, group, bind and price an estimation request (no database needed)."""
     device = catalog.get(request.backend)
     parsed = parse_job_circuits([pub.circuit for pub in request.pubs], input_limits(settings, device, user),
-                                settings, device)
+                                settings, device, inline_operations=inline_operations)
     mitigation = request.mitigation
     factors = list(mitigation.zne.noise_factors) if mitigation is not None and mitigation.zne is not None else None
     twirling = mitigation.twirling() if mitigation is not None else None

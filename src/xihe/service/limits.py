@@ -9,19 +9,43 @@ figure.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from xihe import qasm
 from xihe.circuit import Circuit
 from xihe.devices import Device
 from xihe.errors import CircuitError
 from xihe.qasm import ParseLimits, QasmError, QasmLimitError
-from xihe.service.models import User
 from xihe.service.problems import Problem
 from xihe.service.settings import Settings
 
 
-def input_limits(settings: Settings, device: Device | None = None, user: User | None = None) -> ParseLimits:
+class QubitQuota(Protocol):
+    """What reading a user's program needs of the user: a ``User`` row, or a :class:`Quota` sent to a parse
+    process (a row cannot cross a process boundary)."""
+
+    @property
+    def max_qubits(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A user's own qubit limit, as plain data."""
+
+    max_qubits: int | None
+
+
+def quota_of(user: QubitQuota | None) -> Quota | None:
+    return None if user is None else Quota(max_qubits=user.max_qubits)
+
+
+class OverInlineBudget(Exception):
+    """A program expands past what the API reads in its own process (``parse_inline_operations``): it is read in
+    the parse pool instead (:mod:`xihe.service.parse_pool`). Never answered to a client."""
+
+
+def input_limits(settings: Settings, device: Device | None = None, user: QubitQuota | None = None) -> ParseLimits:
     """The limits for one program sent to ``device`` by ``user`` (either may be unknown yet)."""
     widths = [device.num_qubits] if device is not None else []
     user_qubits = user.max_qubits if user is not None and user.max_qubits is not None else settings.default_max_qubits
@@ -69,16 +93,30 @@ def bounded_parse(text: str, limits: ParseLimits, index: int | None = None, devi
 
 
 def parse_job_circuits(texts: list[str], limits: ParseLimits, settings: Settings,
-                       device: Device | None = None) -> list[Circuit]:
+                       device: Device | None = None, *, inline_operations: int | None = None) -> list[Circuit]:
     """Parse a job's programs within ``limits`` each and within ``settings.max_operations_per_job`` together:
-    each program may use only what the ones before it left, so a batch cannot multiply one circuit's bound."""
+    each program may use only what the ones before it left, so a batch cannot multiply one circuit's bound.
+
+    ``inline_operations``: read in the API process, the programs may expand to this many operations together;
+    one that would go further raises :class:`OverInlineBudget` as soon as the reader's cost model sees it (before
+    its operations are built), so the caller reads it in the parse pool instead.
+    """
     circuits: list[Circuit] = []
     left = settings.max_operations_per_job
+    spare = inline_operations
     per_circuit = limits.max_operations
     for index, text in enumerate(texts):
         allowed = left if per_circuit is None else min(per_circuit, left)
-        circuit = bounded_parse(text, replace(limits, max_operations=allowed),
-                                index if len(texts) > 1 else None, device)
+        capped = spare is not None and spare < allowed
+        try:
+            circuit = bounded_parse(text, replace(limits, max_operations=spare if capped else allowed),
+                                    index if len(texts) > 1 else None, device)
+        except Problem as problem:
+            if capped and problem.extra.get("limit") == "max_operations":
+                raise OverInlineBudget from None
+            raise
         left -= len(circuit.operations)
+        if spare is not None:
+            spare -= len(circuit.operations)
         circuits.append(circuit)
     return circuits

@@ -25,6 +25,11 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt whole after a pickle round trip (a refusal made in a parse process, xihe.service.parse_pool);
+        # Exception's own pickle would call Problem(detail) alone.
+        return (_rebuild, (self.status, self.code, self.detail, self.stage, self.headers, self.extra))
+
     @property
     def title(self) -> str:
         return HTTPStatus(self.status).phrase
@@ -40,6 +45,11 @@ class Problem(Exception):
         }
         body.update(self.extra)
         return body
+
+
+def _rebuild(status: int, code: str, detail: str, stage: str | None, headers: dict[str, str],
+             extra: dict[str, Any]) -> Problem:
+    return Problem(status, code, detail, stage=stage, headers=headers, extra=extra)
 
 
 class ProblemDetail(BaseModel):

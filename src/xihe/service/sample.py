@@ -21,7 +21,7 @@ from xihe.circuit import Circuit
 from xihe.service import executor
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.db import Database
-from xihe.service.limits import input_limits, parse_job_circuits
+from xihe.service.limits import QubitQuota, input_limits, parse_job_circuits
 from xihe.service.models import Job, User
 from xihe.service.primitive_jobs import bad_pub, pub_bindings, store_primitive_job
 from xihe.service.repositories import count_pages, jobs, memory_pages
@@ -48,11 +48,12 @@ class PreparedSample:
 
 
 def prepare_sample(settings: Settings, catalog: DeviceCatalog, request: SampleCreate,
-                   user: User | None = None) -> PreparedSample:
+                   user: QubitQuota | None = None, *,
+                   inline_operations: int | None = None) -> PreparedSample:
     """Parse, bind and price a sampling request (no database needed)."""
     device = catalog.get(request.backend)
     parsed = parse_job_circuits([pub.circuit for pub in request.pubs], input_limits(settings, device, user),
-                                settings, device)
+                                settings, device, inline_operations=inline_operations)
     pubs: list[dict[str, Any]] = []
     runs: list[Circuit] = []
     for index, (pub, circuit) in enumerate(zip(request.pubs, parsed, strict=True)):

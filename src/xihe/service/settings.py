@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     idle_transaction_seconds: float = Field(
         default=30.0, description="PostgreSQL: end a session left idle inside a transaction this long (a process "
         "frozen mid-transaction releases its row locks, so its leases can be reaped); 0: never.")
+    write_wait_seconds: float = Field(
+        default=10.0, description="How long a write waits for the database's write lock (SQLite: the machine's "
+        "writer lock, held by a frozen or stuck process; PostgreSQL: a row or table lock, as lock_timeout) before "
+        "it gives up and the request answers 503 with Retry-After; nothing is changed. 0: wait without limit.")
     poll_interval_seconds: float = 0.005
     idle_poll_max_seconds: float = 0.5
 
@@ -65,6 +69,20 @@ class Settings(BaseSettings):
         "definitions unrolled); larger programs are refused while they are read.")
     max_operations_per_job: int = Field(
         default=1_000_000, description="Operations all the circuits of one job may hold together (as read).")
+    # Submitted programs are read in a pool of processes owned by the API, never on its event loop or in its
+    # request threads' share of the GIL; the smallest stay in-process, where the hop would cost more than the read.
+    parse_workers: int | None = Field(
+        default=None, description="Processes that parse and check submitted programs; default: the machine's "
+        "cores, at most 4; 0: parse in the API process itself.")
+    parse_queue: int | None = Field(
+        default=None, description="Submissions being parsed or waiting for a parse process at once; one more "
+        "answers 503 with Retry-After. Default: 4 per parse process.")
+    parse_inline_bytes: int = Field(
+        default=4096, description="A submission whose programs hold at most this many bytes together is read in "
+        "the API process (if it also expands to at most parse_inline_operations operations).")
+    parse_inline_operations: int = Field(
+        default=2000, description="Expanded operations (broadcasts, gate definitions, loops unrolled) a submission "
+        "read in the API process may reach; past them it goes to the parse pool.")
     max_wait_seconds: float = 60.0
     # Failed authentications (a bad, expired or revoked token) per client address: a bucket of ``burst`` that
     # refills at ``per_minute``; an empty bucket answers 429 with Retry-After before the token is looked at.
@@ -103,6 +121,12 @@ class Settings(BaseSettings):
 
     def resolved_memory_budget(self) -> int:
         return self.memory_budget_bytes if self.memory_budget_bytes is not None else _machine_memory_bytes() // 2
+
+    def resolved_parse_workers(self) -> int:
+        return self.parse_workers if self.parse_workers is not None else max(1, min(4, os.cpu_count() or 1))
+
+    def resolved_parse_queue(self) -> int:
+        return self.parse_queue if self.parse_queue is not None else 4 * max(1, self.resolved_parse_workers())
 
     def resolved_thread_budget(self) -> int:
         return self.thread_budget if self.thread_budget is not None else max(1, os.cpu_count() or 1)

@@ -24,7 +24,7 @@ from xihe.qasm import ParseLimits
 from xihe.service.budget import job_memory
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
-from xihe.service.limits import bounded_parse, input_limits, parse_job_circuits
+from xihe.service.limits import QubitQuota, bounded_parse, input_limits, parse_job_circuits
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, idempotency, jobs, memory_pages, queue
@@ -126,28 +126,51 @@ def _require_measurement(circuits: list[Any]) -> None:
                           "outcome; add measurements (e.g. 'measure q -> c;')", stage="validate")
 
 
+def job_texts(request: JobCreate) -> list[str]:
+    """The programs a submission stores and runs: its batch, else its one program."""
+    return list(request.circuits) if request.circuits is not None else [request.qasm or ""]
+
+
 @dataclass(frozen=True)
-class PreparedJob:
+class CheckedJob:
+    """What storing a checked submission needs of the check: each circuit's width and the job's memory figure.
+    Small, so it is all a parse process sends back (:mod:`xihe.service.parse_pool`)."""
+
+    widths: list[int]
+    memory: int
+
+
+@dataclass(frozen=True)
+class PreparedJob(CheckedJob):
     """A submission checked against its backend (parse, bind, width, gates, coupling, memory): no database
-    needed, so the native route does this before it takes the write lock."""
+    needed, so the routes do this before they take the write lock."""
 
     request: JobCreate
     device: Any
     texts: list[str]
-    widths: list[int]
-    memory: int
     plan: ExecutionPlan
 
+    def checked(self) -> CheckedJob:
+        return CheckedJob(widths=self.widths, memory=self.memory)
 
-def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate,
-                user: User | None = None) -> PreparedJob:
+
+def check_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate, user: QubitQuota | None = None, *,
+              inline_operations: int | None = None) -> CheckedJob:
+    """:func:`prepare_job`, keeping only what the submit stores (the parse pool's task)."""
+    return prepare_job(settings, catalog, request, user, inline_operations=inline_operations).checked()
+
+
+def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate, user: QubitQuota | None = None, *,
+                inline_operations: int | None = None) -> PreparedJob:
+    """``inline_operations``: see :func:`xihe.service.limits.parse_job_circuits`."""
     device = catalog.get(request.backend)
-    texts = request.circuits if request.circuits is not None else [request.qasm or ""]
+    texts = job_texts(request)
     if len(texts) > settings.max_circuits_per_job or len(request.parameters or []) > settings.max_circuits_per_job:
         raise Problem(422, "too_many_circuits", f"a job holds at most {settings.max_circuits_per_job} circuits",
                       stage="validate")
     # Read within the backend's width, the user's max_qubits and the size limits: a bomb stops while read.
-    parsed = parse_job_circuits(list(texts), input_limits(settings, device, user), settings, device)
+    parsed = parse_job_circuits(texts, input_limits(settings, device, user), settings, device,
+                                inline_operations=inline_operations)
     if request.parameters is not None:
         circuits = _bind_all(parsed[0], request.parameters)
     else:
@@ -161,16 +184,17 @@ def prepare_job(settings: Settings, catalog: DeviceCatalog, request: JobCreate,
     _require_measurement(circuits)
     # The backend's own limits first (a 422 whoever asks); the user's quotas (a 403) come with the database.
     plan = plan_on_device(settings, device, circuits, request)
-    return PreparedJob(request=request, device=device, texts=list(texts), widths=widths, memory=job_memory(plan),
+    return PreparedJob(request=request, device=device, texts=texts, widths=widths, memory=job_memory(plan),
                        plan=plan)
 
 
 def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, user: User, request: JobCreate, *,
                idempotency_key: str | None = None, source: str = "native", now: datetime | None = None,
-               prepared: PreparedJob | None = None) -> SubmitOutcome:
+               prepared: CheckedJob | None = None) -> SubmitOutcome:
     """Validate ``request`` for ``user`` and store it as a QUEUED job (inside the caller's write transaction).
 
-    ``prepared``: the result of :func:`prepare_job` for this request, if the caller already checked it.
+    ``prepared``: this request's check (:func:`check_job`, through the API's parse pool). Every route passes it,
+    so no program is read inside the transaction; without it (scripts, benchmarks) the request is checked here.
     """
     now = now or utcnow()
     digest = body_hash(request)
@@ -189,14 +213,14 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     status = calibrations.backend_status(session, device)
     if status is not DeviceStatus.ONLINE:
         raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
-    if prepared is None or prepared.request is not request:
+    if prepared is None:
         prepared = prepare_job(settings, catalog, request, user)
     _check_quotas(session, settings, user, request, len(prepared.widths), prepared.widths, now)
 
     seed = request.seed if request.seed is not None else secrets.randbits(63)
     allowance = int(_limit(user.max_priority, settings.default_max_priority))
     payload: dict[str, Any] = {
-        "circuits": prepared.texts, "parameters": request.parameters, "compile": request.compile,
+        "circuits": job_texts(request), "parameters": request.parameters, "compile": request.compile,
         "optimization_level": request.optimization_level, "seed": seed, "memory": request.memory,
         "precision": request.precision, "dynamical_decoupling": request.dynamical_decoupling,
     }

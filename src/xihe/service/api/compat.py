@@ -12,12 +12,14 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from xihe.service.api.deps import parse_pool
+from xihe.service.limits import quota_of
 from xihe.service.models import User
 from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, jobs
 from xihe.service.schemas import JobCreate
 from xihe.service.states import JobStatus
-from xihe.service.submit import SubmitOutcome, prepare_job, submit_job
+from xihe.service.submit import SubmitOutcome, check_job, job_texts, submit_job
 
 # The status words of Quafu's current clients (quafu-sdk's task vocabulary; quafusqc's "Finished"/"Failed").
 STATUS_WORDS = {
@@ -42,7 +44,9 @@ def submit(request: Request, user: User, body: JobCreate, *, source: str, idempo
     ``then(session, outcome)`` runs in the same write transaction (an adapter's own bookkeeping, atomic with it).
     """
     settings, database, catalog = request.app.state.settings, request.app.state.database, request.app.state.catalog
-    prepared = prepare_job(settings, catalog, body)  # parse and check before taking the write lock
+    # Parse and check before taking the write lock (a large program in the parse pool).
+    prepared = parse_pool(request).run(job_texts(body), check_job, body, quota_of(user),
+                                       items=len(body.parameters or ()))
     with database.write() as session:
         outcome = submit_job(session, settings, catalog, user, body, idempotency_key=idempotency_key,
                              source=source, prepared=prepared)

@@ -15,8 +15,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.clock import utcnow
-from xihe.service.db import Database
+from xihe.service.db import Database, WriteLockTimeout
 from xihe.service.models import User
+from xihe.service.parse_pool import ParsePool
 from xihe.service.problems import Problem, ProblemDetail, problem_responses, unauthorized
 from xihe.service.repositories import users
 from xihe.service.settings import Settings
@@ -38,6 +39,11 @@ async def get_database(request: Request) -> Database:
 
 async def get_catalog(request: Request) -> DeviceCatalog:
     return request.app.state.catalog  # type: ignore[no-any-return]
+
+
+def parse_pool(request: Request) -> ParsePool:
+    """The app's pool of parse processes (every route that reads a submitted program goes through it)."""
+    return request.app.state.parse_pool  # type: ignore[no-any-return]
 
 
 class RateLimiter:
@@ -153,10 +159,15 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     now = time.monotonic()
     if now - touched.get(token.id, -math.inf) > 60:
         touched[token.id] = now
-        with database.write() as session:
-            row = session.get(type(token), token.id)
-            if row is not None:
-                row.last_used_at = utcnow()
+        try:
+            # One try for the write lock: a stamp is not worth a wait, and a process frozen while it holds the
+            # lock must not hold up every authenticated read (issue 18).
+            with database.write(wait=0.0) as session:
+                row = session.get(type(token), token.id)
+                if row is not None:
+                    row.last_used_at = utcnow()
+        except WriteLockTimeout:
+            touched.pop(token.id, None)  # stamped by a later request
     return user
 
 

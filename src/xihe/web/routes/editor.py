@@ -17,12 +17,15 @@ from pydantic import ValidationError as PydanticValidationError
 
 from xihe.circuit.draw import draw_svg
 from xihe.errors import XiheError
-from xihe.service.limits import bounded_parse, input_limits
+from xihe.service.api.deps import parse_pool
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.limits import input_limits, parse_job_circuits, quota_of
 from xihe.service.metrics import ServiceMetrics
 from xihe.service.problems import Problem
 from xihe.service.repositories import calibrations, jobs, users
 from xihe.service.schemas import JobCreate
-from xihe.service.submit import prepare_job, submit_job
+from xihe.service.settings import Settings
+from xihe.service.submit import check_job, job_texts, submit_job
 from xihe.status import DeviceStatus
 from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
 from xihe.web.routes import composer
@@ -57,14 +60,34 @@ class ValidateRequest(BaseModel):
 
 
 def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
-    """The validation answer: ``ok``, the syntax ``error`` (line, column, message), a ``backend_error``, a drawing."""
+    """The validation answer: ``ok``, the syntax ``error`` (line, column, message), a ``backend_error``, a drawing.
+    The program is read by :func:`read_source` (in the parse pool when large); the backend's status comes from
+    the database here."""
+    devices = catalog(request)
+    known = bool(body.backend) and body.backend in devices.names()
+    answer = parse_pool(request).run([body.qasm], read_source, body, known)
+    if body.backend and known and answer["stats"] is not None:
+        device = devices.get(body.backend)
+        with database(request).read() as session:
+            status = calibrations.backend_status(session, device)
+        if status is not DeviceStatus.ONLINE and answer["backend_error"] is None:  # as submit_job refuses it
+            answer["backend_error"] = f"backend {body.backend} is {status}; it takes no new jobs now"
+    answer["ok"] = answer["stats"] is not None and answer["backend_error"] is None
+    return answer
+
+
+def read_source(settings: Settings, devices: DeviceCatalog, body: ValidateRequest, known: bool, *,
+                inline_operations: int | None = None) -> dict[str, Any]:
+    """What the editor shows of a program that needs no database: its first error, its figures, its drawing, and
+    whether the chosen backend (``known``: one of the catalog's) can take it."""
     answer: dict[str, Any] = {"ok": False, "error": None, "backend_error": None, "svg": None, "stats": None}
     if not body.qasm.strip():
         answer["error"] = {"line": 1, "column": 1, "message": "the program is empty"}
         return answer
     try:
         # The size limits only: a circuit too wide for the chosen backend is its backend_error, below.
-        circuit = bounded_parse(body.qasm, input_limits(request.app.state.settings))
+        circuit = parse_job_circuits([body.qasm], input_limits(settings), settings,
+                                     inline_operations=inline_operations)[0]
     except Problem as problem:
         line = problem.extra.get("line")
         column = problem.extra.get("column")
@@ -78,21 +101,13 @@ def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
                        "depth": circuit.depth(), "parameters": sorted(str(p) for p in circuit.parameters)}
     if len(circuit) <= MAX_DRAWN_OPERATIONS:
         answer["svg"] = draw_svg(circuit)
-    devices = catalog(request)
-    if body.backend:
-        if body.backend not in devices.names():
-            answer["backend_error"] = f"unknown backend {body.backend!r}"
-        else:
-            device = devices.get(body.backend)
-            with database(request).read() as session:
-                status = calibrations.backend_status(session, device)
-            try:
-                device.validate(circuit, verbatim=not body.compile)
-            except XiheError as exc:
-                answer["backend_error"] = str(exc)
-            if status is not DeviceStatus.ONLINE and answer["backend_error"] is None:  # as submit_job refuses it
-                answer["backend_error"] = f"backend {body.backend} is {status}; it takes no new jobs now"
-    answer["ok"] = answer["backend_error"] is None
+    if body.backend and not known:
+        answer["backend_error"] = f"unknown backend {body.backend!r}"
+    elif body.backend:
+        try:
+            devices.get(body.backend).validate(circuit, verbatim=not body.compile)
+        except XiheError as exc:
+            answer["backend_error"] = str(exc)
     return answer
 
 
@@ -159,8 +174,9 @@ def submit(request: Request, user: PageUser, qasm: Annotated[str, Form()] = "",
         with database(request).read() as session:
             account = users.get_user(session, user.id)
             assert account is not None
-        # Parse and check before taking the write lock, which then covers only quotas and the insert.
-        prepared = prepare_job(settings, catalog(request), body, account)
+        # Parse and check before taking the write lock, which then covers only quotas and the insert (a large
+        # program is read in the parse pool).
+        prepared = parse_pool(request).run(job_texts(body), check_job, body, quota_of(account))
         with database(request).write() as session:
             account = users.get_user(session, user.id)
             assert account is not None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
+from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep, parse_pool
 from xihe.service.api.primitives import finished_job, store_checked
 from xihe.service.estimate import ESTIMATE_KIND, prepare_estimate, pub_estimates, submit_estimate
 from xihe.service.estimate_schemas import EstimateCreate, EstimatePublic
+from xihe.service.limits import quota_of
 from xihe.service.problems import problem_responses
 from xihe.service.schemas import JobPublic
 
@@ -22,7 +23,11 @@ router = APIRouter(prefix="/estimate", tags=["estimate"], responses=problem_resp
 def submit(request: Request, body: EstimateCreate, user: UserDep, settings: SettingsDep, database: DatabaseDep,
            catalog: CatalogDep) -> JobPublic:
     """Queue PUBs (circuit, observables, parameter values, precision) as one estimation job."""
-    prepared = prepare_estimate(settings, catalog, body, user)  # parse, group and price outside the write lock
+    # Parse, group and price outside the write lock (large programs in the parse pool); each PUB is planned
+    # once per binding and observable at most.
+    items = sum(max(1, len(pub.parameter_values or ())) * max(1, len(pub.observables)) for pub in body.pubs)
+    prepared = parse_pool(request).run([pub.circuit for pub in body.pubs], prepare_estimate, body, quota_of(user),
+                                       items=items)
     return store_checked(request, database, ESTIMATE_KIND, body.backend,
                          lambda session: submit_estimate(session, settings, catalog, user, prepared))
 

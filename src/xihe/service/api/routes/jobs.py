@@ -16,15 +16,17 @@ from xihe.service.api.deps import (
     SettingsDep,
     UserDep,
     backend_parallelism,
+    parse_pool,
     wait_until_finished,
 )
 from xihe.service.db import Database
+from xihe.service.limits import quota_of
 from xihe.service.models import User
 from xihe.service.problems import Problem, not_found, problem_responses
 from xihe.service.repositories import count_pages, jobs, memory_pages
 from xihe.service.schemas import CountsPagePublic, JobCreate, JobPage, JobPublic, MemoryPagePublic
 from xihe.service.states import JobStatus
-from xihe.service.submit import prepare_job, submit_job
+from xihe.service.submit import check_job, job_texts, submit_job
 from xihe.service.views import job_public
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
@@ -37,8 +39,9 @@ def submit(request: Request, body: JobCreate, user: UserDep, settings: SettingsD
            idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JobPublic:
     """Validate and queue a job: ``qasm``, a batch of ``circuits``, or a parametrized ``qasm`` with ``parameters``."""
     # Parse and check against the backend before taking the write lock, which then covers only the short
-    # database part (idempotency, quotas, insert).
-    prepared = prepare_job(settings, catalog, body, user)
+    # database part (idempotency, quotas, insert); a large program is read in the parse pool.
+    prepared = parse_pool(request).run(job_texts(body), check_job, body, quota_of(user),
+                                       items=len(body.parameters or ()))
     for attempt in range(2):
         try:
             with database.write() as session:

@@ -42,7 +42,8 @@ from starlette.concurrency import run_in_threadpool
 
 from xihe.devices.registry import SIM_ALIAS, SIM_ALIAS_SYSTEM_ID
 from xihe.service.api.compat import status_and_queues
-from xihe.service.api.deps import AuthThrottled, authenticate, rate_limit, wait_until_finished
+from xihe.service.api.deps import AuthThrottled, authenticate, parse_pool, rate_limit, wait_until_finished
+from xihe.service.limits import quota_of
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
 from xihe.service.quafu_legacy import non_finite_angle, pyquafu_counts, pyquafu_task_qasm
@@ -50,7 +51,7 @@ from xihe.service.repositories import jobs
 from xihe.service.repositories.count_pages import WHOLE_COUNTS_LIMIT
 from xihe.service.schemas import JobCreate
 from xihe.service.states import QUAFU_CODES, JobStatus
-from xihe.service.submit import prepare_job, submit_job
+from xihe.service.submit import check_job, job_texts, submit_job
 
 log = logging.getLogger("xihe.api.quafu")
 
@@ -261,7 +262,8 @@ def _submit(request: Request, user: User, form: dict[str, str]) -> str:
         raise QuafuError(BAD_REQUEST, f"invalid task: {reasons}") from None
     settings, database, catalog = request.app.state.settings, request.app.state.database, request.app.state.catalog
     try:
-        prepared = prepare_job(settings, catalog, body, user)  # parse and check before taking the write lock
+        # Parse and check before taking the write lock (a large program in the parse pool).
+        prepared = parse_pool(request).run(job_texts(body), check_job, body, quota_of(user))
     except Problem as exc:
         if exc.code != "unbound_parameters":
             raise

@@ -9,8 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep
+from xihe.service.api.deps import CatalogDep, DatabaseDep, SettingsDep, UserDep, parse_pool
 from xihe.service.api.primitives import finished_job, store_checked
+from xihe.service.limits import quota_of
 from xihe.service.problems import problem_responses
 from xihe.service.sample import SAMPLE_KIND, prepare_sample, stored_shot_chunks, stream_answer, submit_sample
 from xihe.service.sample_schemas import SampleCreate, SamplePublic
@@ -23,7 +24,10 @@ router = APIRouter(prefix="/sample", tags=["sample"], responses=problem_response
 def submit(request: Request, body: SampleCreate, user: UserDep, settings: SettingsDep, database: DatabaseDep,
            catalog: CatalogDep) -> JobPublic:
     """Queue PUBs (circuit, parameter values, shots) as one sampling job."""
-    prepared = prepare_sample(settings, catalog, body, user)  # parse, bind and price outside the write lock
+    # Parse, bind and price outside the write lock (large programs in the parse pool).
+    items = sum(max(1, len(pub.parameter_values or ())) for pub in body.pubs)
+    prepared = parse_pool(request).run([pub.circuit for pub in body.pubs], prepare_sample, body, quota_of(user),
+                                       items=items)
     return store_checked(request, database, SAMPLE_KIND, body.backend,
                          lambda session: submit_sample(session, settings, catalog, user, prepared))
 
