@@ -185,10 +185,14 @@ def test_wide_relaxation_agrees_with_the_trajectories_engine() -> None:
 
 
 def test_a_circuit_compiled_for_dongling_gets_a_chain_order() -> None:
-    """The routed GHZ's gates are 3 to 8 sites apart in the chip's numbering; the chain order puts them closer."""
+    """A routed chain's gates are 3 to 8 sites apart in the chip's numbering; the chain order puts them closer.
+
+    Each target is rotated before its ``cx``, so the chain is no GHZ fan-out (which the compiler lays out as a tree
+    without swaps) and is routed as written, with swaps, as the GHZ was before.
+    """
     circuit = Circuit(40, 40).h(0).t(0)
     for i in range(39):
-        circuit.cx(i, i + 1)
+        circuit.ry(0.1, i + 1).cx(i, i + 1)
     circuit.measure(list(range(40)), list(range(40)))
     plan = devices.get("dongling").plan([circuit], 100, PlanOptions(seeds=(5,)))
     prog = lower(plan.circuits[0].compact)

@@ -1,8 +1,9 @@
 """Preset pass lists by optimisation level (0..3), as Qiskit's preset pass managers.
 
 - 0: unroll, trivial layout, one SABRE routing, translation, scheduling.
-- 1: + terminal measurements kept last and swaps right before measurements dropped, swap-free VF2 layout
-  when one exists, one SABRE layout trial, fusion and cancellation after translation.
+- 1: + terminal measurements kept last and swaps right before measurements dropped, a GHZ or fan-out preparation
+  grown as a tree on the chip when that makes the circuit swap-free (``FanOutLayout``; valid from |0...0>),
+  swap-free VF2 layout when one exists, one SABRE layout trial, fusion and cancellation after translation.
 - 2: + swaps between virtual qubits elided (a relabelling folded into the final layout), two-qubit block
   resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
   8 seeded layout/routing trials with 2 forward-backward rounds.
@@ -31,6 +32,7 @@ from xihe.compiler.passes import (
     Unroll,
     VF2Layout,
 )
+from xihe.compiler.passes.fanout import FanOutLayout
 from xihe.compiler.passes.permutations import ElidePermutations
 from xihe.compiler.target import Target
 from xihe.errors import CompileError
@@ -76,6 +78,9 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         passes.append(DeferTerminalMeasurements())
     if optimization_level >= 2:
         passes.append(ElidePermutations())
+    if optimization_level >= 1:  # on the source's cx gates, before blocks are resynthesised
+        passes.append(FanOutLayout(target))
+    if optimization_level >= 2:
         passes.append(ConsolidateBlocks())
         passes.append(OptimizeLoop(VIRTUAL_BASIS, max_rounds=2 if huge else 10))
     if optimization_level == 0:
