@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import rustworkx as rx
+from numba import njit
 
 from xihe.circuit import walk
 from xihe.compiler.dag import DAGCircuit, PropertySet
@@ -166,67 +168,130 @@ def dense_region(target: Target, start: int, size: int, rng: np.random.Generator
     """Grow a connected set of ``size`` working qubits from ``start``, preferring well-connected, low-error ones."""
     region = [start]
     inside = {start}
+    # Each outside neighbour's score, kept as the region grows (each new member adds its couplers' terms; the
+    # dict's order is that of first contact, which is what the draws and ties follow).
+    scores: dict[int, float] = {}
+
+    def touch(q: int) -> None:
+        for nb in target.neighbors[q]:
+            if nb not in inside:
+                scores[nb] = scores.get(nb, 0.0) + 1.0 - 5.0 * target.two_qubit_error(q, nb)
+
+    touch(start)
     while len(region) < size:
-        scores: dict[int, float] = {}
-        for q in region:
-            for nb in target.neighbors[q]:
-                if nb in inside:
-                    continue
-                err = target.two_qubit_error(q, nb)
-                scores[nb] = scores.get(nb, 0.0) + 1.0 - 5.0 * err
         if not scores:
             raise CompileError(f"no connected group of {size} working qubits (largest is {len(region)})")
-        pick = max(scores, key=lambda q: scores[q] + noise * float(rng.random()))
+        pick, best = -1, -math.inf
+        for q, draw in zip(scores, rng.random(len(scores)).tolist(), strict=True):
+            value = scores[q] + noise * draw
+            if value > best:
+                pick, best = q, value
+        del scores[pick]
         region.append(pick)
         inside.add(pick)
+        touch(pick)
     return region
 
 
+@dataclass(frozen=True)
+class Interactions:
+    """What every layout trial asks of the circuit, computed once: the two-qubit gate count of each pair of virtual
+    qubits (:func:`interaction_counts`) as a matrix, each qubit's total, and the qubits it acts on."""
+
+    counts: np.ndarray  # (num_qubits, num_qubits), symmetric
+    active: list[int]
+
+    @classmethod
+    def of(cls, dag: DAGCircuit) -> Interactions:
+        counts = np.zeros((dag.num_qubits, dag.num_qubits), dtype=np.int64)
+        for (a, b), n in interaction_counts(dag).items():
+            counts[a, b] = counts[b, a] = n
+        return cls(counts, dag.active_qubits())
+
+
+@njit(cache=True)
+def _place_kernel(order: np.ndarray, counts: np.ndarray, region: np.ndarray,
+                  dist: np.ndarray) -> np.ndarray:
+    """Physical qubit of each virtual qubit in ``order`` (``-1`` once ``region`` is used up): the free qubit with the
+    least count-weighted distance to the placed partners, the lowest-numbered on a tie; the first free one (in
+    ``region``'s order) for a qubit with no placed partner."""
+    n = counts.shape[0]
+    place = -np.ones(n, dtype=np.int64)
+    free = region.copy()
+    n_free = free.shape[0]
+    for v in order:
+        if n_free == 0:
+            break
+        partnered = False
+        for u in range(n):
+            if counts[v, u] > 0 and place[u] >= 0:
+                partnered = True
+                break
+        at = 0
+        if partnered:
+            best = 0
+            for k in range(n_free):
+                q = free[k]
+                cost = 0
+                for u in range(n):
+                    if counts[v, u] > 0 and place[u] >= 0:
+                        cost += counts[v, u] * dist[q, place[u]]
+                if k == 0 or cost < best or (cost == best and q < free[at]):
+                    best = cost
+                    at = k
+        place[v] = free[at]
+        for k in range(at, n_free - 1):
+            free[k] = free[k + 1]
+        n_free -= 1
+    return place
+
+
 def place_on_region(dag: DAGCircuit, region: list[int], target: Target, rng: np.random.Generator,
-                    shuffle: bool, home: Target | None = None,
-                    facts: tuple[Counter[tuple[int, int]], list[int]] | None = None) -> list[int]:
+                    shuffle: bool, home: Target | None = None, facts: Interactions | None = None) -> list[int]:
     """Map virtual qubits onto ``region``: heaviest interacting first, each next to its placed partners; qubits the
     circuit declares but never uses go to the best free working qubits of ``home`` (the whole device).
 
-    ``facts``: the DAG's :func:`interaction_counts` and active qubits, when the caller has them (every layout trial
-    asks for the same).
+    ``facts``: the DAG's :class:`Interactions`, when the caller has them (every layout trial asks for the same).
     """
-    counts, active_list = facts if facts is not None else (interaction_counts(dag), dag.active_qubits())
-    weight: Counter[int] = Counter()
-    partners: dict[int, Counter[int]] = {}
-    for (a, b), n in counts.items():
-        weight[a] += n
-        weight[b] += n
-        partners.setdefault(a, Counter())[b] += n
-        partners.setdefault(b, Counter())[a] += n
-    active = set(active_list)
+    facts = facts if facts is not None else Interactions.of(dag)
+    weight = facts.counts.sum(axis=1).tolist()
+    active = set(facts.active)
     order = sorted(range(dag.num_qubits), key=lambda v: (-weight[v], v not in active, v))
     if shuffle:
         heavy = [v for v in order if weight[v]]
         order = [int(v) for v in rng.permutation(heavy)] + [v for v in order if not weight[v]]
-    dist = target.distance
-    free = list(region)
-    place: dict[int, int] = {}
-    for v in order:
-        if not free:
-            break
-        placed = [(place[u], n) for u, n in partners.get(v, Counter()).items() if u in place]
-        if placed:
-            # The free qubit with the least weighted distance to v's placed partners, the lowest-numbered on a tie
-            # (integer sums: the same choice as summing per qubit).
-            cost = dist[np.ix_(free, [pu for pu, _ in placed])] @ np.array([n for _, n in placed], dtype=np.int64)
-            best = cost.min()
-            p = min(q for q, c in zip(free, cost.tolist(), strict=True) if c == best)
-        else:
-            p = free[0]
-        place[v] = p
-        free.remove(p)
+    placed = _place_kernel(np.array(order, dtype=np.int64), facts.counts, np.array(region, dtype=np.int64),
+                           target.distance)
+    place = {v: p for v, p in enumerate(placed.tolist()) if p >= 0}
     return complete_layout(place, dag.num_qubits, home or target)
 
 
 def two_qubit_skeleton(dag: DAGCircuit) -> DAGCircuit:
     """The two-qubit gates in order, those of if blocks' bodies included, for the layout search."""
     return dag.copy_with([op for op in walk(dag.ops) if op.gate.is_unitary and len(op.qubits) == 2])
+
+
+# How far (in log-success) a routing must be out of the running before it is abandoned: far above the keys' rounding.
+GIVE_UP_MARGIN = 1e-6
+
+
+def _out_of_the_running(found: dict[tuple[float, int], tuple[list[int], int, float]], kept: int,
+                        readout_best: float) -> tuple[float, int] | None:
+    """When a routing still to come can be abandoned without changing the kept candidates (see ``routings``).
+
+    It could only be kept as one of the ``kept`` most likely to succeed, as the fewest swaps or as the most likely
+    noise-aware one. So once it has more swaps than the fewest so far and cannot end more likely to succeed than
+    the ``kept``-th best so far and the best noise-aware one (later routings only raise those bars), it is out:
+    the kernel stops it. ``None`` while fewer than ``kept`` routings or no noise-aware one are in.
+    """
+    if len(found) < kept:
+        return None
+    ranked = sorted(found)
+    aware = next((key for key in ranked if found[key][2] > 0), None)
+    if aware is None:
+        return None
+    bar = max(ranked[kept - 1][0], aware[0])  # keys hold -log(success), rounded
+    return -bar - GIVE_UP_MARGIN - readout_best, min(key[1] for key in ranked)
 
 
 class SabreLayout:
@@ -279,7 +344,10 @@ class SabreLayout:
         measured = sorted({op.qubits[0] for op in dag.ops if op.gate.name == "measure"})
         readout = {q: math.log(max(target.readout_fidelity(q), 1e-12)) for q in target.working_qubits}
         found: dict[tuple[float, int], tuple[list[int], int, float]] = {}
-        facts = (interaction_counts(dag), active)
+        facts = Interactions.of(dag)
+        # The best the readouts can add to a routing's estimated success (the measured qubits on the best ones).
+        readout_best = sum(sorted(readout.values(), reverse=True)[:len(measured)])
+        kept = max(1, self.candidates)
         for trial in range(self.trials):
             trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
             start = starts[trial % len(starts)]
@@ -296,7 +364,9 @@ class SabreLayout:
                 # The first routing breaks ties by coupler error; the others at random (diversity, see the kernel).
                 weight = ERROR_WEIGHT if k == 0 else 0.0
                 result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False,
-                                      error_weight=weight)
+                                      error_weight=weight, give_up=_out_of_the_running(found, kept, readout_best))
+                if not result.finished:
+                    continue
                 # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
                 # measured qubits end (measurements wait until the end).
                 log_success = result.log_fidelity + sum(readout[result.final_layout[v]] for v in measured)

@@ -26,10 +26,16 @@ SWAP = Gate("swap")
 
 @dataclass
 class RoutingResult:
+    """A routing's operations (when emitted), final layout, swap count and log-fidelity of its 2q gates and swaps.
+
+    ``finished`` is false for a routing abandoned part way (see :meth:`SabreRouter.route`'s ``give_up``).
+    """
+
     ops: list[Operation]
     final_layout: list[int]
     swaps: int
     log_fidelity: float
+    finished: bool = True
 
 
 @dataclass
@@ -64,6 +70,9 @@ class SabreRouter:
             self.swap_err[a, b] = self.swap_err[b, a] = target.two_qubit_error(a, b)
         finite = target.distance[target.distance < UNREACHABLE]
         self.valve = 3 * max(1, int(finite.max()) if finite.size else 1) + 10
+        # The best a routed 2q gate can add to the log-fidelity (the best coupler's term), for abandonment.
+        couplers = [self.swap_err[a, b] for a, b in target.edges]
+        self.best_gate_log = float(np.log1p(-min(min(couplers), 0.999))) if couplers else 0.0
 
     @staticmethod
     def prepare(dag: DAGCircuit) -> RoutingProblem:
@@ -81,18 +90,24 @@ class SabreRouter:
         return RoutingProblem(dag, ptr, idx, indeg, q0, q1, is_measure)
 
     def route(self, dag: DAGCircuit | RoutingProblem, layout: list[int], rng: np.random.Generator,
-              emit: bool = True, error_weight: float = ERROR_WEIGHT) -> RoutingResult:
-        """Route (virtual qubits) from ``layout`` (virtual -> physical); ops come out on physical qubits."""
+              emit: bool = True, error_weight: float = ERROR_WEIGHT,
+              give_up: tuple[float, int] | None = None) -> RoutingResult:
+        """Route (virtual qubits) from ``layout`` (virtual -> physical); ops come out on physical qubits.
+
+        ``give_up = (log_fidelity, swaps)``: stop (``finished`` false) once the routing has more than ``swaps``
+        swaps and can no longer end with a log-fidelity of at least ``log_fidelity`` (a layout trial that can no
+        longer be among the kept ones).
+        """
         problem = dag if isinstance(dag, RoutingProblem) else self.prepare(dag)
-        events, final, swaps, log_fid = sabre_route_kernel(
+        floor, swap_floor = give_up if give_up is not None else (-np.inf, 0)
+        events, final, swaps, log_fid, finished = sabre_route_kernel(
             problem.succ_ptr, problem.succ_idx, problem.indeg, problem.q0, problem.q1, problem.is_measure, self.dist,
-            self.nbr_ptr,
-            self.nbr_idx, self.swap_err, np.array(layout, dtype=np.int64), self.valve,
-            int(rng.integers(1 << 31)), emit, float(error_weight))
+            self.nbr_ptr, self.nbr_idx, self.swap_err, np.array(layout, dtype=np.int64), self.valve,
+            int(rng.integers(1 << 31)), emit, float(error_weight), float(floor), self.best_gate_log, int(swap_floor))
         ops: list[Operation] = []
         if emit:
             ops = self._replay(problem.dag.ops, events, layout)
-        return RoutingResult(ops, [int(p) for p in final], int(swaps), float(log_fid))
+        return RoutingResult(ops, [int(p) for p in final], int(swaps), float(log_fid), bool(finished))
 
     def _replay(self, source: list[Operation], events: np.ndarray, layout: list[int]) -> list[Operation]:
         v2p = list(layout)

@@ -36,14 +36,23 @@ def _push(events: np.ndarray, n: int, value: int) -> np.ndarray:
 def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.ndarray, q0: np.ndarray,
                        q1: np.ndarray, is_measure: np.ndarray, dist: np.ndarray, nbr_ptr: np.ndarray,
                        nbr_idx: np.ndarray, swap_err: np.ndarray, layout: np.ndarray, valve: int, seed: int,
-                       emit: bool, error_weight: float):  # type: ignore[no-untyped-def]
+                       emit: bool, error_weight: float, give_up: float, best_gate_log: float,
+                       swap_floor: int):  # type: ignore[no-untyped-def]
+    """Route from ``layout``: (events, final layout, swaps, log-fidelity, finished).
+
+    Abandonment: once more than ``swap_floor`` swaps are in and the log-fidelity so far plus every unrun two-qubit
+    gate at ``best_gate_log`` (the best coupler's term) is below ``give_up``, the routing cannot end above
+    ``give_up`` (every later term is at most that, or negative for a swap): it stops there, ``finished`` false and
+    the rest partial. ``give_up = -inf`` never stops.
+    """
     np.random.seed(seed)
     n_nodes = indeg_in.shape[0]
     num_phys = dist.shape[0]
+    num_virt = layout.shape[0]
     indeg = indeg_in.copy()
     v2p = layout.copy()
     p2v = -np.ones(num_phys, dtype=np.int64)
-    for v in range(v2p.shape[0]):
+    for v in range(num_virt):
         p2v[v2p[v]] = v
     decay = np.ones(num_phys)
     last_partner = -np.ones(num_phys, dtype=np.int64)
@@ -57,205 +66,236 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
             nf += 1
     buffer = np.empty(n_nodes, dtype=np.int64)
     stamp = np.zeros(n_nodes, dtype=np.int64)
-    pair_stamp = np.zeros((num_phys, num_phys), dtype=np.int64)
+    cand_stamp = np.zeros(num_phys, dtype=np.int64)
     current = 0
     ext = np.empty(EXTENDED_SIZE, dtype=np.int64)
     queue = np.empty(n_nodes, dtype=np.int64)
     cand_s = np.empty(num_phys * 8, dtype=np.int64)
     cand_t = np.empty(num_phys * 8, dtype=np.int64)
-    best_s = np.empty(num_phys * 8, dtype=np.int64)
-    best_t = np.empty(num_phys * 8, dtype=np.int64)
-    front_at = -np.ones(num_phys, dtype=np.int64)  # physical qubit -> the other qubit of its front gate
-    ext_head = -np.ones(num_phys, dtype=np.int64)  # physical qubit -> its extended-set gates (linked list)
+    cand_front = np.empty(num_phys * 8, dtype=np.int64)
+    cand_ext = np.empty(num_phys * 8, dtype=np.int64)
+    best = np.empty(num_phys * 8, dtype=np.int64)
+    # Front and extended-set gates by virtual qubit: they hold while swaps follow swaps (only the layout moves), so
+    # they are rebuilt only when a gate runs.
+    front_of = -np.ones(num_virt, dtype=np.int64)  # virtual qubit -> the other qubit of its front gate
+    ext_head = -np.ones(num_virt, dtype=np.int64)  # virtual qubit -> its extended-set gates (linked list)
     ext_next = np.empty(2 * EXTENDED_SIZE, dtype=np.int64)
     ext_other = np.empty(2 * EXTENDED_SIZE, dtype=np.int64)
+    left_2q = 0  # two-qubit gates not yet run
+    for i in range(n_nodes):
+        if q0[i] >= 0:
+            left_2q += 1
     swaps = 0
     since_gate = 0
     log_fid = 0.0
-    ext_stale = True
     n_ext = 0
+    n2 = 0
+    base_front = 0
+    base_ext = 0
+    front_stale = True
+    settled = False  # the front holds only blocked gates and the scores' terms are current: skip to the swap choice
     while nf > 0:
-        # Run everything runnable, repeatedly.
-        executed_any = False
-        while True:
-            # Measurements wait while some two-qubit gate is blocked: they stay terminal and out of 2q blocks.
-            blocked = False
-            for k in range(nf):
-                i = front[k]
-                if q0[i] >= 0 and dist[v2p[q0[i]], v2p[q1[i]]] != 1:
-                    blocked = True
-                    break
-            nb = 0
-            ran = False
-            for k in range(nf):
-                i = front[k]
-                if is_measure[i] and blocked:
-                    buffer[nb] = i
-                    nb += 1
-                    continue
-                if q0[i] >= 0:
-                    a = v2p[q0[i]]
-                    b = v2p[q1[i]]
-                    if dist[a, b] != 1:
+        if not settled:
+            # Run everything runnable, repeatedly.
+            executed_any = False
+            while True:
+                # Measurements wait while some two-qubit gate is blocked: they stay terminal and out of 2q blocks.
+                blocked = False
+                for k in range(nf):
+                    i = front[k]
+                    if q0[i] >= 0 and dist[v2p[q0[i]], v2p[q1[i]]] != 1:
+                        blocked = True
+                        break
+                nb = 0
+                ran = False
+                for k in range(nf):
+                    i = front[k]
+                    if is_measure[i] and blocked:
                         buffer[nb] = i
                         nb += 1
                         continue
-                    log_fid += np.log1p(-min(swap_err[a, b], 0.999))
-                    last_partner[a] = b
-                    last_partner[b] = a
-                ran = True
-                if emit:
-                    events = _push(events, n_events, i)
-                    n_events += 1
-                for s in range(succ_ptr[i], succ_ptr[i + 1]):
-                    j = succ_idx[s]
-                    indeg[j] -= 1
-                    if indeg[j] == 0:
-                        buffer[nb] = j
-                        nb += 1
-            for k in range(nb):
-                front[k] = buffer[k]
-            nf = nb
-            if not ran:
+                    if q0[i] >= 0:
+                        a = v2p[q0[i]]
+                        b = v2p[q1[i]]
+                        if dist[a, b] != 1:
+                            buffer[nb] = i
+                            nb += 1
+                            continue
+                        log_fid += np.log1p(-min(swap_err[a, b], 0.999))
+                        left_2q -= 1
+                        last_partner[a] = b
+                        last_partner[b] = a
+                    ran = True
+                    if emit:
+                        events = _push(events, n_events, i)
+                        n_events += 1
+                    for s in range(succ_ptr[i], succ_ptr[i + 1]):
+                        j = succ_idx[s]
+                        indeg[j] -= 1
+                        if indeg[j] == 0:
+                            buffer[nb] = j
+                            nb += 1
+                for k in range(nb):
+                    front[k] = buffer[k]
+                nf = nb
+                if not ran:
+                    break
+                executed_any = True
+            if nf == 0:
                 break
-            executed_any = True
-        if nf == 0:
-            break
-        if executed_any:
-            ext_stale = True
-            since_gate = 0
-            decay[:] = 1.0
-        if since_gate > valve:
-            # Release valve: walk the closest blocked gate's first qubit towards its partner.
-            best_i = -1
-            best_d = 1 << 30
+            if executed_any:
+                front_stale = True
+                since_gate = 0
+                decay[:] = 1.0
+            if since_gate > valve:
+                # Release valve: walk the closest blocked gate's first qubit towards its partner.
+                best_i = -1
+                best_d = 1 << 30
+                for k in range(nf):
+                    i = front[k]
+                    if q0[i] < 0:
+                        continue
+                    d = dist[v2p[q0[i]], v2p[q1[i]]]
+                    if d < best_d:
+                        best_d = d
+                        best_i = i
+                a = v2p[q0[best_i]]
+                b = v2p[q1[best_i]]
+                while dist[a, b] > 1:
+                    nxt = -1
+                    for s in range(nbr_ptr[a], nbr_ptr[a + 1]):
+                        n = nbr_idx[s]
+                        if nxt < 0 or dist[n, b] < dist[nxt, b]:
+                            nxt = n
+                    va, vn = p2v[a], p2v[nxt]
+                    p2v[a], p2v[nxt] = vn, va
+                    last_partner[a] = -1
+                    last_partner[nxt] = -1
+                    if va >= 0:
+                        v2p[va] = nxt
+                    if vn >= 0:
+                        v2p[vn] = a
+                    if emit:
+                        events = _push(events, n_events, -(a * num_phys + nxt) - 1)
+                        n_events += 1
+                    log_fid += 3.0 * np.log1p(-min(swap_err[a, nxt], 0.999))
+                    swaps += 1
+                    a = nxt
+                since_gate = 0
+                continue
+            if front_stale:
+                front_stale = False
+                # The front changed: its gates by qubit, and the extended set (the next 2q gates after the front,
+                # breadth first).
+                for k in range(n_ext):
+                    i = ext[k]
+                    ext_head[q0[i]] = -1
+                    ext_head[q1[i]] = -1
+                for v in range(num_virt):
+                    front_of[v] = -1
+                n2 = 0
+                for k in range(nf):
+                    i = front[k]
+                    if q0[i] >= 0:
+                        front_of[q0[i]] = q1[i]
+                        front_of[q1[i]] = q0[i]
+                        n2 += 1
+                current += 1
+                n_ext = 0
+                head = 0
+                tail = 0
+                for k in range(nf):
+                    stamp[front[k]] = current
+                    queue[tail] = front[k]
+                    tail += 1
+                while head < tail and n_ext < EXTENDED_SIZE:
+                    i = queue[head]
+                    head += 1
+                    for s in range(succ_ptr[i], succ_ptr[i + 1]):
+                        j = succ_idx[s]
+                        if stamp[j] != current:
+                            stamp[j] = current
+                            queue[tail] = j
+                            tail += 1
+                            if q0[j] >= 0 and n_ext < EXTENDED_SIZE:
+                                ext[n_ext] = j
+                                n_ext += 1
+                for k in range(n_ext):
+                    i = ext[k]
+                    a = q0[i]
+                    b = q1[i]
+                    ext_other[2 * k] = b
+                    ext_next[2 * k] = ext_head[a]
+                    ext_head[a] = 2 * k
+                    ext_other[2 * k + 1] = a
+                    ext_next[2 * k + 1] = ext_head[b]
+                    ext_head[b] = 2 * k + 1
+            # The layout moved (gates ran, or the valve swapped): the summed distances afresh.
+            base_front = 0
             for k in range(nf):
                 i = front[k]
-                if q0[i] < 0:
-                    continue
-                d = dist[v2p[q0[i]], v2p[q1[i]]]
-                if d < best_d:
-                    best_d = d
-                    best_i = i
-            a = v2p[q0[best_i]]
-            b = v2p[q1[best_i]]
-            while dist[a, b] > 1:
-                nxt = -1
-                for s in range(nbr_ptr[a], nbr_ptr[a + 1]):
-                    n = nbr_idx[s]
-                    if nxt < 0 or dist[n, b] < dist[nxt, b]:
-                        nxt = n
-                va, vn = p2v[a], p2v[nxt]
-                p2v[a], p2v[nxt] = vn, va
-                last_partner[a] = -1
-                last_partner[nxt] = -1
-                if va >= 0:
-                    v2p[va] = nxt
-                if vn >= 0:
-                    v2p[vn] = a
-                if emit:
-                    events = _push(events, n_events, -(a * num_phys + nxt) - 1)
-                    n_events += 1
-                log_fid += 3.0 * np.log1p(-min(swap_err[a, nxt], 0.999))
-                swaps += 1
-                a = nxt
-            since_gate = 0
-            ext_stale = True
-            continue
-        # Extended set: the next 2q gates after the front, breadth first. It depends on the front alone, so it is
-        # kept while swaps follow swaps without a gate running.
+                if q0[i] >= 0:
+                    base_front += dist[v2p[q0[i]], v2p[q1[i]]]
+            base_ext = 0
+            for k in range(n_ext):
+                i = ext[k]
+                base_ext += dist[v2p[q0[i]], v2p[q1[i]]]
+            settled = True
         current += 1
-        if ext_stale:
-            n_ext = 0
-            head = 0
-            tail = 0
-            for k in range(nf):
-                stamp[front[k]] = current
-                queue[tail] = front[k]
-                tail += 1
-            while head < tail and n_ext < EXTENDED_SIZE:
-                i = queue[head]
-                head += 1
-                for s in range(succ_ptr[i], succ_ptr[i + 1]):
-                    j = succ_idx[s]
-                    if stamp[j] != current:
-                        stamp[j] = current
-                        queue[tail] = j
-                        tail += 1
-                        if q0[j] >= 0 and n_ext < EXTENDED_SIZE:
-                            ext[n_ext] = j
-                            n_ext += 1
-            ext_stale = False
         # Candidate swaps: every coupler touching a blocked gate's qubit.
         nc = 0
-        n2 = 0
         for k in range(nf):
             i = front[k]
             if q0[i] < 0:
                 continue
-            n2 += 1
             for side in range(2):
                 p = v2p[q0[i]] if side == 0 else v2p[q1[i]]
+                cand_stamp[p] = current
                 for s in range(nbr_ptr[p], nbr_ptr[p + 1]):
                     n = nbr_idx[s]
-                    lo = min(p, n)
-                    hi = max(p, n)
-                    if pair_stamp[lo, hi] != current:
-                        pair_stamp[lo, hi] = current
-                        cand_s[nc] = lo
-                        cand_t[nc] = hi
+                    if cand_stamp[n] != current:
+                        cand_s[nc] = min(p, n)
+                        cand_t[nc] = max(p, n)
                         nc += 1
         # Scores by difference: a swap moves two physical qubits, so only the gates on them change distance. The
         # sums are integers, so the scores are exactly those of summing every gate's distance per candidate.
-        base_front = 0
-        for k in range(nf):
-            i = front[k]
-            if q0[i] < 0:
-                continue
-            a = v2p[q0[i]]
-            b = v2p[q1[i]]
-            front_at[a] = b
-            front_at[b] = a
-            base_front += dist[a, b]
-        base_ext = 0
-        for k in range(n_ext):
-            i = ext[k]
-            a = v2p[q0[i]]
-            b = v2p[q1[i]]
-            base_ext += dist[a, b]
-            ext_other[2 * k] = b
-            ext_next[2 * k] = ext_head[a]
-            ext_head[a] = 2 * k
-            ext_other[2 * k + 1] = a
-            ext_next[2 * k + 1] = ext_head[b]
-            ext_head[b] = 2 * k + 1
         best_score = 1e300
         n_best = 0
         for c in range(nc):
             s_ = cand_s[c]
             t_ = cand_t[c]
+            vs = p2v[s_]
+            vt = p2v[t_]
             front_delta = 0
-            o = front_at[s_]
-            if o >= 0 and o != t_:
-                front_delta += dist[t_, o] - dist[s_, o]
-            o = front_at[t_]
-            if o >= 0 and o != s_:
-                front_delta += dist[s_, o] - dist[t_, o]
+            ext_delta = 0
+            if vs >= 0:
+                o = front_of[vs]
+                if o >= 0 and o != vt:
+                    po = v2p[o]
+                    front_delta += dist[t_, po] - dist[s_, po]
+                e = ext_head[vs]
+                while e >= 0:
+                    o = ext_other[e]
+                    if o != vt:
+                        po = v2p[o]
+                        ext_delta += dist[t_, po] - dist[s_, po]
+                    e = ext_next[e]
+            if vt >= 0:
+                o = front_of[vt]
+                if o >= 0 and o != vs:
+                    po = v2p[o]
+                    front_delta += dist[s_, po] - dist[t_, po]
+                e = ext_head[vt]
+                while e >= 0:
+                    o = ext_other[e]
+                    if o != vs:
+                        po = v2p[o]
+                        ext_delta += dist[s_, po] - dist[t_, po]
+                    e = ext_next[e]
+            cand_front[c] = front_delta
+            cand_ext[c] = ext_delta
             score = float(base_front + front_delta) / n2
             if n_ext > 0:
-                ext_delta = 0
-                e = ext_head[s_]
-                while e >= 0:
-                    o = ext_other[e]
-                    if o != t_:
-                        ext_delta += dist[t_, o] - dist[s_, o]
-                    e = ext_next[e]
-                e = ext_head[t_]
-                while e >= 0:
-                    o = ext_other[e]
-                    if o != s_:
-                        ext_delta += dist[s_, o] - dist[t_, o]
-                    e = ext_next[e]
                 score += EXTENDED_WEIGHT * float(base_ext + ext_delta) / n_ext
             score = score * max(decay[s_], decay[t_]) + error_weight * swap_err[s_, t_]
             if last_partner[s_] == t_ and last_partner[t_] == s_:
@@ -264,21 +304,13 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
                 best_score = score
                 n_best = 0
             if score <= best_score + 1e-12:
-                best_s[n_best] = s_
-                best_t[n_best] = t_
+                best[n_best] = c
                 n_best += 1
-        for k in range(nf):
-            i = front[k]
-            if q0[i] >= 0:
-                front_at[v2p[q0[i]]] = -1
-                front_at[v2p[q1[i]]] = -1
-        for k in range(n_ext):
-            i = ext[k]
-            ext_head[v2p[q0[i]]] = -1
-            ext_head[v2p[q1[i]]] = -1
-        pick = np.random.randint(0, n_best) if n_best > 1 else 0
-        s_ = best_s[pick]
-        t_ = best_t[pick]
+        pick = best[np.random.randint(0, n_best)] if n_best > 1 else best[0]
+        s_ = cand_s[pick]
+        t_ = cand_t[pick]
+        base_front += cand_front[pick]
+        base_ext += cand_ext[pick]
         vs, vt = p2v[s_], p2v[t_]
         p2v[s_], p2v[t_] = vt, vs
         for p in (s_, t_):
@@ -299,4 +331,13 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
         decay[t_] += DECAY_DELTA
         if swaps % DECAY_RESET == 0:
             decay[:] = 1.0
-    return events[:n_events], v2p, swaps, log_fid
+        # Only a front gate on the two swapped qubits can have become runnable; if none did, the front stays as it
+        # is (all blocked) and the next swap is chosen at once, unless the valve is due.
+        if swaps > swap_floor and log_fid + left_2q * best_gate_log < give_up:
+            return events[:n_events], v2p, swaps, log_fid, False
+        if since_gate > valve:
+            settled = False
+        for v in (vs, vt):
+            if v >= 0 and front_of[v] >= 0 and dist[v2p[v], v2p[front_of[v]]] == 1:
+                settled = False
+    return events[:n_events], v2p, swaps, log_fid, True
