@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xihe.errors import XiheError
 from xihe.service.api.deps import AuthThrottled
+from xihe.service.db import WriteLockTimeout
 from xihe.service.problems import Problem
 
 log = logging.getLogger("xihe.api")
@@ -53,7 +54,9 @@ def validation_problem(exc: RequestValidationError) -> Problem:
 DATABASE_RETRY_AFTER_S = 2
 STORAGE_RETRY_AFTER_S = 30
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_SQLITE_BUSY = 5  # SQLITE_BUSY: "database is locked" after the busy wait (another program held the write lock)
 _PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+_PG_LOCK_TIMEOUT = "55P03"  # SQLSTATE lock_not_available: lock_timeout passed (see ``Database``)
 # SQLSTATEs of a session the server ended or cannot serve: connection exceptions (08), operator intervention such as
 # a restart (57P), the idle-in-transaction timeout (25P03, see ``Database``), and too many connections (53300).
 _PG_UNAVAILABLE = ("08", "57P", "25P03", "53300")
@@ -66,9 +69,10 @@ def storage_full(error: BaseException) -> bool:
             or getattr(original, "sqlstate", None) == _PG_DISK_FULL)
 
 
-def database_problem(error: sa_exc.SQLAlchemyError) -> Problem | None:
+def database_problem(error: sa_exc.SQLAlchemyError, write_wait_seconds: float = 0.0) -> Problem | None:
     """The answer to a request the database could not serve for reasons of its own (restarting, unreachable, out
-    of connections or of disk): a 503, or a 507 for a full disk, with ``Retry-After``, never the catch-all 500.
+    of connections or of disk, a lock held past ``write_wait_seconds`` by a frozen process): a 503, or a 507 for a
+    full disk, with ``Retry-After``, never the catch-all 500.
 
     A 503 is what clients retry (the SDK does, and a submit's Idempotency-Key makes the retry safe); the request
     changed nothing, since its transaction did not commit. ``None``: an error of the program (a bad statement, a
@@ -77,7 +81,15 @@ def database_problem(error: sa_exc.SQLAlchemyError) -> Problem | None:
     if storage_full(error):
         return Problem(507, "insufficient_storage", "the server's storage is full; nothing was stored, try again "
                        "later", headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)})
-    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
+    original = getattr(error, "orig", None)
+    sqlstate = str(getattr(original, "sqlstate", None) or "")
+    if (isinstance(error, WriteLockTimeout) or sqlstate == _PG_LOCK_TIMEOUT
+            or getattr(original, "sqlite_errorcode", None) == _SQLITE_BUSY):
+        waited = error.waited if isinstance(error, WriteLockTimeout) else write_wait_seconds
+        return Problem(503, "database_busy", f"another process held the database lock this request needs for more "
+                       f"than {waited:g} s, the server's limit (write_wait_seconds); nothing was changed, try again "
+                       "shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+                       extra={"limit": "write_wait_seconds", "allowed": waited})
     unavailable = (isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
                    or (isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated)
                    or (bool(sqlstate) and sqlstate.startswith(_PG_UNAVAILABLE)))
@@ -113,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.SQLAlchemyError)
     async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
-        problem = database_problem(exc)
+        problem = database_problem(exc, request.app.state.settings.write_wait_seconds)
         if problem is None:
             return await _unexpected(request, exc)
         log.warning("%s %s: %s (%s)", request.method, request.url.path, problem.detail, str(exc).splitlines()[0])
