@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xihe.circuit.circuit import Circuit
-from xihe.engines import kernels
+from xihe.engines import kernels, small_state
 from xihe.engines.base import (
     check_memory,
     check_shots,
@@ -86,15 +86,29 @@ def zero_state(num_qubits: int, dtype: type = np.complex128) -> np.ndarray:
     return state
 
 
-def final_state(prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS, stats: dict | None = None,
-                dtype: type = np.complex128) -> np.ndarray:
-    """The state after the (measurement-free) body of ``prog``; ``stats`` gets the number of kernel passes."""
-    state = zero_state(prog.num_qubits, dtype)
+def apply_fused(state: np.ndarray, prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS) -> int:
+    """The general path: ``prog``'s (measurement-free) body fused into blocks, each applied by the kernels to
+    ``state`` in place; returns the number of kernel passes."""
     body = fuse(prog.body, fusion_qubits, DIAGONAL_FUSION_QUBITS, pair_disjoint=True)
     for ins in body:
         apply_instr(state, prog.num_qubits, ins)
+    return len(body)
+
+
+def final_state(prog: Program, fusion_qubits: int = DEFAULT_FUSION_QUBITS, stats: dict | None = None,
+                dtype: type = np.complex128) -> np.ndarray:
+    """The state after the (measurement-free) body of ``prog``; ``stats`` gets the number of kernel passes.
+
+    A small state (:mod:`xihe.engines.small_state`) runs its gates unfused in one compiled call; any other is
+    fused into blocks applied by the kernels."""
+    state = zero_state(prog.num_qubits, dtype)
+    if small_state.takes(prog.num_qubits, prog.body):
+        small_state.apply_body(state, prog.num_qubits, prog.body)
+        passes = len(prog.body)
+    else:
+        passes = apply_fused(state, prog, fusion_qubits)
     if stats is not None:
-        stats["kernel_passes"] = len(body)
+        stats["kernel_passes"] = passes
         stats["gates"] = len(prog.body)
     return state
 

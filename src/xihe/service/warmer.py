@@ -27,6 +27,7 @@ from xihe.devices.plan import PlanOptions
 from xihe.engines.base import SINGLE_PRECISION_ENGINES
 from xihe.engines.kernels import SERIAL_MAX
 from xihe.engines.simulate import simulate
+from xihe.engines.small_state import SMALL_STATE_QUBITS
 from xihe.errors import XiheError
 from xihe.service.catalog import DeviceCatalog
 from xihe.service.worker import set_parent_death_signal
@@ -49,9 +50,15 @@ def warm_circuits() -> list[Circuit]:
     return [bell, plain, dynamic]
 
 
-def wide_circuit() -> Circuit:
-    """A statevector above :data:`~xihe.engines.kernels.SERIAL_MAX` amplitudes: the kernels' parallel variants."""
-    width = SERIAL_MAX.bit_length()  # 2 ** width > SERIAL_MAX
+def statevector_circuits() -> list[Circuit]:
+    """GHZ chains with a T for the statevector engine's three paths: the small-state loop
+    (:mod:`xihe.engines.small_state`), the fused kernels' serial variants just above it, and their parallel
+    variants above :data:`~xihe.engines.kernels.SERIAL_MAX` amplitudes."""
+    return [ghz_circuit(width) for width in (2, SMALL_STATE_QUBITS + 1, SERIAL_MAX.bit_length())]
+
+
+def ghz_circuit(width: int) -> Circuit:
+    """A GHZ chain of ``width`` qubits, a T on the last, every qubit measured."""
     circuit = Circuit(width, width).h(0)
     for qubit in range(width - 1):
         circuit.cx(qubit, qubit + 1)
@@ -72,8 +79,9 @@ def _steps(catalog: DeviceCatalog) -> Iterator[tuple[str, Callable[[], object]]]
                 yield f"{name} ({precision})", partial(simulate, planned.compact, SHOTS, seed=1, noise=planned.noise,
                                                        engine=name, precision=precision)
     for precision in ("double", "single"):
-        yield f"statevector wide ({precision})", partial(simulate, wide_circuit(), SHOTS, seed=1, engine="statevector",
-                                                          precision=precision)
+        for circuit in statevector_circuits():
+            yield (f"statevector {circuit.num_qubits} qubits ({precision})",
+                   partial(simulate, circuit, SHOTS, seed=1, engine="statevector", precision=precision))
 
 
 def _run_on_device(device: Device, circuit: Circuit) -> None:
