@@ -161,10 +161,11 @@ def test_resynthesised_rows_keep_the_unitary_and_cut_the_cz_count(ops: list[Oper
     overlap = abs(np.trace(source.conj().T @ result)) / 2**n
     assert overlap > 1 - 1e-9
     after = sum(1 for op in out if len(op.qubits) == 2)
-    if blocks[4].any():  # a flagged block: KAK writes it with fewer CZs
-        assert after < before
-    else:
+    if not blocks[4].any():  # nothing flagged: nothing to write
         assert written is rows
+    # A flagged block is replaced only where KAK writes it with fewer CZs (near the boundary between counts the
+    # flag can be a false alarm).
+    assert after == before if written is rows else after < before
 
 
 def _path(target: object, n: int) -> list[int]:

@@ -12,10 +12,20 @@ import numpy as np
 
 from xihe.circuit import Gate, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.passes.blocks_kernel import block_products, collect_blocks, splice_order, take_qubits
+from xihe.compiler.passes.blocks_kernel import (
+    STEP_CX,
+    STEP_FIXED,
+    STEP_LOCAL,
+    STEP_ROTATION,
+    assemble_rows,
+    block_products,
+    collect_blocks,
+    splice_order,
+    take_qubits,
+)
 from xihe.compiler.passes.blocks_kernel import equal_up_to_phase as kernel_equal_up_to_phase
 from xihe.compiler.passes.optimize import Rows, Translator, native_pieces, to_rows, two_qubit_table
-from xihe.compiler.passes.optimize_kernel import KIND_1Q, TYPE_NONE
+from xihe.compiler.passes.optimize_kernel import G_RX, G_RY, G_RZ
 from xihe.compiler.passes.translate import CX
 from xihe.compiler.two_qubit import (
     Step,
@@ -23,7 +33,6 @@ from xihe.compiler.two_qubit import (
     cx_needed,
     gate_matrix,
     kak_parts,
-    step_matrix,
     synthesize_two_qubit,
     two_qubit_matrix,
 )
@@ -168,39 +177,63 @@ def step_operations(steps: list[Step], pair: tuple[int, ...]) -> list[Operation]
     return [Operation(Gate._trusted(name, params, len(qs)), tuple(pair[q] for q in qs)) for name, params, qs in steps]
 
 
-# A row of the kernels' array form as Python values: (qubits, their commutation types, kind, is2q, code2, sym2,
-# native, isrz, 2x2 matrix, index into its operations or -1).
-_Row = tuple[tuple[int, ...], tuple[int, ...], int, bool, int, bool, bool, bool, np.ndarray, int]
+# The one-qubit gates a KAK core writes besides rotations: their matrices by index (the gate table's).
+_FIXED = ("h", "s", "sdg")
+_FIXED_MATS = np.array([gate_matrix(Gate(name)) for name in _FIXED])
+_FIXED_INDEX = {name: k for k, name in enumerate(_FIXED)}
+_ROTATIONS = {"rz": G_RZ, "rx": G_RX, "ry": G_RY}
+
+
+class _Templates:
+    """Each ``cx`` on physical qubits as the rows of its native pieces (the arrays :func:`assemble_rows` takes), kept
+    for the whole compile; ``ops`` are the pieces' operations, put into a run's sources when first used there."""
+
+    def __init__(self, translate: Translator, memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]],
+                 basis: frozenset[str]) -> None:
+        self.translate, self.memo, self.basis = translate, memo, basis
+        self.index: dict[tuple[int, int], int] = {}
+        self.ops: list[list[Operation]] = []
+        self.two: list[int] = []  # two-qubit rows per template
+        self._parts: list[Rows] = []
+        self._arrays: Rows | None = None
+
+    def get(self, control: int, target: int) -> int:
+        t = self.index.get((control, target))
+        if t is None:
+            ops = native_pieces(Operation(CX, (control, target)), self.translate, self.memo)
+            rows, _ = to_rows(ops, self.basis)
+            t = self.index[(control, target)] = len(self.ops)
+            self.ops.append(ops)
+            self.two.append(int(np.count_nonzero(rows[4])))
+            self._parts.append(rows)
+            self._arrays = None
+        return t
+
+    def arrays(self) -> tuple[np.ndarray, Rows]:
+        """``(t_ptr, rows)``: template ``t``'s rows are ``t_ptr[t]`` to ``t_ptr[t + 1]``, ``src`` local to it."""
+        if self._arrays is None:
+            parts = self._parts or [to_rows([], self.basis)[0]]  # no cx yet: empty arrays of the right types
+            qptr = np.zeros(1 + sum(len(p[3]) for p in parts), dtype=np.int64)
+            np.cumsum(np.concatenate([np.diff(p[0]) for p in parts]), out=qptr[1:])
+            self._arrays = (qptr, *(np.concatenate([p[k] for p in parts]) for k in range(1, 13)))
+        t_ptr = np.zeros(len(self._parts) + 1, dtype=np.int64)
+        np.cumsum([len(p[3]) for p in self._parts], out=t_ptr[1:])
+        return t_ptr, self._arrays
 
 
 class RowResynthesis:
     """:class:`ConsolidateBlocks` on the optimisation kernels' arrays of native gates (issue 19).
 
     :func:`.blocks_kernel.collect_blocks` finds the blocks and their products and flags those that need fewer
-    two-qubit gates than they have; each flagged block gets its KAK parts, and its replacement is written as rows
-    straight away: the local factors and the core's one-qubit steps as matrices (left for fusion to write in the basis),
-    each ``cx`` as the rows of its native pieces. The replacements' products are checked against the blocks' in the
-    kernel before any is spliced in.
+    two-qubit gates than they have; each flagged block gets its KAK parts (:func:`..two_qubit.kak_parts`), encoded
+    as steps (local factors, rotations, fixed gates, each ``cx`` as its native pieces' rows) that
+    :func:`.blocks_kernel.assemble_rows` writes as rows, the one-qubit ones left for fusion to write in the basis.
+    The replacements' products are checked against the blocks' in the kernel before any is spliced in.
     """
 
     def __init__(self, translate: Translator, memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]],
                  basis: frozenset[str]) -> None:
-        self.translate = translate
-        self.memo = memo
-        self.basis = basis
-        self._cx_rows: dict[tuple[int, int], tuple[list[Operation], list[_Row], int]] = {}
-
-    def _cx(self, control: int, target: int) -> tuple[list[Operation], list[_Row], int]:
-        """A ``cx`` as its native pieces, their rows (``src`` indexing those pieces) and its two-qubit gates."""
-        got = self._cx_rows.get((control, target))
-        if got is None:
-            ops = native_pieces(Operation(CX, (control, target)), self.translate, self.memo)
-            r, _ = to_rows(ops, self.basis)
-            rows = [(tuple(r[1][r[0][k]:r[0][k + 1]].tolist()), tuple(r[2][r[0][k]:r[0][k + 1]].tolist()),
-                     int(r[3][k]), bool(r[4][k]), int(r[5][k]), bool(r[6][k]), bool(r[7][k]), bool(r[8][k]), r[9][k],
-                     int(r[10][k])) for k in range(len(ops))]
-            got = self._cx_rows[(control, target)] = (ops, rows, sum(1 for row in rows if row[3]))
-        return got
+        self.templates = _Templates(translate, memo, basis)
 
     def run(self, rows: Rows, sources: list[Operation], num_qubits: int) -> Rows:
         """``rows`` (on qubits below ``num_qubits``) with the flagged blocks that KAK writes with fewer two-qubit
@@ -212,62 +245,73 @@ class RowResynthesis:
         candidates = np.flatnonzero(flagged).tolist()
         if not candidates:
             return rows
-        ptr = np.zeros(len(cost) + 1, dtype=np.int64)
-        replaced = np.zeros(len(cost), dtype=np.bool_)
-        new: list[_Row] = []
-        placed: dict[tuple[int, int], int] = {}  # cx pieces -> where they start in sources
+        templates = self.templates
+        chosen: list[int] = []
+        step_ptr = [0]
+        s_kind: list[int] = []
+        s_arg: list[int] = []
+        s_local: list[int] = []
+        s_param: list[float] = []
+        local_mats: list[np.ndarray] = []
+        used: dict[int, int] = {}  # template -> where its operations start in sources
         for b in candidates:
             parts = kak_parts(products[b])
             if parts is None:
                 continue
             a2, b2, core, a1, b1 = parts
             p, q = int(pair[b, 0]), int(pair[b, 1])
-            steps: list[tuple[int, np.ndarray] | tuple[int, int]] = [(p, a2), (q, b2)]
+            start = len(s_kind)
+            local_at = len(local_mats)
+            local_mats += (a2, b2, a1, b1)
+            s_kind += (STEP_LOCAL, STEP_LOCAL)
+            s_arg += (local_at, local_at + 1)
+            s_local += (0, 1)
+            s_param += (0.0, 0.0)
             two = 0
             for name, params, qs in core:
                 if len(qs) == 2:
-                    cx = (p, q) if qs == (0, 1) else (q, p)
-                    two += self._cx(*cx)[2]
-                    steps.append(cx)
-                else:
-                    steps.append(((p, q)[qs[0]], step_matrix(name, params)))
-            steps += [(p, a1), (q, b1)]
-            if two >= cost[b]:
-                continue
-            for first, second in steps:
-                if isinstance(second, np.ndarray):
-                    new.append(((first,), (TYPE_NONE,), KIND_1Q, False, -1, False, False, False, second, -1))
+                    t = templates.get(p, q) if qs == (0, 1) else templates.get(q, p)
+                    two += templates.two[t]
+                    s_kind.append(STEP_CX)
+                    s_arg.append(t)
+                    s_local.append(0)
+                    s_param.append(0.0)
                     continue
-                ops, pieces, _ = self._cx(first, second)
-                at = placed.get((first, second))
-                if at is None:
-                    at = placed[(first, second)] = len(sources)
-                    sources.extend(ops)
-                new.extend((*row[:9], at + row[9]) for row in pieces)
-            replaced[b] = True
-            ptr[b + 1] = len(new)
-        if not new:
+                rotation = _ROTATIONS.get(name)
+                s_kind.append(STEP_FIXED if rotation is None else STEP_ROTATION)
+                s_arg.append(_FIXED_INDEX[name] if rotation is None else rotation)
+                s_local.append(qs[0])
+                s_param.append(params[0] if params else 0.0)
+            s_kind += (STEP_LOCAL, STEP_LOCAL)
+            s_arg += (local_at + 2, local_at + 3)
+            s_local += (0, 1)
+            s_param += (0.0, 0.0)
+            if two >= cost[b]:
+                del s_kind[start:], s_arg[start:], s_local[start:], s_param[start:]
+                continue
+            chosen.append(b)
+            step_ptr.append(len(s_kind))
+        if not chosen:
             return rows
-        ptr = np.maximum.accumulate(ptr)
-        added = _as_rows(new)
+        t_ptr, t_rows = templates.arrays()
+        t_base = np.zeros(len(templates.ops), dtype=np.int64)
+        for t in np.asarray(s_arg)[np.asarray(s_kind) == STEP_CX].tolist():
+            if t not in used:
+                used[t] = len(sources)
+                sources.extend(templates.ops[t])
+            t_base[t] = used[t]
+        t_src = t_rows[10] + np.repeat(t_base, np.diff(t_ptr))
+        ptr, added = assemble_rows(len(cost), np.array(chosen, dtype=np.int64), np.array(step_ptr, dtype=np.int64),
+                                   np.array(s_kind, dtype=np.int64), np.array(s_arg, dtype=np.int64),
+                                   np.array(s_local, dtype=np.int64), np.array(s_param, dtype=float),
+                                   np.array(local_mats, dtype=complex), _FIXED_MATS, pair, t_ptr, *t_rows[:10], t_src)
+        replaced = np.zeros(len(cost), dtype=np.bool_)
+        replaced[chosen] = True
         segment = np.repeat(np.arange(len(cost), dtype=np.int64), np.diff(ptr))
         written = block_products(added[0], added[1], added[5], added[9], table, segment, pair, replaced)
-        for b in np.flatnonzero(replaced).tolist():
+        for b in chosen:
             replaced[b] = kernel_equal_up_to_phase(written[b], products[b])
         order = splice_order(block_of, last, replaced, ptr, len(kind))
         qubits = take_qubits(order, np.concatenate((qptr, added[0][1:] + qptr[-1])), np.concatenate((qidx, added[1])),
                              np.concatenate((qtyp, added[2])))
         return (*qubits, *(np.concatenate((old, more))[order] for old, more in zip(rows[3:], added[3:], strict=True)))
-
-
-def _as_rows(rows: list[_Row]) -> Rows:
-    """The kernels' arrays for rows given as Python values (new rows: no gate name or parameters of their own)."""
-    n = len(rows)
-    qptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(r[0]) for r in rows], out=qptr[1:])
-    return (qptr, np.array([q for r in rows for q in r[0]], dtype=np.int64),
-            np.array([t for r in rows for t in r[1]], dtype=np.int8), np.array([r[2] for r in rows], dtype=np.int8),
-            np.array([r[3] for r in rows], dtype=np.bool_), np.array([r[4] for r in rows], dtype=np.int64),
-            np.array([r[5] for r in rows], dtype=np.bool_), np.array([r[6] for r in rows], dtype=np.bool_),
-            np.array([r[7] for r in rows], dtype=np.bool_), np.array([r[8] for r in rows], dtype=complex),
-            np.array([r[9] for r in rows], dtype=np.int64), np.zeros(n, dtype=np.int8), np.zeros((n, 3)))

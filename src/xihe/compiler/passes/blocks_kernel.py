@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from xihe.compiler.passes.optimize_kernel import KIND_1Q, KIND_SI2Q
+from xihe.compiler.passes.optimize_kernel import KIND_1Q, KIND_SI2Q, TYPE_NONE, gate_mat
 
 # gamma(u) = u (Y x Y) u^T (Y x Y) is taken with Y x Y as its entries: it is real, anti-diagonal, (-1, 1, 1, -1).
 _YY_SIGNS = np.array([-1.0, 1.0, 1.0, -1.0])
@@ -264,3 +264,85 @@ def take_qubits(order, qptr, qidx, qtyp):  # type: ignore[no-untyped-def]
             w += 1
         o_qptr[t + 1] = w
     return o_qptr, o_qidx, o_qtyp
+
+
+# How a step of a replacement is written (see assemble_rows).
+STEP_LOCAL = 0  # a KAK local factor: local_mats[arg]
+STEP_ROTATION = 1  # rz, rx or ry (arg: G_RZ, G_RX, G_RY) by the angle param
+STEP_FIXED = 2  # a fixed one-qubit gate: fixed_mats[arg]
+STEP_CX = 3  # a cx: the rows of template arg (its native pieces on physical qubits)
+
+
+@njit(cache=True)
+def assemble_rows(n_blocks, chosen, step_ptr, s_kind, s_arg, s_local, s_param, local_mats, fixed_mats, pair, t_ptr,
+                  t_qptr, t_qidx, t_qtyp, t_kind, t_is2q, t_code2, t_sym2, t_native, t_isrz, t_mats,
+                  t_src):  # type: ignore[no-untyped-def]
+    """The rows of the replacements: block ``chosen[k]`` gets steps ``step_ptr[k]`` to ``step_ptr[k + 1]``, its
+    one-qubit steps as rows of their matrix on ``pair[b, s_local]`` (not native: fusion writes them in the basis),
+    each cx as its template's rows (``t_src``: where the template's operations stand in the sources). Returns
+    ``(ptr, rows)``: block ``b``'s rows are ``ptr[b]`` to ``ptr[b + 1]``."""
+    counts = np.zeros(n_blocks, dtype=np.int64)
+    width = 0
+    for k in range(chosen.shape[0]):
+        for s in range(step_ptr[k], step_ptr[k + 1]):
+            if s_kind[s] == STEP_CX:
+                t = s_arg[s]
+                counts[chosen[k]] += t_ptr[t + 1] - t_ptr[t]
+                for r in range(t_ptr[t], t_ptr[t + 1]):
+                    width += t_qptr[r + 1] - t_qptr[r]
+            else:
+                counts[chosen[k]] += 1
+                width += 1
+    ptr = np.zeros(n_blocks + 1, dtype=np.int64)
+    for b in range(n_blocks):
+        ptr[b + 1] = ptr[b] + counts[b]
+    n = ptr[n_blocks]
+    qptr = np.zeros(n + 1, dtype=np.int64)
+    qidx = np.empty(width, dtype=np.int64)
+    qtyp = np.empty(width, dtype=np.int8)
+    kind = np.empty(n, dtype=np.int8)
+    is2q = np.zeros(n, dtype=np.bool_)
+    code2 = -np.ones(n, dtype=np.int64)
+    sym2 = np.zeros(n, dtype=np.bool_)
+    native = np.zeros(n, dtype=np.bool_)
+    isrz = np.zeros(n, dtype=np.bool_)
+    mats = np.empty((n, 2, 2), dtype=np.complex128)
+    src = -np.ones(n, dtype=np.int64)
+    for k in range(chosen.shape[0]):
+        b = chosen[k]
+        row = ptr[b]
+        for s in range(step_ptr[k], step_ptr[k + 1]):
+            if s_kind[s] == STEP_CX:
+                t = s_arg[s]
+                for r in range(t_ptr[t], t_ptr[t + 1]):
+                    w = qptr[row]
+                    for j in range(t_qptr[r], t_qptr[r + 1]):
+                        qidx[w] = t_qidx[j]
+                        qtyp[w] = t_qtyp[j]
+                        w += 1
+                    qptr[row + 1] = w
+                    kind[row] = t_kind[r]
+                    is2q[row] = t_is2q[r]
+                    code2[row] = t_code2[r]
+                    sym2[row] = t_sym2[r]
+                    native[row] = t_native[r]
+                    isrz[row] = t_isrz[r]
+                    mats[row] = t_mats[r]
+                    src[row] = t_src[r]
+                    row += 1
+                continue
+            w = qptr[row]
+            qidx[w] = pair[b, s_local[s]]
+            qtyp[w] = TYPE_NONE
+            qptr[row + 1] = w + 1
+            kind[row] = KIND_1Q
+            if s_kind[s] == STEP_LOCAL:
+                mats[row] = local_mats[s_arg[s]]
+            elif s_kind[s] == STEP_FIXED:
+                mats[row] = fixed_mats[s_arg[s]]
+            else:
+                gate_mat(s_arg[s], s_param[s], 0.0, 0.0, mats[row])
+            row += 1
+    rows = (qptr, qidx, qtyp, kind, is2q, code2, sym2, native, isrz, mats, src, np.zeros(n, dtype=np.int8),
+            np.zeros((n, 3)))
+    return ptr, rows
