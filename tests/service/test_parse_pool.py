@@ -196,3 +196,26 @@ def test_submits_beyond_the_queue_get_a_503_naming_the_limit(tmp_path: Path) -> 
     assert body["code"] == "parse_queue_full" and body["limit"] == "parse_queue" and body["allowed"] == 1
     assert "parse_queue" in body["detail"]
     assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_legacy_task_recall_reads_its_stored_program_in_the_parse_processes(server: Server) -> None:
+    """pyquafu's recall answers with the program rewritten in its dialect, read again from storage on every call:
+    a large one is read in the parse processes too."""
+    assert server.process is not None
+    legacy = {"api_token": server.token or ""}
+    sent = httpx.post(f"{server.url}/qbackend/scq_kit_asyc/", headers=legacy, timeout=120,
+                      data={"qtasm": LARGE, "selected_server": str(SIM_ALIAS_SYSTEM_ID), "shots": "10"}).json()
+    assert sent["status"] == 0 and sent["openqasm"].count("cx q[0],q[1];") == LINES, sent.get("message")
+    pool = parse_processes(server)
+    assert pool, "the API started no parse process"
+    api_before, pool_before = cpu_seconds(server.process.pid), sum(cpu_seconds(pid) for pid in pool)
+
+    def recall() -> httpx.Response:
+        return httpx.post(f"{server.url}/qbackend/scq_task_recall/", headers=legacy, timeout=120,
+                          data={"task_id": sent["task_id"]})
+
+    answers = run_together([recall] * 4)
+    api_cpu = cpu_seconds(server.process.pid) - api_before
+    pool_cpu = sum(cpu_seconds(pid) for pid in pool) - pool_before
+    assert all(answer.json()["openqasm"] == sent["openqasm"] for answer in answers)
+    assert pool_cpu > api_cpu, (pool_cpu, api_cpu)

@@ -15,7 +15,7 @@ pyquafu builds its ``ExecResult`` from three fields of a task, and each needs a 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from xihe import qasm
 from xihe.circuit.circuit import Circuit
@@ -24,6 +24,8 @@ from xihe.circuit.gate import Operation
 from xihe.circuit.parameter import ParameterExpression, ParamValue
 from xihe.circuit.protocols import decompose_to
 from xihe.errors import CircuitError
+from xihe.service.catalog import DeviceCatalog
+from xihe.service.settings import Settings
 
 # Gates pyquafu 0.4.5's QASM parser reads: its gate classes plus the definitions of its bundled qelib1.inc.
 PYQUAFU_GATES = frozenset({
@@ -134,6 +136,16 @@ def pyquafu_qasm(circuit: Circuit, measure_order: Sequence[int] = ()) -> str:
                 text = f"if({op.condition[0]}=={op.condition[1]}) {text}"
             lines.append(text + ";")
     return "\n".join(lines) + "\n"
+
+
+ReadTaskQasm = Callable[[str, str], tuple[str, list[int]]]
+
+
+def read_task_qasm(_settings: Settings, _catalog: DeviceCatalog, text: str, submitted: str, *,
+                   inline_operations: int | None = None) -> tuple[str, list[int]]:
+    """:func:`pyquafu_task_qasm` as a parse pool task (:mod:`xihe.service.parse_pool`). The programs were stored
+    under the submit's limits, so the pool decides where to read them by their bytes alone."""
+    return pyquafu_task_qasm(text, submitted)
 
 
 def pyquafu_task_qasm(text: str, submitted: str) -> tuple[str, list[int]]:

@@ -46,7 +46,13 @@ from xihe.service.api.deps import AuthThrottled, authenticate, parse_pool, rate_
 from xihe.service.limits import quota_of
 from xihe.service.models import Job, User
 from xihe.service.problems import Problem
-from xihe.service.quafu_legacy import non_finite_angle, pyquafu_counts, pyquafu_task_qasm
+from xihe.service.quafu_legacy import (
+    ReadTaskQasm,
+    non_finite_angle,
+    pyquafu_counts,
+    pyquafu_task_qasm,
+    read_task_qasm,
+)
 from xihe.service.repositories import jobs
 from xihe.service.repositories.count_pages import WHOLE_COUNTS_LIMIT
 from xihe.service.schemas import JobCreate
@@ -203,16 +209,17 @@ def _measure_text(qasm: str) -> str:
     return str({int(q): int(c) for q, c in _MEASURE.findall(qasm)})
 
 
-def task_json(job: Job, results: list[dict[str, Any]]) -> dict[str, Any]:
+def task_json(job: Job, results: list[dict[str, Any]], read: ReadTaskQasm = pyquafu_task_qasm) -> dict[str, Any]:
     """A job as a Quafu task: compiled circuit and counts once done, the submitted circuit and "{}" before.
 
     ``openqasm`` is written in pyquafu's dialect with the user's measurement order, and ``res`` keyed by the
     measured bits only (:mod:`xihe.service.quafu_legacy`), so pyquafu's ``ExecResult`` reads both right.
+    ``read``: how the stored programs are read (the API reads a large one in its parse pool).
     """
     status = JobStatus(job.status)
     submitted = ((job.payload or {}).get("circuits") or [""])[0]
     first = results[0] if results else {}
-    openqasm, measured = pyquafu_task_qasm(first.get("compiled_qasm") or submitted, submitted)
+    openqasm, measured = read(first.get("compiled_qasm") or submitted, submitted)
     counts = first.get("counts") if status == JobStatus.DONE else None
     if counts:
         counts = pyquafu_counts(counts, measured)
@@ -240,7 +247,11 @@ def _load_task(request: Request, user: User, task_id: str) -> dict[str, Any]:
         job = jobs.get_user_job(session, user.id, task_id)
         if job is None:
             raise QuafuError(BAD_REQUEST, f"no task {task_id!r} for this token", http_status=404)
-        return task_json(job, jobs.results_for(session, job.id, counts_limit=WHOLE_COUNTS_LIMIT))
+        results = jobs.results_for(session, job.id, counts_limit=WHOLE_COUNTS_LIMIT)
+    # The stored programs are read again for pyquafu's dialect: a large one in the parse pool (issue 18).
+    pool = parse_pool(request)
+    return task_json(job, results, lambda text, submitted: pool.run([text, submitted], read_task_qasm, text,
+                                                                    submitted))
 
 
 def _submit(request: Request, user: User, form: dict[str, str]) -> str:
