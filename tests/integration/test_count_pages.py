@@ -13,8 +13,11 @@ Qiskit adapter return the whole counts, the adapter's checked against its own pe
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -177,3 +180,80 @@ def test_the_legacy_quafu_protocol_gets_whole_counts_up_to_its_limit_and_a_413_p
     refused = httpx.post(recall, data={"task_id": wide_job["id"]}, headers=headers, timeout=60)
     assert refused.status_code == 413
     assert "65,536" in refused.json()["message"] and f"/jobs/{wide_job['id']}/items/0/counts" in refused.text
+
+
+def _web_session(server: Server) -> httpx.Client:
+    """The demo user logged in to the web pages of the live server (its session cookie is Secure, which httpx
+    keeps from plain HTTP even to 127.0.0.1, so it is sent by hand)."""
+    client = httpx.Client(base_url=server.url, timeout=300)
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf, page.text
+
+    def cookies() -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)}
+
+    answer = client.post("/login", data={"name": "demo", "password": str(server.password), "csrf_token": csrf.group(1),
+                                         "next": "/backends"}, headers=cookies())
+    assert answer.status_code == 303, answer.text
+    client.headers.update(cookies())
+    return client
+
+
+def _marginal(counts: dict[str, int], bits: list[int]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for key, n in counts.items():
+        out["".join(key[b] for b in bits)] += n
+    return out
+
+
+def test_the_job_pages_marginals_and_csv_cover_every_page(server: Server, wide_job: dict,
+                                                          engine_counts: dict[str, int]) -> None:
+    """The web job page's marginal over chosen bits is taken over every count page, not the most frequent one,
+    read page by page (the API's peak stays far below the counts' size); the CSV download carries every outcome."""
+    bits = [0, 5, 19]
+    web = _web_session(server)
+    try:
+        url = f"/jobs/{wide_job['id']}"
+        web.get(url)  # warm the page once
+        page, rise = peak_rise_during(server, lambda: web.get(url, params={"bits": ",".join(map(str, bits))}))
+        assert page.status_code == 200, page.text[:500]
+        wide = web.get(url, params={"bits": ",".join(map(str, range(15)))}).text
+        marginal_csv = web.get(f"{url}/results/0.csv", params={"bits": "0,1"}).text
+        whole, csv_rise = peak_rise_during(server, lambda: web.get(f"{url}/results/0.csv"))
+    finally:
+        web.close()
+    shown = {key: int(count) for key, count in
+             re.findall(r'<tr><td><code>([01]+)</code></td><td class="num">(\d+)</td>', page.text)}
+    assert shown == _marginal(engine_counts, bits)
+    assert {row["outcome"]: int(row["count"]) for row in csv.DictReader(io.StringIO(marginal_csv))} == \
+        _marginal(engine_counts, [0, 1])
+    rows = list(csv.DictReader(io.StringIO(whole.text)))
+    assert [(row["outcome"], int(row["count"])) for row in rows] == \
+        sorted(engine_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert "a marginal over more than 14 bits is taken over its 16,384 most frequent only" in wide
+    whole_bytes = len(engine_counts) * 2 * (QUBITS + 6)  # the counts and probabilities as JSON: about 34 MB
+    assert rise < whole_bytes // 4, f"the marginal raised the API's peak by {rise / 2**20:.1f} MiB"
+    assert csv_rise < whole_bytes // 4, f"the CSV raised the API's peak by {csv_rise / 2**20:.1f} MiB"
+
+
+def test_a_quafu_answer_of_whole_counts_is_bounded_for_the_whole_job(server: Server) -> None:
+    """The Quafu protocols answer with every item's whole counts at once: the limit of 65,536 outcomes holds for
+    the job, all items together (8 items of about 29,500 outcomes each, each under it, are about 236,000 in all):
+    a 413 naming the limit and the pages, read no further than the item that passes it (the API's peak below the
+    counts' size as JSON, where assembling them took several times that)."""
+    qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[16];\ncreg c[16];\nh q;\nmeasure q -> c;\n'
+    with server.client() as client:
+        job = client.post("/jobs", json={"backend": "sim", "circuits": [qasm] * 8, "shots": 40_000, "seed": 9,
+                                         "compile": False}).json()
+        done = client.get(f"/jobs/{job['id']}", params={"wait": 120}).json()
+        assert done["status"] == "DONE" and all(r["counts_outcomes"] > PAGE for r in done["results"])
+        total = sum(r["counts_outcomes"] for r in done["results"])
+        assert total > 3 * 65_536
+        sdk = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=120)
+        with sdk:
+            sdk.get(f"/api/v1/jobs/{job['id']}/results")  # warm the route once
+            refused, rise = peak_rise_during(server, lambda: sdk.get(f"/api/v1/jobs/{job['id']}/results"))
+    assert refused.status_code == 413, refused.text[:300]
+    assert "65,536" in refused.text and f"/api/v1/jobs/{job['id']}/items/2/counts" in refused.text
+    assert rise < total * 2 * (16 + 6), f"the refusal raised the API's peak by {rise / 2**20:.1f} MiB"

@@ -18,6 +18,7 @@ are written vertically with a font no taller than a bar's pitch, so long bit str
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from html import escape
 
 BAR_COLOUR = "#3b6fd4"
@@ -44,10 +45,11 @@ def by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def marginal(counts: dict[str, int], bits: list[int]) -> dict[str, int]:
-    """Counts over the chosen classical bits (key positions, c[0] leftmost), in the order given."""
+def marginal(counts: Mapping[str, int] | Iterable[tuple[str, int]], bits: list[int]) -> dict[str, int]:
+    """Counts over the chosen classical bits (key positions, c[0] leftmost), in the order given, from a mapping or
+    from (outcome, count) pairs read once (a paged result's pages, one at a time)."""
     out: dict[str, int] = {}
-    for key, n in counts.items():
+    for key, n in counts.items() if isinstance(counts, Mapping) else counts:
         sub = "".join(key[b] for b in bits if b < len(key))
         out[sub] = out.get(sub, 0) + n
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,11 @@ TOP_CHOICES = (8, 16, 32, 48, 64)
 MAX_RESULTS_SHOWN = 12
 MAX_DRAWN_OPERATIONS = 1500
 MAX_BITS = 64
+# A marginal of a result whose counts are in pages is taken over every page, streaming, for at most this many bits
+# (2^14 outcomes, a count page's worth, whatever the result's size); over more bits, over its first page only.
+MAX_STREAMED_MARGINAL_BITS = 14
+# Every (outcome, count) of one result, most frequent first, read a page at a time: (result index, its record).
+WholeCounts = Callable[[int, ResultPublic], Iterable[tuple[str, int]]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class ResultView:
     ideal: dict[str, float] | None = None
     ideal_note: str | None = None
     distance: float | None = None  # total variation between measured and ideal
+    marginal_note: str | None = None
 
 
 def compiled_drawing(qasm_text: str | None) -> tuple[str | None, str | None]:
@@ -98,11 +105,32 @@ def _ideal(sources: list[str], index: int, wanted: bool) -> tuple[dict[str, floa
         return None, f"No ideal overlay: {exc}."
 
 
+def is_paged(result: ResultPublic) -> bool:
+    """Whether the record carries only the most frequent page of its counts (the rest in count pages)."""
+    return (result.counts_outcomes or 0) > len(result.counts)
+
+
+def _shown_counts(index: int, result: ResultPublic, bits: list[int], whole_counts: WholeCounts | None
+                  ) -> tuple[dict[str, int], str | None]:
+    """The counts the view shows, and why a marginal covers fewer shots than the result when it does."""
+    if not bits:
+        return dict(result.counts), None
+    if not is_paged(result) or whole_counts is None:
+        return marginal(result.counts, bits), None
+    if len(bits) > MAX_STREAMED_MARGINAL_BITS:
+        return marginal(result.counts, bits), (
+            f"This result has {result.counts_outcomes:,} outcomes: a marginal over more than "
+            f"{MAX_STREAMED_MARGINAL_BITS} bits is taken over its {len(result.counts):,} most frequent only.")
+    return marginal(whole_counts(index, result), bits), None
+
+
 def result_view(index: int, result: ResultPublic, options: ResultOptions, sources: list[str],
-                with_ideal: bool) -> ResultView:
+                with_ideal: bool, whole_counts: WholeCounts | None = None) -> ResultView:
+    """One result as the page shows it. ``whole_counts`` reads a paged result's every outcome, a page at a time:
+    a marginal over at most :data:`MAX_STREAMED_MARGINAL_BITS` bits is then taken over every shot."""
     num_bits = max((len(key) for key in result.counts), default=0)
     bits = [b for b in options.bits if b < num_bits]
-    counts = marginal(result.counts, bits) if bits else dict(result.counts)
+    counts, marginal_note = _shown_counts(index, result, bits, whole_counts)
     ideal, note = _ideal(sources, index, with_ideal and options.ideal)
     if ideal is not None and bits:
         ideal = marginal_probabilities(ideal, bits)
@@ -112,24 +140,36 @@ def result_view(index: int, result: ResultPublic, options: ResultOptions, source
     svg, compiled_note = compiled_drawing(result.compiled_qasm)
     return ResultView(index, result, histogram_svg(counts, max_bars=options.top, log=options.log, ideal=ideal),
                       rows, svg, compiled_note, num_bits, ideal, note,
-                      total_variation(counts, ideal) if ideal is not None else None)
+                      total_variation(counts, ideal) if ideal is not None else None, marginal_note)
 
 
 def stored_results(public: JobPublic) -> list[ResultPublic]:
     return [public.result] if public.result is not None else list(public.results or [])
 
 
-def result_views(public: JobPublic, options: ResultOptions, sources: list[str], with_ideal: bool) -> list[ResultView]:
+def result_views(public: JobPublic, options: ResultOptions, sources: list[str], with_ideal: bool,
+                 whole_counts: WholeCounts | None = None) -> list[ResultView]:
     stored = stored_results(public)
-    return [result_view(i, r, options, sources, with_ideal) for i, r in enumerate(stored[:MAX_RESULTS_SHOWN])]
+    return [result_view(i, r, options, sources, with_ideal, whole_counts)
+            for i, r in enumerate(stored[:MAX_RESULTS_SHOWN])]
 
 
-def counts_csv(rows: list[tuple[str, int, float]], ideal: dict[str, float] | None = None) -> str:
-    """The counts table as CSV, most frequent first (what the page shows, with the ideal column when drawn)."""
+def counts_csv_lines(rows: Iterable[tuple[str, int, float]], ideal: dict[str, float] | None = None
+                    ) -> Iterator[str]:
+    """The counts table as CSV lines, in the rows' order (a paged result's every outcome, read as it is sent)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["outcome", "count", "probability", *(["ideal_probability"] if ideal is not None else [])])
     for key, count, p in rows:
         extra = [f"{ideal.get(key, 0.0):.6f}"] if ideal is not None else []
         writer.writerow([key, count, f"{p:.6f}", *extra])
-    return out.getvalue()
+        if out.tell() > 1 << 16:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def counts_csv(rows: list[tuple[str, int, float]], ideal: dict[str, float] | None = None) -> str:
+    """The counts table as CSV, most frequent first (what the page shows, with the ideal column when drawn)."""
+    return "".join(counts_csv_lines(rows, ideal))

@@ -29,9 +29,9 @@ from xihe.service.problems import Problem
 # Outcomes per stored row and per answer: 16,384 outcomes of 20 bits are about 500 kB of JSON.
 PAGE_OUTCOMES = 1 << 14
 MAX_SLICE = PAGE_OUTCOMES
-# Most outcomes a protocol that answers with the whole counts in one reply (the Quafu protocols) is given: about
-# 3.5 MB of JSON and a few tens of MB in Python on one request thread; beyond it the request is refused with a 413
-# that names this limit and the pages to read instead.
+# Most outcomes a protocol that answers with the whole counts in one reply (the Quafu protocols) is given for a whole
+# job, all its items together: about 3.5 MB of JSON and a few tens of MB in Python on one request thread; beyond it
+# the request is refused with a 413 that names this limit and the pages to read instead.
 WHOLE_COUNTS_LIMIT = 4 * PAGE_OUTCOMES
 
 _INSERT = insert(JobCountPage)
@@ -57,6 +57,20 @@ def split_counts(connection: Connection, job_id: str, item: int, record: dict[st
     probabilities = record.get("probabilities") or {}
     return {**record, "counts": first, "counts_outcomes": len(pairs),
             "probabilities": {key: probabilities[key] for key in first if key in probabilities}}
+
+
+def outcomes(record: dict[str, Any]) -> int:
+    """How many distinct outcomes the record's whole counts have (paged or not), without reading a page."""
+    return max(int(record.get("counts_outcomes") or 0), len(record.get("counts") or {}))
+
+
+def too_many_outcomes(job_id: str, item: int, total: int, limit: int) -> Problem:
+    """The 413 of a protocol that answers with whole counts, for a job whose items up to ``item`` have ``total``
+    distinct outcomes, more than ``limit``."""
+    return Problem(413, "too_many_outcomes", (
+        f"job {job_id} has {total:,} distinct outcomes in its items 0 to {item}; this protocol answers with the "
+        f"whole counts and takes at most {limit:,} for a job; read them in pages from "
+        f"/api/v1/jobs/{job_id}/items/{item}/counts"))
 
 
 def is_paged(record: dict[str, Any]) -> bool:
@@ -166,17 +180,11 @@ def streamed(session: Session, job_id: str, item: int, record: dict[str, Any]) -
             "probabilities": None}
 
 
-def with_all_counts(session: Session, job_id: str, item: int, record: dict[str, Any], *,
-                    limit: int | None = None) -> dict[str, Any]:
-    """The record with its whole counts (and probabilities, counts/shots) read back from its pages; a
-    :class:`Problem` 413 when it has more than ``limit`` outcomes (None: no limit, for the server's own use)."""
+def with_all_counts(session: Session, job_id: str, item: int, record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its whole counts (and probabilities, counts/shots) read back from its pages (the caller
+    bounds how many: :func:`~xihe.service.repositories.jobs.results_for`'s ``counts_limit``)."""
     if not is_paged(record):
         return record
-    outcomes = int(record["counts_outcomes"])
-    if limit is not None and outcomes > limit:
-        raise Problem(413, "too_many_outcomes", (
-            f"item {item} of job {job_id} has {outcomes:,} distinct outcomes; this protocol answers with the whole "
-            f"counts and takes at most {limit:,}; read them in pages from /api/v1/jobs/{job_id}/items/{item}/counts"))
     counts = read_item(session, job_id, item)
     shots = int(record.get("shots") or 0) or sum(counts.values()) or 1
     return {**record, "counts": counts, "probabilities": {key: count / shots for key, count in counts.items()}}

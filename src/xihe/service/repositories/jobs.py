@@ -6,7 +6,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
@@ -169,11 +169,19 @@ def results_for(session: Session, job_id: str, *, with_memory: bool = False, all
     """The job's result records in item order, per-shot memory left in its pages (``memory`` None, see
     :mod:`.memory_pages`) unless ``with_memory`` (for a protocol that answers with every shot); counts of many
     outcomes read back whole from their pages unless not ``all_counts`` (the native record: page 0 only, see
-    :mod:`.count_pages`), refused past ``counts_limit`` outcomes (a 413)."""
-    rows = session.scalars(select(JobResult).where(JobResult.job_id == job_id).order_by(JobResult.index))
-    records = [row.data for row in rows]
+    :mod:`.count_pages`). With ``counts_limit`` (a protocol that answers with whole counts), a job whose items have
+    more distinct outcomes in all is refused with a 413 as soon as they add up past it, before any page is read
+    and with a few rows held, whatever the number of its items."""
+    records = []
+    held = 0
+    for index, record in enumerate(stored_rows(session, job_id)):
+        if counts_limit is not None:
+            held += count_pages.outcomes(record)
+            if held > counts_limit:
+                raise count_pages.too_many_outcomes(job_id, index, held, counts_limit)
+        records.append(record)
     if all_counts:
-        records = [count_pages.with_all_counts(session, job_id, index, record, limit=counts_limit)
+        records = [count_pages.with_all_counts(session, job_id, index, record)
                    for index, record in enumerate(records)]
     if with_memory:
         records = [with_item_memory(session, job_id, index, record) for index, record in enumerate(records)]
@@ -187,14 +195,29 @@ _RECORD_ROWS = (select(JobResult.index, JobResult.data)
 _RECORD_COUNT = select(func.count()).select_from(JobResult).where(JobResult.job_id == bindparam("p_job"))
 
 
+ROWS_PER_READ = 16
+
+
+def stored_rows(session: Session, job_id: str) -> Iterator[dict[str, Any]]:
+    """The job's result records as stored, in item order, :data:`ROWS_PER_READ` rows a query (a reader that
+    stops early has read a few rows, not the job's)."""
+    first = 0
+    while True:
+        rows = session.connection().execute(_RECORD_ROWS, {"p_job": job_id, "p_first": first,
+                                                           "p_stop": first + ROWS_PER_READ}).all()
+        for _index, data in rows:
+            yield data
+        if len(rows) < ROWS_PER_READ:  # a small job: one query
+            return
+        first += len(rows)
+
+
 class StoredRecords(Sequence[dict[str, Any]]):
     """A finished job's result records read on demand from ``session`` while it is open, a few rows a query, with
     counts of many outcomes as :class:`~.count_pages.PagedCounts` (read page by page as they are iterated): what
     turns a job's records into an answer (the estimator's values) holds a few records' first pages at a time,
     not the job's results, whatever their size. Slices are views over the same rows; only the last few rows read
     are kept."""
-
-    ROWS_PER_READ = 8
 
     def __init__(self, session: Session, job_id: str, indices: range | None = None,
                  cache: dict[int, dict[str, Any]] | None = None) -> None:
@@ -212,7 +235,7 @@ class StoredRecords(Sequence[dict[str, Any]]):
         if index not in self._cache:
             self._cache.clear()
             rows = self._session.connection().execute(_RECORD_ROWS, {
-                "p_job": self._job_id, "p_first": index, "p_stop": index + self.ROWS_PER_READ})
+                "p_job": self._job_id, "p_first": index, "p_stop": index + ROWS_PER_READ})
             for stored, data in rows:
                 self._cache[int(stored)] = count_pages.streamed(self._session, self._job_id, int(stored), data)
         return self._cache[index]

@@ -8,16 +8,17 @@ polled JSON (``/jobs/status.json``, ``/jobs/{id}/status.json``), built by the se
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from xihe.service.api.deps import backend_parallelism
 from xihe.service.clock import utcnow
 from xihe.service.models import Job
-from xihe.service.repositories import calibrations, jobs
+from xihe.service.repositories import calibrations, count_pages, jobs
 from xihe.service.schemas import JobPublic, ResultPublic
 from xihe.service.states import JobStatus
 from xihe.service.views import job_public
@@ -28,7 +29,10 @@ from xihe.web.results import (
     MAX_RESULTS_SHOWN,
     TOP_CHOICES,
     ResultOptions,
+    WholeCounts,
     counts_csv,
+    counts_csv_lines,
+    is_paged,
     result_view,
     result_views,
     source_programs,
@@ -98,6 +102,18 @@ def job_cancel(request: Request, job_id: str, user: PageUser, csrf_token: Annota
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
+def _whole_counts(request: Request, job_id: str) -> WholeCounts:
+    """A paged result's every (outcome, count), most frequent first, one count page per short read transaction:
+    what a marginal or a download over all of its shots reads, holding one page whatever its size."""
+    def pairs(index: int, result: ResultPublic) -> Iterator[tuple[str, int]]:
+        outcomes = int(result.counts_outcomes or 0)
+        for offset in range(0, outcomes, count_pages.PAGE_OUTCOMES):
+            with database(request).read() as session:
+                page = count_pages.read_slice(session, job_id, index, offset, count_pages.PAGE_OUTCOMES)
+            yield from page.items()
+    return pairs
+
+
 def _layout(result: ResultPublic | None) -> list[int] | None:
     layout = result.initial_layout if result is not None else None
     if isinstance(layout, list) and all(isinstance(q, int) for q in layout):
@@ -130,16 +146,25 @@ def _with_ideal(request: Request, backend: str) -> bool:
 @router.get("/jobs/{job_id}/results/{index}.csv")
 def result_csv(request: Request, job_id: str, index: int, user: PageUser, bits: str = "",
                ideal: str = "") -> Response:
-    """One result's counts (or their marginal over ``bits``) as CSV, by count, with the ideal column on twins."""
+    """One result's counts (or their marginal over ``bits``) as CSV, by count, with the ideal column on twins. A
+    result of counts in pages is sent whole, streamed a page at a time."""
     job, public, _ = _own_job(request, user, job_id)
     stored = stored_results(public)
     if not 0 <= index < len(stored):
         raise PageError(404, "No such result", f"Job {job_id} has no result {index}.")
-    view = result_view(index, stored[index], ResultOptions.parse(bits=bits, ideal=ideal),
-                       source_programs(job.payload or {}), _with_ideal(request, public.backend))
-    suffix = "-bits-" + "-".join(map(str, ResultOptions.parse(bits=bits).bits)) if bits else ""
-    return Response(counts_csv(view.counts, view.ideal), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="xihe-{job_id}-{index}{suffix}.csv"'})
+    options = ResultOptions.parse(bits=bits, ideal=ideal)
+    whole = _whole_counts(request, job_id)
+    view = result_view(index, stored[index], options, source_programs(job.payload or {}),
+                       _with_ideal(request, public.backend), whole)
+    suffix = "-bits-" + "-".join(map(str, options.bits)) if bits else ""
+    headers = {"Content-Disposition": f'attachment; filename="xihe-{job_id}-{index}{suffix}.csv"'}
+    result = stored[index]
+    if is_paged(result) and not [b for b in options.bits if b < view.num_bits]:
+        shots = result.shots or 1
+        rows = ((key, count, count / shots) for key, count in whole(index, result))
+        return StreamingResponse(counts_csv_lines(rows, view.ideal), media_type="text/csv; charset=utf-8",
+                                 headers=headers)
+    return Response(counts_csv(view.counts, view.ideal), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/jobs/{job_id}")
@@ -152,7 +177,8 @@ def job_page(request: Request, job_id: str, user: PageUser, top: str = "", scale
     timeline = status_timeline(public.created_at, attempts, public.status.value,
                                public.finished_at if public.status.is_terminal else None, now=utcnow())
     with_ideal = _with_ideal(request, public.backend)
-    views = result_views(public, options, source_programs(job.payload or {}), with_ideal)
+    views = result_views(public, options, source_programs(job.payload or {}), with_ideal,
+                         _whole_counts(request, job.id))
     first = views[0].result if views else None
     layout = _layout(first)
     devices = catalog(request)
