@@ -20,7 +20,7 @@ from xihe.compiler.passes.fanout import Choices, Chooser, FanOutLayout, ParityCl
 # Gates drawn for random circuits: cx (which builds the correlations) most often, diagonal gates (which keep them),
 # and gates that break them on some wire.
 CORRELATING = ["cx", "cx", "cx", "cz", "cp", "rzz", "crz"]
-KEEPING = ["t", "s", "rz", "z"]
+KEEPING = ["t", "s", "rz", "z", "u1"]
 BREAKING = ["h", "x", "ry", "sx", "cy", "ch", "swap", "rxx"]
 
 
@@ -154,6 +154,14 @@ def test_no_stand_in_after_a_mid_circuit_measurement_or_reset(instruction: str) 
 def test_diagonal_gates_and_controls_keep_the_correlation() -> None:
     qc = Circuit(4).h(0).cx(0, 1).t(1).rz(0.4, 0).cz(1, 3).cx(1, 3).cx(0, 2)
     assert _choices_of_last(qc) == ((0, 1, 3), (2,))
+
+
+def test_a_u3_is_judged_by_its_matrix() -> None:
+    """Qiskit writes ``t`` as ``u3(0, 0, pi/4)`` in the u3/cx basis: diagonal, so it keeps the correlation."""
+    keep = Circuit(3).h(0).cx(0, 1).u3(0.0, 0.0, np.pi / 4, 1).cx(0, 2)
+    assert _choices_of_last(keep) == ((0, 1), (2,))
+    broken = Circuit(3).h(0).cx(0, 1).u3(0.1, 0.0, np.pi / 4, 1).cx(0, 2)
+    assert _choices_of_last(broken) == ((0,), (2,))
 
 
 def test_a_conditioned_gate_breaks_the_correlation() -> None:

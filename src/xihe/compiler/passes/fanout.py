@@ -13,9 +13,9 @@ chain as written cost 95 CZs for GHZ-40).
 groups known to hold equal bits. A gate that commutes with ``Z`` on a qubit keeps that qubit's facts (diagonal
 gates, controls); ``cx a, b`` moves ``b`` into ``a``'s group when ``b`` is ``|0>``, into ``|0>`` when both were
 in one group, and otherwise out of every group; anything else (a non-diagonal gate on the qubit, ``measure``,
-``reset``, a conditioned gate, a user-defined gate) takes the qubit out of every group. :func:`rewrite_controls`
-walks a circuit with these facts and lets a chooser pick, for each gate, which group member stands in on each
-control-type wire.
+``reset``, a conditioned gate, a user-defined gate: :func:`z_wires`) takes the qubit out of every group.
+:func:`rewrite_controls` walks a circuit with these facts and lets a chooser pick, for each gate, which group
+member stands in on each control-type wire.
 
 :class:`FanOutLayout` is that chooser for a target: from a few compact centres of the chip region layout would
 use (:func:`~xihe.compiler.passes.layout.layout_target`), it places qubits as their first two-qubit gate reaches
@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
-from xihe.circuit import IfElse, Operation
+from xihe.circuit import Gate, IfElse, Operation, unitary
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.layout import complete_layout, layout_target
+from xihe.compiler.synthesis import is_diagonal
 from xihe.compiler.target import Target
+from xihe.errors import CircuitError
 
 # Group id of the qubits known to be |0>.
 ZERO = -1
@@ -48,6 +51,23 @@ CENTRES = 8
 # For one operation, per wire, the qubits that may act on that wire (the original first).
 Choices = tuple[tuple[int, ...], ...]
 Chooser = Callable[[Operation, Choices], tuple[int, ...]]
+
+
+@lru_cache(maxsize=4096)
+def z_wires(gate: Gate) -> str:
+    """Per wire of ``gate``, ``Z`` where it commutes with Z there, else ``.``: the gate table's ``commutation``
+    column, and a one-qubit gate whose parameters make it diagonal (``u3(0, 0, pi/4)``, a ``t`` as Qiskit writes it
+    in the u3/cx basis) counts as diagonal. A user-defined or unknown gate commutes nowhere, as far as this knows."""
+    spec = gate.spec if gate.definition is None else None
+    if spec is None or not gate.is_unitary:
+        return "." * gate.num_qubits
+    letters = "".join("Z" if c == "Z" else "." for c in spec.commutation) or "." * gate.num_qubits
+    if gate.num_qubits == 1 and letters != "Z" and gate.params:
+        try:
+            return "Z" if is_diagonal(unitary(gate)) else letters
+        except CircuitError:  # unbound parameters
+            return letters
+    return letters
 
 
 class ParityClasses:
@@ -91,8 +111,7 @@ class ParityClasses:
         gate = op.gate
         if gate.name in PASSIVE and op.condition is None:
             return
-        spec = gate.spec if gate.definition is None else None
-        if spec is None or not gate.is_unitary or op.condition is not None or isinstance(op, IfElse):
+        if gate.definition is not None or not gate.is_unitary or op.condition is not None or isinstance(op, IfElse):
             for q in op.qubits:
                 self._isolate(q)
             return
@@ -107,20 +126,17 @@ class ParityClasses:
             else:
                 self._isolate(b)
             return
-        letters = spec.commutation or "." * len(op.qubits)
-        for q, letter in zip(op.qubits, letters, strict=True):
+        for q, letter in zip(op.qubits, z_wires(gate), strict=True):
             if letter != "Z":
                 self._isolate(q)
 
     def choices(self, op: Operation) -> Choices:
         """Per wire of ``op``, the qubits that may stand in on it: its group on a control-type wire, else itself."""
         gate = op.gate
-        spec = gate.spec if gate.definition is None else None
-        if spec is None or not gate.is_unitary or op.condition is not None or isinstance(op, IfElse) or \
-                len(op.qubits) < 2 or not spec.commutation:
+        if len(op.qubits) < 2 or not gate.is_unitary or op.condition is not None or isinstance(op, IfElse):
             return tuple((q,) for q in op.qubits)
         out: list[tuple[int, ...]] = []
-        for q, letter in zip(op.qubits, spec.commutation, strict=True):
+        for q, letter in zip(op.qubits, z_wires(gate), strict=True):
             if letter != "Z":
                 out.append((q,))
                 continue
