@@ -93,6 +93,8 @@ def one_qubit_cost(target: Target) -> dict[int, float]:
 
 def complete_layout(layout: dict[int, int], num_virtual: int, target: Target) -> list[int]:
     """Give every virtual qubit without a place the best free working qubit (idle qubits need a home too)."""
+    if len(layout) == num_virtual and all(v in layout for v in range(num_virtual)):
+        return [layout[v] for v in range(num_virtual)]  # nothing to place (every layout trial of most circuits)
     used = set(layout.values())
     cost = one_qubit_cost(target)
     free = sorted((q for q in target.working_qubits if q not in used), key=lambda q: (cost[q], q))
@@ -302,8 +304,9 @@ class SabreLayout:
     """
 
     def __init__(self, target: Target, trials: int = 4, iterations: int = 2, seed: int | None = None,
-                 swap_trials: int = 1, candidates: int = 1) -> None:
+                 swap_trials: int = 1, candidates: int = 1, abandon: bool = True) -> None:
         self.target = target
+        self.abandon = abandon  # stop swap trials that can no longer be kept (same candidates, less work)
         self.trials = trials
         self.iterations = iterations
         self.seed = seed
@@ -363,8 +366,9 @@ class SabreLayout:
                 route_seed = int(trial_rng.integers(1 << 63))
                 # The first routing breaks ties by coupler error; the others at random (diversity, see the kernel).
                 weight = ERROR_WEIGHT if k == 0 else 0.0
+                give_up = _out_of_the_running(found, kept, readout_best) if self.abandon else None
                 result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False,
-                                      error_weight=weight, give_up=_out_of_the_running(found, kept, readout_best))
+                                      error_weight=weight, give_up=give_up)
                 if not result.finished:
                     continue
                 # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
