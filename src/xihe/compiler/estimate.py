@@ -16,6 +16,7 @@ from xihe.compiler.target import Target
 
 def log_success_probability(circuit: Circuit, target: Target) -> float:
     total = 0.0
+    terms: dict[tuple[str, tuple[int, ...]], float] = {}  # a gate's log-fidelity per qubits, looked up once
     for op in walk(circuit.operations):
         name = op.gate.name
         if name == "measure":
@@ -25,7 +26,11 @@ def log_success_probability(circuit: Circuit, target: Target) -> float:
             if t1 > 0:
                 total -= float(op.gate.params[0]) / t1  # type: ignore[arg-type]
         elif op.gate.is_unitary:
-            total += math.log1p(-min(target.error(name, op.qubits), 1 - 1e-12))
+            key = (name, op.qubits)
+            term = terms.get(key)
+            if term is None:
+                term = terms[key] = math.log1p(-min(target.error(name, op.qubits), 1 - 1e-12))
+            total += term
     return total
 
 
