@@ -12,13 +12,12 @@ own size, and each shot's register values are those of the per-shot keys read ov
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.test_result_pages import peak_rise_during
-from tests.service.helpers import Server, fresh_postgres_database, run_xihe, server_env
+from tests.service.helpers import Server, served, wait_all
 
 QUBITS = 20
 PAGE = 16384
@@ -36,32 +35,9 @@ TWO_REGISTERS = H + f"qreg q[{QUBITS}];\ncreg a[12];\ncreg b[{QUBITS - 12}];\nh 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp(f"xihe-primitive-pages-{request.param}")
-    settings = {"WORKERS": "1", "HEARTBEAT_SECONDS": "0.2", "LEASE_SECONDS": "5"}
-    if request.param == "sqlite":
-        served = Server(data_dir, server_env(data_dir, **settings)).start()
-        try:
-            yield served
-        finally:
-            served.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        served = Server(data_dir, env).start()
-        try:
-            yield served
-        finally:
-            served.stop()
-
-
-def _done(server: Server, job_id: str) -> dict:
-    deadline = time.monotonic() + 300
-    with server.client() as client:
-        while (job := client.get(f"/jobs/{job_id}", params={"wait": 10}).json())["status"] not in ("DONE", "FAILED"):
-            assert time.monotonic() < deadline, f"job {job_id} did not finish"
-    assert job["status"] == "DONE", job
-    return job
+    with served(request.param, tmp_path_factory.mktemp(f"xihe-primitive-pages-{request.param}"), WORKERS="1",
+                HEARTBEAT_SECONDS="0.2", LEASE_SECONDS="5") as live:
+        yield live
 
 
 def _all_counts(server: Server, job_id: str) -> dict[str, int]:
@@ -95,8 +71,10 @@ def estimate_job(server: Server) -> dict:
     with server.client() as client:
         job = client.post("/estimate", json={"backend": "sim", "precision": 0.001, "seed": 18, "compile": False,
                                              "pubs": [{"circuit": UNIFORM, "observables": OBSERVABLES}]})
-    assert job.status_code == 201, job.text
-    return _done(server, job.json()["id"])
+        assert job.status_code == 201, job.text
+        done = wait_all(client, [job.json()["id"]], timeout=300)[job.json()["id"]]
+    assert done["status"] == "DONE", done
+    return done
 
 
 def test_an_estimate_over_counts_in_pages_is_computed_page_by_page(server: Server, estimate_job: dict) -> None:
@@ -123,8 +101,10 @@ def sample_job(server: Server) -> dict:
     with server.client() as client:
         job = client.post("/sample", json={"backend": "sim", "shots": SAMPLE_SHOTS, "seed": 18, "compile": False,
                                            "pubs": [{"circuit": TWO_REGISTERS}]})
-    assert job.status_code == 201, job.text
-    return _done(server, job.json()["id"])
+        assert job.status_code == 201, job.text
+        done = wait_all(client, [job.json()["id"]], timeout=300)[job.json()["id"]]
+    assert done["status"] == "DONE", done
+    return done
 
 
 def test_a_large_sample_is_streamed_a_page_at_a_time(server: Server, sample_job: dict) -> None:

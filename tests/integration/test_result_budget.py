@@ -11,12 +11,11 @@ still refused at submit with a 422 that names the budget and the job's figure.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.service.helpers import Server, fresh_postgres_database, run_xihe, server_env
+from tests.service.helpers import Server, served, wait_all
 
 BUDGET = 64 * 2**20
 QUBITS = 16
@@ -28,40 +27,17 @@ ITEMS = 12
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp(f"xihe-budget-{request.param}")
-    settings = {"WORKERS": "1", "HEARTBEAT_SECONDS": "0.2", "LEASE_SECONDS": "5",
-                "MEMORY_BUDGET_BYTES": str(BUDGET)}
-    if request.param == "sqlite":
-        served = Server(data_dir, server_env(data_dir, **settings)).start()
-        try:
-            yield served
-        finally:
-            served.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        served = Server(data_dir, env).start()
-        try:
-            yield served
-        finally:
-            served.stop()
-
-
-def _done(server: Server, job_id: str) -> dict:
-    deadline = time.monotonic() + 300
-    with server.client() as client:
-        while (job := client.get(f"/jobs/{job_id}", params={"wait": 10}).json())["status"] not in ("DONE", "FAILED"):
-            assert time.monotonic() < deadline, f"job {job_id} did not finish"
-    return job
+    with served(request.param, tmp_path_factory.mktemp(f"xihe-budget-{request.param}"), WORKERS="1",
+                HEARTBEAT_SECONDS="0.2", LEASE_SECONDS="5", MEMORY_BUDGET_BYTES=str(BUDGET)) as live:
+        yield live
 
 
 def test_a_per_shot_batch_is_priced_by_what_the_worker_holds_at_once(server: Server) -> None:
     with server.client() as client:
         job = client.post("/jobs", json={"backend": "sim", "circuits": [UNIFORM] * ITEMS, "shots": SHOTS,
                                          "memory": True, "seed": 5, "compile": False})
-    assert job.status_code == 201, job.text
-    done = _done(server, job.json()["id"])
+        assert job.status_code == 201, job.text
+        done = wait_all(client, [job.json()["id"]], timeout=300)[job.json()["id"]]
     assert done["status"] == "DONE", done
     assert [r["memory_shots"] for r in done["results"]] == [SHOTS] * ITEMS
 
@@ -71,7 +47,7 @@ def test_a_large_sampling_job_is_priced_and_stored_group_by_group(server: Server
         job = client.post("/sample", json={"backend": "sim", "shots": SHOTS, "seed": 5, "compile": False,
                                            "pubs": [{"circuit": UNIFORM}] * ITEMS})
         assert job.status_code == 201, job.text
-        done = _done(server, job.json()["id"])
+        done = wait_all(client, [job.json()["id"]], timeout=300)[job.json()["id"]]
         assert done["status"] == "DONE", done
         # Stored by the worker group by group: every item's keys are in pages, none in its record.
         assert all(r["memory"] is None and r["memory_shots"] == SHOTS for r in done["results"])

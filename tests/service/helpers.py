@@ -148,6 +148,25 @@ def server_env(data_dir: Path, database_url: str | None = None, **settings: str)
     return env
 
 
+@contextlib.contextmanager
+def served(database: str, data_dir: Path, *, src: str | None = None, **settings: str) -> Iterator[Server]:
+    """A live ``xihe serve`` on ``database`` ("sqlite": in ``data_dir``; "postgres": a fresh database, upgraded
+    first) with the given ``XIHE_`` settings, stopped at the end; ``src``: another checkout's ``src`` folder put
+    first on its ``PYTHONPATH`` (a benchmark's "before")."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(fresh_postgres_database()) if database == "postgres" else None
+        env = server_env(data_dir, url, **settings)
+        if src is not None:
+            env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+        if url is not None:
+            run_xihe("db", "upgrade", env=env)
+        server = Server(data_dir, env).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
 def wait_all(client: httpx.Client, job_ids: list[str], timeout: float = 120.0) -> dict[str, dict]:
     """Long-poll every job until it is terminal; return id -> JobPublic."""
     deadline = time.monotonic() + timeout
