@@ -255,15 +255,20 @@ def take_qubits(order, qptr, qidx, qtyp):  # type: ignore[no-untyped-def]
     o_qidx = np.empty(total, dtype=np.int64)
     o_qtyp = np.empty(total, dtype=np.int8)
     o_qptr[0] = 0
-    w = 0
     for t in range(order.shape[0]):
-        r = order[t]
-        for k in range(qptr[r], qptr[r + 1]):
-            o_qidx[w] = qidx[k]
-            o_qtyp[w] = qtyp[k]
-            w += 1
-        o_qptr[t + 1] = w
+        copy_qubits(qptr, qidx, qtyp, order[t], o_qptr, o_qidx, o_qtyp, t)
     return o_qptr, o_qidx, o_qtyp
+
+
+@njit(cache=True)
+def copy_qubits(qptr, qidx, qtyp, r, o_qptr, o_qidx, o_qtyp, row):  # type: ignore[no-untyped-def]
+    """Row ``r``'s qubits and their types written as row ``row`` of the output CSR (``o_qptr[row]`` already set)."""
+    w = o_qptr[row]
+    for k in range(qptr[r], qptr[r + 1]):
+        o_qidx[w] = qidx[k]
+        o_qtyp[w] = qtyp[k]
+        w += 1
+    o_qptr[row + 1] = w
 
 
 # How a step of a replacement is written (see assemble_rows).
@@ -315,12 +320,7 @@ def assemble_rows(n_blocks, chosen, step_ptr, s_kind, s_arg, s_local, s_param, l
             if s_kind[s] == STEP_CX:
                 t = s_arg[s]
                 for r in range(t_ptr[t], t_ptr[t + 1]):
-                    w = qptr[row]
-                    for j in range(t_qptr[r], t_qptr[r + 1]):
-                        qidx[w] = t_qidx[j]
-                        qtyp[w] = t_qtyp[j]
-                        w += 1
-                    qptr[row + 1] = w
+                    copy_qubits(t_qptr, t_qidx, t_qtyp, r, qptr, qidx, qtyp, row)
                     kind[row] = t_kind[r]
                     is2q[row] = t_is2q[r]
                     code2[row] = t_code2[r]
