@@ -7,6 +7,7 @@ The names here are the library's front door; heavy layers (engines, compiler, de
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from xihe.circuit import (
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from xihe.engines.noise import NoiseModel
     from xihe.engines.simulate import estimate, simulate
     from xihe.results import Result
+
+# Numba compiles the engines' kernels for this CPU, but LLVM's tuning for Intel's AVX-512 server cores prefers
+# 256-bit vectors, which halves the width of the single-precision register kernels (xihe.engines.lane_kernels,
+# docs/decisions.md). Numba reads this once, when it is first imported; an operator's own setting wins.
+os.environ.setdefault("NUMBA_CPU_FEATURES", "-prefer-256-bit")
 
 # Submodules loaded on first attribute access (``xihe.qasm.loads``, ``xihe.devices.get``).
 _SUBMODULES = ("qasm", "devices")

@@ -21,7 +21,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from llvmlite.binding import get_host_cpu_features
 from numba import njit, prange
+from numba.core.registry import cpu_target
+
+from xihe.engines import lane_kernels
 
 # Kernel threads that finish their share of a pass sleep at the barrier instead of spinning (OpenMP's passive wait
 # policy), unless the environment already says otherwise. Every pass ends in a barrier; on a busy machine a
@@ -29,6 +33,13 @@ from numba import njit, prange
 # 1.3x the wall time and 1.3x the CPU time with spinning (load 15 on 2 cores). libgomp reads this when numba
 # first starts its OpenMP threads, which is after this module is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# Whether single-precision dense blocks run on the register kernels of :mod:`xihe.engines.lane_kernels`: they need
+# AVX-512 and full-width (zmm) vectors, which LLVM's tuning for Intel's server cores turns off unless numba was
+# started with ``NUMBA_CPU_FEATURES`` containing ``-prefer-256-bit`` (``import xihe`` sets that default; numba
+# reads it once, so a process that imported numba first keeps the BLAS tiles).
+WIDE_VECTORS = bool(get_host_cpu_features().get("avx512f", False)) and "-prefer-256-bit" in str(
+    getattr(cpu_target.target_context.codegen(), "_tm_features", ""))
 
 _TILE = 64
 # States up to this many amplitudes run on one thread: a parallel launch costs more than the work.
@@ -338,6 +349,9 @@ def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
             else:
                 _sparse_parallel(state, sorted_pos, offsets, cols, vals, tile)
             return
+    if WIDE_VECTORS and state.dtype == np.complex64 and lane_kernels.prefers(state.size, sorted_pos):
+        lane_kernels.apply(state, pos, offsets, mat)
+        return
     tile = gemm_tile(d, n_base)
     ntiles = n_base // tile
     if sorted_pos[0] < _ROW_BELOW:
@@ -583,6 +597,12 @@ def _warm(dtype: type) -> None:
         state[0] = 1.0
         apply_1q(state, 0, eye2)
         apply_1q(state, n - 1, eye2)
+        if n >= 11 and dtype == np.complex64:  # the register kernels (lane_kernels): gate bits high, and one low
+            for k in (2, 3, 4):
+                pos = np.arange(4, 4 + k, dtype=np.int64)
+                lane_kernels.apply(state, pos, local_offsets(pos), np.eye(1 << k, dtype=dtype))
+                pos[0] = 0
+                lane_kernels.apply(state, pos, local_offsets(pos), np.eye(1 << k, dtype=dtype))
         for k in (2, 3, 4, 5):
             apply_dense(state, np.arange(k, dtype=np.int64), np.eye(1 << k, dtype=np.complex128))  # sparse path
             apply_dense(state, np.arange(k, dtype=np.int64), np.ones((1 << k, 1 << k), dtype=np.complex128))  # low
