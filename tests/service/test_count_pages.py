@@ -41,9 +41,7 @@ def test_a_record_keeps_the_most_frequent_page_and_slices_are_exact(database: Da
             assert list(got.items()) == ORDER[offset:offset + limit]
         whole = count_pages.with_all_counts(session, job_id, 0, stored)
         assert whole["counts"] == COUNTS and whole["probabilities"]["0" * 17] == COUNTS["0" * 17] / SHOTS
-        with pytest.raises(Problem) as refused:
-            count_pages.with_all_counts(session, job_id, 0, stored, limit=PAGE_OUTCOMES)
-    assert refused.value.status == 413 and f"{PAGE_OUTCOMES:,}" in refused.value.detail
+        assert dict(count_pages.PagedCounts(session, job_id, 0, len(COUNTS)).items()) == COUNTS  # page by page
 
 
 def test_small_counts_stay_in_the_record() -> None:
@@ -68,3 +66,6 @@ def test_results_for_reads_the_whole_counts_and_an_attempt_without_results_leave
     with database.read() as session:
         assert jobs.results_for(session, job_id)[0]["counts"] == COUNTS
         assert len(jobs.results_for(session, job_id, all_counts=False)[0]["counts"]) == PAGE_OUTCOMES
+        with pytest.raises(Problem) as refused:  # a protocol that answers with whole counts, past its limit
+            jobs.results_for(session, job_id, counts_limit=PAGE_OUTCOMES)
+    assert refused.value.status == 413 and f"{PAGE_OUTCOMES:,}" in refused.value.detail
