@@ -32,6 +32,17 @@ def _push(events: np.ndarray, n: int, value: int) -> np.ndarray:
     return events
 
 
+@njit(cache=True)
+def _swap_layout(p2v: np.ndarray, v2p: np.ndarray, a: int, b: int) -> None:
+    """Swap the virtual qubits on physical ``a`` and ``b`` (either may be free, ``-1``)."""
+    va, vb = p2v[a], p2v[b]
+    p2v[a], p2v[b] = vb, va
+    if va >= 0:
+        v2p[va] = b
+    if vb >= 0:
+        v2p[vb] = a
+
+
 @njit(cache=True, nogil=True)
 def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.ndarray, q0: np.ndarray,
                        q1: np.ndarray, is_measure: np.ndarray, dist: np.ndarray, nbr_ptr: np.ndarray,
@@ -167,14 +178,9 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
                         n = nbr_idx[s]
                         if nxt < 0 or dist[n, b] < dist[nxt, b]:
                             nxt = n
-                    va, vn = p2v[a], p2v[nxt]
-                    p2v[a], p2v[nxt] = vn, va
+                    _swap_layout(p2v, v2p, a, nxt)
                     last_partner[a] = -1
                     last_partner[nxt] = -1
-                    if va >= 0:
-                        v2p[va] = nxt
-                    if vn >= 0:
-                        v2p[vn] = a
                     if emit:
                         events = _push(events, n_events, -(a * num_phys + nxt) - 1)
                         n_events += 1
@@ -312,15 +318,11 @@ def sabre_route_kernel(succ_ptr: np.ndarray, succ_idx: np.ndarray, indeg_in: np.
         base_front += cand_front[pick]
         base_ext += cand_ext[pick]
         vs, vt = p2v[s_], p2v[t_]
-        p2v[s_], p2v[t_] = vt, vs
+        _swap_layout(p2v, v2p, s_, t_)
         for p in (s_, t_):
             if last_partner[p] >= 0:
                 last_partner[last_partner[p]] = -1
             last_partner[p] = -1
-        if vs >= 0:
-            v2p[vs] = t_
-        if vt >= 0:
-            v2p[vt] = s_
         if emit:
             events = _push(events, n_events, -(s_ * num_phys + t_) - 1)
             n_events += 1
