@@ -72,14 +72,6 @@ def list_(user: UserDep, database: DatabaseDep, status: JobStatus | None = None,
     return JobPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def _load(database: Database, user: User, job_id: str, parallelism_of: Request) -> JobPublic:
-    with database.read() as session:
-        job = jobs.get_user_job(session, user.id, job_id, with_payload=False)
-        if job is None:
-            raise not_found("job", job_id)
-        return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend))
-
-
 def _status(database: Database, user: User, job_id: str) -> JobStatus:
     with database.read() as session:
         status = jobs.user_job_status(session, user.id, job_id)
@@ -112,15 +104,33 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
             return status.is_terminal
 
         await wait_until_finished(request, job_id, wait, finished)
-    # Read and encoded on the thread pool, the JSON sent as is: a record may hold large results (counts of many
-    # outcomes), whose decoding, validation and encoding must not run on the event loop (/health, every other
-    # answer waited 3 s behind a 644,000-outcome record when FastAPI encoded it there), even on SQLite.
-    body = await run_in_threadpool(_load_json, database, user, job_id, request)
+    # The JSON is sent as is. A record that may hold large results (counts of many outcomes) is read and encoded on
+    # the thread pool: its decoding, validation and encoding must not run on the event loop (/health, every other
+    # answer waited 3 s behind a 644,000-outcome record when FastAPI encoded it there), even on SQLite. A small
+    # one is read on the loop where reads are local (SQLite): the hand-off to a pool thread and back cost more CPU
+    # than the read (issue 13, service load).
+    body = _load_json(database, user, job_id, request, small_only=True) if database.is_sqlite else None
+    if body is None:
+        body = await run_in_threadpool(_load_json, database, user, job_id, request)
     return Response(body, media_type="application/json")
 
 
-def _load_json(database: Database, user: User, job_id: str, parallelism_of: Request) -> str:
-    return _load(database, user, job_id, parallelism_of).model_dump_json()
+# A record of at most this many shots in all (so as many outcomes, or per-shot keys) is small: encoded in about a
+# millisecond.
+SMALL_RECORD_SHOTS = 4096
+
+
+def _load_json(database: Database, user: User, job_id: str, parallelism_of: Request, small_only: bool = False
+               ) -> str | None:
+    """The job's record as JSON; with ``small_only``, None instead for a job whose record may be large."""
+    with database.read() as session:
+        job = jobs.get_user_job(session, user.id, job_id, with_payload=False)
+        if job is None:
+            raise not_found("job", job_id)
+        if small_only and job.shots * job.num_circuits > SMALL_RECORD_SHOTS:
+            return None
+        return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend)
+                          ).model_dump_json()
 
 
 @router.get("/{job_id}/items/{index}/memory", response_model=MemoryPagePublic, operation_id="get_job_memory")
