@@ -27,10 +27,11 @@ a term is ``{qubit: "X" | "Y" | "Z"}``, so no string order is assumed past :func
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from xihe import qasm
@@ -500,7 +501,8 @@ def _group_moments(record: Mapping[str, Any], terms: list[tuple[int, str, float]
     Each shot gives each term the product of its qubits' per-bit values: +1/-1, or with ``readout`` the weights
     that undo the bit's readout confusion (:func:`xihe.mitigation.parity_weights`): the job's own measured
     ``confusion`` per physical qubit when given, else the calibrated errors stored with the record. The counts are
-    read once, in one pass (a paged record's page by page)."""
+    read once, in one pass (a paged record's page by page), and computed on a page's worth of outcomes at a time
+    as arrays: a Python loop over 644,000 outcomes held the API's request thread (and the GIL) for 15 s."""
     counts: Mapping[str, int] = record["counts"]
     position = {q: i for i, q in enumerate(qubits)}
     errors = record["metadata"].get("readout_errors") if readout else None
@@ -510,25 +512,40 @@ def _group_moments(record: Mapping[str, Any], terms: list[tuple[int, str, float]
         raise ValueError("a readout-mitigated record lacks its readout errors")
     weights = [parity_weights(*errors[i]) if errors is not None else (1.0, -1.0) for i in range(len(qubits))]
     shots = 0
-    sums = [0.0] * num_observables
-    squares = [0.0] * num_observables
-    for key, count in counts.items():
-        bits = key.replace(" ", "")  # one register: bit i holds qubits[i]
-        shot = [0.0] * num_observables
+    sums = np.zeros(num_observables)
+    squares = np.zeros(num_observables)
+    for keys, weight in _count_chunks(counts):
+        # One row per outcome, one column per bit (one register: bit i holds qubits[i]); each term's value is its
+        # coefficient times its bits' weights, an observable's the sum of its terms'.
+        bits = np.frombuffer("".join(keys).encode("ascii"), dtype=np.uint8).reshape(len(keys), -1) == ord("1")
+        shot = np.zeros((len(keys), num_observables))
         for j, label, coeff in terms:
-            value = coeff
+            value = np.full(len(keys), coeff)
             for q, ch in enumerate(label):
                 if ch != "I":
                     i = position[q]
-                    value *= weights[i][bits[i] == "1"]
-            shot[j] += value
-        shots += count
-        for j in range(num_observables):
-            sums[j] += count * shot[j]
-            squares[j] += count * shot[j] ** 2
-    means = [s / shots for s in sums]
-    variances = [max(sq / shots - m * m, 0.0) / shots for sq, m in zip(squares, means, strict=True)]
+                    value *= np.where(bits[:, i], weights[i][1], weights[i][0])
+            shot[:, j] += value
+        shots += int(weight.sum())
+        sums += weight @ shot
+        squares += weight @ (shot * shot)
+    means = [float(v) / shots for v in sums]
+    variances = [max(float(sq) / shots - m * m, 0.0) / shots for sq, m in zip(squares, means, strict=True)]
     return means, variances
+
+
+def _count_chunks(counts: Mapping[str, int], size: int = 1 << 14) -> Iterator[tuple[list[str], np.ndarray]]:
+    """The counts in one pass, ``size`` outcomes at a time: (their keys without spaces, their counts as floats)."""
+    keys: list[str] = []
+    weights: list[int] = []
+    for key, count in counts.items():
+        keys.append(key.replace(" ", ""))
+        weights.append(int(count))
+        if len(keys) == size:
+            yield keys, np.asarray(weights, dtype=float)
+            keys, weights = [], []
+    if keys:
+        yield keys, np.asarray(weights, dtype=float)
 
 
 def _binding_moments(pub: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
