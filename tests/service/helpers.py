@@ -167,6 +167,27 @@ def served(database: str, data_dir: Path, *, src: str | None = None, **settings:
             server.stop()
 
 
+@contextlib.contextmanager
+def live_server(data_dir: Path, database: str, *args: str, **settings: str) -> Iterator[tuple[Server, str]]:
+    """A started ``xihe serve`` (``args``: its extra options) on a fresh ``database`` ("sqlite": the data folder's
+    file; "postgresql": a throw-away database, migrated first), with its database URL; stopped after."""
+    if database == "sqlite":
+        server = Server(data_dir, server_env(data_dir, **settings)).start(*args)
+        try:
+            yield server, f"sqlite:///{data_dir / 'xihe.db'}"
+        finally:
+            server.stop()
+        return
+    with fresh_postgres_database() as url:
+        env = server_env(data_dir, url, **settings)
+        run_xihe("db", "upgrade", env=env)
+        server = Server(data_dir, env).start(*args)
+        try:
+            yield server, url
+        finally:
+            server.stop()
+
+
 def wait_all(client: httpx.Client, job_ids: list[str], timeout: float = 120.0) -> dict[str, dict]:
     """Long-poll every job until it is terminal; return id -> JobPublic."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.helpers import BELL, Server, fresh_postgres_database, job_rows, run_xihe, server_env, wait_all
+from tests.service.helpers import BELL, Server, job_rows, live_server, wait_all
 
 WAIT = "1"  # write_wait_seconds in these servers: healthy writes take milliseconds
 LIVENESS_S = 60  # how long a request may take before the test says it waits for the frozen writer (not a bound)
@@ -39,7 +39,7 @@ print("committed", flush=True)
 POSTGRES_HOLDER = """
 import os, signal, sys
 import psycopg
-with psycopg.connect(sys.argv[1]) as conn:
+with psycopg.connect(sys.argv[1].replace("+psycopg", "")) as conn:
     conn.execute("SELECT id FROM jobs WHERE id = %s FOR UPDATE", (sys.argv[2],))
     conn.execute("UPDATE jobs SET name = 'written while frozen' WHERE id = %s", (sys.argv[2],))
     print("holding", flush=True)
@@ -82,23 +82,10 @@ def answer_within_liveness(send: Callable[[], httpx.Response]) -> httpx.Response
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, str, str]]:
     """A server with one worker, its database URL and the frozen writer's script for that database."""
-    settings = {"WORKERS": "1", "WORKER_BACKENDS": '["sim"]', "WRITE_WAIT_SECONDS": WAIT}
-    if request.param == "sqlite":
-        server = Server(tmp_path, server_env(tmp_path, **settings)).start()
-        try:
-            yield server, f"sqlite:///{tmp_path / 'xihe.db'}", SQLITE_HOLDER
-        finally:
-            server.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(tmp_path, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        server = Server(tmp_path, env).start()
-        try:
-            yield server, url, POSTGRES_HOLDER.replace("psycopg.connect(sys.argv[1])",
-                                                       "psycopg.connect(sys.argv[1].replace('+psycopg', ''))")
-        finally:
-            server.stop()
+    script = SQLITE_HOLDER if request.param == "sqlite" else POSTGRES_HOLDER
+    with live_server(tmp_path, request.param, WORKERS="1", WORKER_BACKENDS='["sim"]',
+                     WRITE_WAIT_SECONDS=WAIT) as (server, url):
+        yield server, url, script
 
 
 def test_a_frozen_writer_gets_writes_a_503_and_loses_nothing(live: tuple[Server, str, str]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.helpers import BELL, Server, child_pids, fresh_postgres_database, run_xihe, server_env
+from tests.service.helpers import BELL, Server, child_pids, live_server, server_env
 from xihe.devices.registry import SIM_ALIAS_SYSTEM_ID
 
 H = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
@@ -41,6 +41,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def idle_cpu_seconds(pids: list[int]) -> float:
+    """The processes' CPU once they are idle (done warming up, or with an earlier test's task): the same figure
+    twice, half a second apart."""
+    last = -1.0
+    for _ in range(120):
+        now = sum(cpu_seconds(pid) for pid in pids)
+        if now == last:
+            return now
+        last = now
+        time.sleep(0.5)
+    raise AssertionError("the parse processes never went idle")
+
+
 def parse_processes(server: Server) -> list[int]:
     """The API's pool processes: its children started by multiprocessing's spawn (workers run as their own
     module, and there are none here)."""
@@ -58,18 +71,9 @@ def parse_processes(server: Server) -> list[int]:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp(f"xihe-parse-{request.param}")
-    settings = {"PARSE_WORKERS": "2", "COOKIE_SECURE": "false", "RATE_LIMIT_PER_SECOND": "100000"}
-    if request.param == "sqlite":
-        srv = Server(data_dir, server_env(data_dir, **settings)).start("--no-workers")
+    with live_server(data_dir, request.param, "--no-workers", PARSE_WORKERS="2", COOKIE_SECURE="false",
+                     RATE_LIMIT_PER_SECOND="100000") as (srv, _url):
         yield srv
-        srv.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        srv = Server(data_dir, env).start("--no-workers")
-        yield srv
-        srv.stop()
 
 
 def csrf_token(page: httpx.Response) -> str:
@@ -129,8 +133,8 @@ def test_large_submits_are_read_in_the_parse_processes(server: Server) -> None:
         assert c.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10}).status_code == 201
     pool = parse_processes(server)
     assert pool, "the API started no parse process"
+    pool_before = idle_cpu_seconds(pool)
     api_before = cpu_seconds(server.process.pid)
-    pool_before = sum(cpu_seconds(pid) for pid in pool)
     health: list[float] = []
     stop = threading.Event()
 
@@ -168,8 +172,7 @@ def test_a_small_program_is_read_in_the_api_process(server: Server) -> None:
     processes spend nothing on twenty of them."""
     pool = parse_processes(server)
     assert pool, "the API started no parse process"
-    time.sleep(0.5)  # let the previous test's last task settle before counting
-    before = sum(cpu_seconds(pid) for pid in pool)
+    before = idle_cpu_seconds(pool)
     with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {server.token}"}) as c:
         for _ in range(20):
             assert c.post("/jobs", json={"qasm": BELL, "backend": "sim", "shots": 10}).status_code == 201
@@ -208,7 +211,8 @@ def test_a_legacy_task_recall_reads_its_stored_program_in_the_parse_processes(se
     assert sent["status"] == 0 and sent["openqasm"].count("cx q[0],q[1];") == LINES, sent.get("message")
     pool = parse_processes(server)
     assert pool, "the API started no parse process"
-    api_before, pool_before = cpu_seconds(server.process.pid), sum(cpu_seconds(pid) for pid in pool)
+    pool_before = idle_cpu_seconds(pool)
+    api_before = cpu_seconds(server.process.pid)
 
     def recall() -> httpx.Response:
         return httpx.post(f"{server.url}/qbackend/scq_task_recall/", headers=legacy, timeout=120,
