@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -112,6 +113,7 @@ def measure(src: str, bursts: int, bare: str) -> dict[str, float]:
         health.stop(), peer.stop()
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     ordered, bare_ordered = sorted(times), sorted(bare_times)
     return {"worst": ordered[-1], "p99": ordered[int(0.99 * (len(ordered) - 1))], "median": statistics.median(times),
             "bare_worst": bare_ordered[-1], "bare_p99": bare_ordered[int(0.99 * (len(bare_ordered) - 1))],
