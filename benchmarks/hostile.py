@@ -39,9 +39,7 @@ from tests.service.helpers import (  # noqa: E402  (the repository's own test he
     BELL,
     Server,
     free_port,
-    fresh_postgres_database,
-    run_xihe,
-    server_env,
+    served,
     slow_basis_state_qasm,
 )
 
@@ -305,25 +303,11 @@ def cancel_running(client: httpx.Client, server: Server) -> tuple[int, float]:
 
 @contextmanager
 def live_server(database: str) -> Iterator[Server]:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"xihe-hostile-{database}-"))
     # A 2 GiB job budget: the large-result attack ran under a 4 GiB cap.
-    settings = {"WORKERS": "1", "RATE_LIMIT_PER_SECOND": "100000", "RATE_LIMIT_BURST": "100000",
-                "MAX_BODY_BYTES": str(4 * MIB), "MEMORY_BUDGET_BYTES": str(2 << 30)}
-    if database == "sqlite":
-        server = Server(data_dir, server_env(data_dir, **settings)).start()
-        try:
-            yield server
-        finally:
-            server.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        server = Server(data_dir, env).start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with served(database, Path(tempfile.mkdtemp(prefix=f"xihe-hostile-{database}-")), WORKERS="1",
+                RATE_LIMIT_PER_SECOND="100000", RATE_LIMIT_BURST="100000", MAX_BODY_BYTES=str(4 * MIB),
+                MEMORY_BUDGET_BYTES=str(2 << 30)) as server:
+        yield server
 
 
 def run(database: str, only_outcomes: bool = False) -> list[dict]:

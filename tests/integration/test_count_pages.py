@@ -27,7 +27,7 @@ import pytest
 from qiskit import QuantumCircuit
 
 from tests.integration.test_result_pages import peak_rise_during
-from tests.service.helpers import Server, fresh_postgres_database, run_xihe, server_env
+from tests.service.helpers import Server, served
 from xihe.client import AsyncClient, Client
 from xihe.qiskit import XiheProvider
 from xihe.service import executor
@@ -43,23 +43,9 @@ PAGE = 16384
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp(f"xihe-counts-{request.param}")
-    settings = {"WORKERS": "1", "HEARTBEAT_SECONDS": "0.2", "LEASE_SECONDS": "5"}
-    if request.param == "sqlite":
-        served = Server(data_dir, server_env(data_dir, **settings)).start()
-        try:
-            yield served
-        finally:
-            served.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        served = Server(data_dir, env).start()
-        try:
-            yield served
-        finally:
-            served.stop()
+    with served(request.param, tmp_path_factory.mktemp(f"xihe-counts-{request.param}"), WORKERS="1",
+                HEARTBEAT_SECONDS="0.2", LEASE_SECONDS="5") as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

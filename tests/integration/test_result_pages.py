@@ -22,7 +22,8 @@ import pytest
 from qiskit import QuantumCircuit
 from sqlalchemy import func, select
 
-from tests.service.helpers import Server, fresh_postgres_database, run_xihe, server_env, slow_basis_state_qasm
+from tests.service.helpers import Server, slow_basis_state_qasm
+from tests.service.helpers import served as live_server
 from xihe.client import AsyncClient, Client
 from xihe.qiskit import XiheProvider
 from xihe.service import executor
@@ -42,22 +43,8 @@ PAGE = 16384
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     data_dir = tmp_path_factory.mktemp(f"xihe-pages-{request.param}")
-    settings = {"WORKERS": "1", "HEARTBEAT_SECONDS": "0.2", "LEASE_SECONDS": "5"}
-    if request.param == "sqlite":
-        server = Server(data_dir, server_env(data_dir, **settings)).start()
-        try:
-            yield server, f"sqlite:///{data_dir / 'xihe.db'}"
-        finally:
-            server.stop()
-        return
-    with fresh_postgres_database() as url:
-        env = server_env(data_dir, url, **settings)
-        run_xihe("db", "upgrade", env=env)
-        server = Server(data_dir, env).start()
-        try:
-            yield server, url
-        finally:
-            server.stop()
+    with live_server(request.param, data_dir, WORKERS="1", HEARTBEAT_SECONDS="0.2", LEASE_SECONDS="5") as server:
+        yield server, server.env.get("XIHE_DATABASE_URL") or f"sqlite:///{data_dir / 'xihe.db'}"
 
 
 @pytest.fixture(scope="module")
