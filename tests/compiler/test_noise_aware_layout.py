@@ -7,12 +7,15 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from tests.compiler.helpers import layout_fidelity
 from xihe import devices
 from xihe.circuit import Circuit
 from xihe.compiler import InstructionProperties, Target, TranspileResult, transpile
+from xihe.compiler.dag import DAGCircuit
 from xihe.compiler.passes.layout import layout_target
+from xihe.compiler.passes.sabre import SabreRouter
 from xihe.devices import quafu
 
 BAD = 0.075
@@ -147,3 +150,25 @@ def test_same_seed_same_result() -> None:
     b = transpile(circuit, target, optimization_level=3, seed=5)
     assert a.initial_layout == b.initial_layout
     assert [(op.gate.name, op.qubits) for op in a.circuit] == [(op.gate.name, op.qubits) for op in b.circuit]
+
+
+def test_level_zero_routes_a_breadth_first_layout_that_crosses_pruned_couplers() -> None:
+    """Level 0 places qubits breadth first on the whole chip; where that placement crosses a coupler the pruned
+    layout view dropped, routing uses the whole chip (it used to swap forever, the kernel's buffer growing to GiBs)."""
+    target = devices.get("dongling").target
+    for n in (11, 24):
+        ghz = Circuit(n, n).h(0)
+        for i in range(n - 1):
+            ghz.cx(i, i + 1)
+        for i in range(n):
+            ghz.measure(i, i)
+        result = transpile(ghz, target, optimization_level=0, seed=3)
+        assert equivalent_up_to_layouts(ghz, result)
+
+
+def test_routing_refuses_a_layout_whose_pairs_are_not_connected() -> None:
+    """A caller's layout that puts a 2q gate's qubits in different connected groups is a bug, not a long loop."""
+    split = Target.line(6).restricted(qubits=[0, 1, 3, 4])  # {0, 1} and {3, 4}
+    dag = DAGCircuit.from_circuit(Circuit(2).cx(0, 1))
+    with pytest.raises(ValueError, match="different connected groups"):
+        SabreRouter(split).route(dag, [0, 4], np.random.default_rng(1))

@@ -26,7 +26,7 @@ from xihe.circuit import walk
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.sabre import RoutingResult, SabreRouter
 from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT
-from xihe.compiler.target import Target
+from xihe.compiler.target import UNREACHABLE, Target
 from xihe.errors import CompileError
 
 
@@ -331,7 +331,11 @@ class SabreLayout:
         size = max(len(active), 1)
         target = layout_target(self.target, size)
         if given is not None:
-            if not set(given) <= set(target.working_qubits):
+            # The pruned view serves only if the circuit's qubits, where the given layout puts them, are connected
+            # in it (its working qubits may be split into groups by the couplers it dropped).
+            placed = np.array([given[q] for q in active], dtype=np.int64)
+            if not set(given) <= set(target.working_qubits) or (
+                    placed.size and not np.all(target.distance[placed[0], placed] < UNREACHABLE)):
                 target = self.target
             return [self._finish(dag, properties, list(given), SabreRouter(target).route(dag, list(given), rng))]
         router = SabreRouter(target)

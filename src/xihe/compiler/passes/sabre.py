@@ -99,6 +99,11 @@ class SabreRouter:
         longer be among the kept ones).
         """
         problem = dag if isinstance(dag, RoutingProblem) else self.prepare(dag)
+        placed = np.array(layout, dtype=np.int64)
+        pairs = problem.q0 >= 0
+        if np.any(self.dist[placed[problem.q0[pairs]], placed[problem.q1[pairs]]] >= UNREACHABLE):
+            # The kernel's swaps could never bring such a pair together (it would swap forever): a caller's bug.
+            raise ValueError("a two-qubit gate's qubits are placed in different connected groups of the target")
         floor, swap_floor = give_up if give_up is not None else (-np.inf, 0)
         events, final, swaps, log_fid, finished = sabre_route_kernel(
             problem.succ_ptr, problem.succ_idx, problem.indeg, problem.q0, problem.q1, problem.is_measure, self.dist,
