@@ -25,8 +25,8 @@ from tests.service.helpers import Server, server_env
 # misses (a miss is a compilation).
 FIRST_CHIP_JOB = """
 import json, sys
+import xihe  # first, as in a worker: it sets numba's default CPU features (NUMBA_CPU_FEATURES) before numba loads
 from numba.core.registry import CPUDispatcher
-import xihe
 from xihe.devices.plan import PlanOptions
 from xihe.service.catalog import DeviceCatalog
 catalog = DeviceCatalog()
