@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tracemalloc
 
 import pytest
 from fastapi.testclient import TestClient
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
+from sqlalchemy import select
 
 from tests.web.conftest import Site
 from tests.web.test_pages import submit
+from xihe.service.models import JobResult
 from xihe.service.schemas import ResultPublic
 from xihe.web.charts import histogram_svg
 from xihe.web.results import ResultOptions, result_view
@@ -127,3 +130,35 @@ def test_a_result_of_paged_counts_shows_its_most_frequent_page_as_fractions_of_e
                           counts_outcomes=40, counts_url="/api/v1/jobs/j/items/0/counts")
     view = result_view(0, result, ResultOptions(), [""], with_ideal=False)
     assert view.counts == [("00", 30, 0.3), ("01", 20, 0.2)]
+
+
+def _store_compiled(site: Site, job_id: str, compiled: str) -> None:
+    """Put ``compiled`` in the job's stored record as its compiled circuit (as a worker would have stored it)."""
+    with site.database.write() as session:
+        row = session.scalars(select(JobResult).where(JobResult.job_id == job_id)).one()
+        row.data = {**row.data, "compiled_qasm": compiled}
+
+
+@pytest.mark.parametrize("compiled", [
+    # A few KB that expand to 256,000 operations (broadcasts), and 400 KB of plain single-qubit gates.
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[64];\n' + "h q;\n" * 4000,
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[64];\n' + "".join(f"x q[{i % 64}];\n" for i in range(40_000)),
+], ids=["broadcasts", "long-text"])
+def test_a_large_stored_compiled_circuit_is_not_built_to_be_drawn(site: Site, alice: TestClient,
+                                                                  compiled: str) -> None:
+    """The job page reads stored compiled QASM on its request thread: past the drawing's bounds it says the circuit
+    is too large to draw, having built none of it (the page's peak Python allocation stays far below what 256,000
+    or 40,000 operations take: before, the whole circuit was read, then found too large)."""
+    job_id = submit(alice)
+    site.run_jobs()
+    _store_compiled(site, job_id, compiled)
+    alice.get(f"/jobs/{job_id}")  # warm the page's own caches once
+    tracemalloc.start()
+    try:
+        page = alice.get(f"/jobs/{job_id}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert page.status_code == 200
+    assert peak < 8 * 2**20, f"the page allocated {peak / 2**20:.1f} MiB at its peak"
+    assert "too large to draw" in page.text

@@ -22,6 +22,7 @@ from typing import Any
 from xihe import qasm
 from xihe.circuit.draw import draw_svg
 from xihe.devices.device import compact_circuit
+from xihe.qasm.limits import ParseLimits, QasmLimitError
 from xihe.service.schemas import JobPublic, ResultPublic
 from xihe.web.charts import by_count, histogram_svg, marginal, marginal_probabilities, total_variation
 from xihe.web.ideal import IdealUnavailable, ideal_distribution
@@ -29,6 +30,9 @@ from xihe.web.ideal import IdealUnavailable, ideal_distribution
 TOP_CHOICES = (8, 16, 32, 48, 64)
 MAX_RESULTS_SHOWN = 12
 MAX_DRAWN_OPERATIONS = 1500
+# A compiled circuit's QASM longer than this is not read for its drawing: 1,500 operations of a chip's native gates
+# with full-precision angles take at most ~100 KB, so a longer text could not be drawn anyway.
+MAX_DRAWN_BYTES = 128 * 1024
 MAX_BITS = 64
 # A marginal of a result whose counts are in pages is taken over every page, streaming, for at most this many bits
 # (2^14 outcomes, a count page's worth, whatever the result's size); over more bits, over its first page only.
@@ -71,15 +75,23 @@ class ResultView:
 
 
 def compiled_drawing(qasm_text: str | None) -> tuple[str | None, str | None]:
-    """The compiled circuit on the physical qubits it touches only (a 130-qubit chip would be mostly empty wires)."""
+    """The compiled circuit on the physical qubits it touches only (a 130-qubit chip would be mostly empty wires).
+
+    The page reads stored QASM on its request thread, up to :data:`MAX_RESULTS_SHOWN` circuits a page, so what it
+    reads is bounded before anything is built: a text longer than :data:`MAX_DRAWN_BYTES` is not read at all, and
+    a shorter one is read under a cap of :data:`MAX_DRAWN_OPERATIONS` expanded operations (the reader's cost
+    model refuses a broadcast or a ``gate`` body past it before it builds them)."""
     if not qasm_text:
         return None, None
+    if len(qasm_text) > MAX_DRAWN_BYTES:
+        return None, (f"the compiled circuit is {len(qasm_text):,} characters of QASM: too large to draw (at most "
+                      f"{MAX_DRAWN_BYTES:,}); see the QASM below")
     try:
-        circuit = qasm.loads(qasm_text)
+        circuit = qasm.loads(qasm_text, limits=ParseLimits(max_operations=MAX_DRAWN_OPERATIONS))
+    except QasmLimitError as exc:
+        return None, (f"more than {exc.allowed:,} operations ({exc.limit}): too large to draw; see the QASM below")
     except Exception as exc:  # stored by the worker; a reader change must not break the page
         return None, f"the compiled circuit could not be read back: {exc}"
-    if len(circuit) > MAX_DRAWN_OPERATIONS:
-        return None, f"{len(circuit)} operations: too many to draw; see the QASM below"
     touched = sorted({q for op in circuit.operations for q in op.qubits if op.gate.name != "barrier"})
     if not touched:
         return draw_svg(circuit), None
