@@ -2,9 +2,9 @@
 references, amplitude by amplitude: numpy's tensor contraction for each block shape, and the double-precision
 engine (BLAS tiles) for whole random circuits.
 
-Shapes: every gate bit at or above bit 4 (broadcast coefficients), one to four gate bits among the lowest four
-(permuted lanes and per-lane coefficients), the highest bits, 2..4 qubits in shuffled order, non-unitary matrices,
-the smallest state a group fits in and states split over several threads' work items.
+Shapes: every gate bit at or above bit 4, every subset of the lowest four bits as gate bits (each traded for a
+free high bit by lane shuffles), the highest bits, 2..4 qubits in shuffled order, non-unitary matrices, the
+smallest state a group fits in and states split over several threads' work items.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numba import njit
 
 from xihe.circuit import Circuit
 from xihe.engines import kernels, lane_kernels, simulate
+from xihe.engines.simd import swap_lane_bit
 from xihe.engines.statevector import SINGLE_PRECISION_TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,13 +37,15 @@ def _reference(psi: np.ndarray, pos: list[int], mat: np.ndarray) -> np.ndarray:
 
 
 def _shapes(n: int, k: int, rng: np.random.Generator) -> list[list[int]]:
-    """Position sets with 0..k gate bits among the lowest four (each low bit in turn), plus the highest bits."""
+    """Position sets with every subset of the lowest four bits that a ``k``-qubit block can hold (the rest high),
+    in shuffled order, plus the highest bits."""
     sets = []
-    for low in range(0, min(k, 4) + 1):
-        for first in range(4 - low + 1):
-            lows = list(range(first, first + low))
-            highs = [int(x) for x in rng.choice(np.arange(4, n), size=k - low, replace=False)]
-            sets.append([int(x) for x in rng.permutation(lows + highs)])
+    for mask in range(16):
+        lows = [b for b in range(4) if mask >> b & 1]
+        if len(lows) > k:
+            continue
+        highs = [int(x) for x in rng.choice(np.arange(4, n), size=k - len(lows), replace=False)]
+        sets.append([int(x) for x in rng.permutation(lows + highs)])
     sets.append(list(range(n - 1, n - 1 - k, -1)))
     return sets
 
@@ -59,28 +63,62 @@ def test_register_kernel_matches_tensor_contraction_per_amplitude(n: int) -> Non
             for mat in (np.linalg.qr(rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))[0],
                         0.3 * (rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))):  # not unitary
                 state = psi.astype(np.complex64)
-                p = np.array(pos)
-                lane_kernels.apply(state, p, kernels.local_offsets(p), mat.astype(np.complex64))
+                lane_kernels.apply(state, np.array(pos), mat.astype(np.complex64))
                 want = _reference(psi, pos, mat)
                 assert np.abs(state - want).max() <= 2e-6 * max(1.0, np.abs(want).max() * math.sqrt(d)), (n, pos)
 
 
-def test_low_tables_give_each_lane_its_row_of_the_matrix() -> None:
-    """Across the permuted inputs, each output lane meets every entry of its own row once (and the padding rows
-    are zero)."""
-    for pos in ([0, 5], [2, 0, 7], [1, 3, 0, 2], [3, 9, 0, 6]):
-        p = np.array(pos)
-        offsets = kernels.local_offsets(p)
-        d = offsets.size
-        mat = np.arange(1, d * d + 1, dtype=np.complex128).reshape(d, d)  # every entry distinct
-        hoff, masks, coef = lane_kernels.low_tables(offsets, mat)
-        gate_low = int(np.bitwise_or.reduce(offsets & 15))
-        assert masks[0] == 0 and masks.size * hoff.size == d
-        for h in range(hoff.size):
+def test_dispatch_through_apply_dense_matches_double_precision() -> None:
+    """The engine's entry point (register kernels in single precision where they fit, the BLAS tiles in double)
+    on blocks with low gate bits: both agree with the tensor contraction."""
+    rng = np.random.default_rng(7)
+    n = 11
+    psi = rng.normal(size=1 << n) + 1j * rng.normal(size=1 << n)
+    psi /= np.linalg.norm(psi)
+    for pos in ([0, 1, 2, 3], [3, 0, 8, 5], [1, 10], [2, 6, 0]):
+        d = 1 << len(pos)
+        mat = np.linalg.qr(rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))[0]
+        single, double = psi.astype(np.complex64), psi.copy()
+        kernels.apply_dense(single, np.array(pos), mat)
+        kernels.apply_dense(double, np.array(pos), mat)
+        want = _reference(psi, pos, mat)
+        assert np.abs(double - want).max() <= 1e-12
+        assert np.abs(single - want).max() <= 2e-6, pos
+
+
+@njit(cache=True)
+def _swap_once(buf: np.ndarray, a: int, b: int, bit: int) -> None:
+    swap_lane_bit(buf, a, b, bit)
+
+
+def test_swap_lane_bit_trades_a_lane_bit_for_the_vector_bit_and_undoes_itself() -> None:
+    """Against the definition by index arithmetic: afterwards lane ``j`` of vector ``v`` holds the element whose
+    lane bit ``l`` is ``v``, taken from the vector that bit ``l`` of ``j`` names; nothing else moves."""
+    for bit in range(4):
+        buf = np.arange(40, dtype=np.float32)  # vectors at 3 and 21, elements around them untouched
+        before = buf.copy()
+        _swap_once(buf, 3, 21, bit)
+        pair = np.stack([before[3:19], before[21:37]])
+        for v, start in ((0, 3), (1, 21)):
             for j in range(16):
-                row = int(np.flatnonzero(offsets == (hoff[h] | (j & gate_low)))[0])
-                assert sorted(coef[h, :, j].real) == sorted(mat[row].real), (pos, h, j)
-        assert not coef[hoff.size:].any()
+                src_lane = (j & ~(1 << bit)) | (v << bit)
+                assert buf[start + j] == pair[(j >> bit) & 1, src_lane], (bit, v, j)
+        for lo, hi in ((0, 3), (19, 21), (37, 40)):
+            assert (buf[lo:hi] == before[lo:hi]).all()
+        _swap_once(buf, 3, 21, bit)
+        assert (buf == before).all()
+
+
+def test_lane_plan_trades_each_low_gate_bit_for_the_lowest_free_high_bits() -> None:
+    for pos in ([0, 5], [2, 0, 7], [1, 3, 0, 2], [3, 9, 0, 6], [4, 5, 6]):
+        p = np.array(pos)
+        vpos, swaps = lane_kernels.lane_plan(12, p)
+        k = len(pos)
+        assert (vpos >= 4).all() and len(set(vpos.tolist())) == k
+        assert all(v == q for v, q in zip(vpos.tolist(), pos, strict=True) if q >= 4)
+        traded = [v for v, q in zip(vpos.tolist(), pos, strict=True) if q < 4]
+        assert traded == [b for b in range(4, 12) if b not in pos][:len(traded)]
+        assert swaps.reshape(-1, 2).tolist() == [[k - 1 - i, q] for i, q in enumerate(pos) if q < 4]
 
 
 def _random_circuit(n: int, layers: int, seed: int) -> Circuit:
@@ -117,9 +155,9 @@ def test_single_precision_circuit_matches_double_per_amplitude(n: int, seed: int
 
 
 def test_dispatch_uses_register_kernels_where_they_win() -> None:
-    shapes = [np.array(p) for p in ([4, 9], [0, 9], [5, 6, 7, 8], [0, 5, 6, 7])]
+    shapes = [np.array(p) for p in ([4, 9], [0, 9], [5, 6, 7, 8], [0, 5, 6, 7], [0, 1, 2, 3], [1, 3, 8])]
     wins = [lane_kernels.prefers(1 << 14, np.sort(p)) for p in shapes]
-    assert wins == [True, True, True, False]
+    assert wins == [True] * 6  # low gate bits included (traded for free high bits)
     assert not lane_kernels.prefers(1 << 5, np.array([4, 5]))  # smaller than one group per offset
 
 

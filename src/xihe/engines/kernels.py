@@ -350,7 +350,7 @@ def apply_dense(state: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
                 _sparse_parallel(state, sorted_pos, offsets, cols, vals, tile)
             return
     if WIDE_VECTORS and state.dtype == np.complex64 and lane_kernels.prefers(state.size, sorted_pos):
-        lane_kernels.apply(state, pos, offsets, mat)
+        lane_kernels.apply(state, pos, mat)
         return
     tile = gemm_tile(d, n_base)
     ntiles = n_base // tile
@@ -597,12 +597,9 @@ def _warm(dtype: type) -> None:
         state[0] = 1.0
         apply_1q(state, 0, eye2)
         apply_1q(state, n - 1, eye2)
-        if n >= 11 and dtype == np.complex64:  # the register kernels (lane_kernels): gate bits high, and one low
+        if n >= 11 and dtype == np.complex64:  # the register kernels (lane_kernels): one per block size
             for k in (2, 3, 4):
-                pos = np.arange(4, 4 + k, dtype=np.int64)
-                lane_kernels.apply(state, pos, local_offsets(pos), np.eye(1 << k, dtype=dtype))
-                pos[0] = 0
-                lane_kernels.apply(state, pos, local_offsets(pos), np.eye(1 << k, dtype=dtype))
+                lane_kernels.apply(state, np.arange(k, dtype=np.int64), np.eye(1 << k, dtype=dtype))
         for k in (2, 3, 4, 5):
             apply_dense(state, np.arange(k, dtype=np.int64), np.eye(1 << k, dtype=np.complex128))  # sparse path
             apply_dense(state, np.arange(k, dtype=np.int64), np.ones((1 << k, 1 << k), dtype=np.complex128))  # low

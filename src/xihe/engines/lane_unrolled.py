@@ -2,8 +2,9 @@
 
 Complex products in three real multiply-adds (Gauss): with ``s = xr + xi`` per input and the matrix as
 ``a = re``, ``b = im - re``, ``c = re + im``, a row's sums ``A = sum a s``, ``B = sum b xr``, ``C = sum c xi`` give
-``re = A - C`` and ``im = A + B``. Buffers are flat with constant offsets so LLVM sees the inputs and outputs
-cannot overlap and needs no run-time alias checks.
+``re = A - C`` and ``im = A + B``. A group's vectors sit in one scratch buffer, inputs then outputs (``d`` real
+vectors, then ``d`` imaginary ones, each), at constant offsets, so LLVM sees they cannot overlap and needs no
+run-time alias checks.
 """
 
 # ruff: noqa: E501, E702
@@ -13,12 +14,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from xihe.engines.simd import permute16
+from xihe.engines.simd import load_split, store_merge, swap_lane_bit
 
 _LANES = 16
 _GROUPS_PER_ITEM = 32
-# The low kernels copy their coefficient table (up to 24 KiB) once per work item: longer items.
-_LOW_GROUPS_PER_ITEM = 128
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -30,546 +29,570 @@ def _insert_zeros(base: int, sorted_pos: np.ndarray) -> int:
     return idx
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _swap_bits(buf: np.ndarray, start: int, d: int, swaps: np.ndarray) -> None:
+    """For each pair ``(t, l)`` of ``swaps``: exchange lane bit ``l`` with bit ``t`` of the vector index, over
+    the ``d`` real and ``d`` imaginary vectors at ``start``."""
+    for s in range(0, swaps.size, 2):
+        m = 1 << swaps[s]
+        bit = swaps[s + 1]
+        for c in range(d):
+            if c & m == 0:
+                swap_lane_bit(buf, start + c * _LANES, start + (c | m) * _LANES, bit)
+                swap_lane_bit(buf, start + (d + c) * _LANES, start + (d + (c | m)) * _LANES, bit)
+
+
 @njit(cache=True, nogil=True, fastmath=True)
-def _high_group_4(fs: np.ndarray, base: int, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-                   cc: np.ndarray, buf: np.ndarray, lanes: int) -> None:
+def _group_4(fs: np.ndarray, base: int, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
+             cc: np.ndarray, swaps: np.ndarray, buf: np.ndarray) -> None:
     for c in range(4):
-        v = fs[2 * (base + offsets[c]):]
-        for j in range(lanes):
-            buf[c * _LANES + j] = v[2 * j]
-            buf[(4 + c) * _LANES + j] = v[2 * j + 1]
-    for r0 in range(0, 4, 4):
-        a0_0 = ca[(r0 + 0) * 4 + 0]; b0_0 = cb[(r0 + 0) * 4 + 0]; c0_0 = cc[(r0 + 0) * 4 + 0]
-        a0_1 = ca[(r0 + 0) * 4 + 1]; b0_1 = cb[(r0 + 0) * 4 + 1]; c0_1 = cc[(r0 + 0) * 4 + 1]
-        a0_2 = ca[(r0 + 0) * 4 + 2]; b0_2 = cb[(r0 + 0) * 4 + 2]; c0_2 = cc[(r0 + 0) * 4 + 2]
-        a0_3 = ca[(r0 + 0) * 4 + 3]; b0_3 = cb[(r0 + 0) * 4 + 3]; c0_3 = cc[(r0 + 0) * 4 + 3]
-        a1_0 = ca[(r0 + 1) * 4 + 0]; b1_0 = cb[(r0 + 1) * 4 + 0]; c1_0 = cc[(r0 + 1) * 4 + 0]
-        a1_1 = ca[(r0 + 1) * 4 + 1]; b1_1 = cb[(r0 + 1) * 4 + 1]; c1_1 = cc[(r0 + 1) * 4 + 1]
-        a1_2 = ca[(r0 + 1) * 4 + 2]; b1_2 = cb[(r0 + 1) * 4 + 2]; c1_2 = cc[(r0 + 1) * 4 + 2]
-        a1_3 = ca[(r0 + 1) * 4 + 3]; b1_3 = cb[(r0 + 1) * 4 + 3]; c1_3 = cc[(r0 + 1) * 4 + 3]
-        a2_0 = ca[(r0 + 2) * 4 + 0]; b2_0 = cb[(r0 + 2) * 4 + 0]; c2_0 = cc[(r0 + 2) * 4 + 0]
-        a2_1 = ca[(r0 + 2) * 4 + 1]; b2_1 = cb[(r0 + 2) * 4 + 1]; c2_1 = cc[(r0 + 2) * 4 + 1]
-        a2_2 = ca[(r0 + 2) * 4 + 2]; b2_2 = cb[(r0 + 2) * 4 + 2]; c2_2 = cc[(r0 + 2) * 4 + 2]
-        a2_3 = ca[(r0 + 2) * 4 + 3]; b2_3 = cb[(r0 + 2) * 4 + 3]; c2_3 = cc[(r0 + 2) * 4 + 3]
-        a3_0 = ca[(r0 + 3) * 4 + 0]; b3_0 = cb[(r0 + 3) * 4 + 0]; c3_0 = cc[(r0 + 3) * 4 + 0]
-        a3_1 = ca[(r0 + 3) * 4 + 1]; b3_1 = cb[(r0 + 3) * 4 + 1]; c3_1 = cc[(r0 + 3) * 4 + 1]
-        a3_2 = ca[(r0 + 3) * 4 + 2]; b3_2 = cb[(r0 + 3) * 4 + 2]; c3_2 = cc[(r0 + 3) * 4 + 2]
-        a3_3 = ca[(r0 + 3) * 4 + 3]; b3_3 = cb[(r0 + 3) * 4 + 3]; c3_3 = cc[(r0 + 3) * 4 + 3]
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[64 + j]
-            x1 = buf[16 + j]; y1 = buf[80 + j]
-            x2 = buf[32 + j]; y2 = buf[96 + j]
-            x3 = buf[48 + j]; y3 = buf[112 + j]
-            ta = a0_0 * (x0 + y0) + a0_1 * (x1 + y1) + a0_2 * (x2 + y2) + a0_3 * (x3 + y3)
-            tb = b0_0 * x0 + b0_1 * x1 + b0_2 * x2 + b0_3 * x3
-            tc = c0_0 * y0 + c0_1 * y1 + c0_2 * y2 + c0_3 * y3
-            buf[128 + (r0 + 0) * 32 + j] = ta - tc
-            buf[128 + (r0 + 0) * 32 + 16 + j] = ta + tb
-            ta = a1_0 * (x0 + y0) + a1_1 * (x1 + y1) + a1_2 * (x2 + y2) + a1_3 * (x3 + y3)
-            tb = b1_0 * x0 + b1_1 * x1 + b1_2 * x2 + b1_3 * x3
-            tc = c1_0 * y0 + c1_1 * y1 + c1_2 * y2 + c1_3 * y3
-            buf[128 + (r0 + 1) * 32 + j] = ta - tc
-            buf[128 + (r0 + 1) * 32 + 16 + j] = ta + tb
-            ta = a2_0 * (x0 + y0) + a2_1 * (x1 + y1) + a2_2 * (x2 + y2) + a2_3 * (x3 + y3)
-            tb = b2_0 * x0 + b2_1 * x1 + b2_2 * x2 + b2_3 * x3
-            tc = c2_0 * y0 + c2_1 * y1 + c2_2 * y2 + c2_3 * y3
-            buf[128 + (r0 + 2) * 32 + j] = ta - tc
-            buf[128 + (r0 + 2) * 32 + 16 + j] = ta + tb
-            ta = a3_0 * (x0 + y0) + a3_1 * (x1 + y1) + a3_2 * (x2 + y2) + a3_3 * (x3 + y3)
-            tb = b3_0 * x0 + b3_1 * x1 + b3_2 * x2 + b3_3 * x3
-            tc = c3_0 * y0 + c3_1 * y1 + c3_2 * y2 + c3_3 * y3
-            buf[128 + (r0 + 3) * 32 + j] = ta - tc
-            buf[128 + (r0 + 3) * 32 + 16 + j] = ta + tb
+        load_split(fs, base + offsets[c], buf, c * _LANES, (4 + c) * _LANES)
+    _swap_bits(buf, 0, 4, swaps)
+    a0_0 = ca[0]; a0_1 = ca[1]; a0_2 = ca[2]; a0_3 = ca[3]
+    b0_0 = cb[0]; b0_1 = cb[1]; b0_2 = cb[2]; b0_3 = cb[3]
+    c0_0 = cc[0]; c0_1 = cc[1]; c0_2 = cc[2]; c0_3 = cc[3]
+    a1_0 = ca[4]; a1_1 = ca[5]; a1_2 = ca[6]; a1_3 = ca[7]
+    b1_0 = cb[4]; b1_1 = cb[5]; b1_2 = cb[6]; b1_3 = cb[7]
+    c1_0 = cc[4]; c1_1 = cc[5]; c1_2 = cc[6]; c1_3 = cc[7]
+    a2_0 = ca[8]; a2_1 = ca[9]; a2_2 = ca[10]; a2_3 = ca[11]
+    b2_0 = cb[8]; b2_1 = cb[9]; b2_2 = cb[10]; b2_3 = cb[11]
+    c2_0 = cc[8]; c2_1 = cc[9]; c2_2 = cc[10]; c2_3 = cc[11]
+    a3_0 = ca[12]; a3_1 = ca[13]; a3_2 = ca[14]; a3_3 = ca[15]
+    b3_0 = cb[12]; b3_1 = cb[13]; b3_2 = cb[14]; b3_3 = cb[15]
+    c3_0 = cc[12]; c3_1 = cc[13]; c3_2 = cc[14]; c3_3 = cc[15]
+    for j in range(_LANES):
+        x = buf[0 + j]; y = buf[64 + j]; s = x + y
+        ta0 = a0_0 * s; tb0 = b0_0 * x; tc0 = c0_0 * y
+        ta1 = a1_0 * s; tb1 = b1_0 * x; tc1 = c1_0 * y
+        ta2 = a2_0 * s; tb2 = b2_0 * x; tc2 = c2_0 * y
+        ta3 = a3_0 * s; tb3 = b3_0 * x; tc3 = c3_0 * y
+        x = buf[16 + j]; y = buf[80 + j]; s = x + y
+        ta0 += a0_1 * s; tb0 += b0_1 * x; tc0 += c0_1 * y
+        ta1 += a1_1 * s; tb1 += b1_1 * x; tc1 += c1_1 * y
+        ta2 += a2_1 * s; tb2 += b2_1 * x; tc2 += c2_1 * y
+        ta3 += a3_1 * s; tb3 += b3_1 * x; tc3 += c3_1 * y
+        x = buf[32 + j]; y = buf[96 + j]; s = x + y
+        ta0 += a0_2 * s; tb0 += b0_2 * x; tc0 += c0_2 * y
+        ta1 += a1_2 * s; tb1 += b1_2 * x; tc1 += c1_2 * y
+        ta2 += a2_2 * s; tb2 += b2_2 * x; tc2 += c2_2 * y
+        ta3 += a3_2 * s; tb3 += b3_2 * x; tc3 += c3_2 * y
+        x = buf[48 + j]; y = buf[112 + j]; s = x + y
+        ta0 += a0_3 * s; tb0 += b0_3 * x; tc0 += c0_3 * y
+        ta1 += a1_3 * s; tb1 += b1_3 * x; tc1 += c1_3 * y
+        ta2 += a2_3 * s; tb2 += b2_3 * x; tc2 += c2_3 * y
+        ta3 += a3_3 * s; tb3 += b3_3 * x; tc3 += c3_3 * y
+        buf[128 + j] = ta0 - tc0; buf[192 + j] = ta0 + tb0
+        buf[144 + j] = ta1 - tc1; buf[208 + j] = ta1 + tb1
+        buf[160 + j] = ta2 - tc2; buf[224 + j] = ta2 + tb2
+        buf[176 + j] = ta3 - tc3; buf[240 + j] = ta3 + tb3
+    _swap_bits(buf, 128, 4, swaps)
     for r in range(4):
-        v = fs[2 * (base + offsets[r]):]
-        for j in range(lanes):
-            v[2 * j] = buf[128 + r * 32 + j]
-            v[2 * j + 1] = buf[128 + r * 32 + 16 + j]
+        store_merge(buf, 128 + r * _LANES, 128 + (4 + r) * _LANES, fs, base + offsets[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def high_4(fs: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-           cc: np.ndarray, ngroups: int) -> None:
+def dense_4(fs: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
+            cc: np.ndarray, swaps: np.ndarray, ngroups: int) -> None:
     for it in prange((ngroups + _GROUPS_PER_ITEM - 1) // _GROUPS_PER_ITEM):
         buf = np.empty(256, dtype=ca.dtype)
         for g in range(it * _GROUPS_PER_ITEM, min(ngroups, (it + 1) * _GROUPS_PER_ITEM)):
-            _high_group_4(fs, _insert_zeros(g * _LANES, sorted_pos), offsets, ca, cb, cc, buf, _LANES)
+            _group_4(fs, _insert_zeros(g * _LANES, sorted_pos), offsets, ca, cb, cc, swaps, buf)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _low_group_4(fs: np.ndarray, base: int, hoff: np.ndarray, perms: np.ndarray, buf: np.ndarray,
-                  lanes: int) -> None:
-    nh = hoff.size
-    nl = perms.size // _LANES
-    for h in range(nh):
-        v = fs[2 * (base + hoff[h]):]
-        c = h * nl
-        xr = buf[c * _LANES:]
-        xi = buf[(4 + c) * _LANES:]
-        for j in range(lanes):
-            xr[j] = v[2 * j]
-            xi[j] = v[2 * j + 1]
-        for i in range(1, nl):
-            permute16(buf, (c + i) * _LANES, buf, c * _LANES, perms, i * _LANES)
-            permute16(buf, (4 + c + i) * _LANES, buf, (4 + c) * _LANES, perms, i * _LANES)
-    if nh > 0:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[64 + j]
-            x1 = buf[16 + j]; y1 = buf[80 + j]
-            x2 = buf[32 + j]; y2 = buf[96 + j]
-            x3 = buf[48 + j]; y3 = buf[112 + j]
-            ta = buf[256 + (0 * 4 + 0) * 48 + 0 + j] * (x0 + y0) + buf[256 + (0 * 4 + 1) * 48 + 0 + j] * (x1 + y1) + buf[256 + (0 * 4 + 2) * 48 + 0 + j] * (x2 + y2) + buf[256 + (0 * 4 + 3) * 48 + 0 + j] * (x3 + y3)
-            tb = buf[256 + (0 * 4 + 0) * 48 + 16 + j] * x0 + buf[256 + (0 * 4 + 1) * 48 + 16 + j] * x1 + buf[256 + (0 * 4 + 2) * 48 + 16 + j] * x2 + buf[256 + (0 * 4 + 3) * 48 + 16 + j] * x3
-            tc = buf[256 + (0 * 4 + 0) * 48 + 32 + j] * y0 + buf[256 + (0 * 4 + 1) * 48 + 32 + j] * y1 + buf[256 + (0 * 4 + 2) * 48 + 32 + j] * y2 + buf[256 + (0 * 4 + 3) * 48 + 32 + j] * y3
-            buf[128 + (0) * 32 + j] = ta - tc
-            buf[128 + (0) * 32 + 16 + j] = ta + tb
-            ta = buf[256 + (1 * 4 + 0) * 48 + 0 + j] * (x0 + y0) + buf[256 + (1 * 4 + 1) * 48 + 0 + j] * (x1 + y1) + buf[256 + (1 * 4 + 2) * 48 + 0 + j] * (x2 + y2) + buf[256 + (1 * 4 + 3) * 48 + 0 + j] * (x3 + y3)
-            tb = buf[256 + (1 * 4 + 0) * 48 + 16 + j] * x0 + buf[256 + (1 * 4 + 1) * 48 + 16 + j] * x1 + buf[256 + (1 * 4 + 2) * 48 + 16 + j] * x2 + buf[256 + (1 * 4 + 3) * 48 + 16 + j] * x3
-            tc = buf[256 + (1 * 4 + 0) * 48 + 32 + j] * y0 + buf[256 + (1 * 4 + 1) * 48 + 32 + j] * y1 + buf[256 + (1 * 4 + 2) * 48 + 32 + j] * y2 + buf[256 + (1 * 4 + 3) * 48 + 32 + j] * y3
-            buf[128 + (1) * 32 + j] = ta - tc
-            buf[128 + (1) * 32 + 16 + j] = ta + tb
-    for r in range(nh):
-        v = fs[2 * (base + hoff[r]):]
-        for j in range(lanes):
-            v[2 * j] = buf[128 + r * 32 + j]
-            v[2 * j + 1] = buf[128 + r * 32 + 16 + j]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def low_4(fs: np.ndarray, high_pos: np.ndarray, hoff: np.ndarray, perms: np.ndarray, coef: np.ndarray,
-          ngroups: int) -> None:
-    for it in prange((ngroups + _LOW_GROUPS_PER_ITEM - 1) // _LOW_GROUPS_PER_ITEM):
-        buf = np.zeros(256 + 384, dtype=coef.dtype)
-        buf[256:256 + coef.size] = coef
-        for g in range(it * _LOW_GROUPS_PER_ITEM, min(ngroups, (it + 1) * _LOW_GROUPS_PER_ITEM)):
-            _low_group_4(fs, _insert_zeros(g * _LANES, high_pos), hoff, perms, buf, _LANES)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _high_group_8(fs: np.ndarray, base: int, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-                   cc: np.ndarray, buf: np.ndarray, lanes: int) -> None:
+def _group_8(fs: np.ndarray, base: int, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
+             cc: np.ndarray, swaps: np.ndarray, buf: np.ndarray) -> None:
     for c in range(8):
-        v = fs[2 * (base + offsets[c]):]
-        for j in range(lanes):
-            buf[c * _LANES + j] = v[2 * j]
-            buf[(8 + c) * _LANES + j] = v[2 * j + 1]
-    for r0 in range(0, 8, 4):
-        a0_0 = ca[(r0 + 0) * 8 + 0]; b0_0 = cb[(r0 + 0) * 8 + 0]; c0_0 = cc[(r0 + 0) * 8 + 0]
-        a0_1 = ca[(r0 + 0) * 8 + 1]; b0_1 = cb[(r0 + 0) * 8 + 1]; c0_1 = cc[(r0 + 0) * 8 + 1]
-        a0_2 = ca[(r0 + 0) * 8 + 2]; b0_2 = cb[(r0 + 0) * 8 + 2]; c0_2 = cc[(r0 + 0) * 8 + 2]
-        a0_3 = ca[(r0 + 0) * 8 + 3]; b0_3 = cb[(r0 + 0) * 8 + 3]; c0_3 = cc[(r0 + 0) * 8 + 3]
-        a0_4 = ca[(r0 + 0) * 8 + 4]; b0_4 = cb[(r0 + 0) * 8 + 4]; c0_4 = cc[(r0 + 0) * 8 + 4]
-        a0_5 = ca[(r0 + 0) * 8 + 5]; b0_5 = cb[(r0 + 0) * 8 + 5]; c0_5 = cc[(r0 + 0) * 8 + 5]
-        a0_6 = ca[(r0 + 0) * 8 + 6]; b0_6 = cb[(r0 + 0) * 8 + 6]; c0_6 = cc[(r0 + 0) * 8 + 6]
-        a0_7 = ca[(r0 + 0) * 8 + 7]; b0_7 = cb[(r0 + 0) * 8 + 7]; c0_7 = cc[(r0 + 0) * 8 + 7]
-        a1_0 = ca[(r0 + 1) * 8 + 0]; b1_0 = cb[(r0 + 1) * 8 + 0]; c1_0 = cc[(r0 + 1) * 8 + 0]
-        a1_1 = ca[(r0 + 1) * 8 + 1]; b1_1 = cb[(r0 + 1) * 8 + 1]; c1_1 = cc[(r0 + 1) * 8 + 1]
-        a1_2 = ca[(r0 + 1) * 8 + 2]; b1_2 = cb[(r0 + 1) * 8 + 2]; c1_2 = cc[(r0 + 1) * 8 + 2]
-        a1_3 = ca[(r0 + 1) * 8 + 3]; b1_3 = cb[(r0 + 1) * 8 + 3]; c1_3 = cc[(r0 + 1) * 8 + 3]
-        a1_4 = ca[(r0 + 1) * 8 + 4]; b1_4 = cb[(r0 + 1) * 8 + 4]; c1_4 = cc[(r0 + 1) * 8 + 4]
-        a1_5 = ca[(r0 + 1) * 8 + 5]; b1_5 = cb[(r0 + 1) * 8 + 5]; c1_5 = cc[(r0 + 1) * 8 + 5]
-        a1_6 = ca[(r0 + 1) * 8 + 6]; b1_6 = cb[(r0 + 1) * 8 + 6]; c1_6 = cc[(r0 + 1) * 8 + 6]
-        a1_7 = ca[(r0 + 1) * 8 + 7]; b1_7 = cb[(r0 + 1) * 8 + 7]; c1_7 = cc[(r0 + 1) * 8 + 7]
-        a2_0 = ca[(r0 + 2) * 8 + 0]; b2_0 = cb[(r0 + 2) * 8 + 0]; c2_0 = cc[(r0 + 2) * 8 + 0]
-        a2_1 = ca[(r0 + 2) * 8 + 1]; b2_1 = cb[(r0 + 2) * 8 + 1]; c2_1 = cc[(r0 + 2) * 8 + 1]
-        a2_2 = ca[(r0 + 2) * 8 + 2]; b2_2 = cb[(r0 + 2) * 8 + 2]; c2_2 = cc[(r0 + 2) * 8 + 2]
-        a2_3 = ca[(r0 + 2) * 8 + 3]; b2_3 = cb[(r0 + 2) * 8 + 3]; c2_3 = cc[(r0 + 2) * 8 + 3]
-        a2_4 = ca[(r0 + 2) * 8 + 4]; b2_4 = cb[(r0 + 2) * 8 + 4]; c2_4 = cc[(r0 + 2) * 8 + 4]
-        a2_5 = ca[(r0 + 2) * 8 + 5]; b2_5 = cb[(r0 + 2) * 8 + 5]; c2_5 = cc[(r0 + 2) * 8 + 5]
-        a2_6 = ca[(r0 + 2) * 8 + 6]; b2_6 = cb[(r0 + 2) * 8 + 6]; c2_6 = cc[(r0 + 2) * 8 + 6]
-        a2_7 = ca[(r0 + 2) * 8 + 7]; b2_7 = cb[(r0 + 2) * 8 + 7]; c2_7 = cc[(r0 + 2) * 8 + 7]
-        a3_0 = ca[(r0 + 3) * 8 + 0]; b3_0 = cb[(r0 + 3) * 8 + 0]; c3_0 = cc[(r0 + 3) * 8 + 0]
-        a3_1 = ca[(r0 + 3) * 8 + 1]; b3_1 = cb[(r0 + 3) * 8 + 1]; c3_1 = cc[(r0 + 3) * 8 + 1]
-        a3_2 = ca[(r0 + 3) * 8 + 2]; b3_2 = cb[(r0 + 3) * 8 + 2]; c3_2 = cc[(r0 + 3) * 8 + 2]
-        a3_3 = ca[(r0 + 3) * 8 + 3]; b3_3 = cb[(r0 + 3) * 8 + 3]; c3_3 = cc[(r0 + 3) * 8 + 3]
-        a3_4 = ca[(r0 + 3) * 8 + 4]; b3_4 = cb[(r0 + 3) * 8 + 4]; c3_4 = cc[(r0 + 3) * 8 + 4]
-        a3_5 = ca[(r0 + 3) * 8 + 5]; b3_5 = cb[(r0 + 3) * 8 + 5]; c3_5 = cc[(r0 + 3) * 8 + 5]
-        a3_6 = ca[(r0 + 3) * 8 + 6]; b3_6 = cb[(r0 + 3) * 8 + 6]; c3_6 = cc[(r0 + 3) * 8 + 6]
-        a3_7 = ca[(r0 + 3) * 8 + 7]; b3_7 = cb[(r0 + 3) * 8 + 7]; c3_7 = cc[(r0 + 3) * 8 + 7]
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[128 + j]
-            x1 = buf[16 + j]; y1 = buf[144 + j]
-            x2 = buf[32 + j]; y2 = buf[160 + j]
-            x3 = buf[48 + j]; y3 = buf[176 + j]
-            x4 = buf[64 + j]; y4 = buf[192 + j]
-            x5 = buf[80 + j]; y5 = buf[208 + j]
-            x6 = buf[96 + j]; y6 = buf[224 + j]
-            x7 = buf[112 + j]; y7 = buf[240 + j]
-            ta = a0_0 * (x0 + y0) + a0_1 * (x1 + y1) + a0_2 * (x2 + y2) + a0_3 * (x3 + y3) + a0_4 * (x4 + y4) + a0_5 * (x5 + y5) + a0_6 * (x6 + y6) + a0_7 * (x7 + y7)
-            tb = b0_0 * x0 + b0_1 * x1 + b0_2 * x2 + b0_3 * x3 + b0_4 * x4 + b0_5 * x5 + b0_6 * x6 + b0_7 * x7
-            tc = c0_0 * y0 + c0_1 * y1 + c0_2 * y2 + c0_3 * y3 + c0_4 * y4 + c0_5 * y5 + c0_6 * y6 + c0_7 * y7
-            buf[256 + (r0 + 0) * 32 + j] = ta - tc
-            buf[256 + (r0 + 0) * 32 + 16 + j] = ta + tb
-            ta = a1_0 * (x0 + y0) + a1_1 * (x1 + y1) + a1_2 * (x2 + y2) + a1_3 * (x3 + y3) + a1_4 * (x4 + y4) + a1_5 * (x5 + y5) + a1_6 * (x6 + y6) + a1_7 * (x7 + y7)
-            tb = b1_0 * x0 + b1_1 * x1 + b1_2 * x2 + b1_3 * x3 + b1_4 * x4 + b1_5 * x5 + b1_6 * x6 + b1_7 * x7
-            tc = c1_0 * y0 + c1_1 * y1 + c1_2 * y2 + c1_3 * y3 + c1_4 * y4 + c1_5 * y5 + c1_6 * y6 + c1_7 * y7
-            buf[256 + (r0 + 1) * 32 + j] = ta - tc
-            buf[256 + (r0 + 1) * 32 + 16 + j] = ta + tb
-            ta = a2_0 * (x0 + y0) + a2_1 * (x1 + y1) + a2_2 * (x2 + y2) + a2_3 * (x3 + y3) + a2_4 * (x4 + y4) + a2_5 * (x5 + y5) + a2_6 * (x6 + y6) + a2_7 * (x7 + y7)
-            tb = b2_0 * x0 + b2_1 * x1 + b2_2 * x2 + b2_3 * x3 + b2_4 * x4 + b2_5 * x5 + b2_6 * x6 + b2_7 * x7
-            tc = c2_0 * y0 + c2_1 * y1 + c2_2 * y2 + c2_3 * y3 + c2_4 * y4 + c2_5 * y5 + c2_6 * y6 + c2_7 * y7
-            buf[256 + (r0 + 2) * 32 + j] = ta - tc
-            buf[256 + (r0 + 2) * 32 + 16 + j] = ta + tb
-            ta = a3_0 * (x0 + y0) + a3_1 * (x1 + y1) + a3_2 * (x2 + y2) + a3_3 * (x3 + y3) + a3_4 * (x4 + y4) + a3_5 * (x5 + y5) + a3_6 * (x6 + y6) + a3_7 * (x7 + y7)
-            tb = b3_0 * x0 + b3_1 * x1 + b3_2 * x2 + b3_3 * x3 + b3_4 * x4 + b3_5 * x5 + b3_6 * x6 + b3_7 * x7
-            tc = c3_0 * y0 + c3_1 * y1 + c3_2 * y2 + c3_3 * y3 + c3_4 * y4 + c3_5 * y5 + c3_6 * y6 + c3_7 * y7
-            buf[256 + (r0 + 3) * 32 + j] = ta - tc
-            buf[256 + (r0 + 3) * 32 + 16 + j] = ta + tb
+        load_split(fs, base + offsets[c], buf, c * _LANES, (8 + c) * _LANES)
+    _swap_bits(buf, 0, 8, swaps)
+    a0_0 = ca[0]; a0_1 = ca[1]; a0_2 = ca[2]; a0_3 = ca[3]; a0_4 = ca[4]; a0_5 = ca[5]; a0_6 = ca[6]; a0_7 = ca[7]
+    b0_0 = cb[0]; b0_1 = cb[1]; b0_2 = cb[2]; b0_3 = cb[3]; b0_4 = cb[4]; b0_5 = cb[5]; b0_6 = cb[6]; b0_7 = cb[7]
+    c0_0 = cc[0]; c0_1 = cc[1]; c0_2 = cc[2]; c0_3 = cc[3]; c0_4 = cc[4]; c0_5 = cc[5]; c0_6 = cc[6]; c0_7 = cc[7]
+    a1_0 = ca[8]; a1_1 = ca[9]; a1_2 = ca[10]; a1_3 = ca[11]; a1_4 = ca[12]; a1_5 = ca[13]; a1_6 = ca[14]; a1_7 = ca[15]
+    b1_0 = cb[8]; b1_1 = cb[9]; b1_2 = cb[10]; b1_3 = cb[11]; b1_4 = cb[12]; b1_5 = cb[13]; b1_6 = cb[14]; b1_7 = cb[15]
+    c1_0 = cc[8]; c1_1 = cc[9]; c1_2 = cc[10]; c1_3 = cc[11]; c1_4 = cc[12]; c1_5 = cc[13]; c1_6 = cc[14]; c1_7 = cc[15]
+    a2_0 = ca[16]; a2_1 = ca[17]; a2_2 = ca[18]; a2_3 = ca[19]; a2_4 = ca[20]; a2_5 = ca[21]; a2_6 = ca[22]; a2_7 = ca[23]
+    b2_0 = cb[16]; b2_1 = cb[17]; b2_2 = cb[18]; b2_3 = cb[19]; b2_4 = cb[20]; b2_5 = cb[21]; b2_6 = cb[22]; b2_7 = cb[23]
+    c2_0 = cc[16]; c2_1 = cc[17]; c2_2 = cc[18]; c2_3 = cc[19]; c2_4 = cc[20]; c2_5 = cc[21]; c2_6 = cc[22]; c2_7 = cc[23]
+    a3_0 = ca[24]; a3_1 = ca[25]; a3_2 = ca[26]; a3_3 = ca[27]; a3_4 = ca[28]; a3_5 = ca[29]; a3_6 = ca[30]; a3_7 = ca[31]
+    b3_0 = cb[24]; b3_1 = cb[25]; b3_2 = cb[26]; b3_3 = cb[27]; b3_4 = cb[28]; b3_5 = cb[29]; b3_6 = cb[30]; b3_7 = cb[31]
+    c3_0 = cc[24]; c3_1 = cc[25]; c3_2 = cc[26]; c3_3 = cc[27]; c3_4 = cc[28]; c3_5 = cc[29]; c3_6 = cc[30]; c3_7 = cc[31]
+    a4_0 = ca[32]; a4_1 = ca[33]; a4_2 = ca[34]; a4_3 = ca[35]; a4_4 = ca[36]; a4_5 = ca[37]; a4_6 = ca[38]; a4_7 = ca[39]
+    b4_0 = cb[32]; b4_1 = cb[33]; b4_2 = cb[34]; b4_3 = cb[35]; b4_4 = cb[36]; b4_5 = cb[37]; b4_6 = cb[38]; b4_7 = cb[39]
+    c4_0 = cc[32]; c4_1 = cc[33]; c4_2 = cc[34]; c4_3 = cc[35]; c4_4 = cc[36]; c4_5 = cc[37]; c4_6 = cc[38]; c4_7 = cc[39]
+    a5_0 = ca[40]; a5_1 = ca[41]; a5_2 = ca[42]; a5_3 = ca[43]; a5_4 = ca[44]; a5_5 = ca[45]; a5_6 = ca[46]; a5_7 = ca[47]
+    b5_0 = cb[40]; b5_1 = cb[41]; b5_2 = cb[42]; b5_3 = cb[43]; b5_4 = cb[44]; b5_5 = cb[45]; b5_6 = cb[46]; b5_7 = cb[47]
+    c5_0 = cc[40]; c5_1 = cc[41]; c5_2 = cc[42]; c5_3 = cc[43]; c5_4 = cc[44]; c5_5 = cc[45]; c5_6 = cc[46]; c5_7 = cc[47]
+    a6_0 = ca[48]; a6_1 = ca[49]; a6_2 = ca[50]; a6_3 = ca[51]; a6_4 = ca[52]; a6_5 = ca[53]; a6_6 = ca[54]; a6_7 = ca[55]
+    b6_0 = cb[48]; b6_1 = cb[49]; b6_2 = cb[50]; b6_3 = cb[51]; b6_4 = cb[52]; b6_5 = cb[53]; b6_6 = cb[54]; b6_7 = cb[55]
+    c6_0 = cc[48]; c6_1 = cc[49]; c6_2 = cc[50]; c6_3 = cc[51]; c6_4 = cc[52]; c6_5 = cc[53]; c6_6 = cc[54]; c6_7 = cc[55]
+    a7_0 = ca[56]; a7_1 = ca[57]; a7_2 = ca[58]; a7_3 = ca[59]; a7_4 = ca[60]; a7_5 = ca[61]; a7_6 = ca[62]; a7_7 = ca[63]
+    b7_0 = cb[56]; b7_1 = cb[57]; b7_2 = cb[58]; b7_3 = cb[59]; b7_4 = cb[60]; b7_5 = cb[61]; b7_6 = cb[62]; b7_7 = cb[63]
+    c7_0 = cc[56]; c7_1 = cc[57]; c7_2 = cc[58]; c7_3 = cc[59]; c7_4 = cc[60]; c7_5 = cc[61]; c7_6 = cc[62]; c7_7 = cc[63]
+    for j in range(_LANES):
+        x = buf[0 + j]; y = buf[128 + j]; s = x + y
+        ta0 = a0_0 * s; tb0 = b0_0 * x; tc0 = c0_0 * y
+        ta1 = a1_0 * s; tb1 = b1_0 * x; tc1 = c1_0 * y
+        ta2 = a2_0 * s; tb2 = b2_0 * x; tc2 = c2_0 * y
+        ta3 = a3_0 * s; tb3 = b3_0 * x; tc3 = c3_0 * y
+        ta4 = a4_0 * s; tb4 = b4_0 * x; tc4 = c4_0 * y
+        ta5 = a5_0 * s; tb5 = b5_0 * x; tc5 = c5_0 * y
+        ta6 = a6_0 * s; tb6 = b6_0 * x; tc6 = c6_0 * y
+        ta7 = a7_0 * s; tb7 = b7_0 * x; tc7 = c7_0 * y
+        x = buf[16 + j]; y = buf[144 + j]; s = x + y
+        ta0 += a0_1 * s; tb0 += b0_1 * x; tc0 += c0_1 * y
+        ta1 += a1_1 * s; tb1 += b1_1 * x; tc1 += c1_1 * y
+        ta2 += a2_1 * s; tb2 += b2_1 * x; tc2 += c2_1 * y
+        ta3 += a3_1 * s; tb3 += b3_1 * x; tc3 += c3_1 * y
+        ta4 += a4_1 * s; tb4 += b4_1 * x; tc4 += c4_1 * y
+        ta5 += a5_1 * s; tb5 += b5_1 * x; tc5 += c5_1 * y
+        ta6 += a6_1 * s; tb6 += b6_1 * x; tc6 += c6_1 * y
+        ta7 += a7_1 * s; tb7 += b7_1 * x; tc7 += c7_1 * y
+        x = buf[32 + j]; y = buf[160 + j]; s = x + y
+        ta0 += a0_2 * s; tb0 += b0_2 * x; tc0 += c0_2 * y
+        ta1 += a1_2 * s; tb1 += b1_2 * x; tc1 += c1_2 * y
+        ta2 += a2_2 * s; tb2 += b2_2 * x; tc2 += c2_2 * y
+        ta3 += a3_2 * s; tb3 += b3_2 * x; tc3 += c3_2 * y
+        ta4 += a4_2 * s; tb4 += b4_2 * x; tc4 += c4_2 * y
+        ta5 += a5_2 * s; tb5 += b5_2 * x; tc5 += c5_2 * y
+        ta6 += a6_2 * s; tb6 += b6_2 * x; tc6 += c6_2 * y
+        ta7 += a7_2 * s; tb7 += b7_2 * x; tc7 += c7_2 * y
+        x = buf[48 + j]; y = buf[176 + j]; s = x + y
+        ta0 += a0_3 * s; tb0 += b0_3 * x; tc0 += c0_3 * y
+        ta1 += a1_3 * s; tb1 += b1_3 * x; tc1 += c1_3 * y
+        ta2 += a2_3 * s; tb2 += b2_3 * x; tc2 += c2_3 * y
+        ta3 += a3_3 * s; tb3 += b3_3 * x; tc3 += c3_3 * y
+        ta4 += a4_3 * s; tb4 += b4_3 * x; tc4 += c4_3 * y
+        ta5 += a5_3 * s; tb5 += b5_3 * x; tc5 += c5_3 * y
+        ta6 += a6_3 * s; tb6 += b6_3 * x; tc6 += c6_3 * y
+        ta7 += a7_3 * s; tb7 += b7_3 * x; tc7 += c7_3 * y
+        x = buf[64 + j]; y = buf[192 + j]; s = x + y
+        ta0 += a0_4 * s; tb0 += b0_4 * x; tc0 += c0_4 * y
+        ta1 += a1_4 * s; tb1 += b1_4 * x; tc1 += c1_4 * y
+        ta2 += a2_4 * s; tb2 += b2_4 * x; tc2 += c2_4 * y
+        ta3 += a3_4 * s; tb3 += b3_4 * x; tc3 += c3_4 * y
+        ta4 += a4_4 * s; tb4 += b4_4 * x; tc4 += c4_4 * y
+        ta5 += a5_4 * s; tb5 += b5_4 * x; tc5 += c5_4 * y
+        ta6 += a6_4 * s; tb6 += b6_4 * x; tc6 += c6_4 * y
+        ta7 += a7_4 * s; tb7 += b7_4 * x; tc7 += c7_4 * y
+        x = buf[80 + j]; y = buf[208 + j]; s = x + y
+        ta0 += a0_5 * s; tb0 += b0_5 * x; tc0 += c0_5 * y
+        ta1 += a1_5 * s; tb1 += b1_5 * x; tc1 += c1_5 * y
+        ta2 += a2_5 * s; tb2 += b2_5 * x; tc2 += c2_5 * y
+        ta3 += a3_5 * s; tb3 += b3_5 * x; tc3 += c3_5 * y
+        ta4 += a4_5 * s; tb4 += b4_5 * x; tc4 += c4_5 * y
+        ta5 += a5_5 * s; tb5 += b5_5 * x; tc5 += c5_5 * y
+        ta6 += a6_5 * s; tb6 += b6_5 * x; tc6 += c6_5 * y
+        ta7 += a7_5 * s; tb7 += b7_5 * x; tc7 += c7_5 * y
+        x = buf[96 + j]; y = buf[224 + j]; s = x + y
+        ta0 += a0_6 * s; tb0 += b0_6 * x; tc0 += c0_6 * y
+        ta1 += a1_6 * s; tb1 += b1_6 * x; tc1 += c1_6 * y
+        ta2 += a2_6 * s; tb2 += b2_6 * x; tc2 += c2_6 * y
+        ta3 += a3_6 * s; tb3 += b3_6 * x; tc3 += c3_6 * y
+        ta4 += a4_6 * s; tb4 += b4_6 * x; tc4 += c4_6 * y
+        ta5 += a5_6 * s; tb5 += b5_6 * x; tc5 += c5_6 * y
+        ta6 += a6_6 * s; tb6 += b6_6 * x; tc6 += c6_6 * y
+        ta7 += a7_6 * s; tb7 += b7_6 * x; tc7 += c7_6 * y
+        x = buf[112 + j]; y = buf[240 + j]; s = x + y
+        ta0 += a0_7 * s; tb0 += b0_7 * x; tc0 += c0_7 * y
+        ta1 += a1_7 * s; tb1 += b1_7 * x; tc1 += c1_7 * y
+        ta2 += a2_7 * s; tb2 += b2_7 * x; tc2 += c2_7 * y
+        ta3 += a3_7 * s; tb3 += b3_7 * x; tc3 += c3_7 * y
+        ta4 += a4_7 * s; tb4 += b4_7 * x; tc4 += c4_7 * y
+        ta5 += a5_7 * s; tb5 += b5_7 * x; tc5 += c5_7 * y
+        ta6 += a6_7 * s; tb6 += b6_7 * x; tc6 += c6_7 * y
+        ta7 += a7_7 * s; tb7 += b7_7 * x; tc7 += c7_7 * y
+        buf[256 + j] = ta0 - tc0; buf[384 + j] = ta0 + tb0
+        buf[272 + j] = ta1 - tc1; buf[400 + j] = ta1 + tb1
+        buf[288 + j] = ta2 - tc2; buf[416 + j] = ta2 + tb2
+        buf[304 + j] = ta3 - tc3; buf[432 + j] = ta3 + tb3
+        buf[320 + j] = ta4 - tc4; buf[448 + j] = ta4 + tb4
+        buf[336 + j] = ta5 - tc5; buf[464 + j] = ta5 + tb5
+        buf[352 + j] = ta6 - tc6; buf[480 + j] = ta6 + tb6
+        buf[368 + j] = ta7 - tc7; buf[496 + j] = ta7 + tb7
+    _swap_bits(buf, 256, 8, swaps)
     for r in range(8):
-        v = fs[2 * (base + offsets[r]):]
-        for j in range(lanes):
-            v[2 * j] = buf[256 + r * 32 + j]
-            v[2 * j + 1] = buf[256 + r * 32 + 16 + j]
+        store_merge(buf, 256 + r * _LANES, 256 + (8 + r) * _LANES, fs, base + offsets[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def high_8(fs: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-           cc: np.ndarray, ngroups: int) -> None:
+def dense_8(fs: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
+            cc: np.ndarray, swaps: np.ndarray, ngroups: int) -> None:
     for it in prange((ngroups + _GROUPS_PER_ITEM - 1) // _GROUPS_PER_ITEM):
         buf = np.empty(512, dtype=ca.dtype)
         for g in range(it * _GROUPS_PER_ITEM, min(ngroups, (it + 1) * _GROUPS_PER_ITEM)):
-            _high_group_8(fs, _insert_zeros(g * _LANES, sorted_pos), offsets, ca, cb, cc, buf, _LANES)
+            _group_8(fs, _insert_zeros(g * _LANES, sorted_pos), offsets, ca, cb, cc, swaps, buf)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _low_group_8(fs: np.ndarray, base: int, hoff: np.ndarray, perms: np.ndarray, buf: np.ndarray,
-                  lanes: int) -> None:
-    nh = hoff.size
-    nl = perms.size // _LANES
-    for h in range(nh):
-        v = fs[2 * (base + hoff[h]):]
-        c = h * nl
-        xr = buf[c * _LANES:]
-        xi = buf[(8 + c) * _LANES:]
-        for j in range(lanes):
-            xr[j] = v[2 * j]
-            xi[j] = v[2 * j + 1]
-        for i in range(1, nl):
-            permute16(buf, (c + i) * _LANES, buf, c * _LANES, perms, i * _LANES)
-            permute16(buf, (8 + c + i) * _LANES, buf, (8 + c) * _LANES, perms, i * _LANES)
-    if nh > 0:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[128 + j]
-            x1 = buf[16 + j]; y1 = buf[144 + j]
-            x2 = buf[32 + j]; y2 = buf[160 + j]
-            x3 = buf[48 + j]; y3 = buf[176 + j]
-            x4 = buf[64 + j]; y4 = buf[192 + j]
-            x5 = buf[80 + j]; y5 = buf[208 + j]
-            x6 = buf[96 + j]; y6 = buf[224 + j]
-            x7 = buf[112 + j]; y7 = buf[240 + j]
-            ta = buf[512 + (0 * 8 + 0) * 48 + 0 + j] * (x0 + y0) + buf[512 + (0 * 8 + 1) * 48 + 0 + j] * (x1 + y1) + buf[512 + (0 * 8 + 2) * 48 + 0 + j] * (x2 + y2) + buf[512 + (0 * 8 + 3) * 48 + 0 + j] * (x3 + y3) + buf[512 + (0 * 8 + 4) * 48 + 0 + j] * (x4 + y4) + buf[512 + (0 * 8 + 5) * 48 + 0 + j] * (x5 + y5) + buf[512 + (0 * 8 + 6) * 48 + 0 + j] * (x6 + y6) + buf[512 + (0 * 8 + 7) * 48 + 0 + j] * (x7 + y7)
-            tb = buf[512 + (0 * 8 + 0) * 48 + 16 + j] * x0 + buf[512 + (0 * 8 + 1) * 48 + 16 + j] * x1 + buf[512 + (0 * 8 + 2) * 48 + 16 + j] * x2 + buf[512 + (0 * 8 + 3) * 48 + 16 + j] * x3 + buf[512 + (0 * 8 + 4) * 48 + 16 + j] * x4 + buf[512 + (0 * 8 + 5) * 48 + 16 + j] * x5 + buf[512 + (0 * 8 + 6) * 48 + 16 + j] * x6 + buf[512 + (0 * 8 + 7) * 48 + 16 + j] * x7
-            tc = buf[512 + (0 * 8 + 0) * 48 + 32 + j] * y0 + buf[512 + (0 * 8 + 1) * 48 + 32 + j] * y1 + buf[512 + (0 * 8 + 2) * 48 + 32 + j] * y2 + buf[512 + (0 * 8 + 3) * 48 + 32 + j] * y3 + buf[512 + (0 * 8 + 4) * 48 + 32 + j] * y4 + buf[512 + (0 * 8 + 5) * 48 + 32 + j] * y5 + buf[512 + (0 * 8 + 6) * 48 + 32 + j] * y6 + buf[512 + (0 * 8 + 7) * 48 + 32 + j] * y7
-            buf[256 + (0) * 32 + j] = ta - tc
-            buf[256 + (0) * 32 + 16 + j] = ta + tb
-            ta = buf[512 + (1 * 8 + 0) * 48 + 0 + j] * (x0 + y0) + buf[512 + (1 * 8 + 1) * 48 + 0 + j] * (x1 + y1) + buf[512 + (1 * 8 + 2) * 48 + 0 + j] * (x2 + y2) + buf[512 + (1 * 8 + 3) * 48 + 0 + j] * (x3 + y3) + buf[512 + (1 * 8 + 4) * 48 + 0 + j] * (x4 + y4) + buf[512 + (1 * 8 + 5) * 48 + 0 + j] * (x5 + y5) + buf[512 + (1 * 8 + 6) * 48 + 0 + j] * (x6 + y6) + buf[512 + (1 * 8 + 7) * 48 + 0 + j] * (x7 + y7)
-            tb = buf[512 + (1 * 8 + 0) * 48 + 16 + j] * x0 + buf[512 + (1 * 8 + 1) * 48 + 16 + j] * x1 + buf[512 + (1 * 8 + 2) * 48 + 16 + j] * x2 + buf[512 + (1 * 8 + 3) * 48 + 16 + j] * x3 + buf[512 + (1 * 8 + 4) * 48 + 16 + j] * x4 + buf[512 + (1 * 8 + 5) * 48 + 16 + j] * x5 + buf[512 + (1 * 8 + 6) * 48 + 16 + j] * x6 + buf[512 + (1 * 8 + 7) * 48 + 16 + j] * x7
-            tc = buf[512 + (1 * 8 + 0) * 48 + 32 + j] * y0 + buf[512 + (1 * 8 + 1) * 48 + 32 + j] * y1 + buf[512 + (1 * 8 + 2) * 48 + 32 + j] * y2 + buf[512 + (1 * 8 + 3) * 48 + 32 + j] * y3 + buf[512 + (1 * 8 + 4) * 48 + 32 + j] * y4 + buf[512 + (1 * 8 + 5) * 48 + 32 + j] * y5 + buf[512 + (1 * 8 + 6) * 48 + 32 + j] * y6 + buf[512 + (1 * 8 + 7) * 48 + 32 + j] * y7
-            buf[256 + (1) * 32 + j] = ta - tc
-            buf[256 + (1) * 32 + 16 + j] = ta + tb
-    if nh > 2:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[128 + j]
-            x1 = buf[16 + j]; y1 = buf[144 + j]
-            x2 = buf[32 + j]; y2 = buf[160 + j]
-            x3 = buf[48 + j]; y3 = buf[176 + j]
-            x4 = buf[64 + j]; y4 = buf[192 + j]
-            x5 = buf[80 + j]; y5 = buf[208 + j]
-            x6 = buf[96 + j]; y6 = buf[224 + j]
-            x7 = buf[112 + j]; y7 = buf[240 + j]
-            ta = buf[512 + (2 * 8 + 0) * 48 + 0 + j] * (x0 + y0) + buf[512 + (2 * 8 + 1) * 48 + 0 + j] * (x1 + y1) + buf[512 + (2 * 8 + 2) * 48 + 0 + j] * (x2 + y2) + buf[512 + (2 * 8 + 3) * 48 + 0 + j] * (x3 + y3) + buf[512 + (2 * 8 + 4) * 48 + 0 + j] * (x4 + y4) + buf[512 + (2 * 8 + 5) * 48 + 0 + j] * (x5 + y5) + buf[512 + (2 * 8 + 6) * 48 + 0 + j] * (x6 + y6) + buf[512 + (2 * 8 + 7) * 48 + 0 + j] * (x7 + y7)
-            tb = buf[512 + (2 * 8 + 0) * 48 + 16 + j] * x0 + buf[512 + (2 * 8 + 1) * 48 + 16 + j] * x1 + buf[512 + (2 * 8 + 2) * 48 + 16 + j] * x2 + buf[512 + (2 * 8 + 3) * 48 + 16 + j] * x3 + buf[512 + (2 * 8 + 4) * 48 + 16 + j] * x4 + buf[512 + (2 * 8 + 5) * 48 + 16 + j] * x5 + buf[512 + (2 * 8 + 6) * 48 + 16 + j] * x6 + buf[512 + (2 * 8 + 7) * 48 + 16 + j] * x7
-            tc = buf[512 + (2 * 8 + 0) * 48 + 32 + j] * y0 + buf[512 + (2 * 8 + 1) * 48 + 32 + j] * y1 + buf[512 + (2 * 8 + 2) * 48 + 32 + j] * y2 + buf[512 + (2 * 8 + 3) * 48 + 32 + j] * y3 + buf[512 + (2 * 8 + 4) * 48 + 32 + j] * y4 + buf[512 + (2 * 8 + 5) * 48 + 32 + j] * y5 + buf[512 + (2 * 8 + 6) * 48 + 32 + j] * y6 + buf[512 + (2 * 8 + 7) * 48 + 32 + j] * y7
-            buf[256 + (2) * 32 + j] = ta - tc
-            buf[256 + (2) * 32 + 16 + j] = ta + tb
-            ta = buf[512 + (3 * 8 + 0) * 48 + 0 + j] * (x0 + y0) + buf[512 + (3 * 8 + 1) * 48 + 0 + j] * (x1 + y1) + buf[512 + (3 * 8 + 2) * 48 + 0 + j] * (x2 + y2) + buf[512 + (3 * 8 + 3) * 48 + 0 + j] * (x3 + y3) + buf[512 + (3 * 8 + 4) * 48 + 0 + j] * (x4 + y4) + buf[512 + (3 * 8 + 5) * 48 + 0 + j] * (x5 + y5) + buf[512 + (3 * 8 + 6) * 48 + 0 + j] * (x6 + y6) + buf[512 + (3 * 8 + 7) * 48 + 0 + j] * (x7 + y7)
-            tb = buf[512 + (3 * 8 + 0) * 48 + 16 + j] * x0 + buf[512 + (3 * 8 + 1) * 48 + 16 + j] * x1 + buf[512 + (3 * 8 + 2) * 48 + 16 + j] * x2 + buf[512 + (3 * 8 + 3) * 48 + 16 + j] * x3 + buf[512 + (3 * 8 + 4) * 48 + 16 + j] * x4 + buf[512 + (3 * 8 + 5) * 48 + 16 + j] * x5 + buf[512 + (3 * 8 + 6) * 48 + 16 + j] * x6 + buf[512 + (3 * 8 + 7) * 48 + 16 + j] * x7
-            tc = buf[512 + (3 * 8 + 0) * 48 + 32 + j] * y0 + buf[512 + (3 * 8 + 1) * 48 + 32 + j] * y1 + buf[512 + (3 * 8 + 2) * 48 + 32 + j] * y2 + buf[512 + (3 * 8 + 3) * 48 + 32 + j] * y3 + buf[512 + (3 * 8 + 4) * 48 + 32 + j] * y4 + buf[512 + (3 * 8 + 5) * 48 + 32 + j] * y5 + buf[512 + (3 * 8 + 6) * 48 + 32 + j] * y6 + buf[512 + (3 * 8 + 7) * 48 + 32 + j] * y7
-            buf[256 + (3) * 32 + j] = ta - tc
-            buf[256 + (3) * 32 + 16 + j] = ta + tb
-    for r in range(nh):
-        v = fs[2 * (base + hoff[r]):]
-        for j in range(lanes):
-            v[2 * j] = buf[256 + r * 32 + j]
-            v[2 * j + 1] = buf[256 + r * 32 + 16 + j]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def low_8(fs: np.ndarray, high_pos: np.ndarray, hoff: np.ndarray, perms: np.ndarray, coef: np.ndarray,
-          ngroups: int) -> None:
-    for it in prange((ngroups + _LOW_GROUPS_PER_ITEM - 1) // _LOW_GROUPS_PER_ITEM):
-        buf = np.zeros(512 + 1536, dtype=coef.dtype)
-        buf[512:512 + coef.size] = coef
-        for g in range(it * _LOW_GROUPS_PER_ITEM, min(ngroups, (it + 1) * _LOW_GROUPS_PER_ITEM)):
-            _low_group_8(fs, _insert_zeros(g * _LANES, high_pos), hoff, perms, buf, _LANES)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _high_group_16(fs: np.ndarray, base: int, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-                   cc: np.ndarray, buf: np.ndarray, lanes: int) -> None:
+def _group_16(fs: np.ndarray, base: int, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
+             cc: np.ndarray, swaps: np.ndarray, buf: np.ndarray) -> None:
     for c in range(16):
-        v = fs[2 * (base + offsets[c]):]
-        for j in range(lanes):
-            buf[c * _LANES + j] = v[2 * j]
-            buf[(16 + c) * _LANES + j] = v[2 * j + 1]
-    for r0 in range(0, 16, 4):
-        a0_0 = ca[(r0 + 0) * 16 + 0]; b0_0 = cb[(r0 + 0) * 16 + 0]; c0_0 = cc[(r0 + 0) * 16 + 0]
-        a0_1 = ca[(r0 + 0) * 16 + 1]; b0_1 = cb[(r0 + 0) * 16 + 1]; c0_1 = cc[(r0 + 0) * 16 + 1]
-        a0_2 = ca[(r0 + 0) * 16 + 2]; b0_2 = cb[(r0 + 0) * 16 + 2]; c0_2 = cc[(r0 + 0) * 16 + 2]
-        a0_3 = ca[(r0 + 0) * 16 + 3]; b0_3 = cb[(r0 + 0) * 16 + 3]; c0_3 = cc[(r0 + 0) * 16 + 3]
-        a0_4 = ca[(r0 + 0) * 16 + 4]; b0_4 = cb[(r0 + 0) * 16 + 4]; c0_4 = cc[(r0 + 0) * 16 + 4]
-        a0_5 = ca[(r0 + 0) * 16 + 5]; b0_5 = cb[(r0 + 0) * 16 + 5]; c0_5 = cc[(r0 + 0) * 16 + 5]
-        a0_6 = ca[(r0 + 0) * 16 + 6]; b0_6 = cb[(r0 + 0) * 16 + 6]; c0_6 = cc[(r0 + 0) * 16 + 6]
-        a0_7 = ca[(r0 + 0) * 16 + 7]; b0_7 = cb[(r0 + 0) * 16 + 7]; c0_7 = cc[(r0 + 0) * 16 + 7]
-        a0_8 = ca[(r0 + 0) * 16 + 8]; b0_8 = cb[(r0 + 0) * 16 + 8]; c0_8 = cc[(r0 + 0) * 16 + 8]
-        a0_9 = ca[(r0 + 0) * 16 + 9]; b0_9 = cb[(r0 + 0) * 16 + 9]; c0_9 = cc[(r0 + 0) * 16 + 9]
-        a0_10 = ca[(r0 + 0) * 16 + 10]; b0_10 = cb[(r0 + 0) * 16 + 10]; c0_10 = cc[(r0 + 0) * 16 + 10]
-        a0_11 = ca[(r0 + 0) * 16 + 11]; b0_11 = cb[(r0 + 0) * 16 + 11]; c0_11 = cc[(r0 + 0) * 16 + 11]
-        a0_12 = ca[(r0 + 0) * 16 + 12]; b0_12 = cb[(r0 + 0) * 16 + 12]; c0_12 = cc[(r0 + 0) * 16 + 12]
-        a0_13 = ca[(r0 + 0) * 16 + 13]; b0_13 = cb[(r0 + 0) * 16 + 13]; c0_13 = cc[(r0 + 0) * 16 + 13]
-        a0_14 = ca[(r0 + 0) * 16 + 14]; b0_14 = cb[(r0 + 0) * 16 + 14]; c0_14 = cc[(r0 + 0) * 16 + 14]
-        a0_15 = ca[(r0 + 0) * 16 + 15]; b0_15 = cb[(r0 + 0) * 16 + 15]; c0_15 = cc[(r0 + 0) * 16 + 15]
-        a1_0 = ca[(r0 + 1) * 16 + 0]; b1_0 = cb[(r0 + 1) * 16 + 0]; c1_0 = cc[(r0 + 1) * 16 + 0]
-        a1_1 = ca[(r0 + 1) * 16 + 1]; b1_1 = cb[(r0 + 1) * 16 + 1]; c1_1 = cc[(r0 + 1) * 16 + 1]
-        a1_2 = ca[(r0 + 1) * 16 + 2]; b1_2 = cb[(r0 + 1) * 16 + 2]; c1_2 = cc[(r0 + 1) * 16 + 2]
-        a1_3 = ca[(r0 + 1) * 16 + 3]; b1_3 = cb[(r0 + 1) * 16 + 3]; c1_3 = cc[(r0 + 1) * 16 + 3]
-        a1_4 = ca[(r0 + 1) * 16 + 4]; b1_4 = cb[(r0 + 1) * 16 + 4]; c1_4 = cc[(r0 + 1) * 16 + 4]
-        a1_5 = ca[(r0 + 1) * 16 + 5]; b1_5 = cb[(r0 + 1) * 16 + 5]; c1_5 = cc[(r0 + 1) * 16 + 5]
-        a1_6 = ca[(r0 + 1) * 16 + 6]; b1_6 = cb[(r0 + 1) * 16 + 6]; c1_6 = cc[(r0 + 1) * 16 + 6]
-        a1_7 = ca[(r0 + 1) * 16 + 7]; b1_7 = cb[(r0 + 1) * 16 + 7]; c1_7 = cc[(r0 + 1) * 16 + 7]
-        a1_8 = ca[(r0 + 1) * 16 + 8]; b1_8 = cb[(r0 + 1) * 16 + 8]; c1_8 = cc[(r0 + 1) * 16 + 8]
-        a1_9 = ca[(r0 + 1) * 16 + 9]; b1_9 = cb[(r0 + 1) * 16 + 9]; c1_9 = cc[(r0 + 1) * 16 + 9]
-        a1_10 = ca[(r0 + 1) * 16 + 10]; b1_10 = cb[(r0 + 1) * 16 + 10]; c1_10 = cc[(r0 + 1) * 16 + 10]
-        a1_11 = ca[(r0 + 1) * 16 + 11]; b1_11 = cb[(r0 + 1) * 16 + 11]; c1_11 = cc[(r0 + 1) * 16 + 11]
-        a1_12 = ca[(r0 + 1) * 16 + 12]; b1_12 = cb[(r0 + 1) * 16 + 12]; c1_12 = cc[(r0 + 1) * 16 + 12]
-        a1_13 = ca[(r0 + 1) * 16 + 13]; b1_13 = cb[(r0 + 1) * 16 + 13]; c1_13 = cc[(r0 + 1) * 16 + 13]
-        a1_14 = ca[(r0 + 1) * 16 + 14]; b1_14 = cb[(r0 + 1) * 16 + 14]; c1_14 = cc[(r0 + 1) * 16 + 14]
-        a1_15 = ca[(r0 + 1) * 16 + 15]; b1_15 = cb[(r0 + 1) * 16 + 15]; c1_15 = cc[(r0 + 1) * 16 + 15]
-        a2_0 = ca[(r0 + 2) * 16 + 0]; b2_0 = cb[(r0 + 2) * 16 + 0]; c2_0 = cc[(r0 + 2) * 16 + 0]
-        a2_1 = ca[(r0 + 2) * 16 + 1]; b2_1 = cb[(r0 + 2) * 16 + 1]; c2_1 = cc[(r0 + 2) * 16 + 1]
-        a2_2 = ca[(r0 + 2) * 16 + 2]; b2_2 = cb[(r0 + 2) * 16 + 2]; c2_2 = cc[(r0 + 2) * 16 + 2]
-        a2_3 = ca[(r0 + 2) * 16 + 3]; b2_3 = cb[(r0 + 2) * 16 + 3]; c2_3 = cc[(r0 + 2) * 16 + 3]
-        a2_4 = ca[(r0 + 2) * 16 + 4]; b2_4 = cb[(r0 + 2) * 16 + 4]; c2_4 = cc[(r0 + 2) * 16 + 4]
-        a2_5 = ca[(r0 + 2) * 16 + 5]; b2_5 = cb[(r0 + 2) * 16 + 5]; c2_5 = cc[(r0 + 2) * 16 + 5]
-        a2_6 = ca[(r0 + 2) * 16 + 6]; b2_6 = cb[(r0 + 2) * 16 + 6]; c2_6 = cc[(r0 + 2) * 16 + 6]
-        a2_7 = ca[(r0 + 2) * 16 + 7]; b2_7 = cb[(r0 + 2) * 16 + 7]; c2_7 = cc[(r0 + 2) * 16 + 7]
-        a2_8 = ca[(r0 + 2) * 16 + 8]; b2_8 = cb[(r0 + 2) * 16 + 8]; c2_8 = cc[(r0 + 2) * 16 + 8]
-        a2_9 = ca[(r0 + 2) * 16 + 9]; b2_9 = cb[(r0 + 2) * 16 + 9]; c2_9 = cc[(r0 + 2) * 16 + 9]
-        a2_10 = ca[(r0 + 2) * 16 + 10]; b2_10 = cb[(r0 + 2) * 16 + 10]; c2_10 = cc[(r0 + 2) * 16 + 10]
-        a2_11 = ca[(r0 + 2) * 16 + 11]; b2_11 = cb[(r0 + 2) * 16 + 11]; c2_11 = cc[(r0 + 2) * 16 + 11]
-        a2_12 = ca[(r0 + 2) * 16 + 12]; b2_12 = cb[(r0 + 2) * 16 + 12]; c2_12 = cc[(r0 + 2) * 16 + 12]
-        a2_13 = ca[(r0 + 2) * 16 + 13]; b2_13 = cb[(r0 + 2) * 16 + 13]; c2_13 = cc[(r0 + 2) * 16 + 13]
-        a2_14 = ca[(r0 + 2) * 16 + 14]; b2_14 = cb[(r0 + 2) * 16 + 14]; c2_14 = cc[(r0 + 2) * 16 + 14]
-        a2_15 = ca[(r0 + 2) * 16 + 15]; b2_15 = cb[(r0 + 2) * 16 + 15]; c2_15 = cc[(r0 + 2) * 16 + 15]
-        a3_0 = ca[(r0 + 3) * 16 + 0]; b3_0 = cb[(r0 + 3) * 16 + 0]; c3_0 = cc[(r0 + 3) * 16 + 0]
-        a3_1 = ca[(r0 + 3) * 16 + 1]; b3_1 = cb[(r0 + 3) * 16 + 1]; c3_1 = cc[(r0 + 3) * 16 + 1]
-        a3_2 = ca[(r0 + 3) * 16 + 2]; b3_2 = cb[(r0 + 3) * 16 + 2]; c3_2 = cc[(r0 + 3) * 16 + 2]
-        a3_3 = ca[(r0 + 3) * 16 + 3]; b3_3 = cb[(r0 + 3) * 16 + 3]; c3_3 = cc[(r0 + 3) * 16 + 3]
-        a3_4 = ca[(r0 + 3) * 16 + 4]; b3_4 = cb[(r0 + 3) * 16 + 4]; c3_4 = cc[(r0 + 3) * 16 + 4]
-        a3_5 = ca[(r0 + 3) * 16 + 5]; b3_5 = cb[(r0 + 3) * 16 + 5]; c3_5 = cc[(r0 + 3) * 16 + 5]
-        a3_6 = ca[(r0 + 3) * 16 + 6]; b3_6 = cb[(r0 + 3) * 16 + 6]; c3_6 = cc[(r0 + 3) * 16 + 6]
-        a3_7 = ca[(r0 + 3) * 16 + 7]; b3_7 = cb[(r0 + 3) * 16 + 7]; c3_7 = cc[(r0 + 3) * 16 + 7]
-        a3_8 = ca[(r0 + 3) * 16 + 8]; b3_8 = cb[(r0 + 3) * 16 + 8]; c3_8 = cc[(r0 + 3) * 16 + 8]
-        a3_9 = ca[(r0 + 3) * 16 + 9]; b3_9 = cb[(r0 + 3) * 16 + 9]; c3_9 = cc[(r0 + 3) * 16 + 9]
-        a3_10 = ca[(r0 + 3) * 16 + 10]; b3_10 = cb[(r0 + 3) * 16 + 10]; c3_10 = cc[(r0 + 3) * 16 + 10]
-        a3_11 = ca[(r0 + 3) * 16 + 11]; b3_11 = cb[(r0 + 3) * 16 + 11]; c3_11 = cc[(r0 + 3) * 16 + 11]
-        a3_12 = ca[(r0 + 3) * 16 + 12]; b3_12 = cb[(r0 + 3) * 16 + 12]; c3_12 = cc[(r0 + 3) * 16 + 12]
-        a3_13 = ca[(r0 + 3) * 16 + 13]; b3_13 = cb[(r0 + 3) * 16 + 13]; c3_13 = cc[(r0 + 3) * 16 + 13]
-        a3_14 = ca[(r0 + 3) * 16 + 14]; b3_14 = cb[(r0 + 3) * 16 + 14]; c3_14 = cc[(r0 + 3) * 16 + 14]
-        a3_15 = ca[(r0 + 3) * 16 + 15]; b3_15 = cb[(r0 + 3) * 16 + 15]; c3_15 = cc[(r0 + 3) * 16 + 15]
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[256 + j]
-            x1 = buf[16 + j]; y1 = buf[272 + j]
-            x2 = buf[32 + j]; y2 = buf[288 + j]
-            x3 = buf[48 + j]; y3 = buf[304 + j]
-            x4 = buf[64 + j]; y4 = buf[320 + j]
-            x5 = buf[80 + j]; y5 = buf[336 + j]
-            x6 = buf[96 + j]; y6 = buf[352 + j]
-            x7 = buf[112 + j]; y7 = buf[368 + j]
-            x8 = buf[128 + j]; y8 = buf[384 + j]
-            x9 = buf[144 + j]; y9 = buf[400 + j]
-            x10 = buf[160 + j]; y10 = buf[416 + j]
-            x11 = buf[176 + j]; y11 = buf[432 + j]
-            x12 = buf[192 + j]; y12 = buf[448 + j]
-            x13 = buf[208 + j]; y13 = buf[464 + j]
-            x14 = buf[224 + j]; y14 = buf[480 + j]
-            x15 = buf[240 + j]; y15 = buf[496 + j]
-            ta = a0_0 * (x0 + y0) + a0_1 * (x1 + y1) + a0_2 * (x2 + y2) + a0_3 * (x3 + y3) + a0_4 * (x4 + y4) + a0_5 * (x5 + y5) + a0_6 * (x6 + y6) + a0_7 * (x7 + y7) + a0_8 * (x8 + y8) + a0_9 * (x9 + y9) + a0_10 * (x10 + y10) + a0_11 * (x11 + y11) + a0_12 * (x12 + y12) + a0_13 * (x13 + y13) + a0_14 * (x14 + y14) + a0_15 * (x15 + y15)
-            tb = b0_0 * x0 + b0_1 * x1 + b0_2 * x2 + b0_3 * x3 + b0_4 * x4 + b0_5 * x5 + b0_6 * x6 + b0_7 * x7 + b0_8 * x8 + b0_9 * x9 + b0_10 * x10 + b0_11 * x11 + b0_12 * x12 + b0_13 * x13 + b0_14 * x14 + b0_15 * x15
-            tc = c0_0 * y0 + c0_1 * y1 + c0_2 * y2 + c0_3 * y3 + c0_4 * y4 + c0_5 * y5 + c0_6 * y6 + c0_7 * y7 + c0_8 * y8 + c0_9 * y9 + c0_10 * y10 + c0_11 * y11 + c0_12 * y12 + c0_13 * y13 + c0_14 * y14 + c0_15 * y15
-            buf[512 + (r0 + 0) * 32 + j] = ta - tc
-            buf[512 + (r0 + 0) * 32 + 16 + j] = ta + tb
-            ta = a1_0 * (x0 + y0) + a1_1 * (x1 + y1) + a1_2 * (x2 + y2) + a1_3 * (x3 + y3) + a1_4 * (x4 + y4) + a1_5 * (x5 + y5) + a1_6 * (x6 + y6) + a1_7 * (x7 + y7) + a1_8 * (x8 + y8) + a1_9 * (x9 + y9) + a1_10 * (x10 + y10) + a1_11 * (x11 + y11) + a1_12 * (x12 + y12) + a1_13 * (x13 + y13) + a1_14 * (x14 + y14) + a1_15 * (x15 + y15)
-            tb = b1_0 * x0 + b1_1 * x1 + b1_2 * x2 + b1_3 * x3 + b1_4 * x4 + b1_5 * x5 + b1_6 * x6 + b1_7 * x7 + b1_8 * x8 + b1_9 * x9 + b1_10 * x10 + b1_11 * x11 + b1_12 * x12 + b1_13 * x13 + b1_14 * x14 + b1_15 * x15
-            tc = c1_0 * y0 + c1_1 * y1 + c1_2 * y2 + c1_3 * y3 + c1_4 * y4 + c1_5 * y5 + c1_6 * y6 + c1_7 * y7 + c1_8 * y8 + c1_9 * y9 + c1_10 * y10 + c1_11 * y11 + c1_12 * y12 + c1_13 * y13 + c1_14 * y14 + c1_15 * y15
-            buf[512 + (r0 + 1) * 32 + j] = ta - tc
-            buf[512 + (r0 + 1) * 32 + 16 + j] = ta + tb
-            ta = a2_0 * (x0 + y0) + a2_1 * (x1 + y1) + a2_2 * (x2 + y2) + a2_3 * (x3 + y3) + a2_4 * (x4 + y4) + a2_5 * (x5 + y5) + a2_6 * (x6 + y6) + a2_7 * (x7 + y7) + a2_8 * (x8 + y8) + a2_9 * (x9 + y9) + a2_10 * (x10 + y10) + a2_11 * (x11 + y11) + a2_12 * (x12 + y12) + a2_13 * (x13 + y13) + a2_14 * (x14 + y14) + a2_15 * (x15 + y15)
-            tb = b2_0 * x0 + b2_1 * x1 + b2_2 * x2 + b2_3 * x3 + b2_4 * x4 + b2_5 * x5 + b2_6 * x6 + b2_7 * x7 + b2_8 * x8 + b2_9 * x9 + b2_10 * x10 + b2_11 * x11 + b2_12 * x12 + b2_13 * x13 + b2_14 * x14 + b2_15 * x15
-            tc = c2_0 * y0 + c2_1 * y1 + c2_2 * y2 + c2_3 * y3 + c2_4 * y4 + c2_5 * y5 + c2_6 * y6 + c2_7 * y7 + c2_8 * y8 + c2_9 * y9 + c2_10 * y10 + c2_11 * y11 + c2_12 * y12 + c2_13 * y13 + c2_14 * y14 + c2_15 * y15
-            buf[512 + (r0 + 2) * 32 + j] = ta - tc
-            buf[512 + (r0 + 2) * 32 + 16 + j] = ta + tb
-            ta = a3_0 * (x0 + y0) + a3_1 * (x1 + y1) + a3_2 * (x2 + y2) + a3_3 * (x3 + y3) + a3_4 * (x4 + y4) + a3_5 * (x5 + y5) + a3_6 * (x6 + y6) + a3_7 * (x7 + y7) + a3_8 * (x8 + y8) + a3_9 * (x9 + y9) + a3_10 * (x10 + y10) + a3_11 * (x11 + y11) + a3_12 * (x12 + y12) + a3_13 * (x13 + y13) + a3_14 * (x14 + y14) + a3_15 * (x15 + y15)
-            tb = b3_0 * x0 + b3_1 * x1 + b3_2 * x2 + b3_3 * x3 + b3_4 * x4 + b3_5 * x5 + b3_6 * x6 + b3_7 * x7 + b3_8 * x8 + b3_9 * x9 + b3_10 * x10 + b3_11 * x11 + b3_12 * x12 + b3_13 * x13 + b3_14 * x14 + b3_15 * x15
-            tc = c3_0 * y0 + c3_1 * y1 + c3_2 * y2 + c3_3 * y3 + c3_4 * y4 + c3_5 * y5 + c3_6 * y6 + c3_7 * y7 + c3_8 * y8 + c3_9 * y9 + c3_10 * y10 + c3_11 * y11 + c3_12 * y12 + c3_13 * y13 + c3_14 * y14 + c3_15 * y15
-            buf[512 + (r0 + 3) * 32 + j] = ta - tc
-            buf[512 + (r0 + 3) * 32 + 16 + j] = ta + tb
+        load_split(fs, base + offsets[c], buf, c * _LANES, (16 + c) * _LANES)
+    _swap_bits(buf, 0, 16, swaps)
+    a0_0 = ca[0]; a0_1 = ca[1]; a0_2 = ca[2]; a0_3 = ca[3]; a0_4 = ca[4]; a0_5 = ca[5]; a0_6 = ca[6]; a0_7 = ca[7]; a0_8 = ca[8]; a0_9 = ca[9]; a0_10 = ca[10]; a0_11 = ca[11]; a0_12 = ca[12]; a0_13 = ca[13]; a0_14 = ca[14]; a0_15 = ca[15]
+    b0_0 = cb[0]; b0_1 = cb[1]; b0_2 = cb[2]; b0_3 = cb[3]; b0_4 = cb[4]; b0_5 = cb[5]; b0_6 = cb[6]; b0_7 = cb[7]; b0_8 = cb[8]; b0_9 = cb[9]; b0_10 = cb[10]; b0_11 = cb[11]; b0_12 = cb[12]; b0_13 = cb[13]; b0_14 = cb[14]; b0_15 = cb[15]
+    c0_0 = cc[0]; c0_1 = cc[1]; c0_2 = cc[2]; c0_3 = cc[3]; c0_4 = cc[4]; c0_5 = cc[5]; c0_6 = cc[6]; c0_7 = cc[7]; c0_8 = cc[8]; c0_9 = cc[9]; c0_10 = cc[10]; c0_11 = cc[11]; c0_12 = cc[12]; c0_13 = cc[13]; c0_14 = cc[14]; c0_15 = cc[15]
+    a1_0 = ca[16]; a1_1 = ca[17]; a1_2 = ca[18]; a1_3 = ca[19]; a1_4 = ca[20]; a1_5 = ca[21]; a1_6 = ca[22]; a1_7 = ca[23]; a1_8 = ca[24]; a1_9 = ca[25]; a1_10 = ca[26]; a1_11 = ca[27]; a1_12 = ca[28]; a1_13 = ca[29]; a1_14 = ca[30]; a1_15 = ca[31]
+    b1_0 = cb[16]; b1_1 = cb[17]; b1_2 = cb[18]; b1_3 = cb[19]; b1_4 = cb[20]; b1_5 = cb[21]; b1_6 = cb[22]; b1_7 = cb[23]; b1_8 = cb[24]; b1_9 = cb[25]; b1_10 = cb[26]; b1_11 = cb[27]; b1_12 = cb[28]; b1_13 = cb[29]; b1_14 = cb[30]; b1_15 = cb[31]
+    c1_0 = cc[16]; c1_1 = cc[17]; c1_2 = cc[18]; c1_3 = cc[19]; c1_4 = cc[20]; c1_5 = cc[21]; c1_6 = cc[22]; c1_7 = cc[23]; c1_8 = cc[24]; c1_9 = cc[25]; c1_10 = cc[26]; c1_11 = cc[27]; c1_12 = cc[28]; c1_13 = cc[29]; c1_14 = cc[30]; c1_15 = cc[31]
+    a2_0 = ca[32]; a2_1 = ca[33]; a2_2 = ca[34]; a2_3 = ca[35]; a2_4 = ca[36]; a2_5 = ca[37]; a2_6 = ca[38]; a2_7 = ca[39]; a2_8 = ca[40]; a2_9 = ca[41]; a2_10 = ca[42]; a2_11 = ca[43]; a2_12 = ca[44]; a2_13 = ca[45]; a2_14 = ca[46]; a2_15 = ca[47]
+    b2_0 = cb[32]; b2_1 = cb[33]; b2_2 = cb[34]; b2_3 = cb[35]; b2_4 = cb[36]; b2_5 = cb[37]; b2_6 = cb[38]; b2_7 = cb[39]; b2_8 = cb[40]; b2_9 = cb[41]; b2_10 = cb[42]; b2_11 = cb[43]; b2_12 = cb[44]; b2_13 = cb[45]; b2_14 = cb[46]; b2_15 = cb[47]
+    c2_0 = cc[32]; c2_1 = cc[33]; c2_2 = cc[34]; c2_3 = cc[35]; c2_4 = cc[36]; c2_5 = cc[37]; c2_6 = cc[38]; c2_7 = cc[39]; c2_8 = cc[40]; c2_9 = cc[41]; c2_10 = cc[42]; c2_11 = cc[43]; c2_12 = cc[44]; c2_13 = cc[45]; c2_14 = cc[46]; c2_15 = cc[47]
+    a3_0 = ca[48]; a3_1 = ca[49]; a3_2 = ca[50]; a3_3 = ca[51]; a3_4 = ca[52]; a3_5 = ca[53]; a3_6 = ca[54]; a3_7 = ca[55]; a3_8 = ca[56]; a3_9 = ca[57]; a3_10 = ca[58]; a3_11 = ca[59]; a3_12 = ca[60]; a3_13 = ca[61]; a3_14 = ca[62]; a3_15 = ca[63]
+    b3_0 = cb[48]; b3_1 = cb[49]; b3_2 = cb[50]; b3_3 = cb[51]; b3_4 = cb[52]; b3_5 = cb[53]; b3_6 = cb[54]; b3_7 = cb[55]; b3_8 = cb[56]; b3_9 = cb[57]; b3_10 = cb[58]; b3_11 = cb[59]; b3_12 = cb[60]; b3_13 = cb[61]; b3_14 = cb[62]; b3_15 = cb[63]
+    c3_0 = cc[48]; c3_1 = cc[49]; c3_2 = cc[50]; c3_3 = cc[51]; c3_4 = cc[52]; c3_5 = cc[53]; c3_6 = cc[54]; c3_7 = cc[55]; c3_8 = cc[56]; c3_9 = cc[57]; c3_10 = cc[58]; c3_11 = cc[59]; c3_12 = cc[60]; c3_13 = cc[61]; c3_14 = cc[62]; c3_15 = cc[63]
+    a4_0 = ca[64]; a4_1 = ca[65]; a4_2 = ca[66]; a4_3 = ca[67]; a4_4 = ca[68]; a4_5 = ca[69]; a4_6 = ca[70]; a4_7 = ca[71]; a4_8 = ca[72]; a4_9 = ca[73]; a4_10 = ca[74]; a4_11 = ca[75]; a4_12 = ca[76]; a4_13 = ca[77]; a4_14 = ca[78]; a4_15 = ca[79]
+    b4_0 = cb[64]; b4_1 = cb[65]; b4_2 = cb[66]; b4_3 = cb[67]; b4_4 = cb[68]; b4_5 = cb[69]; b4_6 = cb[70]; b4_7 = cb[71]; b4_8 = cb[72]; b4_9 = cb[73]; b4_10 = cb[74]; b4_11 = cb[75]; b4_12 = cb[76]; b4_13 = cb[77]; b4_14 = cb[78]; b4_15 = cb[79]
+    c4_0 = cc[64]; c4_1 = cc[65]; c4_2 = cc[66]; c4_3 = cc[67]; c4_4 = cc[68]; c4_5 = cc[69]; c4_6 = cc[70]; c4_7 = cc[71]; c4_8 = cc[72]; c4_9 = cc[73]; c4_10 = cc[74]; c4_11 = cc[75]; c4_12 = cc[76]; c4_13 = cc[77]; c4_14 = cc[78]; c4_15 = cc[79]
+    a5_0 = ca[80]; a5_1 = ca[81]; a5_2 = ca[82]; a5_3 = ca[83]; a5_4 = ca[84]; a5_5 = ca[85]; a5_6 = ca[86]; a5_7 = ca[87]; a5_8 = ca[88]; a5_9 = ca[89]; a5_10 = ca[90]; a5_11 = ca[91]; a5_12 = ca[92]; a5_13 = ca[93]; a5_14 = ca[94]; a5_15 = ca[95]
+    b5_0 = cb[80]; b5_1 = cb[81]; b5_2 = cb[82]; b5_3 = cb[83]; b5_4 = cb[84]; b5_5 = cb[85]; b5_6 = cb[86]; b5_7 = cb[87]; b5_8 = cb[88]; b5_9 = cb[89]; b5_10 = cb[90]; b5_11 = cb[91]; b5_12 = cb[92]; b5_13 = cb[93]; b5_14 = cb[94]; b5_15 = cb[95]
+    c5_0 = cc[80]; c5_1 = cc[81]; c5_2 = cc[82]; c5_3 = cc[83]; c5_4 = cc[84]; c5_5 = cc[85]; c5_6 = cc[86]; c5_7 = cc[87]; c5_8 = cc[88]; c5_9 = cc[89]; c5_10 = cc[90]; c5_11 = cc[91]; c5_12 = cc[92]; c5_13 = cc[93]; c5_14 = cc[94]; c5_15 = cc[95]
+    a6_0 = ca[96]; a6_1 = ca[97]; a6_2 = ca[98]; a6_3 = ca[99]; a6_4 = ca[100]; a6_5 = ca[101]; a6_6 = ca[102]; a6_7 = ca[103]; a6_8 = ca[104]; a6_9 = ca[105]; a6_10 = ca[106]; a6_11 = ca[107]; a6_12 = ca[108]; a6_13 = ca[109]; a6_14 = ca[110]; a6_15 = ca[111]
+    b6_0 = cb[96]; b6_1 = cb[97]; b6_2 = cb[98]; b6_3 = cb[99]; b6_4 = cb[100]; b6_5 = cb[101]; b6_6 = cb[102]; b6_7 = cb[103]; b6_8 = cb[104]; b6_9 = cb[105]; b6_10 = cb[106]; b6_11 = cb[107]; b6_12 = cb[108]; b6_13 = cb[109]; b6_14 = cb[110]; b6_15 = cb[111]
+    c6_0 = cc[96]; c6_1 = cc[97]; c6_2 = cc[98]; c6_3 = cc[99]; c6_4 = cc[100]; c6_5 = cc[101]; c6_6 = cc[102]; c6_7 = cc[103]; c6_8 = cc[104]; c6_9 = cc[105]; c6_10 = cc[106]; c6_11 = cc[107]; c6_12 = cc[108]; c6_13 = cc[109]; c6_14 = cc[110]; c6_15 = cc[111]
+    a7_0 = ca[112]; a7_1 = ca[113]; a7_2 = ca[114]; a7_3 = ca[115]; a7_4 = ca[116]; a7_5 = ca[117]; a7_6 = ca[118]; a7_7 = ca[119]; a7_8 = ca[120]; a7_9 = ca[121]; a7_10 = ca[122]; a7_11 = ca[123]; a7_12 = ca[124]; a7_13 = ca[125]; a7_14 = ca[126]; a7_15 = ca[127]
+    b7_0 = cb[112]; b7_1 = cb[113]; b7_2 = cb[114]; b7_3 = cb[115]; b7_4 = cb[116]; b7_5 = cb[117]; b7_6 = cb[118]; b7_7 = cb[119]; b7_8 = cb[120]; b7_9 = cb[121]; b7_10 = cb[122]; b7_11 = cb[123]; b7_12 = cb[124]; b7_13 = cb[125]; b7_14 = cb[126]; b7_15 = cb[127]
+    c7_0 = cc[112]; c7_1 = cc[113]; c7_2 = cc[114]; c7_3 = cc[115]; c7_4 = cc[116]; c7_5 = cc[117]; c7_6 = cc[118]; c7_7 = cc[119]; c7_8 = cc[120]; c7_9 = cc[121]; c7_10 = cc[122]; c7_11 = cc[123]; c7_12 = cc[124]; c7_13 = cc[125]; c7_14 = cc[126]; c7_15 = cc[127]
+    for j in range(_LANES):
+        x = buf[0 + j]; y = buf[256 + j]; s = x + y
+        ta0 = a0_0 * s; tb0 = b0_0 * x; tc0 = c0_0 * y
+        ta1 = a1_0 * s; tb1 = b1_0 * x; tc1 = c1_0 * y
+        ta2 = a2_0 * s; tb2 = b2_0 * x; tc2 = c2_0 * y
+        ta3 = a3_0 * s; tb3 = b3_0 * x; tc3 = c3_0 * y
+        ta4 = a4_0 * s; tb4 = b4_0 * x; tc4 = c4_0 * y
+        ta5 = a5_0 * s; tb5 = b5_0 * x; tc5 = c5_0 * y
+        ta6 = a6_0 * s; tb6 = b6_0 * x; tc6 = c6_0 * y
+        ta7 = a7_0 * s; tb7 = b7_0 * x; tc7 = c7_0 * y
+        x = buf[16 + j]; y = buf[272 + j]; s = x + y
+        ta0 += a0_1 * s; tb0 += b0_1 * x; tc0 += c0_1 * y
+        ta1 += a1_1 * s; tb1 += b1_1 * x; tc1 += c1_1 * y
+        ta2 += a2_1 * s; tb2 += b2_1 * x; tc2 += c2_1 * y
+        ta3 += a3_1 * s; tb3 += b3_1 * x; tc3 += c3_1 * y
+        ta4 += a4_1 * s; tb4 += b4_1 * x; tc4 += c4_1 * y
+        ta5 += a5_1 * s; tb5 += b5_1 * x; tc5 += c5_1 * y
+        ta6 += a6_1 * s; tb6 += b6_1 * x; tc6 += c6_1 * y
+        ta7 += a7_1 * s; tb7 += b7_1 * x; tc7 += c7_1 * y
+        x = buf[32 + j]; y = buf[288 + j]; s = x + y
+        ta0 += a0_2 * s; tb0 += b0_2 * x; tc0 += c0_2 * y
+        ta1 += a1_2 * s; tb1 += b1_2 * x; tc1 += c1_2 * y
+        ta2 += a2_2 * s; tb2 += b2_2 * x; tc2 += c2_2 * y
+        ta3 += a3_2 * s; tb3 += b3_2 * x; tc3 += c3_2 * y
+        ta4 += a4_2 * s; tb4 += b4_2 * x; tc4 += c4_2 * y
+        ta5 += a5_2 * s; tb5 += b5_2 * x; tc5 += c5_2 * y
+        ta6 += a6_2 * s; tb6 += b6_2 * x; tc6 += c6_2 * y
+        ta7 += a7_2 * s; tb7 += b7_2 * x; tc7 += c7_2 * y
+        x = buf[48 + j]; y = buf[304 + j]; s = x + y
+        ta0 += a0_3 * s; tb0 += b0_3 * x; tc0 += c0_3 * y
+        ta1 += a1_3 * s; tb1 += b1_3 * x; tc1 += c1_3 * y
+        ta2 += a2_3 * s; tb2 += b2_3 * x; tc2 += c2_3 * y
+        ta3 += a3_3 * s; tb3 += b3_3 * x; tc3 += c3_3 * y
+        ta4 += a4_3 * s; tb4 += b4_3 * x; tc4 += c4_3 * y
+        ta5 += a5_3 * s; tb5 += b5_3 * x; tc5 += c5_3 * y
+        ta6 += a6_3 * s; tb6 += b6_3 * x; tc6 += c6_3 * y
+        ta7 += a7_3 * s; tb7 += b7_3 * x; tc7 += c7_3 * y
+        x = buf[64 + j]; y = buf[320 + j]; s = x + y
+        ta0 += a0_4 * s; tb0 += b0_4 * x; tc0 += c0_4 * y
+        ta1 += a1_4 * s; tb1 += b1_4 * x; tc1 += c1_4 * y
+        ta2 += a2_4 * s; tb2 += b2_4 * x; tc2 += c2_4 * y
+        ta3 += a3_4 * s; tb3 += b3_4 * x; tc3 += c3_4 * y
+        ta4 += a4_4 * s; tb4 += b4_4 * x; tc4 += c4_4 * y
+        ta5 += a5_4 * s; tb5 += b5_4 * x; tc5 += c5_4 * y
+        ta6 += a6_4 * s; tb6 += b6_4 * x; tc6 += c6_4 * y
+        ta7 += a7_4 * s; tb7 += b7_4 * x; tc7 += c7_4 * y
+        x = buf[80 + j]; y = buf[336 + j]; s = x + y
+        ta0 += a0_5 * s; tb0 += b0_5 * x; tc0 += c0_5 * y
+        ta1 += a1_5 * s; tb1 += b1_5 * x; tc1 += c1_5 * y
+        ta2 += a2_5 * s; tb2 += b2_5 * x; tc2 += c2_5 * y
+        ta3 += a3_5 * s; tb3 += b3_5 * x; tc3 += c3_5 * y
+        ta4 += a4_5 * s; tb4 += b4_5 * x; tc4 += c4_5 * y
+        ta5 += a5_5 * s; tb5 += b5_5 * x; tc5 += c5_5 * y
+        ta6 += a6_5 * s; tb6 += b6_5 * x; tc6 += c6_5 * y
+        ta7 += a7_5 * s; tb7 += b7_5 * x; tc7 += c7_5 * y
+        x = buf[96 + j]; y = buf[352 + j]; s = x + y
+        ta0 += a0_6 * s; tb0 += b0_6 * x; tc0 += c0_6 * y
+        ta1 += a1_6 * s; tb1 += b1_6 * x; tc1 += c1_6 * y
+        ta2 += a2_6 * s; tb2 += b2_6 * x; tc2 += c2_6 * y
+        ta3 += a3_6 * s; tb3 += b3_6 * x; tc3 += c3_6 * y
+        ta4 += a4_6 * s; tb4 += b4_6 * x; tc4 += c4_6 * y
+        ta5 += a5_6 * s; tb5 += b5_6 * x; tc5 += c5_6 * y
+        ta6 += a6_6 * s; tb6 += b6_6 * x; tc6 += c6_6 * y
+        ta7 += a7_6 * s; tb7 += b7_6 * x; tc7 += c7_6 * y
+        x = buf[112 + j]; y = buf[368 + j]; s = x + y
+        ta0 += a0_7 * s; tb0 += b0_7 * x; tc0 += c0_7 * y
+        ta1 += a1_7 * s; tb1 += b1_7 * x; tc1 += c1_7 * y
+        ta2 += a2_7 * s; tb2 += b2_7 * x; tc2 += c2_7 * y
+        ta3 += a3_7 * s; tb3 += b3_7 * x; tc3 += c3_7 * y
+        ta4 += a4_7 * s; tb4 += b4_7 * x; tc4 += c4_7 * y
+        ta5 += a5_7 * s; tb5 += b5_7 * x; tc5 += c5_7 * y
+        ta6 += a6_7 * s; tb6 += b6_7 * x; tc6 += c6_7 * y
+        ta7 += a7_7 * s; tb7 += b7_7 * x; tc7 += c7_7 * y
+        x = buf[128 + j]; y = buf[384 + j]; s = x + y
+        ta0 += a0_8 * s; tb0 += b0_8 * x; tc0 += c0_8 * y
+        ta1 += a1_8 * s; tb1 += b1_8 * x; tc1 += c1_8 * y
+        ta2 += a2_8 * s; tb2 += b2_8 * x; tc2 += c2_8 * y
+        ta3 += a3_8 * s; tb3 += b3_8 * x; tc3 += c3_8 * y
+        ta4 += a4_8 * s; tb4 += b4_8 * x; tc4 += c4_8 * y
+        ta5 += a5_8 * s; tb5 += b5_8 * x; tc5 += c5_8 * y
+        ta6 += a6_8 * s; tb6 += b6_8 * x; tc6 += c6_8 * y
+        ta7 += a7_8 * s; tb7 += b7_8 * x; tc7 += c7_8 * y
+        x = buf[144 + j]; y = buf[400 + j]; s = x + y
+        ta0 += a0_9 * s; tb0 += b0_9 * x; tc0 += c0_9 * y
+        ta1 += a1_9 * s; tb1 += b1_9 * x; tc1 += c1_9 * y
+        ta2 += a2_9 * s; tb2 += b2_9 * x; tc2 += c2_9 * y
+        ta3 += a3_9 * s; tb3 += b3_9 * x; tc3 += c3_9 * y
+        ta4 += a4_9 * s; tb4 += b4_9 * x; tc4 += c4_9 * y
+        ta5 += a5_9 * s; tb5 += b5_9 * x; tc5 += c5_9 * y
+        ta6 += a6_9 * s; tb6 += b6_9 * x; tc6 += c6_9 * y
+        ta7 += a7_9 * s; tb7 += b7_9 * x; tc7 += c7_9 * y
+        x = buf[160 + j]; y = buf[416 + j]; s = x + y
+        ta0 += a0_10 * s; tb0 += b0_10 * x; tc0 += c0_10 * y
+        ta1 += a1_10 * s; tb1 += b1_10 * x; tc1 += c1_10 * y
+        ta2 += a2_10 * s; tb2 += b2_10 * x; tc2 += c2_10 * y
+        ta3 += a3_10 * s; tb3 += b3_10 * x; tc3 += c3_10 * y
+        ta4 += a4_10 * s; tb4 += b4_10 * x; tc4 += c4_10 * y
+        ta5 += a5_10 * s; tb5 += b5_10 * x; tc5 += c5_10 * y
+        ta6 += a6_10 * s; tb6 += b6_10 * x; tc6 += c6_10 * y
+        ta7 += a7_10 * s; tb7 += b7_10 * x; tc7 += c7_10 * y
+        x = buf[176 + j]; y = buf[432 + j]; s = x + y
+        ta0 += a0_11 * s; tb0 += b0_11 * x; tc0 += c0_11 * y
+        ta1 += a1_11 * s; tb1 += b1_11 * x; tc1 += c1_11 * y
+        ta2 += a2_11 * s; tb2 += b2_11 * x; tc2 += c2_11 * y
+        ta3 += a3_11 * s; tb3 += b3_11 * x; tc3 += c3_11 * y
+        ta4 += a4_11 * s; tb4 += b4_11 * x; tc4 += c4_11 * y
+        ta5 += a5_11 * s; tb5 += b5_11 * x; tc5 += c5_11 * y
+        ta6 += a6_11 * s; tb6 += b6_11 * x; tc6 += c6_11 * y
+        ta7 += a7_11 * s; tb7 += b7_11 * x; tc7 += c7_11 * y
+        x = buf[192 + j]; y = buf[448 + j]; s = x + y
+        ta0 += a0_12 * s; tb0 += b0_12 * x; tc0 += c0_12 * y
+        ta1 += a1_12 * s; tb1 += b1_12 * x; tc1 += c1_12 * y
+        ta2 += a2_12 * s; tb2 += b2_12 * x; tc2 += c2_12 * y
+        ta3 += a3_12 * s; tb3 += b3_12 * x; tc3 += c3_12 * y
+        ta4 += a4_12 * s; tb4 += b4_12 * x; tc4 += c4_12 * y
+        ta5 += a5_12 * s; tb5 += b5_12 * x; tc5 += c5_12 * y
+        ta6 += a6_12 * s; tb6 += b6_12 * x; tc6 += c6_12 * y
+        ta7 += a7_12 * s; tb7 += b7_12 * x; tc7 += c7_12 * y
+        x = buf[208 + j]; y = buf[464 + j]; s = x + y
+        ta0 += a0_13 * s; tb0 += b0_13 * x; tc0 += c0_13 * y
+        ta1 += a1_13 * s; tb1 += b1_13 * x; tc1 += c1_13 * y
+        ta2 += a2_13 * s; tb2 += b2_13 * x; tc2 += c2_13 * y
+        ta3 += a3_13 * s; tb3 += b3_13 * x; tc3 += c3_13 * y
+        ta4 += a4_13 * s; tb4 += b4_13 * x; tc4 += c4_13 * y
+        ta5 += a5_13 * s; tb5 += b5_13 * x; tc5 += c5_13 * y
+        ta6 += a6_13 * s; tb6 += b6_13 * x; tc6 += c6_13 * y
+        ta7 += a7_13 * s; tb7 += b7_13 * x; tc7 += c7_13 * y
+        x = buf[224 + j]; y = buf[480 + j]; s = x + y
+        ta0 += a0_14 * s; tb0 += b0_14 * x; tc0 += c0_14 * y
+        ta1 += a1_14 * s; tb1 += b1_14 * x; tc1 += c1_14 * y
+        ta2 += a2_14 * s; tb2 += b2_14 * x; tc2 += c2_14 * y
+        ta3 += a3_14 * s; tb3 += b3_14 * x; tc3 += c3_14 * y
+        ta4 += a4_14 * s; tb4 += b4_14 * x; tc4 += c4_14 * y
+        ta5 += a5_14 * s; tb5 += b5_14 * x; tc5 += c5_14 * y
+        ta6 += a6_14 * s; tb6 += b6_14 * x; tc6 += c6_14 * y
+        ta7 += a7_14 * s; tb7 += b7_14 * x; tc7 += c7_14 * y
+        x = buf[240 + j]; y = buf[496 + j]; s = x + y
+        ta0 += a0_15 * s; tb0 += b0_15 * x; tc0 += c0_15 * y
+        ta1 += a1_15 * s; tb1 += b1_15 * x; tc1 += c1_15 * y
+        ta2 += a2_15 * s; tb2 += b2_15 * x; tc2 += c2_15 * y
+        ta3 += a3_15 * s; tb3 += b3_15 * x; tc3 += c3_15 * y
+        ta4 += a4_15 * s; tb4 += b4_15 * x; tc4 += c4_15 * y
+        ta5 += a5_15 * s; tb5 += b5_15 * x; tc5 += c5_15 * y
+        ta6 += a6_15 * s; tb6 += b6_15 * x; tc6 += c6_15 * y
+        ta7 += a7_15 * s; tb7 += b7_15 * x; tc7 += c7_15 * y
+        buf[512 + j] = ta0 - tc0; buf[768 + j] = ta0 + tb0
+        buf[528 + j] = ta1 - tc1; buf[784 + j] = ta1 + tb1
+        buf[544 + j] = ta2 - tc2; buf[800 + j] = ta2 + tb2
+        buf[560 + j] = ta3 - tc3; buf[816 + j] = ta3 + tb3
+        buf[576 + j] = ta4 - tc4; buf[832 + j] = ta4 + tb4
+        buf[592 + j] = ta5 - tc5; buf[848 + j] = ta5 + tb5
+        buf[608 + j] = ta6 - tc6; buf[864 + j] = ta6 + tb6
+        buf[624 + j] = ta7 - tc7; buf[880 + j] = ta7 + tb7
+    a0_0 = ca[128]; a0_1 = ca[129]; a0_2 = ca[130]; a0_3 = ca[131]; a0_4 = ca[132]; a0_5 = ca[133]; a0_6 = ca[134]; a0_7 = ca[135]; a0_8 = ca[136]; a0_9 = ca[137]; a0_10 = ca[138]; a0_11 = ca[139]; a0_12 = ca[140]; a0_13 = ca[141]; a0_14 = ca[142]; a0_15 = ca[143]
+    b0_0 = cb[128]; b0_1 = cb[129]; b0_2 = cb[130]; b0_3 = cb[131]; b0_4 = cb[132]; b0_5 = cb[133]; b0_6 = cb[134]; b0_7 = cb[135]; b0_8 = cb[136]; b0_9 = cb[137]; b0_10 = cb[138]; b0_11 = cb[139]; b0_12 = cb[140]; b0_13 = cb[141]; b0_14 = cb[142]; b0_15 = cb[143]
+    c0_0 = cc[128]; c0_1 = cc[129]; c0_2 = cc[130]; c0_3 = cc[131]; c0_4 = cc[132]; c0_5 = cc[133]; c0_6 = cc[134]; c0_7 = cc[135]; c0_8 = cc[136]; c0_9 = cc[137]; c0_10 = cc[138]; c0_11 = cc[139]; c0_12 = cc[140]; c0_13 = cc[141]; c0_14 = cc[142]; c0_15 = cc[143]
+    a1_0 = ca[144]; a1_1 = ca[145]; a1_2 = ca[146]; a1_3 = ca[147]; a1_4 = ca[148]; a1_5 = ca[149]; a1_6 = ca[150]; a1_7 = ca[151]; a1_8 = ca[152]; a1_9 = ca[153]; a1_10 = ca[154]; a1_11 = ca[155]; a1_12 = ca[156]; a1_13 = ca[157]; a1_14 = ca[158]; a1_15 = ca[159]
+    b1_0 = cb[144]; b1_1 = cb[145]; b1_2 = cb[146]; b1_3 = cb[147]; b1_4 = cb[148]; b1_5 = cb[149]; b1_6 = cb[150]; b1_7 = cb[151]; b1_8 = cb[152]; b1_9 = cb[153]; b1_10 = cb[154]; b1_11 = cb[155]; b1_12 = cb[156]; b1_13 = cb[157]; b1_14 = cb[158]; b1_15 = cb[159]
+    c1_0 = cc[144]; c1_1 = cc[145]; c1_2 = cc[146]; c1_3 = cc[147]; c1_4 = cc[148]; c1_5 = cc[149]; c1_6 = cc[150]; c1_7 = cc[151]; c1_8 = cc[152]; c1_9 = cc[153]; c1_10 = cc[154]; c1_11 = cc[155]; c1_12 = cc[156]; c1_13 = cc[157]; c1_14 = cc[158]; c1_15 = cc[159]
+    a2_0 = ca[160]; a2_1 = ca[161]; a2_2 = ca[162]; a2_3 = ca[163]; a2_4 = ca[164]; a2_5 = ca[165]; a2_6 = ca[166]; a2_7 = ca[167]; a2_8 = ca[168]; a2_9 = ca[169]; a2_10 = ca[170]; a2_11 = ca[171]; a2_12 = ca[172]; a2_13 = ca[173]; a2_14 = ca[174]; a2_15 = ca[175]
+    b2_0 = cb[160]; b2_1 = cb[161]; b2_2 = cb[162]; b2_3 = cb[163]; b2_4 = cb[164]; b2_5 = cb[165]; b2_6 = cb[166]; b2_7 = cb[167]; b2_8 = cb[168]; b2_9 = cb[169]; b2_10 = cb[170]; b2_11 = cb[171]; b2_12 = cb[172]; b2_13 = cb[173]; b2_14 = cb[174]; b2_15 = cb[175]
+    c2_0 = cc[160]; c2_1 = cc[161]; c2_2 = cc[162]; c2_3 = cc[163]; c2_4 = cc[164]; c2_5 = cc[165]; c2_6 = cc[166]; c2_7 = cc[167]; c2_8 = cc[168]; c2_9 = cc[169]; c2_10 = cc[170]; c2_11 = cc[171]; c2_12 = cc[172]; c2_13 = cc[173]; c2_14 = cc[174]; c2_15 = cc[175]
+    a3_0 = ca[176]; a3_1 = ca[177]; a3_2 = ca[178]; a3_3 = ca[179]; a3_4 = ca[180]; a3_5 = ca[181]; a3_6 = ca[182]; a3_7 = ca[183]; a3_8 = ca[184]; a3_9 = ca[185]; a3_10 = ca[186]; a3_11 = ca[187]; a3_12 = ca[188]; a3_13 = ca[189]; a3_14 = ca[190]; a3_15 = ca[191]
+    b3_0 = cb[176]; b3_1 = cb[177]; b3_2 = cb[178]; b3_3 = cb[179]; b3_4 = cb[180]; b3_5 = cb[181]; b3_6 = cb[182]; b3_7 = cb[183]; b3_8 = cb[184]; b3_9 = cb[185]; b3_10 = cb[186]; b3_11 = cb[187]; b3_12 = cb[188]; b3_13 = cb[189]; b3_14 = cb[190]; b3_15 = cb[191]
+    c3_0 = cc[176]; c3_1 = cc[177]; c3_2 = cc[178]; c3_3 = cc[179]; c3_4 = cc[180]; c3_5 = cc[181]; c3_6 = cc[182]; c3_7 = cc[183]; c3_8 = cc[184]; c3_9 = cc[185]; c3_10 = cc[186]; c3_11 = cc[187]; c3_12 = cc[188]; c3_13 = cc[189]; c3_14 = cc[190]; c3_15 = cc[191]
+    a4_0 = ca[192]; a4_1 = ca[193]; a4_2 = ca[194]; a4_3 = ca[195]; a4_4 = ca[196]; a4_5 = ca[197]; a4_6 = ca[198]; a4_7 = ca[199]; a4_8 = ca[200]; a4_9 = ca[201]; a4_10 = ca[202]; a4_11 = ca[203]; a4_12 = ca[204]; a4_13 = ca[205]; a4_14 = ca[206]; a4_15 = ca[207]
+    b4_0 = cb[192]; b4_1 = cb[193]; b4_2 = cb[194]; b4_3 = cb[195]; b4_4 = cb[196]; b4_5 = cb[197]; b4_6 = cb[198]; b4_7 = cb[199]; b4_8 = cb[200]; b4_9 = cb[201]; b4_10 = cb[202]; b4_11 = cb[203]; b4_12 = cb[204]; b4_13 = cb[205]; b4_14 = cb[206]; b4_15 = cb[207]
+    c4_0 = cc[192]; c4_1 = cc[193]; c4_2 = cc[194]; c4_3 = cc[195]; c4_4 = cc[196]; c4_5 = cc[197]; c4_6 = cc[198]; c4_7 = cc[199]; c4_8 = cc[200]; c4_9 = cc[201]; c4_10 = cc[202]; c4_11 = cc[203]; c4_12 = cc[204]; c4_13 = cc[205]; c4_14 = cc[206]; c4_15 = cc[207]
+    a5_0 = ca[208]; a5_1 = ca[209]; a5_2 = ca[210]; a5_3 = ca[211]; a5_4 = ca[212]; a5_5 = ca[213]; a5_6 = ca[214]; a5_7 = ca[215]; a5_8 = ca[216]; a5_9 = ca[217]; a5_10 = ca[218]; a5_11 = ca[219]; a5_12 = ca[220]; a5_13 = ca[221]; a5_14 = ca[222]; a5_15 = ca[223]
+    b5_0 = cb[208]; b5_1 = cb[209]; b5_2 = cb[210]; b5_3 = cb[211]; b5_4 = cb[212]; b5_5 = cb[213]; b5_6 = cb[214]; b5_7 = cb[215]; b5_8 = cb[216]; b5_9 = cb[217]; b5_10 = cb[218]; b5_11 = cb[219]; b5_12 = cb[220]; b5_13 = cb[221]; b5_14 = cb[222]; b5_15 = cb[223]
+    c5_0 = cc[208]; c5_1 = cc[209]; c5_2 = cc[210]; c5_3 = cc[211]; c5_4 = cc[212]; c5_5 = cc[213]; c5_6 = cc[214]; c5_7 = cc[215]; c5_8 = cc[216]; c5_9 = cc[217]; c5_10 = cc[218]; c5_11 = cc[219]; c5_12 = cc[220]; c5_13 = cc[221]; c5_14 = cc[222]; c5_15 = cc[223]
+    a6_0 = ca[224]; a6_1 = ca[225]; a6_2 = ca[226]; a6_3 = ca[227]; a6_4 = ca[228]; a6_5 = ca[229]; a6_6 = ca[230]; a6_7 = ca[231]; a6_8 = ca[232]; a6_9 = ca[233]; a6_10 = ca[234]; a6_11 = ca[235]; a6_12 = ca[236]; a6_13 = ca[237]; a6_14 = ca[238]; a6_15 = ca[239]
+    b6_0 = cb[224]; b6_1 = cb[225]; b6_2 = cb[226]; b6_3 = cb[227]; b6_4 = cb[228]; b6_5 = cb[229]; b6_6 = cb[230]; b6_7 = cb[231]; b6_8 = cb[232]; b6_9 = cb[233]; b6_10 = cb[234]; b6_11 = cb[235]; b6_12 = cb[236]; b6_13 = cb[237]; b6_14 = cb[238]; b6_15 = cb[239]
+    c6_0 = cc[224]; c6_1 = cc[225]; c6_2 = cc[226]; c6_3 = cc[227]; c6_4 = cc[228]; c6_5 = cc[229]; c6_6 = cc[230]; c6_7 = cc[231]; c6_8 = cc[232]; c6_9 = cc[233]; c6_10 = cc[234]; c6_11 = cc[235]; c6_12 = cc[236]; c6_13 = cc[237]; c6_14 = cc[238]; c6_15 = cc[239]
+    a7_0 = ca[240]; a7_1 = ca[241]; a7_2 = ca[242]; a7_3 = ca[243]; a7_4 = ca[244]; a7_5 = ca[245]; a7_6 = ca[246]; a7_7 = ca[247]; a7_8 = ca[248]; a7_9 = ca[249]; a7_10 = ca[250]; a7_11 = ca[251]; a7_12 = ca[252]; a7_13 = ca[253]; a7_14 = ca[254]; a7_15 = ca[255]
+    b7_0 = cb[240]; b7_1 = cb[241]; b7_2 = cb[242]; b7_3 = cb[243]; b7_4 = cb[244]; b7_5 = cb[245]; b7_6 = cb[246]; b7_7 = cb[247]; b7_8 = cb[248]; b7_9 = cb[249]; b7_10 = cb[250]; b7_11 = cb[251]; b7_12 = cb[252]; b7_13 = cb[253]; b7_14 = cb[254]; b7_15 = cb[255]
+    c7_0 = cc[240]; c7_1 = cc[241]; c7_2 = cc[242]; c7_3 = cc[243]; c7_4 = cc[244]; c7_5 = cc[245]; c7_6 = cc[246]; c7_7 = cc[247]; c7_8 = cc[248]; c7_9 = cc[249]; c7_10 = cc[250]; c7_11 = cc[251]; c7_12 = cc[252]; c7_13 = cc[253]; c7_14 = cc[254]; c7_15 = cc[255]
+    for j in range(_LANES):
+        x = buf[0 + j]; y = buf[256 + j]; s = x + y
+        ta0 = a0_0 * s; tb0 = b0_0 * x; tc0 = c0_0 * y
+        ta1 = a1_0 * s; tb1 = b1_0 * x; tc1 = c1_0 * y
+        ta2 = a2_0 * s; tb2 = b2_0 * x; tc2 = c2_0 * y
+        ta3 = a3_0 * s; tb3 = b3_0 * x; tc3 = c3_0 * y
+        ta4 = a4_0 * s; tb4 = b4_0 * x; tc4 = c4_0 * y
+        ta5 = a5_0 * s; tb5 = b5_0 * x; tc5 = c5_0 * y
+        ta6 = a6_0 * s; tb6 = b6_0 * x; tc6 = c6_0 * y
+        ta7 = a7_0 * s; tb7 = b7_0 * x; tc7 = c7_0 * y
+        x = buf[16 + j]; y = buf[272 + j]; s = x + y
+        ta0 += a0_1 * s; tb0 += b0_1 * x; tc0 += c0_1 * y
+        ta1 += a1_1 * s; tb1 += b1_1 * x; tc1 += c1_1 * y
+        ta2 += a2_1 * s; tb2 += b2_1 * x; tc2 += c2_1 * y
+        ta3 += a3_1 * s; tb3 += b3_1 * x; tc3 += c3_1 * y
+        ta4 += a4_1 * s; tb4 += b4_1 * x; tc4 += c4_1 * y
+        ta5 += a5_1 * s; tb5 += b5_1 * x; tc5 += c5_1 * y
+        ta6 += a6_1 * s; tb6 += b6_1 * x; tc6 += c6_1 * y
+        ta7 += a7_1 * s; tb7 += b7_1 * x; tc7 += c7_1 * y
+        x = buf[32 + j]; y = buf[288 + j]; s = x + y
+        ta0 += a0_2 * s; tb0 += b0_2 * x; tc0 += c0_2 * y
+        ta1 += a1_2 * s; tb1 += b1_2 * x; tc1 += c1_2 * y
+        ta2 += a2_2 * s; tb2 += b2_2 * x; tc2 += c2_2 * y
+        ta3 += a3_2 * s; tb3 += b3_2 * x; tc3 += c3_2 * y
+        ta4 += a4_2 * s; tb4 += b4_2 * x; tc4 += c4_2 * y
+        ta5 += a5_2 * s; tb5 += b5_2 * x; tc5 += c5_2 * y
+        ta6 += a6_2 * s; tb6 += b6_2 * x; tc6 += c6_2 * y
+        ta7 += a7_2 * s; tb7 += b7_2 * x; tc7 += c7_2 * y
+        x = buf[48 + j]; y = buf[304 + j]; s = x + y
+        ta0 += a0_3 * s; tb0 += b0_3 * x; tc0 += c0_3 * y
+        ta1 += a1_3 * s; tb1 += b1_3 * x; tc1 += c1_3 * y
+        ta2 += a2_3 * s; tb2 += b2_3 * x; tc2 += c2_3 * y
+        ta3 += a3_3 * s; tb3 += b3_3 * x; tc3 += c3_3 * y
+        ta4 += a4_3 * s; tb4 += b4_3 * x; tc4 += c4_3 * y
+        ta5 += a5_3 * s; tb5 += b5_3 * x; tc5 += c5_3 * y
+        ta6 += a6_3 * s; tb6 += b6_3 * x; tc6 += c6_3 * y
+        ta7 += a7_3 * s; tb7 += b7_3 * x; tc7 += c7_3 * y
+        x = buf[64 + j]; y = buf[320 + j]; s = x + y
+        ta0 += a0_4 * s; tb0 += b0_4 * x; tc0 += c0_4 * y
+        ta1 += a1_4 * s; tb1 += b1_4 * x; tc1 += c1_4 * y
+        ta2 += a2_4 * s; tb2 += b2_4 * x; tc2 += c2_4 * y
+        ta3 += a3_4 * s; tb3 += b3_4 * x; tc3 += c3_4 * y
+        ta4 += a4_4 * s; tb4 += b4_4 * x; tc4 += c4_4 * y
+        ta5 += a5_4 * s; tb5 += b5_4 * x; tc5 += c5_4 * y
+        ta6 += a6_4 * s; tb6 += b6_4 * x; tc6 += c6_4 * y
+        ta7 += a7_4 * s; tb7 += b7_4 * x; tc7 += c7_4 * y
+        x = buf[80 + j]; y = buf[336 + j]; s = x + y
+        ta0 += a0_5 * s; tb0 += b0_5 * x; tc0 += c0_5 * y
+        ta1 += a1_5 * s; tb1 += b1_5 * x; tc1 += c1_5 * y
+        ta2 += a2_5 * s; tb2 += b2_5 * x; tc2 += c2_5 * y
+        ta3 += a3_5 * s; tb3 += b3_5 * x; tc3 += c3_5 * y
+        ta4 += a4_5 * s; tb4 += b4_5 * x; tc4 += c4_5 * y
+        ta5 += a5_5 * s; tb5 += b5_5 * x; tc5 += c5_5 * y
+        ta6 += a6_5 * s; tb6 += b6_5 * x; tc6 += c6_5 * y
+        ta7 += a7_5 * s; tb7 += b7_5 * x; tc7 += c7_5 * y
+        x = buf[96 + j]; y = buf[352 + j]; s = x + y
+        ta0 += a0_6 * s; tb0 += b0_6 * x; tc0 += c0_6 * y
+        ta1 += a1_6 * s; tb1 += b1_6 * x; tc1 += c1_6 * y
+        ta2 += a2_6 * s; tb2 += b2_6 * x; tc2 += c2_6 * y
+        ta3 += a3_6 * s; tb3 += b3_6 * x; tc3 += c3_6 * y
+        ta4 += a4_6 * s; tb4 += b4_6 * x; tc4 += c4_6 * y
+        ta5 += a5_6 * s; tb5 += b5_6 * x; tc5 += c5_6 * y
+        ta6 += a6_6 * s; tb6 += b6_6 * x; tc6 += c6_6 * y
+        ta7 += a7_6 * s; tb7 += b7_6 * x; tc7 += c7_6 * y
+        x = buf[112 + j]; y = buf[368 + j]; s = x + y
+        ta0 += a0_7 * s; tb0 += b0_7 * x; tc0 += c0_7 * y
+        ta1 += a1_7 * s; tb1 += b1_7 * x; tc1 += c1_7 * y
+        ta2 += a2_7 * s; tb2 += b2_7 * x; tc2 += c2_7 * y
+        ta3 += a3_7 * s; tb3 += b3_7 * x; tc3 += c3_7 * y
+        ta4 += a4_7 * s; tb4 += b4_7 * x; tc4 += c4_7 * y
+        ta5 += a5_7 * s; tb5 += b5_7 * x; tc5 += c5_7 * y
+        ta6 += a6_7 * s; tb6 += b6_7 * x; tc6 += c6_7 * y
+        ta7 += a7_7 * s; tb7 += b7_7 * x; tc7 += c7_7 * y
+        x = buf[128 + j]; y = buf[384 + j]; s = x + y
+        ta0 += a0_8 * s; tb0 += b0_8 * x; tc0 += c0_8 * y
+        ta1 += a1_8 * s; tb1 += b1_8 * x; tc1 += c1_8 * y
+        ta2 += a2_8 * s; tb2 += b2_8 * x; tc2 += c2_8 * y
+        ta3 += a3_8 * s; tb3 += b3_8 * x; tc3 += c3_8 * y
+        ta4 += a4_8 * s; tb4 += b4_8 * x; tc4 += c4_8 * y
+        ta5 += a5_8 * s; tb5 += b5_8 * x; tc5 += c5_8 * y
+        ta6 += a6_8 * s; tb6 += b6_8 * x; tc6 += c6_8 * y
+        ta7 += a7_8 * s; tb7 += b7_8 * x; tc7 += c7_8 * y
+        x = buf[144 + j]; y = buf[400 + j]; s = x + y
+        ta0 += a0_9 * s; tb0 += b0_9 * x; tc0 += c0_9 * y
+        ta1 += a1_9 * s; tb1 += b1_9 * x; tc1 += c1_9 * y
+        ta2 += a2_9 * s; tb2 += b2_9 * x; tc2 += c2_9 * y
+        ta3 += a3_9 * s; tb3 += b3_9 * x; tc3 += c3_9 * y
+        ta4 += a4_9 * s; tb4 += b4_9 * x; tc4 += c4_9 * y
+        ta5 += a5_9 * s; tb5 += b5_9 * x; tc5 += c5_9 * y
+        ta6 += a6_9 * s; tb6 += b6_9 * x; tc6 += c6_9 * y
+        ta7 += a7_9 * s; tb7 += b7_9 * x; tc7 += c7_9 * y
+        x = buf[160 + j]; y = buf[416 + j]; s = x + y
+        ta0 += a0_10 * s; tb0 += b0_10 * x; tc0 += c0_10 * y
+        ta1 += a1_10 * s; tb1 += b1_10 * x; tc1 += c1_10 * y
+        ta2 += a2_10 * s; tb2 += b2_10 * x; tc2 += c2_10 * y
+        ta3 += a3_10 * s; tb3 += b3_10 * x; tc3 += c3_10 * y
+        ta4 += a4_10 * s; tb4 += b4_10 * x; tc4 += c4_10 * y
+        ta5 += a5_10 * s; tb5 += b5_10 * x; tc5 += c5_10 * y
+        ta6 += a6_10 * s; tb6 += b6_10 * x; tc6 += c6_10 * y
+        ta7 += a7_10 * s; tb7 += b7_10 * x; tc7 += c7_10 * y
+        x = buf[176 + j]; y = buf[432 + j]; s = x + y
+        ta0 += a0_11 * s; tb0 += b0_11 * x; tc0 += c0_11 * y
+        ta1 += a1_11 * s; tb1 += b1_11 * x; tc1 += c1_11 * y
+        ta2 += a2_11 * s; tb2 += b2_11 * x; tc2 += c2_11 * y
+        ta3 += a3_11 * s; tb3 += b3_11 * x; tc3 += c3_11 * y
+        ta4 += a4_11 * s; tb4 += b4_11 * x; tc4 += c4_11 * y
+        ta5 += a5_11 * s; tb5 += b5_11 * x; tc5 += c5_11 * y
+        ta6 += a6_11 * s; tb6 += b6_11 * x; tc6 += c6_11 * y
+        ta7 += a7_11 * s; tb7 += b7_11 * x; tc7 += c7_11 * y
+        x = buf[192 + j]; y = buf[448 + j]; s = x + y
+        ta0 += a0_12 * s; tb0 += b0_12 * x; tc0 += c0_12 * y
+        ta1 += a1_12 * s; tb1 += b1_12 * x; tc1 += c1_12 * y
+        ta2 += a2_12 * s; tb2 += b2_12 * x; tc2 += c2_12 * y
+        ta3 += a3_12 * s; tb3 += b3_12 * x; tc3 += c3_12 * y
+        ta4 += a4_12 * s; tb4 += b4_12 * x; tc4 += c4_12 * y
+        ta5 += a5_12 * s; tb5 += b5_12 * x; tc5 += c5_12 * y
+        ta6 += a6_12 * s; tb6 += b6_12 * x; tc6 += c6_12 * y
+        ta7 += a7_12 * s; tb7 += b7_12 * x; tc7 += c7_12 * y
+        x = buf[208 + j]; y = buf[464 + j]; s = x + y
+        ta0 += a0_13 * s; tb0 += b0_13 * x; tc0 += c0_13 * y
+        ta1 += a1_13 * s; tb1 += b1_13 * x; tc1 += c1_13 * y
+        ta2 += a2_13 * s; tb2 += b2_13 * x; tc2 += c2_13 * y
+        ta3 += a3_13 * s; tb3 += b3_13 * x; tc3 += c3_13 * y
+        ta4 += a4_13 * s; tb4 += b4_13 * x; tc4 += c4_13 * y
+        ta5 += a5_13 * s; tb5 += b5_13 * x; tc5 += c5_13 * y
+        ta6 += a6_13 * s; tb6 += b6_13 * x; tc6 += c6_13 * y
+        ta7 += a7_13 * s; tb7 += b7_13 * x; tc7 += c7_13 * y
+        x = buf[224 + j]; y = buf[480 + j]; s = x + y
+        ta0 += a0_14 * s; tb0 += b0_14 * x; tc0 += c0_14 * y
+        ta1 += a1_14 * s; tb1 += b1_14 * x; tc1 += c1_14 * y
+        ta2 += a2_14 * s; tb2 += b2_14 * x; tc2 += c2_14 * y
+        ta3 += a3_14 * s; tb3 += b3_14 * x; tc3 += c3_14 * y
+        ta4 += a4_14 * s; tb4 += b4_14 * x; tc4 += c4_14 * y
+        ta5 += a5_14 * s; tb5 += b5_14 * x; tc5 += c5_14 * y
+        ta6 += a6_14 * s; tb6 += b6_14 * x; tc6 += c6_14 * y
+        ta7 += a7_14 * s; tb7 += b7_14 * x; tc7 += c7_14 * y
+        x = buf[240 + j]; y = buf[496 + j]; s = x + y
+        ta0 += a0_15 * s; tb0 += b0_15 * x; tc0 += c0_15 * y
+        ta1 += a1_15 * s; tb1 += b1_15 * x; tc1 += c1_15 * y
+        ta2 += a2_15 * s; tb2 += b2_15 * x; tc2 += c2_15 * y
+        ta3 += a3_15 * s; tb3 += b3_15 * x; tc3 += c3_15 * y
+        ta4 += a4_15 * s; tb4 += b4_15 * x; tc4 += c4_15 * y
+        ta5 += a5_15 * s; tb5 += b5_15 * x; tc5 += c5_15 * y
+        ta6 += a6_15 * s; tb6 += b6_15 * x; tc6 += c6_15 * y
+        ta7 += a7_15 * s; tb7 += b7_15 * x; tc7 += c7_15 * y
+        buf[640 + j] = ta0 - tc0; buf[896 + j] = ta0 + tb0
+        buf[656 + j] = ta1 - tc1; buf[912 + j] = ta1 + tb1
+        buf[672 + j] = ta2 - tc2; buf[928 + j] = ta2 + tb2
+        buf[688 + j] = ta3 - tc3; buf[944 + j] = ta3 + tb3
+        buf[704 + j] = ta4 - tc4; buf[960 + j] = ta4 + tb4
+        buf[720 + j] = ta5 - tc5; buf[976 + j] = ta5 + tb5
+        buf[736 + j] = ta6 - tc6; buf[992 + j] = ta6 + tb6
+        buf[752 + j] = ta7 - tc7; buf[1008 + j] = ta7 + tb7
+    _swap_bits(buf, 512, 16, swaps)
     for r in range(16):
-        v = fs[2 * (base + offsets[r]):]
-        for j in range(lanes):
-            v[2 * j] = buf[512 + r * 32 + j]
-            v[2 * j + 1] = buf[512 + r * 32 + 16 + j]
+        store_merge(buf, 512 + r * _LANES, 512 + (16 + r) * _LANES, fs, base + offsets[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def high_16(fs: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-           cc: np.ndarray, ngroups: int) -> None:
+def dense_16(fs: np.ndarray, sorted_pos: np.ndarray, offsets: np.ndarray, ca: np.ndarray, cb: np.ndarray,
+            cc: np.ndarray, swaps: np.ndarray, ngroups: int) -> None:
     for it in prange((ngroups + _GROUPS_PER_ITEM - 1) // _GROUPS_PER_ITEM):
         buf = np.empty(1024, dtype=ca.dtype)
         for g in range(it * _GROUPS_PER_ITEM, min(ngroups, (it + 1) * _GROUPS_PER_ITEM)):
-            _high_group_16(fs, _insert_zeros(g * _LANES, sorted_pos), offsets, ca, cb, cc, buf, _LANES)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _low_group_16(fs: np.ndarray, base: int, hoff: np.ndarray, perms: np.ndarray, buf: np.ndarray,
-                  lanes: int) -> None:
-    nh = hoff.size
-    nl = perms.size // _LANES
-    for h in range(nh):
-        v = fs[2 * (base + hoff[h]):]
-        c = h * nl
-        xr = buf[c * _LANES:]
-        xi = buf[(16 + c) * _LANES:]
-        for j in range(lanes):
-            xr[j] = v[2 * j]
-            xi[j] = v[2 * j + 1]
-        for i in range(1, nl):
-            permute16(buf, (c + i) * _LANES, buf, c * _LANES, perms, i * _LANES)
-            permute16(buf, (16 + c + i) * _LANES, buf, (16 + c) * _LANES, perms, i * _LANES)
-    if nh > 0:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[256 + j]
-            x1 = buf[16 + j]; y1 = buf[272 + j]
-            x2 = buf[32 + j]; y2 = buf[288 + j]
-            x3 = buf[48 + j]; y3 = buf[304 + j]
-            x4 = buf[64 + j]; y4 = buf[320 + j]
-            x5 = buf[80 + j]; y5 = buf[336 + j]
-            x6 = buf[96 + j]; y6 = buf[352 + j]
-            x7 = buf[112 + j]; y7 = buf[368 + j]
-            x8 = buf[128 + j]; y8 = buf[384 + j]
-            x9 = buf[144 + j]; y9 = buf[400 + j]
-            x10 = buf[160 + j]; y10 = buf[416 + j]
-            x11 = buf[176 + j]; y11 = buf[432 + j]
-            x12 = buf[192 + j]; y12 = buf[448 + j]
-            x13 = buf[208 + j]; y13 = buf[464 + j]
-            x14 = buf[224 + j]; y14 = buf[480 + j]
-            x15 = buf[240 + j]; y15 = buf[496 + j]
-            ta = buf[1024 + (0 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (0 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (0 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (0 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (0 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (0 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (0 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (0 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (0 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (0 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (0 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (0 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (0 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (0 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (0 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (0 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (0 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (0 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (0 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (0 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (0 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (0 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (0 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (0 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (0 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (0 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (0 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (0 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (0 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (0 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (0 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (0 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (0 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (0 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (0 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (0 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (0 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (0 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (0 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (0 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (0 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (0 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (0 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (0 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (0 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (0 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (0 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (0 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (0) * 32 + j] = ta - tc
-            buf[512 + (0) * 32 + 16 + j] = ta + tb
-            ta = buf[1024 + (1 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (1 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (1 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (1 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (1 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (1 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (1 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (1 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (1 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (1 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (1 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (1 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (1 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (1 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (1 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (1 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (1 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (1 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (1 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (1 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (1 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (1 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (1 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (1 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (1 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (1 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (1 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (1 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (1 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (1 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (1 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (1 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (1 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (1 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (1 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (1 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (1 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (1 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (1 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (1 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (1 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (1 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (1 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (1 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (1 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (1 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (1 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (1 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (1) * 32 + j] = ta - tc
-            buf[512 + (1) * 32 + 16 + j] = ta + tb
-    if nh > 2:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[256 + j]
-            x1 = buf[16 + j]; y1 = buf[272 + j]
-            x2 = buf[32 + j]; y2 = buf[288 + j]
-            x3 = buf[48 + j]; y3 = buf[304 + j]
-            x4 = buf[64 + j]; y4 = buf[320 + j]
-            x5 = buf[80 + j]; y5 = buf[336 + j]
-            x6 = buf[96 + j]; y6 = buf[352 + j]
-            x7 = buf[112 + j]; y7 = buf[368 + j]
-            x8 = buf[128 + j]; y8 = buf[384 + j]
-            x9 = buf[144 + j]; y9 = buf[400 + j]
-            x10 = buf[160 + j]; y10 = buf[416 + j]
-            x11 = buf[176 + j]; y11 = buf[432 + j]
-            x12 = buf[192 + j]; y12 = buf[448 + j]
-            x13 = buf[208 + j]; y13 = buf[464 + j]
-            x14 = buf[224 + j]; y14 = buf[480 + j]
-            x15 = buf[240 + j]; y15 = buf[496 + j]
-            ta = buf[1024 + (2 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (2 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (2 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (2 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (2 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (2 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (2 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (2 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (2 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (2 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (2 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (2 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (2 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (2 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (2 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (2 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (2 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (2 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (2 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (2 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (2 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (2 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (2 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (2 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (2 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (2 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (2 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (2 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (2 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (2 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (2 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (2 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (2 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (2 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (2 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (2 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (2 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (2 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (2 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (2 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (2 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (2 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (2 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (2 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (2 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (2 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (2 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (2 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (2) * 32 + j] = ta - tc
-            buf[512 + (2) * 32 + 16 + j] = ta + tb
-            ta = buf[1024 + (3 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (3 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (3 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (3 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (3 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (3 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (3 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (3 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (3 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (3 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (3 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (3 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (3 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (3 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (3 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (3 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (3 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (3 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (3 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (3 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (3 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (3 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (3 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (3 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (3 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (3 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (3 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (3 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (3 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (3 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (3 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (3 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (3 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (3 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (3 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (3 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (3 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (3 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (3 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (3 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (3 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (3 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (3 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (3 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (3 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (3 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (3 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (3 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (3) * 32 + j] = ta - tc
-            buf[512 + (3) * 32 + 16 + j] = ta + tb
-    if nh > 4:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[256 + j]
-            x1 = buf[16 + j]; y1 = buf[272 + j]
-            x2 = buf[32 + j]; y2 = buf[288 + j]
-            x3 = buf[48 + j]; y3 = buf[304 + j]
-            x4 = buf[64 + j]; y4 = buf[320 + j]
-            x5 = buf[80 + j]; y5 = buf[336 + j]
-            x6 = buf[96 + j]; y6 = buf[352 + j]
-            x7 = buf[112 + j]; y7 = buf[368 + j]
-            x8 = buf[128 + j]; y8 = buf[384 + j]
-            x9 = buf[144 + j]; y9 = buf[400 + j]
-            x10 = buf[160 + j]; y10 = buf[416 + j]
-            x11 = buf[176 + j]; y11 = buf[432 + j]
-            x12 = buf[192 + j]; y12 = buf[448 + j]
-            x13 = buf[208 + j]; y13 = buf[464 + j]
-            x14 = buf[224 + j]; y14 = buf[480 + j]
-            x15 = buf[240 + j]; y15 = buf[496 + j]
-            ta = buf[1024 + (4 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (4 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (4 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (4 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (4 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (4 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (4 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (4 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (4 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (4 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (4 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (4 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (4 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (4 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (4 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (4 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (4 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (4 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (4 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (4 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (4 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (4 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (4 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (4 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (4 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (4 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (4 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (4 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (4 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (4 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (4 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (4 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (4 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (4 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (4 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (4 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (4 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (4 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (4 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (4 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (4 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (4 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (4 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (4 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (4 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (4 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (4 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (4 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (4) * 32 + j] = ta - tc
-            buf[512 + (4) * 32 + 16 + j] = ta + tb
-            ta = buf[1024 + (5 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (5 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (5 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (5 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (5 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (5 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (5 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (5 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (5 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (5 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (5 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (5 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (5 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (5 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (5 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (5 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (5 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (5 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (5 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (5 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (5 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (5 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (5 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (5 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (5 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (5 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (5 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (5 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (5 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (5 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (5 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (5 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (5 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (5 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (5 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (5 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (5 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (5 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (5 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (5 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (5 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (5 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (5 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (5 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (5 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (5 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (5 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (5 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (5) * 32 + j] = ta - tc
-            buf[512 + (5) * 32 + 16 + j] = ta + tb
-    if nh > 6:
-        for j in range(_LANES):
-            x0 = buf[0 + j]; y0 = buf[256 + j]
-            x1 = buf[16 + j]; y1 = buf[272 + j]
-            x2 = buf[32 + j]; y2 = buf[288 + j]
-            x3 = buf[48 + j]; y3 = buf[304 + j]
-            x4 = buf[64 + j]; y4 = buf[320 + j]
-            x5 = buf[80 + j]; y5 = buf[336 + j]
-            x6 = buf[96 + j]; y6 = buf[352 + j]
-            x7 = buf[112 + j]; y7 = buf[368 + j]
-            x8 = buf[128 + j]; y8 = buf[384 + j]
-            x9 = buf[144 + j]; y9 = buf[400 + j]
-            x10 = buf[160 + j]; y10 = buf[416 + j]
-            x11 = buf[176 + j]; y11 = buf[432 + j]
-            x12 = buf[192 + j]; y12 = buf[448 + j]
-            x13 = buf[208 + j]; y13 = buf[464 + j]
-            x14 = buf[224 + j]; y14 = buf[480 + j]
-            x15 = buf[240 + j]; y15 = buf[496 + j]
-            ta = buf[1024 + (6 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (6 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (6 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (6 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (6 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (6 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (6 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (6 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (6 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (6 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (6 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (6 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (6 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (6 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (6 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (6 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (6 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (6 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (6 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (6 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (6 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (6 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (6 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (6 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (6 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (6 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (6 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (6 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (6 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (6 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (6 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (6 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (6 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (6 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (6 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (6 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (6 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (6 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (6 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (6 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (6 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (6 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (6 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (6 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (6 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (6 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (6 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (6 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (6) * 32 + j] = ta - tc
-            buf[512 + (6) * 32 + 16 + j] = ta + tb
-            ta = buf[1024 + (7 * 16 + 0) * 48 + 0 + j] * (x0 + y0) + buf[1024 + (7 * 16 + 1) * 48 + 0 + j] * (x1 + y1) + buf[1024 + (7 * 16 + 2) * 48 + 0 + j] * (x2 + y2) + buf[1024 + (7 * 16 + 3) * 48 + 0 + j] * (x3 + y3) + buf[1024 + (7 * 16 + 4) * 48 + 0 + j] * (x4 + y4) + buf[1024 + (7 * 16 + 5) * 48 + 0 + j] * (x5 + y5) + buf[1024 + (7 * 16 + 6) * 48 + 0 + j] * (x6 + y6) + buf[1024 + (7 * 16 + 7) * 48 + 0 + j] * (x7 + y7) + buf[1024 + (7 * 16 + 8) * 48 + 0 + j] * (x8 + y8) + buf[1024 + (7 * 16 + 9) * 48 + 0 + j] * (x9 + y9) + buf[1024 + (7 * 16 + 10) * 48 + 0 + j] * (x10 + y10) + buf[1024 + (7 * 16 + 11) * 48 + 0 + j] * (x11 + y11) + buf[1024 + (7 * 16 + 12) * 48 + 0 + j] * (x12 + y12) + buf[1024 + (7 * 16 + 13) * 48 + 0 + j] * (x13 + y13) + buf[1024 + (7 * 16 + 14) * 48 + 0 + j] * (x14 + y14) + buf[1024 + (7 * 16 + 15) * 48 + 0 + j] * (x15 + y15)
-            tb = buf[1024 + (7 * 16 + 0) * 48 + 16 + j] * x0 + buf[1024 + (7 * 16 + 1) * 48 + 16 + j] * x1 + buf[1024 + (7 * 16 + 2) * 48 + 16 + j] * x2 + buf[1024 + (7 * 16 + 3) * 48 + 16 + j] * x3 + buf[1024 + (7 * 16 + 4) * 48 + 16 + j] * x4 + buf[1024 + (7 * 16 + 5) * 48 + 16 + j] * x5 + buf[1024 + (7 * 16 + 6) * 48 + 16 + j] * x6 + buf[1024 + (7 * 16 + 7) * 48 + 16 + j] * x7 + buf[1024 + (7 * 16 + 8) * 48 + 16 + j] * x8 + buf[1024 + (7 * 16 + 9) * 48 + 16 + j] * x9 + buf[1024 + (7 * 16 + 10) * 48 + 16 + j] * x10 + buf[1024 + (7 * 16 + 11) * 48 + 16 + j] * x11 + buf[1024 + (7 * 16 + 12) * 48 + 16 + j] * x12 + buf[1024 + (7 * 16 + 13) * 48 + 16 + j] * x13 + buf[1024 + (7 * 16 + 14) * 48 + 16 + j] * x14 + buf[1024 + (7 * 16 + 15) * 48 + 16 + j] * x15
-            tc = buf[1024 + (7 * 16 + 0) * 48 + 32 + j] * y0 + buf[1024 + (7 * 16 + 1) * 48 + 32 + j] * y1 + buf[1024 + (7 * 16 + 2) * 48 + 32 + j] * y2 + buf[1024 + (7 * 16 + 3) * 48 + 32 + j] * y3 + buf[1024 + (7 * 16 + 4) * 48 + 32 + j] * y4 + buf[1024 + (7 * 16 + 5) * 48 + 32 + j] * y5 + buf[1024 + (7 * 16 + 6) * 48 + 32 + j] * y6 + buf[1024 + (7 * 16 + 7) * 48 + 32 + j] * y7 + buf[1024 + (7 * 16 + 8) * 48 + 32 + j] * y8 + buf[1024 + (7 * 16 + 9) * 48 + 32 + j] * y9 + buf[1024 + (7 * 16 + 10) * 48 + 32 + j] * y10 + buf[1024 + (7 * 16 + 11) * 48 + 32 + j] * y11 + buf[1024 + (7 * 16 + 12) * 48 + 32 + j] * y12 + buf[1024 + (7 * 16 + 13) * 48 + 32 + j] * y13 + buf[1024 + (7 * 16 + 14) * 48 + 32 + j] * y14 + buf[1024 + (7 * 16 + 15) * 48 + 32 + j] * y15
-            buf[512 + (7) * 32 + j] = ta - tc
-            buf[512 + (7) * 32 + 16 + j] = ta + tb
-    for r in range(nh):
-        v = fs[2 * (base + hoff[r]):]
-        for j in range(lanes):
-            v[2 * j] = buf[512 + r * 32 + j]
-            v[2 * j + 1] = buf[512 + r * 32 + 16 + j]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def low_16(fs: np.ndarray, high_pos: np.ndarray, hoff: np.ndarray, perms: np.ndarray, coef: np.ndarray,
-          ngroups: int) -> None:
-    for it in prange((ngroups + _LOW_GROUPS_PER_ITEM - 1) // _LOW_GROUPS_PER_ITEM):
-        buf = np.zeros(1024 + 6144, dtype=coef.dtype)
-        buf[1024:1024 + coef.size] = coef
-        for g in range(it * _LOW_GROUPS_PER_ITEM, min(ngroups, (it + 1) * _LOW_GROUPS_PER_ITEM)):
-            _low_group_16(fs, _insert_zeros(g * _LANES, high_pos), hoff, perms, buf, _LANES)
+            _group_16(fs, _insert_zeros(g * _LANES, sorted_pos), offsets, ca, cb, cc, swaps, buf)
