@@ -32,8 +32,10 @@ from xihe.compiler.passes import (
     Unroll,
     VF2Layout,
 )
+from xihe.compiler.passes.clifford import CliffordResynthesis
 from xihe.compiler.passes.fanout import FanOutLayout
 from xihe.compiler.passes.permutations import ElidePermutations
+from xihe.compiler.passes.swaps import ImplicitSwaps
 from xihe.compiler.target import Target
 from xihe.errors import CompileError
 
@@ -81,8 +83,13 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if optimization_level >= 1:  # on the source's cx gates, before blocks are resynthesised
         passes.append(FanOutLayout(target))
     if optimization_level >= 2:
-        passes.append(ConsolidateBlocks())
-        passes.append(OptimizeLoop(VIRTUAL_BASIS, max_rounds=2 if huge else 10))
+        rounds = 2 if huge else 10
+        # Pair-wise KAK; then blocks cheaper with a swap folded in (the swap becomes a relabelling) and their
+        # neighbours merged again. Clifford regions resynthesised whole first, where that ends with fewer 2q gates.
+        kak: list[Pass] = [ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds),
+                           ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds)],
+                                         rounds=2)]
+        passes.append(CliffordResynthesis(kak))
     if optimization_level == 0:
         passes.append(TrivialLayout(target))
     else:
