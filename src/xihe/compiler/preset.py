@@ -44,6 +44,8 @@ VIRTUAL_BASIS = frozenset({"rz", "ry"})
 SABRE_EFFORT = {0: (1, 0), 1: (1, 1), 2: (8, 2), 3: (24, 4)}
 # Above this many two-qubit gates (after unrolling, estimated) every level does the cheap version of each stage.
 HUGE_CIRCUIT = 20_000
+# Up to this many two-qubit gates (estimated) Clifford regions are resynthesised (issue 19).
+CLIFFORD_LIMIT = 2000
 
 
 def estimated_two_qubit_gates(ops: list[Any]) -> int:
@@ -89,7 +91,10 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         kak: list[Pass] = [ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds),
                            ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds)],
                                          rounds=2)]
-        passes.append(CliffordResynthesis(kak))
+        if num_two_qubit_gates <= CLIFFORD_LIMIT:
+            passes.append(CliffordResynthesis(kak))
+        else:  # the KAK stage would run twice (with and without the regions resynthesised): too long here
+            passes.extend(kak)
     if optimization_level == 0:
         passes.append(TrivialLayout(target))
     else:

@@ -57,6 +57,7 @@ def _one_qubit_cliffords() -> list[tuple[tuple[str, ...], np.ndarray]]:
 
 
 _CLIFFORDS_1Q = _one_qubit_cliffords()
+_HALF = 2**-0.5
 
 
 @lru_cache(maxsize=4096)
@@ -67,6 +68,9 @@ def clifford_word(gate: Gate) -> tuple[str, ...] | None:
     try:
         m = gate_matrix(gate)
     except Exception:  # a parameter that is not a number: not a Clifford this pass can know
+        return None
+    # Up to phase a one-qubit Clifford's entries all have modulus 0 and 1, or all 1/sqrt(2): one look rejects most.
+    if min(abs(abs(m[0, 0]) - v) for v in (0.0, _HALF, 1.0)) > 1e-9:
         return None
     for word, c in _CLIFFORDS_1Q:
         if abs(abs(np.trace(c.conj().T @ m)) - 2) < 1e-9:
@@ -84,35 +88,49 @@ def is_clifford(op: Operation) -> bool:
 
 class Tableau:
     """Aaronson-Gottesman tableau of an ``n``-qubit Clifford: row ``j`` is the image of ``X_j``, row ``n + j`` of
-    ``Z_j`` (``x``, ``z`` bits by wire, ``r`` the sign). Gates are appended (applied after what it holds)."""
+    ``Z_j``, with a sign. Stored by wire: ``x[w]`` and ``z[w]`` are integers whose bit ``i`` is row ``i``'s Pauli on
+    wire ``w``, ``r`` the signs' bits, so a gate is a few integer operations whatever ``n`` (the regions are small
+    and many: numpy's per-call cost was most of the pass). Gates are appended (applied after what it holds)."""
+
+    __slots__ = ("mask", "n", "r", "x", "z")
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.x = np.zeros((2 * n, n), dtype=np.bool_)
-        self.z = np.zeros((2 * n, n), dtype=np.bool_)
-        self.r = np.zeros(2 * n, dtype=np.bool_)
-        self.x[np.arange(n), np.arange(n)] = True
-        self.z[n + np.arange(n), np.arange(n)] = True
+        self.mask = (1 << 2 * n) - 1
+        self.x = [1 << w for w in range(n)]
+        self.z = [1 << (n + w) for w in range(n)]
+        self.r = 0
 
     def copy(self) -> Tableau:
         out = Tableau.__new__(Tableau)
-        out.n, out.x, out.z, out.r = self.n, self.x.copy(), self.z.copy(), self.r.copy()
+        out.n, out.mask, out.x, out.z, out.r = self.n, self.mask, list(self.x), list(self.z), self.r
         return out
 
     def h(self, a: int) -> None:
-        x, z = self.x[:, a], self.z[:, a]
+        x, z = self.x[a], self.z[a]
         self.r ^= x & z
-        self.x[:, a], self.z[:, a] = z.copy(), x.copy()
+        self.x[a], self.z[a] = z, x
 
     def s(self, a: int) -> None:
-        self.r ^= self.x[:, a] & self.z[:, a]
-        self.z[:, a] ^= self.x[:, a]
+        self.r ^= self.x[a] & self.z[a]
+        self.z[a] ^= self.x[a]
 
     def cx(self, c: int, t: int) -> None:
-        xc, xt, zc, zt = self.x[:, c], self.x[:, t], self.z[:, c], self.z[:, t]
-        self.r ^= xc & zt & ~(xt ^ zc)
-        self.x[:, t] ^= xc
-        self.z[:, c] ^= zt
+        xc, xt, zc, zt = self.x[c], self.x[t], self.z[c], self.z[t]
+        self.r ^= xc & zt & ~(xt ^ zc) & self.mask
+        self.x[t] = xt ^ xc
+        self.z[c] = zc ^ zt
+
+    def pauli(self, row: int, wire: int) -> tuple[int, int]:
+        """Row ``row``'s Pauli on ``wire`` as (x, z) bits."""
+        return (self.x[wire] >> row) & 1, (self.z[wire] >> row) & 1
+
+    def permuted(self, perm: list[int]) -> Tableau:
+        """This Clifford followed by moving wire ``j``'s state to ``perm[j]``."""
+        out = self.copy()
+        for j, w in enumerate(perm):
+            out.x[w], out.z[w] = self.x[j], self.z[j]
+        return out
 
     def apply(self, name: str, qubits: tuple[int, ...]) -> None:
         """Append a gate of the synthesis' set (h, s, sdg, x, y, z, cx, cz, swap) on local wires."""
@@ -126,7 +144,7 @@ class Tableau:
         elif name in ("x", "y", "z"):
             a = qubits[0]
             # X flips rows with Z on a, Z rows with X on a, Y both.
-            self.r ^= {"x": self.z[:, a], "z": self.x[:, a], "y": self.x[:, a] ^ self.z[:, a]}[name]
+            self.r ^= {"x": self.z[a], "z": self.x[a], "y": self.x[a] ^ self.z[a]}[name]
         elif name == "cx":
             self.cx(*qubits)
         elif name == "cz":
@@ -152,9 +170,8 @@ class Tableau:
         for name in word:
             self.apply(name, qubits)
 
-    def same(self, other: Tableau) -> bool:
-        return bool(np.array_equal(self.x, other.x) and np.array_equal(self.z, other.z) and
-                    np.array_equal(self.r, other.r))
+    def same(self, other: Tableau, signs: bool = True) -> bool:
+        return self.x == other.x and self.z == other.z and (not signs or self.r == other.r)
 
 
 # Pair classes of the greedy synthesis by (image of X_j on a wire, image of Z_j on it), Paulis as (x, z) bits.
@@ -199,6 +216,8 @@ def _normalising_words() -> dict[tuple[int, int, int, int], tuple[str, ...]]:
 
 
 _NORMALISE = _normalising_words()
+_PAIR_CLASS = {key: _pair_class(*key) for key in ((dx, dz, sx, sz) for dx in (0, 1) for dz in (0, 1) for sx in (0, 1)
+                                                  for sz in (0, 1))}
 
 
 def greedy_synthesis(target: Tableau) -> tuple[list[tuple[str, tuple[int, ...]]], list[int]] | None:
@@ -211,8 +230,8 @@ def greedy_synthesis(target: Tableau) -> tuple[list[tuple[str, tuple[int, ...]]]
     free = list(range(n))
     perm = [-1] * n
 
-    def classes(j: int) -> list[int]:
-        return [_pair_class(int(t.x[j, w]), int(t.z[j, w]), int(t.x[n + j, w]), int(t.z[n + j, w])) for w in free]
+    def pair(j: int, w: int) -> tuple[int, int, int, int]:
+        return (*t.pauli(j, w), *t.pauli(n + j, w))
 
     def apply(name: str, qubits: tuple[int, ...]) -> None:
         gates.append((name, qubits))
@@ -221,7 +240,7 @@ def greedy_synthesis(target: Tableau) -> tuple[list[tuple[str, tuple[int, ...]]]
     while rows:
         best: tuple[int, int, list[int]] | None = None
         for j in rows:
-            cls = classes(j)
+            cls = [_PAIR_CLASS[pair(j, w)] for w in free]
             a, b, c, d = (cls.count(k) for k in (_A, _B, _C, _D))
             if a % 2 == 0:
                 return None
@@ -234,7 +253,7 @@ def greedy_synthesis(target: Tableau) -> tuple[list[tuple[str, tuple[int, ...]]]
         for w, k in zip(free, cls, strict=True):
             by_class[k].append(w)
             if k != _E:
-                for name in _NORMALISE[(int(t.x[j, w]), int(t.z[j, w]), int(t.x[n + j, w]), int(t.z[n + j, w]))]:
+                for name in _NORMALISE[pair(j, w)]:
                     apply(name, (w,))
         a_wires = by_class[_A]
         home = j if j in a_wires else a_wires[0]  # keep the qubit on its own wire where that is free
@@ -254,11 +273,7 @@ def greedy_synthesis(target: Tableau) -> tuple[list[tuple[str, tuple[int, ...]]]
             apply("cx", (k1, k2))
             apply("cx", (home, k1))
             apply("cx", (k2, home))
-        done_x = t.x[j].copy(), t.z[j].copy(), t.x[n + j].copy(), t.z[n + j].copy()
-        unit = np.zeros(n, dtype=np.bool_)
-        unit[home] = True
-        if not (np.array_equal(done_x[0], unit) and not done_x[1].any() and not done_x[2].any()
-                and np.array_equal(done_x[3], unit)):
+        if any(pair(j, w) != ((1, 0, 0, 1) if w == home else (0, 0, 0, 0)) for w in free):
             return None
         perm[j] = home
         rows.remove(j)
@@ -286,22 +301,18 @@ def synthesise_region(target: Tableau) -> tuple[list[tuple[str, tuple[int, ...]]
     for name, qubits in body:
         made.apply(name, qubits)
     # Then P: wire j's content moves to perm[j].
-    moved = Tableau(n)
-    moved.x[:, perm], moved.z[:, perm] = made.x, made.z
-    moved.r = made.r.copy()
-    if not (np.array_equal(moved.x, target.x) and np.array_equal(moved.z, target.z)):
+    moved = made.permuted(perm)
+    if not moved.same(target, signs=False):
         return None
     # Sign corrections at the start: Z on j flips the image of X_j, X on j that of Z_j.
     flips = moved.r ^ target.r
-    paulis = [(_PAULI_NAMES[(int(flips[n + j]), int(flips[j]))], (j,)) for j in range(n) if flips[j] or flips[n + j]]
+    paulis = [(_PAULI_NAMES[((flips >> (n + j)) & 1, (flips >> j) & 1)], (j,)) for j in range(n)
+              if (flips >> j) & 1 or (flips >> (n + j)) & 1]
     gates_out = [*paulis, *body]
     check = Tableau(n)
     for name, qubits in gates_out:
         check.apply(name, qubits)
-    final = Tableau(n)
-    final.x[:, perm], final.z[:, perm] = check.x, check.z
-    final.r = check.r.copy()
-    return (gates_out, perm) if final.same(target) else None
+    return (gates_out, perm) if check.permuted(perm).same(target) else None
 
 
 def clifford_regions(dag: DAGCircuit) -> list[tuple[bool, list[int]]]:
@@ -333,6 +344,33 @@ def clifford_regions(dag: DAGCircuit) -> list[tuple[bool, list[int]]]:
     return out
 
 
+def _relabelled(op: Operation, wire: list[int]) -> Operation:
+    qubits = tuple(wire[q] for q in op.qubits)
+    return op if qubits == op.qubits else op.replace(qubits=qubits)
+
+
+def _components(ops: list[Operation]) -> list[list[Operation]]:
+    """A region's operations split by the groups of qubits its two-qubit gates connect, each in the region's order
+    (the groups share no qubit, so their order between each other is free). A group of one or two qubits comes back
+    as it is for the pair-wise KAK stage, which does as well on it."""
+    parent: dict[int, int] = {}
+
+    def find(q: int) -> int:
+        while parent.setdefault(q, q) != q:
+            parent[q] = parent[parent[q]]
+            q = parent[q]
+        return q
+
+    for op in ops:
+        roots = [find(q) for q in op.qubits]
+        for r in roots[1:]:
+            parent[r] = roots[0]
+    groups: dict[int, list[Operation]] = {}
+    for op in ops:
+        groups.setdefault(find(op.qubits[0]), []).append(op)
+    return list(groups.values())
+
+
 def _two_qubit_cost(ops: list[Operation]) -> int:
     return sum(3 if op.gate.name == "swap" else 1 for op in ops if len(op.qubits) == 2)
 
@@ -352,6 +390,9 @@ class CliffordResynthesis:
     def __init__(self, then: Sequence[Pass] = (), min_two_qubit: int = 3) -> None:
         self.then = list(then)
         self.min_two_qubit = min_two_qubit  # a region with fewer 2q gates cannot gain enough to be worth a tableau
+        # Synthesis by region, on its local wires (gates, perm), or None where it does not gain.
+        self._memo: dict[tuple[tuple[Gate, tuple[int, ...]], ...], tuple[list[tuple[str, tuple[int, ...]]],
+                                                                          list[int]] | None] = {}
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         mine = dict(properties)
@@ -379,21 +420,25 @@ class CliffordResynthesis:
         replaced = 0
         for is_region, run in clifford_regions(dag):
             ops = [dag.ops[i] for i in run]
-            ops = [op.replace(qubits=tuple(wire[q] for q in op.qubits)) if op.qubits else op for op in ops]
-            new = self._resynthesise(ops) if is_region else None
-            if new is None:
+            ops = [_relabelled(op, wire) for op in ops]
+            if not is_region:
                 out.extend(ops)
                 continue
-            gates, wires, perm = new
-            out.extend(gates)
-            # After the region, the state the region puts on wires[perm[j]] is on wires[j].
-            moved = {wires[perm[j]]: wires[j] for j in range(len(wires))}
-            old_holder = list(holder)
-            for w_from, w_to in moved.items():
-                holder[w_to] = old_holder[w_from]
-            for w in wires:
-                wire[holder[w]] = w
-            replaced += 1
+            for part in _components(ops):
+                new = self._resynthesise(part)
+                if new is None:
+                    out.extend(part)
+                    continue
+                gates, wires, perm = new
+                out.extend(gates)
+                # After the region, the state the region puts on wires[perm[j]] is on wires[j].
+                moved = {wires[perm[j]]: wires[j] for j in range(len(wires))}
+                old_holder = list(holder)
+                for w_from, w_to in moved.items():
+                    holder[w_to] = old_holder[w_from]
+                for w in wires:
+                    wire[holder[w]] = w
+                replaced += 1
         if not replaced:
             return dag
         previous = properties.get("elided_permutation")
@@ -402,22 +447,33 @@ class CliffordResynthesis:
         return dag.copy_with(out)
 
     def _resynthesise(self, ops: list[Operation]) -> tuple[list[Operation], list[int], list[int]] | None:
+        """A connected part of a region as (gates, its wires, perm) when the synthesis has fewer 2q gates."""
         cost = _two_qubit_cost(ops)
-        if cost < self.min_two_qubit:
-            return None
         wires = sorted({q for op in ops for q in op.qubits})
-        if len(wires) > MAX_WIDTH:
+        if cost < self.min_two_qubit or len(wires) < 3 or len(wires) > MAX_WIDTH:
+            return None
+        # k connected qubits need k - 1 entangling gates, with or without a relabelling; a swap can go entirely.
+        if cost <= len(wires) - 1 and not any(op.gate.name == "swap" for op in ops):
             return None
         local = {w: k for k, w in enumerate(wires)}
-        tableau = Tableau(len(wires))
-        for op in ops:
-            tableau.apply_op(op, local)
-        found = synthesise_region(tableau)
+        key = tuple((op.gate, tuple(local[q] for q in op.qubits)) for op in ops)
+        if key not in self._memo:  # a circuit repeats its Clifford runs (a UCCSD ansatz its CX ladders)
+            self._memo[key] = self._synthesise(ops, local, cost)
+        found = self._memo[key]
         if found is None:
             return None
         gates, perm = found
-        if sum(1 for _, qubits in gates if len(qubits) == 2) >= cost:
-            return None
         made = [Operation(CX if name == "cx" else Gate(name), tuple(wires[q] for q in qubits))
                 for name, qubits in gates]
         return made, wires, perm
+
+    @staticmethod
+    def _synthesise(ops: list[Operation], local: dict[int, int], cost: int) -> \
+            tuple[list[tuple[str, tuple[int, ...]]], list[int]] | None:
+        tableau = Tableau(len(local))
+        for op in ops:
+            tableau.apply_op(op, local)
+        found = synthesise_region(tableau)
+        if found is None or sum(1 for _, qubits in found[0] if len(qubits) == 2) >= cost:
+            return None
+        return found
