@@ -12,7 +12,7 @@ The calls are those of :mod:`xihe.client.calls`, the blocking client's too; only
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -25,12 +25,8 @@ from xihe.client.estimate import PubEstimate
 from xihe.client.models import (
     JobInfo,
     JobPage,
-    counts_wanted,
-    memory_wanted,
     page_from_json,
     results_of,
-    with_counts,
-    with_memory,
 )
 from xihe.client.polling import WaitSchedule, needs_full_record
 from xihe.client.progress import WaitProgress
@@ -85,27 +81,8 @@ class AsyncJob:
             await self.wait(timeout=timeout, progress=progress)
         if needs_full_record(self.info):
             await self.refresh()
-        memory = {}
-        for index, shots in memory_wanted(self.info):  # a large result's per-shot keys come in pages
-            keys: list[str] = []
-            while len(keys) < shots:
-                page = await self._client._send(calls.memory_page(self.id, index, len(keys)))
-                if not page:
-                    break
-                keys += page
-            memory[index] = keys
-        self.info = with_memory(self.info, memory)
-        counts = {}
-        for index, outcomes in counts_wanted(self.info):  # counts of many outcomes come in pages too
-            whole: dict[str, int] = {}
-            while len(whole) < outcomes:
-                part = await self._client._send(calls.counts_page(self.id, index, len(whole)))
-                if not part:
-                    break
-                whole.update(part)
-            counts[index] = whole
-        self.info = with_counts(self.info, counts)
-        return results_of(self.info)
+        # Item by item, each answer bounded: summarized items' records, then per-shot keys and counts in pages.
+        return await self._client._drive(calls.read_results(self.info))
 
     async def cancel(self) -> JobInfo:
         """Ask the server to cancel the job; a finished job's snapshot comes back unchanged."""
@@ -131,7 +108,10 @@ class AsyncSampleJob(AsyncJob):
     """A sampling job for asyncio code: :meth:`samples` waits and gives each PUB's per-register shots."""
 
     async def samples(self, timeout: float | None = None, progress: bool = False) -> list[PubSamples]:
-        return await self._answer(calls.samples(self.id), timeout, progress)
+        if not self.info.finished:
+            await self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)
+        return await self._client._drive(calls.read_samples(self.id))  # page by page, each answer bounded
 
 
 def _method(call: Callable[..., Any], method: Callable[..., Any], returns: str | None = None) -> None:
@@ -194,6 +174,17 @@ class AsyncClient:
     async def _send(self, call: Call[T]) -> T:
         return call.read(await self._transport.request(call.method, call.path, json=call.json, params=call.params,
                                                        headers=call.headers, timeout=call.timeout))
+
+    async def _drive(self, reads: Generator[Call[Any], Any, T]) -> T:
+        """Send each call a sans-I/O reader (:func:`calls.read_results`, :func:`calls.read_samples`) yields, one
+        bounded answer at a time, and return what it makes of them."""
+        answer: Any = None
+        while True:
+            try:
+                call = reads.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            answer = await self._send(call)
 
     run = _submits(calls.run, AsyncJob)
     estimate = _submits(calls.estimate, AsyncEstimateJob)

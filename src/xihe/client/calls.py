@@ -14,7 +14,7 @@ documentation and body live in one place and the two clients cannot drift (a san
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -30,10 +30,11 @@ from xihe.client.estimate import (
     estimate_pubs_body,
     estimates_from_json,
 )
-from xihe.client.models import BackendInfo, JobInfo, items_of
+from xihe.client.models import BackendInfo, JobInfo, items_of, result_from_json, results_of
 from xihe.client.payloads import CircuitInput, CircuitLike, list_params, new_idempotency_key, submit_body
 from xihe.client.polling import backend_params, job_request
-from xihe.client.sample import PubSamples, SamplerPub, sample_pubs_body, samples_from_json
+from xihe.client.sample import BIT_ORDER, PubSamples, SamplerPub, sample_pubs_body, samples_from_json
+from xihe.results import Result
 
 T = TypeVar("T")
 
@@ -220,6 +221,53 @@ def counts_page(job_id: str, index: int, offset: int = 0, limit: int = COUNTS_PA
                 params={"offset": offset, "limit": limit})
 
 
+def job_item(job_id: str, index: int) -> Call[dict[str, Any]]:
+    """Item ``index``'s whole record (a batch's record summarizes the items past its size budget and links here)."""
+    return Call("GET", f"jobs/{job_id}/items/{index}", dict)
+
+
+ResultReads = Generator[Call[Any], Any, "Result | list[Result]"]
+
+
+def read_results(info: JobInfo) -> ResultReads:
+    """The calls that read a finished job's results, one bounded answer each, and the results they make: a
+    generator that yields each :class:`Call` and is sent its answer (the sync client sends, the async one awaits;
+    the logic is this one).
+
+    Item by item, in order: a summarized item's whole record (``item_url``), then its per-shot keys page by page
+    (``memory_url``) and its counts page by page (``counts_url``) when its record carries fewer than it has; each
+    item's :class:`~xihe.results.Result` is made as soon as it is read, so the client holds the results it
+    returns plus one item's pages, never a second copy of the job. Raises the typed error of a failed or cancelled
+    job before reading anything."""
+    records = results_of(info, records_only=True)
+    many = bool(info.raw.get("results"))
+    results: list[Result] = []
+    for index, listed in enumerate(records):
+        record: Mapping[str, Any] = listed
+        if listed.get("item_url"):
+            record = yield job_item(info.id, index)
+        shots = int(record.get("memory_shots") or 0)
+        if record.get("memory") is None and shots:
+            keys: list[str] = []
+            while len(keys) < shots:
+                page = yield memory_page(info.id, index, len(keys))
+                if not page:
+                    break
+                keys += page
+            record = {**record, "memory": keys}
+        outcomes = int(record.get("counts_outcomes") or 0)
+        if outcomes > len(record.get("counts") or {}):
+            whole: dict[str, int] = {}
+            while len(whole) < outcomes:
+                part = yield counts_page(info.id, index, len(whole))
+                if not part:
+                    break
+                whole.update(part)
+            record = {**record, "counts": whole}
+        results.append(result_from_json(record, job_id=info.id, index=index if many else None))
+    return results if many or info.kind != "single" else results[0]
+
+
 def cancel(job_id: str) -> Call[JobInfo]:
     """Ask the server to cancel a job; a job that has already finished answers 200 with its snapshot."""
     return Call("POST", f"jobs/{job_id}/cancel", JobInfo.from_json)
@@ -233,6 +281,56 @@ def estimates(job_id: str) -> Call[list[PubEstimate]]:
 def samples(job_id: str) -> Call[list[PubSamples]]:
     """A finished sampling job's per-register shots, one entry per PUB."""
     return Call("GET", f"sample/{job_id}", samples_from_json)
+
+
+SAMPLE_PAGE_SHOTS = 16384  # the server's largest page of a PUB's shots
+
+
+def sample_outline(job_id: str) -> Call[dict[str, Any]]:
+    """A finished sampling job's answer without its shots (each binding's samples empty): their shape."""
+    return Call("GET", f"sample/{job_id}", dict, params={"outline": "true"})
+
+
+def sample_page(job_id: str, pub: int, binding: int = 0, offset: int = 0, limit: int = SAMPLE_PAGE_SHOTS
+                ) -> Call[dict[str, Any]]:
+    """Shots ``offset`` to ``offset + limit`` of PUB ``pub`` under ``binding``, per register as hex."""
+    return Call("GET", f"sample/{job_id}/pubs/{pub}", dict,
+                params={"binding": binding, "offset": offset, "limit": limit})
+
+
+def read_samples(job_id: str) -> Generator[Call[Any], Any, list[PubSamples]]:
+    """The calls that read a finished sampling job's shots page by page, and the samples they make (driven like
+    :func:`read_results`): the answer's shape first, then each PUB's shots under each binding, at most 16,384 a
+    page, each turned into integers as it arrives, so the client holds the integers it returns and one page of
+    text, never the whole answer as JSON. A server without the pages (it answers the outline with the shots
+    themselves) is read from that answer."""
+    outline = yield sample_outline(job_id)
+    if outline.get("bit_order", BIT_ORDER) != BIT_ORDER:
+        raise ValueError(f"the server's bit order {outline.get('bit_order')!r} is not {BIT_ORDER}")
+    pubs = []
+    for p, pub in enumerate(outline.get("pubs") or []):
+        registers = pub["registers"]
+        shots = int(pub["shots"])
+        bindings = len(registers[0]["samples"]) if registers else 0
+        if any(row for register in registers for row in register["samples"]):  # the shots came with the answer
+            pubs.append(PubSamples.from_json(pub))
+            continue
+        values: dict[str, list[list[int]]] = {r["name"]: [] for r in registers}
+        for binding in range(bindings):
+            rows: dict[str, list[int]] = {r["name"]: [] for r in registers}
+            total = shots
+            while len(next(iter(rows.values()), [])) < total:
+                page = yield sample_page(job_id, p, binding, len(next(iter(rows.values()))))
+                total = int(page["total"])
+                if not page["registers"] or not page["registers"][0]["samples"]:
+                    break
+                for register in page["registers"]:
+                    rows[register["name"]] += [int(v, 16) for v in register["samples"]]
+            for name, row in rows.items():
+                values[name].append(row)
+        pubs.append(PubSamples(shots=shots, registers=values,
+                               num_bits={r["name"]: int(r["num_bits"]) for r in registers}))
+    return pubs
 
 
 def method_signature(call: Callable[..., Any], owner: str, returns: str | None = None) -> inspect.Signature:

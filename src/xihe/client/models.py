@@ -7,9 +7,9 @@ keeps the whole JSON in ``raw`` so fields added by newer servers are never lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from xihe.client.errors import JobCancelledError, JobFailedError
 from xihe.results import BIT_ORDER, Result
@@ -174,54 +174,6 @@ def result_from_json(data: Mapping[str, Any], *, job_id: str | None = None, inde
     )
 
 
-def memory_wanted(info: JobInfo) -> list[tuple[int, int]]:
-    """(item, shots) of each result whose per-shot keys the server left in pages (a large job's record links to
-    them instead of carrying them); the SDK fetches those before it builds the results."""
-    wanted = []
-    for index, record in enumerate(_records(info)):
-        shots = record.get("memory_shots")
-        if record.get("memory") is None and shots:
-            wanted.append((index, int(shots)))
-    return wanted
-
-
-def with_memory(info: JobInfo, memory: Mapping[int, list[str]]) -> JobInfo:
-    """The snapshot with the fetched per-shot keys of item ``i`` put in its record, as an inline answer has them."""
-    if not memory:
-        return info
-    raw = dict(info.raw)
-    if raw.get("results"):
-        raw["results"] = [{**record, "memory": memory[i]} if i in memory else record
-                          for i, record in enumerate(raw["results"])]
-    elif raw.get("result") and 0 in memory:
-        raw["result"] = {**raw["result"], "memory": memory[0]}
-    return replace(info, raw=raw)
-
-
-def counts_wanted(info: JobInfo) -> list[tuple[int, int]]:
-    """(item, outcomes) of each result whose record carries only the first page of its counts (more distinct
-    outcomes than a record holds); the SDK reads the pages before it builds the results."""
-    wanted = []
-    for index, record in enumerate(_records(info)):
-        outcomes = int(record.get("counts_outcomes") or 0)
-        if outcomes > len(record.get("counts") or {}):
-            wanted.append((index, outcomes))
-    return wanted
-
-
-def with_counts(info: JobInfo, counts: Mapping[int, dict[str, int]]) -> JobInfo:
-    """The snapshot with item ``i``'s whole counts (read from its pages) in its record, as a small result has them."""
-    if not counts:
-        return info
-    raw = dict(info.raw)
-    if raw.get("results"):
-        raw["results"] = [{**record, "counts": counts[i]} if i in counts else record
-                          for i, record in enumerate(raw["results"])]
-    elif raw.get("result") and 0 in counts:
-        raw["result"] = {**raw["result"], "counts": counts[0]}
-    return replace(info, raw=raw)
-
-
 def _records(info: JobInfo) -> list[Mapping[str, Any]]:
     many = info.raw.get("results")
     if many:
@@ -244,8 +196,17 @@ def page_from_json(data: Any, make: Callable[[Any], Any], limit: int, offset: in
     return JobPage(items=[make(item) for item in items], total=total, limit=limit, offset=offset)
 
 
-def results_of(info: JobInfo) -> Result | list[Result]:
-    """The result(s) of a finished job, or the typed error that says why there are none."""
+@overload
+def results_of(info: JobInfo) -> Result | list[Result]: ...
+
+
+@overload
+def results_of(info: JobInfo, records_only: Literal[True]) -> list[Mapping[str, Any]]: ...
+
+
+def results_of(info: JobInfo, records_only: bool = False) -> Result | list[Result] | list[Mapping[str, Any]]:
+    """The result(s) of a finished job (with ``records_only``, their records as the snapshot carries them), or the
+    typed error that says why there are none."""
     if info.status == JobStatus.FAILED:
         error = info.error or {}
         raise JobFailedError(
@@ -253,12 +214,13 @@ def results_of(info: JobInfo) -> Result | list[Result]:
         )
     if info.status == JobStatus.CANCELLED:
         raise JobCancelledError(f"job {info.id} was cancelled")
+    single = info.kind == "single" and not info.raw.get("results")
+    if single and not _records(info):
+        raise JobFailedError(f"job {info.id} is {info.status} but the server sent no result")
+    if records_only:
+        return _records(info)
     results = info.results()
-    if info.kind == "single" and not info.raw.get("results"):
-        if not results:
-            raise JobFailedError(f"job {info.id} is {info.status} but the server sent no result")
-        return results[0]
-    return results
+    return results[0] if single else results
 
 
 def _parse_time(value: Any) -> datetime | None:

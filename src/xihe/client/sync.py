@@ -16,7 +16,7 @@ The calls themselves (arguments, defaults, documentation, request and reading of
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -29,12 +29,8 @@ from xihe.client.estimate import PubEstimate
 from xihe.client.models import (
     JobInfo,
     JobPage,
-    counts_wanted,
-    memory_wanted,
     page_from_json,
     results_of,
-    with_counts,
-    with_memory,
 )
 from xihe.client.polling import WaitSchedule, needs_full_record
 from xihe.client.progress import WaitProgress
@@ -92,27 +88,8 @@ class Job:
             self.wait(timeout=timeout, progress=progress)
         if needs_full_record(self.info):
             self.refresh()
-        memory = {}
-        for index, shots in memory_wanted(self.info):  # a large result's per-shot keys come in pages
-            keys: list[str] = []
-            while len(keys) < shots:
-                page = self._client._send(calls.memory_page(self.id, index, len(keys)))
-                if not page:
-                    break
-                keys += page
-            memory[index] = keys
-        self.info = with_memory(self.info, memory)
-        counts = {}
-        for index, outcomes in counts_wanted(self.info):  # counts of many outcomes come in pages too
-            whole: dict[str, int] = {}
-            while len(whole) < outcomes:
-                part = self._client._send(calls.counts_page(self.id, index, len(whole)))
-                if not part:
-                    break
-                whole.update(part)
-            counts[index] = whole
-        self.info = with_counts(self.info, counts)
-        return results_of(self.info)
+        # Item by item, each answer bounded: summarized items' records, then per-shot keys and counts in pages.
+        return self._client._drive(calls.read_results(self.info))
 
     def cancel(self) -> JobInfo:
         """Ask the server to cancel the job (a running job stops at its next chunk); returns the new snapshot.
@@ -141,7 +118,10 @@ class SampleJob(Job):
     """A handle on a sampling job: :meth:`samples` waits and gives each PUB's per-register shots."""
 
     def samples(self, timeout: float | None = None, progress: bool = False) -> list[PubSamples]:
-        return self._answer(calls.samples(self.id), timeout, progress)
+        if not self.info.finished:
+            self.wait(timeout=timeout, progress=progress)
+        results_of(self.info)
+        return self._client._drive(calls.read_samples(self.id))  # page by page, each answer bounded
 
 
 def _method(call: Callable[..., Any], method: Callable[..., Any], returns: str | None = None) -> None:
@@ -203,6 +183,17 @@ class Client:
     def _send(self, call: Call[T]) -> T:
         return call.read(self._transport.request(call.method, call.path, json=call.json, params=call.params,
                                                  headers=call.headers, timeout=call.timeout))
+
+    def _drive(self, reads: Generator[Call[Any], Any, T]) -> T:
+        """Send each call a sans-I/O reader (:func:`calls.read_results`, :func:`calls.read_samples`) yields, one
+        bounded answer at a time, and return what it makes of them."""
+        answer: Any = None
+        while True:
+            try:
+                call = reads.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            answer = self._send(call)
 
     run = _submits(calls.run, Job)
     estimate = _submits(calls.estimate, EstimateJob)

@@ -157,6 +157,62 @@ def stored_shot_chunks(database: Database, job_id: str, item: int) -> Iterator[t
         yield [key.replace(" ", "") for key in part], True
 
 
+def stored_shot_slice(session: Session, job_id: str, item: int, offset: int, limit: int
+                      ) -> tuple[list[str], int, bool]:
+    """Shots ``offset`` to ``offset + limit`` of a stored item (``c0_leftmost`` keys, at most a memory page), its
+    number of shots, and whether they were made from counts: the same shots, in the same order, as
+    :func:`stored_shot_chunks` gives, read from at most two memory pages (or, for a counts-only record, drawn
+    from its distinct outcomes in the same seeded order)."""
+    limit = min(limit, memory_pages.PAGE_SHOTS)
+    total = memory_pages.stored_shots(session, job_id, item)
+    if total:
+        keys = memory_pages.read_slice(session, job_id, item, offset, min(limit, max(0, total - offset)))
+        return [key.replace(" ", "") for key in keys], total, False
+    record = jobs.result_summary(session, job_id, item)
+    if record is None:
+        return [], 0, False
+    if record.get("memory") is not None:  # a small result stored before memory had pages of its own
+        memory = [str(key).replace(" ", "") for key in record["memory"]]
+        return memory[offset:offset + limit], len(memory), False
+    counts = count_pages.with_all_counts(session, job_id, item, record)["counts"]
+    total = sum(int(n) for n in counts.values())
+    pairs = sorted((str(key), int(n)) for key, n in counts.items())
+    ends = np.cumsum([n for _key, n in pairs])
+    order = np.random.default_rng(int(record["metadata"].get("seed", 0))).permutation(total)
+    chosen = np.searchsorted(ends, order[offset:offset + limit], side="right")
+    return [pairs[int(i)][0].replace(" ", "") for i in chosen], total, True
+
+
+def outline_answer(job_id: str, backend: str, payload: Mapping[str, Any]) -> str:
+    """A DONE sampling job's answer without its shots: per PUB its shots and registers, each register's
+    ``samples`` one empty list per binding. A client reads the shots from the PUB's pages (``GET
+    /sample/{id}/pubs/{p}?binding=&offset=&limit=``), each answer bounded, instead of one answer as large as the
+    job."""
+    pubs = [{"shots": int(pub["shots"]), "shots_from_counts": False,
+             "registers": [{"name": str(name), "num_bits": int(size), "samples": [[] for _ in pub["bindings"]]}
+                           for name, size in pub["registers"]]}
+            for pub in payload["sample"]["pubs"]]
+    head = SamplePublic(id=job_id, status=JobStatus.DONE, backend=backend).model_dump(mode="json", exclude={"pubs"})
+    return json.dumps({**head, "pubs": pubs}, separators=(",", ":"))
+
+
+def pub_page(job_id: str, payload: Mapping[str, Any], pub: int, binding: int, offset: int, limit: int,
+             read: Callable[[int, int, int], tuple[list[str], int, bool]]) -> dict[str, Any]:
+    """One page of a PUB's shots under one binding, per register as hex (``register_column``), with the item's
+    number of shots; ``read(item, offset, limit)`` is :func:`stored_shot_slice` on an open session."""
+    pubs = payload["sample"]["pubs"]
+    item = sum(len(earlier["bindings"]) for earlier in pubs[:pub]) + binding
+    keys, total, from_counts = read(item, offset, limit)
+    registers = []
+    position = 0
+    for name, size in pubs[pub]["registers"]:
+        registers.append({"name": str(name), "num_bits": int(size),
+                          "samples": register_column(keys, position, int(size))})
+        position += int(size)
+    return {"id": job_id, "pub": pub, "binding": binding, "offset": offset, "limit": limit, "total": total,
+            "shots_from_counts": from_counts, "registers": registers}
+
+
 ShotChunks = Callable[[int], Iterator[tuple[list[str], bool]]]
 
 

@@ -56,6 +56,14 @@ class RegisterSamples(BaseModel):
     samples: list[list[str]]
 
 
+class RegisterPage(BaseModel):
+    """One register's values in a page of shots, as hex."""
+
+    name: str
+    num_bits: int
+    samples: list[str]
+
+
 class PubSamplesPublic(BaseModel):
     shots: int
     registers: list[RegisterSamples]
@@ -69,3 +77,17 @@ class SamplePublic(BaseModel):
     backend: str
     bit_order: str = "register_bit0_lsb"
     pubs: list[PubSamplesPublic] | None = None
+
+
+class SamplePagePublic(BaseModel):
+    """Shots ``offset`` to ``offset + limit`` of one PUB under one binding: ``registers[r].samples[k]`` is
+    register ``r``'s value in shot ``offset + k``; ``total`` shots in all."""
+
+    id: str
+    pub: int
+    binding: int
+    offset: int
+    limit: int
+    total: int
+    shots_from_counts: bool
+    registers: list[RegisterPage]

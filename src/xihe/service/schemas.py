@@ -93,6 +93,10 @@ class ResultPublic(BaseModel):
                                                                 "per-shot memory was not asked for).")
     memory_url: str | None = Field(default=None, description="Where the per-shot keys are served in pages "
                                                               "(?offset=&limit=).")
+    item_url: str | None = Field(default=None, description=(
+        "Set only when this is a summary: the job's record carries its items whole up to a size budget, and each "
+        "later item as its shots, sizes and links, its counts empty; its whole record (first page of counts, "
+        "compiled circuit, layouts, metadata) is served at this URL."))
     compiled_qasm: str | None = None
     initial_layout: Any = None
     final_layout: Any = None

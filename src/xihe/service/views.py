@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from xihe.service.clock import utcnow
 from xihe.service.models import Job
-from xihe.service.repositories import jobs, memory_pages
+from xihe.service.repositories import count_pages, jobs, memory_pages
 from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.scheduling import decayed_usage, queue_estimate
 from xihe.service.schemas import JobError, JobPublic, QueueEta, ResultPublic
@@ -21,28 +23,82 @@ MEMORY_PATH = "/api/v1/jobs/{job_id}/items/{index}/memory"
 COUNTS_PATH = "/api/v1/jobs/{job_id}/items/{index}/counts"
 
 
-def stored_results(session: Session, job: Job) -> list[ResultPublic]:
+# A job's record carries its items whole while their estimated JSON stays within this many bytes in all (the first
+# item always whole); each later item comes as a summary with a link to its whole record (:data:`ITEM_PATH`). A batch
+# of 12 items with 16,384 outcomes each was about 10 MB in one answer; now it is the budget plus a few hundred bytes a
+# summary (the submit caps a batch's items).
+RECORD_BYTES = 2 * 2**20
+# Where one item's whole record (first page of counts, compiled circuit) is served.
+ITEM_PATH = "/api/v1/jobs/{job_id}/items/{index}"
+# Bytes a result record costs beyond its counts, probabilities and compiled circuit (fields, layouts, metadata).
+_RECORD_OVERHEAD = 512
+
+
+def record_bytes(record: dict[str, Any]) -> int:
+    """About how many bytes of JSON the record's item costs in a job's answer: each outcome appears twice (its count
+    and its probability, ~30 bytes of digits and quotes), plus the compiled circuit's text; counted without
+    encoding anything (the widest key stands for all)."""
+    counts = record.get("counts") or {}
+    width = max((len(str(key)) for key in itertools.islice(counts, 8)), default=0)
+    return len(counts) * (2 * width + 30) + len(record.get("compiled_qasm") or "") + _RECORD_OVERHEAD
+
+
+def item_summary(job_id: str, index: int, record: dict[str, Any]) -> dict[str, Any]:
+    """An item past the record's budget: its shots and sizes with the links that serve the rest (the whole
+    record, the counts pages, the memory pages), counts left empty with ``counts_outcomes`` set, so a client that
+    pages counts reads them whole from ``counts_url`` and one that knows ``item_url`` reads the item there."""
+    summary: dict[str, Any] = {
+        "counts": {}, "probabilities": {}, "shots": record.get("shots", 0),
+        "counts_outcomes": count_pages.outcomes(record),
+        "counts_url": COUNTS_PATH.format(job_id=job_id, index=index),
+        "item_url": ITEM_PATH.format(job_id=job_id, index=index),
+        "bit_order": record.get("bit_order", "c0_leftmost")}
+    if record.get("memory_shots") is not None:
+        summary["memory_shots"] = record["memory_shots"]
+        summary["memory_url"] = MEMORY_PATH.format(job_id=job_id, index=index)
+    return summary
+
+
+def item_record(job_id: str, index: int, record: dict[str, Any], inline: dict[int, list[str]]) -> dict[str, Any]:
+    """An item's record for the wire: per-shot keys from ``inline`` when given there, otherwise a link to their
+    pages; counts of more than a page of outcomes as their first page with a link to the rest."""
+    if record.get("memory_shots") is not None:
+        record = {**record, "memory_url": MEMORY_PATH.format(job_id=job_id, index=index)}
+        if record.get("memory") is None and (index in inline or record["memory_shots"] == 0):
+            record["memory"] = inline.get(index, [])
+    if record.get("counts_outcomes") is not None:
+        record = {**record, "counts_url": COUNTS_PATH.format(job_id=job_id, index=index)}
+    return record
+
+
+def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BYTES) -> list[ResultPublic]:
     """A finished job's results for the wire: per-shot keys inline only when the job holds few in all
-    (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, and counts of
-    more than a page of outcomes as their first page (the most frequent) with a link to the rest, so a job record
-    stays small however many shots and outcomes it kept."""
-    records = jobs.results_for(session, job.id, all_counts=False)
-    held = sum(int(record.get("memory_shots") or 0) for record in records)
+    (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, counts of
+    more than a page of outcomes as their first page (the most frequent) with a link to the rest, and, past
+    ``budget`` bytes of items (None: no budget, for the web pages, which show a few items), each further item as
+    a summary (:func:`item_summary`): a job record stays bounded however many shots, outcomes and items it kept.
+    The rows are read a few at a time and a summarized item's counts dropped as it is read."""
+    records: list[dict[str, Any]] = []
+    spent = held = 0
+    for index, record in enumerate(jobs.stored_rows(session, job.id)):
+        held += int(record.get("memory_shots") or 0)
+        if budget is not None and index:
+            size = record_bytes(record)
+            if spent + size > budget:
+                record = item_summary(job.id, index, record)
+                size = _RECORD_OVERHEAD
+            spent += size
+        else:
+            spent += record_bytes(record)
+        records.append(record)
     inline = memory_pages.read_job(session, job.id) if 0 < held <= memory_pages.INLINE_SHOTS else {}
-    out = []
-    for index, record in enumerate(records):
-        if record.get("memory_shots") is not None:
-            record = {**record, "memory_url": MEMORY_PATH.format(job_id=job.id, index=index)}
-            if record.get("memory") is None and (index in inline or record["memory_shots"] == 0):
-                record["memory"] = inline.get(index, [])
-        if record.get("counts_outcomes") is not None:
-            record = {**record, "counts_url": COUNTS_PATH.format(job_id=job.id, index=index)}
-        out.append(ResultPublic.model_validate(record))
-    return out
+    return [ResultPublic.model_validate(record if record.get("item_url") else
+                                        item_record(job.id, index, record, inline))
+            for index, record in enumerate(records)]
 
 
 def job_public(session: Session, job: Job, *, with_results: bool = True, parallelism: int = 1,
-               now: datetime | None = None) -> JobPublic:
+               now: datetime | None = None, budget: int | None = RECORD_BYTES) -> JobPublic:
     status = JobStatus(job.status)
     position = start = eta = None
     if status == JobStatus.QUEUED:
@@ -63,7 +119,7 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
     result = results = None
     # A characterization job's result is a suite document, served by /backends/{name}/performance.
     if with_results and status == JobStatus.DONE and job.kind != CHARACTERIZE_KIND:
-        stored = stored_results(session, job)
+        stored = stored_results(session, job, budget=budget)
         if job.kind == "single" and stored:
             result = stored[0]
         else:

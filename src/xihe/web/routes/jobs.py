@@ -67,7 +67,8 @@ def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPubl
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
-        public = job_public(session, job, parallelism=backend_parallelism(request, job.backend))
+        # Every item whole (no record budget): the page shows a few items and a result's CSV any of them.
+        public = job_public(session, job, parallelism=backend_parallelism(request, job.backend), budget=None)
         return job, public, _queue_fields(public)
 
 

@@ -24,10 +24,18 @@ from xihe.service.limits import quota_of
 from xihe.service.models import User
 from xihe.service.problems import Problem, not_found, problem_responses
 from xihe.service.repositories import count_pages, jobs, memory_pages
-from xihe.service.schemas import CountsPagePublic, JobCreate, JobPage, JobPublic, MemoryPagePublic
+from xihe.service.repositories.performance import CHARACTERIZE_KIND
+from xihe.service.schemas import (
+    CountsPagePublic,
+    JobCreate,
+    JobPage,
+    JobPublic,
+    MemoryPagePublic,
+    ResultPublic,
+)
 from xihe.service.states import JobStatus
 from xihe.service.submit import check_job, job_texts, submit_job
-from xihe.service.views import job_public
+from xihe.service.views import item_record, job_public
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
 
@@ -131,6 +139,29 @@ def _load_json(database: Database, user: User, job_id: str, parallelism_of: Requ
             return None
         return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend)
                           ).model_dump_json()
+
+
+@router.get("/{job_id}/items/{index}", response_model=ResultPublic, operation_id="get_job_item")
+def item(job_id: str, index: Annotated[int, Path(ge=0, le=10**6)], user: UserDep, database: DatabaseDep
+         ) -> Response:
+    """One finished item's whole record, as a job's record carries an item within its size budget: counts (the
+    first page when there are more outcomes than a page, with ``counts_url``), compiled circuit, layouts,
+    metadata, per-shot keys inline when the item holds at most a page of them (else ``memory_url``). A batch's
+    record summarizes the items past its budget and links here (``item_url``)."""
+    with database.read() as session:
+        job = jobs.get_user_job(session, user.id, job_id, with_payload=False)
+        if job is None:
+            raise not_found("job", job_id)
+        if job.status != JobStatus.DONE.value:
+            raise Problem(409, "job_not_done", f"job {job_id} is {job.status}: its results come once DONE")
+        record = jobs.result_summary(session, job_id, index) if job.kind != CHARACTERIZE_KIND else None
+        if record is None:
+            raise Problem(404, "result_not_found", f"job {job_id} has no result for item {index}")
+        shots = int(record.get("memory_shots") or 0)
+        inline = {index: memory_pages.read_item(session, job_id, index)} \
+            if 0 < shots <= memory_pages.INLINE_SHOTS and record.get("memory") is None else {}
+        body = ResultPublic.model_validate(item_record(job_id, index, record, inline)).model_dump_json()
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{job_id}/items/{index}/memory", response_model=MemoryPagePublic, operation_id="get_job_memory")
