@@ -33,6 +33,7 @@ import json
 import logging
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -92,6 +93,11 @@ class QuafuError(Exception):
         self.http_status = http_status or _HTTP_STATUS.get(code, 400)
 
 
+def url_form(body: bytes) -> dict[str, str]:
+    """A URL-encoded form's fields, the last value of a repeated key (as Starlette's ``FormData`` gives them)."""
+    return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+
+
 def _answer(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=200)
 
@@ -121,8 +127,14 @@ async def _guarded(request: Request, handler: Any, *, http_errors: bool = False)
     """
     try:
         user = await run_in_threadpool(_authenticate, request)
-        form = {key: str(value) for key, value in (await request.form()).items()}
-        return _answer(await handler(request, user, form))
+        if "x-www-form-urlencoded" in request.headers.get("content-type", "").lower():
+            # Decoded on the thread pool: a 190 KB program's form is ~40 ms of pure-Python unquoting, which held
+            # the event loop (/health) on every legacy submit (issue 18). The body is read on the loop (I/O).
+            form = await run_in_threadpool(url_form, await request.body())
+        else:
+            form = {key: str(value) for key, value in (await request.form()).items()}
+        # The answer (it may carry the programs rewritten) is encoded on the thread pool too.
+        return await run_in_threadpool(_answer, await handler(request, user, form))
     except AuthThrottled:  # too many failed tokens from this address: a 429 in every protocol
         raise
     except QuafuError as exc:
