@@ -71,6 +71,17 @@ def item_record(job_id: str, index: int, record: dict[str, Any], inline: dict[in
     return record
 
 
+def rows_per_read(shots: int) -> int:
+    """How many result rows to read (and decode) at once for a job of ``shots`` shots an item: a query's rows are
+    decoded together, so at most about :data:`OUTCOMES_PER_READ` outcomes' worth (16 rows of up to 1,024
+    outcomes; one row a query for items of a page of outcomes, ~3.5 MB of Python objects with their
+    probabilities: 12 such rows read together took 42 MiB to answer 1.2 MB)."""
+    return max(1, min(jobs.ROWS_PER_READ, OUTCOMES_PER_READ // max(1, min(shots, count_pages.PAGE_OUTCOMES))))
+
+
+OUTCOMES_PER_READ = 16384
+
+
 def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BYTES) -> list[ResultPublic]:
     """A finished job's results for the wire: per-shot keys inline only when the job holds few in all
     (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, counts of
@@ -80,7 +91,7 @@ def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BY
     The rows are read a few at a time and a summarized item's counts dropped as it is read."""
     records: list[dict[str, Any]] = []
     spent = held = 0
-    for index, record in enumerate(jobs.stored_rows(session, job.id)):
+    for index, record in enumerate(jobs.stored_rows(session, job.id, rows_per_read(job.shots))):
         held += int(record.get("memory_shots") or 0)
         if budget is not None and index:
             size = record_bytes(record)

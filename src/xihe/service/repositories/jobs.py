@@ -198,16 +198,17 @@ _RECORD_COUNT = select(func.count()).select_from(JobResult).where(JobResult.job_
 ROWS_PER_READ = 16
 
 
-def stored_rows(session: Session, job_id: str) -> Iterator[dict[str, Any]]:
-    """The job's result records as stored, in item order, :data:`ROWS_PER_READ` rows a query (a reader that
-    stops early has read a few rows, not the job's)."""
+def stored_rows(session: Session, job_id: str, rows_per_read: int = ROWS_PER_READ) -> Iterator[dict[str, Any]]:
+    """The job's result records as stored, in item order, ``rows_per_read`` rows a query (a reader that stops
+    early has read a few rows, not the job's; a reader of large records asks for fewer at a time, since a query's
+    rows are decoded together)."""
     first = 0
     while True:
         rows = session.connection().execute(_RECORD_ROWS, {"p_job": job_id, "p_first": first,
-                                                           "p_stop": first + ROWS_PER_READ}).all()
+                                                           "p_stop": first + rows_per_read}).all()
         for _index, data in rows:
             yield data
-        if len(rows) < ROWS_PER_READ:  # a small job: one query
+        if len(rows) < rows_per_read:  # a small job: one query
             return
         first += len(rows)
 
