@@ -89,8 +89,7 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         # Pair-wise KAK; then blocks cheaper with a swap folded in (the swap becomes a relabelling) and their
         # neighbours merged again. Clifford regions resynthesised whole first, where that ends with fewer 2q gates.
         kak: list[Pass] = [ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds),
-                           ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds)],
-                                         rounds=2)]
+                           ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds)])]
         if num_two_qubit_gates <= CLIFFORD_LIMIT:
             passes.append(CliffordResynthesis(kak))
         else:  # the KAK stage would run twice (with and without the regions resynthesised): too long here
