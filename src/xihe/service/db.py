@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -267,6 +267,13 @@ class Database:
         """A read-only transaction (rolled back at the end)."""
         with self._read() as session:
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for a read that builds no ORM object: cheaper than a session (no session, no identity
+        map) for a query repeated on every database change, such as the long-poll watcher's."""
+        with self.read_engine.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         if self._notifier is not None:

@@ -64,8 +64,8 @@ class ChangeWatcher:
                     awaited = list(self._waiters)
                 if not awaited:
                     continue
-                with self.database.read() as session:
-                    finished = jobs.finished_among(session, awaited)
+                with self.database.read_connection() as connection:
+                    finished = jobs.finished_among(connection, awaited)
             except Exception:
                 log.exception("long-poll watcher failed; reconnecting its wake-up source")
                 self._stop.wait(1.0)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
-from sqlalchemy import String, and_, bindparam, case, cast, func, insert, or_, select, true, update
+from sqlalchemy import Connection, String, and_, bindparam, case, cast, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session, defer
 
 from xihe.service.clock import utcnow
@@ -63,10 +63,18 @@ def user_job_status(session: Session, user_id: int, job_id: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def finished_among(session: Session, job_ids: list[str]) -> list[str]:
-    """Which of these jobs are in a terminal state (one query for every long poll of an API process)."""
-    terminal = [JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value]
-    return list(session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.status.in_(terminal))))
+_FINISHED_AMONG = select(Job.id).where(
+    Job.id.in_(bindparam("p_ids", expanding=True)),
+    Job.status.in_([JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value]))
+
+
+def finished_among(connection: Connection, job_ids: list[str]) -> list[str]:
+    """Which of these jobs are in a terminal state (one query for every long poll of an API process).
+
+    The watcher runs it on every database change while a poll waits (about once a job under load), so it is one
+    prebuilt statement on a Core connection: an ORM session and a statement built per call cost 290 us of CPU a
+    call against 80 us (issue 13, service load)."""
+    return [str(job_id) for job_id in connection.execute(_FINISHED_AMONG, {"p_ids": job_ids}).scalars()]
 
 
 JOB_ORDERS = {  # the list's sort keys (web and API): each ends with a unique key, so pages never overlap
