@@ -84,9 +84,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     sdk = _optional("xihe.service.api.routes.quafu_sdk")
     if sdk is not None:  # first: it hands POST /jobs and /jobs/{id}/cancel that are not its own to jobs' handlers
-        app.include_router(sdk.router)
+        app.include_router(sdk.shared)
     for module in (jobs, estimate, sample, backends, tokens, health, agents):
         app.include_router(module.router, prefix=API_PREFIX)
+    if sdk is not None:  # its other paths are not native ones: after them, native requests never walk them
+        app.include_router(sdk.router)
     # Aliases at the root for load balancers and Prometheus' default path.
     app.add_api_route("/health", health.health, include_in_schema=False)
     app.add_api_route("/metrics", health.metrics, include_in_schema=False)
