@@ -1,4 +1,5 @@
-"""The SABRE routing kernel and layout placement as they were before issue 19's fifth pass, kept as the test oracle.
+"""The SABRE routing kernel and layout placement as they were before issue 19's fifth pass (and VF2 scoring before its
+sixth), kept as the test oracle.
 
 The kernel rebuilt its front and extended-set tables and scanned its whole front after every swap; placement was
 Python over ``Counter``s and ``np.ix_`` slices; dense regions were regrown from scratch for every qubit added. The
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import rustworkx as rx
 from numba import njit
 
 from xihe.compiler.dag import DAGCircuit
-from xihe.compiler.passes.layout import complete_layout, interaction_counts
+from xihe.compiler.passes.layout import _log1m, complete_layout, interaction_counts, layout_target, one_qubit_cost
 from xihe.compiler.passes.sabre_kernel import (
     DECAY_DELTA,
     DECAY_RESET,
@@ -359,3 +361,42 @@ def reference_place_on_region(dag: DAGCircuit, region: list[int], target: Target
     return complete_layout(place, dag.num_qubits, home or target)
 
 
+
+
+def reference_vf2_layout(dag: DAGCircuit, target: Target, call_limit: int = 30_000,
+                         max_mappings: int = 2_000) -> list[int] | None:
+    """VF2Layout's choice as it was before issue 19's sixth pass: each mapping scored in Python, one at a time
+    (the first with the least score wins); ``None`` where no swap-free mapping is found."""
+    target_view = layout_target(target, max(len(dag.active_qubits()), 1))
+    counts = interaction_counts(dag)
+    measured = {op.qubits[0] for op in dag.ops if op.gate.name == "measure"}
+    active = dag.active_qubits()
+    if not counts or len(active) > len(target_view.working_qubits):
+        return None
+    virtual = rx.PyGraph()
+    vidx = {v: virtual.add_node(v) for v in active}
+    for (a, b), n in counts.items():
+        virtual.add_edge(vidx[a], vidx[b], n)
+    physical = rx.PyGraph()
+    pidx = {q: physical.add_node(q) for q in target_view.working_qubits}
+    for a, b in target_view.edges:
+        physical.add_edge(pidx[a], pidx[b], None)
+    mappings = rx.vf2_mapping(physical, virtual, subgraph=True, induced=False, id_order=False, call_limit=call_limit)
+    gate_counts = Counter(q for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 1 for q in op.qubits)
+    qubit_cost = one_qubit_cost(target_view)
+    best: tuple[float, dict[int, int]] | None = None
+    pairs = list(counts.items())
+    weights = {v: (v in measured, 1e-3 * gate_counts.get(v, 0)) for v in active}
+    for k, mapping in enumerate(mappings):
+        if k >= max_mappings:
+            break
+        place = {virtual[vn]: physical[pn] for pn, vn in mapping.items()}
+        score = 0.0
+        for (a, b), n in pairs:
+            score -= n * _log1m(target_view.two_qubit_error(place[a], place[b]))
+        for v, p in place.items():
+            is_measured, gates = weights[v]
+            score += is_measured * qubit_cost[p] + gates * qubit_cost[p]
+        if best is None or score < best[0]:
+            best = (score, place)
+    return None if best is None else complete_layout(dict(best[1]), dag.num_qubits, target)

@@ -14,6 +14,7 @@ error couplers) are left out whenever a connected group large enough for the cir
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -136,34 +137,58 @@ class VF2Layout:
             physical.add_edge(pidx[a], pidx[b], None)
         mappings = rx.vf2_mapping(physical, virtual, subgraph=True, induced=False, id_order=False,
                                   call_limit=self.call_limit)
+        # Each mapping (physical node -> virtual node) as one row: its keys, then its values, in its own order.
+        found = [tuple(mapping.keys()) + tuple(mapping.values())
+                 for mapping in itertools.islice(mappings, self.max_mappings)]
+        if not found:
+            return dag
         gate_counts = Counter(q for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 1 for q in op.qubits)
         qubit_cost = one_qubit_cost(target)
-        best: tuple[float, dict[int, int]] | None = None
-        # Per coupler and per virtual qubit, the terms of the score, computed once (thousands of mappings share them).
-        coupler: dict[tuple[int, int], float] = {}
-        pairs = list(counts.items())
-        weights = {v: (v in measured, 1e-3 * gate_counts.get(v, 0)) for v in active}
-        for k, mapping in enumerate(mappings):
-            if k >= self.max_mappings:
-                break
-            # mapping: physical node index -> virtual node index
-            place = {virtual[vn]: physical[pn] for pn, vn in mapping.items()}
-            score = 0.0
-            for (a, b), n in pairs:
-                key = (place[a], place[b])
-                cost = coupler.get(key)
-                if cost is None:
-                    cost = coupler[key] = _log1m(target.two_qubit_error(*key))
-                score -= n * cost
-            for v, p in place.items():
-                is_measured, gates = weights[v]
-                score += is_measured * qubit_cost[p] + gates * qubit_cost[p]
-            if best is None or score < best[0]:
-                best = (score, place)
-        if best is not None:
-            properties["layout"] = complete_layout(dict(best[1]), dag.num_qubits, self.target)
-            properties["layout_method"] = "vf2"
+        # The score's terms by node index, computed once (thousands of mappings share them): each coupler's
+        # log-fidelity (``two_qubit_error`` is the same either way round), each physical qubit's cost, each virtual
+        # qubit's weights.
+        coupler = np.zeros((len(pidx), len(pidx)))
+        for a, b in target.edges:
+            coupler[pidx[a], pidx[b]] = coupler[pidx[b], pidx[a]] = _log1m(target.two_qubit_error(a, b))
+        rows = np.array(found, dtype=np.int64)
+        keys, values = np.ascontiguousarray(rows[:, : len(active)]), np.ascontiguousarray(rows[:, len(active):])
+        best = _best_mapping(
+            keys, values, np.array([vidx[a] for a, _ in counts], dtype=np.int64),
+            np.array([vidx[b] for _, b in counts], dtype=np.int64), np.array(list(counts.values()), dtype=float),
+            coupler, np.array([float(v in measured) for v in active]),
+            np.array([1e-3 * gate_counts.get(v, 0) for v in active]),
+            np.array([qubit_cost[q] for q in target.working_qubits]))
+        place = {virtual[vn]: physical[pn] for pn, vn in zip(keys[best].tolist(), values[best].tolist(), strict=True)}
+        properties["layout"] = complete_layout(place, dag.num_qubits, self.target)
+        properties["layout_method"] = "vf2"
         return dag
+
+
+@njit(cache=True)
+def _best_mapping(keys: np.ndarray, values: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, pair_n: np.ndarray,
+                  coupler: np.ndarray, measured: np.ndarray, gates: np.ndarray, qubit_cost: np.ndarray) -> int:
+    """The first of the mappings (row ``m``: physical node ``keys[m, j]`` holds virtual node ``values[m, j]``) with
+    the least score: less the count-weighted log-fidelity of each interacting pair's coupler, plus each qubit's
+    readout and gate weights times its physical qubit's cost. The terms are added in the order VF2Layout added them
+    one mapping at a time in Python (pairs, then the mapping's own order), so the sums and the choice are the same.
+    """
+    place = np.empty(values.shape[1], dtype=np.int64)
+    best = -1
+    best_score = 0.0
+    for m in range(keys.shape[0]):
+        for j in range(keys.shape[1]):
+            place[values[m, j]] = keys[m, j]
+        score = 0.0
+        for k in range(pair_a.shape[0]):
+            score -= pair_n[k] * coupler[place[pair_a[k]], place[pair_b[k]]]
+        for j in range(keys.shape[1]):
+            p = keys[m, j]
+            v = values[m, j]
+            score += measured[v] * qubit_cost[p] + gates[v] * qubit_cost[p]
+        if best < 0 or score < best_score:
+            best = m
+            best_score = score
+    return best
 
 
 def dense_region(target: Target, start: int, size: int, rng: np.random.Generator, noise: float) -> list[int]:
@@ -362,9 +387,12 @@ class SabreLayout:
             region = dense_region(target, start, size, trial_rng, noise=0.0 if first_round else 0.5)
             layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1,
                                      home=self.target, facts=facts)
+            # The skeleton holds every two-qubit gate (those of if blocks too); every later layout of the trial is
+            # one a routing ended with, so this check is the trial's only one.
+            router.check(forward_problem, layout)
             for _ in range(self.iterations):
-                forward = router.route(forward_problem, layout, trial_rng, emit=False)
-                backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False)
+                forward = router.route(forward_problem, layout, trial_rng, emit=False, checked=True)
+                backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False, checked=True)
                 layout = backward.final_layout
             for k in range(self.swap_trials):
                 route_seed = int(trial_rng.integers(1 << 63))
@@ -372,7 +400,7 @@ class SabreLayout:
                 weight = ERROR_WEIGHT if k == 0 else 0.0
                 give_up = _out_of_the_running(found, kept, readout_best) if self.abandon else None
                 result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False,
-                                      error_weight=weight, give_up=give_up)
+                                      error_weight=weight, give_up=give_up, checked=True)
                 if not result.finished:
                     continue
                 # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
@@ -390,7 +418,7 @@ class SabreLayout:
         for key in ranked:
             layout, route_seed, weight = found[key]
             routed.append(self._finish(dag, properties, layout, router.route(
-                full_problem, layout, np.random.default_rng(route_seed), error_weight=weight)))
+                full_problem, layout, np.random.default_rng(route_seed), error_weight=weight, checked=True)))
         return routed
 
     def _start_qubits(self, target: Target, component: tuple[int, ...]) -> list[int]:

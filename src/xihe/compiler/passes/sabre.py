@@ -89,21 +89,28 @@ class SabreRouter:
         is_measure = np.array([op.gate.name == "measure" for op in dag.ops], dtype=np.bool_)
         return RoutingProblem(dag, ptr, idx, indeg, q0, q1, is_measure)
 
+    def check(self, problem: RoutingProblem, layout: list[int]) -> None:
+        """Raise ``ValueError`` if some two-qubit gate's qubits start in different connected groups of the target:
+        the kernel's swaps could never bring them together (it would swap forever), a caller's bug. Swaps keep every
+        qubit in its group, so a layout a routing ends with needs no check."""
+        placed = np.array(layout, dtype=np.int64)
+        pairs = problem.q0 >= 0
+        if np.any(self.dist[placed[problem.q0[pairs]], placed[problem.q1[pairs]]] >= UNREACHABLE):
+            raise ValueError("a two-qubit gate's qubits are placed in different connected groups of the target")
+
     def route(self, dag: DAGCircuit | RoutingProblem, layout: list[int], rng: np.random.Generator,
               emit: bool = True, error_weight: float = ERROR_WEIGHT,
-              give_up: tuple[float, int] | None = None) -> RoutingResult:
+              give_up: tuple[float, int] | None = None, checked: bool = False) -> RoutingResult:
         """Route (virtual qubits) from ``layout`` (virtual -> physical); ops come out on physical qubits.
 
         ``give_up = (log_fidelity, swaps)``: stop (``finished`` false) once the routing has more than ``swaps``
         swaps and can no longer end with a log-fidelity of at least ``log_fidelity`` (a layout trial that can no
-        longer be among the kept ones).
+        longer be among the kept ones). ``checked``: the caller has :meth:`check`-ed ``layout`` (or a layout it was
+        routed from) for this problem; layout trials route thousands of times from a few checked starts.
         """
         problem = dag if isinstance(dag, RoutingProblem) else self.prepare(dag)
-        placed = np.array(layout, dtype=np.int64)
-        pairs = problem.q0 >= 0
-        if np.any(self.dist[placed[problem.q0[pairs]], placed[problem.q1[pairs]]] >= UNREACHABLE):
-            # The kernel's swaps could never bring such a pair together (it would swap forever): a caller's bug.
-            raise ValueError("a two-qubit gate's qubits are placed in different connected groups of the target")
+        if not checked:
+            self.check(problem, layout)
         floor, swap_floor = give_up if give_up is not None else (-np.inf, 0)
         events, final, swaps, log_fid, finished = sabre_route_kernel(
             problem.succ_ptr, problem.succ_idx, problem.indeg, problem.q0, problem.q1, problem.is_measure, self.dist,
@@ -112,7 +119,7 @@ class SabreRouter:
         ops: list[Operation] = []
         if emit:
             ops = self._replay(problem.dag.ops, events, layout)
-        return RoutingResult(ops, [int(p) for p in final], int(swaps), float(log_fid), bool(finished))
+        return RoutingResult(ops, final.tolist(), int(swaps), float(log_fid), bool(finished))
 
     def _replay(self, source: list[Operation], events: np.ndarray, layout: list[int]) -> list[Operation]:
         v2p = list(layout)
