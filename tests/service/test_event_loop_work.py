@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from xihe.app import create_app
 from xihe.devices.registry import SIM_ALIAS_SYSTEM_ID
@@ -64,3 +65,27 @@ def test_a_legacy_submit_decodes_its_form_off_the_event_loop(settings: Settings,
     assert answer.status_code == 200 and answer.json()["status"] == 0, answer.text
     assert threads, "the form was never decoded"
     assert all(name.startswith("AnyIO worker thread") for name in threads), sorted(set(threads))
+
+
+def test_the_token_is_read_off_the_event_loop_on_postgresql(settings: Settings, database: Database) -> None:
+    """A native request's token read is a network round trip on PostgreSQL: on the thread pool there (every other
+    answer waited behind it on the loop), on the loop on SQLite (a local read, cheaper than the hop)."""
+    with database.write() as session:
+        user = users.create_user(session, "reader", role="user", password="reader-password-1")
+        token = users.create_token(session, user).secret
+    threads: list[str] = []
+
+    def token_thread(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM api_tokens" in statement and "token_hash" in statement:
+            threads.append(threading.current_thread().name)
+
+    event.listen(database.read_engine, "before_cursor_execute", token_thread)
+    try:
+        with TestClient(create_app(settings, database=database), base_url="https://testserver") as client:
+            for _ in range(3):
+                assert client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        event.remove(database.read_engine, "before_cursor_execute", token_thread)
+    assert len(threads) >= 3
+    on_pool = {name.startswith("AnyIO worker thread") for name in threads}
+    assert on_pool == {not database.is_sqlite}, threads
