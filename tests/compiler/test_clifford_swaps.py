@@ -16,9 +16,10 @@ from xihe import devices
 from xihe.circuit import Circuit, Gate
 from xihe.compiler import transpile
 from xihe.compiler.dag import DAGCircuit
-from xihe.compiler.passes import Unroll
+from xihe.compiler.passes import SabreLayout, Unroll
 from xihe.compiler.passes.clifford import CliffordResynthesis, Tableau, clifford_word, synthesise_region
 from xihe.compiler.passes.swaps import ImplicitSwaps
+from xihe.compiler.preset import SABRE_EFFORT, preset_passes
 from xihe.testing import circuit_unitary, random_circuit
 
 CLIFFORD_1Q = ["h", "s", "sdg", "x", "y", "z", "sx"]
@@ -170,3 +171,12 @@ def test_same_seed_same_output_with_both_passes() -> None:
     again = transpile(qc.copy(), target, optimization_level=3, seed=4)
     assert first.circuit.operations == again.circuit.operations
     assert (first.initial_layout, first.final_layout) == (again.initial_layout, again.final_layout)
+
+
+def test_the_new_stage_leaves_the_routing_effort_as_it_was() -> None:
+    # The stage's own loop rounds once shadowed SABRE's forward-backward rounds (10 instead of 4 at level 3).
+    target = devices.get("line10").target
+    for level in (2, 3):
+        sabre = next(p for p in preset_passes(target, level, seed=1, num_two_qubit_gates=100)
+                     if isinstance(p, SabreLayout))
+        assert sabre.iterations == SABRE_EFFORT[level][1]

@@ -87,11 +87,11 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if optimization_level >= 1:  # on the source's cx gates, before blocks are resynthesised
         passes.append(FanOutLayout(target))
     if optimization_level >= 2:
-        rounds = 2 if huge else 10
+        loop_rounds = 2 if huge else 10
         # Pair-wise KAK; then blocks cheaper with a swap folded in (the swap becomes a relabelling) and their
         # neighbours merged again. Clifford regions resynthesised whole first, where that ends with fewer 2q gates.
-        kak: list[Pass] = [ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds),
-                           ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=rounds)])]
+        kak: list[Pass] = [ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=loop_rounds),
+                           ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=loop_rounds)])]
         if num_two_qubit_gates <= CLIFFORD_LIMIT:
             passes.append(CliffordResynthesis(kak))
         else:  # the KAK stage would run twice; and the relabellings cost routing more than they save (issue 19)
