@@ -11,6 +11,7 @@ answer.
 
 from __future__ import annotations
 
+import json
 import random
 import tracemalloc
 from collections.abc import Iterator
@@ -104,6 +105,27 @@ def test_a_batch_record_is_bounded_and_the_sdk_reads_it_item_by_item(database: D
         assert (item["counts_outcomes"] or len(item["counts"])) == len(COUNTS[index])
         assert item["compiled_qasm"] == f"OPENQASM 2.0; // item {index}" and item["item_url"] is None
     assert app_client.get(f"/api/v1/jobs/{job_id}/items/{ITEMS}", headers=headers).status_code == 404
+
+    # A whole count page is sent as stored: no page of 16,384 outcomes is decoded on the request thread.
+    decoded: list[int] = []
+    real_loads = json.loads
+
+    def loads(text: str | bytes, *args: object, **kwargs: object) -> object:
+        decoded.append(len(text))
+        return real_loads(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    json.loads = loads  # type: ignore[assignment]
+    try:
+        pages = [app_client.get(f"/api/v1/jobs/{job_id}/items/{ITEMS - 1}/counts", headers=headers,
+                                params={"offset": offset}) for offset in (0, PAGE_OUTCOMES)]
+    finally:
+        json.loads = real_loads
+    assert all(page.status_code == 200 for page in pages)
+    assert [page.json()["total"] for page in pages] == [len(COUNTS[-1])] * 2
+    ordered = sorted(COUNTS[-1].items(), key=lambda kv: (-kv[1], kv[0]))
+    assert [list(page.json()["counts"].items()) for page in pages] == [ordered[:PAGE_OUTCOMES],
+                                                                     ordered[PAGE_OUTCOMES:]]
+    assert max(decoded, default=0) < 100_000, f"a count page was decoded to answer it: {max(decoded)} bytes"
 
     # The SDK reads the same job item by item and page by page, each answer bounded, and returns the whole results.
     sizes: list[tuple[str, int]] = []
