@@ -163,7 +163,10 @@ def test_level_zero_routes_a_breadth_first_layout_that_crosses_pruned_couplers()
         for i in range(n):
             ghz.measure(i, i)
         result = transpile(ghz, target, optimization_level=0, seed=3)
-        assert equivalent_up_to_layouts(ghz, result)
+        # The 24-qubit state is checked with the statevector engine (tested against Qiskit elsewhere): the plain
+        # numpy oracle took 52 s of the suite for it; 11 qubits stay on the numpy oracle.
+        fidelity = layout_fidelity(ghz, result.circuit, result.initial_layout, result.final_layout, engine=n > 11)
+        assert fidelity >= 1 - 1e-9
 
 
 def test_routing_refuses_a_layout_whose_pairs_are_not_connected() -> None:
