@@ -180,14 +180,17 @@ def results_for(session: Session, job_id: str, *, with_memory: bool = False, all
     :mod:`.count_pages`). With ``counts_limit`` (a protocol that answers with whole counts), a job whose items have
     more distinct outcomes in all is refused with a 413 as soon as they add up past it, before any page is read
     and with a few rows held, whatever the number of its items."""
-    records = []
-    held = 0
-    for index, record in enumerate(stored_rows(session, job_id)):
-        if counts_limit is not None:
+    rows_per_read = ROWS_PER_READ
+    if counts_limit is not None:
+        # Checked first, a row a query and none kept: a refusal holds one decoded record (a first page of up to
+        # 16,384 outcomes, ~2 MB in Python), not the 16 a query reads nor the items before the one that passes.
+        held = 0
+        for index, record in enumerate(stored_rows(session, job_id, rows_per_read=1)):
             held += count_pages.outcomes(record)
             if held > counts_limit:
                 raise count_pages.too_many_outcomes(job_id, index, held, counts_limit)
-        records.append(record)
+        rows_per_read = 1
+    records = list(stored_rows(session, job_id, rows_per_read=rows_per_read))
     if all_counts:
         records = [count_pages.with_all_counts(session, job_id, index, record)
                    for index, record in enumerate(records)]
