@@ -1,7 +1,8 @@
 """Noisy and wide emulation: Xihe's density matrix, trajectories and MPS engines against Qiskit Aer's (same circuits
 and noise), and Xihe's single-precision statevector against qsim.
 
-Run: ``.venv/bin/python benchmarks/noisy.py`` (options: ``--cases dm10,dm12,mps-ghz40,...`` ``--threads 2``).
+Run: ``.venv/bin/python benchmarks/noisy.py`` (options: ``--cases dm10,dm12,mps-ghz40,...`` ``--threads 2``
+``--shots 1000`` ``--rounds R``, ``--timeout`` seconds per child process).
 
 Cases:
 - ``dmN``: quantum volume QV-N (``QuantumVolume(N, depth=N, seed=N)`` transpiled to ``u3``/``cx``), depolarizing
@@ -25,6 +26,15 @@ Cases:
   on Xihe's statevector engine in single precision (``precision="single"``, complex64) against qsim (qsimcirq,
   single precision, ``max_fused_gate_size=4``); the time is the call that returns the final state, and
   ``fidelity`` is ``|<xihe|qsim>|^2`` of the two final states.
+
+Interleaved mode (``--rounds R``, for a machine whose load changes while a long case runs): each case's shots are
+split in R chunks of shots/R, chunk r with seed r (both simulators); in each round Xihe's and the peer's child
+processes run the chunk one after the other, the first alternating from round to round (Xihe first in odd rounds),
+so a burst of load falls on both alike. The times (and CPU times) are summed per simulator and the counts merged
+for the distribution check; ``rounds_log`` holds each chunk's time, ratio and the 1-minute load average before
+each child started, and ``mean_load_xihe`` / ``mean_load_aer`` their means. Each child warms up as in the plain
+mode (outside the timed call). Example: ``--cases traj20 --shots 1000 --rounds 10 --timeout 3000``. Without
+``--rounds`` each simulator runs all the shots once, Xihe first.
 
 Each (case, simulator) runs in its own process with ``threads`` threads (numba's and Aer's); the time is the wall
 time of the call that returns the counts (circuit construction and kernel compilation excluded). Xihe's density
@@ -53,6 +63,8 @@ DEFAULT_CASES = ["dm10", "dm12", "traj14", "traj16", "traj20", "mps-ghz40", "mps
 AER_TWIN_SHOTS = int(os.environ.get("XIHE_BENCH_AER_TWIN_SHOTS", "2"))
 # Shots per case (``--shots``; the children read it from the environment).
 SHOTS = int(os.environ.get("XIHE_BENCH_SHOTS", "1000"))
+# The simulators' seed for the timed run (``--rounds`` gives each chunk its own).
+SEED = int(os.environ.get("XIHE_BENCH_SEED", "1"))
 
 
 def _qv_qasm(n: int) -> str:
@@ -214,14 +226,15 @@ def _run_xihe(case: str, text: str) -> tuple[float, dict[str, int], dict[str, ob
     engine = {"dm": "density_matrix", "tr": "trajectories", "no": "mps"}.get(case[:2])
     if engine is not None:
         simulate(qc, shots=10, seed=1, noise=nm, engine=engine)
-        start = time.perf_counter()
-        res = simulate(qc, shots=SHOTS, seed=1, noise=nm, engine=engine)
+        start, cpu = time.perf_counter(), _cpu()
+        res = simulate(qc, shots=SHOTS, seed=SEED, noise=nm, engine=engine)
     else:
-        start = time.perf_counter()
-        res = simulate(qc, shots=SHOTS, seed=1, engine="mps")
+        start, cpu = time.perf_counter(), _cpu()
+        res = simulate(qc, shots=SHOTS, seed=SEED, engine="mps")
     seconds = time.perf_counter() - start
-    meta = {k: v for k, v in res.metadata.items()
-            if k in ("bond_dimension", "truncation_error", "kernel_passes", "trajectories")}
+    meta: dict[str, object] = {k: v for k, v in res.metadata.items()
+                               if k in ("bond_dimension", "truncation_error", "kernel_passes", "trajectories")}
+    meta["cpu_s"] = round(_cpu() - cpu, 2)
     if res.exact_probabilities:
         meta["probabilities"] = res.exact_probabilities
     return seconds, dict(res.counts), meta
@@ -246,10 +259,10 @@ def _run_aer(case: str, text: str, threads: int) -> tuple[float, dict[str, int],
     else:
         sim = AerSimulator(method="matrix_product_state", max_parallel_threads=threads)
     sim.run(qc, shots=10, seed_simulator=1).result()  # warm-up: load the library, build the noise passes
-    start = time.perf_counter()
-    counts = sim.run(qc, shots=SHOTS, seed_simulator=1).result().get_counts()
+    start, cpu = time.perf_counter(), _cpu()
+    counts = sim.run(qc, shots=SHOTS, seed_simulator=SEED).result().get_counts()
     seconds = time.perf_counter() - start
-    meta: dict[str, object] = {}
+    meta: dict[str, object] = {"aer_cpu_s": round(_cpu() - cpu, 2)}
     if case.startswith("dm"):  # exact probabilities for the check, outside the timed call
         bare = qc.remove_final_measurements(inplace=False)
         bare.save_probabilities()
@@ -290,12 +303,61 @@ def _max_marginal_diff(a: dict[str, int], b: dict[str, int]) -> float:
     return max(diffs, default=0.0)
 
 
+def _run_child(sim: str, case: str, threads: int, timeout: int, env: dict[str, str]) -> dict | None:
+    """One (case, simulator) in its own process; its JSON line, or None (and a message) if it failed."""
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--child", sim, case, str(threads)],
+                              capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        print(f"{case} {sim}: did not finish in {timeout} s", flush=True)
+        return None
+    if proc.returncode != 0:
+        print(f"{case} {sim}: FAILED\n{proc.stderr[-2000:]}", flush=True)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _interleaved(case: str, peer: str, threads: int, timeout: int, shots: int, rounds: int) -> dict[str, dict]:
+    """``--rounds``: the shots in ``rounds`` chunks with seeds 1, 2, ...; in each round both simulators run the
+    chunk, one after the other, the first alternating between rounds, so a change of the machine's load falls on
+    both. Times and CPU times are summed and counts merged per simulator; each chunk's time and the load average
+    before it are kept in ``rounds_log``."""
+    totals: dict[str, dict] = {}
+    log: list[dict[str, object]] = []
+    for r in range(rounds):
+        chunk = shots // rounds + (1 if r < shots % rounds else 0)
+        env = {**os.environ, "XIHE_BENCH_SHOTS": str(chunk), "XIHE_BENCH_SEED": str(r + 1)}
+        entry: dict[str, object] = {"round": r + 1, "shots": chunk}
+        for sim in ("xihe", peer) if r % 2 == 0 else (peer, "xihe"):
+            entry[f"load_{sim}"] = round(os.getloadavg()[0], 2)
+            out = _run_child(sim, case, threads, timeout, env)
+            if out is None:
+                return {}
+            entry[f"{sim}_s"] = round(out["seconds"], 2)
+            total = totals.setdefault(sim, {"seconds": 0.0, "counts": {}})
+            total["seconds"] += out["seconds"]
+            for key in ("cpu_s", "aer_cpu_s"):
+                if key in out:
+                    total[key] = round(total.get(key, 0.0) + out[key], 2)
+            for k, v in out["counts"].items():
+                total["counts"][k] = total["counts"].get(k, 0) + v
+        entry["ratio"] = round(float(entry["xihe_s"]) / float(entry[f"{peer}_s"]), 3)  # type: ignore[arg-type]
+        log.append(entry)
+        print(f"{case} round {r + 1}/{rounds}: {json.dumps(entry)}", flush=True)
+    for sim in ("xihe", peer):
+        totals["xihe"][f"mean_load_{sim}"] = round(sum(float(e[f"load_{sim}"]) for e in log) / rounds, 2)  # type: ignore[arg-type]
+    totals["xihe"]["rounds_log"] = log
+    return totals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--shots", type=int, default=SHOTS, help="shots per case (default 1,000)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="interleave the simulators in this many chunks of the shots (see the docstring)")
     parser.add_argument("--child", nargs=3, metavar=("SIM", "CASE", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -315,17 +377,12 @@ def main() -> None:
     for case in args.cases.split(","):
         res: dict[str, dict] = {}
         peer = "qsim" if case.startswith("sv1-") else "aer"
-        for sim in ("xihe", peer):
-            try:
-                proc = subprocess.run([sys.executable, __file__, "--child", sim, case, str(args.threads)],
-                                      capture_output=True, text=True, timeout=args.timeout, env=os.environ.copy())
-            except subprocess.TimeoutExpired:
-                print(f"{case} {sim}: did not finish in {args.timeout} s", flush=True)
-                continue
-            if proc.returncode != 0:
-                print(f"{case} {sim}: FAILED\n{proc.stderr[-2000:]}", flush=True)
-                continue
-            res[sim] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if args.rounds:
+            res = _interleaved(case, peer, args.threads, args.timeout, args.shots, args.rounds)
+        for sim in () if args.rounds else ("xihe", peer):
+            out = _run_child(sim, case, args.threads, args.timeout, os.environ.copy())
+            if out is not None:
+                res[sim] = out
         if len(res) < 2:
             continue
         x, a = res["xihe"], res[peer]
@@ -333,7 +390,7 @@ def main() -> None:
                "ratio": round(x["seconds"] / a["seconds"], 3), "tvd_xihe_aer": round(_tvd(x["counts"], a["counts"]), 4),
                "max_marginal_diff": round(_max_marginal_diff(x["counts"], a["counts"]), 4),
                **{k: v for k, v in x.items() if k not in ("seconds", "counts", "probabilities")}}
-        for key in ("aer_shots", "aer_cpu_s"):
+        for key in ("aer_shots", "aer_cpu_s"):  # rounds_log rides in with Xihe's keys above
             if key in a:
                 row[key] = a[key]
         if "probabilities" in x and "probabilities" in a:
