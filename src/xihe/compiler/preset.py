@@ -67,8 +67,12 @@ class Pass(Protocol):
 
 
 def preset_passes(target: Target, optimization_level: int = 2, seed: int | None = None,
-                  num_two_qubit_gates: int = 0) -> list[Pass]:
-    """The pass list for ``target`` at ``optimization_level``; big circuits get fewer SABRE trials."""
+                  num_two_qubit_gates: int = 0, threads: int | None = None) -> list[Pass]:
+    """The pass list for ``target`` at ``optimization_level``; big circuits get fewer SABRE trials.
+
+    ``threads``: how many threads the layout trials run on (None: :func:`~xihe.compiler.threads.compile_threads`);
+    the passes' result does not depend on it.
+    """
     if optimization_level not in (0, 1, 2, 3):
         raise CompileError(f"optimization_level must be 0, 1, 2 or 3, not {optimization_level}")
     if target.unconstrained:
@@ -107,7 +111,7 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
     if num_two_qubit_gates > 2000:
         candidates = 1
     passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed, swap_trials=swap_trials,
-                              candidates=candidates))
+                              candidates=candidates, threads=threads))
     passes.append(DeferRoutedMeasurements())  # terminal measurements stay terminal (a chip measures at the end)
     if optimization_level >= 1:
         passes.append(RemoveSwapsBeforeMeasure())

@@ -93,9 +93,13 @@ def _cache_key(circuit: Circuit, optimization_level: int, seed: int) -> Hashable
     return key
 
 
-def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, seed: int | None = None) -> \
-        TranspileResult:
+def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, seed: int | None = None,
+              threads: int | None = None) -> TranspileResult:
     """Compile ``circuit`` for ``target``.
+
+    ``threads``: how many threads the layout trials may run on (None: ``XIHE_COMPILE_THREADS``, else the cores
+    available, see :func:`~xihe.compiler.threads.compile_threads`). The result is the same for any number, so it is
+    not part of the cache key.
 
     >>> from xihe.circuit import Circuit
     >>> qc = Circuit(3).h(0).cx(0, 2)
@@ -111,7 +115,7 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
             entries.move_to_end(key)
             return _copy(cached)
     with _collector_paused():
-        result = _transpile(circuit, target, optimization_level, seed)
+        result = _transpile(circuit, target, optimization_level, seed, threads)
     if key is not None and len(result.circuit.operations) <= CACHE_MAX_OPERATIONS:
         kept = _cache.setdefault(target, OrderedDict())
         kept[key] = _copy(result)
@@ -120,13 +124,14 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
     return result
 
 
-def _transpile(circuit: Circuit, target: Target, optimization_level: int, seed: int | None) -> TranspileResult:
+def _transpile(circuit: Circuit, target: Target, optimization_level: int, seed: int | None,
+               threads: int | None = None) -> TranspileResult:
     if circuit.num_qubits > len(target.working_qubits):
         raise CompileError(f"the circuit has {circuit.num_qubits} qubits; the device has "
                            f"{len(target.working_qubits)} working qubits")
     dag = DAGCircuit.from_circuit(circuit)
     properties: PropertySet = {}
-    passes = preset_passes(target, optimization_level, seed, estimated_two_qubit_gates(dag.ops))
+    passes = preset_passes(target, optimization_level, seed, estimated_two_qubit_gates(dag.ops), threads)
     # A pass that fails on input it accepted is a bug in Xihe, not the user's error: it is not turned into a
     # CompileError (which tells the user to change the circuit and is never retried).
     dag, properties = _run(passes, dag, properties, target)

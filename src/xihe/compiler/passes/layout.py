@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -25,9 +26,10 @@ from numba import njit
 
 from xihe.circuit import walk
 from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.passes.sabre import RoutingResult, SabreRouter
+from xihe.compiler.passes.sabre import RoutingProblem, RoutingResult, SabreRouter
 from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT
 from xihe.compiler.target import UNREACHABLE, Target
+from xihe.compiler.threads import compile_threads, run_striped
 from xihe.errors import CompileError
 
 
@@ -302,7 +304,10 @@ def two_qubit_skeleton(dag: DAGCircuit) -> DAGCircuit:
 GIVE_UP_MARGIN = 1e-6
 
 
-def _out_of_the_running(found: dict[tuple[float, int], tuple[list[int], int, float]], kept: int,
+Found = dict[tuple[float, int], tuple[list[int], int, float]]  # (-log success, swaps) -> (layout, seed, weight)
+
+
+def _out_of_the_running(found: Found, kept: int,
                         readout_best: float) -> tuple[float, int] | None:
     """When a routing still to come can be abandoned without changing the kept candidates (see ``routings``).
 
@@ -321,6 +326,84 @@ def _out_of_the_running(found: dict[tuple[float, int], tuple[list[int], int, flo
     return -bar - GIVE_UP_MARGIN - readout_best, min(key[1] for key in ranked)
 
 
+class _Standings:
+    """The routings finished so far, by every trial's thread: what abandonment measures against.
+
+    Abandonment is sound against any subset of the finished routings (``_out_of_the_running``: the bars only rise
+    as routings come in), so the kept candidates do not depend on which trials had finished when another one began;
+    only how much work is saved does.
+    """
+
+    def __init__(self, kept: int, readout_best: float) -> None:
+        self.kept = kept
+        self.readout_best = readout_best
+        self._found: Found = {}
+        self._lock = threading.Lock()
+
+    def give_up(self) -> tuple[float, int] | None:
+        with self._lock:
+            return _out_of_the_running(self._found, self.kept, self.readout_best)
+
+    def add(self, key: tuple[float, int], value: tuple[list[int], int, float]) -> None:
+        with self._lock:
+            self._found.setdefault(key, value)
+
+
+@dataclass
+class _Trials:
+    """What every layout trial of one :meth:`SabreLayout.routings` shares (read only, but ``standings``)."""
+
+    layout: SabreLayout
+    dag: DAGCircuit
+    target: Target
+    router: SabreRouter
+    forward: RoutingProblem
+    reverse: RoutingProblem
+    full: RoutingProblem
+    starts: list[int]
+    size: int
+    facts: Interactions
+    measured: list[int]
+    readout: dict[int, float]
+    standings: _Standings
+
+    def run(self, trial: int, seed: int) -> list[tuple[tuple[float, int], tuple[list[int], int, float]]]:
+        """Trial ``trial`` from its own seed: a start layout, forward-backward rounds, then its swap trials; the
+        finished routings as ``found``'s items, in order. Safe to run beside the other trials (in other threads)."""
+        params = self.layout
+        router = self.router
+        trial_rng = np.random.default_rng(seed)
+        start = self.starts[trial % len(self.starts)]
+        first_round = trial < len(self.starts)
+        region = dense_region(self.target, start, self.size, trial_rng, noise=0.0 if first_round else 0.5)
+        layout = place_on_region(self.dag, region, self.target, trial_rng, shuffle=not first_round and trial % 2 == 1,
+                                 home=params.target, facts=self.facts)
+        # The skeleton holds every two-qubit gate (those of if blocks too); every later layout of the trial is
+        # one a routing ended with, so this check is the trial's only one.
+        router.check(self.forward, layout)
+        for _ in range(params.iterations):
+            forward = router.route(self.forward, layout, trial_rng, emit=False, checked=True)
+            backward = router.route(self.reverse, forward.final_layout, trial_rng, emit=False, checked=True)
+            layout = backward.final_layout
+        out = []
+        for k in range(params.swap_trials):
+            route_seed = int(trial_rng.integers(1 << 63))
+            # The first routing breaks ties by coupler error; the others at random (diversity, see the kernel).
+            weight = ERROR_WEIGHT if k == 0 else 0.0
+            give_up = self.standings.give_up() if params.abandon else None
+            result = router.route(self.full, layout, np.random.default_rng(route_seed), emit=False,
+                                  error_weight=weight, give_up=give_up, checked=True)
+            if not result.finished:
+                continue
+            # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
+            # measured qubits end (measurements wait until the end).
+            log_success = result.log_fidelity + sum(self.readout[result.final_layout[v]] for v in self.measured)
+            key, value = (round(-log_success, 9), result.swaps), (layout, route_seed, weight)
+            self.standings.add(key, value)
+            out.append((key, value))
+        return out
+
+
 class SabreLayout:
     """Layout and routing together: seeded trials, forward-backward refinement, best routed trial kept.
 
@@ -329,8 +412,10 @@ class SabreLayout:
     """
 
     def __init__(self, target: Target, trials: int = 4, iterations: int = 2, seed: int | None = None,
-                 swap_trials: int = 1, candidates: int = 1, abandon: bool = True) -> None:
+                 swap_trials: int = 1, candidates: int = 1, abandon: bool = True, threads: int | None = None) -> None:
         self.target = target
+        # Threads the trials run on (None: :func:`~xihe.compiler.threads.compile_threads`); the result is the same.
+        self.threads = threads
         self.abandon = abandon  # stop swap trials that can no longer be kept (same candidates, less work)
         self.trials = trials
         self.iterations = iterations
@@ -369,44 +454,23 @@ class SabreLayout:
             raise CompileError(f"the circuit acts on {size} qubits, which must be connected; the device's largest "
                                f"connected group of working qubits has {len(target.components[0])}")
         skeleton = two_qubit_skeleton(dag)
-        forward_problem = router.prepare(skeleton)
-        reverse_problem = router.prepare(skeleton.copy_with(list(reversed(skeleton.ops))))
-        full_problem = router.prepare(dag)
-        starts = self._start_qubits(target, component)
         measured = sorted({op.qubits[0] for op in dag.ops if op.gate.name == "measure"})
         readout = {q: math.log(max(target.readout_fidelity(q), 1e-12)) for q in target.working_qubits}
-        found: dict[tuple[float, int], tuple[list[int], int, float]] = {}
-        facts = Interactions.of(dag)
         # The best the readouts can add to a routing's estimated success (the measured qubits on the best ones).
         readout_best = sum(sorted(readout.values(), reverse=True)[:len(measured)])
-        kept = max(1, self.candidates)
-        for trial in range(self.trials):
-            trial_rng = np.random.default_rng(int(rng.integers(1 << 63)))
-            start = starts[trial % len(starts)]
-            first_round = trial < len(starts)
-            region = dense_region(target, start, size, trial_rng, noise=0.0 if first_round else 0.5)
-            layout = place_on_region(dag, region, target, trial_rng, shuffle=not first_round and trial % 2 == 1,
-                                     home=self.target, facts=facts)
-            # The skeleton holds every two-qubit gate (those of if blocks too); every later layout of the trial is
-            # one a routing ended with, so this check is the trial's only one.
-            router.check(forward_problem, layout)
-            for _ in range(self.iterations):
-                forward = router.route(forward_problem, layout, trial_rng, emit=False, checked=True)
-                backward = router.route(reverse_problem, forward.final_layout, trial_rng, emit=False, checked=True)
-                layout = backward.final_layout
-            for k in range(self.swap_trials):
-                route_seed = int(trial_rng.integers(1 << 63))
-                # The first routing breaks ties by coupler error; the others at random (diversity, see the kernel).
-                weight = ERROR_WEIGHT if k == 0 else 0.0
-                give_up = _out_of_the_running(found, kept, readout_best) if self.abandon else None
-                result = router.route(full_problem, layout, np.random.default_rng(route_seed), emit=False,
-                                      error_weight=weight, give_up=give_up, checked=True)
-                if not result.finished:
-                    continue
-                # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
-                # measured qubits end (measurements wait until the end).
-                log_success = result.log_fidelity + sum(readout[result.final_layout[v]] for v in measured)
-                found.setdefault((round(-log_success, 9), result.swaps), (layout, route_seed, weight))
+        full_problem = router.prepare(dag)
+        trials = _Trials(
+            self, dag, target, router, router.prepare(skeleton),
+            router.prepare(skeleton.copy_with(list(reversed(skeleton.ops)))), full_problem,
+            self._start_qubits(target, component), size, Interactions.of(dag), measured, readout,
+            _Standings(max(1, self.candidates), readout_best))
+        seeds = [int(rng.integers(1 << 63)) for _ in range(self.trials)]
+        threads = self.threads if self.threads is not None else compile_threads()
+        # Each trial's finished routings, merged in trial order: the same ``found`` whatever ran on which thread.
+        found: Found = {}
+        for finished in run_striped(lambda trial: trials.run(trial, seeds[trial]), self.trials, threads):
+            for key, value in finished:
+                found.setdefault(key, value)
         # Candidates: the most likely to succeed, the one with fewest swaps (of those, the most likely), then the next
         # most likely; ``transpile`` finishes each and weighs two-qubit count against estimated success.
         by_success = sorted(found)
