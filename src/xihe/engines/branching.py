@@ -16,7 +16,9 @@ For the statevector, :class:`FusedNoisyBody` also keeps the ideal gates fused (:
 channels are fused along with the gates into blocks of at most ``max_qubits`` qubits, the ideal block is applied
 as one kernel pass, and a branch ``P`` drawn inside a block whose remaining gates are ``R`` is applied after the
 block as ``R P R^dagger`` (cached), which is exact. Without this, every channel closes the fusion blocks on its
-qubits and a noisy circuit runs gate by gate.
+qubits and a noisy circuit runs gate by gate. :class:`FoldedWalker` goes one step further for the statevector: a
+shot's branches in a block are multiplied into the block's matrix (:meth:`FusedNoisyBody.folded`), so an error
+costs no pass of its own (QV-20 with 1e-3/1e-2 depolarizing: 66.2 -> 60.9 passes a shot, the ideal body's 72).
 """
 
 from __future__ import annotations
@@ -133,6 +135,81 @@ class Walker(Generic[S]):
             self.finish(child, groups[rest])
 
 
+def _entries_at(path: Sequence[Step], i: int) -> tuple[Step, ...]:
+    """The entries of ``path`` from ``i`` on that share entry ``i``'s position (all the branches one shot takes in
+    that step)."""
+    j = i + 1
+    while j < len(path) and path[j][0] == path[i][0]:
+        j += 1
+    return tuple(path[i:j])
+
+
+class FoldedWalker(Generic[S]):
+    """:class:`Walker` with each shot's branches folded into their step: ``hit(state, entries)`` applies step
+    ``entries[0][0]`` itself with those branches (every entry of the shot at that position) in place of the ideal
+    step, so a branch costs no kernel pass of its own. ``advance``, ``copy`` and ``finish`` are as for
+    :class:`Walker`; the tree, the sharing and the ``max_depth`` bound (counted in path entries) are the same.
+    """
+
+    def __init__(self, end: int, advance: Callable[[S, int, int], None], copy: Callable[[S], S],
+                 hit: Callable[[S, tuple[Step, ...]], None], finish: Callable[[S, list[int]], None],
+                 max_depth: int = 32) -> None:
+        self.end = end
+        self.advance = advance
+        self.copy = copy
+        self.hit = hit
+        self.finish = finish
+        self.max_depth = max(0, int(max_depth))
+        self.runs = 0  # leaves reached: distinct final states computed
+
+    def walk(self, state: S, paths: Sequence[tuple[Step, ...]]) -> None:
+        """Run every shot (index into ``paths``) from ``state`` (at position 0), which the walk consumes."""
+        self._visit(state, 0, list(range(len(paths))), 0, paths)
+
+    def _visit(self, state: S, at: int, members: list[int], depth: int, paths: Sequence[tuple[Step, ...]]) -> None:
+        if depth >= self.max_depth:
+            self._linear(state, at, members, depth, paths)
+            return
+        done = [s for s in members if len(paths[s]) == depth]
+        groups: dict[tuple[Step, ...], list[int]] = {}
+        for s in members:
+            if len(paths[s]) > depth:
+                groups.setdefault(_entries_at(paths[s], depth), []).append(s)
+        order = sorted(groups)
+        for i, entries in enumerate(order):
+            pos = entries[0][0]
+            if pos > at:  # the shared state stops before the step: each group applies it with its own branches
+                self.advance(state, at, pos)
+                at = pos
+            last = i == len(order) - 1 and not done
+            child = state if last else self.copy(state)
+            self.hit(child, entries)
+            self._visit(child, pos + 1, groups[entries], depth + len(entries), paths)
+        if done:
+            self.advance(state, at, self.end)
+            self.runs += 1
+            self.finish(state, done)
+
+    def _linear(self, state: S, at: int, members: list[int], depth: int, paths: Sequence[tuple[Step, ...]]) -> None:
+        """Below ``max_depth``: one copy per distinct remaining path, run start to end."""
+        groups: dict[tuple[Step, ...], list[int]] = {}
+        for s in members:
+            groups.setdefault(paths[s][depth:], []).append(s)
+        order = sorted(groups)
+        for i, rest in enumerate(order):
+            child = state if i == len(order) - 1 else self.copy(state)
+            pos, j = at, 0
+            while j < len(rest):
+                entries = _entries_at(rest, j)
+                if entries[0][0] > pos:
+                    self.advance(child, pos, entries[0][0])
+                self.hit(child, entries)
+                pos, j = entries[0][0] + 1, j + len(entries)
+            self.advance(child, pos, self.end)
+            self.runs += 1
+            self.finish(child, groups[rest])
+
+
 class FusedNoisyBody:
     """A mixture-noise program body as fused steps: each step an ideal block plus where its channels sit.
 
@@ -156,6 +233,7 @@ class FusedNoisyBody:
         self._blocks: list[_Block | None] = []
         self._cache: dict[tuple[int, int, int], np.ndarray] = {}
         self._rest: dict[tuple[int, int], np.ndarray] = {}  # (step, order) -> the step's gates after the channel
+        self._folded: dict[tuple[Step, ...], np.ndarray] = {}  # a step's branches -> the step with them folded in
         for item in _group(list(body), max_qubits, fusable):
             s = len(self.steps)
             if isinstance(item, _Block):
@@ -220,6 +298,34 @@ class FusedNoisyBody:
         r = self._rest[(s, j)]
         m = _apply_on(np.ascontiguousarray(r.conj().T), np.ascontiguousarray(op), [where[q] for q in ch.qubits], k)
         return np.ascontiguousarray(r @ m)
+
+    def folded(self, entries: tuple[Step, ...]) -> np.ndarray:
+        """Step ``entries[0][0]`` with the branches ``entries`` (that step's, in path order) as one matrix on the
+        step's qubits: ``E_m ... E_1 B`` (``B`` the ideal step, ``E_i`` :meth:`error_unitary`), which equals the
+        ideal step followed by each branch's hit. Cached: shots share their errors' places often."""
+        if entries not in self._folded:
+            s = entries[0][0]
+            qubits = sorted(self.qubits[s])  # the order of error_unitary's matrices
+            k = len(qubits)
+            m = np.eye(1 << k, dtype=np.complex128)
+            ideal = self.steps[s]
+            if ideal is not None:
+                assert ideal.matrix is not None
+                gate = np.diag(ideal.matrix) if ideal.kind == "diagonal" else ideal.matrix
+                m = _apply_on(m, np.ascontiguousarray(gate), [qubits.index(q) for q in ideal.qubits], k)
+            for step in entries:
+                m = self.error_unitary(step) @ m
+            self._folded[entries] = np.ascontiguousarray(m)
+        return self._folded[entries]
+
+    def hit_folded(self, state: np.ndarray, num_qubits: int, entries: tuple[Step, ...]) -> None:
+        """Apply step ``entries[0][0]`` with its branches ``entries`` folded in (:meth:`folded`): one kernel pass."""
+        m = self.folded(entries)
+        qubits = tuple(sorted(self.qubits[entries[0][0]]))
+        if len(qubits) == 1:
+            kernels.apply_1q(state, num_qubits - 1 - qubits[0], m)
+        else:
+            kernels.apply_dense(state, positions(qubits, num_qubits), m)
 
     def hit(self, state: np.ndarray, num_qubits: int, step: Step) -> None:
         u = self.error_unitary(step)

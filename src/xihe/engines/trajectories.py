@@ -8,7 +8,8 @@ per shot, and the shot's outcome is drawn from its final state.
 
 When every channel is a mixture of unitaries and the circuit is not dynamic, a chunk's shots do not run one by
 one: their branches are drawn up front and the shots are walked as a prefix tree over their errors, with the ideal
-gates fused around them (:mod:`xihe.engines.branching`); one final state serves every shot of a leaf. With other
+gates fused around them and each shot's errors folded into the fused step they fall in
+(:mod:`xihe.engines.branching`); one final state serves every shot of a leaf. With other
 channels (relaxation: a twin's noise) a non-dynamic circuit is walked the same way over the events of the channels'
 identity split, with a classical tail (:mod:`xihe.engines.jumps`); only dynamic circuits run shot by shot.
 
@@ -40,8 +41,9 @@ from xihe.engines.base import (
     register_engine,
     resolve_seed,
 )
-from xihe.engines.branching import FusedNoisyBody, Walker, draw_branches, mixture_only, paths_of
+from xihe.engines.branching import FoldedWalker, FusedNoisyBody, draw_branches, mixture_only, paths_of
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
+from xihe.engines.costs import PROCESS_MIN_QUBITS, shared_depth, trajectories_memory
 from xihe.engines.fusion import fuse
 from xihe.engines.jumps import EventOperators, JumpWalk, apply_tail, classical_tail, draw_events
 from xihe.engines.noise import NoiseModel
@@ -56,12 +58,6 @@ from xihe.engines.sampling import (
 from xihe.engines.statevector import DEFAULT_FUSION_QUBITS, apply_instr, positions, zero_state
 from xihe.errors import ExecutionError
 from xihe.results import Result
-
-# Below this width a trajectory is too cheap for worker processes to pay for their start-up.
-PROCESS_MIN_QUBITS = 12
-# The shared walk copies the state where paths part: at most this deep (errors per path), within this many bytes.
-SHARED_MAX_DEPTH = 16
-SHARED_WALK_BYTES = 256 << 20
 
 
 def _apply_channel(state: np.ndarray, n: int, ins: Instr, rng: np.random.Generator) -> None:
@@ -142,13 +138,6 @@ def run_shot(prog: Program, body: list[Instr], rng: np.random.Generator, row: np
             row[ins.clbit] = bit
 
 
-def shared_depth(num_qubits: int) -> int:
-    """How deep the shared walk may copy states (``depth + 2`` live double-precision states within
-    :data:`SHARED_WALK_BYTES`; the same depth in single precision, so its memory is exactly half)."""
-    state_bytes = 16 << num_qubits
-    return min(SHARED_MAX_DEPTH, max(2, SHARED_WALK_BYTES // state_bytes) - 2)
-
-
 def run_rows_shared(prog: Program, shots: int, rng: np.random.Generator, fusion_qubits: int = DEFAULT_FUSION_QUBITS,
                     dtype: type = np.complex128) -> tuple[np.ndarray, int]:
     """Rows of ``shots`` trajectories of a mixture-noise, non-dynamic program, walked as a prefix tree over their
@@ -168,9 +157,9 @@ def run_rows_shared(prog: Program, shots: int, rng: np.random.Generator, fusion_
         terminal_rows(sample_indices(probs, len(members), rng), measured, prog.terminal, block, rng)
         rows[members] = block
 
-    walker: Walker[np.ndarray] = Walker(
+    walker: FoldedWalker[np.ndarray] = FoldedWalker(
         len(fused.steps), lambda st, a, b: fused.advance(st, n, a, b), np.copy,
-        lambda st, step: fused.hit(st, n, step), finish, shared_depth(n))
+        lambda st, entries: fused.hit_folded(st, n, entries), finish, shared_depth(n))
     walker.walk(zero_state(n, dtype), paths)
     return rows, walker.runs
 
@@ -279,10 +268,8 @@ class TrajectoriesEngine:
         self.dtype = precision_dtype(precision)
 
     def estimate_memory(self, circuit: Circuit) -> int:
-        """Four states (a shot, a Kraus candidate, probabilities), or the shared walk's live copies if more."""
-        n = circuit.num_qubits
-        state = np.dtype(self.dtype).itemsize << n
-        return state * max(4, shared_depth(n) + 2)
+        """:func:`xihe.engines.costs.trajectories_memory`."""
+        return trajectories_memory(circuit, self.precision)
 
     def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
             memory: bool = False) -> Result:
