@@ -15,8 +15,8 @@ import pytest
 from xihe import devices
 from xihe.circuit import Circuit
 from xihe.devices.plan import PlanOptions
+from xihe.engines.bonds import bond_dimension_bound, estimate_bond_dimension
 from xihe.engines.entanglement import clifford_skeleton_bound, gf2_rank, pauli_terms
-from xihe.engines.mps import bond_dimension_bound, estimate_bond_dimension
 from xihe.engines.statevector import StatevectorEngine
 
 CLIFFORD_1Q = ("h", "s", "sdg", "x", "y", "z", "sx")

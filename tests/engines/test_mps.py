@@ -16,15 +16,9 @@ from _qasmbench import chi2_pvalue
 
 from xihe.circuit import Circuit
 from xihe.engines import NoiseModel, choose_engine, simulate
+from xihe.engines.bonds import bond_dimension_bound, bond_dimension_refusal, estimate_bond_dimension, estimate_memory
 from xihe.engines.channels import amplitude_damping, depolarizing, thermal_relaxation
-from xihe.engines.mps import (
-    bond_dimension_bound,
-    bond_dimension_refusal,
-    check_bond_dimension,
-    estimate_bond_dimension,
-    estimate_memory,
-    final_mps,
-)
+from xihe.engines.mps import check_bond_dimension, final_mps
 from xihe.errors import ExecutionError, ResourceError
 
 ONE_Q = ["h", "x", "y", "sx", "s", "t", "tdg"]

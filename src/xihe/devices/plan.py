@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING
 from xihe.circuit import Circuit, Gate, Operation
 from xihe.circuit.control import IfElse
 from xihe.circuit.register import QuantumRegister
-from xihe.compiler.passes import dd_sequence, decouple_circuit, schedule_circuit
+from xihe.compiler.passes.decouple import dd_sequence, decouple_circuit
+from xihe.compiler.passes.schedule import schedule_circuit
 from xihe.devices.noise import pauli_twirled_noise_model, refocused_qubits
-from xihe.engines.base import SINGLE_PRECISION_ENGINES, default_memory_limit, get_engine
+from xihe.engines.base import SINGLE_PRECISION_ENGINES, default_memory_limit
+from xihe.engines.bonds import bond_dimension_refusal
 from xihe.engines.chunks import DEFAULT_CHUNK_SHOTS, plan_chunks
 from xihe.engines.clifford import is_clifford
-from xihe.engines.mps import bond_dimension_refusal
+from xihe.engines.costs import PROCESS_MIN_QUBITS, choose_engine, engine_memory, trajectories_memory
 from xihe.engines.program import lower
-from xihe.engines.simulate import choose_engine
-from xihe.engines.trajectories import PROCESS_MIN_QUBITS
 from xihe.errors import CompileError, ResourceError, ValidationError, XiheError
 
 if TYPE_CHECKING:
@@ -274,8 +274,7 @@ def touched_qubits(circuit: Circuit) -> list[int]:
 def threads_for(engine: str, circuit: Circuit, shots: int) -> int:
     """CPUs the engine uses for ``circuit``: trajectories fans its chunks out to processes when wide enough."""
     if engine == "trajectories" and circuit.num_qubits >= PROCESS_MIN_QUBITS:
-        chunk_shots = int(getattr(get_engine("trajectories"), "chunk_shots", DEFAULT_CHUNK_SHOTS))
-        return max(1, min(len(plan_chunks(max(shots, 1), chunk_shots)), os.cpu_count() or 1))
+        return max(1, min(len(plan_chunks(max(shots, 1), DEFAULT_CHUNK_SHOTS)), os.cpu_count() or 1))
     return 1
 
 
@@ -306,12 +305,11 @@ def plan_native(device: Device, index: int, circuit: Circuit, native: Circuit, c
         noise = None if device.noiseless else device.noise_model(qubits, decoupled=refocused_qubits(native))
         engine = choose_engine(compact, noise, limit, precision)
         if (noise is not None and engine in ("trajectories", "mps")
-                and get_engine("trajectories", precision=precision).estimate_memory(compact) > limit
+                and trajectories_memory(compact, precision) > limit
                 and is_clifford(compact)):
             engine, noise = "stabilizer", pauli_twirled_noise_model(device.target, qubits)
     precision = precision if engine in SINGLE_PRECISION_ENGINES else "double"
-    memory = int(get_engine(engine, **({"precision": precision} if engine in SINGLE_PRECISION_ENGINES else {}))
-                 .estimate_memory(compact))
+    memory = engine_memory(engine, compact, precision)
     if engine == "statevector":
         memory += branch_bytes(compact, shots, precision, readout=noise is not None)
     return PlannedCircuit(index=index, circuit=circuit, compiled=compiled, native=native,

@@ -19,6 +19,7 @@ import numpy as np
 from xihe.circuit.circuit import Circuit
 from xihe.engines import kernels
 from xihe.engines.base import check_memory, check_shots, metadata, register_engine, resolve_seed
+from xihe.engines.costs import density_matrix_memory
 from xihe.engines.fusion import fuse_superoperators
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower, set_flag
@@ -201,9 +202,8 @@ class DensityMatrixEngine:
         self.fusion_qubits = fusion_qubits
 
     def estimate_memory(self, circuit: Circuit) -> int:
-        dynamic = any(op.gate.name in ("reset", "measure", "if_else") or op.condition is not None
-                      for op in circuit.operations)
-        return (16 << (2 * circuit.num_qubits)) * (4 if dynamic else 2)
+        """:func:`xihe.engines.costs.density_matrix_memory`."""
+        return density_matrix_memory(circuit)
 
     def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
             memory: bool = False) -> Result:

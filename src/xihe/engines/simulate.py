@@ -1,9 +1,10 @@
 """``simulate`` and ``estimate``: the front door to the engines, with the ``engine="auto"`` choice.
 
-``auto`` picks: an ideal circuit (or one with readout error only) -> ``statevector``; noise on at most
-:data:`DENSITY_MATRIX_MAX_QUBITS` qubits -> ``density_matrix``, wider -> ``trajectories``; a Clifford circuit (with
-at most Pauli noise) too wide for those -> ``stabilizer``; an ideal circuit whose statevector does not fit but
-whose bond dimension bound (:func:`xihe.engines.mps.estimate_bond_dimension`) is within the MPS cap -> ``mps``
+``auto`` picks (:func:`xihe.engines.costs.choose_engine`, beside every engine's memory formula): an ideal
+circuit (or one with readout error only) -> ``statevector``; noise on at most :data:`DENSITY_MATRIX_MAX_QUBITS`
+qubits -> ``density_matrix``, wider -> ``trajectories``; a Clifford circuit (with at most Pauli noise) too wide for
+those -> ``stabilizer``; an ideal circuit whose statevector does not fit but whose bond dimension bound
+(:func:`xihe.engines.bonds.estimate_bond_dimension`) is within the MPS cap -> ``mps``
 (noisy ones likewise when the trajectories' statevector does not fit: ``mps`` then samples trajectories).
 
 ``precision="single"`` runs the statevector and trajectories engines in complex64 (half the memory, so ``auto``
@@ -22,14 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from xihe.engines.base import (
-    SINGLE_PRECISION_ENGINES,
-    check_memory,
-    default_memory_limit,
-    get_engine,
-    precision_dtype,
-)
-from xihe.engines.mps import DEFAULT_MAX_BOND_DIMENSION, estimate_bond_dimension
+from xihe.engines.base import SINGLE_PRECISION_ENGINES, check_memory, get_engine, precision_dtype
+from xihe.engines.costs import DENSITY_MATRIX_MAX_QUBITS, choose_engine
 from xihe.engines.observables import estimate
 from xihe.errors import ExecutionError
 
@@ -38,37 +33,7 @@ if TYPE_CHECKING:
     from xihe.engines.noise import NoiseModel
     from xihe.results import Result
 
-DENSITY_MATRIX_MAX_QUBITS = 12
-
-__all__ = ["choose_engine", "estimate", "simulate"]
-
-
-def _has_gate_noise(noise: NoiseModel | None) -> bool:
-    return noise is not None and noise.has_quantum_noise()
-
-
-def choose_engine(circuit: Circuit, noise: NoiseModel | None = None, max_memory_bytes: int | None = None,
-                  precision: str = "double") -> str:
-    """The engine ``engine="auto"`` runs ``circuit`` on (``precision`` prices the statevector and trajectories)."""
-    from xihe.engines.clifford import is_clifford
-
-    limit = default_memory_limit() if max_memory_bytes is None else max_memory_bytes
-    if not _has_gate_noise(noise):
-        fits = get_engine("statevector", precision=precision).estimate_memory(circuit) <= limit
-        if not fits and is_clifford(circuit):
-            return "stabilizer"
-        if not fits and estimate_bond_dimension(circuit) <= DEFAULT_MAX_BOND_DIMENSION:
-            return "mps"
-        return "statevector"
-    assert noise is not None
-    if circuit.num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
-        return "density_matrix"
-    fits = get_engine("trajectories", precision=precision).estimate_memory(circuit) <= limit
-    if not fits and noise.is_pauli() and is_clifford(circuit):
-        return "stabilizer"
-    if not fits and estimate_bond_dimension(circuit) <= DEFAULT_MAX_BOND_DIMENSION:
-        return "mps"
-    return "trajectories"
+__all__ = ["DENSITY_MATRIX_MAX_QUBITS", "choose_engine", "estimate", "simulate"]
 
 
 def simulate(circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,

@@ -30,6 +30,7 @@ from xihe.engines.base import (
     register_engine,
     resolve_seed,
 )
+from xihe.engines.costs import statevector_memory
 from xihe.engines.fusion import fuse
 from xihe.engines.noise import NoiseModel
 from xihe.engines.program import Instr, Program, lower, set_flag
@@ -49,8 +50,6 @@ DEFAULT_FUSION_QUBITS = 4
 # Widest block of diagonal gates only (controlled phases, rz): its diagonal is a table of 2^k entries (16 KiB at
 # 10 qubits in double precision) applied with one lookup per amplitude, so wider blocks save passes for free.
 DIAGONAL_FUSION_QUBITS = 10
-# Bytes per amplitude, by precision.
-_AMPLITUDE_BYTES = {"double": 16, "single": 8}
 # 1 - fidelity against double precision (and each probability's error) that single precision stays within.
 SINGLE_PRECISION_TOLERANCE = 1e-5
 
@@ -270,11 +269,8 @@ class StatevectorEngine:
         self.precision = precision
 
     def estimate_memory(self, circuit: Circuit) -> int:
-        """The state, the probabilities and their running sum for sampling, and one copy per open branch."""
-        size = 1 << circuit.num_qubits
-        dynamic = any(op.condition is not None or op.gate.name in ("reset", "if_else") for op in circuit.operations)
-        amplitude = _AMPLITUDE_BYTES[self.precision]
-        return size * (amplitude + 16) + (size * amplitude * 2 if dynamic else 0)
+        """:func:`xihe.engines.costs.statevector_memory`."""
+        return statevector_memory(circuit, self.precision)
 
     def run(self, circuit: Circuit, shots: int = 1024, seed: int | None = None, noise: NoiseModel | None = None,
             memory: bool = False) -> Result:
