@@ -27,9 +27,9 @@ import numpy as np
 
 from xihe.circuit.circuit import Circuit
 from xihe.circuit.control import IfElse
-from xihe.circuit.gate import Operation, has_variable_arity
+from xihe.circuit.gate import Gate, Operation, has_variable_arity
 from xihe.circuit.protocols import decompose, unitary
-from xihe.errors import CircuitError, ExecutionError
+from xihe.errors import ExecutionError
 
 if TYPE_CHECKING:
     from xihe.engines.channels import Channel
@@ -119,7 +119,32 @@ def _condition(circuit: Circuit, op: Operation) -> Condition | None:
 
 
 def _is_diagonal(m: np.ndarray) -> bool:
-    return bool(np.count_nonzero(m - np.diag(np.diagonal(m))) == 0)
+    """Whether every off-diagonal entry of the contiguous square ``m`` is zero (read in place, no copy)."""
+    d = m.shape[0]
+    if d == 2:
+        return bool(m[0, 1] == 0 and m[1, 0] == 0)
+    # The off-diagonal entries of a row-major d x d matrix are the d-entry runs between its diagonal entries.
+    return not m.reshape(-1)[1:].reshape(d - 1, d + 1)[:, :d].any()
+
+
+# The instruction (kind, matrix) of each parameter-free table gate of a given width (cx, h, swap, ccx...), made
+# once per process: its matrix and the diagonal test cost ~6 us a gate, a third of a QV circuit's lowering. The
+# arrays are shared by every instruction of that gate; engines only read instruction matrices.
+_FIXED: dict[tuple[str, int], tuple[str, np.ndarray]] = {}
+
+
+def _kind_and_matrix(gate: Gate) -> tuple[str, np.ndarray]:
+    """``("diagonal", the diagonal)`` or ``("unitary", the matrix)`` for a gate of at most MAX_DENSE_QUBITS."""
+    fixed = not gate.params and gate.definition is None
+    if fixed:
+        hit = _FIXED.get((gate.name, gate.num_qubits))
+        if hit is not None:
+            return hit
+    m = np.ascontiguousarray(unitary(gate), dtype=np.complex128)
+    out = ("diagonal", np.ascontiguousarray(np.diagonal(m))) if _is_diagonal(m) else ("unitary", m)
+    if fixed:
+        _FIXED[(gate.name, gate.num_qubits)] = out
+    return out
 
 
 def gate_instructions(op: Operation, condition: Condition | None) -> list[Instr]:
@@ -141,14 +166,8 @@ def gate_instructions(op: Operation, condition: Condition | None) -> list[Instr]
         for part in parts:
             out.extend(gate_instructions(part, condition))
         return out
-    try:
-        m = np.ascontiguousarray(unitary(gate), dtype=np.complex128)
-    except CircuitError:
-        raise
-    if _is_diagonal(m):
-        return [Instr("diagonal", op.qubits, np.ascontiguousarray(np.diagonal(m)), condition=condition,
-                      name=gate.name)]
-    return [Instr("unitary", op.qubits, m, condition=condition, name=gate.name)]
+    kind, m = _kind_and_matrix(gate)
+    return [Instr(kind, op.qubits, m, condition=condition, name=gate.name)]
 
 
 def lower(circuit: Circuit, noise: NoiseModel | None = None, defer_measurements: bool = True) -> Program:
