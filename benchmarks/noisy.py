@@ -187,9 +187,12 @@ def _state_path(sim: str, case: str) -> str:
 
 
 def _run_single_sv(sim: str, case: str, threads: int) -> tuple[float, dict[str, int], dict[str, object]]:
-    """Xihe's single-precision statevector or qsim on a statevector-benchmark circuit; the state goes to a file."""
+    """Xihe's single-precision statevector or qsim on a statevector-benchmark circuit; the state goes to a file.
+
+    ``cpu_s`` is the process's CPU time (all threads) over the same timed call: steadier than wall time on a
+    loaded machine."""
     import numpy as np
-    from _peers import run_qsim
+    from _peers import process_cpu, time_qsim
     from statevector import make_circuit
 
     qc = make_circuit(case[4:])
@@ -198,16 +201,16 @@ def _run_single_sv(sim: str, case: str, threads: int) -> tuple[float, dict[str, 
 
         warm()
         simulate(qc, shots=0, engine="statevector", precision="single")  # warm-up: numba's dispatch, page faults
-        start = time.perf_counter()
+        cpu, start = process_cpu(), time.perf_counter()
         res = simulate(qc, shots=0, engine="statevector", precision="single")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, process_cpu() - cpu
         state = res.statevector
         meta: dict[str, object] = {"kernel_passes": res.metadata.get("kernel_passes"),
-                                   "precision": res.metadata.get("precision")}
+                                   "precision": res.metadata.get("precision"), "cpu_s": round(cpu, 4)}
     else:
-        run_qsim(qc, threads, False)
-        seconds, state = run_qsim(qc, threads, True)
-        meta = {}
+        time_qsim(qc, threads)
+        seconds, cpu, state = time_qsim(qc, threads)
+        meta = {"cpu_s": round(cpu, 4)}
     assert state is not None
     np.save(_state_path(sim, case), np.asarray(state, dtype=np.complex64))
     return seconds, {}, meta
@@ -401,6 +404,9 @@ def main() -> None:
             sx, sq = np.load(_state_path("xihe", case)), np.load(_state_path("qsim", case))
             row["fidelity"] = float(abs(np.vdot(sx.astype(np.complex128), sq.astype(np.complex128))) ** 2)
             del row["tvd_xihe_aer"], row["max_marginal_diff"]
+            if "cpu_s" in a:
+                row["qsim_cpu_s"] = a["cpu_s"]
+                row["cpu_ratio"] = round(float(x["cpu_s"]) / float(a["cpu_s"]), 3)
         row["load_after"] = round(os.getloadavg()[0], 1)
         rows.append(row)
         extra = {k: v for k, v in row.items() if k not in ("case", "peer", "xihe_s", "aer_s", "ratio", "tvd_xihe_aer")}
