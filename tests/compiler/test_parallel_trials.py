@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 
+import numba
 import numpy as np
 import pytest
 
@@ -85,6 +86,13 @@ def test_compile_threads_reads_the_setting_else_the_cores() -> None:
     assert 1 <= compile_threads({}) <= len(os.sched_getaffinity(0))
     with pytest.raises(ValueError, match=COMPILE_THREADS_ENV):
         compile_threads({COMPILE_THREADS_ENV: "many"})
+
+
+def test_a_worker_with_a_one_thread_share_compiles_on_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service worker caps numba's threads to its share before numba loads (``worker.limit_threads``)."""
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    assert compile_threads({}) == 1
+    assert compile_threads({COMPILE_THREADS_ENV: "2"}) == 2  # the operator's setting wins
 
 
 def test_run_striped_gives_each_thread_a_fixed_share_and_results_in_order() -> None:
