@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from xihe.engines import lane_unrolled as _u
 
@@ -73,14 +74,17 @@ def lane_plan(num_qubits: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return vpos, np.array(swaps, dtype=np.int64)
 
 
+@njit(cache=True, nogil=True)
 def _offsets(pos: np.ndarray) -> np.ndarray:
     """Offset of local basis state ``c`` (``pos[0]`` its most significant bit) from a group's base, as
-    :func:`xihe.engines.kernels.local_offsets` (which imports this module), in array form."""
+    :func:`xihe.engines.kernels.local_offsets` (which imports this module); compiled, as it runs once a pass (the
+    numpy form cost ~7 us, a tenth of a QV-20 pass's preparation)."""
     k = pos.size
-    c = np.arange(1 << k, dtype=np.int64)
     off = np.zeros(1 << k, dtype=np.int64)
-    for i in range(k):
-        off |= ((c >> (k - 1 - i)) & 1) << pos[i]
+    for c in range(1 << k):
+        for i in range(k):
+            if (c >> (k - 1 - i)) & 1:
+                off[c] |= 1 << pos[i]
     return off
 
 

@@ -150,7 +150,7 @@ def _kind_and_matrix(gate: Gate) -> tuple[str, np.ndarray]:
 def gate_instructions(op: Operation, condition: Condition | None) -> list[Instr]:
     """The instructions for one unitary operation (decomposed when too wide to be one matrix)."""
     gate = op.gate
-    if gate.definition is None and has_variable_arity(gate.name) and gate.num_qubits > MAX_DENSE_QUBITS:
+    if gate.num_qubits > MAX_DENSE_QUBITS and gate.definition is None and has_variable_arity(gate.name):
         from xihe.circuit.standard_gates import X, Y, Z, phase_matrix
 
         target = {"mcx": X, "mcy": Y, "mcz": Z}.get(gate.name)
