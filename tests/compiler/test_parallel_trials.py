@@ -96,16 +96,16 @@ def test_a_worker_with_a_one_thread_share_compiles_on_one(monkeypatch: pytest.Mo
 
 
 def test_run_striped_gives_each_thread_a_fixed_share_and_results_in_order() -> None:
-    ran: dict[int, int] = {}
+    ran: dict[int, threading.Thread] = {}  # thread objects: a finished thread's ident may be given to the next
 
     def task(i: int) -> int:
-        ran[i] = threading.get_ident()
+        ran[i] = threading.current_thread()
         return i * i
 
     assert run_striped(task, 7, threads=3) == [i * i for i in range(7)]
-    assert all(ran[i] == ran[i % 3] for i in range(7))
-    assert ran[0] == threading.get_ident()
-    assert len(set(ran.values())) == 3
+    assert all(ran[i] is ran[i % 3] for i in range(7))
+    assert ran[0] is threading.current_thread()
+    assert len({id(thread) for thread in ran.values()}) == 3
 
 
 def test_run_striped_raises_a_tasks_error_after_every_thread_is_done() -> None:
