@@ -16,7 +16,14 @@ import rustworkx as rx
 from numba import njit
 
 from xihe.compiler.dag import DAGCircuit
-from xihe.compiler.passes.layout import _log1m, complete_layout, interaction_counts, layout_target, one_qubit_cost
+from xihe.compiler.passes.layout import (
+    IdleDecay,
+    _log1m,
+    complete_layout,
+    interaction_counts,
+    layout_target,
+    one_qubit_cost,
+)
 from xihe.compiler.passes.sabre_kernel import (
     DECAY_DELTA,
     DECAY_RESET,
@@ -366,7 +373,8 @@ def reference_place_on_region(dag: DAGCircuit, region: list[int], target: Target
 def reference_vf2_layout(dag: DAGCircuit, target: Target, call_limit: int = 30_000,
                          max_mappings: int = 2_000) -> list[int] | None:
     """VF2Layout's choice as it was before issue 19's sixth pass: each mapping scored in Python, one at a time
-    (the first with the least score wins); ``None`` where no swap-free mapping is found."""
+    (the first with the least score wins); ``None`` where no swap-free mapping is found. With the idle-decay term of
+    the fifth pass (each qubit's wait at its physical qubit's relaxation rate, :class:`IdleDecay`)."""
     target_view = layout_target(target, max(len(dag.active_qubits()), 1))
     counts = interaction_counts(dag)
     measured = {op.qubits[0] for op in dag.ops if op.gate.name == "measure"}
@@ -386,6 +394,7 @@ def reference_vf2_layout(dag: DAGCircuit, target: Target, call_limit: int = 30_0
     qubit_cost = one_qubit_cost(target_view)
     best: tuple[float, dict[int, int]] | None = None
     pairs = list(counts.items())
+    idle = IdleDecay.of(dag, target)
     weights = {v: (v in measured, 1e-3 * gate_counts.get(v, 0)) for v in active}
     for k, mapping in enumerate(mappings):
         if k >= max_mappings:
@@ -396,7 +405,7 @@ def reference_vf2_layout(dag: DAGCircuit, target: Target, call_limit: int = 30_0
             score -= n * _log1m(target_view.two_qubit_error(place[a], place[b]))
         for v, p in place.items():
             is_measured, gates = weights[v]
-            score += is_measured * qubit_cost[p] + gates * qubit_cost[p]
+            score += is_measured * qubit_cost[p] + gates * qubit_cost[p] + idle.wait[v] * idle.rate[p]
         if best is None or score < best[0]:
             best = (score, place)
     return None if best is None else complete_layout(dict(best[1]), dag.num_qubits, target)

@@ -59,10 +59,14 @@ def test_best_mapping_takes_the_first_of_equal_scores() -> None:
     values = np.array([[0, 1], [0, 1], [0, 1], [1, 0]], dtype=np.int64)  # virtual nodes, in each mapping's order
     pair = (np.array([0]), np.array([1]), np.array([3.0]))
     no_cost = np.zeros(3)
-    assert _best_mapping(keys, values, *pair, coupler, np.zeros(2), np.zeros(2), no_cost) == 2
+    no_wait = np.zeros(2)
+    assert _best_mapping(keys, values, *pair, coupler, np.zeros(2), np.zeros(2), no_cost, no_wait, no_cost) == 2
     # Measured, virtual qubit 0 costs its physical qubit's readout: mapping 2 puts it on node 2 (worst), 3 on node 0.
     assert _best_mapping(keys, values, *pair, coupler, np.array([1.0, 0.0]), np.zeros(2),
-                         np.array([0.01, 0.02, 0.05])) == 3
+                         np.array([0.01, 0.02, 0.05]), no_wait, no_cost) == 3
+    # Virtual qubit 0 waits 1 us: on node 2, which decays fast (issue 19's idle term), mapping 2 loses to 3.
+    assert _best_mapping(keys, values, *pair, coupler, np.zeros(2), np.zeros(2), no_cost, np.array([1000.0, 0.0]),
+                         np.array([0.0, 0.0, 1e-3])) == 3
 
 
 def test_a_checked_layout_is_routed_without_checking_again() -> None:

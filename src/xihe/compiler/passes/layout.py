@@ -2,10 +2,11 @@
 
 :class:`VF2Layout` looks for an embedding of the circuit's interaction graph into the working coupling graph
 (subgraph monomorphism, as Qiskit's VF2Layout) and scores each found embedding by the calibrated errors of the
-gates and readouts it would use; if one exists no swap is needed. :class:`SabreLayout` otherwise: several seeded
-trials, each starting from a dense low-error region of the chip, refined by forward-backward SABRE passes, routed,
-and the trials ranked by estimated success (the log-fidelity of every routed two-qubit gate and swap on its coupler,
-plus the readouts), not by swap count.
+gates and readouts it would use and the idle decay of the qubits it puts the circuit's waits on; if one exists no
+swap is needed. :class:`SabreLayout` otherwise: several seeded trials, each starting from a dense low-error region
+of the chip, refined by forward-backward SABRE passes, routed, and the trials ranked by estimated success (the
+log-fidelity of every routed two-qubit gate and swap on its coupler, plus the readouts and the idle decay of the
+qubits it waits on, :class:`IdleDecay`), not by swap count.
 
 Both choose the chip region first (:func:`layout_target`): a circuit as wide as one of the chip file's
 ``priority_qubits`` groups goes there; otherwise couplers far worse than the chip's typical ones (dongling's ~10 %
@@ -26,8 +27,10 @@ from numba import njit
 
 from xihe.circuit import walk
 from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.compiler.estimate import idle_log_fidelity
 from xihe.compiler.passes.sabre import RoutingProblem, RoutingResult, SabreRouter
 from xihe.compiler.passes.sabre_kernel import ERROR_WEIGHT
+from xihe.compiler.passes.schedule import idle_times
 from xihe.compiler.target import UNREACHABLE, Target
 from xihe.compiler.threads import compile_threads, run_striped
 from xihe.errors import CompileError
@@ -146,6 +149,7 @@ class VF2Layout:
             return dag
         gate_counts = Counter(q for op in dag.ops if op.gate.is_unitary and len(op.qubits) == 1 for q in op.qubits)
         qubit_cost = one_qubit_cost(target)
+        idle = IdleDecay.of(dag, self.target)
         # The score's terms by node index, computed once (thousands of mappings share them): each coupler's
         # log-fidelity (``two_qubit_error`` is the same either way round), each physical qubit's cost, each virtual
         # qubit's weights.
@@ -159,7 +163,8 @@ class VF2Layout:
             np.array([vidx[b] for _, b in counts], dtype=np.int64), np.array(list(counts.values()), dtype=float),
             coupler, np.array([float(v in measured) for v in active]),
             np.array([1e-3 * gate_counts.get(v, 0) for v in active]),
-            np.array([qubit_cost[q] for q in target.working_qubits]))
+            np.array([qubit_cost[q] for q in target.working_qubits]), idle.wait[active],
+            idle.rate[list(target.working_qubits)])
         place = {virtual[vn]: physical[pn] for pn, vn in zip(keys[best].tolist(), values[best].tolist(), strict=True)}
         properties["layout"] = complete_layout(place, dag.num_qubits, self.target)
         properties["layout_method"] = "vf2"
@@ -168,11 +173,14 @@ class VF2Layout:
 
 @njit(cache=True)
 def _best_mapping(keys: np.ndarray, values: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, pair_n: np.ndarray,
-                  coupler: np.ndarray, measured: np.ndarray, gates: np.ndarray, qubit_cost: np.ndarray) -> int:
+                  coupler: np.ndarray, measured: np.ndarray, gates: np.ndarray, qubit_cost: np.ndarray,
+                  wait: np.ndarray, rate: np.ndarray) -> int:
     """The first of the mappings (row ``m``: physical node ``keys[m, j]`` holds virtual node ``values[m, j]``) with
     the least score: less the count-weighted log-fidelity of each interacting pair's coupler, plus each qubit's
-    readout and gate weights times its physical qubit's cost. The terms are added in the order VF2Layout added them
-    one mapping at a time in Python (pairs, then the mapping's own order), so the sums and the choice are the same.
+    readout and gate weights times its physical qubit's cost, plus its idle decay (its ``wait`` at its physical
+    qubit's relaxation ``rate``, :class:`IdleDecay`: no swaps here, so it stays where it starts). The terms are
+    added in the order VF2Layout added them one mapping at a time in Python (pairs, then the mapping's own order), so
+    the sums and the choice are the same.
     """
     place = np.empty(values.shape[1], dtype=np.int64)
     best = -1
@@ -186,7 +194,7 @@ def _best_mapping(keys: np.ndarray, values: np.ndarray, pair_a: np.ndarray, pair
         for j in range(keys.shape[1]):
             p = keys[m, j]
             v = values[m, j]
-            score += measured[v] * qubit_cost[p] + gates[v] * qubit_cost[p]
+            score += measured[v] * qubit_cost[p] + gates[v] * qubit_cost[p] + wait[v] * rate[p]
         if best < 0 or score < best_score:
             best = m
             best_score = score
@@ -300,6 +308,40 @@ def two_qubit_skeleton(dag: DAGCircuit) -> DAGCircuit:
     return dag.copy_with([op for op in walk(dag.ops) if op.gate.is_unitary and len(op.qubits) == 2])
 
 
+@dataclass(frozen=True)
+class IdleDecay:
+    """What a layout trial's routing loses to relaxation while its qubits wait (issue 19: on line10, a 330 us
+    circuit placed on the 15 us qubit lost more to idle decay than to all its gates, and trials ranked by gates and
+    readouts alone could not see it).
+
+    Each virtual qubit's waits in the unrouted circuit's schedule (:func:`~xihe.compiler.passes.schedule.idle_times`)
+    at the mean relaxation rate of the physical qubits it starts and ends on
+    (:func:`~xihe.compiler.estimate.idle_log_fidelity` per ns), stretched by the routing's swaps (three two-qubit
+    gates each, on a circuit of ``two_qubit`` of them).
+    """
+
+    wait: np.ndarray  # ns, per virtual qubit
+    rate: np.ndarray  # decay per ns, per physical qubit
+    two_qubit: int
+
+    @classmethod
+    def of(cls, dag: DAGCircuit, target: Target) -> IdleDecay:
+        rate = np.array([-idle_log_fidelity(target, q, 1.0) for q in range(target.num_qubits)])
+        return cls(idle_times(dag, target), rate, dag.count_two_qubit())
+
+    def log_fidelity(self, layout: list[int], final: list[int], swaps: int) -> float:
+        """The idle decay (a log-probability, <= 0) of a routing from ``layout`` to ``final`` with ``swaps`` swaps."""
+        stretch = 1.0 + 3.0 * swaps / max(self.two_qubit, 1)
+        return -0.5 * stretch * float(self.wait @ (self.rate[layout] + self.rate[final]))
+
+    def best(self, qubits: tuple[int, ...]) -> float:
+        """The most :meth:`log_fidelity` can be on ``qubits``: the longest waits on the slowest-decaying qubits, no
+        swap (a bound for abandoning routings, as the readouts' best)."""
+        waits = np.sort(self.wait)[::-1]
+        rates = np.sort(self.rate[list(qubits)])[: waits.size]
+        return -float(waits[: rates.size] @ rates)
+
+
 # How far (in log-success) a routing must be out of the running before it is abandoned: far above the keys' rounding.
 GIVE_UP_MARGIN = 1e-6
 
@@ -365,6 +407,7 @@ class _Trials:
     facts: Interactions
     measured: list[int]
     readout: dict[int, float]
+    idle: IdleDecay
     standings: _Standings
 
     def run(self, trial: int, seed: int) -> list[tuple[tuple[float, int], tuple[list[int], int, float]]]:
@@ -395,9 +438,10 @@ class _Trials:
                                   error_weight=weight, give_up=give_up, checked=True)
             if not result.finished:
                 continue
-            # Estimated success: every routed 2q gate and swap on its coupler, and the readouts where the
-            # measured qubits end (measurements wait until the end).
-            log_success = result.log_fidelity + sum(self.readout[result.final_layout[v]] for v in self.measured)
+            # Estimated success: every routed 2q gate and swap on its coupler, the readouts where the measured
+            # qubits end (measurements wait until the end), and the qubits' idle decay.
+            log_success = (result.log_fidelity + sum(self.readout[result.final_layout[v]] for v in self.measured)
+                           + self.idle.log_fidelity(layout, result.final_layout, result.swaps))
             key, value = (round(-log_success, 9), result.swaps), (layout, route_seed, weight)
             self.standings.add(key, value)
             out.append((key, value))
@@ -456,13 +500,15 @@ class SabreLayout:
         skeleton = two_qubit_skeleton(dag)
         measured = sorted({op.qubits[0] for op in dag.ops if op.gate.name == "measure"})
         readout = {q: math.log(max(target.readout_fidelity(q), 1e-12)) for q in target.working_qubits}
-        # The best the readouts can add to a routing's estimated success (the measured qubits on the best ones).
-        readout_best = sum(sorted(readout.values(), reverse=True)[:len(measured)])
+        idle = IdleDecay.of(dag, self.target)
+        # The best the readouts and the waits can add to a routing's estimated success (the measured qubits on the
+        # best readouts, the longest waits on the slowest-decaying qubits).
+        readout_best = sum(sorted(readout.values(), reverse=True)[:len(measured)]) + idle.best(target.working_qubits)
         full_problem = router.prepare(dag)
         trials = _Trials(
             self, dag, target, router, router.prepare(skeleton),
             router.prepare(skeleton.copy_with(list(reversed(skeleton.ops)))), full_problem,
-            self._start_qubits(target, component), size, Interactions.of(dag), measured, readout,
+            self._start_qubits(target, component), size, Interactions.of(dag), measured, readout, idle,
             _Standings(max(1, self.candidates), readout_best))
         seeds = [int(rng.integers(1 << 63)) for _ in range(self.trials)]
         threads = self.threads if self.threads is not None else compile_threads()

@@ -8,12 +8,18 @@ Terminal measurements (nothing but barriers follows on the qubit, and no later o
 start together, when the last other operation has ended: a Quafu chip reads all its qubits out at once at the end
 of the circuit, so a qubit that finished early idles, and decays, until then. Mid-circuit measurements are
 scheduled as soon as their qubit is free, like gates. The same pass schedules compiled and verbatim circuits
-(:func:`schedule_circuit`), so the same physical circuit gets the same idle noise either way.
+(:func:`schedule_circuit`), so the same physical circuit gets the same idle noise either way; and layout trials
+estimate each virtual qubit's waits with it (:func:`idle_times`), before there are physical qubits to time.
 """
 
 from __future__ import annotations
 
-from xihe.circuit import Circuit, Gate, IfElse, Operation
+from collections.abc import Callable
+from statistics import median
+
+import numpy as np
+
+from xihe.circuit import Circuit, Gate, IfElse, Operation, walk
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.target import Target
 
@@ -51,11 +57,17 @@ def terminal_measurements(dag: DAGCircuit) -> set[int]:
 
 
 class ASAPSchedule:
-    """Write ``duration`` (ns) to the property set and insert ``delay`` for idle stretches."""
+    """Write ``duration`` (ns) to the property set and insert ``delay`` for idle stretches.
 
-    def __init__(self, target: Target, insert_delays: bool = True) -> None:
+    ``gate_duration(name, qubits)``: a gate's duration where not the target's own (:func:`idle_times` times a
+    circuit on virtual qubits, not yet in the native gates).
+    """
+
+    def __init__(self, target: Target, insert_delays: bool = True,
+                 gate_duration: Callable[[str, tuple[int, ...]], float] | None = None) -> None:
         self.target = target
         self.insert_delays = insert_delays
+        self.gate_duration = gate_duration if gate_duration is not None else target.duration
 
     def op_duration(self, op: Operation) -> float:
         name = op.gate.name
@@ -67,7 +79,7 @@ class ASAPSchedule:
             return 0.0
         if isinstance(op, IfElse):  # the longer branch, each scheduled as soon as possible on its own
             return max(self._length(body) for body in op.bodies)
-        return self.target.duration(name, op.qubits)
+        return self.gate_duration(name, op.qubits)
 
     def _length(self, ops: tuple[Operation, ...]) -> float:
         clock: dict[int, float] = {}
@@ -166,3 +178,34 @@ def schedule_circuit(circuit: Circuit, target: Target) -> tuple[Circuit, float]:
     properties: PropertySet = {}
     dag = ASAPSchedule(target).run(DAGCircuit.from_circuit(circuit), properties)
     return dag.to_circuit(), float(properties["duration"])
+
+
+def typical_durations(target: Target) -> dict[str, float]:
+    """Each native gate's median duration (ns) over the qubits it acts on, and under ``1q`` / ``2q`` the longest of
+    those of that arity: what a gate the target lacks is timed as (it becomes at least one native gate)."""
+    out: dict[str, float] = {}
+    longest = {1: 0.0, 2: 0.0}
+    for name, props in (target.gates or {}).items():
+        if props:
+            out[name] = median(p.duration for p in props.values())
+            arity = len(next(iter(props)))
+            if arity in longest:
+                longest[arity] = max(longest[arity], out[name])
+    out["1q"], out["2q"] = longest[1], longest[2]
+    return out
+
+
+def idle_times(dag: DAGCircuit, target: Target) -> np.ndarray:
+    """How long (ns) each qubit of ``dag`` (virtual, before layout) idles in its ASAP schedule: the delays
+    :class:`ASAPSchedule` inserts, every gate timed at the target's typical duration (:func:`typical_durations`),
+    measurements at the target's. What a layout costs in idle decay is these waits at its physical qubits' rates."""
+    typical = typical_durations(target)
+
+    def duration(name: str, qubits: tuple[int, ...]) -> float:
+        return typical.get(name, typical["2q" if len(qubits) > 1 else "1q"])
+
+    waits = np.zeros(dag.num_qubits)
+    for op in walk(ASAPSchedule(target, gate_duration=duration).run(dag, {}).ops):
+        if op.gate.name == "delay":
+            waits[op.qubits[0]] += float(op.gate.params[0])  # type: ignore[arg-type]
+    return waits
