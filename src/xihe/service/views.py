@@ -108,6 +108,19 @@ def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BY
             for index, record in enumerate(records)]
 
 
+def item_public(session: Session, job_id: str, index: int) -> ResultPublic | None:
+    """One item's whole record for the wire, as a job's record carries an item within its size budget (first page
+    of counts with ``counts_url``, per-shot keys inline when the item holds at most a page of them, else
+    ``memory_url``), or None when the job has no such item: the API's item route and the web pages read it."""
+    record = jobs.result_summary(session, job_id, index)
+    if record is None:
+        return None
+    shots = int(record.get("memory_shots") or 0)
+    inline = {index: memory_pages.read_item(session, job_id, index)} \
+        if 0 < shots <= memory_pages.INLINE_SHOTS and record.get("memory") is None else {}
+    return ResultPublic.model_validate(item_record(job_id, index, record, inline))
+
+
 def job_public(session: Session, job: Job, *, with_results: bool = True, parallelism: int = 1,
                now: datetime | None = None, budget: int | None = RECORD_BYTES) -> JobPublic:
     status = JobStatus(job.status)

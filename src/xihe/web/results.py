@@ -159,10 +159,18 @@ def stored_results(public: JobPublic) -> list[ResultPublic]:
     return [public.result] if public.result is not None else list(public.results or [])
 
 
+def summary_view(index: int, result: ResultPublic) -> ResultView:
+    """An item the job's record carries as a summary (past its size budget, ``item_url`` set): the page says its
+    shots and outcomes and links to the page of that item alone and to its CSV, drawing nothing."""
+    return ResultView(index, result, "", [], None, None, 0)
+
+
 def result_views(public: JobPublic, options: ResultOptions, sources: list[str], with_ideal: bool,
                  whole_counts: WholeCounts | None = None) -> list[ResultView]:
+    """The page's views of the job's first results; an item carried as a summary gets :func:`summary_view`."""
     stored = stored_results(public)
-    return [result_view(i, r, options, sources, with_ideal, whole_counts)
+    return [summary_view(i, r) if r.item_url is not None else result_view(i, r, options, sources, with_ideal,
+                                                                          whole_counts)
             for i, r in enumerate(stored[:MAX_RESULTS_SHOWN])]
 
 

@@ -1,12 +1,18 @@
 """Job pages: the list with filters and live status, one job's page (queue, histogram, counts, compiled circuit,
 layout on the chip, calibration snapshot), its JSON download, and cancel.
 
+A batch's page reads its record as the API's ``GET /jobs/{id}`` does (issue 18): items whole up to the record's size
+budget (the first always), later ones as summaries linking to the page of that item alone (``?item=``), which
+reads that one item; a result's CSV reads its one item. The JSON download carries every item's whole counts,
+streamed an item and a count page at a time, each read in a short read transaction of its own.
+
 A user sees only their own jobs: another user's job id answers the same 404 page as a missing one. Live status is
 polled JSON (``/jobs/status.json``, ``/jobs/{id}/status.json``), built by the service's own ``job_public``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,9 +25,10 @@ from xihe.service.api.deps import backend_parallelism
 from xihe.service.clock import utcnow
 from xihe.service.models import Job
 from xihe.service.repositories import calibrations, count_pages, jobs
+from xihe.service.repositories.performance import CHARACTERIZE_KIND
 from xihe.service.schemas import JobPublic, ResultPublic
 from xihe.service.states import JobStatus
-from xihe.service.views import job_public
+from xihe.service.views import RECORD_BYTES, item_public, job_public
 from xihe.status import DeviceKind
 from xihe.web import calibration as calibration_table
 from xihe.web.deps import JsonUser, PageError, PageUser, WebUser, catalog, check_csrf, database, render
@@ -36,7 +43,6 @@ from xihe.web.results import (
     result_view,
     result_views,
     source_programs,
-    stored_results,
 )
 from xihe.web.timeline import status_timeline
 from xihe.web.topology import topology_svg
@@ -62,14 +68,25 @@ def _status_fields(job: JobPublic, queue: dict[str, Any]) -> dict[str, Any]:
             "error": job.error.model_dump() if job.error else None}
 
 
-def _own_job(request: Request, user: WebUser, job_id: str) -> tuple[Job, JobPublic, dict[str, Any]]:
+def _own_job(request: Request, user: WebUser, job_id: str, with_results: bool = True
+             ) -> tuple[Job, JobPublic, dict[str, Any]]:
+    """The job and its record within the API's size budget (items past it as summaries), or without results."""
     with database(request).read() as session:
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
-        # Every item whole (no record budget): the page shows a few items and a result's CSV any of them.
-        public = job_public(session, job, parallelism=backend_parallelism(request, job.backend), budget=None)
+        public = job_public(session, job, with_results=with_results,
+                            parallelism=backend_parallelism(request, job.backend), budget=RECORD_BYTES)
         return job, public, _queue_fields(public)
+
+
+def _own_item(request: Request, job: Job, index: int) -> ResultPublic:
+    """One finished item's whole record (as the API's item route serves it), or the 404 page."""
+    with database(request).read() as session:
+        result = item_public(session, job.id, index) if job.status == JobStatus.DONE.value else None
+    if result is None:
+        raise PageError(404, "No such result", f"Job {job.id} has no result {index}.")
+    return result
 
 
 @router.get("/jobs/{job_id}/status.json")
@@ -85,10 +102,55 @@ def job_status(request: Request, job_id: str, user: JsonUser) -> Response:
 
 @router.get("/jobs/{job_id}/download")
 def job_download(request: Request, job_id: str, user: PageUser) -> Response:
-    _, public, _ = _own_job(request, user, job_id)
-    body = json.dumps(public.model_dump(mode="json"), indent=2)
-    return Response(body, media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="xihe-job-{public.id}.json"'})
+    """The job's record with every item whole, its counts complete (all their pages): streamed an item and a
+    count page at a time, so the API holds one item's record and one page whatever the job's size."""
+    job, public, _ = _own_job(request, user, job_id, with_results=False)
+    items = job.status == JobStatus.DONE.value and job.kind != CHARACTERIZE_KIND
+    return StreamingResponse(_job_json(request, public, items), media_type="application/json",
+                             headers={"Content-Disposition": f'attachment; filename="xihe-job-{public.id}.json"'})
+
+
+def _job_json(request: Request, public: JobPublic, items: bool) -> Iterator[str]:
+    """:func:`job_download`'s JSON in pieces: the record without results, then each item (``result`` for a single
+    job, ``results`` for a batch or sweep) read in a read transaction of its own."""
+    head = json.dumps(public.model_dump(mode="json", exclude={"result", "results"}))
+    single = public.kind == "single"
+    yield head[:-1] + (', "results": null, "result": ' if single else ', "result": null, "results": [')
+    written = 0
+    for index in itertools.count() if items else ():
+        with database(request).read() as session:
+            result = item_public(session, public.id, index)
+        if result is None:
+            break
+        yield ("," if written else "") + "\n"
+        yield from _item_json(request, public.id, index, result)
+        written += 1
+        if single:
+            break
+    yield ("null" if single and not written else "") + ("}" if single else "\n]}")
+
+
+def _item_json(request: Request, job_id: str, index: int, result: ResultPublic) -> Iterator[str]:
+    """One item's record as JSON with its whole counts and probabilities: a paged item's count pages are read one
+    at a time (counts as stored, probabilities from them), never all at once."""
+    if not is_paged(result):
+        yield result.model_dump_json()
+        return
+    yield result.model_dump_json(exclude={"counts", "probabilities"})[:-1]
+    shots = result.shots or 1
+    pages = range(-(-int(result.counts_outcomes or 0) // count_pages.PAGE_OUTCOMES))
+    for name in ("counts", "probabilities"):
+        yield f', "{name}": {{'
+        for page in pages:
+            with database(request).read() as session:
+                text = count_pages.page_text(session, job_id, index, page) or "{}"
+            if name == "probabilities":
+                text = json.dumps({key: count / shots for key, count in json.loads(text).items()})
+            inner = text.strip()[1:-1].strip()
+            if inner:
+                yield ("," if page else "") + inner
+        yield "}"
+    yield "}"
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -149,17 +211,14 @@ def result_csv(request: Request, job_id: str, index: int, user: PageUser, bits: 
                ideal: str = "") -> Response:
     """One result's counts (or their marginal over ``bits``) as CSV, by count, with the ideal column on twins. A
     result of counts in pages is sent whole, streamed a page at a time."""
-    job, public, _ = _own_job(request, user, job_id)
-    stored = stored_results(public)
-    if not 0 <= index < len(stored):
-        raise PageError(404, "No such result", f"Job {job_id} has no result {index}.")
+    job, public, _ = _own_job(request, user, job_id, with_results=False)
+    result = _own_item(request, job, index)
     options = ResultOptions.parse(bits=bits, ideal=ideal)
     whole = _whole_counts(request, job_id)
-    view = result_view(index, stored[index], options, source_programs(job.payload or {}),
+    view = result_view(index, result, options, source_programs(job.payload or {}),
                        _with_ideal(request, public.backend), whole)
     suffix = "-bits-" + "-".join(map(str, options.bits)) if bits else ""
     headers = {"Content-Disposition": f'attachment; filename="xihe-{job_id}-{index}{suffix}.csv"'}
-    result = stored[index]
     if is_paged(result) and not [b for b in options.bits if b < view.num_bits]:
         shots = result.shots or 1
         rows = ((key, count, count / shots) for key, count in whole(index, result))
@@ -170,16 +229,22 @@ def result_csv(request: Request, job_id: str, index: int, user: PageUser, bits: 
 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: str, user: PageUser, top: str = "", scale: str = "", bits: str = "",
-             ideal: str = "") -> Response:
-    job, public, queue = _own_job(request, user, job_id)
+             ideal: str = "", item: str = "") -> Response:
+    """The job's page; ``?item=i`` shows result ``i`` alone, read whole (the link of an item the record summarizes)."""
+    alone = int(item) if item.isdigit() else None
+    job, public, queue = _own_job(request, user, job_id, with_results=alone is None)
     options = ResultOptions.parse(top=top, scale=scale, bits=bits, ideal=ideal)
     with database(request).read() as session:
         attempts = [(a.started_at, a.ended_at, a.outcome, a.worker) for a in jobs.attempts_for(session, job.id)]
     timeline = status_timeline(public.created_at, attempts, public.status.value,
                                public.finished_at if public.status.is_terminal else None, now=utcnow())
     with_ideal = _with_ideal(request, public.backend)
-    views = result_views(public, options, source_programs(job.payload or {}), with_ideal,
-                         _whole_counts(request, job.id))
+    sources = source_programs(job.payload or {})
+    if alone is None:
+        views = result_views(public, options, sources, with_ideal, _whole_counts(request, job.id))
+    else:
+        views = [result_view(alone, _own_item(request, job, alone), options, sources, with_ideal,
+                             _whole_counts(request, job.id))]
     first = views[0].result if views else None
     layout = _layout(first)
     devices = catalog(request)
@@ -204,7 +269,7 @@ def job_page(request: Request, job_id: str, user: PageUser, top: str = "", scale
         "nav": "jobs", "job": public, "timeline": timeline, "options": options, "top_choices": TOP_CHOICES,
         "with_ideal": with_ideal,
         "views": views, "queue_text": queue["queue_text"],
-        "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN),
+        "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN), "alone": alone,
         "layout": layout, "final_layout": first.final_layout if first else None,
         "topology": topology_svg(device, layout=layout) if chip and layout else None, "chip": chip,
         "snapshot": snapshot, "used_qubits": used_qubits, "used_couplers": used_couplers,

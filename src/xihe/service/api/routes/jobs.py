@@ -35,7 +35,7 @@ from xihe.service.schemas import (
 )
 from xihe.service.states import JobStatus
 from xihe.service.submit import check_job, job_texts, submit_job
-from xihe.service.views import item_record, job_public
+from xihe.service.views import item_public, job_public
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
 
@@ -154,13 +154,10 @@ def item(job_id: str, index: Annotated[int, Path(ge=0, le=10**6)], user: UserDep
             raise not_found("job", job_id)
         if job.status != JobStatus.DONE.value:
             raise Problem(409, "job_not_done", f"job {job_id} is {job.status}: its results come once DONE")
-        record = jobs.result_summary(session, job_id, index) if job.kind != CHARACTERIZE_KIND else None
-        if record is None:
+        result = item_public(session, job_id, index) if job.kind != CHARACTERIZE_KIND else None
+        if result is None:
             raise Problem(404, "result_not_found", f"job {job_id} has no result for item {index}")
-        shots = int(record.get("memory_shots") or 0)
-        inline = {index: memory_pages.read_item(session, job_id, index)} \
-            if 0 < shots <= memory_pages.INLINE_SHOTS and record.get("memory") is None else {}
-        body = ResultPublic.model_validate(item_record(job_id, index, record, inline)).model_dump_json()
+        body = result.model_dump_json()
     return Response(body, media_type="application/json")
 
 
