@@ -28,7 +28,7 @@ from xihe.service.db import Database
 from xihe.service.repositories import jobs, queue, users
 from xihe.service.repositories.count_pages import PAGE_OUTCOMES
 from xihe.service.settings import Settings
-from xihe.service.views import RECORD_BYTES
+from xihe.service.views import RECORD_BYTES, RECORD_ITEMS
 
 ITEMS = 4
 RNG = random.Random(1818)
@@ -144,3 +144,54 @@ def test_a_batch_record_is_bounded_and_the_sdk_reads_it_item_by_item(database: D
     assert max(size for _path, size in sizes) <= RECORD_BYTES + ITEMS * 1024  # every answer bounded
     item_reads = [path for path, _size in sizes if path.rsplit("/", 2)[-2] == "items"]
     assert item_reads, "no summarized item was read from its own record"
+
+
+MANY = 10_000
+
+
+def stored_large_batch(database: Database) -> tuple[str, str]:
+    """A DONE batch of MANY small items (item ``i`` counted ``{"0": i + 1}``), and its owner's token."""
+    with database.write() as session:
+        user = users.create_user(session, "many-reader", role="user", password="many-reader-password")
+        token = users.create_token(session, user).secret
+        job = jobs.insert_job(session, user_id=user.id, backend="sim", kind="batch", name=None, tags=[], shots=1,
+                              priority=0, effective_priority=0, num_circuits=MANY, num_qubits=1, memory_estimate=0,
+                              payload={"circuits": ["OPENQASM 2.0;"] * MANY, "seed": 1}, max_attempts=3,
+                              wall_seconds=60.0, created_at=utcnow())
+        job_id = job.id
+    assert claim(database, "w1") is not None
+    records = [{"counts": {"0": i + 1}, "probabilities": {"0": 1.0}, "shots": i + 1} for i in range(MANY)]
+    with database.write() as session:
+        assert queue.finish_attempt(session, job_id, queue.Ending.done(records, 0.1), now=utcnow(), holder="w1")
+    return job_id, token
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_batch_record_pages_its_items_and_the_sdk_follows_the_pages(database: Database,
+                                                                       app_client: TestClient) -> None:
+    """A 10,000-item batch's record was one answer of ~4.5 MB of item summaries: it comes in pages of at most
+    :data:`~xihe.service.views.RECORD_ITEMS` items, each linking to the next; the SDK reads every page."""
+    job_id, token = stored_large_batch(database)
+    headers = {"Authorization": f"Bearer {token}"}
+    first = app_client.get(f"/api/v1/jobs/{job_id}", headers=headers)
+    assert first.status_code == 200, first.text
+    assert len(first.content) < 512 * 1024, f"{len(first.content):,} bytes"
+    record = first.json()
+    assert len(record["results"]) == RECORD_ITEMS and record["results_offset"] == 0
+    assert record["results_next"] == f"/api/v1/jobs/{job_id}?items_offset={RECORD_ITEMS}&items_limit={RECORD_ITEMS}"
+    last = app_client.get(f"/api/v1/jobs/{job_id}", headers=headers,
+                          params={"items_offset": MANY - 3, "items_limit": 5}).json()
+    assert [r["counts"] for r in last["results"]] == [{"0": MANY - 2}, {"0": MANY - 1}, {"0": MANY}]
+    assert last["results_offset"] == MANY - 3 and last["results_next"] is None
+
+    paths: list[str] = []
+
+    class Counting(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            paths.append(str(request.url.params.get("items_offset", "")))
+            return app_client._transport.handle_request(request)
+
+    with Client("https://testserver", token, transport=Counting()) as client:
+        results = client.job(job_id).result()
+    assert isinstance(results, list) and [r.counts for r in results] == [{"0": i + 1} for i in range(MANY)]
+    assert [p for p in paths if p] == [str(offset) for offset in range(RECORD_ITEMS, MANY, RECORD_ITEMS)]

@@ -229,42 +229,54 @@ def job_item(job_id: str, index: int) -> Call[dict[str, Any]]:
 ResultReads = Generator[Call[Any], Any, "Result | list[Result]"]
 
 
+def record_page(job_id: str, offset: int) -> Call[dict[str, Any]]:
+    """A batch's record from item ``offset`` on (its items come in pages; ``results_next`` says where the next is)."""
+    return Call("GET", f"jobs/{job_id}", dict, params={"items_offset": offset})
+
+
 def read_results(info: JobInfo) -> ResultReads:
     """The calls that read a finished job's results, one bounded answer each, and the results they make: a
     generator that yields each :class:`Call` and is sent its answer (the sync client sends, the async one awaits;
     the logic is this one).
 
-    Item by item, in order: a summarized item's whole record (``item_url``), then its per-shot keys page by page
-    (``memory_url``) and its counts page by page (``counts_url``) when its record carries fewer than it has; each
+    Page by page of the record's items (``results_next``), item by item, in order: a summarized item's whole record
+    (``item_url``), then its per-shot keys page by page (``memory_url``) and its counts page by page
+    (``counts_url``) when its record carries fewer than it has; each
     item's :class:`~xihe.results.Result` is made as soon as it is read, so the client holds the results it
     returns plus one item's pages, never a second copy of the job. Raises the typed error of a failed or cancelled
     job before reading anything."""
     records = results_of(info, records_only=True)
     many = bool(info.raw.get("results"))
     results: list[Result] = []
-    for index, listed in enumerate(records):
-        record: Mapping[str, Any] = listed
-        if listed.get("item_url"):
-            record = yield job_item(info.id, index)
-        shots = int(record.get("memory_shots") or 0)
-        if record.get("memory") is None and shots:
-            keys: list[str] = []
-            while len(keys) < shots:
-                page = yield memory_page(info.id, index, len(keys))
-                if not page:
-                    break
-                keys += page
-            record = {**record, "memory": keys}
-        outcomes = int(record.get("counts_outcomes") or 0)
-        if outcomes > len(record.get("counts") or {}):
-            whole: dict[str, int] = {}
-            while len(whole) < outcomes:
-                part = yield counts_page(info.id, index, len(whole))
-                if not part:
-                    break
-                whole.update(part)
-            record = {**record, "counts": whole}
-        results.append(result_from_json(record, job_id=info.id, index=index if many else None))
+    raw: Mapping[str, Any] = info.raw
+    while True:
+        for index, listed in enumerate(records, start=len(results)):
+            record: Mapping[str, Any] = listed
+            if listed.get("item_url"):
+                record = yield job_item(info.id, index)
+            shots = int(record.get("memory_shots") or 0)
+            if record.get("memory") is None and shots:
+                keys: list[str] = []
+                while len(keys) < shots:
+                    page = yield memory_page(info.id, index, len(keys))
+                    if not page:
+                        break
+                    keys += page
+                record = {**record, "memory": keys}
+            outcomes = int(record.get("counts_outcomes") or 0)
+            if outcomes > len(record.get("counts") or {}):
+                whole: dict[str, int] = {}
+                while len(whole) < outcomes:
+                    part = yield counts_page(info.id, index, len(whole))
+                    if not part:
+                        break
+                    whole.update(part)
+                record = {**record, "counts": whole}
+            results.append(result_from_json(record, job_id=info.id, index=index if many else None))
+        if not raw.get("results_next") or not records:
+            break
+        raw = yield record_page(info.id, len(results))  # a batch's record comes in pages of items
+        records = list(raw.get("results") or [])
     return results if many or info.kind != "single" else results[0]
 
 

@@ -128,6 +128,10 @@ class JobPublic(BaseModel):
     error: JobError | None = None
     result: ResultPublic | None = None
     results: list[ResultPublic] | None = None
+    results_offset: int | None = Field(default=None, description=(
+        "The index of the first item in results (the record's items come in pages of at most 1,000)."))
+    results_next: str | None = Field(default=None, description=(
+        "Set only when the job has more items than this page of its record: where the next page is served."))
 
 
 class MemoryPagePublic(BaseModel):

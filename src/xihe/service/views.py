@@ -32,6 +32,11 @@ RECORD_BYTES = 2 * 2**20
 ITEM_PATH = "/api/v1/jobs/{job_id}/items/{index}"
 # Bytes a result record costs beyond its counts, probabilities and compiled circuit (fields, layouts, metadata).
 _RECORD_OVERHEAD = 512
+# A job's record carries at most this many items (a 10,000-item batch was ~4.5 MB of summaries in one answer);
+# ``results_next`` links to the next page of items (``?items_offset=``), each page under its own size budget.
+RECORD_ITEMS = 1000
+# Where a job's record continues: its items from ``items_offset``.
+RECORD_PAGE_PATH = "/api/v1/jobs/{job_id}?items_offset={offset}&items_limit={limit}"
 
 
 def record_bytes(record: dict[str, Any]) -> int:
@@ -82,18 +87,21 @@ def rows_per_read(shots: int) -> int:
 OUTCOMES_PER_READ = 16384
 
 
-def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BYTES) -> list[ResultPublic]:
+def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BYTES, offset: int = 0,
+                   limit: int | None = None) -> list[ResultPublic]:
     """A finished job's results for the wire: per-shot keys inline only when the job holds few in all
     (:data:`~xihe.service.repositories.memory_pages.INLINE_SHOTS`), otherwise a link to their pages, counts of
     more than a page of outcomes as their first page (the most frequent) with a link to the rest, and, past
     ``budget`` bytes of items (None: no budget, for the web pages, which show a few items), each further item as
     a summary (:func:`item_summary`): a job record stays bounded however many shots, outcomes and items it kept.
-    The rows are read a few at a time and a summarized item's counts dropped as it is read."""
+    The rows are read a few at a time and a summarized item's counts dropped as it is read. ``offset`` and
+    ``limit``: the items from ``offset``, at most ``limit`` of them (the first of them whole)."""
     records: list[dict[str, Any]] = []
     spent = held = 0
-    for index, record in enumerate(jobs.stored_rows(session, job.id, rows_per_read(job.shots))):
+    rows = jobs.stored_rows(session, job.id, min(rows_per_read(job.shots), limit or jobs.ROWS_PER_READ), offset)
+    for index, record in enumerate(itertools.islice(rows, limit), start=offset):
         held += int(record.get("memory_shots") or 0)
-        if budget is not None and index:
+        if budget is not None and index > offset:
             size = record_bytes(record)
             if spent + size > budget:
                 record = item_summary(job.id, index, record)
@@ -105,7 +113,7 @@ def stored_results(session: Session, job: Job, *, budget: int | None = RECORD_BY
     inline = memory_pages.read_job(session, job.id) if 0 < held <= memory_pages.INLINE_SHOTS else {}
     return [ResultPublic.model_validate(record if record.get("item_url") else
                                         item_record(job.id, index, record, inline))
-            for index, record in enumerate(records)]
+            for index, record in enumerate(records, start=offset)]
 
 
 def item_public(session: Session, job_id: str, index: int) -> ResultPublic | None:
@@ -122,7 +130,10 @@ def item_public(session: Session, job_id: str, index: int) -> ResultPublic | Non
 
 
 def job_public(session: Session, job: Job, *, with_results: bool = True, parallelism: int = 1,
-               now: datetime | None = None, budget: int | None = RECORD_BYTES) -> JobPublic:
+               now: datetime | None = None, budget: int | None = RECORD_BYTES, items_offset: int = 0,
+               items_limit: int | None = RECORD_ITEMS) -> JobPublic:
+    """The job's wire record: with its results when DONE, items ``items_offset`` onwards, at most ``items_limit``
+    of them (None: all), and ``results_next`` linking to the next page of items when there are more."""
     status = JobStatus(job.status)
     position = start = eta = None
     if status == JobStatus.QUEUED:
@@ -140,14 +151,17 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
                        start_latest=estimate.start_latest, finish=estimate.finish,
                        finish_latest=estimate.finish_latest, jobs_ahead=estimate.ahead, running=estimate.running,
                        text=estimate.text(at))
-    result = results = None
+    result = results = following = None
     # A characterization job's result is a suite document, served by /backends/{name}/performance.
     if with_results and status == JobStatus.DONE and job.kind != CHARACTERIZE_KIND:
-        stored = stored_results(session, job, budget=budget)
+        stored = stored_results(session, job, budget=budget, offset=items_offset, limit=items_limit)
         if job.kind == "single" and stored:
             result = stored[0]
         else:
             results = stored
+            end = items_offset + len(stored)
+            if items_limit is not None and len(stored) == items_limit and end < job.num_circuits:
+                following = RECORD_PAGE_PATH.format(job_id=job.id, offset=end, limit=items_limit)
     error = JobError(stage=job.error_stage, detail=job.error_detail) if job.error_stage or job.error_detail else None
     return JobPublic(
         id=job.id, status=status, backend=job.backend, shots=job.shots, name=job.name, tags=list(job.tags or []),
@@ -155,4 +169,5 @@ def job_public(session: Session, job: Job, *, with_results: bool = True, paralle
         num_circuits=job.num_circuits, created_at=job.created_at,
         started_at=job.started_at, finished_at=job.finished_at, queue_position=position, estimated_start=start, eta=eta,
         attempts=job.attempts, error=error, result=result, results=results,
+        results_offset=items_offset if results is not None else None, results_next=following,
     )

@@ -209,11 +209,11 @@ _RECORD_COUNT = select(func.count()).select_from(JobResult).where(JobResult.job_
 ROWS_PER_READ = 16
 
 
-def stored_rows(session: Session, job_id: str, rows_per_read: int = ROWS_PER_READ) -> Iterator[dict[str, Any]]:
-    """The job's result records as stored, in item order, ``rows_per_read`` rows a query (a reader that stops
-    early has read a few rows, not the job's; a reader of large records asks for fewer at a time, since a query's
-    rows are decoded together)."""
-    first = 0
+def stored_rows(session: Session, job_id: str, rows_per_read: int = ROWS_PER_READ, first: int = 0
+                ) -> Iterator[dict[str, Any]]:
+    """The job's result records as stored, in item order from item ``first``, ``rows_per_read`` rows a query (a
+    reader that stops early has read a few rows, not the job's; a reader of large records asks for fewer at a time,
+    since a query's rows are decoded together)."""
     while True:
         rows = session.connection().execute(_RECORD_ROWS, {"p_job": job_id, "p_first": first,
                                                            "p_stop": first + rows_per_read}).all()

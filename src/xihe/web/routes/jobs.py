@@ -70,13 +70,15 @@ def _status_fields(job: JobPublic, queue: dict[str, Any]) -> dict[str, Any]:
 
 def _own_job(request: Request, user: WebUser, job_id: str, with_results: bool = True
              ) -> tuple[Job, JobPublic, dict[str, Any]]:
-    """The job and its record within the API's size budget (items past it as summaries), or without results."""
+    """The job and its record within the API's size budget (items past it as summaries), its first
+    :data:`MAX_RESULTS_SHOWN` items only (what the page shows), or without results."""
     with database(request).read() as session:
         job = jobs.get_user_job(session, user.id, job_id)
         if job is None:
             raise PageError(404, "No such job", f"There is no job {job_id!r} in your account.")
         public = job_public(session, job, with_results=with_results,
-                            parallelism=backend_parallelism(request, job.backend), budget=RECORD_BYTES)
+                            parallelism=backend_parallelism(request, job.backend), budget=RECORD_BYTES,
+                            items_limit=MAX_RESULTS_SHOWN)
         return job, public, _queue_fields(public)
 
 
@@ -269,7 +271,8 @@ def job_page(request: Request, job_id: str, user: PageUser, top: str = "", scale
         "nav": "jobs", "job": public, "timeline": timeline, "options": options, "top_choices": TOP_CHOICES,
         "with_ideal": with_ideal,
         "views": views, "queue_text": queue["queue_text"],
-        "hidden_results": max(0, len(public.results or []) - MAX_RESULTS_SHOWN), "alone": alone,
+        "hidden_results": max(0, public.num_circuits - MAX_RESULTS_SHOWN) if public.results else 0,
+        "alone": alone,
         "layout": layout, "final_layout": first.final_layout if first else None,
         "topology": topology_svg(device, layout=layout) if chip and layout else None, "chip": chip,
         "snapshot": snapshot, "used_qubits": used_qubits, "used_couplers": used_couplers,

@@ -35,7 +35,7 @@ from xihe.service.schemas import (
 )
 from xihe.service.states import JobStatus
 from xihe.service.submit import check_job, job_texts, submit_job
-from xihe.service.views import item_public, job_public
+from xihe.service.views import RECORD_ITEMS, item_public, job_public
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
 
@@ -99,7 +99,11 @@ async def _off_loop(database: Database, function: Any, *args: Any) -> Any:
 @router.get("/{job_id}", response_model=JobPublic, operation_id="get_job")
 async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDep, settings: SettingsDep,
               wait: Annotated[float, Query(ge=0, le=3600, allow_inf_nan=False,
-                                           description="Long poll: wait up to this many seconds")] = 0
+                                           description="Long poll: wait up to this many seconds")] = 0,
+              items_offset: Annotated[int, Query(ge=0, le=10**6, description=(
+                  "A batch's record from this item on (see results_next)"))] = 0,
+              items_limit: Annotated[int, Query(ge=1, le=RECORD_ITEMS, description=(
+                  "At most this many items in the record"))] = RECORD_ITEMS,
               ) -> Response:
     """A job with its status, queue position and estimated start while queued, and its result(s) when done.
 
@@ -117,9 +121,10 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
     # answer waited 3 s behind a 644,000-outcome record when FastAPI encoded it there), even on SQLite. A small
     # one is read on the loop where reads are local (SQLite): the hand-off to a pool thread and back cost more CPU
     # than the read (issue 13, service load).
-    body = _load_json(database, user, job_id, request, small_only=True) if database.is_sqlite else None
+    items = (items_offset, items_limit)
+    body = _load_json(database, user, job_id, request, items, small_only=True) if database.is_sqlite else None
     if body is None:
-        body = await run_in_threadpool(_load_json, database, user, job_id, request)
+        body = await run_in_threadpool(_load_json, database, user, job_id, request, items)
     return Response(body, media_type="application/json")
 
 
@@ -128,17 +133,18 @@ async def get(request: Request, job_id: str, user: UserDep, database: DatabaseDe
 SMALL_RECORD_SHOTS = 4096
 
 
-def _load_json(database: Database, user: User, job_id: str, parallelism_of: Request, small_only: bool = False
-               ) -> str | None:
-    """The job's record as JSON; with ``small_only``, None instead for a job whose record may be large."""
+def _load_json(database: Database, user: User, job_id: str, parallelism_of: Request,
+               items: tuple[int, int] = (0, RECORD_ITEMS), small_only: bool = False) -> str | None:
+    """The job's record as JSON (``items``: the offset and limit of its items); with ``small_only``, None instead
+    for a job whose record may be large."""
     with database.read() as session:
         job = jobs.get_user_job(session, user.id, job_id, with_payload=False)
         if job is None:
             raise not_found("job", job_id)
         if small_only and job.shots * job.num_circuits > SMALL_RECORD_SHOTS:
             return None
-        return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend)
-                          ).model_dump_json()
+        return job_public(session, job, parallelism=backend_parallelism(parallelism_of, job.backend),
+                          items_offset=items[0], items_limit=items[1]).model_dump_json()
 
 
 @router.get("/{job_id}/items/{index}", response_model=ResultPublic, operation_id="get_job_item")
