@@ -7,6 +7,9 @@ submits of a 190 KB, 210,000-operation program (native ``POST /jobs``, legacy py
 route again) while a separate process polls ``/health`` every 20 ms; beside it a bare uvicorn app is polled the
 same way (what the machine's scheduling alone costs). It prints, per checkout, the slowest and the 99th-percentile
 ``/health`` answer during the bursts, the bare app's, the CPU the API process spent per burst and a burst's wall time.
+
+``--sdk``: each burst is four concurrent quafu-sdk ``POST /jobs`` of a Bell pair with a 1.9 MB JSON body (215,000
+short strings in a field the route ignores): what decoding the body costs wherever it runs (issue 18, fifth pass).
 """
 
 from __future__ import annotations
@@ -65,6 +68,16 @@ class Poller:
         self.process.join(30)
 
 
+BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+SDK_BODY = {"mode": "single", "target": "sim", "shots": 10, "circuit_level": "logical", "circuits": [{"qasm": BELL}],
+            "padding": ["qubit"] * 215_000}
+
+
+def sdk_submits(server: Server) -> list[Callable[[], httpx.Response]]:
+    api = {"Authorization": f"Bearer {server.token}"}
+    return [lambda: httpx.post(f"{server.url}/api/v1/jobs", headers=api, json=SDK_BODY, timeout=300)] * 4
+
+
 def submits(server: Server) -> list[Callable[[], httpx.Response]]:
     api = {"Authorization": f"Bearer {server.token}"}
     native = {"qasm": LARGE, "backend": "sim", "shots": 10}
@@ -89,7 +102,8 @@ def burst(sends: list[Callable[[], httpx.Response]]) -> list[int]:
     return statuses
 
 
-def measure(src: str, bursts: int, bare: str) -> dict[str, float]:
+def measure(src: str, bursts: int, bare: str, sends: Callable[[Server], list[Callable[[], httpx.Response]]] = submits
+            ) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="xihe-parse-pool-"))
     env = {**server_env(folder, RATE_LIMIT_PER_SECOND="100000"), "PYTHONPATH": src}
     server = Server(folder, env).start("--no-workers")
@@ -105,7 +119,7 @@ def measure(src: str, bursts: int, bare: str) -> dict[str, float]:
         cpu_before = cpu_seconds(server.process.pid)
         started = time.perf_counter()
         for _ in range(bursts):
-            statuses = burst(submits(server))
+            statuses = burst(sends(server))
             assert all(status in (200, 201) for status in statuses), statuses
         wall = (time.perf_counter() - started) / bursts
         cpu = (cpu_seconds(server.process.pid) - cpu_before) / bursts
@@ -126,12 +140,13 @@ def main() -> None:
     parser.add_argument("--after", default=str(REPO / "src"), help="the src folder of the checkout after")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument("--sdk", action="store_true", help="bursts of quafu-sdk submits with a 1.9 MB JSON body")
     args = parser.parse_args()
     print(f"load average at start {os.getloadavg()[0]:.1f}")
     with bare_server() as bare:
         for round_ in range(args.rounds):
             for side, src in (("before", args.before), ("after", args.after)):
-                m = measure(src, args.bursts, bare)
+                m = measure(src, args.bursts, bare, sdk_submits if args.sdk else submits)
                 print(f"round {round_ + 1} {side:6s} /health worst {1000 * m['worst']:6.0f} ms, p99 "
                       f"{1000 * m['p99']:5.0f} ms, median {1000 * m['median']:4.0f} ms ({m['probes']} probes); "
                       f"bare app worst {1000 * m['bare_worst']:5.0f} ms, p99 {1000 * m['bare_p99']:4.0f} ms; API "
