@@ -2,9 +2,10 @@
 
 A parse process (:mod:`xihe.service.parse_pool`) is spawned as the pool spawns it, warmed, and handed real
 submissions on every kind of backend (ideal, Clifford-only, noisy twins wide enough for the trajectories engine,
-a wide Clifford circuit): afterwards numba, llvmlite, scipy and qiskit are not among its modules and its resident
-memory is under a bound that the process importing the kernels exceeded (``benchmarks/parse_process.py``: 234 MiB
-and 906 modules before, 86 MiB and 633 after; docs/benchmarks.md, "Hostile input, fifth pass").
+a wide Clifford circuit; a sampling and an estimation request): afterwards numba, llvmlite, scipy and qiskit are
+not among its modules and its resident memory is under a bound that the process importing the kernels exceeded
+(``benchmarks/parse_process.py``: 234 MiB and 906 modules before, 86 MiB and 633 after; docs/benchmarks.md,
+"Hostile input, fifth pass").
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import sys
 from pathlib import Path
 
 from xihe.service.catalog import DeviceCatalog
+from xihe.service.estimate import prepare_estimate
+from xihe.service.estimate_schemas import EstimateCreate
 from xihe.service.parse_pool import ParsePool
+from xihe.service.sample import prepare_sample
+from xihe.service.sample_schemas import SampleCreate
 from xihe.service.schemas import JobCreate
 from xihe.service.settings import Settings
 from xihe.service.submit import check_job
@@ -23,18 +28,22 @@ HEAVY = ("numba", "llvmlite", "scipy", "qiskit")
 RSS_BOUND = 120 * 2**20
 
 
-def ghz(qubits: int, t_gate: bool = False) -> str:
+def ghz(qubits: int, t_gate: bool = False, measured: bool = True) -> str:
     lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{qubits}];", f"creg c[{qubits}];", "h q[0];"]
     lines += [f"cx q[{i}],q[{i + 1}];" for i in range(qubits - 1)]
     lines += ["t q[0];"] if t_gate else []
-    return "\n".join([*lines, "measure q -> c;", ""])
+    return "\n".join([*lines, *(["measure q -> c;"] if measured else []), ""])
 
 
 def parse_and_report(settings: Settings, catalog: DeviceCatalog, requests: list[JobCreate], *,
                      inline_operations: int | None = None) -> tuple[list[str], int]:
-    """A parse pool task: check each submission as the submit routes do, then say what the process holds."""
+    """A parse pool task: check each submission as the submit routes do (jobs, then a sampling and an estimation
+    request on a twin), then say what the process holds."""
     for request in requests:
         check_job(settings, catalog, request, inline_operations=inline_operations)
+    prepare_sample(settings, catalog, SampleCreate(backend="dongling", shots=100, pubs=[{"circuit": ghz(10, True)}]))
+    prepare_estimate(settings, catalog, EstimateCreate(backend="dongling", pubs=[
+        {"circuit": ghz(10, True, measured=False), "observables": [{"Z" * 10: 1.0}]}]))
     heavy = sorted(name for name in sys.modules if name.partition(".")[0] in HEAVY)
     status = Path("/proc/self/status").read_text()
     rss_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
