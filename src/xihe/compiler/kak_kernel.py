@@ -51,7 +51,7 @@ def kron_factor(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def kak_factors(u: np.ndarray, magic: np.ndarray, magic_dag: np.ndarray, pattern: np.ndarray, pairs: np.ndarray,
                 mixes: np.ndarray):  # type: ignore[no-untyped-def]
     """``(ok, (a, b, c), A1, B1, A2, B2)`` with ``u`` equal to ``kron(A1, B1) @ canonical(a, b, c) @ kron(A2, B2)``

@@ -27,6 +27,7 @@ from xihe.compiler.estimate import log_success_probability
 from xihe.compiler.passes import NativeOptimizeLoop, SabreLayout
 from xihe.compiler.preset import Pass, estimated_two_qubit_gates, preset_passes
 from xihe.compiler.target import Target
+from xihe.compiler.threads import compile_threads, run_striped
 from xihe.errors import CompileError
 
 
@@ -150,10 +151,36 @@ def two_qubit_charge(target: Target) -> float:
     return -math.log1p(-min(errors[len(errors) // 2], 0.5)) if errors else 0.0
 
 
+def _threads_for(layout: SabreLayout) -> int:
+    """The threads ``layout``'s trials run on, which the candidates' finishing uses too."""
+    return layout.threads if layout.threads is not None else compile_threads()
+
+
 def _run_all(passes: list[Pass], dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
     for p in passes:
         dag = p.run(dag, properties)
     return dag
+
+
+def _best_candidate(candidates: list[tuple[DAGCircuit, PropertySet]], ranking: list[Pass], after: list[Pass],
+                    target: Target, threads: int) -> tuple[DAGCircuit, DAGCircuit, PropertySet]:
+    """The best candidate's (output of ``ranking``, output of ``after`` too, property set); see :func:`_run`.
+
+    The candidates are finished side by side on the layout trials' threads: their heavy parts (block products,
+    KAK factors, fusion and cancellation) are kernels that release the GIL, and each candidate has its own DAG and
+    property set. The first of equal keys wins, in candidate order, whatever the threads.
+    """
+    charge = two_qubit_charge(target)
+
+    def rank(i: int) -> tuple[tuple[float, int], DAGCircuit, DAGCircuit, PropertySet]:
+        routed, props = candidates[i]
+        middle = _run_all(ranking, routed, props)
+        out = _run_all(after, middle, props)
+        count = out.count_two_qubit()
+        return (charge * count - log_success_probability(out.to_circuit(), target), count), middle, out, props
+
+    _, middle, out, props = min(run_striped(rank, len(candidates), threads), key=lambda r: r[0])
+    return middle, out, props
 
 
 def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: Target) -> \
@@ -181,17 +208,7 @@ def _run(passes: list[Pass], dag: DAGCircuit, properties: PropertySet, target: T
             assert isinstance(loop, NativeOptimizeLoop)
             ranking, after = [*rest[:loop_at], loop.first_round()], rest[loop_at + 1:]
             finish = [loop.resumed(), *after]
-        best: tuple[tuple[float, int], DAGCircuit, DAGCircuit, PropertySet] | None = None
-        charge = two_qubit_charge(target)
-        for routed, props in candidates:
-            middle = _run_all(ranking, routed, props)
-            out = _run_all(after, middle, props)
-            count = out.count_two_qubit()
-            key = (charge * count - log_success_probability(out.to_circuit(), target), count)
-            if best is None or key < best[0]:
-                best = (key, middle, out, props)
-        assert best is not None
-        _, middle, out, props = best
+        middle, out, props = _best_candidate(candidates, ranking, after, target, _threads_for(p))
         if not finish:
             return out, props
         finished = finish[0].run(middle, props)

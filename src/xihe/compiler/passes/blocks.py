@@ -8,6 +8,8 @@ written where the block's last gate was; nothing else touched ``p`` or ``q`` in 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from xihe.circuit import Gate, Operation
@@ -196,29 +198,34 @@ class _Templates:
         self.two: list[int] = []  # two-qubit rows per template
         self._parts: list[Rows] = []
         self._arrays: Rows | None = None
+        self._lock = threading.Lock()
 
     def get(self, control: int, target: int) -> int:
         t = self.index.get((control, target))
         if t is None:
-            ops = native_pieces(Operation(CX, (control, target)), self.translate, self.memo)
-            rows, _ = to_rows(ops, self.basis)
-            t = self.index[(control, target)] = len(self.ops)
-            self.ops.append(ops)
-            self.two.append(int(np.count_nonzero(rows[4])))
-            self._parts.append(rows)
-            self._arrays = None
+            with self._lock:  # routing candidates are finished in threads side by side, sharing the templates
+                t = self.index.get((control, target))
+                if t is None:
+                    ops = native_pieces(Operation(CX, (control, target)), self.translate, self.memo)
+                    rows, _ = to_rows(ops, self.basis)
+                    self.ops.append(ops)
+                    self.two.append(int(np.count_nonzero(rows[4])))
+                    self._parts.append(rows)
+                    self._arrays = None
+                    t = self.index[(control, target)] = len(self.ops) - 1
         return t
 
     def arrays(self) -> tuple[np.ndarray, Rows]:
         """``(t_ptr, rows)``: template ``t``'s rows are ``t_ptr[t]`` to ``t_ptr[t + 1]``, ``src`` local to it."""
-        if self._arrays is None:
-            parts = self._parts or [to_rows([], self.basis)[0]]  # no cx yet: empty arrays of the right types
-            qptr = np.zeros(1 + sum(len(p[3]) for p in parts), dtype=np.int64)
-            np.cumsum(np.concatenate([np.diff(p[0]) for p in parts]), out=qptr[1:])
-            self._arrays = (qptr, *(np.concatenate([p[k] for p in parts]) for k in range(1, 13)))
-        t_ptr = np.zeros(len(self._parts) + 1, dtype=np.int64)
-        np.cumsum([len(p[3]) for p in self._parts], out=t_ptr[1:])
-        return t_ptr, self._arrays
+        with self._lock:
+            if self._arrays is None:
+                parts = self._parts or [to_rows([], self.basis)[0]]  # no cx yet: empty arrays of the right types
+                qptr = np.zeros(1 + sum(len(p[3]) for p in parts), dtype=np.int64)
+                np.cumsum(np.concatenate([np.diff(p[0]) for p in parts]), out=qptr[1:])
+                self._arrays = (qptr, *(np.concatenate([p[k] for p in parts]) for k in range(1, 13)))
+            t_ptr = np.zeros(len(self._parts) + 1, dtype=np.int64)
+            np.cumsum([len(p[3]) for p in self._parts], out=t_ptr[1:])
+            return t_ptr, self._arrays
 
 
 class RowResynthesis:

@@ -89,7 +89,7 @@ def cx_needed(u: np.ndarray) -> int:
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def collect_blocks(num_qubits, qptr, qidx, kind, code2, mats, mats2):  # type: ignore[no-untyped-def]
     """``(block_of, last, pair, cost, flagged, products)``: each row's block (-1 for none), each block's last row, its
     qubits (``pair[b, 0]`` those of its first two-qubit row, the most significant in ``products``), its two-qubit
@@ -167,7 +167,7 @@ def collect_blocks(num_qubits, qptr, qidx, kind, code2, mats, mats2):  # type: i
     return block_of, last[:n_blocks], pair[:n_blocks], cost[:n_blocks], flagged, products
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def block_products(qptr, qidx, code2, mats, mats2, block_of, pair, wanted):  # type: ignore[no-untyped-def]
     """The 4x4 product of each wanted block's rows (``block_of``; one-qubit and self-inverse two-qubit rows on
     ``pair[b]``, ``pair[b, 0]`` the most significant); a run of one-qubit rows is multiplied as 2x2 matrices and
@@ -220,7 +220,7 @@ def equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
     return abs(abs(t) - 4) < 4e-9
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def splice_order(block_of, last, replaced, new_ptr, n_old):  # type: ignore[no-untyped-def]
     """Row order after replacing blocks: old rows keep their place (indices ``< n_old``) except those of a replaced
     block, whose new rows (``n_old + new_ptr[b] .. n_old + new_ptr[b + 1]``) stand where its last row was."""
@@ -245,7 +245,7 @@ def splice_order(block_of, last, replaced, new_ptr, n_old):  # type: ignore[no-u
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def take_qubits(order, qptr, qidx, qtyp):  # type: ignore[no-untyped-def]
     """The CSR qubit arrays of the rows ``order`` (in that order)."""
     total = 0
@@ -278,7 +278,7 @@ STEP_FIXED = 2  # a fixed one-qubit gate: fixed_mats[arg]
 STEP_CX = 3  # a cx: the rows of template arg (its native pieces on physical qubits)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def assemble_rows(n_blocks, chosen, step_ptr, s_kind, s_arg, s_local, s_param, local_mats, fixed_mats, pair, t_ptr,
                   t_qptr, t_qidx, t_qtyp, t_kind, t_is2q, t_code2, t_sym2, t_native, t_isrz, t_mats,
                   t_src):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ operations commute when on every qubit they share both are Z-type or both are X-
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -38,6 +39,7 @@ TYPE_CODE = {None: TYPE_NONE, "Z": TYPE_Z, "X": TYPE_X}
 # Self-inverse two-qubit gate names by code (only equality matters), shared by every conversion.
 _CODES_2Q: dict[str, int] = {}
 _TABLE_2Q: list[np.ndarray] = []  # their matrices, by code (see two_qubit_table)
+_CODES_LOCK = threading.Lock()
 
 # The kernels' array form of a gate list (see :mod:`.optimize_kernel`).
 Rows = tuple[np.ndarray, ...]
@@ -73,7 +75,8 @@ def _gate_row(gate: Gate, basis: frozenset[str]) -> tuple[int, bool, int, bool, 
         native = gate.name in basis and gate.definition is None
         return KIND_1Q, False, -1, False, native, gate.name == "rz", types, gate_matrix(gate)
     if gate.is_unitary and n == 2 and gate.definition is None and is_self_inverse(gate.name):
-        code = _CODES_2Q.setdefault(gate.name, len(_CODES_2Q))
+        with _CODES_LOCK:  # candidates are converted in threads side by side: one code per name
+            code = _CODES_2Q.setdefault(gate.name, len(_CODES_2Q))
         return KIND_SI2Q, True, code, is_symmetric(gate.name), False, False, types, None
     # A symbolic one-qubit gate only blocks (no matrix to fuse it with).
     return KIND_OTHER, gate.is_unitary and n == 2, -1, False, False, False, (TYPE_NONE,) * n, None

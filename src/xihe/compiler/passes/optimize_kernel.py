@@ -186,7 +186,7 @@ def _mul(b: np.ndarray, a: np.ndarray, out: np.ndarray) -> None:
     out[1, 1] = x11
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fuse_kernel(num_qubits, qptr, qidx, qtyp, kind, is2q, code2, sym2, native, isrz, mats, src, gname, gpar,
                 b_rz, b_rx, b_ry, b_u3):  # type: ignore[no-untyped-def]
     """Each run of ``KIND_1Q`` rows on a qubit replaced by its Euler synthesis where that shortens it (as
@@ -355,7 +355,7 @@ def fuse_kernel(num_qubits, qptr, qidx, qtyp, kind, is2q, code2, sym2, native, i
             o_gname, o_gpar)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cancel_kernel(num_qubits, qptr, qidx, qtyp, kind, is2q, code2, sym2, native, isrz, mats, src, gname, gpar,
                   b_rz, b_rx):  # type: ignore[no-untyped-def]
     """Cancel pairs of equal self-inverse 2q gates, and merge ``rz``/``rx`` rotations, across commuting rows (as
@@ -485,7 +485,7 @@ def cancel_kernel(num_qubits, qptr, qidx, qtyp, kind, is2q, code2, sym2, native,
             mats[keep], src[keep], gname[keep], gpar[keep])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def optimize_loop_kernel(num_qubits, qptr, qidx, qtyp, kind, is2q, code2, sym2, native, isrz, mats, src, gname,
                          gpar, b_rz, b_rx, b_ry, b_u3, max_rounds):  # type: ignore[no-untyped-def]
     """Fusion, then [cancellation, fusion] until neither the 2q count nor the row count drops (as ``OptimizeLoop``:
