@@ -69,6 +69,18 @@ def test_compiled_grouping_matches_the_python_loop_on_random_bodies() -> None:
         assert _signature(got) == _signature(want), trial
 
 
+def test_compiled_grouping_matches_on_wide_diagonal_runs() -> None:
+    """Blocks of many qubits from few gates (5-qubit diagonals into 10-qubit blocks): the kernel's store of block
+    qubits outgrows its first size (two per gate) and must grow, not overrun."""
+    rng = np.random.default_rng(11)
+    body = [Instr("diagonal", tuple(int(q) for q in rng.choice(40, size=5, replace=False))) for _ in range(60)]
+    body += [Instr("unitary", (int(q),)) for q in rng.integers(0, 40, size=20)]
+    for max_diagonal in (6, 10):
+        got = fusion._group(body, 4, _gates, max_diagonal)
+        assert _signature(got) == _signature(reference_group(body, 4, _gates, max_diagonal))
+    assert sum(len(it.qubits) for it in fusion._group(body, 4, _gates, 10)) > 2 * len(body) + 16
+
+
 def test_a_tie_between_open_blocks_goes_to_the_older_one() -> None:
     """Blocks (0, 2) and (1, 3) are open when a gate on (0, 1) arrives and only one fits in 3 qubits: the older
     (item 2) is taken. The old loop took the first in a set's order, {2, 9} iterating 9 first (CPython's table)."""

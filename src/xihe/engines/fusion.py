@@ -325,7 +325,7 @@ def _group_kernel(q_off: np.ndarray, q_flat: np.ndarray, fusable: np.ndarray, di
     head = np.full(n, -1, dtype=np.int64)
     tail = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
-    store = np.empty(n * max(wide, max_qubits) + 1, dtype=np.int64)
+    store = np.empty(2 * n + 16, dtype=np.int64)  # the blocks' qubits, grown as needed
     used = 0
     last = np.full(num_qubits, -1, dtype=np.int64)
     mark = np.zeros(num_qubits, dtype=np.int64)  # mark[q] == stamp: q is in the union being built
@@ -412,6 +412,10 @@ def _group_kernel(q_off: np.ndarray, q_flat: np.ndarray, fusable: np.ndarray, di
         else:
             nxt[tl] = t
         union_sorted = np.sort(union[:nu])
+        if used + nu > store.size:
+            grown = np.empty(2 * store.size + nu, dtype=np.int64)
+            grown[:used] = store[:used]
+            store = grown
         item_block[items] = True
         item_alive[items] = True
         item_diag[items] = diag
