@@ -523,13 +523,13 @@ class SabreLayout:
         fewest = min(by_success, key=lambda key: (key[1], key[0]))
         aware = [key for key in by_success if found[key][2] > 0][:1]
         ranked = list(dict.fromkeys([by_success[0], fewest, *aware, *by_success[1:]]))[: max(1, self.candidates)]
-        # Route the kept ones again, this time writing their operations (same seed, same swaps).
-        routed = []
-        for key in ranked:
-            layout, route_seed, weight = found[key]
-            routed.append(self._finish(dag, properties, layout, router.route(
-                full_problem, layout, np.random.default_rng(route_seed), error_weight=weight, checked=True)))
-        return routed
+        # Route the kept ones again, this time writing their operations (same seed, same swaps), side by side.
+        def replay(k: int) -> tuple[DAGCircuit, PropertySet]:
+            layout, route_seed, weight = found[ranked[k]]
+            return self._finish(dag, properties, layout, router.route(
+                full_problem, layout, np.random.default_rng(route_seed), error_weight=weight, checked=True))
+
+        return run_striped(replay, len(ranked), threads)
 
     def _start_qubits(self, target: Target, component: tuple[int, ...]) -> list[int]:
         """Qubits whose couplings are best (high degree, low error) first."""
