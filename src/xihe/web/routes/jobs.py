@@ -116,10 +116,13 @@ def _job_json(request: Request, public: JobPublic, items: bool) -> Iterator[str]
     """:func:`job_download`'s JSON in pieces: the record without results, then each item (``result`` for a single
     job, ``results`` for a batch or sweep) read in a read transaction of its own."""
     head = json.dumps(public.model_dump(mode="json", exclude={"result", "results"}))
+    if not items:
+        yield head[:-1] + ', "result": null, "results": null}'
+        return
     single = public.kind == "single"
     yield head[:-1] + (', "results": null, "result": ' if single else ', "result": null, "results": [')
     written = 0
-    for index in itertools.count() if items else ():
+    for index in itertools.count():
         with database(request).read() as session:
             result = item_public(session, public.id, index)
         if result is None:
