@@ -167,12 +167,13 @@ def native_pieces(op: Operation, translate: Translator,
 def two_qubit_table() -> np.ndarray:
     """The 4x4 matrices of the self-inverse two-qubit gates by their rows' ``code2`` (what the block kernel
     multiplies)."""
-    if len(_TABLE_2Q) != len(_CODES_2Q):
-        names = sorted(_CODES_2Q, key=_CODES_2Q.__getitem__)
-        _TABLE_2Q[:] = [gate_matrix(Gate(name)) for name in names]
-    if not _TABLE_2Q:
-        return np.zeros((0, 4, 4), dtype=complex)
-    return np.array(_TABLE_2Q, dtype=complex)
+    with _CODES_LOCK:
+        if len(_TABLE_2Q) != len(_CODES_2Q):
+            names = sorted(_CODES_2Q, key=_CODES_2Q.__getitem__)
+            _TABLE_2Q[:] = [gate_matrix(Gate(name)) for name in names]
+        if not _TABLE_2Q:
+            return np.zeros((0, 4, 4), dtype=complex)
+        return np.array(_TABLE_2Q, dtype=complex)
 
 
 def score(rows: Rows) -> tuple[int, int]:
