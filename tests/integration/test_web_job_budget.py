@@ -76,13 +76,10 @@ def shown_tables(html: str) -> dict[int, dict[str, int]]:
 
 
 def test_the_json_download_streams_every_items_whole_counts(server: Server, batch: dict) -> None:
-    web = _web_session(server)
     url = f"/jobs/{batch['id']}/download"
-    try:
+    with _web_session(server) as web:
         web.get(url)  # warm the route once
         answer, rise = peak_rise_during(server, lambda: web.get(url))
-    finally:
-        web.close()
     assert answer.status_code == 200
     record = json.loads(answer.content)
     assert record["id"] == batch["id"] and record["status"] == "DONE" and len(record["results"]) == ITEMS
@@ -97,26 +94,20 @@ def test_the_json_download_streams_every_items_whole_counts(server: Server, batc
     with server.client() as client:
         job = client.post("/jobs", json={"backend": "sim", "qasm": bell, "shots": 100, "seed": 1}).json()
         done = client.get(f"/jobs/{job['id']}", params={"wait": 60}).json()
-    web = _web_session(server)
-    try:
+    with _web_session(server) as web:
         single = web.get(f"/jobs/{job['id']}/download").json()
-    finally:
-        web.close()
     moving = ("eta", "queue_position", "estimated_start")
     assert single["result"] == done["result"] and single["results"] is None
     assert {k: v for k, v in single.items() if k not in moving} == {k: v for k, v in done.items() if k not in moving}
 
 
 def test_the_job_page_reads_the_record_within_its_budget(server: Server, batch: dict) -> None:
-    web = _web_session(server)
     url = f"/jobs/{batch['id']}"
-    try:
+    with _web_session(server) as web:
         web.get(url)  # warm the page once
         page, rise = peak_rise_during(server, lambda: web.get(url))
         alone, alone_rise = peak_rise_during(server, lambda: web.get(url, params={"item": 5}))
         csv_rise = peak_rise_during(server, lambda: web.get(f"{url}/results/6.csv"))[1]
-    finally:
-        web.close()
     assert page.status_code == 200 and alone.status_code == 200
     whole = shown_tables(page.text)
     assert whole and 0 in whole and len(whole) < ITEMS
