@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 
@@ -77,7 +78,7 @@ def shown_tables(html: str) -> dict[int, dict[str, int]]:
 
 def test_the_json_download_streams_every_items_whole_counts(server: Server, batch: dict) -> None:
     url = f"/jobs/{batch['id']}/download"
-    with _web_session(server) as web:
+    with closing(_web_session(server)) as web:
         web.get(url)  # warm the route once
         answer, rise = peak_rise_during(server, lambda: web.get(url))
     assert answer.status_code == 200
@@ -94,7 +95,7 @@ def test_the_json_download_streams_every_items_whole_counts(server: Server, batc
     with server.client() as client:
         job = client.post("/jobs", json={"backend": "sim", "qasm": bell, "shots": 100, "seed": 1}).json()
         done = client.get(f"/jobs/{job['id']}", params={"wait": 60}).json()
-    with _web_session(server) as web:
+    with closing(_web_session(server)) as web:
         single = web.get(f"/jobs/{job['id']}/download").json()
     moving = ("eta", "queue_position", "estimated_start")
     assert single["result"] == done["result"] and single["results"] is None
@@ -103,7 +104,7 @@ def test_the_json_download_streams_every_items_whole_counts(server: Server, batc
 
 def test_the_job_page_reads_the_record_within_its_budget(server: Server, batch: dict) -> None:
     url = f"/jobs/{batch['id']}"
-    with _web_session(server) as web:
+    with closing(_web_session(server)) as web:
         web.get(url)  # warm the page once
         page, rise = peak_rise_during(server, lambda: web.get(url))
         alone, alone_rise = peak_rise_during(server, lambda: web.get(url, params={"item": 5}))
