@@ -32,7 +32,8 @@ split in R chunks of shots/R, chunk r with seed r (both simulators); in each rou
 processes run the chunk one after the other, the first alternating from round to round (Xihe first in odd rounds),
 so a burst of load falls on both alike. The times (and CPU times) are summed per simulator and the counts merged
 for the distribution check; ``rounds_log`` holds each chunk's time, ratio and the 1-minute load average before
-each child started, and ``mean_load_xihe`` / ``mean_load_aer`` their means. Each child warms up as in the plain
+each child started, and ``mean_load_xihe`` / ``mean_load_aer`` their means; for outcomes wider than 16 bits
+``marginals_xihe`` / ``marginals_aer`` list each clbit's frequency of 1 (what ``max_marginal_diff`` compares). Each child warms up as in the plain
 mode (outside the timed call). Example: ``--cases traj20 --shots 1000 --rounds 10 --timeout 3000``. Without
 ``--rounds`` each simulator runs all the shots once, Xihe first.
 
@@ -353,6 +354,14 @@ def _interleaved(case: str, peer: str, threads: int, timeout: int, shots: int, r
     return totals
 
 
+def _marginals(counts: dict[str, int]) -> list[float]:
+    """Each clbit's frequency of 1 (key character ``i`` is clbit ``i``), rounded for the report."""
+    if not counts:
+        return []
+    width, total = len(next(iter(counts))), sum(counts.values())
+    return [round(sum(v for k, v in counts.items() if k[i] == "1") / total, 4) for i in range(width)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
@@ -396,6 +405,8 @@ def main() -> None:
         for key in ("aer_shots", "aer_cpu_s"):  # rounds_log rides in with Xihe's keys above
             if key in a:
                 row[key] = a[key]
+        if args.rounds and x["counts"] and len(next(iter(x["counts"]))) > 16:  # wide: the per-bit figures behind
+            row["marginals_xihe"], row[f"marginals_{peer}"] = _marginals(x["counts"]), _marginals(a["counts"])
         if "probabilities" in x and "probabilities" in a:
             row["tvd_exact"] = _tvd(x["probabilities"], a["probabilities"])
         if peer == "qsim":
