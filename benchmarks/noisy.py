@@ -33,9 +33,9 @@ processes run the chunk one after the other, the first alternating from round to
 so a burst of load falls on both alike. The times (and CPU times) are summed per simulator and the counts merged
 for the distribution check; ``rounds_log`` holds each chunk's time, ratio and the 1-minute load average before
 each child started, and ``mean_load_xihe`` / ``mean_load_aer`` their means; for outcomes wider than 16 bits
-``marginals_xihe`` / ``marginals_aer`` list each clbit's frequency of 1 (what ``max_marginal_diff`` compares). Each child warms up as in the plain
-mode (outside the timed call). Example: ``--cases traj20 --shots 1000 --rounds 10 --timeout 3000``. Without
-``--rounds`` each simulator runs all the shots once, Xihe first.
+``marginals_xihe`` / ``marginals_aer`` list each clbit's frequency of 1 (what ``max_marginal_diff`` compares).
+Each child warms up as in the plain mode (outside the timed call). Example: ``--cases traj20 --shots 1000
+--rounds 10 --timeout 3000``. Without ``--rounds`` each simulator runs all the shots once, Xihe first.
 
 Each (case, simulator) runs in its own process with ``threads`` threads (numba's and Aer's); the time is the wall
 time of the call that returns the counts (circuit construction and kernel compilation excluded). Xihe's density
