@@ -97,7 +97,7 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         kak: list[Pass] = [ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=loop_rounds),
                            ImplicitSwaps([ConsolidateBlocks(), OptimizeLoop(VIRTUAL_BASIS, max_rounds=loop_rounds)])]
         if num_two_qubit_gates <= CLIFFORD_LIMIT:
-            passes.append(CliffordResynthesis(kak))
+            passes.append(CliffordResynthesis(kak, threads=threads))
         else:  # the KAK stage would run twice; and the relabellings cost routing more than they save (issue 19)
             passes.extend(kak[:2])
     if optimization_level == 0:

@@ -33,6 +33,7 @@ import numpy as np
 from xihe.circuit import Gate, IfElse, Operation
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.swaps import Pass
+from xihe.compiler.threads import compile_threads, run_striped
 from xihe.compiler.two_qubit import gate_matrix
 
 H, S, SDG, X, Y, Z, CX = (Gate(name) for name in ("h", "s", "sdg", "x", "y", "z", "cx"))
@@ -391,24 +392,39 @@ class CliffordResynthesis:
     passes more than it saves (QASMBench's ``basis_trotter_n4``: 175 CX that way, 159 without).
     """
 
-    def __init__(self, then: Sequence[Pass] = (), min_two_qubit: int = 3) -> None:
+    def __init__(self, then: Sequence[Pass] = (), min_two_qubit: int = 3, threads: int | None = None) -> None:
         self.then = list(then)
         self.min_two_qubit = min_two_qubit  # a region with fewer 2q gates cannot gain enough to be worth a tableau
+        # Threads for the two independent paths (None: :func:`~xihe.compiler.threads.compile_threads`).
+        self.threads = threads
         # Synthesis by region, on its local wires (gates, perm), or None where it does not gain.
         self._memo: dict[tuple[tuple[Gate, tuple[int, ...]], ...], tuple[list[tuple[str, tuple[int, ...]]],
                                                                           list[int]] | None] = {}
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         mine = dict(properties)
-        resynthesised = self.resynthesise(dag, mine)
-        plain = dag
-        for p in self.then:
-            plain = p.run(plain, properties)
-        if resynthesised is dag or resynthesised.count_two_qubit() > MIN_CUT * dag.count_two_qubit():
-            return plain
-        for p in self.then:
-            resynthesised = p.run(resynthesised, mine)
-        if resynthesised.count_two_qubit() >= plain.count_two_qubit():
+
+        def path(k: int) -> DAGCircuit | None:
+            """0: the source through ``then``; 1: the resynthesised circuit through ``then``, or None where the
+            regions do not cut enough."""
+            if k == 0:
+                plain = dag
+                for p in self.then:
+                    plain = p.run(plain, properties)
+                return plain
+            resynthesised = self.resynthesise(dag, mine)
+            if resynthesised is dag or resynthesised.count_two_qubit() > MIN_CUT * dag.count_two_qubit():
+                return None
+            for p in self.then:
+                resynthesised = p.run(resynthesised, mine)
+            return resynthesised
+
+        # The two paths are independent (each its own property set; the passes' memos hold only what any path would
+        # compute): side by side, the region scan's Python beside the source path's kernels.
+        threads = self.threads if self.threads is not None else compile_threads()
+        plain, resynthesised = run_striped(path, 2, threads)
+        assert plain is not None
+        if resynthesised is None or resynthesised.count_two_qubit() >= plain.count_two_qubit():
             return plain
         properties.clear()
         properties.update(mine)
