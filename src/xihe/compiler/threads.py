@@ -1,4 +1,5 @@
-"""How many threads one compile runs its layout trials on (the ``XIHE_COMPILE_THREADS`` setting).
+"""How many threads one compile runs its independent parts on (the ``XIHE_COMPILE_THREADS`` setting): the layout
+trials, the kept routings' replay, the routing candidates' finishing and Clifford resynthesis's two paths.
 
 The trials' routing kernel releases the GIL (:mod:`.passes.sabre_kernel`), so trials run side by side in threads of
 one process; the chosen routings do not depend on the thread count (see :class:`~.passes.layout.SabreLayout`).

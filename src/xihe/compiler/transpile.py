@@ -98,9 +98,9 @@ def transpile(circuit: Circuit, target: Target, optimization_level: int = 2, see
               threads: int | None = None) -> TranspileResult:
     """Compile ``circuit`` for ``target``.
 
-    ``threads``: how many threads the layout trials may run on (None: ``XIHE_COMPILE_THREADS``, else the cores
-    available, see :func:`~xihe.compiler.threads.compile_threads`). The result is the same for any number, so it is
-    not part of the cache key.
+    ``threads``: how many threads the compile's independent parts (layout trials, routing candidates) may run on
+    (None: ``XIHE_COMPILE_THREADS``, else the cores available, see :func:`~xihe.compiler.threads.compile_threads`).
+    The result is the same for any number, so it is not part of the cache key.
 
     >>> from xihe.circuit import Circuit
     >>> qc = Circuit(3).h(0).cx(0, 2)
