@@ -28,7 +28,9 @@ Cases:
   ``fidelity`` is ``|<xihe|qsim>|^2`` of the two final states.
 
 Interleaved mode (``--rounds R``, for a machine whose load changes while a long case runs): each case's shots are
-split in R chunks of shots/R, chunk r with seed r (both simulators); in each round Xihe's and the peer's child
+split in R chunks of shots/R, seeded 1, 1 + shots/R, 1 + 2 shots/R, ... (both simulators: Aer seeds shot i of a
+run ``seed + i``, so consecutive seeds would repeat its shots chunk after chunk, and its merged counts are then
+those of one run with seed 1); in each round Xihe's and the peer's child
 processes run the chunk one after the other, the first alternating from round to round (Xihe first in odd rounds),
 so a burst of load falls on both alike. The times (and CPU times) are summed per simulator and the counts merged
 for the distribution check; ``rounds_log`` holds each chunk's time, ratio and the 1-minute load average before
@@ -322,15 +324,17 @@ def _run_child(sim: str, case: str, threads: int, timeout: int, env: dict[str, s
 
 
 def _interleaved(case: str, peer: str, threads: int, timeout: int, shots: int, rounds: int) -> dict[str, dict]:
-    """``--rounds``: the shots in ``rounds`` chunks with seeds 1, 2, ...; in each round both simulators run the
-    chunk, one after the other, the first alternating between rounds, so a change of the machine's load falls on
-    both. Times and CPU times are summed and counts merged per simulator; each chunk's time and the load average
-    before it are kept in ``rounds_log``."""
+    """``--rounds``: the shots in ``rounds`` chunks, seeded 1, 1 + the first chunk's shots, ...; in each round
+    both simulators run the chunk, one after the other, the first alternating between rounds, so a change of the
+    machine's load falls on both. Times and CPU times are summed and counts merged per simulator; each chunk's
+    time and the load average before it are kept in ``rounds_log``."""
     totals: dict[str, dict] = {}
     log: list[dict[str, object]] = []
+    seed = 1
     for r in range(rounds):
         chunk = shots // rounds + (1 if r < shots % rounds else 0)
-        env = {**os.environ, "XIHE_BENCH_SHOTS": str(chunk), "XIHE_BENCH_SEED": str(r + 1)}
+        env = {**os.environ, "XIHE_BENCH_SHOTS": str(chunk), "XIHE_BENCH_SEED": str(seed)}
+        seed += chunk  # Aer seeds its shots seed, seed + 1, ...: consecutive seeds would repeat its shots
         entry: dict[str, object] = {"round": r + 1, "shots": chunk}
         for sim in ("xihe", peer) if r % 2 == 0 else (peer, "xihe"):
             entry[f"load_{sim}"] = round(os.getloadavg()[0], 2)
