@@ -107,3 +107,14 @@ def test_mitigation_of_exact_values_is_refused(client: Client) -> None:
         client.estimate(Circuit(1).h(0), {"X": 1.0}, backend="sim", precision=0.0, mitigation=Mitigation(readout=True))
     with pytest.raises(ValidationError, match="odd"):
         client.estimate(Circuit(1).h(0), {"X": 1.0}, backend="line10", mitigation=Mitigation(zne_factors=(1, 2)))
+
+
+def test_readout_mitigation_on_an_ideal_variant_leaves_perfect_readout_alone(client: Client) -> None:
+    """``line10-ideal`` runs without noise, so its readout is perfect: mitigation must not invert line10's calibrated
+    confusion there (it did, and |10>'s ZZ came back as -1/((1 - e0)(1 - e1)), past -1; Qiskit's EstimatorV2 asks
+    for readout mitigation by default, resilience level 1). Every shot gives the same outcome, so the values are
+    exact whatever the seed."""
+    observables = [{"ZZ": 1.0}, {"IZ": 1.0}, {"ZI": 1.0}]
+    [pub] = client.estimate(Circuit(2).x(0), observables, backend="line10-ideal", precision=0.05, seed=3,
+                            mitigation=Mitigation(readout=True)).estimates(timeout=WAIT_S)
+    assert pub.values[0] == pytest.approx([-1.0, -1.0, 1.0], abs=1e-12)

@@ -347,8 +347,9 @@ def folded_items(device: Device, item: executor.WorkItem, factors: Sequence[int]
 
 def readout_metadata(device: Device, ran: Circuit) -> dict[str, Any]:
     """Per bit of the estimator's register, the physical qubit it measured in ``ran`` (the circuit as it ran, whose
-    qubits are the device's; -1 if none) and that qubit's calibrated ``[p(1|0), p(0|1)]``."""
-    errors = device.target.readout_error
+    qubits are the device's; -1 if none) and that qubit's calibrated ``[p(1|0), p(0|1)]``: none on a noiseless device
+    (a twin's ideal variant reads out perfectly; inverting its chip's confusion would push values past +-1)."""
+    errors = {} if device.noiseless else device.target.readout_error
     qubit_of = {op.clbits[0]: op.qubits[0] for op in ran.operations if op.gate.name == "measure"}
     qubits = [qubit_of.get(bit, -1) for bit in range(ran.num_clbits)]
     return {"readout_qubits": qubits,
