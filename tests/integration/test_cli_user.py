@@ -258,3 +258,18 @@ def test_run_takes_an_openqasm3_file_with_blocks_and_loops(server: Server, token
                        "if (c[0] == 2) {\n  x q[0];\n}\n")
     refused = xihe(home, "run", str(program), "--url", server.url, "--token", token)
     assert refused.returncode == 1 and "line 5, column 13" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_jobs_table_at_80_columns_shows_whole_ids_that_job_accepts(server: Server, token: str, home: Path) -> None:
+    """On an 80-column terminal the job list cut each 16-character id to "edecfef8d49b0…", which ``xihe job`` and
+    ``xihe cancel`` answer with a 404: the id is what a user copies from the list, so it is never cut."""
+    bell = home / "bell.qasm"
+    bell.write_text(BELL_X)
+    ran = xihe(home, "run", str(bell), "--backend", "sim", "--shots", "1", "--name", "a rather long job name " * 2,
+               "--url", server.url, "--token", token)
+    submitted = re.search(r"submitted job (\w+)", ran.stderr)
+    assert ran.returncode == 0 and submitted, ran.stderr
+    listing = xihe(home, "jobs", "--limit", "3", "--url", server.url, "--token", token, columns=80)
+    assert listing.returncode == 0, listing.stderr
+    assert submitted.group(1) in listing.stdout, listing.stdout
+    assert max(len(line.rstrip()) for line in listing.stdout.splitlines()) <= 80, listing.stdout

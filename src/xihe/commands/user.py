@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -256,18 +257,26 @@ def register(app: typer.Typer) -> None:
         token: TokenOption = None,
     ) -> None:
         """List your jobs, newest first."""
+        from rich import box
         from rich.table import Table
 
         from xihe.client.progress import describe
 
         with _client(url, token) as client:
             page = client.jobs(status=status, backend=backend, tag=tag, limit=limit, offset=offset)
-        table = Table(title=f"Jobs {page.offset + 1}-{page.offset + len(page)} of {page.total}")
-        for column in ("id", "status", "backend", "shots", "name", "created"):
-            table.add_column(column)
+        # Light rules as in `xihe backends`; ids and times never cut (an id cut to "edecfef8d49b0…" is one `xihe
+        # job` cannot find, at 80 columns it was), status and name wrap instead.
+        table = Table(title=f"Jobs {page.offset + 1}-{page.offset + len(page)} of {page.total}",
+                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
+        table.add_column("id", no_wrap=True, min_width=max((len(job.id) for job in page), default=2))
+        table.add_column("status")
+        for column in ("backend", "shots"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("name")
+        table.add_column("created (UTC)", no_wrap=True)
         for job in page:
             info = job.info
-            created = info.created_at.isoformat(timespec="seconds") if info.created_at else ""
+            created = info.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if info.created_at else ""
             table.add_row(info.id, describe(info), info.backend, str(info.shots), info.name or "", created)
         _console().print(table)
 
