@@ -89,6 +89,20 @@ def test_marginal_over_chosen_bits_sums_the_counts(alice: TestClient, twin_job: 
     assert ideal == pytest.approx({k: oracle.get(k, 0.0) for k in ideal}, abs=1e-6)
 
 
+def test_a_chosen_bit_past_the_result_is_named_as_left_out(alice: TestClient, twin_job: str) -> None:
+    """``bits=2,9`` on a 3-bit result: the marginal is over c[2] alone, and the page says so; it was headed
+    "marginal over c[2], c[9]" above one-bit outcomes, as if c[9] were in them."""
+    page = alice.get(f"/jobs/{twin_job}?bits=2,9").text
+    rows = list(csv.DictReader(io.StringIO(alice.get(f"/jobs/{twin_job}/results/0.csv").text)))
+    expected: dict[str, int] = {}
+    for row in rows:
+        expected[row["outcome"][2]] = expected.get(row["outcome"][2], 0) + int(row["count"])
+    bars = {k: int(c) for k, c in re.findall(r'class="bar" data-key="(\d+)" data-count="(\d+)"', page)}
+    assert bars == expected
+    assert "marginal over c[2]</h2>" in page and "<th>Outcome (c[2])</th>" in page
+    assert "c[9] is not in this result (c[0] to c[2]), so left out of the marginal." in page
+
+
 def test_csv_export_is_sorted_by_count_with_the_ideal_column(alice: TestClient, twin_job: str) -> None:
     response = alice.get(f"/jobs/{twin_job}/results/0.csv")
     assert response.headers["content-type"].startswith("text/csv")

@@ -72,6 +72,7 @@ class ResultView:
     ideal_note: str | None = None
     distance: float | None = None  # total variation between measured and ideal
     marginal_note: str | None = None
+    bits: tuple[int, ...] = ()  # the chosen bits this result has: what its marginal is over, what its headings name
 
 
 def compiled_drawing(qasm_text: str | None) -> tuple[str | None, str | None]:
@@ -143,6 +144,12 @@ def result_view(index: int, result: ResultPublic, options: ResultOptions, source
     num_bits = max((len(key) for key in result.counts), default=0)
     bits = [b for b in options.bits if b < num_bits]
     counts, marginal_note = _shown_counts(index, result, bits, whole_counts)
+    missing = [b for b in options.bits if b >= num_bits]
+    if missing and num_bits:
+        # Named, not dropped silently: the headings once said "c[0], c[9]" over one-bit outcomes of c[0] alone.
+        left_out = (f"c[{'], c['.join(map(str, missing))}] {'is' if len(missing) == 1 else 'are'} not in this "
+                    f"result (c[0] to c[{num_bits - 1}]), so left out of the marginal.")
+        marginal_note = f"{left_out} {marginal_note}" if marginal_note else left_out
     ideal, note = _ideal(sources, index, with_ideal and options.ideal)
     if ideal is not None and bits:
         ideal = marginal_probabilities(ideal, bits)
@@ -152,7 +159,7 @@ def result_view(index: int, result: ResultPublic, options: ResultOptions, source
     svg, compiled_note = compiled_drawing(result.compiled_qasm)
     return ResultView(index, result, histogram_svg(counts, max_bars=options.top, log=options.log, ideal=ideal),
                       rows, svg, compiled_note, num_bits, ideal, note,
-                      total_variation(counts, ideal) if ideal is not None else None, marginal_note)
+                      total_variation(counts, ideal) if ideal is not None else None, marginal_note, tuple(bits))
 
 
 def stored_results(public: JobPublic) -> list[ResultPublic]:
