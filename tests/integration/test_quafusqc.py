@@ -49,6 +49,8 @@ out["held_cancel"] = t.cancel(held)
 out["held_after"] = t.result(held)
 out["held_delete"] = t.delete(held)
 out["bad_run"] = t.run({"chip": "nochip", "circuit": BELL})
+out["zero_shots"] = t.run({"chip": "sim", "circuit": BELL, "shots": 0})
+out["long_name"] = t.run({"chip": "sim", "name": "n" * 300, "circuit": BELL})
 out["unknown_result"] = t.result(12345)
 out["query"] = t.query(chips="sim,grid36", status="Finished,Cancelled", start="2020-01-01-00-00-00",
                        end="2099-01-01-00-00-00", limit=50)
@@ -108,6 +110,12 @@ def test_result_is_empty_until_done_and_cancel_takes_a_queued_task(report: dict[
 def test_errors_are_json_objects_with_a_message(report: dict[str, Any]) -> None:
     assert isinstance(report["bad_run"], dict) and "nochip" in report["bad_run"]["error"]
     assert isinstance(report["unknown_result"], dict) and "error" in report["unknown_result"]
+
+
+def test_a_refused_value_is_named_in_the_error(report: dict[str, Any]) -> None:
+    """Zero shots answered "Input should be greater than or equal to 1", naming no input."""
+    assert report["zero_shots"]["error"].startswith("shots: Input should be greater than or equal to 1")
+    assert report["long_name"]["error"].startswith("name: "), report["long_name"]
 
 
 def test_query_lists_the_tasks_by_chip_and_status(report: dict[str, Any]) -> None:

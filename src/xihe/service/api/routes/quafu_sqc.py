@@ -41,6 +41,7 @@ _JOB_ID = re.compile(r"[0-9a-f]{16}")
 _TIME_FORMAT = "%Y-%m-%d-%H-%M-%S"
 _QUERY_SORT = {"taskId": "id", "taskName": "name", "chipName": "backend", "status": "status",
                "submitTime": "created_at"}
+_TASK_FIELD = {"qasm": "circuit", "dynamical_decoupling": "open_dd"}  # a job field's name in a quafusqc task
 
 
 def task_id(job_id: str) -> int:
@@ -155,8 +156,10 @@ def _run(request: Request, user: User, name: str, chip: str, shots: int, raw: by
     try:
         body = JobCreate(qasm=task["circuit"], backend=backend, shots=shots, compile=compile_, name=name or None,
                          dynamical_decoupling=options.get("open_dd"))
-    except ValidationError as exc:
-        raise Problem(422, "invalid_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+    except ValidationError as exc:  # named as the task names them: "shots: Input should be ...", not the bare msg
+        raise Problem(422, "invalid_request", "; ".join(
+            f"{_TASK_FIELD.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" if e["loc"] else str(e["msg"])
+            for e in exc.errors())) from None
 
     def keep_options(session: Session, outcome: SubmitOutcome) -> None:
         if options:  # in the submit's transaction: the job and its options are written together
