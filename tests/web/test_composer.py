@@ -9,6 +9,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 from tests.web.conftest import Site, page_csrf
+from tests.web.test_pages import validate
 from xihe.service.repositories import users
 
 HEAD = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
@@ -64,3 +65,16 @@ def test_the_helper_is_bounded_checked_and_rate_limited(site: Site, alice: TestC
     csrf = page_csrf(bob, "/composer")
     codes = [_state(bob, HEAD + "qreg q[1];\n", csrf=csrf).status_code for _ in range(3)]
     assert codes[0] == 200 and 429 in codes[1:]
+
+
+def test_a_name_that_is_no_number_is_an_error_at_its_place_not_valid(alice: TestClient) -> None:
+    """``rx(banana)`` (or a typo such as ``rx(tehta)``) parses as a free parameter, which a job from the web pages
+    can never bind: the composer said "Valid" and the editor "Valid OpenQASM 2.0 for sim.", both with Submit
+    enabled, and the submit was refused with "give values in 'parameters'", a field these pages do not have."""
+    program = HEAD + "qreg q[2];\ncreg c[2];\nh q[1]; // banana\nrx(pi/2 + banana) q[0];\nmeasure q -> c;\n"
+    composed = _state(alice, program).json()
+    assert not composed["ok"]
+    assert composed["error"]["line"] == 6 and composed["error"]["column"] == 11, composed["error"]
+    assert composed["error"]["message"].startswith("'banana' is not a number")
+    checked = validate(alice, program)
+    assert not checked["ok"] and checked["error"] == composed["error"]

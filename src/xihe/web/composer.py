@@ -22,6 +22,7 @@ from xihe import qasm
 from xihe.circuit import Circuit
 from xihe.errors import XiheError
 from xihe.qasm import ParseLimits, QasmError
+from xihe.web.free_parameters import free_parameter_error
 from xihe.web.ideal import IdealUnavailable, ideal_of_circuit
 
 MAX_QUBITS = 12
@@ -85,6 +86,9 @@ def composer_state(text: str, limits: ParseLimits | None = None) -> dict[str, An
         return answer
     except (XiheError, RecursionError) as exc:
         answer["error"] = {"line": None, "column": None, "message": str(exc) or "the program cannot be read"}
+        return answer
+    answer["error"] = free_parameter_error(text, circuit)
+    if answer["error"] is not None:
         return answer
     answer.update(ok=True, num_qubits=circuit.num_qubits, ops=grid_ops(circuit),
                   measures="measure" in circuit.count_ops())

@@ -28,6 +28,7 @@ from xihe.service.settings import Settings
 from xihe.service.submit import check_job, job_texts, submit_job
 from xihe.status import DeviceStatus
 from xihe.web.deps import JsonUser, PageUser, catalog, check_csrf, database, render
+from xihe.web.free_parameters import free_parameter_error
 from xihe.web.routes import composer
 from xihe.web.sessions import csrf_matches
 
@@ -72,7 +73,7 @@ def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
             status = calibrations.backend_status(session, device)
         if status is not DeviceStatus.ONLINE and answer["backend_error"] is None:  # as submit_job refuses it
             answer["backend_error"] = f"backend {body.backend} is {status}; it takes no new jobs now"
-    answer["ok"] = answer["stats"] is not None and answer["backend_error"] is None
+    answer["ok"] = answer["stats"] is not None and answer["error"] is None and answer["backend_error"] is None
     return answer
 
 
@@ -101,6 +102,7 @@ def read_source(settings: Settings, devices: DeviceCatalog, body: ValidateReques
                        "depth": circuit.depth(), "parameters": sorted(str(p) for p in circuit.parameters)}
     if len(circuit) <= MAX_DRAWN_OPERATIONS:
         answer["svg"] = draw_svg(circuit)
+    answer["error"] = free_parameter_error(body.qasm, circuit)
     if body.backend and not known:
         answer["backend_error"] = f"unknown backend {body.backend!r}"
     elif body.backend:
