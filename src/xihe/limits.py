@@ -7,3 +7,6 @@ MAX_PAGE_SIZE = 500
 
 MIN_SHOTS = 1
 """The fewest shots a job may ask for: a job samples measured bits, so it needs at least one shot."""
+
+MAX_STORED_INT = 2**31 - 1
+"""The largest whole number a user's limit (an ``Integer`` column: 32 bits on PostgreSQL) holds on every database."""

@@ -237,6 +237,25 @@ def test_admin_adds_users_and_sets_quotas(site: Site, alice: TestClient) -> None
     assert dave.get("/jobs", follow_redirects=False).status_code == 303  # a disabled account's session ends
 
 
+def test_admin_limits_are_finite_numbers_a_database_column_holds(site: Site, alice: TestClient) -> None:
+    """A wall-time limit of "nan" was stored and then never reached (any time > NaN is false), so that user's jobs
+    ran without one; 10^23 jobs a day was a 500 (the integer column overflowed). Both are the form's 422 now, and
+    the user's limits are left as they were."""
+    csrf = page_csrf(alice, "/admin")
+    added = alice.post("/admin/users", data={"name": "frank", "password": "frank-password-1", "role": "user",
+                                             "csrf_token": csrf})
+    frank = re.search(r'action="/admin/users/(\d+)/limits"', added.text.split('data-user="frank"')[1])
+    assert frank
+    for field, value, says in (("wall_seconds", "nan", "wall seconds must be a finite number"),
+                               ("wall_seconds", "inf", "wall seconds must be a finite number"),
+                               ("jobs_per_day", "99999999999999999999999", "jobs per day is at most 2147483647")):
+        refused = alice.post(f"/admin/users/{frank.group(1)}/limits", data={field: value, "csrf_token": csrf})
+        assert refused.status_code == 422 and says in refused.text, (field, value, refused.status_code)
+    with site.database.read() as session:
+        account = users.get_user_by_name(session, "frank")
+        assert account is not None and account.wall_seconds is None and account.jobs_per_day is None
+
+
 def test_edit_a_copy_fills_the_editor_from_ones_own_job_only(alice: TestClient, bob: TestClient) -> None:
     job_id = submit(alice, backend="line10", shots="123", name="copy me", tags="a, b")
     page = alice.get(f"/editor?from_job={job_id}").text
