@@ -273,3 +273,20 @@ def test_jobs_table_at_80_columns_shows_whole_ids_that_job_accepts(server: Serve
     assert listing.returncode == 0, listing.stderr
     assert submitted.group(1) in listing.stdout, listing.stdout
     assert max(len(line.rstrip()) for line in listing.stdout.splitlines()) <= 80, listing.stdout
+
+
+def test_users_limits_refuses_what_no_limit_can_be(server: Server) -> None:
+    """``--wall-seconds nan`` was stored, and a NaN wall limit is never reached (the job ran unlimited); a negative
+    jobs-per-day was stored too, and 10^23 ended in an OverflowError traceback. Each is a one-line error, exit 1,
+    and the user's limits stay as they were; the admin page refuses the same values (one rule)."""
+    new_user_token(server, "cli-limits")
+    for option, value, says in (("--wall-seconds", "nan", "wall seconds must be a finite number"),
+                                ("--jobs-per-day", "-5", "jobs per day cannot be negative"),
+                                ("--jobs-per-day", "99999999999999999999999", "jobs per day is at most 2147483647")):
+        done = subprocess.run([sys.executable, "-c", "from xihe.cli import main; main()", "users", "limits",
+                               "cli-limits", option, value, "--data-dir", str(server.data_dir)],
+                              env=server.env, capture_output=True, text=True, timeout=WAIT_S, check=False)
+        assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr, (option, done)
+    listed = run_xihe("users", "limits", "cli-limits", "--wall-seconds", "30", "--data-dir", str(server.data_dir),
+                      env=server.env)
+    assert "limits of cli-limits updated" in listed

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from xihe.limits import user_limit_problem
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -279,14 +281,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set a user's quotas and limits (unset ones keep the settings' defaults)."""
 
+        given = {field: value for field, value in (
+            ("jobs_per_day", jobs_per_day), ("max_shots", max_shots), ("max_qubits", max_qubits),
+            ("max_priority", max_priority), ("wall_seconds", wall_seconds), ("rate_limit_per_second", rate_limit))
+            if value is not None}
+        for field, value in given.items():  # the admin page's rule: finite, not negative, what the column holds
+            if (problem := user_limit_problem(field, value)) is not None:
+                typer.echo(f"error: {problem}", err=True)
+                raise typer.Exit(1)
         database = _existing_database(_settings(data_dir=data_dir))
         with database.write() as session:
             user = _existing_user(session, name)
-            for field, value in (("jobs_per_day", jobs_per_day), ("max_shots", max_shots),
-                                 ("max_qubits", max_qubits), ("max_priority", max_priority),
-                                 ("wall_seconds", wall_seconds), ("rate_limit_per_second", rate_limit)):
-                if value is not None:
-                    setattr(user, field, value)
+            for field, value in given.items():
+                setattr(user, field, value)
         typer.echo(f"limits of {name} updated")
 
     db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)

@@ -6,7 +6,6 @@ A blank quota field means "the settings' default".
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from xihe.limits import MAX_STORED_INT
+from xihe.limits import user_limit_problem
 from xihe.service.clock import utcnow
 from xihe.service.repositories import calibrations, jobs, users
 from xihe.service.scheduling import decayed_usage
@@ -89,13 +88,9 @@ def _parse_limits(form: dict[str, str]) -> dict[str, Any]:
             value = kind(raw)
         except ValueError:
             raise ValueError(f"{name.replace('_', ' ')} must be a number, not {raw!r}") from None
-        if value < 0:
-            raise ValueError(f"{name.replace('_', ' ')} cannot be negative")
-        # NaN passed the check above and then every "elapsed > limit" was false: no limit at all; inf, the same.
-        if not math.isfinite(value):
-            raise ValueError(f"{name.replace('_', ' ')} must be a finite number, not {raw!r}")
-        if kind is int and value > MAX_STORED_INT:
-            raise ValueError(f"{name.replace('_', ' ')} is at most {MAX_STORED_INT}")
+        problem = user_limit_problem(name, value)
+        if problem is not None:
+            raise ValueError(problem)
         values[name] = value
     return values
 
