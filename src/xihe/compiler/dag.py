@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from xihe.circuit import Circuit, Operation
+from xihe.circuit import Circuit, IfElse, Operation
 from xihe.circuit.register import ClassicalRegister, QuantumRegister
 
 
@@ -93,6 +93,12 @@ class DAGCircuit:
 
     def count_two_qubit(self) -> int:
         return sum(1 for op in self.ops if len(op.qubits) == 2 and op.gate.is_unitary)
+
+
+def has_if_blocks(ops: list[Operation]) -> bool:
+    """Whether any operation is an ``if``/``else`` block: ``isinstance`` over the operations' few distinct types, so
+    the scan of a long gate list runs in C (passes ask this of every circuit they see)."""
+    return any(issubclass(kind, IfElse) for kind in set(map(type, ops)))
 
 
 # The facts analysis passes write, by name (a plain dict, as Qiskit's PropertySet).

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 
-from xihe.circuit import Circuit, walk
+from xihe.circuit import Circuit, Operation, walk
+from xihe.compiler.dag import has_if_blocks
 from xihe.compiler.target import Target
 
 
@@ -28,21 +29,38 @@ def idle_log_fidelity(target: Target, qubit: int, duration: float) -> float:
 
 
 def log_success_probability(circuit: Circuit, target: Target) -> float:
+    """The log of :func:`estimated_success_probability`: each operation's term added in circuit order.
+
+    A gate's or a measurement's term depends only on its name and qubits, so it is looked up once per pair (a
+    barrier's or a reset's is none); a delay's is its own. Routing candidates are each ranked by this, on the
+    compile's critical path (issue 19).
+    """
     total = 0.0
-    terms: dict[tuple[str, tuple[int, ...]], float] = {}  # a gate's log-fidelity per qubits, looked up once
-    for op in walk(circuit.operations):
-        name = op.gate.name
-        if name == "measure":
-            total += math.log(max(target.readout_fidelity(op.qubits[0]), 1e-12))
-        elif name == "delay":
-            total += idle_log_fidelity(target, op.qubits[0], float(op.gate.params[0]))  # type: ignore[arg-type]
-        elif op.gate.is_unitary:
-            key = (name, op.qubits)
-            term = terms.get(key)
-            if term is None:
-                term = terms[key] = math.log1p(-min(target.error(name, op.qubits), 1 - 1e-12))
+    terms: dict[tuple[str, tuple[int, ...]], float | None] = {}  # per (name, qubits); None: adds nothing
+    ops = circuit.operations
+    for op in walk(ops) if has_if_blocks(ops) else ops:
+        gate = op.gate
+        name = gate.name
+        if name == "delay":
+            total += idle_log_fidelity(target, op.qubits[0], float(gate.params[0]))  # type: ignore[arg-type]
+            continue
+        key = (name, op.qubits)
+        if key in terms:
+            term = terms[key]
+        else:
+            term = terms[key] = _term(target, op)
+        if term is not None:
             total += term
     return total
+
+
+def _term(target: Target, op: Operation) -> float | None:
+    """A measurement's or a gate's log-fidelity, or ``None`` for an operation that costs nothing (a barrier)."""
+    if op.gate.name == "measure":
+        return math.log(max(target.readout_fidelity(op.qubits[0]), 1e-12))
+    if op.gate.is_unitary:
+        return math.log1p(-min(target.error(op.gate.name, op.qubits), 1 - 1e-12))
+    return None
 
 
 def estimated_success_probability(circuit: Circuit, target: Target) -> float:

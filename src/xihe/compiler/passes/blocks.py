@@ -23,10 +23,20 @@ from xihe.compiler.passes.blocks_kernel import (
     block_products,
     collect_blocks,
     splice_order,
+    sure_counts,
     take_qubits,
 )
 from xihe.compiler.passes.blocks_kernel import equal_up_to_phase as kernel_equal_up_to_phase
-from xihe.compiler.passes.optimize import Rows, Translator, native_pieces, to_rows, two_qubit_table
+from xihe.compiler.passes.optimize import (
+    PiecesMemo,
+    Rows,
+    Translator,
+    native_pieces,
+    rows_width,
+    to_rows,
+    two_qubit_code,
+    two_qubit_table,
+)
 from xihe.compiler.passes.optimize_kernel import G_RX, G_RY, G_RZ
 from xihe.compiler.passes.translate import CX
 from xihe.compiler.two_qubit import (
@@ -76,6 +86,56 @@ def _cost(op: Operation) -> int:
     return CX_COST.get(op.gate.name, 1) if len(op.qubits) == 2 else 0
 
 
+class BlockCounts:
+    """The CX counts of each two-qubit block of a gate list, and of the block with a swap folded in, from the block
+    kernel, where its rounding cannot matter (issue 19).
+
+    The Python passes before routing (:class:`ConsolidateBlocks`, :class:`.swaps.ImplicitSwaps`) multiply each
+    block out with NumPy to decide whether to resynthesise it; most blocks (all of a quantum-volume circuit's) are
+    kept, and those products were most of the passes' time. Here every block's product is taken in one kernel call
+    (:func:`.blocks_kernel.collect_blocks`, which finds the same blocks) and :func:`.blocks_kernel.sure_counts`
+    answers where each of ``cx_needed``'s comparisons is clear of its tolerance; a block it leaves open, or one the
+    caller forms differently, goes the NumPy way as before, so every decision is the same.
+    """
+
+    def __init__(self, ops: list[Operation]) -> None:
+        rows, _ = to_rows(ops, frozenset())
+        qptr, qidx, kind, is2q, code2, mats = rows[0], rows[1], rows[3], rows[4], rows[5], rows[9]
+        block_of, _, _, cost, _, products = collect_blocks(rows_width(rows), qptr, qidx, kind, code2, mats,
+                                                           two_qubit_table())
+        plain, swapped = sure_counts(products, cost > 1)
+        members = block_of >= 0
+        sizes = np.bincount(block_of[members], minlength=len(cost))
+        # Blocks whose two-qubit gates are all cx or cz (what ConsolidateBlocks counts as one CX each).
+        foreign = np.zeros(len(cost), dtype=np.bool_)
+        cx_like = np.isin(code2, [two_qubit_code("cx"), two_qubit_code("cz")])
+        foreign[block_of[members & is2q & ~cx_like]] = True
+        self._block_of: list[int] = block_of.tolist()
+        self._sizes: list[int] = sizes.tolist()
+        self._cost: list[int] = cost.tolist()
+        self._foreign: list[bool] = foreign.tolist()
+        self._plain: list[int] = plain.tolist()
+        self._swapped: list[int] = swapped.tolist()
+
+    def _block(self, block: list[int]) -> int:
+        """The kernel's block made of exactly these operations (indices into the list it was built from), or -1."""
+        b = self._block_of[block[-1]]
+        if b < 0 or self._sizes[b] != len(block) or any(self._block_of[i] != b for i in block):
+            return -1
+        return b
+
+    def kept(self, block: list[int]) -> bool:
+        """Whether :class:`ConsolidateBlocks` surely keeps the block: all cx/cz and its product needs as many."""
+        b = self._block(block)
+        return b >= 0 and not self._foreign[b] and self._plain[b] >= self._cost[b] > 1
+
+    def swap_gains_nothing(self, block: list[int]) -> bool:
+        """Whether the block with a swap folded in surely needs as many CX as the block (:func:`.swaps.
+        swapped_synthesis` would answer ``None``)."""
+        b = self._block(block)
+        return b >= 0 and self._plain[b] >= 0 and self._swapped[b] >= self._plain[b]
+
+
 class ConsolidateBlocks:
     """Replace a two-qubit block by its KAK synthesis (in ``cx`` and ``u3``) when that saves two-qubit gates.
 
@@ -92,13 +152,14 @@ class ConsolidateBlocks:
         removed: set[int] = set()
         open_block: dict[int, list[int]] = {}  # qubit -> indices of its open block (shared by the pair)
         pending: dict[int, list[int]] = {}  # qubit -> indices of 1q gates waiting for a block
+        counts = BlockCounts(ops)
 
         def close(block: list[int]) -> None:
             pair = next(ops[i].qubits for i in block if len(ops[i].qubits) == 2)
             for q in pair:
                 if open_block.get(q) is block:
                     del open_block[q]
-            if not self._worth_trying(ops, block):
+            if not self._worth_trying(ops, block) or counts.kept(block):
                 return
             key = tuple(ops[i] for i in block)
             if key not in self._memo:
@@ -190,7 +251,7 @@ class _Templates:
     """Each ``cx`` on physical qubits as the rows of its native pieces (the arrays :func:`assemble_rows` takes), kept
     for the whole compile; ``ops`` are the pieces' operations, put into a run's sources when first used there."""
 
-    def __init__(self, translate: Translator, memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]],
+    def __init__(self, translate: Translator, memo: PiecesMemo,
                  basis: frozenset[str]) -> None:
         self.translate, self.memo, self.basis = translate, memo, basis
         self.index: dict[tuple[int, int], int] = {}
@@ -238,7 +299,7 @@ class RowResynthesis:
     The replacements' products are checked against the blocks' in the kernel before any is spliced in.
     """
 
-    def __init__(self, translate: Translator, memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]],
+    def __init__(self, translate: Translator, memo: PiecesMemo,
                  basis: frozenset[str]) -> None:
         self.templates = _Templates(translate, memo, basis)
 

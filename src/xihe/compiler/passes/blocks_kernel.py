@@ -89,6 +89,79 @@ def cx_needed(u: np.ndarray) -> int:
     return 3
 
 
+# How far from each of cx_needed's tolerances a quantity must be for sure_cx_needed to answer: a product of the same
+# gates multiplied in another order (NumPy's, in ``blocks.block_unitary``) differs by ~1e-14.
+SURE_MARGIN = 1e-9
+
+
+@njit(cache=True)
+def _clear(x: float, threshold: float) -> bool:
+    return abs(x - threshold) >= SURE_MARGIN
+
+
+@njit(cache=True)
+def sure_cx_needed(u: np.ndarray) -> int:
+    """:func:`cx_needed` where each comparison it makes (those of :func:`xihe.compiler.two_qubit.cx_needed`) is at
+    least ``SURE_MARGIN`` from its tolerance, so the same block's product rounded otherwise gets the same answer;
+    -1 where one is closer. (A fourth root on the other branch multiplies gamma by -1, which no test sees.)"""
+    v = u / np.linalg.det(u) ** 0.25
+    w = np.empty((4, 4), dtype=np.complex128)
+    for i in range(4):
+        for j in range(4):
+            s = 0j
+            for k in range(4):
+                s += v[i, 3 - k] * _YY_SIGNS[3 - k] * v[3 - j, k] * _YY_SIGNS[3 - j]
+            w[i, j] = s
+    t = 0j
+    for i in range(4):
+        t += w[i, i]
+    tol = NEEDED_TOLERANCE
+    if not (_clear(abs(t.imag), tol) and _clear(abs(abs(t.real) - 4), tol) and _clear(abs(t), tol)):
+        return -1
+    if abs(t.imag) < tol and abs(abs(t.real) - 4) < tol:
+        return 0
+    if abs(t) < tol:
+        square_is_minus_one = True
+        for i in range(4):
+            for j in range(4):
+                s = 0j
+                for k in range(4):
+                    s += w[i, k] * w[k, j]
+                want = -1.0 if i == j else 0.0
+                bound = tol + 1e-5 * abs(want)
+                if not _clear(abs(s - want), bound):
+                    return -1
+                if abs(s - want) > bound:
+                    square_is_minus_one = False
+        if square_is_minus_one:
+            return 1
+    if abs(t.imag) < tol:
+        return 2
+    return 3
+
+
+@njit(cache=True, nogil=True)
+def sure_counts(products, wanted):  # type: ignore[no-untyped-def]
+    """Per wanted block, :func:`sure_cx_needed` of its product ``u`` and of ``SWAP u`` (-1 where unsure or not
+    wanted)."""
+    n = wanted.shape[0]
+    plain = -np.ones(n, dtype=np.int64)
+    swapped = -np.ones(n, dtype=np.int64)
+    v = np.empty((4, 4), dtype=np.complex128)
+    for b in range(n):
+        if not wanted[b]:
+            continue
+        u = products[b]
+        plain[b] = sure_cx_needed(u)
+        for j in range(4):
+            v[0, j] = u[0, j]
+            v[1, j] = u[2, j]
+            v[2, j] = u[1, j]
+            v[3, j] = u[3, j]
+        swapped[b] = sure_cx_needed(v)
+    return plain, swapped
+
+
 @njit(cache=True, nogil=True)
 def collect_blocks(num_qubits, qptr, qidx, kind, code2, mats, mats2):  # type: ignore[no-untyped-def]
     """``(block_of, last, pair, cost, flagged, products)``: each row's block (-1 for none), each block's last row, its

@@ -30,8 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from xihe.circuit import Gate, IfElse, Operation
-from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.circuit import Gate, Operation
+from xihe.compiler.dag import DAGCircuit, PropertySet, has_if_blocks
 from xihe.compiler.passes.swaps import Pass
 from xihe.compiler.threads import compile_threads, run_striped
 from xihe.compiler.two_qubit import gate_matrix
@@ -432,7 +432,7 @@ class CliffordResynthesis:
 
     def resynthesise(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         """Every Clifford region that the greedy synthesis writes with fewer two-qubit gates, replaced."""
-        if "layout" in properties or any(isinstance(op, IfElse) for op in dag.ops):
+        if "layout" in properties or has_if_blocks(dag.ops):
             return dag
         wire = list(range(dag.num_qubits))  # qubit as the input names it -> the wire that now holds its state
         holder = list(range(dag.num_qubits))  # wire -> that qubit

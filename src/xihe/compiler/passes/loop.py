@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 
-from xihe.circuit import Gate, IfElse, Operation
-from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.circuit import Operation
+from xihe.compiler.dag import DAGCircuit, PropertySet, has_if_blocks
 from xihe.compiler.passes.blocks import RowResynthesis
 from xihe.compiler.passes.control import map_blocks
-from xihe.compiler.passes.optimize import OptimizeLoop, Rows, from_rows, score, to_rows, width
+from xihe.compiler.passes.optimize import OptimizeLoop, PiecesMemo, Rows, from_rows, rows_width, score, to_rows
 from xihe.compiler.passes.translate import BasisTranslation
 from xihe.compiler.target import Target
 
@@ -27,7 +27,7 @@ class NativeOptimizeLoop:
         self.translate = BasisTranslation(target)
         self.optimize = OptimizeLoop.for_target(target, max_rounds=3 if max_rounds <= 2 else 10)
         self.max_rounds = max_rounds
-        self._translated: dict[tuple[Gate, tuple[int, ...]], list[Operation]] = {}  # 2q gate -> native pieces
+        self._translated: PiecesMemo = {}  # 2q gate -> native pieces
         self.blocks = RowResynthesis(self.translate, self._translated, self.optimize.basis.names)
         self._resumed = False
 
@@ -52,7 +52,7 @@ class NativeOptimizeLoop:
         # The gate list stays in the kernels' array form across the rounds; operations are made once, at the end.
         basis = self.optimize.basis
         rows, sources = to_rows(dag.ops, basis.names, self.translate, self._translated)
-        num_qubits = width(sources)
+        num_qubits = rows_width(rows)
         best: Rows | None = None
         start = score(rows)  # with _resumed, the first round's output: the best so far
         for _ in range(self.max_rounds):
@@ -72,7 +72,7 @@ class NativeOptimizeLoop:
     def _optimize_blocks(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         """Each if block's bodies (already native) fused and cancelled as a circuit of their own: routing's swaps
         inside a block leave runs of 1q gates that nothing outside the block can reach."""
-        if not any(isinstance(op, IfElse) for op in dag.ops):
+        if not has_if_blocks(dag.ops):
             return dag
 
         def body(ops: Sequence[Operation]) -> list[Operation]:

@@ -8,13 +8,13 @@ operations commute when on every qubit they share both are Z-type or both are X-
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
-from xihe.circuit import Gate, Operation, gate_spec, is_self_inverse, is_symmetric
+from xihe.circuit import Gate, Operation, ParamValue, gate_spec, is_self_inverse, is_symmetric
 from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.passes.optimize_kernel import (
     G_U3,
@@ -64,26 +64,38 @@ class Basis1q:
         return self.rz, self.rx, self.ry, self.u3_name is not None
 
 
+# (kind, is a 2q unitary, 2q code, symmetric, native, is rz, commutation types, 2x2 matrix): a row's constant part.
+RowInfo = tuple[int, bool, int, bool, bool, bool, tuple[int, ...], np.ndarray | None]
+# Two-qubit gate -> its native pieces, kept across conversions (see :func:`native_pieces` for the key).
+PiecesMemo = dict[Hashable, list[Operation]]
+
+
 @lru_cache(maxsize=65536)
-def _gate_row(gate: Gate, basis: frozenset[str]) -> tuple[int, bool, int, bool, bool, bool, tuple[int, ...],
-                                                          np.ndarray | None]:
-    """(kind, is a 2q unitary, 2q code, symmetric, native, is rz, commutation types, 2x2 matrix) of an unconditioned
-    operation with this gate."""
+def _gate_row(gate: Gate, basis: frozenset[str]) -> RowInfo:
+    """The row of an unconditioned operation with this gate."""
     n = gate.num_qubits
     types = tuple(TYPE_CODE[t] for t in _gate_action_types(gate, n)) if gate.is_unitary else (TYPE_NONE,) * n
     if gate.is_unitary and n == 1 and not gate.is_parametrized:
         native = gate.name in basis and gate.definition is None
         return KIND_1Q, False, -1, False, native, gate.name == "rz", types, gate_matrix(gate)
     if gate.is_unitary and n == 2 and gate.definition is None and is_self_inverse(gate.name):
-        with _CODES_LOCK:  # candidates are converted in threads side by side: one code per name
-            code = _CODES_2Q.setdefault(gate.name, len(_CODES_2Q))
-        return KIND_SI2Q, True, code, is_symmetric(gate.name), False, False, types, None
+        return KIND_SI2Q, True, two_qubit_code(gate.name), is_symmetric(gate.name), False, False, types, None
     # A symbolic one-qubit gate only blocks (no matrix to fuse it with).
     return KIND_OTHER, gate.is_unitary and n == 2, -1, False, False, False, (TYPE_NONE,) * n, None
 
 
+@lru_cache(maxsize=65536)
+def _field_row(name: str, params: tuple[ParamValue, ...], num_qubits: int, basis: frozenset[str]) -> \
+        tuple[RowInfo, bool]:
+    """:func:`_gate_row` of a gate without a definition, by its fields (which decide a such gate's equality), and
+    whether it is a unitary without symbolic parameters. Keyed by plain tuples, so a look-up hashes and compares in C:
+    ``Gate``'s own hash and equality are Python methods, and a conversion looks up every gate (issue 19)."""
+    gate = Gate._trusted(name, params, num_qubits)
+    return _gate_row(gate, basis), gate.is_unitary and not gate.is_parametrized
+
+
 @lru_cache(maxsize=64)
-def _blocking_row(width: int) -> tuple[int, bool, int, bool, bool, bool, tuple[int, ...], np.ndarray | None]:
+def _blocking_row(width: int) -> RowInfo:
     """The row of a conditioned operation on ``width`` qubits: it only blocks."""
     return KIND_OTHER, False, -1, False, False, False, (TYPE_NONE,) * width, None
 
@@ -99,69 +111,130 @@ class Translator(Protocol):
     def two_qubit(self, op: Operation) -> list[Operation]: ...
 
 
+def _row_of(op: Operation, basis: frozenset[str]) -> RowInfo:
+    """``op``'s row info (blocking if conditioned)."""
+    gate = op.gate
+    info = _field_row(gate.name, gate.params, gate.num_qubits, basis)[0] if gate.definition is None else \
+        _gate_row(gate, basis)
+    if op.condition is not None or len(op.qubits) != len(info[6]):
+        info = _blocking_row(len(op.qubits))
+    return info
+
+
 def to_rows(ops: list[Operation], basis: frozenset[str], translate: Translator | None = None,
-            memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]] | None = None) -> tuple[Rows, list[Operation]]:
+            memo: PiecesMemo | None = None) -> tuple[Rows, list[Operation]]:
     """The kernels' arrays for ``ops`` and the operations their rows come from (``src`` indexes that list).
 
     With ``translate``, the operations are translated to the device's gates on the way: a two-qubit gate becomes its
     native pieces (``memo`` keeps them per gate and qubits), whose one-qubit gates (Hadamards) stay as they are,
     since fusion writes every run of one-qubit gates in the basis anyway; conditioned and non-unitary operations go
     through ``translate.translate``.
+
+    A gate's constant part (:data:`RowInfo`) is looked up by its fields, not by ``Gate``'s Python hash and equality;
+    a two-qubit gate's pieces are looked up once per conversion and their rows' lists reused for each of its
+    occurrences (a routed circuit is mostly the same few ``cx`` and swaps).
     """
     sources: list[Operation] = []
-    if translate is None:
-        sources = list(ops)
-    else:
-        memo = {} if memo is None else memo
-        for op in ops:
-            sources.extend(native_pieces(op, translate, memo))
-    n = len(sources)
-    qptr = [0]
+    counts: list[int] = []  # qubits per row
     qidx: list[int] = []
     qtyp: list[int] = []
-    row_info: list[int] = []
-    infos: dict[int, int] = {}
-    table: list[tuple[int, bool, int, bool, bool, bool, tuple[int, ...], np.ndarray | None]] = []
-    for op in sources:
-        info = _gate_row(op.gate, basis)
+    row_info: list[int] = []  # index in ``table``
+    table: list[RowInfo] = []  # the distinct infos (each comes from a cache, so by identity)
+    infos: dict[int, int] = {}  # id(info) -> index in table
+    memo = {} if memo is None else memo
+    # id(pieces) -> their rows' (table indices, qubits, types, qubit counts), for this conversion (``memo`` keeps the
+    # pieces alive).
+    fragments: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
+    for op in ops:
+        gate = op.gate
+        if gate.definition is None:
+            info, simple = _field_row(gate.name, gate.params, gate.num_qubits, basis)
+        else:
+            info, simple = _gate_row(gate, basis), gate.is_unitary and not gate.is_parametrized
         qubits = op.qubits
-        if op.condition is not None or len(qubits) != len(info[6]):
-            info = _blocking_row(len(qubits))
-        at = infos.get(id(info))
-        if at is None:
-            at = infos[id(info)] = len(table)
-            table.append(info)
-        row_info.append(at)
-        qidx.extend(qubits)
-        qtyp.extend(info[6])
-        qptr.append(len(qidx))
+        unconditioned = op.condition is None
+        if translate is None or (simple and unconditioned and len(qubits) == 1):
+            if not unconditioned or len(qubits) != len(info[6]):
+                info = _blocking_row(len(qubits))
+            at = infos.get(id(info))
+            if at is None:
+                at = infos[id(info)] = len(table)
+                table.append(info)
+            sources.append(op)
+            row_info.append(at)
+            qidx.extend(qubits)
+            qtyp.extend(info[6])
+            counts.append(len(qubits))
+            continue
+        pieces = native_pieces(op, translate, memo)
+        reused = simple and unconditioned and len(qubits) == 2  # pieces from the memo: the same list each time
+        fragment = fragments.get(id(pieces)) if reused else None
+        if fragment is None:
+            fragment = ([], [], [], [])
+            for piece in pieces:
+                piece_info = _row_of(piece, basis)
+                at = infos.get(id(piece_info))
+                if at is None:
+                    at = infos[id(piece_info)] = len(table)
+                    table.append(piece_info)
+                fragment[0].append(at)
+                fragment[1].extend(piece.qubits)
+                fragment[2].extend(piece_info[6])
+                fragment[3].append(len(piece.qubits))
+            if reused:
+                fragments[id(pieces)] = fragment
+        sources.extend(pieces)
+        row_info.extend(fragment[0])
+        qidx.extend(fragment[1])
+        qtyp.extend(fragment[2])
+        counts.extend(fragment[3])
+    n = len(sources)
+    if not n:
+        return _empty_rows(), sources
     index = np.array(row_info, dtype=np.int64)
 
     def column(k: int, dtype: type) -> np.ndarray:
-        return np.array([t[k] for t in table], dtype=dtype)[index] if n else np.zeros(0, dtype=dtype)
+        return np.array([t[k] for t in table], dtype=dtype)[index]
 
-    mats = (np.array([_IDENTITY if t[7] is None else t[7] for t in table], dtype=complex)[index] if n else
-            np.zeros((0, 2, 2), dtype=complex))
-    rows = (np.array(qptr, dtype=np.int64), np.array(qidx, dtype=np.int64), np.array(qtyp, dtype=np.int8),
-            column(0, np.int8), column(1, np.bool_), column(2, np.int64), column(3, np.bool_), column(4, np.bool_),
-            column(5, np.bool_), mats, np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int8), np.zeros((n, 3)))
+    qptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=qptr[1:])
+    mats = np.array([_IDENTITY if t[7] is None else t[7] for t in table], dtype=complex)[index]
+    rows = (qptr, np.array(qidx, dtype=np.int64), np.array(qtyp, dtype=np.int8), column(0, np.int8),
+            column(1, np.bool_), column(2, np.int64), column(3, np.bool_), column(4, np.bool_), column(5, np.bool_),
+            mats, np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int8), np.zeros((n, 3)))
     return rows, sources
 
 
-def native_pieces(op: Operation, translate: Translator,
-                  memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]]) -> list[Operation]:
+def _empty_rows() -> Rows:
+    """The arrays of an empty gate list, of the right types."""
+    return (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8),
+            np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.bool_),
+            np.zeros((0, 2, 2), dtype=complex), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8),
+            np.zeros((0, 3)))
+
+
+def native_pieces(op: Operation, translate: Translator, memo: PiecesMemo) -> list[Operation]:
     """``op`` translated for :func:`to_rows`: a one-qubit unitary as it is (fusion writes it in the basis), a
-    two-qubit gate as its native pieces (kept in ``memo`` per gate and qubits), anything else by ``translate``."""
+    two-qubit gate as its native pieces (kept in ``memo`` per gate and qubits: by the gate's name, parameters and
+    qubits where it has no definition, which hash in C), anything else by ``translate``."""
     gate = op.gate
     if op.condition is None and gate.is_unitary and not gate.is_parametrized and len(op.qubits) <= 2:
         if len(op.qubits) == 1:
             return [op]
-        key = (gate, op.qubits)
+        key: Hashable = (gate.name, gate.params, op.qubits) if gate.definition is None else (gate, op.qubits)
         pieces = memo.get(key)
         if pieces is None:
             pieces = memo[key] = translate.two_qubit(op)
         return pieces
     return translate.translate([op])
+
+
+def two_qubit_code(name: str) -> int:
+    """The ``code2`` of the self-inverse two-qubit gate ``name`` in every conversion of this process (candidates are
+    converted in threads side by side: one code per name)."""
+    with _CODES_LOCK:
+        return _CODES_2Q.setdefault(name, len(_CODES_2Q))
 
 
 def two_qubit_table() -> np.ndarray:
@@ -184,7 +257,7 @@ def score(rows: Rows) -> tuple[int, int]:
 def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operation]:
     """Operations for the kernels' rows: the source operation where a row points to one, else the row's gate."""
     qptr, qidx, src, gname, gpar = rows[0], rows[1], rows[10], rows[11], rows[12]
-    out: list[Operation] = [ops[s] for s in src.tolist()]  # a new row (-1) is written over below
+    out: list[Operation] = list(map(ops.__getitem__, src.tolist()))  # a new row (-1) is written over below
     new = np.flatnonzero(src < 0)
     u3_name = str(basis.u3_name)
     for k, g, q, params in zip(new.tolist(), gname[new].tolist(), qidx[qptr[new]].tolist(), gpar[new].tolist(),
@@ -199,6 +272,11 @@ def from_rows(ops: list[Operation], rows: Rows, basis: Basis1q) -> list[Operatio
 def width(ops: list[Operation]) -> int:
     """How many qubits the operations span (the highest index plus one)."""
     return max((q for op in ops for q in op.qubits), default=-1) + 1
+
+
+def rows_width(rows: Rows) -> int:
+    """:func:`width` of the operations the rows were made from (every one's qubits are in ``qidx``), in C."""
+    return int(rows[1].max()) + 1 if len(rows[1]) else 0
 
 
 class Fuse1q:
@@ -216,7 +294,7 @@ class Fuse1q:
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         rows, sources = to_rows(dag.ops, self.basis.names)
-        out = fuse_kernel(width(sources), *rows, *self.basis.fuse_flags())
+        out = fuse_kernel(rows_width(rows), *rows, *self.basis.fuse_flags())
         return dag.copy_with(from_rows(sources, out, self.basis))
 
 
@@ -251,7 +329,7 @@ class CommutativeCancellation:
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         rows, sources = to_rows(dag.ops, self.basis.names)
-        out = cancel_kernel(width(sources), *rows, self.basis.rz, self.basis.rx)
+        out = cancel_kernel(rows_width(rows), *rows, self.basis.rz, self.basis.rx)
         return dag.copy_with(from_rows(sources, out, self.basis))
 
 
@@ -270,11 +348,11 @@ class OptimizeLoop:
         return cls(one_qubit_basis(target), max_rounds)
 
     def run(self, dag: DAGCircuit, properties: PropertySet, translate: Translator | None = None,
-            memo: dict[tuple[Gate, tuple[int, ...]], list[Operation]] | None = None) -> DAGCircuit:
+            memo: PiecesMemo | None = None) -> DAGCircuit:
         """The loop's result; with ``translate``, on the operations translated to the device's gates first (one
         conversion to arrays for both, see :func:`to_rows`)."""
         rows, sources = to_rows(dag.ops, self.basis.names, translate, memo)
-        out = self.run_rows(rows, width(sources))
+        out = self.run_rows(rows, rows_width(rows))
         return dag.copy_with(from_rows(sources, out, self.basis))
 
     def run_rows(self, rows: Rows, num_qubits: int) -> Rows:

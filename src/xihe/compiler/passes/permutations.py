@@ -11,8 +11,8 @@ Circuits with ``if``/``else`` blocks are left as they are (their bodies would ne
 
 from __future__ import annotations
 
-from xihe.circuit import IfElse, Operation
-from xihe.compiler.dag import DAGCircuit, PropertySet
+from xihe.circuit import Operation
+from xihe.compiler.dag import DAGCircuit, PropertySet, has_if_blocks
 
 
 def _is_cx(op: Operation, control: int, target: int) -> bool:
@@ -60,7 +60,7 @@ class ElidePermutations:
     """Drop swaps between virtual qubits, rename what follows, and record the permutation (see module docstring)."""
 
     def run(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
-        if any(isinstance(op, IfElse) for op in dag.ops):
+        if has_if_blocks(dag.ops):
             return dag
         triples = swap_triples(dag.ops)
         members = {k for group in triples.values() for k in group}

@@ -15,6 +15,8 @@ estimate each virtual qubit's waits with it (:func:`idle_times`), before there a
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
+from operator import attrgetter
 from statistics import median
 
 import numpy as np
@@ -24,6 +26,7 @@ from xihe.compiler.dag import DAGCircuit, PropertySet
 from xihe.compiler.target import Target
 
 MIN_DELAY_NS = 1e-6
+_QUBITS = attrgetter("qubits")
 
 
 def terminal_measurements(dag: DAGCircuit) -> set[int]:
@@ -42,15 +45,22 @@ def terminal_measurements(dag: DAGCircuit) -> set[int]:
     used_bits: set[int] = set()
     conditioned: set[str] = set()
     out: set[int] = set()
-    for i in range(len(dag.ops) - 1, -1, -1):
-        op = dag.ops[i]
-        if (op.gate.name == "measure" and op.condition is None and op.qubits[0] not in busy
+    ops = dag.ops
+    # Once every qubit the circuit uses is busy no earlier measurement can be terminal: the scan stops there (after
+    # the last layer or so, not at the first operation: the schedule of every routing candidate runs this).
+    used = len(set(chain.from_iterable(map(_QUBITS, ops))))
+    for i in range(len(ops) - 1, -1, -1):
+        op = ops[i]
+        name = op.gate.name
+        if (name == "measure" and op.condition is None and op.qubits[0] not in busy
                 and op.clbits[0] not in used_bits and clbit_reg.get(op.clbits[0]) not in conditioned):
             out.add(i)
         if op.condition is not None:
             conditioned.add(op.condition[0])
-        if op.gate.name != "barrier":
+        if name != "barrier":
             busy.update(op.qubits)
+            if len(busy) == used:
+                break
         if op.clbits:
             used_bits.update(op.clbits)
     return out

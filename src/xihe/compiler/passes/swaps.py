@@ -25,9 +25,9 @@ from typing import Protocol
 
 import numpy as np
 
-from xihe.circuit import IfElse, Operation
-from xihe.compiler.dag import DAGCircuit, PropertySet
-from xihe.compiler.passes.blocks import block_unitary, step_operations
+from xihe.circuit import Operation
+from xihe.compiler.dag import DAGCircuit, PropertySet, has_if_blocks
+from xihe.compiler.passes.blocks import BlockCounts, block_unitary, step_operations
 from xihe.compiler.two_qubit import cx_needed, synthesize_two_qubit
 
 
@@ -85,7 +85,7 @@ class ImplicitSwaps:
 
     def rewrite(self, dag: DAGCircuit, properties: PropertySet) -> DAGCircuit:
         """One pass over the circuit: every block that gains is rewritten, what follows relabelled."""
-        if "layout" in properties or any(isinstance(op, IfElse) for op in dag.ops):
+        if "layout" in properties or has_if_blocks(dag.ops):
             return dag
         wire = list(range(dag.num_qubits))  # qubit as the input names it -> the wire that now holds its state
         holder = list(range(dag.num_qubits))  # wire -> the input qubit whose state it holds
@@ -95,6 +95,10 @@ class ImplicitSwaps:
         open_block: dict[int, list[int]] = {}  # wire -> indices in ``out`` of its open block (shared by the pair)
         pending: dict[int, list[int]] = {}  # wire -> indices of 1q gates waiting for a block
         rewritten = 0
+        # ``out`` holds one operation per input operation, relabelled: its blocks are the input's (a relabelling
+        # after a block renames the qubits of what follows, not which operations form a block), so the kernel's
+        # counts on the input answer for most of them (:class:`.BlockCounts` checks each block's members).
+        counts = BlockCounts(dag.ops)
 
         def close(block: list[int]) -> None:
             nonlocal rewritten
@@ -103,7 +107,7 @@ class ImplicitSwaps:
             for w in (p, q):
                 if open_block.get(w) is block:
                     del open_block[w]
-            if not _may_gain(ops):
+            if not _may_gain(ops) or counts.swap_gains_nothing(block):
                 return
             new = swapped_synthesis(ops, (p, q))
             if new is None:
