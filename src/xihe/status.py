@@ -65,3 +65,8 @@ class DeviceStatus(StrEnum):
     ONLINE = "online"
     MAINTENANCE = "maintenance"
     OFFLINE = "offline"
+
+    @property
+    def described(self) -> str:
+        """The state as a sentence says it: "backend grid36 is in maintenance", not "is maintenance"."""
+        return "in maintenance" if self is DeviceStatus.MAINTENANCE else self.value

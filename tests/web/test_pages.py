@@ -209,7 +209,7 @@ def test_admin_switches_a_backend_to_maintenance(site: Site, alice: TestClient) 
     assert "status-maintenance" in alice.get("/backends").text.split('data-backend="grid36"')[1].split("</tr>")[0]
     refused = alice.post("/editor/submit", data={"qasm": BELL, "backend": "grid36", "shots": "10", "compile": "on",
                                                   "optimization_level": "2", "csrf_token": csrf})
-    assert refused.status_code == 409 and "grid36 is maintenance" in refused.text
+    assert refused.status_code == 409 and "grid36 is in maintenance" in refused.text
     alice.post("/admin/backends/grid36/status", data={"status": "online", "csrf_token": csrf})
     assert alice.post("/admin/backends/grid36/status", data={"status": "broken", "csrf_token": csrf}).status_code \
         == 422
@@ -308,7 +308,7 @@ def test_a_backend_in_maintenance_is_not_shown_as_valid(site: Site, alice: TestC
         calibrations.set_backend_status(session, "line10", "maintenance")
     try:
         answer = validate(alice, BELL, backend="line10")
-        assert answer["ok"] is False and "line10 is maintenance" in answer["backend_error"]
+        assert answer["ok"] is False and "line10 is in maintenance" in answer["backend_error"]
     finally:
         with site.database.write() as session:
             calibrations.set_backend_status(session, "line10", "online")

@@ -69,7 +69,7 @@ def enqueue(session: Session, catalog: DeviceCatalog, user: User, backend: str, 
                       stage="validate")
     status = calibrations.backend_status(session, device)
     if status is not DeviceStatus.ONLINE:
-        raise Problem(409, "backend_unavailable", f"backend {backend} is {status}", stage="validate")
+        raise Problem(409, "backend_unavailable", f"backend {backend} is {status.described}", stage="validate")
     seed = seed if seed is not None else secrets.randbits(31)
     payload = {"suite": suite, "seed": int(seed), "shots": int(shots), "region_size": int(region_size),
                "circuits": []}

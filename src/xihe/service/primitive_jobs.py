@@ -58,7 +58,7 @@ def store_primitive_job(session: Session, settings: Settings, catalog: DeviceCat
     device = catalog.get(backend)
     status = calibrations.backend_status(session, device)
     if status is not DeviceStatus.ONLINE:
-        raise Problem(409, "backend_unavailable", f"backend {backend} is {status}", stage="validate")
+        raise Problem(409, "backend_unavailable", f"backend {backend} is {status.described}", stage="validate")
     quota_view = JobCreate(qasm=first_circuit, backend=backend, shots=max(shots, 1))
     _check_quotas(session, settings, user, quota_view, num_items, widths, now)
     allowance = int(_limit(user.max_priority, settings.default_max_priority))

@@ -213,7 +213,7 @@ def submit_job(session: Session, settings: Settings, catalog: DeviceCatalog, use
     device = catalog.get(request.backend)
     status = calibrations.backend_status(session, device)
     if status is not DeviceStatus.ONLINE:
-        raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status}", stage="validate")
+        raise Problem(409, "backend_unavailable", f"backend {request.backend} is {status.described}", stage="validate")
     if prepared is None:
         prepared = prepare_job(settings, catalog, request, user)
     _check_quotas(session, settings, user, request, len(prepared.widths), prepared.widths, now)

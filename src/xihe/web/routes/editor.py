@@ -72,7 +72,7 @@ def check_source(request: Request, body: ValidateRequest) -> dict[str, Any]:
         with database(request).read() as session:
             status = calibrations.backend_status(session, device)
         if status is not DeviceStatus.ONLINE and answer["backend_error"] is None:  # as submit_job refuses it
-            answer["backend_error"] = f"backend {body.backend} is {status}; it takes no new jobs now"
+            answer["backend_error"] = f"backend {body.backend} is {status.described}; it takes no new jobs now"
     answer["ok"] = answer["stats"] is not None and answer["error"] is None and answer["backend_error"] is None
     return answer
 
