@@ -70,3 +70,15 @@ def test_transpile_keeps_the_candidate_with_the_best_charged_success() -> None:
         middle = p.run(middle, props)
     chosen = _transpile(circuit, target, 3, 5).circuit
     assert qasm.dumps(chosen) == qasm.dumps(middle.to_circuit())
+
+
+def test_level_3_finishes_two_candidates_above_200_two_qubit_gates() -> None:
+    """Issue 19, seventh pass: above 200 two-qubit gates two routings are finished, not three (on two threads each
+    thread finishes one; the third rarely won and cost a tenth of a large compile); 4 below, 1 above 2,000; the
+    layout trials' effort is the same at every size up to 5,000."""
+    target = devices.get("grid36").target
+    counts = {150: 4, 201: 2, 600: 2, 2001: 1}
+    for gates, kept in counts.items():
+        layout = next(p for p in preset_passes(target, 3, 5, gates) if isinstance(p, SabreLayout))
+        assert layout.candidates == kept, gates
+        assert (layout.trials, layout.iterations, layout.swap_trials) == (24, 4, 4)

@@ -7,7 +7,7 @@
 - 2: + swaps between virtual qubits elided (a relabelling folded into the final layout), two-qubit block
   resynthesis (KAK) and cancellation before routing and after it (to a fixed point),
   8 seeded layout/routing trials with 2 forward-backward rounds.
-- 3: + 24 trials with 4 rounds and 4 routings each; a few routings (4, or 3 above 200 two-qubit gates, 1 above
+- 3: + 24 trials with 4 rounds and 4 routings each; a few routings (4, or 2 above 200 two-qubit gates, 1 above
   2000: the most likely to succeed, the one with fewest swaps, the best noise-aware one) are each optimised to the
   end and the best result kept (estimated success less a charge per two-qubit gate, see ``transpile``).
 """
@@ -48,6 +48,8 @@ HUGE_CIRCUIT = 20_000
 # above, the KAK stage would run twice, and on vqe_uccsd_n8 (5,488) the implicit swaps' relabellings cost routing
 # more than they saved (grid36: 5,203 -> 5,494 CX after routing, 4,873 -> 4,667 before).
 CLIFFORD_LIMIT = 2000
+# Routing candidates finished and compared at level 3 above 200 two-qubit gates (estimated); 4 below, 1 above 2000.
+CANDIDATES_ABOVE_200 = 2
 
 
 def estimated_two_qubit_gates(ops: list[Any]) -> int:
@@ -106,8 +108,10 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
         passes.append(VF2Layout(target))
     swap_trials = 4 if optimization_level == 3 and not huge else 1
     candidates = {3: 4, 2: 2}.get(optimization_level, 1)
-    if num_two_qubit_gates > 200:  # the most likely, the fewest swaps, the best noise-aware routing (issue 19)
-        candidates = min(candidates, 3)
+    if num_two_qubit_gates > 200:  # the most likely and the fewest swaps (or the best noise-aware) routing
+        # Two, not three (issue 19, seventh pass): each candidate's finishing is mostly Python under the GIL, about a
+        # tenth of a large compile's CPU, and the third rarely won (docs/decisions.md).
+        candidates = min(candidates, CANDIDATES_ABOVE_200)
     if num_two_qubit_gates > 2000:
         candidates = 1
     passes.append(SabreLayout(target, trials=trials, iterations=rounds, seed=seed, swap_trials=swap_trials,
