@@ -117,6 +117,18 @@ def test_native_names_refuse_every_control_character(server: Server) -> None:
         assert client.post("/tokens", json={"expires_in_days": True}).status_code == 422
 
 
+
+def test_a_too_long_job_name_is_refused_in_characters(server: Server) -> None:
+    """The length limit of a job's optional name counts characters, and says so (it said "at most 256 items
+    after validation", found trying Xihe as a new user); a control character is still refused."""
+    job = {"qasm": BELL, "backend": "sim", "shots": 10}
+    with server.client() as client:
+        refused = client.post("/jobs", json={**job, "name": "n" * 257})
+        assert refused.status_code == 422
+        assert "at most 256 characters" in refused.text and "items" not in refused.text
+        assert client.post("/jobs", json={**job, "name": "n" * 256}).status_code == 201
+        assert client.post("/jobs", json={**job, "name": "n\x07" * 10}).status_code == 422
+
 def _system_id(server: Server) -> str:
     return str(httpx.get(f"{server.url}/api/v1/backends/sim", headers={"Authorization": f"Bearer {server.token}"})
                .json()["system_id"])

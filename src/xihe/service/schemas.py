@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from xihe.limits import MIN_SHOTS
 from xihe.service.states import JobStatus
-from xihe.service.text import PlainStr
+from xihe.service.text import PlainStr, plain
 
 MAX_SEED = 2**63 - 1
 
@@ -26,7 +26,9 @@ class JobCreate(BaseModel):
     compile: bool = True
     optimization_level: int = Field(default=2, ge=0, le=3)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    name: PlainStr | None = Field(default=None, max_length=256)
+    # The length limit on the str itself, before the control-character check: pydantic then counts characters
+    # ("at most 256 characters"; on the optional PlainStr it said "at most 256 items after validation").
+    name: Annotated[str, Field(max_length=256), AfterValidator(plain)] | None = None
     tags: list[PlainStr] = Field(default_factory=list, max_length=32)
     priority: int = Field(default=0, ge=0, le=10)
     parameters: list[dict[str, float]] | None = Field(default=None, min_length=1,

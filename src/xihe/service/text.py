@@ -16,11 +16,12 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _plain(value: str) -> str:
+def plain(value: str) -> str:
+    """``value`` if it holds no control character (a pydantic validator)."""
     if CONTROL.search(value):
         raise ValueError("control characters (NUL, line breaks, tabs...) are not allowed here")
     return value
 
 
-PlainStr = Annotated[str, AfterValidator(_plain)]
+PlainStr = Annotated[str, AfterValidator(plain)]
 """A name, id or label: no control character at all."""
