@@ -127,6 +127,7 @@ out["mixed_shots"] = {"results": [[r.task_id, r.shots_returned, r.shots_requeste
 one_own = c.submit({"qasm": SWAP, "shots": 33}, target="sim", shots=10).result(timeout=300)
 out["own_shots"] = [one_own.shots_returned, one_own.counts]
 out["unknown_target"] = error_of(lambda: c.submit(SKEW, target="nochip"))
+out["long_name"] = error_of(lambda: c.submit(SKEW, target="sim", name="n" * 300))
 out["stats"] = c.stats(days=7)
 print(json.dumps(out, default=str))
 '''
@@ -264,6 +265,9 @@ def test_server_side_refusals_map_to_the_sdks_exceptions(report: dict[str, Any])
     assert report["over_quota_shots"]["category"] == "precheck.shotsOutOfRange"
     assert report["bad_qasm"]["type"] == "BadRequest" and "bogus" in report["bad_qasm"]["text"]
     assert report["unknown_target"]["type"] == "BadRequest" and "nochip" in report["unknown_target"]["text"]
+    # A refused value is named by its quafu-sdk field ("name: String should have at most 256 characters").
+    assert report["long_name"]["type"] == "BadRequest"
+    assert "name: String should have at most 256 characters" in report["long_name"]["text"]
 
 
 def test_iterative_job_appends_points_and_circuits_then_closes(report: dict[str, Any]) -> None:

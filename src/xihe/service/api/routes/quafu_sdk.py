@@ -60,6 +60,18 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 # --- jobs ------------------------------------------------------------------------------------------------------
 
+# A job field's name in a quafu-sdk body, where the two differ.
+_SDK_FIELD = {"backend": "target", "qasm": "circuits", "compile": "circuit_level"}
+
+
+def _refused(exc: ValidationError) -> Problem:
+    """The 400 for a body value the job model refuses, each message led by the quafu-sdk field it is about
+    ("name: String should have at most 256 characters", not the bare message)."""
+    return sdk_error(400, "bad_request", "; ".join(
+        f"{_SDK_FIELD.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" if e["loc"] else str(e["msg"])
+        for e in exc.errors()))
+
+
 def _sdk_body(request: Request, body: dict[str, Any]) -> JobCreate:
     """The native submission a quafu-sdk ``POST /jobs`` body means."""
     mode = body.get("mode")
@@ -207,7 +219,7 @@ def _submit_grouped(request: Request, user: User, body: dict[str, Any], create: 
                 part = JobCreate(circuits=[texts[k] for k in members], backend=create.backend, shots=shots,
                                  compile=create.compile, name=create.name)
             except ValidationError as exc:
-                raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+                raise _refused(exc) from None
 
         def record(session: Session, outcome: SubmitOutcome, members: list[int] = members) -> None:
             group = (job_groups.get_user_group(session, user.id, group_id[0]) if group_id else
@@ -241,7 +253,7 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
     try:
         create = _sdk_body(request, body)
     except ValidationError as exc:
-        raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+        raise _refused(exc) from None
     grouped = body.get("mode") in ("single", "collection")
     labels = _labels(body) if grouped else None
     runs = _shot_runs(body) if grouped else []
@@ -251,7 +263,7 @@ def _submit_sdk(request: Request, user: User, body: dict[str, Any]) -> dict[str,
         try:
             create = JobCreate.model_validate(create.model_dump() | {"shots": runs[0][0]})
         except ValidationError as exc:
-            raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+            raise _refused(exc) from None
     declared = [{"name": str(p["name"]), "unit": str(p.get("unit") or "1"), **({"symbol": str(p["symbol"])} if
                  p.get("symbol") else {})} for p in body.get("parameters") or [] if isinstance(p, dict)]
 
@@ -496,7 +508,7 @@ def _append(request: Request, user: User, group_id: str, body: dict[str, Any]) -
     try:
         create, iterations, evaluation = _append_body(group, body)
     except ValidationError as exc:
-        raise sdk_error(400, "bad_request", "; ".join(str(e["msg"]) for e in exc.errors())) from None
+        raise _refused(exc) from None
     first: list[int] = []
 
     def record(session: Session, outcome: SubmitOutcome) -> None:
