@@ -19,7 +19,7 @@ from xihe import devices
 from xihe.circuit import Gate, Operation
 from xihe.circuit.register import ClassicalRegister
 from xihe.compiler.dag import DAGCircuit
-from xihe.compiler.passes import blocks, swaps
+from xihe.compiler.passes import NativeOptimizeLoop, blocks, swaps
 from xihe.compiler.passes.blocks import BlockCounts, ConsolidateBlocks, block_unitary
 from xihe.compiler.passes.blocks_kernel import sure_counts, sure_cx_needed
 from xihe.compiler.passes.optimize import native_pieces, to_rows
@@ -203,3 +203,28 @@ def test_terminal_measurements_as_the_full_scan(data: st.DataObject) -> None:
             ops.append(Operation(Gate("rz", (0.5,)), (q,), (), ("c", 1) if kind == "if_rz" else None))
     dag = DAGCircuit(ops, n + data.draw(st.integers(0, 2)), [ClassicalRegister("c", n)])
     assert terminal_measurements(dag) == reference_terminal(dag)
+
+
+def test_block_resynthesis_with_a_template_added_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another candidate's thread may add a cx template between a run's snapshot of the templates' arrays and its use
+    of them (seen in seed sweeps as a ValueError in the broadcast): the run keeps to its snapshot."""
+    target = devices.get("grid36").target
+    a, b = sorted(target.edges)[0]
+    rng = np.random.default_rng(5)
+    ops = [Operation(Gate("cx"), (a, b)), Operation(Gate("u3", tuple(float(x) for x in rng.uniform(-3, 3, 3))), (a,)),
+           Operation(Gate("cx"), (a, b)), Operation(Gate("cx"), (a, b)), Operation(Gate("ry", (0.4,)), (b,))]
+    dag = DAGCircuit(ops, target.num_qubits, [])
+    expected = NativeOptimizeLoop(target).run(dag, {}).ops  # the block (3 CZ) needs 1: KAK's cx uses a template
+    loop = NativeOptimizeLoop(target)
+    templates = loop.blocks.templates
+    snapshot_of = type(templates).arrays
+    others = [edge for edge in sorted(target.edges) if edge != (a, b)]
+
+    def arrays(self):  # type: ignore[no-untyped-def]
+        snapshot = snapshot_of(self)
+        self.get(*others[len(self.ops) % len(others)])  # another thread's template, after the snapshot
+        return snapshot
+
+    monkeypatch.setattr(type(templates), "arrays", arrays)
+    assert loop.run(dag, {}).ops == expected
+    assert len(templates.ops) >= 2

@@ -362,7 +362,9 @@ class RowResynthesis:
         if not chosen:
             return rows
         t_ptr, t_rows = templates.arrays()
-        t_base = np.zeros(len(templates.ops), dtype=np.int64)
+        # Sized by the snapshot: another candidate's thread may add templates after it was taken (every template
+        # this run uses is in it: they were all made above).
+        t_base = np.zeros(len(t_ptr) - 1, dtype=np.int64)
         for t in np.asarray(s_arg)[np.asarray(s_kind) == STEP_CX].tolist():
             if t not in used:
                 used[t] = len(sources)
