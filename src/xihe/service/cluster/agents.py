@@ -17,7 +17,11 @@ only them, and only for their own device.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +53,8 @@ from xihe.version import __version__
 DEVICE_TOKEN_KIND = "device"
 PLAN_KEY = "agent_plan"
 UNLIMITED_MEMORY = 2**62  # the agent's machine runs the job, not this host: no local memory budget applies
+
+log = logging.getLogger("xihe.agents")
 
 
 def device_account_name(device: str) -> str:
@@ -171,7 +177,8 @@ def claim(database: Database, settings: Settings, devices: CalibratedDevices, de
             job_id, payload, shots, attempt = job.id, dict(job.payload), job.shots, job.attempts
             target = devices.current(session, device)
         try:
-            plan = compile_plan(target, payload, shots, input_limits(settings, target))
+            with _lease_kept(database, settings, job_id, lease):
+                plan = compile_plan(target, payload, shots, input_limits(settings, target))
         except XiheError as exc:
             with database.write() as session:
                 queue.finish_attempt(session, job_id, queue.Ending.error(RetryDecision(False, str(exc)),
@@ -188,6 +195,38 @@ def claim(database: Database, settings: Settings, devices: CalibratedDevices, de
                         heartbeat_seconds=min(settings.heartbeat_seconds, settings.lease_seconds / 3),
                         attempt=attempt, items=items)
     return None
+
+
+@contextmanager
+def _lease_kept(database: Database, settings: Settings, job_id: str, lease: str) -> Iterator[None]:
+    """Renew a claim's lease while this server compiles its job, as the agent will once it has the answer.
+
+    The compile can outlast the lease (a chip compile before the numba cache is warm took 30 s on a loaded
+    machine, against the 15 s lease): unrenewed, any worker's or claim's reaper took the lease for a dead agent's
+    and requeued the job mid-compile, which cost it an attempt (three such and it failed) and the agent its answer.
+    """
+    stop = threading.Event()
+    interval = min(settings.heartbeat_seconds, settings.lease_seconds / 3)
+
+    def renew() -> None:
+        while not stop.wait(interval):
+            try:
+                with database.write() as session:
+                    state = queue.renew_lease(session, job_id, lease, lease_seconds=settings.lease_seconds,
+                                              now=utcnow())
+            except Exception:  # an outage: the next beat tries again; the claim checks the lease after compiling
+                log.exception("renewing the lease of %s while compiling it failed", job_id)
+                continue
+            if not state.held:  # cancelled meanwhile: the claim finds it so after compiling
+                return
+
+    thread = threading.Thread(target=renew, name=f"claim-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def heartbeat(database: Database, settings: Settings, device: str, job_id: str, lease: str) -> queue.LeaseState:
