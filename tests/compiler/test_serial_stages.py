@@ -55,9 +55,11 @@ def source_lists(draw: st.DrawFn) -> list[Operation]:
 
 
 def _without_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The passes as before the kernel's counts: every block goes the NumPy way."""
+    """The passes as before the kernel's counts: every block found by the Python walk and multiplied out in NumPy."""
     monkeypatch.setattr(blocks.BlockCounts, "kept", lambda self, block: False)
     monkeypatch.setattr(blocks.BlockCounts, "swap_gains_nothing", lambda self, block: False)
+    monkeypatch.setattr(blocks.BlockCounts, "no_block_gains_a_swap", lambda self: False)
+    monkeypatch.setattr(blocks.BlockCounts, "undecided_blocks", lambda self: None)
 
 
 @settings(max_examples=150, deadline=None)
@@ -104,6 +106,10 @@ def test_counts_decide_the_blocks_of_quantum_volume_layers() -> None:
         assert ImplicitSwaps().run(dag, {}).ops == ops
     assert calls == {"consolidate": 0, "swap": 0}
     assert not counts.kept(list(range(0, 8)))  # not a block of the kernel's: the caller's way
+    assert counts.no_block_gains_a_swap()  # ImplicitSwaps need not walk the circuit at all
+    swap = [Operation(Gate("cx"), (0, 1)), Operation(Gate("cx"), (1, 0)), Operation(Gate("cx"), (0, 1))]
+    assert not BlockCounts(ops + swap).no_block_gains_a_swap()
+    assert ImplicitSwaps().run(DAGCircuit(ops + swap, 6, []), {}).ops == ops
 
 
 def test_sure_cx_needed_agrees_where_it_answers() -> None:

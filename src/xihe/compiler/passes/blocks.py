@@ -9,6 +9,7 @@ written where the block's last gate was; nothing else touched ``p`` or ``q`` in 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from xihe.compiler.passes.optimize import (
     two_qubit_code,
     two_qubit_table,
 )
-from xihe.compiler.passes.optimize_kernel import G_RX, G_RY, G_RZ
+from xihe.compiler.passes.optimize_kernel import G_RX, G_RY, G_RZ, KIND_OTHER
 from xihe.compiler.passes.translate import CX
 from xihe.compiler.two_qubit import (
     Step,
@@ -110,6 +111,20 @@ class BlockCounts:
         foreign = np.zeros(len(cost), dtype=np.bool_)
         cx_like = np.isin(code2, [two_qubit_code("cx"), two_qubit_code("cz")])
         foreign[block_of[members & is2q & ~cx_like]] = True
+        # The kernel's blocks are the Python walks' unless an operation the walks take into a block is one the kernel
+        # stops at (a two-qubit gate that is not self-inverse, a one-qubit gate with symbolic parameters).
+        same_blocks = not any(_joins_blocks(ops[i]) for i in np.flatnonzero(kind == KIND_OTHER).tolist())
+        decided = ((cost == 1) & ~foreign) | ((cost > 1) & (plain >= 0) & (swapped >= plain))
+        self._no_swap_gains = same_blocks and bool(decided.all())
+        # Blocks ConsolidateBlocks must look at: not a lone cx or cz, and not surely kept.
+        kept = ~foreign & (cost > 1) & (plain >= cost)
+        look = np.flatnonzero(~(((cost == 1) & ~foreign) | kept))
+        self._undecided: list[list[int]] | None = None
+        if same_blocks:
+            order = np.argsort(block_of, kind="stable")[len(block_of) - int(members.sum()):]  # members by block, index
+            starts = np.zeros(len(cost) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=starts[1:])
+            self._undecided = [order[starts[b]:starts[b + 1]].tolist() for b in look.tolist()]
         self._block_of: list[int] = block_of.tolist()
         self._sizes: list[int] = sizes.tolist()
         self._cost: list[int] = cost.tolist()
@@ -129,11 +144,68 @@ class BlockCounts:
         b = self._block(block)
         return b >= 0 and not self._foreign[b] and self._plain[b] >= self._cost[b] > 1
 
+    def undecided_blocks(self) -> list[list[int]] | None:
+        """The blocks (operation indices, in order) :class:`ConsolidateBlocks` must decide in Python: all but the lone
+        cx or cz and the surely kept; ``None`` where the kernel's blocks may not be the walk's."""
+        return self._undecided
+
+    def no_block_gains_a_swap(self) -> bool:
+        """Whether surely no block of the list gains from a swap folded in: :class:`.swaps.ImplicitSwaps` would rewrite
+        nothing (it does not try a lone cx or cz)."""
+        return self._no_swap_gains
+
     def swap_gains_nothing(self, block: list[int]) -> bool:
         """Whether the block with a swap folded in surely needs as many CX as the block (:func:`.swaps.
         swapped_synthesis` would answer ``None``)."""
         b = self._block(block)
         return b >= 0 and self._plain[b] >= 0 and self._swapped[b] >= self._plain[b]
+
+
+def _joins_blocks(op: Operation) -> bool:
+    """Whether the block walks of :class:`ConsolidateBlocks` and :class:`.swaps.ImplicitSwaps` take ``op`` into a
+    block (else it ends the blocks on its qubits)."""
+    return op.gate.is_unitary and op.condition is None and len(op.qubits) <= 2
+
+
+def _walk_blocks(ops: list[Operation], close: Callable[[list[int]], None]) -> None:
+    """Find the two-qubit blocks of ``ops`` (the module docstring's) and call ``close`` on each, with its operations'
+    indices in order, as it ends."""
+    open_block: dict[int, list[int]] = {}  # qubit -> indices of its open block (shared by the pair)
+    pending: dict[int, list[int]] = {}  # qubit -> indices of 1q gates waiting for a block
+
+    def end(block: list[int]) -> None:
+        for q in next(ops[i].qubits for i in block if len(ops[i].qubits) == 2):
+            if open_block.get(q) is block:
+                del open_block[q]
+        close(block)
+
+    for i, op in enumerate(ops):
+        simple = _joins_blocks(op)
+        if simple and len(op.qubits) == 1:
+            q = op.qubits[0]
+            if q in open_block:
+                open_block[q].append(i)
+            else:
+                pending.setdefault(q, []).append(i)
+            continue
+        if simple and len(op.qubits) == 2:
+            p, q = op.qubits
+            block = open_block.get(p)
+            if block is not None and open_block.get(q) is block:
+                block.append(i)
+                continue
+            for r in (p, q):
+                if r in open_block:
+                    end(open_block[r])
+            new = [*sorted(pending.pop(p, []) + pending.pop(q, [])), i]
+            open_block[p] = open_block[q] = new
+            continue
+        for r in op.qubits:
+            pending.pop(r, None)
+            if r in open_block:
+                end(open_block[r])
+    for block in {id(b): b for b in open_block.values()}.values():
+        end(block)
 
 
 class ConsolidateBlocks:
@@ -150,52 +222,28 @@ class ConsolidateBlocks:
         ops = dag.ops
         replacement: dict[int, list[Operation]] = {}
         removed: set[int] = set()
-        open_block: dict[int, list[int]] = {}  # qubit -> indices of its open block (shared by the pair)
-        pending: dict[int, list[int]] = {}  # qubit -> indices of 1q gates waiting for a block
         counts = BlockCounts(ops)
 
-        def close(block: list[int]) -> None:
-            pair = next(ops[i].qubits for i in block if len(ops[i].qubits) == 2)
-            for q in pair:
-                if open_block.get(q) is block:
-                    del open_block[q]
+        def decide(block: list[int]) -> None:
             if not self._worth_trying(ops, block) or counts.kept(block):
                 return
             key = tuple(ops[i] for i in block)
             if key not in self._memo:
+                pair = next(ops[i].qubits for i in block if len(ops[i].qubits) == 2)
                 self._memo[key] = self._resynthesise(ops, block, pair)
             new = self._memo[key]
             if new is not None:
                 replacement[block[-1]] = new
                 removed.update(block[:-1])
 
-        for i, op in enumerate(ops):
-            simple = op.gate.is_unitary and op.condition is None and len(op.qubits) <= 2
-            if simple and len(op.qubits) == 1:
-                q = op.qubits[0]
-                if q in open_block:
-                    open_block[q].append(i)
-                else:
-                    pending.setdefault(q, []).append(i)
-                continue
-            if simple and len(op.qubits) == 2:
-                p, q = op.qubits
-                block = open_block.get(p)
-                if block is not None and open_block.get(q) is block:
-                    block.append(i)
-                    continue
-                for r in (p, q):
-                    if r in open_block:
-                        close(open_block[r])
-                new = [*sorted(pending.pop(p, []) + pending.pop(q, [])), i]
-                open_block[p] = open_block[q] = new
-                continue
-            for r in op.qubits:
-                pending.pop(r, None)
-                if r in open_block:
-                    close(open_block[r])
-        for block in {id(b): b for b in open_block.values()}.values():
-            close(block)
+        undecided = counts.undecided_blocks()
+        if undecided is None:
+            _walk_blocks(ops, decide)
+        else:  # the kernel's blocks are the walk's: only those its counts leave open (the order does not matter)
+            for block in undecided:
+                decide(block)
+        if not replacement:
+            return dag.copy_with(list(ops))
         out: list[Operation] = []
         for i, op in enumerate(ops):
             if i in replacement:

@@ -87,6 +87,13 @@ class ImplicitSwaps:
         """One pass over the circuit: every block that gains is rewritten, what follows relabelled."""
         if "layout" in properties or has_if_blocks(dag.ops):
             return dag
+        # ``out`` holds one operation per input operation, relabelled: its blocks are the input's (a relabelling
+        # after a block renames the qubits of what follows, not which operations form a block), so the kernel's
+        # counts on the input answer for most of them (:class:`.BlockCounts` checks each block's members), and for
+        # all of them where none gains (a quantum-volume circuit's blocks): then there is nothing to walk.
+        counts = BlockCounts(dag.ops)
+        if counts.no_block_gains_a_swap():
+            return dag
         wire = list(range(dag.num_qubits))  # qubit as the input names it -> the wire that now holds its state
         holder = list(range(dag.num_qubits))  # wire -> the input qubit whose state it holds
         out: list[Operation] = []
@@ -95,10 +102,6 @@ class ImplicitSwaps:
         open_block: dict[int, list[int]] = {}  # wire -> indices in ``out`` of its open block (shared by the pair)
         pending: dict[int, list[int]] = {}  # wire -> indices of 1q gates waiting for a block
         rewritten = 0
-        # ``out`` holds one operation per input operation, relabelled: its blocks are the input's (a relabelling
-        # after a block renames the qubits of what follows, not which operations form a block), so the kernel's
-        # counts on the input answer for most of them (:class:`.BlockCounts` checks each block's members).
-        counts = BlockCounts(dag.ops)
 
         def close(block: list[int]) -> None:
             nonlocal rewritten
