@@ -32,8 +32,13 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    """The settings' database; the command fails with one line when its server cannot be reached."""
+    from xihe.service.bootstrap import unreachable_database
     from xihe.service.db import Database
 
+    problem = unreachable_database(settings)
+    if problem:
+        _fail(problem)
     return Database.from_settings(settings)
 
 

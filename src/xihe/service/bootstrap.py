@@ -9,6 +9,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from xihe.service.db import Database
 from xihe.service.repositories import users
 from xihe.service.security import new_password
@@ -43,9 +45,42 @@ def check_schema(database: Database) -> str | None:
 
     head = ScriptDirectory.from_config(alembic_config(database.url)).get_current_head()
     current = current_revision(database)
+    if current is None:
+        return _no_schema(database.url)
     if current != head:
-        return f"database schema is at {current or 'nothing'}, expected {head}: run `xihe db upgrade`"
+        return f"database schema is at {current}, expected {head}: run `xihe db upgrade`"
     return None
+
+
+def _where(url: str) -> str:
+    """The database a URL names, for messages: the SQLite file, else ``host:port/name`` (never the password)."""
+    return _sqlite_file(url) or url.split("@")[-1]
+
+
+def _no_schema(url: str) -> str:
+    """What an operator command says of a database server's database that holds no Xihe schema yet."""
+    return f"no Xihe schema in the database {_where(url)} (XIHE_DATABASE_URL): run `xihe db upgrade`"
+
+
+def unreachable_database(settings: Settings) -> str | None:
+    """A one-line message when the settings' database server cannot be reached, else None.
+
+    A PostgreSQL URL with a typo, a database not yet created or a server that is down made every operator command
+    (``serve``, ``worker``, ``users``, ``db``) print a 470-line traceback; this says which database and why, in the
+    driver's words. SQLite needs no check: its file is opened, or reported missing, by the callers.
+    """
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        return None
+    database = Database(url)
+    try:
+        with database.read_engine.connect():
+            return None
+    except DBAPIError as exc:
+        reason = " ".join(str(exc.orig or exc).split())
+        return f"cannot reach the database {_where(url)} (XIHE_DATABASE_URL): {reason}"
+    finally:
+        database.dispose()
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -77,16 +112,18 @@ def missing_database(settings: Settings) -> str | None:
     """
     url = settings.resolved_database_url()
     path = _sqlite_file(url)
-    where = path or url.split("@")[-1]
-    message = f"no Xihe database at {where}; pass --data-dir or set XIHE_DATA_DIR"
     if path is not None:
+        message = f"no Xihe database at {path}; pass --data-dir or set XIHE_DATA_DIR"
         return None if _sqlite_has_schema(Path(path)) else message
     from xihe.service.migrate import current_revision
 
+    unreachable = unreachable_database(settings)
+    if unreachable:
+        return unreachable
     database = Database(url)
     try:
-        if current_revision(database) is None:
-            return message
+        if current_revision(database) is None:  # the folder options have nothing to do with it here
+            return _no_schema(url)
     finally:
         database.dispose()
     return None
