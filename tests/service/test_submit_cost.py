@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 from starlette.routing import Match
 
 from xihe.app import create_app
@@ -97,3 +98,25 @@ def test_a_native_request_is_routed_without_walking_quafu_sdk_routes(client: tup
     assert sdk_job.status_code == 201, sdk_job.text
     assert "task_ids" in sdk_job.json()
     assert test_client.get(f"/api/v1/jobs/{sdk_job.json()['job_id']}/status", headers=headers).status_code == 200
+
+
+def test_a_request_looks_its_token_up_without_an_orm_session(client: tuple[TestClient, dict[str, str]],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two token lookups a job (its submit and its long poll): each on a Core connection, not in an ORM session
+    opened and closed around one prebuilt statement (issue 13)."""
+    test_client, headers = client
+    real = users.authenticate_token
+    sources: list[object] = []
+
+    def recording(source: Any, secret: str, **kwargs: Any) -> Any:
+        sources.append(source)
+        return real(source, secret, **kwargs)
+
+    monkeypatch.setattr(users, "authenticate_token", recording)
+    job = test_client.post("/api/v1/jobs", headers=headers, json={"qasm": BELL, "backend": "sim", "shots": 10})
+    assert job.status_code == 201, job.text
+    assert test_client.get(f"/api/v1/jobs/{job.json()['id']}", headers=headers).status_code == 200
+    assert len(sources) == 2
+    assert not any(isinstance(source, Session) for source in sources), sources
+    # A bad token is still refused (the lookup's rules are the same on a connection).
+    assert test_client.get("/api/v1/jobs", headers={"Authorization": "Bearer qf_nope"}).status_code == 401

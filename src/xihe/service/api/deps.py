@@ -147,8 +147,8 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
         record_failure(request)
         raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
     database: Database = request.app.state.database
-    with database.read() as session:
-        found = users.authenticate_token(session, credentials.credentials)
+    with database.read_connection() as connection:  # no ORM session: the lookup builds its two objects itself
+        found = users.authenticate_token(connection, credentials.credentials)
     if found is None:
         record_failure(request)
         raise unauthorized("invalid, expired or revoked token")
