@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,7 +52,11 @@ WARM_PROGRAM = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh 
 def _start_child(settings: Settings) -> None:
     """Set up a parse process and warm it: a Bell pair checked for every backend imports the reader and the
     planner and loads each device, which the first large submit would otherwise pay for (about a second on the
-    loaded machine, seen as a 1-3 s answer to the first bomb of the hostile benchmark)."""
+    loaded machine, seen as a 1-3 s answer to the first bomb of the hostile benchmark).
+
+    Ctrl-C reaches the whole process group: the API stops its pool itself (``close``), so a parse process ignores
+    SIGINT (each printed a ``KeyboardInterrupt`` traceback when ``xihe serve`` was stopped so)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _Child.settings = settings
     _Child.catalog = DeviceCatalog()
     for name in _Child.catalog.names():
