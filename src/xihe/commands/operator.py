@@ -284,7 +284,7 @@ def register(app: typer.Typer) -> None:
         rate_limit: Annotated[float | None, typer.Option(help="API requests per second.")] = None,
         data_dir: DataDirOption = None,
     ) -> None:
-        """Set a user's quotas and limits (unset ones keep the settings' defaults)."""
+        """Set a user's quotas and limits (unset ones keep the settings' defaults); without one, show them."""
 
         given = {field: value for field, value in (
             ("jobs_per_day", jobs_per_day), ("max_shots", max_shots), ("max_qubits", max_qubits),
@@ -294,7 +294,17 @@ def register(app: typer.Typer) -> None:
             if (problem := user_limit_problem(field, value)) is not None:
                 typer.echo(f"error: {problem}", err=True)
                 raise typer.Exit(1)
-        database = _existing_database(_settings(data_dir=data_dir))
+        settings = _settings(data_dir=data_dir)
+        database = _existing_database(settings)
+        if not given:  # it said 'limits of NAME updated', changing nothing; no command showed a user's limits
+            with database.read() as session:
+                user = _existing_user(session, name)
+                for field, default in settings.user_limit_defaults().items():
+                    own = getattr(user, field)
+                    shown = own if own is not None else f"{'no limit' if default is None else default} (default)"
+                    option = "rate-limit" if field == "rate_limit_per_second" else field.replace("_", "-")
+                    typer.echo(f"--{option}: {shown}")
+            return
         with database.write() as session:
             user = _existing_user(session, name)
             for field, value in given.items():

@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     def resolved_workers(self) -> int:
         return self.workers if self.workers is not None else max(1, os.cpu_count() or 1)
 
+    def user_limit_defaults(self) -> dict[str, float | None]:
+        """A user's limit (a ``User`` column) -> what applies while the user has none of their own (None: no
+        limit); the admin page and ``xihe users limits`` show them."""
+        return {"jobs_per_day": self.default_jobs_per_day, "max_shots": self.default_max_shots,
+                "max_qubits": self.default_max_qubits, "max_priority": self.default_max_priority,
+                "wall_seconds": self.default_wall_seconds, "rate_limit_per_second": self.rate_limit_per_second}
+
     def resolved_memory_budget(self) -> int:
         return self.memory_budget_bytes if self.memory_budget_bytes is not None else _machine_memory_bytes() // 2
 

@@ -43,10 +43,7 @@ def _admin(request: Request, user: WebUser, *, error: str | None = None, notice:
                 "usage_seconds": decayed_usage(account.usage_log2, now),
                 "limits": {name: getattr(account, name) for name in LIMITS},
             })
-    defaults = {"jobs_per_day": settings.default_jobs_per_day, "max_shots": settings.default_max_shots,
-                "max_qubits": settings.default_max_qubits, "max_priority": settings.default_max_priority,
-                "wall_seconds": settings.default_wall_seconds}
-    context = {"nav": "admin", "users": rows, "defaults": defaults, "limits": list(LIMITS),
+    context = {"nav": "admin", "users": rows, "defaults": settings.user_limit_defaults(), "limits": list(LIMITS),
                "backends": backend_rows(request), "statuses": STATUSES, "error": error, "notice": notice}
     return render(request, "admin.html", context, status=status, user=user)
 
