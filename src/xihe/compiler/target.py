@@ -255,6 +255,18 @@ class Target:
 
     def two_qubit_error(self, a: int, b: int) -> float:
         """Error of the best native two-qubit gate on the pair, either direction (a reversed CX costs only 1q)."""
+        found = self._pair_errors.get((a, b))
+        return self._pair_error(a, b) if found is None else found
+
+    @cached_property
+    def _pair_errors(self) -> dict[tuple[int, int], float]:
+        """:meth:`two_qubit_error` of every pair with a native two-qubit gate, both ways round, computed once: the
+        layout search, the fan-out placement and the estimate ask for it tens of thousands of times per compile
+        (issue 19)."""
+        pairs = {pair for name in self.two_qubit_gates for pair in (self.gates or {}).get(name, {})}
+        return {(a, b): self._pair_error(a, b) for x, y in pairs for a, b in ((x, y), (y, x))}
+
+    def _pair_error(self, a: int, b: int) -> float:
         best = 1.0
         for name in self.two_qubit_gates:
             props = self.gates[name] if self.gates else {}

@@ -13,6 +13,7 @@ A service's workers each compile one job at a time; an operator who runs as many
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -58,14 +59,62 @@ def run_striped(task: Callable[[int], T], count: int, threads: int) -> list[T]:
         except BaseException as exc:  # handed to the calling thread, raised there
             errors[j] = exc
 
-    helpers = [threading.Thread(target=run_share, args=(j,), name=f"xihe-compile-{j}", daemon=True)
-               for j in range(1, threads)]
-    for helper in helpers:
-        helper.start()
+    done = [_hand_over(run_share, j) for j in range(1, threads)]
     run_share(0)
-    for helper in helpers:
-        helper.join()
+    for event in done:
+        event.wait()
     for error in errors:
         if error is not None:
             raise error
     return [shares[i % threads][i // threads] for i in range(count)]
+
+
+class _Helper:
+    """A kept helper thread: runs the shares handed to it, one at a time, then waits for the next.
+
+    A compile hands out shares four or five times (layout trials, replay, candidates, Clifford paths); starting a
+    thread for each costs ~0.1 ms of CPU and, worse on a loaded machine, makes the calling thread wait in
+    ``Thread.start`` until the new thread has been scheduled (issue 19). A kept thread is only woken.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="xihe-compile-helper", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self.jobs.get()()
+            _idle.put(self)
+
+
+# Helpers with nothing to do; a share takes one (or starts one: every share runs at once, so nested or concurrent
+# compiles never wait on one another's helpers).
+_idle: queue.SimpleQueue[_Helper] = queue.SimpleQueue()
+
+
+def _hand_over(run_share: Callable[[int], None], j: int) -> threading.Event:
+    """Run ``run_share(j)`` on an idle helper; the returned event is set once it is done."""
+    try:
+        helper = _idle.get_nowait()
+    except queue.Empty:
+        helper = _Helper()
+    done = threading.Event()
+
+    def job() -> None:
+        try:
+            run_share(j)
+        finally:
+            done.set()
+
+    helper.jobs.put(job)
+    return done
+
+
+def _forget_helpers() -> None:
+    """A forked child has none of its parent's threads: drop the helpers it would otherwise wait on forever."""
+    global _idle
+    _idle = queue.SimpleQueue()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)

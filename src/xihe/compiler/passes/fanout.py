@@ -175,6 +175,9 @@ class _Grower:
         self.step = step
         self.place: dict[int, int] = {}
         self.used: set[int] = set()
+        # Used qubits with no free neighbour left: they can take no new qubit, so :meth:`_attach` skips them (a
+        # GHZ's group holds every placed qubit, and most are shut in long before the end).
+        self.closed: set[int] = set()
         self.ready: dict[int, float] = {}
         self.first: dict[int, float] = {}
         self.log_fidelity = 0.0
@@ -185,6 +188,10 @@ class _Grower:
     def _put(self, v: int, p: int) -> None:
         self.place[v] = p
         self.used.add(p)
+        neighbors = self.target.neighbors
+        for q in (p, *neighbors[p]):
+            if q in self.used and q not in self.closed and all(r in self.used for r in neighbors[q]):
+                self.closed.add(q)
 
     def _seat(self) -> int:
         """The free qubit nearest the centre that has a free neighbour (for a gate on two unplaced qubits)."""
@@ -200,6 +207,8 @@ class _Grower:
         best: tuple[tuple[float, int, float, int], int, int] | None = None
         for v in options:
             p = self.place[v]
+            if p in self.closed:
+                continue
             for r in self._free_neighbours(p):
                 key = (self.ready.get(v, 0.0), int(dist[r]), self.target.two_qubit_error(p, r), r)
                 if best is None or key < best[0]:
