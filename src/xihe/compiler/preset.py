@@ -48,6 +48,10 @@ HUGE_CIRCUIT = 20_000
 # above, the KAK stage would run twice, and on vqe_uccsd_n8 (5,488) the implicit swaps' relabellings cost routing
 # more than they saved (grid36: 5,203 -> 5,494 CX after routing, 4,873 -> 4,667 before).
 CLIFFORD_LIMIT = 2000
+# Below this many two-qubit gates (estimated) a compile runs on its calling thread alone unless the caller names a
+# thread count: its parallel parts are then mostly Python, and two threads taking turns at the GIL cost more than
+# they share (QASMBench <= 27 qubits on grid36, 2 threads against 1: 1.26x the wall time; issue 19).
+THREADED_FROM = 200
 # Routing candidates finished and compared at level 3 above 200 two-qubit gates (estimated); 4 below, 1 above 2000.
 CANDIDATES_ABOVE_200 = 2
 
@@ -72,14 +76,16 @@ def preset_passes(target: Target, optimization_level: int = 2, seed: int | None 
                   num_two_qubit_gates: int = 0, threads: int | None = None) -> list[Pass]:
     """The pass list for ``target`` at ``optimization_level``; big circuits get fewer SABRE trials.
 
-    ``threads``: how many threads the layout trials run on (None: :func:`~xihe.compiler.threads.compile_threads`);
-    the passes' result does not depend on it.
+    ``threads``: how many threads the layout trials run on (None: :func:`~xihe.compiler.threads.compile_threads`,
+    or 1 below ``THREADED_FROM`` two-qubit gates); the passes' result does not depend on it.
     """
     if optimization_level not in (0, 1, 2, 3):
         raise CompileError(f"optimization_level must be 0, 1, 2 or 3, not {optimization_level}")
     if target.unconstrained:
         return [ApplyLayout(target)]
     trials, rounds = SABRE_EFFORT[optimization_level]
+    if threads is None and num_two_qubit_gates < THREADED_FROM:
+        threads = 1
     huge = num_two_qubit_gates > HUGE_CIRCUIT
     if num_two_qubit_gates > 5000:
         trials = max(1, min(trials, 8))

@@ -84,7 +84,6 @@ class _Helper:
     def _serve(self) -> None:
         while True:
             self.jobs.get()()
-            _idle.put(self)
 
 
 # Helpers with nothing to do; a share takes one (or starts one: every share runs at once, so nested or concurrent
@@ -104,6 +103,9 @@ def _hand_over(run_share: Callable[[int], None], j: int) -> threading.Event:
         try:
             run_share(j)
         finally:
+            # Idle again before the caller hears it is done: a compile's next hand-out finds it (the other order
+            # let the caller start a new helper while this one was still on its way back).
+            _idle.put(helper)
             done.set()
 
     helper.jobs.put(job)
